@@ -1,0 +1,159 @@
+// The lean request mux shared by the gateways and the client: one wildcard inbox subscription, a map of
+// pending requests and one coarse timer for every deadline. It moves bytes; encoding is the caller's job.
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { MeshError } from './errors.ts';
+
+export interface RequestOptions {
+  /** Per-request deadline; defaults to the caller's timeoutMs. */
+  timeoutMs?: number;
+  headers?: MsgHdrs;
+  /** Aborting rejects the request with CANCELED; a late reply is dropped. */
+  signal?: AbortSignal;
+}
+
+export interface Caller {
+  /** Sends a request and resolves with the reply message, or rejects with a MeshError. */
+  request(subject: string, payload: Uint8Array, options?: RequestOptions): Promise<Msg>;
+  /** False while the NATS connection is down; requests then fail at once with UNAVAILABLE. */
+  readonly connected: boolean;
+  /** Rejects what is pending and unsubscribes; the connection stays open. */
+  close(): void;
+}
+
+export interface CallerOptions {
+  timeoutMs: number;
+  /** How often deadlines are checked; a deadline fires at most this late. */
+  tickMs?: number;
+  /** The inbox prefix the connection was configured with. */
+  inboxPrefix?: string;
+}
+
+interface Pending {
+  subject: string;
+  /** The deadline bucket holding this request's token. */
+  tick: number;
+  resolve(msg: Msg): void;
+  reject(err: MeshError): void;
+  cleanup?: () => void;
+}
+
+class MuxCaller implements Caller {
+  private readonly pending = new Map<string, Pending>();
+  /** Tokens by the tick at which they expire; swept in order, so no timer per request. */
+  private readonly deadlines = new Map<number, Set<string>>();
+  private readonly prefix: string;
+  private readonly tickMs: number;
+  private readonly timeoutMs: number;
+  private nextToken = 0;
+  private sweptTick: number;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  connected = true;
+
+  constructor(private readonly nc: NatsConnection, options: CallerOptions) {
+    this.timeoutMs = options.timeoutMs;
+    this.tickMs = options.tickMs ?? 50;
+    this.sweptTick = this.tickNow();
+    this.prefix = `${createInbox(options.inboxPrefix)}.`;
+    nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onReply(msg) });
+    void this.watchStatus();
+  }
+
+  request(subject: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Msg> {
+    if (this.closed || this.nc.isClosed()) return Promise.reject(new MeshError('UNAVAILABLE', 'NATS connection is closed'));
+    if (!this.connected) return Promise.reject(new MeshError('UNAVAILABLE', 'NATS is unreachable'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new MeshError('CANCELED', 'request canceled'));
+    const token = (this.nextToken++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      const tick = this.tickNow() + Math.ceil((options.timeoutMs ?? this.timeoutMs) / this.tickMs) + 1;
+      const entry: Pending = { subject, tick, resolve, reject };
+      if (signal) {
+        const onAbort = () => this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(token, entry);
+      this.schedule(token, tick);
+      try {
+        this.nc.publish(subject, payload, { reply: this.prefix + token, headers: options.headers });
+      } catch (err) {
+        this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.failAll(new MeshError('UNAVAILABLE', 'caller closed'));
+    clearInterval(this.timer);
+  }
+
+  private onReply(msg: Msg): void {
+    const entry = this.settle(msg.subject.slice(this.prefix.length));
+    if (!entry) return;
+    if (msg.headers?.code === 503 && msg.data.length === 0) {
+      entry.reject(new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
+    } else {
+      entry.resolve(msg);
+    }
+  }
+
+  private settle(token: string): Pending | undefined {
+    const entry = this.pending.get(token);
+    if (!entry) return undefined;
+    this.pending.delete(token);
+    this.deadlines.get(entry.tick)?.delete(token);
+    entry.cleanup?.();
+    return entry;
+  }
+
+  private tickNow(): number {
+    return Math.floor(performance.now() / this.tickMs);
+  }
+
+  private schedule(token: string, tick: number): void {
+    const bucket = this.deadlines.get(tick);
+    if (bucket) bucket.add(token);
+    else this.deadlines.set(tick, new Set([token]));
+    this.timer ??= setInterval(() => this.sweep(), this.tickMs).unref();
+  }
+
+  private sweep(): void {
+    const now = this.tickNow();
+    for (; this.sweptTick <= now; this.sweptTick++) {
+      const bucket = this.deadlines.get(this.sweptTick);
+      if (!bucket) continue;
+      this.deadlines.delete(this.sweptTick);
+      for (const token of [...bucket]) {
+        this.settle(token)?.reject(new MeshError('DEADLINE_EXCEEDED', 'no reply before the deadline'));
+      }
+    }
+    if (this.deadlines.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private failAll(err: MeshError): void {
+    for (const token of [...this.pending.keys()]) this.settle(token)?.reject(err);
+    this.deadlines.clear();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.failAll(new MeshError('UNAVAILABLE', 'NATS connection lost before the reply'));
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+      }
+    }
+    this.connected = false;
+    this.failAll(new MeshError('UNAVAILABLE', 'NATS connection closed'));
+  }
+}
+
+export function createCaller(nc: NatsConnection, options: CallerOptions): Caller {
+  return new MuxCaller(nc, options);
+}

@@ -1,0 +1,165 @@
+// The `mesh` command line: run a service or a gateway, bring the whole mesh up, call, list, print config.
+// Parsing is commander's; every command loads the configuration the same way before doing anything.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { RequestStrategy } from 'nats';
+import { createClient } from './client.ts';
+import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, type MeshConfig } from './config.ts';
+import { connectNats } from './connection.ts';
+import { loadServiceClass, loadStart, PACKAGE_ROOT } from './entry.ts';
+import { MeshError } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { stopOnSignals } from './process.ts';
+import { runServices } from './runner.ts';
+import { up } from './up.ts';
+
+interface GlobalOptions {
+  config?: string;
+  natsUrl?: string;
+  logLevel?: string;
+  timeout?: string;
+}
+
+const program = new Command('mesh')
+  .description('nats-mesh: Nameko-style services on NATS, with HTTP and WAMP gateways')
+  .option('-c, --config <file>', 'config file (JSON); default $MESH_CONFIG or ./mesh.config.json')
+  .option('--nats-url <urls>', 'NATS server URL(s), comma-separated (NATS_URL)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (LOG_LEVEL)')
+  .option('--timeout <ms>', 'request timeout in milliseconds (REQUEST_TIMEOUT_MS)')
+  .showHelpAfterError();
+
+function globalOverrides(): Record<string, unknown> {
+  const options = program.opts<GlobalOptions>();
+  return { 'nats.url': options.natsUrl, 'log.level': options.logLevel, 'rpc.timeoutMs': options.timeout };
+}
+
+function configure(overrides: Record<string, unknown> = {}): MeshConfig {
+  return loadConfig({ overrides: { ...globalOverrides(), ...overrides }, file: program.opts<GlobalOptions>().config });
+}
+
+function parseJsonArgument(name: string, text: string | undefined, fallback: unknown): unknown {
+  if (text === undefined) return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MeshError('INVALID_ARGUMENT', `${name} must be JSON, got: ${text}`);
+  }
+}
+
+program
+  .command('run')
+  .description('run one or more services, e.g. mesh run services/greeting')
+  .argument('<paths...>', 'service folders or files (default export: the service class)')
+  .action(async (paths: string[]) => {
+    const config = configure();
+    const logger = createLogger(config.log, paths.join(','));
+    const classes = await Promise.all(paths.map(loadServiceClass));
+    stopOnSignals(await runServices(classes, { config, logger }), logger);
+  });
+
+program
+  .command('gateway')
+  .description('run a gateway: http or wamp')
+  .addArgument(new Command().createArgument('<kind>', 'http or wamp').choices(['http', 'wamp']))
+  .option('-p, --port <port>', 'port to listen on (HTTP_PORT / WAMP_PORT)')
+  .option('--host <host>', 'address to listen on (HTTP_HOST / WAMP_HOST)')
+  .action(async (kind: 'http' | 'wamp', options: { port?: string; host?: string }) => {
+    const config = configure({ [`${kind}.port`]: options.port, [`${kind}.host`]: options.host });
+    const logger = createLogger(config.log, `gateway-${kind}`);
+    const start = await loadStart(resolve(PACKAGE_ROOT, `gateway-${kind}`));
+    stopOnSignals(await start({ config, logger }), logger);
+  });
+
+program
+  .command('up')
+  .description('run the whole mesh on this machine (starts nats-server if none is running)')
+  .argument('[processes...]', 'processes as mesh arguments, e.g. "run services/greeting"; default: package.json mesh.up')
+  .action(async (processes: string[]) => {
+    const config = configure();
+    const logger = createLogger(config.log, 'mesh-up');
+    const declared = (JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    const options = program.opts<GlobalOptions>();
+    if (options.config) env.MESH_CONFIG = resolve(options.config);
+    for (const [variable, setting] of Object.entries(ENVIRONMENT)) {
+      const value = globalOverrides()[setting];
+      if (value !== undefined) env[variable] = String(value);
+    }
+    await up({
+      processes: (processes.length > 0 ? processes : declared).map((p) => p.split(/\s+/)),
+      config,
+      logger,
+      meshCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
+      env,
+    });
+  });
+
+program
+  .command('call')
+  .description(`call a procedure: mesh call greeting_service.hello '["Bob"]' '{"last_name":"Ross"}'`)
+  .argument('<procedure>', 'service.method')
+  .argument('[args]', 'JSON array of positional arguments', undefined)
+  .argument('[kwargs]', 'JSON object of keyword arguments', undefined)
+  .addOption(new Option('--encoding <encoding>', 'payload encoding').choices(['json', 'msgpack']).default('json'))
+  .action(async (procedure: string, argsText: string | undefined, kwargsText: string | undefined, options: { encoding: 'json' | 'msgpack' }) => {
+    const config = configure();
+    const args = parseJsonArgument('args', argsText, []);
+    const kwargs = parseJsonArgument('kwargs', kwargsText, {});
+    const nc = await connectNats(config.nats, 'mesh-call');
+    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs });
+    try {
+      const reply = await client.call(procedure, args as unknown[], kwargs as Record<string, unknown>, { encoding: options.encoding });
+      process.stdout.write(`${JSON.stringify(reply)}\n`);
+    } finally {
+      client.close();
+      await nc.close();
+    }
+  });
+
+program
+  .command('ls')
+  .description('list the services on the mesh and their procedures ($SRV.INFO)')
+  .option('--json', 'print the raw service info as JSON lines')
+  .action(async (options: { json?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-ls');
+    try {
+      const infos = [];
+      for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 2000, jitter: 300 }).info()) infos.push(info);
+      infos.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      for (const info of infos) {
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(info)}\n`);
+          continue;
+        }
+        process.stdout.write(`${info.name} ${info.version} (${info.id})\n`);
+        for (const endpoint of info.endpoints) {
+          process.stdout.write(`  ${endpoint.subject}(${endpoint.metadata?.parameters ?? ''})\n`);
+        }
+      }
+      if (infos.length === 0 && !options.json) process.stdout.write('no services answer $SRV.INFO\n');
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('config')
+  .description('print the effective configuration, or with --defaults a complete config file skeleton')
+  .option('--defaults', 'print every setting at its default')
+  .action((options: { defaults?: boolean }) => {
+    process.stdout.write(options.defaults ? defaultConfigFile() : `${JSON.stringify(configure(), null, 2)}\n`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof MeshError) {
+    process.stderr.write(`mesh: ${err.message}\n`);
+    if (err instanceof MeshError && program.args[0] === 'call') process.stderr.write(`${JSON.stringify(err.toBody())}\n`);
+    process.exitCode = err instanceof ConfigError ? 78 : 1;
+  } else {
+    throw err;
+  }
+}

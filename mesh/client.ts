@@ -1,0 +1,73 @@
+// Calls procedures and publishes events from TypeScript: encodes [args, kwargs], decodes replies and errors.
+// Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
+import { headers as natsHeaders, type Msg, type NatsConnection } from 'nats';
+import { createCaller, type Caller } from './caller.ts';
+import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
+import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
+import { errorFromBody, MeshError } from './errors.ts';
+
+export interface CallOptions {
+  timeoutMs?: number;
+  encoding?: 'json' | 'msgpack';
+  signal?: AbortSignal;
+}
+
+export interface MeshClient {
+  /** Calls `<service>.<method>` and resolves with the reply [args, kwargs]; rejects with a MeshError. */
+  call(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): Promise<Envelope>;
+  /** Publishes an event [args, kwargs] on a subject. */
+  publish(subject: string, args?: Args, kwargs?: Kwargs): void;
+  close(): void;
+}
+
+const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
+
+/** True when a reply message is an error reply (micro protocol header, or an object body). */
+export function isErrorReply(msg: Msg): boolean {
+  return msg.headers?.has(SERVICE_ERROR_CODE_HEADER) === true;
+}
+
+/** Decodes a reply message into [args, kwargs], throwing the MeshError an error reply carries. */
+export function decodeReply(msg: Msg): Envelope {
+  const codec = msg.headers?.get(CONTENT_TYPE_HEADER) === msgpackCodec.contentType ? msgpackCodec : jsonCodec;
+  let body: unknown;
+  try {
+    body = codec.decode(msg.data);
+  } catch {
+    throw new MeshError('INTERNAL', 'reply is not decodable');
+  }
+  if (isErrorReply(msg) || (!Array.isArray(body) && body !== undefined)) throw errorFromBody(body);
+  const [args = [], kwargs = {}] = (body ?? []) as [unknown?, unknown?];
+  if (!Array.isArray(args) || !isKwargs(kwargs)) throw new MeshError('INTERNAL', 'reply is not [args, kwargs]');
+  return [args, kwargs];
+}
+
+class Client implements MeshClient {
+  private readonly msgpackHeaders = natsHeaders();
+
+  constructor(private readonly nc: NatsConnection, private readonly caller: Caller) {
+    this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+  }
+
+  async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
+    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      headers: codec === msgpackCodec ? this.msgpackHeaders : undefined,
+    });
+    return decodeReply(msg);
+  }
+
+  publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
+    this.nc.publish(subject, jsonCodec.encode([args, kwargs]));
+  }
+
+  close(): void {
+    this.caller.close();
+  }
+}
+
+export function createClient(nc: NatsConnection, options: { timeoutMs?: number } = {}): MeshClient {
+  return new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000 }));
+}

@@ -1,0 +1,205 @@
+// One typed configuration for every process: command line over environment over config file over defaults.
+// A wrong value stops the process before it starts anything, with a message naming the setting.
+import { existsSync, readFileSync } from 'node:fs';
+import bytes from 'bytes';
+import { z } from 'zod';
+
+const PORT = z.coerce.number().int().min(0).max(65535);
+const POSITIVE_INT = z.coerce.number().int().positive();
+const NULLABLE_TEXT = z.string().min(1).nullable().default(null);
+
+/** A comma-separated string (as an environment variable gives it) or a list. */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+    z.array(item),
+  );
+
+const natsUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value.includes('://') ? value : `nats://${value}`);
+    return ['nats:', 'tls:', 'ws:', 'wss:'].includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a NATS URL such as nats://127.0.0.1:4222');
+
+const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = typeof value === 'number' ? value : bytes.parse(value);
+  if (parsed === null || !Number.isFinite(parsed) || parsed <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size such as 1mb or 65536' });
+    return z.NEVER;
+  }
+  return Math.floor(parsed);
+});
+
+const databaseUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'must be a postgres:// URL')
+  .nullable()
+  .default(null);
+
+export const configSchema = z.strictObject({
+  nats: z.strictObject({
+    url: list(natsUrl).refine((urls) => urls.length > 0, 'needs at least one URL').default(['nats://127.0.0.1:4222']),
+    user: NULLABLE_TEXT,
+    password: NULLABLE_TEXT,
+    token: NULLABLE_TEXT,
+    credsFile: NULLABLE_TEXT,
+    tlsCaFile: NULLABLE_TEXT,
+    tlsCertFile: NULLABLE_TEXT,
+    tlsKeyFile: NULLABLE_TEXT,
+  }).prefault({}),
+  rpc: z.strictObject({
+    timeoutMs: POSITIVE_INT.default(60_000),
+  }).prefault({}),
+  http: z.strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: PORT.default(5000),
+    bodyLimit: byteSize.default(1024 * 1024),
+    corsOrigins: list(z.string().min(1)).default([]),
+  }).prefault({}),
+  wamp: z.strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: PORT.default(8080),
+    path: z.string().startsWith('/').default('/ws'),
+    realm: z.string().min(1).default('realm1'),
+    maxBufferedBytes: byteSize.default(4 * 1024 * 1024),
+  }).prefault({}),
+  database: z.strictObject({
+    url: databaseUrl,
+    dataDir: z.string().min(1).default('.data'),
+    poolSize: POSITIVE_INT.max(1000).default(10),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  }).prefault({}),
+});
+
+export type MeshConfig = z.output<typeof configSchema>;
+
+/** Environment variables and the settings they set, as the README's table lists them. */
+export const ENVIRONMENT = {
+  NATS_URL: 'nats.url',
+  NATS_USER: 'nats.user',
+  NATS_PASSWORD: 'nats.password',
+  NATS_TOKEN: 'nats.token',
+  NATS_CREDS: 'nats.credsFile',
+  NATS_TLS_CA: 'nats.tlsCaFile',
+  NATS_TLS_CERT: 'nats.tlsCertFile',
+  NATS_TLS_KEY: 'nats.tlsKeyFile',
+  REQUEST_TIMEOUT_MS: 'rpc.timeoutMs',
+  HTTP_HOST: 'http.host',
+  HTTP_PORT: 'http.port',
+  BODY_LIMIT: 'http.bodyLimit',
+  CORS_ORIGINS: 'http.corsOrigins',
+  WAMP_HOST: 'wamp.host',
+  WAMP_PORT: 'wamp.port',
+  WAMP_PATH: 'wamp.path',
+  WAMP_REALM: 'wamp.realm',
+  WAMP_MAX_BUFFERED_BYTES: 'wamp.maxBufferedBytes',
+  DATABASE_URL: 'database.url',
+  DATA_DIR: 'database.dataDir',
+  DATABASE_POOL_SIZE: 'database.poolSize',
+  LOG_LEVEL: 'log.level',
+  LOG_FORMAT: 'log.format',
+} as const;
+
+/** The variable naming the config file; the default file is ./mesh.config.json when it exists. */
+export const CONFIG_FILE_VARIABLE = 'MESH_CONFIG';
+export const DEFAULT_CONFIG_FILE = 'mesh.config.json';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    node[key] = typeof node[key] === 'object' && node[key] !== null ? node[key] : {};
+    node = node[key] as Tree;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = isTree(value) && isTree(out[key]) ? merge(out[key] as Tree, value) : value;
+  }
+  return out;
+}
+
+function readConfigFile(path: string): Tree {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (!isTree(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  return parsed;
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Tree {
+  const tree: Tree = {};
+  for (const [variable, path] of Object.entries(ENVIRONMENT)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') setPath(tree, path, value);
+  }
+  return tree;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): string {
+  const path = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => (path ? `${path}.${key}` : key));
+    return `unknown setting${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+  }
+  const setting = issue.path.filter((key) => typeof key === 'string').join('.');
+  const shown = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
+  const source = sources.get(setting);
+  return `${shown}${source ? ` (${source})` : ''}: ${issue.message}`;
+}
+
+export interface ConfigSources {
+  /** Settings from the command line, by dotted path (e.g. {"http.port": "5001"}). */
+  overrides?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** An explicit config file; else $MESH_CONFIG, else ./mesh.config.json if present. */
+  file?: string;
+}
+
+/** Loads and validates the configuration, or throws a ConfigError naming every wrong setting. */
+export function loadConfig({ overrides = {}, env = process.env, file }: ConfigSources = {}): MeshConfig {
+  const path = file ?? env[CONFIG_FILE_VARIABLE] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const fromFile = path ? readConfigFile(path) : {};
+  const fromCli: Tree = {};
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) setPath(fromCli, key, value);
+  }
+  const sources = new Map<string, string>();
+  for (const [variable, setting] of Object.entries(ENVIRONMENT)) {
+    if (env[variable]) sources.set(setting, `environment ${variable}`);
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) sources.set(key, 'command line');
+  const result = configSchema.safeParse(merge(merge(fromFile, fromEnvironment(env)), fromCli));
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, sources)}`);
+    throw new ConfigError(`invalid configuration${path ? ` (file ${path})` : ''}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** A complete config file with every setting at its default, for `mesh config --defaults`. */
+export function defaultConfigFile(): string {
+  return `${JSON.stringify(configSchema.parse({}), null, 2)}\n`;
+}

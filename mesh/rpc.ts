@@ -1,0 +1,101 @@
+// The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
+// Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
+import type { Args, Kwargs } from './envelope.ts';
+import { readParameters, type Parameter } from './signature.ts';
+
+export interface RpcOptions {
+  /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
+  variadic?: boolean;
+}
+
+export interface Procedure {
+  method: string;
+  /** Undefined for a variadic procedure, which receives (args, kwargs) unbound. */
+  parameters: Parameter[] | undefined;
+}
+
+type AnyMethod = (...args: never[]) => unknown;
+
+// Registered symbols, so two copies of this module (CommonJS and ESM, or two installs) agree.
+const PROCEDURES = Symbol.for('nats-mesh.procedures');
+
+interface Marked {
+  [PROCEDURES]?: Map<string, Procedure>;
+}
+
+function mark(prototype: object, method: string, fn: unknown, options: RpcOptions): void {
+  if (typeof fn !== 'function') throw new TypeError(`@rpc can only mark methods, not '${method}'`);
+  const target = prototype as Marked;
+  if (!Object.hasOwn(target, PROCEDURES)) {
+    target[PROCEDURES] = new Map(target[PROCEDURES]);
+  }
+  const parameters = options.variadic ? undefined : readParameters(fn as AnyMethod);
+  target[PROCEDURES]!.set(method, { method, parameters });
+}
+
+/** What TypeScript passes a method decorator under the TC39 standard (no experimentalDecorators). */
+interface StandardContext {
+  kind: 'method';
+  name: string | symbol;
+  addInitializer(initializer: (this: object) => void): void;
+}
+
+type LegacyDecorator = (prototype: object, method: string, descriptor: PropertyDescriptor) => void;
+type StandardDecorator = (fn: AnyMethod, context: StandardContext) => void;
+type Decorator = LegacyDecorator & StandardDecorator;
+
+function decorator(options: RpcOptions): Decorator {
+  return ((target: object, key: string | StandardContext, descriptor?: PropertyDescriptor) => {
+    if (typeof key === 'string') {
+      mark(target, key, descriptor?.value, options);
+      return;
+    }
+    if (key.kind !== 'method' || typeof key.name !== 'string') throw new TypeError('@rpc can only mark named methods');
+    const method = key.name;
+    key.addInitializer(function () {
+      const prototype = Object.getPrototypeOf(this) as Marked;
+      if (!prototype[PROCEDURES]?.has(method)) mark(prototype, method, target, options);
+    });
+  }) as Decorator;
+}
+
+const bareRpc = decorator({});
+
+/**
+ * Marks an async method as a procedure answering on `<service name>.<method>`.
+ * Use it bare (`@rpc`) or with options (`@rpc({ variadic: true })`); works with both TypeScript's
+ * experimentalDecorators and standard decorators.
+ */
+export function rpc(prototype: object, method: string, descriptor: PropertyDescriptor): void;
+export function rpc(fn: AnyMethod, context: StandardContext): void;
+export function rpc(options: RpcOptions): Decorator;
+export function rpc(first: object, second?: string | StandardContext, descriptor?: PropertyDescriptor): void | Decorator {
+  if (second === undefined) return decorator(first as RpcOptions);
+  return (bareRpc as (a: object, b: string | StandardContext, c?: PropertyDescriptor) => void)(first, second, descriptor);
+}
+
+/** The procedures a service instance declares, by method name. */
+export function proceduresOf(instance: object): ReadonlyMap<string, Procedure> {
+  return (instance as Marked)[PROCEDURES] ?? new Map();
+}
+
+export type Publish = (subject: string, args?: Args, kwargs?: Kwargs) => void;
+
+const PUBLISHER = Symbol.for('nats-mesh.publisher');
+
+/** Optional base class for services that publish events: `this.publish(subject, args, kwargs)`. */
+export abstract class Service {
+  abstract readonly name: string;
+  private [PUBLISHER]?: Publish;
+
+  protected publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
+    const publish = this[PUBLISHER];
+    if (!publish) throw new Error(`${this.name} is not running in a service host, so it cannot publish`);
+    publish(subject, args, kwargs);
+  }
+}
+
+/** Called by the host to connect a Service's `publish` to NATS. */
+export function attachPublisher(instance: object, publish: Publish): void {
+  Object.defineProperty(instance, PUBLISHER, { value: publish, configurable: true });
+}

@@ -1,0 +1,39 @@
+// Runs service classes in a process, Nameko's runner: one NATS connection, one host per service.
+// A service class is constructed with the process context, so config and logger are injected, not global.
+import type { NatsConnection } from 'nats';
+import { connectNats } from './connection.ts';
+import type { ProcessContext, Running } from './process.ts';
+import { hostService, type HostedService, type ServiceInstance } from './service-host.ts';
+
+export type ServiceClass = new (context: ProcessContext) => ServiceInstance;
+
+export interface RunningServices extends Running {
+  readonly nc: NatsConnection;
+  readonly services: readonly HostedService[];
+}
+
+/** Hosts the given service classes on an existing connection; `stop` drains them but leaves nc open. */
+export async function hostServices(classes: readonly ServiceClass[], context: ProcessContext, nc: NatsConnection): Promise<HostedService[]> {
+  const hosted: HostedService[] = [];
+  for (const ServiceClass of classes) {
+    const instance = new ServiceClass(context);
+    const logger = context.logger.child({ service: instance.name });
+    hosted.push(await hostService(instance, { nc, logger }));
+    logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
+  }
+  return hosted;
+}
+
+/** Connects to NATS and hosts the services; `stop` drains every service, then the connection. */
+export async function runServices(classes: readonly ServiceClass[], context: ProcessContext): Promise<RunningServices> {
+  const nc = await connectNats(context.config.nats, classes.map((c) => c.name).join(','));
+  const services = await hostServices(classes, context, nc);
+  return {
+    nc,
+    services,
+    async stop() {
+      await Promise.all(services.map((s) => s.stop()));
+      await nc.drain();
+    },
+  };
+}

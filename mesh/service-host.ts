@@ -1,0 +1,181 @@
+// Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
+// It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
+import { headers as natsHeaders, type Msg, type NatsConnection, type Service as MicroService, type ServiceMsg } from 'nats';
+import { bindArguments } from './bind.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, type Codec } from './codec.ts';
+import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
+import { MeshError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { attachPublisher, proceduresOf, type Procedure } from './rpc.ts';
+
+/** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
+export const MESH_QUEUE = 'q';
+
+const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Optional hooks a service class may define, run before the first request and after the last. */
+export interface ServiceLifecycle {
+  onStart?(): Promise<void> | void;
+  onStop?(): Promise<void> | void;
+}
+
+export interface ServiceInstance extends ServiceLifecycle {
+  readonly name: string;
+}
+
+export interface HostedService {
+  readonly name: string;
+  readonly subjects: string[];
+  /** Stops taking requests, answers the ones in flight, then runs onStop. */
+  stop(): Promise<void>;
+}
+
+export interface HostOptions {
+  nc: NatsConnection;
+  logger: Logger;
+  version?: string;
+}
+
+interface EndpointCounters {
+  requests: number;
+  errors: number;
+  inFlight: number;
+  totalMs: number;
+}
+
+function procedureName(instance: ServiceInstance, procedure: Procedure): string {
+  return `${instance.name}.${procedure.method}`;
+}
+
+function describeParameters(procedure: Procedure): string {
+  if (!procedure.parameters) return '*args, **kwargs';
+  return procedure.parameters.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name)).join(', ');
+}
+
+class Host implements HostedService {
+  readonly subjects: string[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly counters = new Map<string, EndpointCounters>();
+  private micro: MicroService | undefined;
+
+  constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {}
+
+  get name(): string {
+    return this.instance.name;
+  }
+
+  async start(): Promise<void> {
+    const { instance, options } = this;
+    if (typeof instance.name !== 'string' || !SERVICE_NAME.test(instance.name)) {
+      throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
+    }
+    const procedures = [...proceduresOf(instance).values()];
+    if (procedures.length === 0) throw new Error(`${instance.name} has no @rpc methods`);
+    attachPublisher(instance, (subject, args, kwargs) => this.publish(subject, args, kwargs));
+    await instance.onStart?.();
+    this.micro = await options.nc.services.add({
+      name: instance.name,
+      version: options.version ?? '0.1.0',
+      description: `${instance.constructor.name} on nats-mesh`,
+      queue: MESH_QUEUE,
+      statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
+    });
+    for (const procedure of procedures) {
+      const subject = procedureName(instance, procedure);
+      const counters: EndpointCounters = { requests: 0, errors: 0, inFlight: 0, totalMs: 0 };
+      this.counters.set(subject, counters);
+      this.micro.addEndpoint(procedure.method, {
+        subject,
+        metadata: { parameters: describeParameters(procedure) },
+        handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
+      });
+      this.subjects.push(subject);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.micro?.stop();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.instance.onStop?.();
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private statsOf(subject: string): unknown {
+    const c = this.counters.get(subject);
+    if (!c) return {};
+    const average = c.requests ? c.totalMs / c.requests : 0;
+    return { requests: c.requests, errors: c.errors, in_flight: c.inFlight, average_ms: Number(average.toFixed(3)) };
+  }
+
+  private publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
+    this.options.nc.publish(subject, jsonCodec.encode([args, kwargs]));
+  }
+
+  private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
+    const started = performance.now();
+    counters.requests++;
+    counters.inFlight++;
+    const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
+    const codec = codecForContentType(contentType);
+    let outcome = 'ok';
+    try {
+      if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
+      const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
+      const result = procedure.parameters
+        ? await method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
+        : await method.call(this.instance, args, kwargs);
+      if (msg.reply) this.respond(msg, codec, toReplyEnvelope(result));
+    } catch (err) {
+      counters.errors++;
+      const error = this.toMeshError(err, subject);
+      outcome = error.code;
+      if (msg.reply) this.respondError(msg, codec ?? jsonCodec, error);
+    } finally {
+      counters.inFlight--;
+      const ms = performance.now() - started;
+      counters.totalMs += ms;
+      this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
+    }
+  }
+
+  private respond(msg: Msg, codec: Codec, envelope: unknown): void {
+    let body: Uint8Array;
+    try {
+      body = codec.encode(envelope);
+    } catch (err) {
+      throw new MeshError('INTERNAL', 'reply could not be encoded', { cause: err });
+    }
+    msg.respond(body, codec === jsonCodec ? undefined : { headers: contentTypeHeaders(codec) });
+  }
+
+  private respondError(msg: ServiceMsg, codec: Codec, error: MeshError): void {
+    msg.respondError(error.status, error.message, codec.encode(error.toBody()), { headers: contentTypeHeaders(codec) });
+  }
+
+  private toMeshError(err: unknown, subject: string): MeshError {
+    if (err instanceof MeshError) {
+      if (err.code === 'INTERNAL' && err.cause) this.options.logger.error({ err: err.cause, subject }, err.message);
+      return err;
+    }
+    this.options.logger.error({ err, subject }, 'unexpected error in a procedure');
+    return new MeshError('INTERNAL', 'internal error');
+  }
+}
+
+function contentTypeHeaders(codec: Codec) {
+  const h = natsHeaders();
+  h.set(CONTENT_TYPE_HEADER, codec.contentType);
+  return h;
+}
+
+/** Puts a service instance on NATS and returns a handle to stop it. */
+export async function hostService(instance: ServiceInstance, options: HostOptions): Promise<HostedService> {
+  const host = new Host(instance, options);
+  await host.start();
+  return host;
+}

@@ -1,0 +1,82 @@
+// Shared test fixtures: configuration on free ports, unique names, and nats-servers a test owns.
+// Tests talk to the machine's nats-server unless they need to stop one; then they spawn their own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, loadConfig, type MeshConfig } from '../mesh/index.ts';
+import { isListening } from '../mesh/nats-server.ts';
+
+export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const silentLogger = createLogger({ level: 'silent', format: 'json' }, 'test');
+
+/** A name no other test run uses, for services and subjects. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Configuration for a test: the given NATS, gateways on free loopback ports, nothing from the environment. */
+export function testConfig(overrides: Record<string, unknown> = {}): MeshConfig {
+  return loadConfig({
+    env: {},
+    file: undefined,
+    overrides: {
+      'nats.url': NATS_URL,
+      'http.host': '127.0.0.1',
+      'http.port': 0,
+      'wamp.host': '127.0.0.1',
+      'wamp.port': 0,
+      'log.level': 'silent',
+      ...overrides,
+    },
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** A nats-server this test owns, on a free port, that it can stop and start again on the same port. */
+export class OwnNatsServer {
+  private child: ChildProcess | undefined;
+  private readonly storeDir = mkdtempSync(join(tmpdir(), 'mesh-nats-'));
+
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort());
+    await server.restart();
+    return server;
+  }
+
+  async restart(): Promise<void> {
+    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      if (await isListening('127.0.0.1', this.port, 200)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('test nats-server did not start');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+}
+

@@ -1,0 +1,103 @@
+// The `mesh` command as a user runs it: up (with its own nats-server), run (draining on SIGTERM), call.
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { connect } from 'nats';
+import { createClient } from '../../mesh/index.ts';
+import { isListening } from '../../mesh/nats-server.ts';
+import { freePort, NATS_URL, uniqueName } from '../helpers.ts';
+
+const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
+const MESH_INDEX = fileURLToPath(new URL('../../mesh/index.ts', import.meta.url));
+const run = promisify(execFile);
+
+function mesh(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [MESH, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('mesh up', () => {
+  it('starts a nats-server when none runs, serves the curl example, and stops everything on Ctrl-C', async () => {
+    const [natsPort, httpPort] = [await freePort(), await freePort()];
+    const dataDir = mkdtempSync(join(tmpdir(), 'mesh-up-'));
+    const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), DATA_DIR: dataDir });
+    const url = `http://127.0.0.1:${httpPort}/greeting_service.hello`;
+    const call = () => fetch(url, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]' });
+    await until(async () => (await call().catch(() => undefined))?.status === 200, 'the gateway to answer');
+    assert.equal(await (await call()).text(), '[["Hello, Bob Ross"],{}]');
+    assert.equal(await isListening('127.0.0.1', natsPort), true);
+    child.kill('SIGINT');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.equal(await isListening('127.0.0.1', natsPort), false, 'the nats-server it started is stopped');
+    assert.equal(await isListening('127.0.0.1', httpPort), false, 'the gateway is stopped');
+  });
+
+  it('explains how to get NATS when none runs and nats-server is not on PATH', async () => {
+    const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${await freePort()}`, PATH: '/nonexistent' });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1);
+    assert.match(stderr, /nats-mesh needs a NATS server\. Nothing answers at nats:\/\/127\.0\.0\.1:\d+ and no nats-server is on PATH/);
+    assert.match(stderr, /apt-get install nats-server/);
+  });
+});
+
+describe('mesh run', () => {
+  it('runs a service from a file and drains it on SIGTERM: the call in flight is answered', async () => {
+    const name = uniqueName('cli_sleep');
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-run-'));
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import { rpc } from ${JSON.stringify(MESH_INDEX)};
+export default class SleepService {
+  name = ${JSON.stringify(name)};
+  @rpc async nap(ms: number) { await new Promise((r) => setTimeout(r, ms)); return 'rested'; }
+}
+`,
+    );
+    const child = mesh(['run', dir], { NATS_URL });
+    const nc = await connect({ servers: NATS_URL });
+    const client = createClient(nc, { timeoutMs: 10_000 });
+    await until(async () => (await client.call(`${name}.nap`, [0]).then(() => true, () => false)), 'the service to answer');
+    const inFlight = client.call(`${name}.nap`, [1000]);
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    assert.deepEqual(await inFlight, [['rested'], {}]);
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    client.close();
+    await nc.close();
+  });
+});
+
+describe('mesh call', () => {
+  it('prints the error body and exits 1 when the call fails', async () => {
+    const result = await run(process.execPath, [MESH, 'call', `${uniqueName('nobody')}.x`], { env: { ...process.env, NATS_URL } }).catch((err: { code: number; stderr: string }) => err);
+    assert.equal((result as { code: number }).code, 1);
+    assert.match((result as { stderr: string }).stderr, /"code":"UNKNOWN_PROCEDURE"/);
+  });
+
+  it('refuses arguments that are not JSON, and a bad setting, before connecting', async () => {
+    const bad = await run(process.execPath, [MESH, 'call', 'a.b', '[oops'], { env: { ...process.env, NATS_URL } }).catch((err: { code: number; stderr: string }) => err);
+    assert.match((bad as { stderr: string }).stderr, /args must be JSON/);
+    const config = await run(process.execPath, [MESH, 'call', 'a.b'], { env: { ...process.env, NATS_URL: 'http://nope' } }).catch((err: { code: number; stderr: string }) => err);
+    assert.equal((config as { code: number }).code, 78);
+    assert.match((config as { stderr: string }).stderr, /nats\.url\[0\] \(environment NATS_URL\): must be a NATS URL/);
+  });
+});

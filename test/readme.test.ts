@@ -1,0 +1,66 @@
+// The README's console examples, run as written (curl against a gateway on a free port instead of :5000,
+// `npx mesh` as is), must print exactly what the README shows.
+import assert from 'node:assert/strict';
+import { exec } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { connect, type NatsConnection } from 'nats';
+import { start } from '../gateway-http/index.ts';
+import { hostService, type HostedService } from '../mesh/index.ts';
+import GreetingService from '../services/greeting/index.ts';
+import { NATS_URL, silentLogger, testConfig } from './helpers.ts';
+
+const root = new URL('..', import.meta.url);
+
+interface Example {
+  command: string;
+  output: string;
+}
+
+/** `$ command` lines of ```console blocks, with the lines printed after them; only curl and npx are run. */
+function consoleExamples(markdown: string): Example[] {
+  const examples: Example[] = [];
+  for (const block of markdown.matchAll(/```console\n([\s\S]*?)```/g)) {
+    for (const chunk of block[1]!.split(/^\$ /m).slice(1)) {
+      const [command, ...output] = chunk.replace(/\n$/, '').split('\n');
+      if (/^(curl|npx mesh) /.test(command!)) examples.push({ command: command!, output: output.join('\n') });
+    }
+  }
+  return examples;
+}
+
+describe('README examples', () => {
+  let nc: NatsConnection;
+  let hosted: HostedService;
+  let gateway: Awaited<ReturnType<typeof start>>;
+
+  before(async () => {
+    nc = await connect({ servers: NATS_URL });
+    hosted = await hostService(new GreetingService(), { nc, logger: silentLogger });
+    gateway = await start({ config: testConfig(), logger: silentLogger });
+  });
+
+  after(async () => {
+    await gateway.stop();
+    await hosted.stop();
+    await nc.drain();
+  });
+
+  const examples = consoleExamples(readFileSync(new URL('README.md', root), 'utf8'));
+
+  it('has curl examples to run', () => {
+    assert.ok(examples.filter((e) => e.command.startsWith('curl')).length >= 4);
+  });
+
+  for (const example of examples) {
+    it(example.command, async () => {
+      const command = example.command.replaceAll('http://127.0.0.1:5000', gateway.url);
+      const { stdout } = await promisify(exec)(command, {
+        cwd: root,
+        env: { ...process.env, NATS_URL, LOG_LEVEL: 'silent' },
+      });
+      assert.equal(stdout.replace(/\n$/, ''), example.output);
+    });
+  }
+});
