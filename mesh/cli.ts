@@ -1,18 +1,19 @@
 // The `mesh` command line: run a service or a gateway, bring the whole mesh up, call, list, print config.
 // Parsing is commander's; every command loads the configuration the same way before doing anything.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { RequestStrategy } from 'nats';
 import { createClient } from './client.ts';
 import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, type MeshConfig } from './config.ts';
 import { connectNats } from './connection.ts';
-import { loadServiceClass, loadStart, PACKAGE_ROOT } from './entry.ts';
+import { loadServiceClass, loadStart, PACKAGE_ROOT, resolveEntry } from './entry.ts';
 import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { stopOnSignals } from './process.ts';
 import { runServices } from './runner.ts';
 import { up } from './up.ts';
+import { runWatched } from './watch.ts';
 
 interface GlobalOptions {
   config?: string;
@@ -38,6 +39,11 @@ function configure(overrides: Record<string, unknown> = {}): MeshConfig {
   return loadConfig({ overrides: { ...globalOverrides(), ...overrides }, file: program.opts<GlobalOptions>().config });
 }
 
+/** This same command line without --watch: what a watcher runs and restarts. */
+function unwatchedCommand(): string[] {
+  return [process.execPath, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2).filter((a) => a !== '--watch')];
+}
+
 function parseJsonArgument(name: string, text: string | undefined, fallback: unknown): unknown {
   if (text === undefined) return fallback;
   try {
@@ -51,9 +57,14 @@ program
   .command('run')
   .description('run one or more services, e.g. mesh run services/greeting')
   .argument('<paths...>', 'service folders or files (default export: the service class)')
-  .action(async (paths: string[]) => {
+  .option('-w, --watch', 'restart when a .ts file of the service or of mesh/ changes')
+  .action(async (paths: string[], options: { watch?: boolean }) => {
     const config = configure();
     const logger = createLogger(config.log, paths.join(','));
+    if (options.watch) {
+      const watched = [...paths.map((p) => dirname(resolveEntry(p))), resolve(PACKAGE_ROOT, 'mesh')];
+      return runWatched({ paths: watched, command: unwatchedCommand(), logger });
+    }
     const classes = await Promise.all(paths.map(loadServiceClass));
     stopOnSignals(await runServices(classes, { config, logger }), logger);
   });
@@ -64,10 +75,15 @@ program
   .addArgument(new Command().createArgument('<kind>', 'http or wamp').choices(['http', 'wamp']))
   .option('-p, --port <port>', 'port to listen on (HTTP_PORT / WAMP_PORT)')
   .option('--host <host>', 'address to listen on (HTTP_HOST / WAMP_HOST)')
-  .action(async (kind: 'http' | 'wamp', options: { port?: string; host?: string }) => {
+  .option('-w, --watch', 'restart when a .ts file of the gateway or of mesh/ changes')
+  .action(async (kind: 'http' | 'wamp', options: { port?: string; host?: string; watch?: boolean }) => {
     const config = configure({ [`${kind}.port`]: options.port, [`${kind}.host`]: options.host });
     const logger = createLogger(config.log, `gateway-${kind}`);
-    const start = await loadStart(resolve(PACKAGE_ROOT, `gateway-${kind}`));
+    const folder = resolve(PACKAGE_ROOT, `gateway-${kind}`);
+    if (options.watch) {
+      return runWatched({ paths: [folder, resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
+    }
+    const start = await loadStart(folder);
     stopOnSignals(await start({ config, logger }), logger);
   });
 
@@ -75,7 +91,8 @@ program
   .command('up')
   .description('run the whole mesh on this machine (starts nats-server if none is running)')
   .argument('[processes...]', 'processes as mesh arguments, e.g. "run services/greeting"; default: package.json mesh.up')
-  .action(async (processes: string[]) => {
+  .option('-w, --watch', 'run every process in watch mode (npm run dev)')
+  .action(async (processes: string[], upOptions: { watch?: boolean }) => {
     const config = configure();
     const logger = createLogger(config.log, 'mesh-up');
     const declared = (JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
@@ -87,7 +104,7 @@ program
       if (value !== undefined) env[variable] = String(value);
     }
     await up({
-      processes: (processes.length > 0 ? processes : declared).map((p) => p.split(/\s+/)),
+      processes: (processes.length > 0 ? processes : declared).map((p) => [...p.split(/\s+/), ...(upOptions.watch ? ['--watch'] : [])]),
       config,
       logger,
       meshCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
