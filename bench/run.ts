@@ -1,0 +1,216 @@
+// `npm run bench`: nats-mesh side by side with its baselines, in the same run, on the same nats-server.
+// Callers, responders, servers and load generators each run in their own process; rounds alternate
+// their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
+import { randomBytes } from 'node:crypto';
+import { REQUEST_JSON } from './baselines/greeting.ts';
+import { writeReport, type Row, type Target } from './report.ts';
+import { median, type Measurement } from './stats.ts';
+import { startWorker, type Worker } from './worker.ts';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 5;
+const ROUND_MS = quick ? 700 : 1500;
+const LEVELS = [1, 64];
+
+interface Variant {
+  label: string;
+  baseline?: boolean;
+  measure(inflight: number, durationMs: number): Promise<Measurement>;
+}
+
+interface Scenario {
+  name: string;
+  variants: Variant[];
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+const rows: Row[] = [];
+const workers: Worker<Record<string, unknown>>[] = [];
+const unique = (prefix: string) => `${prefix}_${randomBytes(3).toString('hex')}`;
+
+async function worker<T = Record<string, unknown>>(name: string, ...args: string[]): Promise<Worker<T>> {
+  const w = await startWorker<T>(name, args);
+  workers.push(w as Worker<Record<string, unknown>>);
+  return w;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+}
+
+async function runScenario(scenario: Scenario): Promise<void> {
+  process.stdout.write(`\n${scenario.name}\n`);
+  await scenario.setup();
+  try {
+    for (const level of LEVELS) {
+      const samples = new Map<Variant, Measurement[]>(scenario.variants.map((v) => [v, []]));
+      for (const variant of scenario.variants) await variant.measure(level, Math.min(300, ROUND_MS));
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? scenario.variants : [...scenario.variants].reverse();
+        for (const variant of order) samples.get(variant)!.push(await variant.measure(level, ROUND_MS));
+      }
+      const summary = (variant: Variant): Measurement => {
+        const s = samples.get(variant)!;
+        return {
+          rate: median(s.map((m) => m.rate)),
+          p50Ms: median(s.map((m) => m.p50Ms)),
+          p99Ms: median(s.map((m) => m.p99Ms)),
+          errors: s.reduce((n, m) => n + m.errors, 0),
+        };
+      };
+      const baseline = scenario.variants.find((v) => v.baseline) ?? scenario.variants[0]!;
+      for (const variant of scenario.variants) {
+        const measurement = summary(variant);
+        const ratio = measurement.rate / summary(baseline).rate;
+        rows.push({ scenario: scenario.name, level: String(level), variant: variant.label, baseline: variant === baseline, measurement, ratio });
+        process.stdout.write(`  ${String(level).padStart(3)} in flight  ${variant.label.padEnd(44)} ${measurement.rate.toFixed(0).padStart(7)}/s  p50 ${measurement.p50Ms.toFixed(2)} ms  p99 ${measurement.p99Ms.toFixed(2)} ms  ${ratio.toFixed(2)}x\n`);
+      }
+    }
+  } finally {
+    await scenario.teardown();
+  }
+}
+
+interface RpcVariant {
+  label: string;
+  /** How the caller process calls (see workers/rpc-caller.ts). */
+  mode: 'mesh' | 'lean' | 'request';
+  responder: 'mesh' | 'raw';
+  baseline?: boolean;
+}
+
+const FLOOR = 'raw nats.js responder + lean caller (floor)';
+const MESH_RPC = 'nats-mesh service + mesh client';
+
+function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVariant[]): Scenario {
+  let caller: Worker<Record<string, unknown>>;
+  const subjects = { mesh: `${unique('bench_mesh')}.hello`, raw: `${unique('bench_raw')}.hello` };
+  return {
+    name,
+    variants: variants.map((v) => ({
+      label: v.label,
+      baseline: v.baseline,
+      measure: (inflight, durationMs) => caller.request<Measurement>({ mode: v.mode, subject: subjects[v.responder], encoding, inflight, durationMs }),
+    })),
+    async setup() {
+      await Promise.all([worker('responder', 'mesh', subjects.mesh.split('.')[0]!), worker('responder', 'raw', subjects.raw.split('.')[0]!)]);
+      caller = await worker('rpc-caller');
+    },
+    teardown: stopAll,
+  };
+}
+
+function httpScenario(): Scenario {
+  const mesh = unique('bench_http');
+  let load: Worker<Record<string, unknown>>;
+  const urls = new Map<string, string>();
+  const measure = (kind: string): Variant['measure'] => (connections, durationMs) =>
+    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs });
+  return {
+    name: 'HTTP gateway: POST /greeting.hello (autocannon, connections = in flight)',
+    variants: [
+      { label: 'bare Koa + lean caller, inline', baseline: true, measure: measure('koa-lean') },
+      { label: MESH_HTTP, measure: measure('gateway') },
+      { label: 'bare Koa + nc.request, inline', measure: measure('koa-request') },
+      { label: 'bare Koa returning a constant (HTTP ceiling)', measure: measure('koa-constant') },
+    ],
+    async setup() {
+      await worker('responder', 'mesh', mesh);
+      for (const kind of ['koa-lean', 'gateway', 'koa-request', 'koa-constant']) {
+        urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
+      }
+      load = await worker('http-load');
+    },
+    teardown: stopAll,
+  };
+}
+
+const MOLECULER_RPC = 'Moleculer broker.call';
+const MOLECULER_WEB = 'moleculer-web';
+const MESH_HTTP = 'nats-mesh gateway-http';
+
+function moleculerRpcScenario(): Scenario {
+  const service = unique('greeting');
+  const mesh = unique('bench_mol_mesh');
+  let caller: Worker<Record<string, unknown>>;
+  const rpc = (mode: string, subject: string): Variant['measure'] => (inflight, durationMs) =>
+    caller.request<Measurement>({ mode, subject, encoding: 'json', inflight, durationMs });
+  return {
+    name: 'Moleculer 0.14 RPC over the same nats-server',
+    variants: [
+      { label: MOLECULER_RPC, baseline: true, measure: rpc('moleculer', `${service}.hello`) },
+      { label: MESH_RPC, measure: rpc('mesh', `${mesh}.hello`) },
+    ],
+    async setup() {
+      await Promise.all([worker('responder', 'mesh', mesh), worker('responder', 'moleculer', service)]);
+      caller = await worker('rpc-caller');
+    },
+    teardown: stopAll,
+  };
+}
+
+function moleculerHttpScenario(): Scenario {
+  const service = unique('greeting');
+  const mesh = unique('bench_mol_http');
+  let load: Worker<Record<string, unknown>>;
+  const urls = new Map<string, string>();
+  return {
+    name: 'moleculer-web 0.10 over the same nats-server (autocannon, connections = in flight)',
+    variants: [
+      { label: MOLECULER_WEB, baseline: true, measure: (connections, durationMs) => load.request({ url: `${urls.get('moleculer-web')}/${service}.hello`, body: JSON.stringify({ first_name: 'Bob', last_name: 'Ross' }), connections, durationMs }) },
+      { label: MESH_HTTP, measure: (connections, durationMs) => load.request({ url: `${urls.get('gateway')}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs }) },
+    ],
+    async setup() {
+      await Promise.all([worker('responder', 'mesh', mesh), worker('responder', 'moleculer', service)]);
+      urls.set('moleculer-web', (await worker<{ url: string }>('http-server', 'moleculer-web', service)).info.url);
+      urls.set('gateway', (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url);
+      load = await worker('http-load');
+    },
+    teardown: stopAll,
+  };
+}
+
+function ratio(scenario: string, level: string, variant: string, against: string): number {
+  const find = (label: string) => rows.find((r) => r.scenario === scenario && r.level === level && r.variant === label)?.measurement.rate ?? Number.NaN;
+  return find(variant) / find(against);
+}
+
+const started = Date.now();
+const scenarios: Scenario[] = [
+  rpcScenario('RPC over NATS, JSON: greeting.hello', 'json', [
+    { label: FLOOR, mode: 'lean', responder: 'raw', baseline: true },
+    { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
+    { label: 'raw nats.js responder + nc.request', mode: 'request', responder: 'raw' },
+  ]),
+  rpcScenario('RPC over NATS, MessagePack: greeting.hello', 'msgpack', [
+    { label: FLOOR, mode: 'lean', responder: 'raw', baseline: true },
+    { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
+  ]),
+  httpScenario(),
+  moleculerRpcScenario(),
+  moleculerHttpScenario(),
+];
+
+try {
+  for (const scenario of scenarios) await runScenario(scenario);
+} finally {
+  await stopAll();
+}
+
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp] = scenarios.map((s) => s.name) as [string, string, string, string, string];
+const targets: Target[] = [
+  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.9 },
+  { scenario: rpcMsgpack, description: 'RPC MessagePack, 64 in flight: mesh / floor', ratio: ratio(rpcMsgpack, '64', MESH_RPC, FLOOR), goal: 0.9 },
+  { scenario: http, description: 'HTTP, 64 connections: gateway / Koa + lean caller', ratio: ratio(http, '64', MESH_HTTP, 'bare Koa + lean caller, inline'), goal: 0.9 },
+  { scenario: moleculerRpc, description: 'RPC, 64 in flight: nats-mesh / Moleculer', ratio: ratio(moleculerRpc, '64', MESH_RPC, MOLECULER_RPC), goal: 1.3 },
+  { scenario: moleculerHttp, description: 'HTTP, 64 connections: gateway-http / moleculer-web', ratio: ratio(moleculerHttp, '64', MESH_HTTP, MOLECULER_WEB), goal: 1.5 },
+];
+const markdown = writeReport(rows, targets, {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  rounds: String(ROUNDS),
+  roundMs: String(ROUND_MS),
+  seconds: ((Date.now() - started) / 1000).toFixed(0),
+});
+process.stdout.write(`\n${markdown.slice(markdown.indexOf('## Targets'))}\nwritten to bench/results/latest.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

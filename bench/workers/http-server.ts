@@ -1,0 +1,63 @@
+// An HTTP server under test, in its own process: the mesh's gateway-http, or a baseline: bare Koa
+// answering a constant, bare Koa forwarding inline with the lean caller or with nc.request, moleculer-web.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { connect } from 'nats';
+import getRawBody from 'raw-body';
+import { start } from '../../gateway-http/index.ts';
+import { createLogger, loadConfig } from '../../mesh/index.ts';
+import { leanCaller } from '../baselines/lean-caller.ts';
+import { NATS_URL, serve } from './ipc.ts';
+
+type Kind = 'gateway' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+const [kind, service] = process.argv.slice(2) as [Kind, string];
+const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
+
+async function listen(app: Koa): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+if (kind === 'gateway') {
+  const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent' } });
+  const gateway = await start({ config, logger });
+  serve({ url: gateway.url }, async () => null, () => gateway.stop());
+} else if (kind === 'moleculer-web') {
+  const { ServiceBroker } = await import('moleculer');
+  const { default: ApiGateway } = await import('moleculer-web');
+  const broker = new ServiceBroker({ nodeID: `web-${process.pid}`, transporter: NATS_URL, logger: false });
+  broker.createService({
+    name: 'api',
+    mixins: [ApiGateway],
+    settings: { port: 0, ip: '127.0.0.1', routes: [{ path: '/', aliases: { [`POST /${service}.hello`]: `${service}.hello` }, bodyParsers: { json: { strict: false }, urlencoded: false } }] },
+  });
+  await broker.start();
+  await broker.waitForServices(service, 10_000);
+  const api = broker.getLocalService('api') as unknown as { server: { address(): AddressInfo } };
+  serve({ url: `http://127.0.0.1:${api.server.address().port}` }, async () => null, () => broker.stop());
+} else {
+  const nc = await connect({ servers: NATS_URL });
+  const lean = leanCaller(nc);
+  const app = new Koa();
+  app.use(async (ctx) => {
+    if (kind === 'koa-constant') {
+      ctx.type = 'application/json';
+      ctx.body = '[["Hello, Bob Ross"],{}]';
+      return;
+    }
+    const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
+    const reply = kind === 'koa-lean' ? await lean(`${service}.hello`, body) : await nc.request(`${service}.hello`, body, { timeout: 10_000 });
+    ctx.type = 'application/json';
+    ctx.body = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+  });
+  const server = await listen(app);
+  serve({ url: server.url }, async () => null, async () => {
+    await server.close();
+    await nc.close();
+  });
+}

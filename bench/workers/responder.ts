@@ -1,0 +1,53 @@
+// A greeting responder in its own process: `mesh` (greeting_service hosted by nats-mesh), `raw` (a nats.js
+// queue subscription doing the same JSON or MessagePack work by hand) or `moleculer` (a Moleculer service).
+import { decode, encode } from '@msgpack/msgpack';
+import { connect, headers } from 'nats';
+import { createLogger, hostService } from '../../mesh/index.ts';
+import GreetingService from '../../services/greeting/index.ts';
+import { greet } from '../baselines/greeting.ts';
+import { NATS_URL, serve } from './ipc.ts';
+
+const [kind, name] = process.argv.slice(2) as ['mesh' | 'raw' | 'moleculer', string];
+
+if (kind === 'moleculer') {
+  const { ServiceBroker } = await import('moleculer');
+  const broker = new ServiceBroker({ nodeID: `responder-${process.pid}`, transporter: NATS_URL, logger: false });
+  broker.createService({
+    name,
+    actions: {
+      hello(ctx: { params: { first_name: string; last_name?: string } }) {
+        return `Hello, ${ctx.params.first_name} ${ctx.params.last_name ?? ''}`.trim();
+      },
+    },
+  });
+  await broker.start();
+  serve({ subject: `${name}.hello` }, async () => null, () => broker.stop());
+} else {
+  const nc = await connect({ servers: NATS_URL });
+  if (kind === 'mesh') {
+    const service = new GreetingService();
+    service.name = name;
+    const hosted = await hostService(service, { nc, logger: createLogger({ level: 'silent', format: 'json' }, 'bench') });
+    serve({ subject: `${name}.hello` }, async () => null, async () => {
+      await hosted.stop();
+      await nc.close();
+    });
+  } else {
+    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    const msgpackHeaders = headers();
+    msgpackHeaders.set('Content-Type', 'application/msgpack');
+    nc.subscribe(`${name}.hello`, {
+      queue: 'q',
+      callback: (_err, msg) => {
+        if (msg.headers?.get('Content-Type') === 'application/msgpack') {
+          msg.respond(encode(greet(decode(msg.data))), { headers: msgpackHeaders });
+        } else {
+          msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data))))));
+        }
+      },
+    });
+    await nc.flush();
+    serve({ subject: `${name}.hello` }, async () => null, () => nc.close());
+  }
+}
