@@ -3,7 +3,7 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
-import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import getRawBody from 'raw-body';
 import {
   CONTENT_TYPE_HEADER,
@@ -11,6 +11,7 @@ import {
   MeshError,
   jsonCodec,
   msgpackCodec,
+  replyStatus,
   type Caller,
   type Codec,
   type Logger,
@@ -31,8 +32,6 @@ const PROCEDURE = /^(?!_INBOX\.)[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const JSON_ALIASES = new Set([JSON_TYPE, 'application/x-www-form-urlencoded', 'text/plain']);
 const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack', 'application/vnd.msgpack']);
 
-const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
-
 interface GatewayState {
   codec: Codec;
 }
@@ -44,11 +43,6 @@ function requestCodec(ctx: Context): Codec | undefined {
   if (type === '' || JSON_ALIASES.has(type) || type.endsWith('+json')) return jsonCodec;
   if (MSGPACK_TYPES.has(type)) return msgpackCodec;
   return undefined;
-}
-
-function replyStatus(msg: Msg): number {
-  const code = Number(msg.headers?.get(SERVICE_ERROR_CODE_HEADER));
-  return code >= 400 && code <= 599 ? code : msg.headers?.has(SERVICE_ERROR_CODE_HEADER) ? 500 : 200;
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {

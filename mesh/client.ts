@@ -22,9 +22,16 @@ export interface MeshClient {
 
 const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
 
-/** True when a reply message is an error reply (micro protocol header, or an object body). */
+/** True when a reply message is an error reply (it carries the micro protocol's error code header). */
 export function isErrorReply(msg: Msg): boolean {
   return msg.headers?.has(SERVICE_ERROR_CODE_HEADER) === true;
+}
+
+/** The HTTP-like status a reply stands for: 200, or the error reply's code (500 when it is not a status). */
+export function replyStatus(msg: Msg): number {
+  if (!isErrorReply(msg)) return 200;
+  const code = Number(msg.headers!.get(SERVICE_ERROR_CODE_HEADER));
+  return code >= 400 && code <= 599 ? code : 500;
 }
 
 /** Decodes a reply message into [args, kwargs], throwing the MeshError an error reply carries. */

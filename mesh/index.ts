@@ -5,7 +5,7 @@ export { reply, type Args, type Kwargs, type Envelope, type Reply } from './enve
 export { MeshError, ERROR_STATUS, errorFromBody, type ErrorCode, type ErrorBody, type ErrorObject } from './errors.ts';
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './codec.ts';
 export { createCaller, type Caller, type CallerOptions, type RequestOptions } from './caller.ts';
-export { createClient, decodeReply, isErrorReply, type MeshClient, type CallOptions } from './client.ts';
+export { createClient, decodeReply, isErrorReply, replyStatus, type MeshClient, type CallOptions } from './client.ts';
 export { hostService, MESH_QUEUE, type HostedService, type ServiceInstance, type ServiceLifecycle } from './service-host.ts';
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './runner.ts';
 export { loadConfig, defaultConfigFile, ConfigError, ENVIRONMENT, type MeshConfig } from './config.ts';

@@ -71,7 +71,9 @@ export default class SleepService {
 }
 `,
     );
-    const child = mesh(['run', dir], { NATS_URL });
+    const child = mesh(['run', dir], { NATS_URL, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
     const nc = await connect({ servers: NATS_URL });
     const client = createClient(nc, { timeoutMs: 10_000 });
     await until(async () => (await client.call(`${name}.nap`, [0]).then(() => true, () => false)), 'the service to answer');
@@ -81,8 +83,27 @@ export default class SleepService {
     assert.deepEqual(await inFlight, [['rested'], {}]);
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
+    const requests = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    assert.ok(requests.length >= 2, 'one debug line per request');
+    for (const line of requests) {
+      assert.equal(line.subject, `${name}.nap`);
+      assert.equal(line.outcome, 'ok');
+      assert.equal(typeof line.ms, 'number');
+    }
     client.close();
     await nc.close();
+  });
+});
+
+describe('mesh config', () => {
+  it('prints a complete default config file, and the effective configuration', async () => {
+    const { stdout } = await run(process.execPath, [MESH, 'config', '--defaults'], { env: { ...process.env, HTTP_PORT: '6123' } });
+    const defaults = JSON.parse(stdout) as { http: { port: number }; nats: { url: string[] } };
+    assert.equal(defaults.http.port, 5000);
+    assert.deepEqual(defaults.nats.url, ['nats://127.0.0.1:4222']);
+    const effective = JSON.parse((await run(process.execPath, [MESH, 'config', '--log-level', 'warn'], { env: { ...process.env, HTTP_PORT: '6123' } })).stdout) as { http: { port: number }; log: { level: string } };
+    assert.equal(effective.http.port, 6123);
+    assert.equal(effective.log.level, 'warn');
   });
 });
 
