@@ -1,0 +1,54 @@
+// The two WAMP serializers, wamp.2.json in text frames and wamp.2.msgpack in binary frames: frame bytes <-> values.
+// Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { CONTENT_TYPE_HEADER, jsonCodec, MeshError, msgpackCodec, type Codec } from '../mesh/index.ts';
+import type { Subprotocol } from './protocol.ts';
+
+export interface Serializer {
+  readonly subprotocol: Subprotocol;
+  /** Index into per-serializer caches, so a frame is encoded once per serializer. */
+  readonly index: 0 | 1;
+  /** Whether frames are binary websocket messages (msgpack) or text (json). */
+  readonly binary: boolean;
+  /** The mesh codec with the same encoding, used for calls to NATS so values survive unchanged. */
+  readonly codec: Codec;
+  /** NATS headers that announce `codec` (undefined for JSON, the mesh default). */
+  readonly natsHeaders: MsgHdrs | undefined;
+  decode(data: Buffer, isBinary: boolean): { ok: true; value: unknown } | { ok: false; reason: string };
+  encode(message: unknown[]): Buffer;
+}
+
+function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary: boolean): Serializer {
+  let headers: MsgHdrs | undefined;
+  if (codec !== jsonCodec) {
+    headers = natsHeaders();
+    headers.set(CONTENT_TYPE_HEADER, codec.contentType);
+  }
+  return {
+    subprotocol,
+    index,
+    binary,
+    codec,
+    natsHeaders: headers,
+    decode(data, isBinary) {
+      if (isBinary !== binary) {
+        return { ok: false, reason: `${subprotocol} messages must be ${binary ? 'binary' : 'text'} frames` };
+      }
+      if (data.length === 0) return { ok: false, reason: 'empty message' };
+      try {
+        return { ok: true, value: codec.decode(data) };
+      } catch (err) {
+        return { ok: false, reason: err instanceof MeshError ? err.message : 'undecodable message' };
+      }
+    },
+    encode(message) {
+      const bytes = codec.encode(message);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+  };
+}
+
+export const SERIALIZERS: Record<Subprotocol, Serializer> = {
+  'wamp.2.json': serializer('wamp.2.json', 0, jsonCodec, false),
+  'wamp.2.msgpack': serializer('wamp.2.msgpack', 1, msgpackCodec, true),
+};
