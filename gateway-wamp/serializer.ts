@@ -1,7 +1,8 @@
 // The two WAMP serializers, wamp.2.json in text frames and wamp.2.msgpack in binary frames: frame bytes <-> values.
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
+import { decode as decodeMsgpack, ExtensionCodec } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { CONTENT_TYPE_HEADER, jsonCodec, MeshError, msgpackCodec, type Codec } from '../mesh/index.ts';
+import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../mesh/index.ts';
 import type { Subprotocol } from './protocol.ts';
 
 export interface Serializer {
@@ -18,12 +19,27 @@ export interface Serializer {
   encode(message: unknown[]): Buffer;
 }
 
+/**
+ * msgpackr (wampy's MessagePack library) writes JavaScript `undefined`, e.g. an unset option, as extension type 0;
+ * it reads as undefined here, as an absent option. WAMP uses no other extension.
+ */
+const undefinedExtension = new ExtensionCodec();
+undefinedExtension.register({ type: 0, encode: () => null, decode: () => undefined });
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+const DECODERS: Record<Subprotocol, (data: Buffer) => unknown> = {
+  'wamp.2.json': (data) => JSON.parse(textDecoder.decode(data)),
+  'wamp.2.msgpack': (data) => decodeMsgpack(data, { extensionCodec: undefinedExtension }),
+};
+
 function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary: boolean): Serializer {
   let headers: MsgHdrs | undefined;
   if (codec !== jsonCodec) {
     headers = natsHeaders();
     headers.set(CONTENT_TYPE_HEADER, codec.contentType);
   }
+  const decodeFrame = DECODERS[subprotocol];
   return {
     subprotocol,
     index,
@@ -34,11 +50,10 @@ function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary
       if (isBinary !== binary) {
         return { ok: false, reason: `${subprotocol} messages must be ${binary ? 'binary' : 'text'} frames` };
       }
-      if (data.length === 0) return { ok: false, reason: 'empty message' };
       try {
-        return { ok: true, value: codec.decode(data) };
+        return { ok: true, value: decodeFrame(data) };
       } catch (err) {
-        return { ok: false, reason: err instanceof MeshError ? err.message : 'undecodable message' };
+        return { ok: false, reason: `not a ${subprotocol} message: ${(err as Error).message}` };
       }
     },
     encode(message) {
