@@ -131,11 +131,15 @@ connection.onopen = (opened) => {
   for (const topic of subscribed.keys()) subscribe(topic).catch((err) => log('error', describeError(err)));
 };
 
+/** Autobahn retries a lost connection itself, but not one the router ended with GOODBYE (a gateway restart). */
+const REOPEN_DELAY_MS = 2000;
+
 connection.onclose = (reason, details) => {
   session = null;
   for (const item of subscribed.values()) item.dataset.subscribed = 'false';
-  const retrying = details && details.will_retry;
-  showState(retrying ? 'reconnecting' : 'disconnected', retrying ? `in ${Math.round(details.retry_delay)} s (${reason})` : reason);
+  const delay = details.will_retry ? details.retry_delay * 1000 : REOPEN_DELAY_MS;
+  showState('reconnecting', `in ${(delay / 1000).toFixed(1)} s (${details.reason || reason})`);
+  if (!details.will_retry) setTimeout(() => connection.open(), delay);
   return false;
 };
 
