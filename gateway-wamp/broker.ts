@@ -8,9 +8,9 @@ import { MAX_ID, MessageType } from './protocol.ts';
 import type { MatchPolicy } from './uri.ts';
 
 /** Header carrying the publication id, so PUBLISHED and every EVENT agree on it. */
-export const PUBLICATION_HEADER = 'Wamp-Publication';
+const PUBLICATION_HEADER = 'Wamp-Publication';
 /** Header naming the publishing session (`<gateway id>/<session id>`) when it must not get its own event. */
-export const EXCLUDE_HEADER = 'Wamp-Exclude';
+const EXCLUDE_HEADER = 'Wamp-Exclude';
 
 /** A NATS subscription shared by the sessions subscribed to one subject under one match policy. */
 interface Topic {

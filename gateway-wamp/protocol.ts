@@ -28,8 +28,6 @@ export const MessageType = {
   YIELD: 70,
 } as const;
 
-export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
-
 /** Reasons and error URIs the router sends, as the WAMP spec names them. */
 export const WampUri = {
   PROTOCOL_VIOLATION: 'wamp.error.protocol_violation',

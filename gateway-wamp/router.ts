@@ -56,11 +56,6 @@ export class Router implements SessionContext {
     });
   }
 
-  /** Number of websockets open, with or without an established session. */
-  get connections(): number {
-    return this.sessions.size;
-  }
-
   /** The HTTP server's 'upgrade' handler. */
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(request.url ?? '/', 'http://gateway').pathname;
