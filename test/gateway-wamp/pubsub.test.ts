@@ -4,16 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
+import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { jsonCodec } from '../../mesh/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';
 
-const SUBSCRIBE = 32;
-const SUBSCRIBED = 33;
-const UNSUBSCRIBED = 35;
-const EVENT = 36;
-const PUBLISHED = 17;
-const ERROR = 8;
+const { SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBED, EVENT, PUBLISHED, ERROR } = MessageType;
 
 async function subscribe(client: RawClient, topic: string, options: Record<string, unknown> = {}): Promise<number> {
   client.send([SUBSCRIBE, 7, options, topic]);

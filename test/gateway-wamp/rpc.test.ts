@@ -5,17 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
+import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { hostService, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';
 
-const CALL = 48;
-const RESULT = 50;
-const ERROR = 8;
-const REGISTER = 64;
-const REGISTERED = 65;
-const INVOCATION = 68;
+const { CALL, RESULT, ERROR, REGISTER, REGISTERED, INVOCATION } = MessageType;
 
 const GREETING = uniqueName('greeting');
 const FAULTY = uniqueName('faulty');
