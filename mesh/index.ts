@@ -1,8 +1,8 @@
 // The public API of nats-mesh: what a service author and a caller import. Classes stay internal.
 // Gateways and services import from here; nothing in mesh/ imports them.
 export { rpc, Service, type RpcOptions } from './rpc.ts';
-export { reply, type Args, type Kwargs, type Envelope, type Reply } from './envelope.ts';
-export { MeshError, ERROR_STATUS, errorFromBody, type ErrorCode, type ErrorBody, type ErrorObject } from './errors.ts';
+export { reply, isKwargs, parseEnvelope, type Args, type Kwargs, type Envelope, type Reply } from './envelope.ts';
+export { MeshError, ERROR_STATUS, errorFromBody, isErrorCode, type ErrorCode, type ErrorBody, type ErrorObject } from './errors.ts';
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './codec.ts';
 export { createCaller, type Caller, type CallerOptions, type RequestOptions } from './caller.ts';
 export { createClient, decodeReply, isErrorReply, replyStatus, type MeshClient, type CallOptions } from './client.ts';

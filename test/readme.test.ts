@@ -9,6 +9,7 @@ import { connect, type NatsConnection } from 'nats';
 import { start } from '../gateway-http/index.ts';
 import { hostService, type HostedService } from '../mesh/index.ts';
 import GreetingService from '../services/greeting/index.ts';
+import WebsocketTestService from '../services/websocket-test/index.ts';
 import { NATS_URL, silentLogger, testConfig } from './helpers.ts';
 
 const root = new URL('..', import.meta.url);
@@ -32,18 +33,21 @@ function consoleExamples(markdown: string): Example[] {
 
 describe('README examples', () => {
   let nc: NatsConnection;
-  let hosted: HostedService;
+  let hosted: HostedService[];
   let gateway: Awaited<ReturnType<typeof start>>;
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
-    hosted = await hostService(new GreetingService(), { nc, logger: silentLogger });
+    hosted = [
+      await hostService(new GreetingService(), { nc, logger: silentLogger }),
+      await hostService(new WebsocketTestService(), { nc, logger: silentLogger }),
+    ];
     gateway = await start({ config: testConfig(), logger: silentLogger });
   });
 
   after(async () => {
     await gateway.stop();
-    await hosted.stop();
+    await Promise.all(hosted.map((h) => h.stop()));
     await nc.drain();
   });
 

@@ -1,0 +1,146 @@
+// The page's behaviour: one Autobahn|JS connection that reconnects by itself, the three panels, and the log.
+// Plain browser JavaScript served as is; the WAMP protocol itself is Autobahn's and the gateway's business.
+'use strict';
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+const byId = (id) => document.getElementById(id);
+
+const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${meta('wamp-path')}`;
+const realm = meta('wamp-realm');
+
+/** Topics the user subscribed to, kept across reconnects: topic -> its list item. */
+const subscribed = new Map();
+let session = null;
+
+function log(kind, text) {
+  const item = document.createElement('li');
+  item.className = kind;
+  item.textContent = `${new Date().toLocaleTimeString()} ${kind} ${text}`;
+  byId('log').prepend(item);
+}
+
+function showState(state, detail = '') {
+  byId('state').textContent = state;
+  byId('state').dataset.state = state;
+  byId('state-detail').textContent = detail;
+}
+
+const compact = (value) => JSON.stringify(value);
+
+function describeError(err) {
+  if (err && typeof err.error === 'string') return `${err.error} ${compact(err.args)} ${compact(err.kwargs)}`;
+  return String(err && err.message ? err.message : err);
+}
+
+/** Splits a call result the way Autobahn returns it (a single value, or a Result) into [args, kwargs]. */
+function resultEnvelope(result) {
+  if (result instanceof autobahn.Result) return [result.args || [], result.kwargs || {}];
+  return result === undefined || result === null ? [[], {}] : [[result], {}];
+}
+
+async function subscribe(topic) {
+  const subscription = await session.subscribe(topic, (args, kwargs, details) => {
+    log('event', `${details.topic || topic} ${compact([args || [], kwargs || {}])}`);
+  });
+  const item = subscribed.get(topic);
+  item.dataset.subscribed = 'true';
+  item.subscription = subscription;
+  log('subscribed', topic);
+}
+
+function addSubscription(topic) {
+  if (subscribed.has(topic)) return;
+  const item = document.createElement('li');
+  item.textContent = `${topic} `;
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = 'Unsubscribe';
+  remove.addEventListener('click', async () => {
+    subscribed.delete(topic);
+    item.remove();
+    if (session && item.subscription) await session.unsubscribe(item.subscription).catch(() => {});
+    log('unsubscribed', topic);
+  });
+  item.append(remove);
+  byId('subscriptions').append(item);
+  subscribed.set(topic, item);
+}
+
+function parseJson(text, what) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what} is not JSON: ${err.message}`);
+  }
+}
+
+function requireSession() {
+  if (!session) throw new Error('not connected yet');
+  return session;
+}
+
+function onSubmit(id, action) {
+  byId(id).addEventListener('submit', (event) => {
+    event.preventDefault();
+    Promise.resolve().then(action).catch((err) => log('error', describeError(err)));
+  });
+}
+
+onSubmit('subscribe-form', async () => {
+  const topic = byId('subscribe-topic').value.trim();
+  requireSession();
+  addSubscription(topic);
+  await subscribe(topic);
+});
+
+onSubmit('publish-form', async () => {
+  const topic = byId('publish-topic').value.trim();
+  const data = parseJson(byId('publish-data').value, 'data');
+  const [args, kwargs] = Array.isArray(data) ? [data, {}] : data !== null && typeof data === 'object' ? [[], data] : [[data], {}];
+  await requireSession().publish(topic, args, kwargs, { acknowledge: true });
+  log('published', `${topic} ${compact([args, kwargs])}`);
+});
+
+onSubmit('call-form', async () => {
+  const procedure = byId('call-procedure').value.trim();
+  const payload = parseJson(byId('call-payload').value, '[args, kwargs]');
+  const [args = [], kwargs = {}] = Array.isArray(payload) ? payload : [[], payload];
+  try {
+    const [resultArgs, resultKwargs] = resultEnvelope(await requireSession().call(procedure, args, kwargs));
+    log('result', `${procedure} ${compact(resultArgs)}${Object.keys(resultKwargs).length ? ` ${compact(resultKwargs)}` : ''}`);
+  } catch (err) {
+    log('error', `${procedure} ${describeError(err)}`);
+  }
+});
+
+byId('clear-log').addEventListener('click', () => byId('log').replaceChildren());
+
+const connection = new autobahn.Connection({
+  url,
+  realm,
+  max_retries: -1,
+  initial_retry_delay: 0.5,
+  max_retry_delay: 5,
+  retry_if_unreachable: true,
+});
+
+connection.onopen = (opened) => {
+  session = opened;
+  showState('connected', `${url} realm ${realm}, session ${opened.id}`);
+  log('connected', `session ${opened.id}`);
+  for (const topic of subscribed.keys()) subscribe(topic).catch((err) => log('error', describeError(err)));
+};
+
+/** Autobahn retries a lost connection itself, but not one the router ended with GOODBYE (a gateway restart). */
+const REOPEN_DELAY_MS = 2000;
+
+connection.onclose = (reason, details) => {
+  session = null;
+  for (const item of subscribed.values()) item.dataset.subscribed = 'false';
+  const delay = details.will_retry ? details.retry_delay * 1000 : REOPEN_DELAY_MS;
+  showState('reconnecting', `in ${(delay / 1000).toFixed(1)} s (${details.reason || reason})`);
+  if (!details.will_retry) setTimeout(() => connection.open(), delay);
+  return false;
+};
+
+connection.open();

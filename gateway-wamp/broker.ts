@@ -1,0 +1,136 @@
+// The WAMP broker on NATS: one NATS subscription per subscribed subject per gateway, shared by every session on
+// it (reference counted), and PUBLISH as a NATS publish. Each event is decoded once and encoded once per serializer.
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/index.ts';
+import { randomId } from './ids.ts';
+import type { Peer } from './peer.ts';
+import { MAX_ID, MessageType } from './protocol.ts';
+import type { MatchPolicy } from './uri.ts';
+
+/** Header carrying the publication id, so PUBLISHED and every EVENT agree on it. */
+const PUBLICATION_HEADER = 'Wamp-Publication';
+/** Header naming the publishing session (`<gateway id>/<session id>`) when it must not get its own event. */
+const EXCLUDE_HEADER = 'Wamp-Exclude';
+
+/** A NATS subscription shared by the sessions subscribed to one subject under one match policy. */
+interface Topic {
+  readonly id: number;
+  readonly key: string;
+  readonly pattern: boolean;
+  readonly subscribers: Set<Peer>;
+  readonly nats: Subscription;
+}
+
+export interface PublishOptions {
+  /** The publisher does not get the event (WAMP's exclude_me, true unless the client says false). */
+  excludeMe: boolean;
+  /** A publication id is needed for PUBLISHED. */
+  acknowledge: boolean;
+}
+
+export class Broker {
+  private readonly topics = new Map<string, Topic>();
+  private readonly byId = new Map<number, Topic>();
+  private lastId = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    /** Distinguishes this gateway's sessions from another gateway's in EXCLUDE_HEADER. */
+    private readonly gatewayId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Number of NATS subscriptions held, one per distinct subscribed subject and policy. */
+  get natsSubscriptions(): number {
+    return this.topics.size;
+  }
+
+  /** Adds the peer to the shared subscription of `subject`, creating it if needed; the same subject gives the same id. */
+  subscribe(peer: Peer, subject: string, match: MatchPolicy): number {
+    const key = `${match} ${subject}`;
+    let topic = this.topics.get(key);
+    if (!topic) {
+      const id = ++this.lastId;
+      const created: Topic = {
+        id,
+        key,
+        pattern: match !== 'exact',
+        subscribers: new Set(),
+        nats: this.nc.subscribe(subject, { callback: (err, msg) => (err ? this.logger.warn({ err, subject }, 'subscription failed') : this.deliver(created, msg)) }),
+      };
+      topic = created;
+      this.topics.set(key, topic);
+      this.byId.set(id, topic);
+    }
+    topic.subscribers.add(peer);
+    return topic.id;
+  }
+
+  /** Removes the peer from a subscription; the NATS subscription goes with its last subscriber. False if the peer had none. */
+  unsubscribe(peer: Peer, subscriptionId: number): boolean {
+    const topic = this.byId.get(subscriptionId);
+    if (!topic?.subscribers.delete(peer)) return false;
+    if (topic.subscribers.size === 0) {
+      this.topics.delete(topic.key);
+      this.byId.delete(topic.id);
+      topic.nats.unsubscribe();
+    }
+    return true;
+  }
+
+  /** Publishes [args, kwargs] as JSON on the subject; returns the publication id when one was asked for. */
+  publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions): number | undefined {
+    let headers: MsgHdrs | undefined;
+    let publicationId: number | undefined;
+    if (options.acknowledge || options.excludeMe) headers = natsHeaders();
+    if (options.acknowledge) {
+      publicationId = randomId();
+      headers!.set(PUBLICATION_HEADER, String(publicationId));
+    }
+    if (options.excludeMe) headers!.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
+    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers });
+    return publicationId;
+  }
+
+  close(): void {
+    for (const topic of this.topics.values()) topic.nats.unsubscribe();
+    this.topics.clear();
+    this.byId.clear();
+  }
+
+  private deliver(topic: Topic, msg: Msg): void {
+    if (topic.subscribers.size === 0) return;
+    const envelope = this.decodeEvent(msg);
+    if (!envelope) return;
+    const headers = msg.headers;
+    const stated = Number(headers?.get(PUBLICATION_HEADER));
+    const publicationId = Number.isInteger(stated) && stated >= 1 && stated <= MAX_ID ? stated : randomId();
+    const excluded = this.excludedSession(headers);
+    const details = topic.pattern ? { topic: msg.subject } : {};
+    const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
+    const frames: [Buffer?, Buffer?] = [];
+    for (const peer of topic.subscribers) {
+      if (peer.id === excluded) continue;
+      const { serializer } = peer;
+      peer.sendFrame((frames[serializer.index] ??= serializer.encode(event)));
+    }
+  }
+
+  private excludedSession(headers: MsgHdrs | undefined): number | undefined {
+    const value = headers?.get(EXCLUDE_HEADER);
+    if (!value) return undefined;
+    const slash = value.lastIndexOf('/');
+    return value.slice(0, slash) === this.gatewayId ? Number(value.slice(slash + 1)) : undefined;
+  }
+
+  private decodeEvent(msg: Msg): Envelope | undefined {
+    const codec = codecForContentType(msg.headers?.get(CONTENT_TYPE_HEADER));
+    try {
+      if (!codec) throw new Error('unsupported Content-Type');
+      return parseEnvelope(codec.decode(msg.data));
+    } catch (err) {
+      this.logger.debug({ subject: msg.subject, err }, 'event is not [args, kwargs]; not delivered');
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// The WAMP gateway process: a WAMP v2 router whose topics and procedures are NATS subjects, and the frontend
+// page, on one port. Run it with `mesh gateway wamp`; tests start it on port 0 through the same `start`.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { Broker } from './broker.ts';
+import { Dealer } from './dealer.ts';
+import { Router } from './router.ts';
+import { createPageHandler } from './static.ts';
+
+export interface RunningWampGateway extends Running {
+  /** The page, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** The WAMP endpoint, e.g. ws://127.0.0.1:8080/ws */
+  readonly wsUrl: string;
+  readonly router: Router;
+}
+
+/** NATS's own default, for a server that does not say. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
+  const { wamp } = config;
+  const nc = await connectNats(config.nats, 'gateway-wamp');
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs });
+  const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
+  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs });
+  const router = new Router({
+    path: wamp.path,
+    realm: wamp.realm,
+    broker,
+    dealer,
+    maxBufferedBytes: wamp.maxBufferedBytes,
+    maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    logger,
+  });
+  const server = createServer(createPageHandler({ path: wamp.path, realm: wamp.realm }));
+  server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));
+  server.listen(wamp.port, wamp.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = wamp.host === '0.0.0.0' ? '127.0.0.1' : wamp.host;
+  const url = `http://${host}:${port}`;
+  const wsUrl = `ws://${host}:${port}${wamp.path}`;
+  logger.info({ url, ws: wsUrl, realm: wamp.realm }, 'wamp gateway listening');
+  return {
+    url,
+    wsUrl,
+    router,
+    async stop() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      router.shutdown();
+      server.closeAllConnections();
+      await closed;
+      broker.close();
+      caller.close();
+      await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// What the broker and the dealer see of a session: its id, its serializer and a way to send it messages.
+// The session implements it; keeping the interface here lets broker and dealer not know about sockets.
+import type { Serializer } from './serializer.ts';
+
+export interface Peer {
+  /** The WAMP session id, in [1, 2^53]. */
+  readonly id: number;
+  readonly serializer: Serializer;
+  /** False once the session has ended: sends are dropped. */
+  readonly open: boolean;
+  /** Encodes and sends one message. */
+  send(message: unknown[]): void;
+  /** Sends a frame already encoded with this peer's serializer (a shared EVENT). */
+  sendFrame(frame: Buffer): void;
+}

@@ -1,0 +1,80 @@
+// The WAMP v2 vocabulary this router speaks: message type codes, error and close URIs, websocket close codes,
+// and the roles it announces in WELCOME. Only names and numbers; parsing is parse.ts's, behaviour session.ts's.
+
+export const MessageType = {
+  HELLO: 1,
+  WELCOME: 2,
+  ABORT: 3,
+  CHALLENGE: 4,
+  AUTHENTICATE: 5,
+  GOODBYE: 6,
+  ERROR: 8,
+  PUBLISH: 16,
+  PUBLISHED: 17,
+  SUBSCRIBE: 32,
+  SUBSCRIBED: 33,
+  UNSUBSCRIBE: 34,
+  UNSUBSCRIBED: 35,
+  EVENT: 36,
+  CALL: 48,
+  CANCEL: 49,
+  RESULT: 50,
+  REGISTER: 64,
+  REGISTERED: 65,
+  UNREGISTER: 66,
+  UNREGISTERED: 67,
+  INVOCATION: 68,
+  INTERRUPT: 69,
+  YIELD: 70,
+} as const;
+
+/** Reasons and error URIs the router sends, as the WAMP spec names them. */
+export const WampUri = {
+  PROTOCOL_VIOLATION: 'wamp.error.protocol_violation',
+  NO_SUCH_REALM: 'wamp.error.no_such_realm',
+  GOODBYE_AND_OUT: 'wamp.close.goodbye_and_out',
+  SYSTEM_SHUTDOWN: 'wamp.close.system_shutdown',
+  INVALID_URI: 'wamp.error.invalid_uri',
+  INVALID_ARGUMENT: 'wamp.error.invalid_argument',
+  NO_SUCH_PROCEDURE: 'wamp.error.no_such_procedure',
+  NO_SUCH_SUBSCRIPTION: 'wamp.error.no_such_subscription',
+  NO_SUCH_REGISTRATION: 'wamp.error.no_such_registration',
+  PROCEDURE_ALREADY_EXISTS: 'wamp.error.procedure_already_exists',
+  CANCELED: 'wamp.error.canceled',
+  OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
+} as const;
+
+/** Prefix of the URI for every other mesh error code: `mesh.error.deadline_exceeded`, `mesh.error.not_found`, ... */
+export const MESH_ERROR_PREFIX = 'mesh.error.';
+
+/** Websocket close codes (RFC 6455) the router closes with. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  /** A client that does not read what it is sent: its unsent data passed wamp.maxBufferedBytes. */
+  SLOW_CONSUMER: 1008,
+} as const;
+
+/** Websocket subprotocols, in the router's order of preference when a client offers several. */
+export const SUBPROTOCOLS = ['wamp.2.json', 'wamp.2.msgpack'] as const;
+export type Subprotocol = (typeof SUBPROTOCOLS)[number];
+
+/** Largest id in WAMP: ids are integers in [1, 2^53]. */
+export const MAX_ID = 2 ** 53;
+
+/** The roles and advanced features announced in WELCOME; each one listed is implemented. */
+export const ROUTER_ROLES = {
+  broker: {
+    features: {
+      pattern_based_subscription: true,
+      publisher_exclusion: true,
+    },
+  },
+  dealer: {
+    features: {
+      call_canceling: true,
+      call_timeout: true,
+    },
+  },
+} as const;

@@ -1,0 +1,90 @@
+// The WAMP router of one gateway process: accepts websocket upgrades on the WAMP path with a WAMP subprotocol,
+// and keeps the realm's sessions (unique ids, shutdown). Sessions do the protocol; broker and dealer do NATS.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../mesh/index.ts';
+import type { Broker } from './broker.ts';
+import type { Dealer } from './dealer.ts';
+import { randomId } from './ids.ts';
+import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
+import { SERIALIZERS } from './serializer.ts';
+import { Session, type SessionContext } from './session.ts';
+
+export interface RouterOptions {
+  path: string;
+  realm: string;
+  broker: Broker;
+  dealer: Dealer;
+  maxBufferedBytes: number;
+  /** Largest message a client may send; larger ones close the websocket with 1009. */
+  maxPayload: number;
+  logger: Logger;
+}
+
+function isSubprotocol(value: string): value is Subprotocol {
+  return (SUBPROTOCOLS as readonly string[]).includes(value);
+}
+
+/** The first WAMP subprotocol the client offers (clients list them in order of preference). */
+function chooseSubprotocol(header: string | undefined): Subprotocol | undefined {
+  return header?.split(',').map((p) => p.trim()).find(isSubprotocol);
+}
+
+function refuse(socket: Duplex, status: string, message: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+}
+
+export class Router implements SessionContext {
+  readonly realm: string;
+  readonly broker: Broker;
+  readonly dealer: Dealer;
+  readonly maxBufferedBytes: number;
+  readonly logger: Logger;
+  private readonly sessions = new Set<Session>();
+  private readonly sessionIds = new Set<number>();
+  private readonly wss: WebSocketServer;
+
+  constructor(private readonly options: RouterOptions) {
+    ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayload,
+      handleProtocols: (offered) => [...offered].find(isSubprotocol) ?? false,
+    });
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    if (path !== this.options.path) return refuse(socket, '404 Not Found', `WAMP is served at ${this.options.path}\n`);
+    const subprotocol = chooseSubprotocol(request.headers['sec-websocket-protocol']);
+    if (!subprotocol) return refuse(socket, '400 Bad Request', `offer a WAMP subprotocol: ${SUBPROTOCOLS.join(' or ')}\n`);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol));
+  }
+
+  join(session: Session): number {
+    let id = randomId();
+    while (this.sessionIds.has(id)) id = randomId();
+    this.sessionIds.add(id);
+    return id;
+  }
+
+  leave(session: Session): void {
+    this.sessionIds.delete(session.id);
+  }
+
+  /** Says GOODBYE to every session and closes every websocket. */
+  shutdown(): void {
+    for (const session of this.sessions) session.shutdown();
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket, subprotocol: Subprotocol): void {
+    const session = new Session(ws, SERIALIZERS[subprotocol], this);
+    this.sessions.add(session);
+    ws.once('close', () => this.sessions.delete(session));
+  }
+}

@@ -1,0 +1,198 @@
+// One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
+// protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
+import type { WebSocket } from 'ws';
+import { MeshError, type Logger } from '../mesh/index.ts';
+import type { Broker } from './broker.ts';
+import type { Dealer, SessionRpc } from './dealer.ts';
+import { errorPayload, errorUri } from './errors.ts';
+import type { ClientMessage, Hello, Publish, Subscribe, Unsubscribe } from './parse.ts';
+import { parseMessage } from './parse.ts';
+import type { Peer } from './peer.ts';
+import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
+import type { Serializer } from './serializer.ts';
+import { exactSubject, isMatchPolicy, subscriptionSubject } from './uri.ts';
+
+/** What a session needs from the router that accepted it. */
+export interface SessionContext {
+  readonly realm: string;
+  readonly broker: Broker;
+  readonly dealer: Dealer;
+  readonly maxBufferedBytes: number;
+  readonly logger: Logger;
+  /** Issues a session id no other session of this gateway has. */
+  join(session: Session): number;
+  leave(session: Session): void;
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+type State = 'hello' | 'open' | 'closed';
+
+export class Session implements Peer {
+  id = 0;
+  private state: State = 'hello';
+  private subscriptions: Set<number> | undefined;
+  private rpc: SessionRpc | undefined;
+
+  constructor(private readonly socket: WebSocket, readonly serializer: Serializer, private readonly context: SessionContext) {
+    socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
+    socket.on('close', () => this.end());
+    socket.on('error', (err) => context.logger.debug({ err, session: this.id }, 'websocket error'));
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  send(message: unknown[]): void {
+    if (this.state === 'open') this.sendFrame(this.serializer.encode(message));
+  }
+
+  /** Sends unless the client has left more than maxBufferedBytes unread; such a client is closed instead. */
+  sendFrame(frame: Buffer): void {
+    if (this.state !== 'open') return;
+    const buffered = this.socket.bufferedAmount;
+    if (buffered > this.context.maxBufferedBytes) {
+      this.context.logger.warn({ session: this.id, buffered }, 'closing a WAMP session that does not read');
+      this.closeSocket(CloseCode.SLOW_CONSUMER, `slow consumer: over ${this.context.maxBufferedBytes} bytes unread`);
+      return;
+    }
+    this.socket.send(frame, this.serializer.binary ? BINARY : TEXT);
+  }
+
+  /** The gateway is stopping: GOODBYE to an open session, then the websocket closes. */
+  shutdown(): void {
+    if (this.state === 'open') this.sendFrame(this.serializer.encode([MessageType.GOODBYE, {}, WampUri.SYSTEM_SHUTDOWN]));
+    this.closeSocket(CloseCode.GOING_AWAY, 'gateway shutting down');
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    const decoded = this.serializer.decode(data, isBinary);
+    if (!decoded.ok) return this.violation(decoded.reason);
+    const parsed = parseMessage(decoded.value);
+    if (!parsed.ok) return this.violation(parsed.reason);
+    if (this.state === 'hello') this.establish(parsed.message);
+    else this.dispatch(parsed.message);
+  }
+
+  private establish(message: ClientMessage): void {
+    if (message.type === MessageType.ABORT) return this.closeSocket(CloseCode.NORMAL, 'aborted');
+    if (message.type !== MessageType.HELLO) return this.violation(`message type ${message.type} before HELLO`);
+    this.hello(message);
+  }
+
+  private hello({ realm, details }: Hello): void {
+    if (typeof details.roles !== 'object' || details.roles === null || Array.isArray(details.roles)) {
+      return this.violation('HELLO details must announce the client roles');
+    }
+    if (realm !== this.context.realm) {
+      this.sendNow([MessageType.ABORT, { message: `no realm '${realm}' on this router` }, WampUri.NO_SUCH_REALM]);
+      return this.closeSocket(CloseCode.NORMAL, 'no such realm');
+    }
+    this.id = this.context.join(this);
+    this.state = 'open';
+    this.rpc = this.context.dealer.attach(this);
+    this.send([
+      MessageType.WELCOME,
+      this.id,
+      { realm, authid: String(this.id), authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static', roles: ROUTER_ROLES },
+    ]);
+  }
+
+  private dispatch(message: ClientMessage): void {
+    const rpc = this.rpc!;
+    switch (message.type) {
+      case MessageType.HELLO: return this.violation('HELLO in an open session');
+      case MessageType.ABORT: return this.closeSocket(CloseCode.NORMAL, 'aborted');
+      case MessageType.GOODBYE:
+        this.send([MessageType.GOODBYE, {}, WampUri.GOODBYE_AND_OUT]);
+        this.leave('hello');
+        return;
+      case MessageType.SUBSCRIBE: return this.subscribe(message);
+      case MessageType.UNSUBSCRIBE: return this.unsubscribe(message);
+      case MessageType.PUBLISH: return this.publish(message);
+      case MessageType.CALL: return void rpc.call(message);
+      case MessageType.CANCEL: return rpc.cancel(message);
+      case MessageType.REGISTER: return rpc.register(message);
+      case MessageType.UNREGISTER: return rpc.unregister(message);
+      case MessageType.YIELD: return rpc.yield(message);
+      case MessageType.ERROR:
+        if (message.requestType !== MessageType.INVOCATION) return this.violation(`ERROR for message type ${message.requestType}; a client only sends ERROR for INVOCATION`);
+        return rpc.error(message);
+    }
+  }
+
+  private subscribe({ requestId, options, topic }: Subscribe): void {
+    const match = options.match ?? 'exact';
+    if (!isMatchPolicy(match)) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_ARGUMENT, `unknown match policy ${JSON.stringify(match)}`);
+    const subject = subscriptionSubject(topic, match);
+    if (subject === undefined) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `'${topic}' is not a topic URI for ${match} matching`);
+    const subscriptionId = this.context.broker.subscribe(this, subject, match);
+    (this.subscriptions ??= new Set()).add(subscriptionId);
+    this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
+  }
+
+  private unsubscribe({ requestId, subscriptionId }: Unsubscribe): void {
+    if (!this.subscriptions?.delete(subscriptionId)) {
+      return this.error(MessageType.UNSUBSCRIBE, requestId, WampUri.NO_SUCH_SUBSCRIPTION, `no subscription ${subscriptionId} in this session`);
+    }
+    this.context.broker.unsubscribe(this, subscriptionId);
+    this.send([MessageType.UNSUBSCRIBED, requestId]);
+  }
+
+  private publish({ requestId, options, topic, args, kwargs }: Publish): void {
+    const acknowledge = options.acknowledge === true;
+    const subject = exactSubject(topic);
+    if (subject === undefined) {
+      if (acknowledge) this.error(MessageType.PUBLISH, requestId, WampUri.INVALID_URI, `'${topic}' is not a topic URI`);
+      return;
+    }
+    let publicationId: number | undefined;
+    try {
+      publicationId = this.context.broker.publish(this, subject, args, kwargs, { acknowledge, excludeMe: options.exclude_me !== false });
+    } catch (err) {
+      if (!acknowledge) return;
+      const error = new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`);
+      return this.send([MessageType.ERROR, MessageType.PUBLISH, requestId, {}, errorUri(error), ...errorPayload(error)]);
+    }
+    if (acknowledge) this.send([MessageType.PUBLISHED, requestId, publicationId]);
+  }
+
+  private error(requestType: number, requestId: number, uri: string, message: string): void {
+    this.send([MessageType.ERROR, requestType, requestId, {}, uri, [message]]);
+  }
+
+  private violation(reason: string): void {
+    this.context.logger.debug({ session: this.id, reason }, 'WAMP protocol violation');
+    this.sendNow([MessageType.ABORT, { message: reason }, WampUri.PROTOCOL_VIOLATION]);
+    this.closeSocket(CloseCode.PROTOCOL_ERROR, 'protocol violation');
+  }
+
+  /** Sends outside an open session (ABORT); still bounded, since such a message ends the session. */
+  private sendNow(message: unknown[]): void {
+    this.socket.send(this.serializer.encode(message), this.serializer.binary ? BINARY : TEXT);
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    this.end();
+    this.socket.close(code, reason);
+  }
+
+  /** Leaves the realm: subscriptions and registrations go, calls in flight are dropped. */
+  private leave(next: State): void {
+    if (this.state === 'open') {
+      for (const subscriptionId of this.subscriptions ?? []) this.context.broker.unsubscribe(this, subscriptionId);
+      this.subscriptions = undefined;
+      this.rpc?.close();
+      this.rpc = undefined;
+      this.context.leave(this);
+    }
+    this.state = next;
+  }
+
+  private end(): void {
+    this.leave('closed');
+  }
+}

@@ -1,0 +1,67 @@
+"""A WAMP client written with Debian's python3-autobahn, run by interop.test.ts against gateway-wamp.
+
+It subscribes, gets an event sent through gateway-http, publishes, calls and registers, then prints one JSON
+report of what it saw; the test asserts on that report. Arguments: ws-url realm serializer http-url
+websocket-test-service greeting-service topic procedure.
+"""
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+
+from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession
+from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
+from autobahn.wamp.types import CallResult, PublishOptions
+
+URL, REALM, SERIALIZER, HTTP_URL, WEBSOCKET_TEST, GREETING, TOPIC, PROCEDURE = sys.argv[1:9]
+
+
+def post(procedure, body):
+    request = urllib.request.Request(
+        f"{HTTP_URL}/{procedure}", data=body.encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def shout(*args, **kwargs):
+    return CallResult(args[0].upper(), seen=kwargs)
+
+
+class Client(ApplicationSession):
+    async def onJoin(self, details):
+        try:
+            print(json.dumps(await self.scenario()))
+        except Exception as err:  # the report says what failed; the test shows it
+            print(json.dumps({"error": repr(err)}))
+        self.leave()
+
+    async def scenario(self):
+        loop = asyncio.get_running_loop()
+        report = {"serializer": SERIALIZER}
+        event = loop.create_future()
+
+        def on_event(*args, **kwargs):
+            if not event.done():
+                event.set_result([list(args), kwargs])
+
+        await self.subscribe(on_event, f"{WEBSOCKET_TEST}.websocket_test")
+        await loop.run_in_executor(None, post, f"{WEBSOCKET_TEST}.hello_websocket", '[["websockets"], {"are": "awesome"}]')
+        report["event"] = await asyncio.wait_for(event, 10)
+        await self.publish(TOPIC, "from", "python", serializer=SERIALIZER, options=PublishOptions(acknowledge=True))
+        report["call"] = await self.call(f"{GREETING}.hello", "Bob", last_name="Ross")
+        await self.register(shout, PROCEDURE)
+        status, body = await loop.run_in_executor(None, post, PROCEDURE, '[["hey"], {"via": "http"}]')
+        report["http_call"] = {"status": status, "body": body}
+        return report
+
+    def onDisconnect(self):
+        asyncio.get_event_loop().stop()
+
+
+serializer = JsonSerializer() if SERIALIZER == "json" else MsgPackSerializer()
+ApplicationRunner(URL, REALM, serializers=[serializer]).run(Client, log_level="error")
