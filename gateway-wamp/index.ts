@@ -2,9 +2,9 @@
 // page, on one port. Run it with `mesh gateway wamp`; tests start it on port 0 through the same `start`.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { connectNats, createCaller, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import { Router } from './router.ts';
@@ -16,6 +16,15 @@ export interface RunningWampGateway extends Running {
   /** The WAMP endpoint, e.g. ws://127.0.0.1:8080/ws */
   readonly wsUrl: string;
   readonly router: Router;
+}
+
+/** GET /health, as gateway-http answers it: 200 while the NATS connection is up, 503 with the error body otherwise. */
+function answerHealth(res: ServerResponse, connected: boolean): void {
+  const body = connected
+    ? { status: 'ok', nats: 'connected' }
+    : new MeshError('UNAVAILABLE', 'the gateway is not connected to NATS').toBody();
+  res.writeHead(connected ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
+  res.end(JSON.stringify(body));
 }
 
 /** NATS's own default, for a server that does not say. */
@@ -36,7 +45,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     logger,
   });
-  const server = createServer(createPageHandler({ path: wamp.path, realm: wamp.realm }));
+  const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
+  const server = createServer((req, res) => (req.url === '/health' ? answerHealth(res, caller.connected) : page(req, res)));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));
   server.listen(wamp.port, wamp.host);
   await once(server, 'listening');
