@@ -8,6 +8,9 @@ import { median, type Measurement } from './stats.ts';
 import { startWorker, type Worker } from './worker.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--only TEXT` runs the scenarios whose name contains TEXT (case-insensitive), e.g. --only wamp. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.toLowerCase() : undefined;
+const selected = (name: string) => only === undefined || name.toLowerCase().includes(only);
 const ROUNDS = quick ? 1 : 5;
 const ROUND_MS = quick ? 700 : 1500;
 const LEVELS = [1, 64];
@@ -20,6 +23,9 @@ interface Variant {
 
 interface Scenario {
   name: string;
+  /** What a level means is the scenario's: requests in flight, connections, or sessions. */
+  levels?: number[];
+  levelUnit?: string;
   variants: Variant[];
   setup(): Promise<void>;
   teardown(): Promise<void>;
@@ -30,7 +36,7 @@ const workers: Worker<Record<string, unknown>>[] = [];
 const unique = (prefix: string) => `${prefix}_${randomBytes(3).toString('hex')}`;
 
 async function worker<T = Record<string, unknown>>(name: string, ...args: string[]): Promise<Worker<T>> {
-  const w = await startWorker<T>(name, args);
+  const w = await startWorker<T>(name, args, name === 'wamp-server' ? ['--expose-gc'] : []);
   workers.push(w as Worker<Record<string, unknown>>);
   return w;
 }
@@ -43,7 +49,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
   process.stdout.write(`\n${scenario.name}\n`);
   await scenario.setup();
   try {
-    for (const level of LEVELS) {
+    for (const level of scenario.levels ?? LEVELS) {
       const samples = new Map<Variant, Measurement[]>(scenario.variants.map((v) => [v, []]));
       for (const variant of scenario.variants) await variant.measure(level, Math.min(300, ROUND_MS));
       for (let round = 0; round < ROUNDS; round++) {
@@ -64,7 +70,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
         const measurement = summary(variant);
         const ratio = measurement.rate / summary(baseline).rate;
         rows.push({ scenario: scenario.name, level: String(level), variant: variant.label, baseline: variant === baseline, measurement, ratio });
-        process.stdout.write(`  ${String(level).padStart(3)} in flight  ${variant.label.padEnd(44)} ${measurement.rate.toFixed(0).padStart(7)}/s  p50 ${measurement.p50Ms.toFixed(2)} ms  p99 ${measurement.p99Ms.toFixed(2)} ms  ${ratio.toFixed(2)}x\n`);
+        process.stdout.write(`  ${String(level).padStart(4)} ${(scenario.levelUnit ?? 'in flight').padEnd(9)} ${variant.label.padEnd(44)} ${measurement.rate.toFixed(0).padStart(7)}/s  p50 ${measurement.p50Ms.toFixed(2)} ms  p99 ${measurement.p99Ms.toFixed(2)} ms  ${ratio.toFixed(2)}x\n`);
       }
     }
   } finally {
@@ -171,6 +177,71 @@ function moleculerHttpScenario(): Scenario {
   };
 }
 
+const FANOUT_SESSIONS = 1000;
+const BARE_WS = 'bare ws broadcasting the NATS subscription';
+const MESH_WAMP = 'nats-mesh gateway-wamp (WAMP sessions)';
+
+function fanoutScenario(): Scenario {
+  const topic = `${unique('bench_fanout')}.events`;
+  let publisher: Worker<Record<string, unknown>>;
+  const clients = new Map<string, Worker<Record<string, unknown>>>();
+  const deliver = (kind: string): Variant['measure'] => async (sessions, durationMs) => {
+    const events = Math.max(5, Math.round(durationMs / 25));
+    const expected = clients.get(kind)!.request<{ received: number; lastAt: number }>({ op: 'expect', events, timeoutMs: 30_000 });
+    const { startedAt } = await publisher.request<{ startedAt: number }>({ subject: topic, events });
+    const { received, lastAt } = await expected;
+    return { rate: received / ((lastAt - startedAt) / 1000), p50Ms: Number.NaN, p99Ms: Number.NaN, errors: events * sessions - received };
+  };
+  return {
+    name: `WAMP fan-out: one publisher, ${FANOUT_SESSIONS} subscribers in another process (events delivered per second)`,
+    levels: [FANOUT_SESSIONS],
+    levelUnit: 'sessions',
+    variants: [
+      { label: BARE_WS, baseline: true, measure: deliver('raw') },
+      { label: MESH_WAMP, measure: deliver('wamp') },
+    ],
+    async setup() {
+      const bare = await worker<{ url: string }>('ws-broadcast', topic);
+      const wamp = await worker<{ url: string }>('wamp-server');
+      publisher = await worker('publisher');
+      for (const [kind, url] of [['raw', bare.info.url], ['wamp', wamp.info.url]] as const) {
+        const w = await worker('ws-clients');
+        await w.request({ op: 'connect', url, count: FANOUT_SESSIONS, mode: kind, topic });
+        clients.set(kind, w);
+      }
+    },
+    teardown: stopAll,
+  };
+}
+
+interface MemoryReading {
+  sessions: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  kibPerSession: number;
+}
+
+async function idleSessionMemory(sessions: number): Promise<MemoryReading> {
+  process.stdout.write(`\n${MEMORY}: ${sessions}\n`);
+  try {
+    const gateway = await worker<{ url: string }>('wamp-server');
+    const clients = await worker('ws-clients');
+    const before = await gateway.request<NodeJS.MemoryUsage>({ op: 'memory' });
+    await clients.request({ op: 'connect', url: gateway.info.url, count: sessions, mode: 'wamp', topic: `${unique('bench_idle')}.idle` });
+    const after = await gateway.request<NodeJS.MemoryUsage>({ op: 'memory' });
+    const reading = {
+      sessions,
+      rssBeforeMiB: before.rss / 2 ** 20,
+      rssAfterMiB: after.rss / 2 ** 20,
+      kibPerSession: (after.rss - before.rss) / 1024 / sessions,
+    };
+    process.stdout.write(`  rss ${reading.rssBeforeMiB.toFixed(0)} MiB -> ${reading.rssAfterMiB.toFixed(0)} MiB, ${reading.kibPerSession.toFixed(1)} KiB per session\n`);
+    return reading;
+  } finally {
+    await stopAll();
+  }
+}
+
 function ratio(scenario: string, level: string, variant: string, against: string): number {
   const find = (label: string) => rows.find((r) => r.scenario === scenario && r.level === level && r.variant === label)?.measurement.rate ?? Number.NaN;
   return find(variant) / find(against);
@@ -190,23 +261,28 @@ const scenarios: Scenario[] = [
   httpScenario(),
   moleculerRpcScenario(),
   moleculerHttpScenario(),
+  fanoutScenario(),
 ];
 
+const MEMORY = 'WAMP gateway memory with idle sessions';
+let memory: MemoryReading | undefined;
 try {
-  for (const scenario of scenarios) await runScenario(scenario);
+  for (const scenario of scenarios.filter((s) => selected(s.name))) await runScenario(scenario);
+  if (selected(MEMORY)) memory = await idleSessionMemory(quick ? 2000 : 10_000);
 } finally {
   await stopAll();
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp] = scenarios.map((s) => s.name) as [string, string, string, string, string];
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, fanout] = scenarios.map((s) => s.name) as [string, string, string, string, string, string];
 const targets: Target[] = [
   { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.9 },
   { scenario: rpcMsgpack, description: 'RPC MessagePack, 64 in flight: mesh / floor', ratio: ratio(rpcMsgpack, '64', MESH_RPC, FLOOR), goal: 0.9 },
   { scenario: http, description: 'HTTP, 64 connections: gateway / Koa + lean caller', ratio: ratio(http, '64', MESH_HTTP, 'bare Koa + lean caller, inline'), goal: 0.9 },
   { scenario: moleculerRpc, description: 'RPC, 64 in flight: nats-mesh / Moleculer', ratio: ratio(moleculerRpc, '64', MESH_RPC, MOLECULER_RPC), goal: 1.3 },
   { scenario: moleculerHttp, description: 'HTTP, 64 connections: gateway-http / moleculer-web', ratio: ratio(moleculerHttp, '64', MESH_HTTP, MOLECULER_WEB), goal: 1.5 },
+  { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
 ];
-const markdown = writeReport(rows, targets, {
+const markdown = writeReport(rows, targets, memory, {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
   rounds: String(ROUNDS),

@@ -10,9 +10,9 @@ export interface Worker<Ready> {
   stop(): Promise<void>;
 }
 
-export async function startWorker<Ready = Record<string, unknown>>(name: string, args: string[] = []): Promise<Worker<Ready>> {
+export async function startWorker<Ready = Record<string, unknown>>(name: string, args: string[] = [], nodeOptions: string[] = []): Promise<Worker<Ready>> {
   const file = fileURLToPath(new URL(`./workers/${name}.ts`, import.meta.url));
-  const child: ChildProcess = fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(file, args, { execArgv: ['--import', 'tsx', ...nodeOptions], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [first] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => {
