@@ -131,6 +131,7 @@ export async function openThingDatabase(settings: MeshConfig['database'], logger
       }
     },
     async close() {
+      if (closed) return;
       closed = true;
       clearTimeout(retry);
       await connecting;
