@@ -106,7 +106,7 @@ export class OwnPostgres {
 
   /** Stops the server if it runs and deletes its folder. */
   async remove(): Promise<void> {
-    await this.stop().catch(() => undefined);
+    await this.stop().catch(() => undefined); // already stopped: nothing to stop
     rmSync(this.folder, { recursive: true, force: true });
   }
 }

@@ -65,10 +65,14 @@ describe('thing_service without its database', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
-    await Promise.all(hosted.map((h) => h.stop()));
-    await nc?.drain();
-    await Promise.all(postgresServers.map((s) => s.remove()));
+    try {
+      await gateway?.stop();
+      await Promise.all(hosted.map((h) => h.stop()));
+      await nc?.drain();
+    } finally {
+      // pg_ctl runs Postgres detached from this process: remove it even when a test failed half-way.
+      await Promise.all(postgresServers.map((s) => s.remove()));
+    }
   });
 
   it('answers UNAVAILABLE while Postgres is stopped, writes nothing, and serves again when it is back', async () => {

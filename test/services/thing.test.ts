@@ -124,10 +124,13 @@ function behaviour(label: string, makeBackend: () => Promise<Backend>) {
     });
 
     after(async () => {
-      await gateway?.stop();
-      await hosted?.stop();
-      await nc?.drain();
-      await backend?.remove();
+      try {
+        await gateway?.stop();
+        await hosted?.stop();
+        await nc?.drain();
+      } finally {
+        await backend?.remove();
+      }
     });
 
     it('creates a thing as the README\'s curl does: [[], {"name": "Alice"}]', async () => {
