@@ -2,13 +2,16 @@
 // `npx mesh` as is), must print exactly what the README shows.
 import assert from 'node:assert/strict';
 import { exec } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../gateway-http/index.ts';
 import { hostService, type HostedService } from '../mesh/index.ts';
 import GreetingService from '../services/greeting/index.ts';
+import ThingService from '../services/thing/index.ts';
 import WebsocketTestService from '../services/websocket-test/index.ts';
 import { NATS_URL, silentLogger, testConfig } from './helpers.ts';
 
@@ -35,12 +38,15 @@ describe('README examples', () => {
   let nc: NatsConnection;
   let hosted: HostedService[];
   let gateway: Awaited<ReturnType<typeof start>>;
+  const dataDir = mkdtempSync(join(tmpdir(), 'readme-data-'));
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
+    const things = new ThingService({ config: testConfig({ 'database.dataDir': dataDir }), logger: silentLogger });
     hosted = [
       await hostService(new GreetingService(), { nc, logger: silentLogger }),
       await hostService(new WebsocketTestService(), { nc, logger: silentLogger }),
+      await hostService(things, { nc, logger: silentLogger }),
     ];
     gateway = await start({ config: testConfig(), logger: silentLogger });
   });
@@ -49,6 +55,7 @@ describe('README examples', () => {
     await gateway.stop();
     await Promise.all(hosted.map((h) => h.stop()));
     await nc.drain();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const examples = consoleExamples(readFileSync(new URL('README.md', root), 'utf8'));
