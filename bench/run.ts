@@ -2,18 +2,23 @@
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
 // their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import { writeReport, type Row, type Target } from './report.ts';
 import { median, type Measurement } from './stats.ts';
 import { startWorker, type Worker } from './worker.ts';
+import { BENCH_POOL_SIZE } from './workers/ipc.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only TEXT` runs the scenarios whose name contains TEXT (case-insensitive), e.g. --only wamp. */
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.toLowerCase() : undefined;
 const selected = (name: string) => only === undefined || name.toLowerCase().includes(only);
 const ROUNDS = quick ? 1 : 5;
-const ROUND_MS = quick ? 700 : 1500;
-const LEVELS = [1, 64];
+const ROUND_MS = quick ? 400 : 1000;
+/** Every variant runs once unrecorded first (not in --quick): JIT, pools and the database's caches warm up. */
+const WARMUP_MS = quick ? 0 : 600;
+/** In flight (or connections); the targets are stated at 64, so --quick measures only that. */
+const LEVELS = quick ? [64] : [1, 64];
 
 interface Variant {
   label: string;
@@ -45,13 +50,22 @@ async function stopAll(): Promise<void> {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
 }
 
+/** Stateless workers (callers, load generators) live for the whole run: fewer processes to start. */
+const sharedWorkers = new Map<string, Promise<Worker<Record<string, unknown>>>>();
+function shared(name: 'rpc-caller' | 'http-load'): Promise<Worker<Record<string, unknown>>> {
+  if (!sharedWorkers.has(name)) sharedWorkers.set(name, startWorker(name));
+  return sharedWorkers.get(name)!;
+}
+
 async function runScenario(scenario: Scenario): Promise<void> {
   process.stdout.write(`\n${scenario.name}\n`);
+  const started = performance.now();
   await scenario.setup();
+  process.stdout.write(`  (set up in ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   try {
     for (const level of scenario.levels ?? LEVELS) {
       const samples = new Map<Variant, Measurement[]>(scenario.variants.map((v) => [v, []]));
-      for (const variant of scenario.variants) await variant.measure(level, Math.min(300, ROUND_MS));
+      if (WARMUP_MS > 0) for (const variant of scenario.variants) await variant.measure(level, WARMUP_MS);
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? scenario.variants : [...scenario.variants].reverse();
         for (const variant of order) samples.get(variant)!.push(await variant.measure(level, ROUND_MS));
@@ -75,6 +89,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
     }
   } finally {
     await scenario.teardown();
+    process.stdout.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s in all)\n`);
   }
 }
 
@@ -101,7 +116,7 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
     })),
     async setup() {
       await Promise.all([worker('responder', 'mesh', subjects.mesh.split('.')[0]!), worker('responder', 'raw', subjects.raw.split('.')[0]!)]);
-      caller = await worker('rpc-caller');
+      caller = await shared('rpc-caller');
     },
     teardown: stopAll,
   };
@@ -126,7 +141,7 @@ function httpScenario(): Scenario {
       for (const kind of ['koa-lean', 'gateway', 'koa-request', 'koa-constant']) {
         urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
       }
-      load = await worker('http-load');
+      load = await shared('http-load');
     },
     teardown: stopAll,
   };
@@ -150,7 +165,7 @@ function moleculerRpcScenario(): Scenario {
     ],
     async setup() {
       await Promise.all([worker('responder', 'mesh', mesh), worker('responder', 'moleculer', service)]);
-      caller = await worker('rpc-caller');
+      caller = await shared('rpc-caller');
     },
     teardown: stopAll,
   };
@@ -171,9 +186,61 @@ function moleculerHttpScenario(): Scenario {
       await Promise.all([worker('responder', 'mesh', mesh), worker('responder', 'moleculer', service)]);
       urls.set('moleculer-web', (await worker<{ url: string }>('http-server', 'moleculer-web', service)).info.url);
       urls.set('gateway', (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url);
-      load = await worker('http-load');
+      load = await shared('http-load');
     },
     teardown: stopAll,
+  };
+}
+
+/** The Postgres server thing_service is measured on; each scenario makes a database of its own there. */
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_FLOOR = 'pg directly, same pool size (database floor)';
+const MESH_THING = 'thing_service through the mesh (TypeORM)';
+
+async function onServer(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function thingScenario(query: 'create' | 'list'): Scenario {
+  const database = unique('bench_thing');
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${database}`;
+  const service = unique('thing_service');
+  let caller: Worker<Record<string, unknown>>;
+  let floor: Worker<Record<string, unknown>>;
+  const call = query === 'create' ? { procedure: 'create_thing', args: ['bench'], kwargs: {} } : { procedure: 'get_things', args: [], kwargs: { limit: 100 } };
+  return {
+    name: query === 'create' ? 'thing_service.create_thing on Postgres' : 'thing_service.get_things(limit=100) on Postgres (1,000 rows)',
+    variants: [
+      { label: PG_FLOOR, baseline: true, measure: (inflight, durationMs) => floor.request({ query, inflight, durationMs }) },
+      {
+        label: MESH_THING,
+        measure: (inflight, durationMs) =>
+          caller.request({ mode: 'mesh', subject: `${service}.${call.procedure}`, encoding: 'json', call, inflight, durationMs }),
+      },
+    ],
+    async setup() {
+      await onServer(`CREATE DATABASE "${database}"`);
+      await worker('responder', 'thing', service, url.href);
+      if (query === 'list') {
+        const client = new pg.Client({ connectionString: url.href });
+        await client.connect();
+        await client.query(`INSERT INTO "thing" ("name") SELECT 'seed ' || n FROM generate_series(1, 1000) AS n`);
+        await client.end();
+      }
+      floor = await worker('pg-floor', url.href, String(BENCH_POOL_SIZE));
+      caller = await shared('rpc-caller');
+    },
+    async teardown() {
+      await stopAll();
+      await onServer(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    },
   };
 }
 
@@ -261,6 +328,8 @@ const scenarios: Scenario[] = [
   httpScenario(),
   moleculerRpcScenario(),
   moleculerHttpScenario(),
+  thingScenario('create'),
+  thingScenario('list'),
   fanoutScenario(),
 ];
 
@@ -271,15 +340,20 @@ try {
   if (selected(MEMORY)) memory = await idleSessionMemory(quick ? 2000 : 10_000);
 } finally {
   await stopAll();
+  await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, fanout] = scenarios.map((s) => s.name) as [string, string, string, string, string, string];
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout] = scenarios.map((s) => s.name) as [
+  string, string, string, string, string, string, string, string,
+];
 const targets: Target[] = [
   { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.9 },
   { scenario: rpcMsgpack, description: 'RPC MessagePack, 64 in flight: mesh / floor', ratio: ratio(rpcMsgpack, '64', MESH_RPC, FLOOR), goal: 0.9 },
   { scenario: http, description: 'HTTP, 64 connections: gateway / Koa + lean caller', ratio: ratio(http, '64', MESH_HTTP, 'bare Koa + lean caller, inline'), goal: 0.9 },
   { scenario: moleculerRpc, description: 'RPC, 64 in flight: nats-mesh / Moleculer', ratio: ratio(moleculerRpc, '64', MESH_RPC, MOLECULER_RPC), goal: 1.3 },
   { scenario: moleculerHttp, description: 'HTTP, 64 connections: gateway-http / moleculer-web', ratio: ratio(moleculerHttp, '64', MESH_HTTP, MOLECULER_WEB), goal: 1.5 },
+  { scenario: thingCreate, description: 'create_thing, 64 in flight: mesh / pg floor', ratio: ratio(thingCreate, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
+  { scenario: thingList, description: 'get_things(limit=100), 64 in flight: mesh / pg floor', ratio: ratio(thingList, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
   { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
 ];
 const markdown = writeReport(rows, targets, memory, {

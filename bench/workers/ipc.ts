@@ -13,3 +13,6 @@ export function serve<Ready>(info: Ready, handle: (message: Record<string, unkno
 }
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** The database pool size of thing_service and of its pg floor, the same for both. */
+export const BENCH_POOL_SIZE = 10;

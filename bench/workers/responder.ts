@@ -1,13 +1,16 @@
-// A greeting responder in its own process: `mesh` (greeting_service hosted by nats-mesh), `raw` (a nats.js
-// queue subscription doing the same JSON or MessagePack work by hand) or `moleculer` (a Moleculer service).
+// A responder in its own process: `mesh` (greeting_service hosted by nats-mesh), `raw` (a nats.js queue
+// subscription doing the same JSON or MessagePack work by hand), `moleculer` (a Moleculer service), or
+// `thing` (thing_service on the Postgres database given as the third argument).
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, headers } from 'nats';
-import { createLogger, hostService } from '../../mesh/index.ts';
+import { createLogger, hostService, loadConfig } from '../../mesh/index.ts';
 import GreetingService from '../../services/greeting/index.ts';
+import ThingService from '../../services/thing/index.ts';
 import { greet } from '../baselines/greeting.ts';
-import { NATS_URL, serve } from './ipc.ts';
+import { BENCH_POOL_SIZE, NATS_URL, serve } from './ipc.ts';
 
-const [kind, name] = process.argv.slice(2) as ['mesh' | 'raw' | 'moleculer', string];
+const [kind, name, databaseUrl] = process.argv.slice(2) as ['mesh' | 'raw' | 'moleculer' | 'thing', string, string?];
+const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
 if (kind === 'moleculer') {
   const { ServiceBroker } = await import('moleculer');
@@ -24,10 +27,11 @@ if (kind === 'moleculer') {
   serve({ subject: `${name}.hello` }, async () => null, () => broker.stop());
 } else {
   const nc = await connect({ servers: NATS_URL });
-  if (kind === 'mesh') {
-    const service = new GreetingService();
+  if (kind === 'mesh' || kind === 'thing') {
+    const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'database.url': databaseUrl, 'database.poolSize': BENCH_POOL_SIZE } });
+    const service = kind === 'mesh' ? new GreetingService() : new ThingService({ config, logger });
     service.name = name;
-    const hosted = await hostService(service, { nc, logger: createLogger({ level: 'silent', format: 'json' }, 'bench') });
+    const hosted = await hostService(service, { nc, logger });
     serve({ subject: `${name}.hello` }, async () => null, async () => {
       await hosted.stop();
       await nc.close();

@@ -5,7 +5,8 @@ import { connect, headers, type NatsConnection } from 'nats';
 import { createClient } from '../../mesh/index.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { REQUEST } from '../baselines/greeting.ts';
-import { percentile, type Measurement } from '../stats.ts';
+import { measureLoop } from '../loop.ts';
+import type { Measurement } from '../stats.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
 type Mode = 'mesh' | 'lean' | 'request' | 'moleculer';
@@ -14,6 +15,8 @@ type Call = () => Promise<unknown>;
 interface RunMessage {
   mode: Mode;
   subject: string;
+  /** Arguments for another procedure than greeting.hello (mesh mode, on `subject`); its reply is not checked. */
+  call?: { args: unknown[]; kwargs: Record<string, unknown> };
   encoding: 'json' | 'msgpack';
   inflight: number;
   durationMs: number;
@@ -43,7 +46,8 @@ function check(greeting: unknown): void {
   if (greeting !== EXPECTED) throw new Error(`unexpected reply ${JSON.stringify(greeting)}`);
 }
 
-async function callFor({ mode, subject, encoding }: RunMessage): Promise<Call> {
+async function callFor({ mode, subject, encoding, call }: RunMessage): Promise<Call> {
+  if (call) return () => client.call(subject, call.args, call.kwargs, { encoding });
   const [args, kwargs] = REQUEST;
   const msgpack = encoding === 'msgpack';
   switch (mode) {
@@ -70,27 +74,7 @@ async function callFor({ mode, subject, encoding }: RunMessage): Promise<Call> {
 }
 
 async function measure(message: RunMessage): Promise<Measurement> {
-  const call = await callFor(message);
-  await call();
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + message.durationMs;
-  const loop = async () => {
-    while (performance.now() < deadline) {
-      const t = performance.now();
-      try {
-        await call();
-        latencies.push(performance.now() - t);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: message.inflight }, loop));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors };
+  return measureLoop(await callFor(message), message.inflight, message.durationMs);
 }
 
 serve({}, (message) => measure(message as unknown as RunMessage), async () => {
