@@ -3,7 +3,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { createRequire } from 'node:module';
 import type { Measurement } from './stats.ts';
 
 export interface Row {
@@ -24,13 +23,13 @@ export interface Target {
 
 const here = new URL('.', import.meta.url);
 
+/** A package's version, read from its folder (some packages do not export their package.json). */
 function version(pkg: string): string {
-  for (const base of ['./package.json', '../package.json']) {
+  for (const base of ['./node_modules/', '../node_modules/']) {
     try {
-      const path = createRequire(new URL(base, here)).resolve(`${pkg}/package.json`);
-      return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(new URL(`${base}${pkg}/package.json`, here), 'utf8')) as { version: string }).version;
     } catch {
-      // not installed from this folder; try the next
+      // not installed in this folder; try the next
     }
   }
   return 'n/a';

@@ -92,7 +92,8 @@ class MuxCaller implements Caller {
   private onReply(msg: Msg): void {
     const entry = this.settle(msg.subject.slice(this.prefix.length));
     if (!entry) return;
-    if (msg.headers?.code === 503 && msg.data.length === 0) {
+    // A no-responders status has no body; checking that first spares decoding every reply's headers.
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
       entry.reject(new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
     } else {
       entry.resolve(msg);

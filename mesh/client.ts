@@ -34,17 +34,22 @@ export function replyStatus(msg: Msg): number {
   return code >= 400 && code <= 599 ? code : 500;
 }
 
-/** Decodes a reply message into [args, kwargs], throwing the MeshError an error reply carries. */
-export function decodeReply(msg: Msg): Envelope {
-  const codec = msg.headers?.get(CONTENT_TYPE_HEADER) === msgpackCodec.contentType ? msgpackCodec : jsonCodec;
+/**
+ * Decodes a reply message into [args, kwargs], throwing the MeshError an error reply carries. A success body is
+ * always an array and an error body always an object, so a caller that knows the codec it asked for (and so the
+ * one the reply uses) needs no header to tell them apart.
+ */
+export function decodeReply(msg: Msg, codec?: Codec): Envelope {
+  const replyCodec = codec ?? (msg.headers?.get(CONTENT_TYPE_HEADER) === msgpackCodec.contentType ? msgpackCodec : jsonCodec);
   let body: unknown;
   try {
-    body = codec.decode(msg.data);
+    body = replyCodec.decode(msg.data);
   } catch {
     throw new MeshError('INTERNAL', 'reply is not decodable');
   }
-  if (isErrorReply(msg) || (!Array.isArray(body) && body !== undefined)) throw errorFromBody(body);
-  const [args = [], kwargs = {}] = (body ?? []) as [unknown?, unknown?];
+  if (body === undefined && !isErrorReply(msg)) return [[], {}];
+  if (!Array.isArray(body)) throw errorFromBody(body);
+  const [args = [], kwargs = {}] = body as [unknown?, unknown?];
   if (!Array.isArray(args) || !isKwargs(kwargs)) throw new MeshError('INTERNAL', 'reply is not [args, kwargs]');
   return [args, kwargs];
 }
@@ -63,7 +68,7 @@ class Client implements MeshClient {
       signal: options.signal,
       headers: codec === msgpackCodec ? this.msgpackHeaders : undefined,
     });
-    return decodeReply(msg);
+    return decodeReply(msg, codec);
   }
 
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {

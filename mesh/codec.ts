@@ -1,6 +1,6 @@
 // Payload codecs: JSON by default, MessagePack when a message says Content-Type: application/msgpack.
 // Only bytes <-> values; the shape of a payload is envelope.ts's business.
-import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MeshError } from './errors.ts';
 
 export const CONTENT_TYPE_HEADER = 'Content-Type';
@@ -34,18 +34,23 @@ export const jsonCodec: Codec = {
   },
 };
 
+// One of each for the process: the library's encode()/decode() functions build a new one, buffers and
+// caches included, on every call. Encoder.encode returns a copy, so sharing is safe.
+const msgpackEncoder = new Encoder({ ignoreUndefined: true });
+const msgpackDecoder = new Decoder();
+
 export const msgpackCodec: Codec = {
   contentType: MSGPACK_TYPE,
   decode(bytes) {
     if (bytes.length === 0) return undefined;
     try {
-      return decodeMsgpack(bytes);
+      return msgpackDecoder.decode(bytes);
     } catch (err) {
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid MessagePack: ${(err as Error).message}`);
     }
   },
   encode(value) {
-    return encodeMsgpack(value, { ignoreUndefined: true });
+    return msgpackEncoder.encode(value);
   },
 };
 

@@ -2,7 +2,7 @@
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
 import { headers as natsHeaders, type Msg, type NatsConnection, type Service as MicroService, type ServiceMsg } from 'nats';
 import { bindArguments } from './bind.ts';
-import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, type Codec } from './codec.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -150,11 +150,14 @@ class Host implements HostedService {
     } catch (err) {
       throw new MeshError('INTERNAL', 'reply could not be encoded', { cause: err });
     }
-    msg.respond(body, codec === jsonCodec ? undefined : { headers: contentTypeHeaders(codec) });
+    msg.respond(body, codec === msgpackCodec ? { headers: MSGPACK_REPLY_HEADERS } : undefined);
   }
 
   private respondError(msg: ServiceMsg, codec: Codec, error: MeshError): void {
-    msg.respondError(error.status, error.message, codec.encode(error.toBody()), { headers: contentTypeHeaders(codec) });
+    // Fresh headers: respondError adds the error headers to the object it is given.
+    const h = natsHeaders();
+    h.set(CONTENT_TYPE_HEADER, codec.contentType);
+    msg.respondError(error.status, error.message, codec.encode(error.toBody()), { headers: h });
   }
 
   private toMeshError(err: unknown, subject: string): MeshError {
@@ -167,11 +170,9 @@ class Host implements HostedService {
   }
 }
 
-function contentTypeHeaders(codec: Codec) {
-  const h = natsHeaders();
-  h.set(CONTENT_TYPE_HEADER, codec.contentType);
-  return h;
-}
+/** Success reply headers naming the codec, made once: publishing only reads them (respondError does not). */
+const MSGPACK_REPLY_HEADERS = natsHeaders();
+MSGPACK_REPLY_HEADERS.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
 /** Puts a service instance on NATS and returns a handle to stop it. */
 export async function hostService(instance: ServiceInstance, options: HostOptions): Promise<HostedService> {

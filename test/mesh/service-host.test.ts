@@ -127,6 +127,9 @@ describe('service host', () => {
     assert.deepEqual(decode(msg.data), [[2, 3], { sum: 5 }]);
     const error = await nc.request(`${SERVICE}.missing`, encode([['m']]), { headers: h, timeout: 5000 });
     assert.deepEqual(decode(error.data), { error: { code: 'NOT_FOUND', message: 'no thing m', status: 404 } });
+    const after = await nc.request(`${SERVICE}.pair`, encode([[1]]), { headers: h, timeout: 5000 });
+    assert.equal(after.headers?.has('Nats-Service-Error-Code'), false, 'an error reply leaves no error header behind');
+    assert.deepEqual(decode(after.data), [[1, 2], { sum: 3 }]);
     assert.deepEqual(await client.call(`${SERVICE}.pair`, [4], {}, { encoding: 'msgpack' }), [[4, 2], { sum: 6 }]);
   });
 
