@@ -9,6 +9,8 @@ import {
   MESH_QUEUE,
   MeshError,
   parseEnvelope,
+  respondError,
+  respondResult,
   type Args,
   type Caller,
   type Codec,
@@ -19,7 +21,6 @@ import { errorFromWamp, errorPayload, errorUri } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MessageType, WampUri } from './protocol.ts';
-import { replyError, replyResult } from './reply.ts';
 import { exactSubject } from './uri.ts';
 
 export interface DealerOptions {
@@ -141,13 +142,18 @@ export class SessionRpc {
   /** A YIELD answers its NATS request; one for an invocation that is gone (expired, answered) is ignored. */
   yield({ requestId, args, kwargs }: Yield): void {
     const invocation = this.takeInvocation(requestId);
-    if (invocation) replyResult(invocation.msg, invocation.codec, args, kwargs);
+    if (!invocation) return;
+    try {
+      respondResult(invocation.msg, invocation.codec, [args, kwargs]);
+    } catch {
+      respondError(invocation.msg, invocation.codec, new MeshError('INTERNAL', 'the WAMP callee yielded a value that cannot be encoded'));
+    }
   }
 
   /** An ERROR for an INVOCATION becomes an error reply with the mesh error its URI names. */
   error({ requestId, error, args, kwargs }: ErrorMessage): void {
     const invocation = this.takeInvocation(requestId);
-    if (invocation) replyError(invocation.msg, invocation.codec, errorFromWamp(error, args, kwargs));
+    if (invocation) respondError(invocation.msg, invocation.codec, errorFromWamp(error, args, kwargs));
   }
 
   /** The session ended: calls are dropped, registrations leave NATS, invocations it owes fail with UNAVAILABLE. */
@@ -155,7 +161,7 @@ export class SessionRpc {
     for (const controller of this.calls?.values() ?? []) controller.abort();
     for (const registration of this.registrations?.values() ?? []) registration.nats.unsubscribe();
     const gone = new MeshError('UNAVAILABLE', 'the WAMP session that registered this procedure has ended');
-    for (const invocation of this.invocations?.values() ?? []) replyError(invocation.msg, invocation.codec, gone);
+    for (const invocation of this.invocations?.values() ?? []) respondError(invocation.msg, invocation.codec, gone);
     this.calls = undefined;
     this.registrations = undefined;
     this.invocations = undefined;
@@ -164,13 +170,13 @@ export class SessionRpc {
   private invoke(registrationId: number, msg: Msg): void {
     if (!msg.reply || !this.peer.open) return;
     const codec = codecForContentType(msg.headers?.get(CONTENT_TYPE_HEADER));
-    if (!codec) return replyError(msg, jsonCodec, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'));
+    if (!codec) return respondError(msg, jsonCodec, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'));
     let args: Args;
     let kwargs: Kwargs;
     try {
       [args, kwargs] = parseEnvelope(codec.decode(msg.data));
     } catch (err) {
-      return replyError(msg, codec, err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request'));
+      return respondError(msg, codec, err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request'));
     }
     const invocations = (this.invocations ??= new Map());
     const now = performance.now();

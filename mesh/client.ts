@@ -5,6 +5,7 @@ import { createCaller, type Caller } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
 import { errorFromBody, MeshError } from './errors.ts';
+import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
 
 export interface CallOptions {
   timeoutMs?: number;
@@ -19,8 +20,6 @@ export interface MeshClient {
   publish(subject: string, args?: Args, kwargs?: Kwargs): void;
   close(): void;
 }
-
-const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
 
 /** True when a reply message is an error reply (it carries the micro protocol's error code header). */
 export function isErrorReply(msg: Msg): boolean {

@@ -6,6 +6,7 @@ export { MeshError, ERROR_STATUS, errorFromBody, isErrorCode, type ErrorCode, ty
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './codec.ts';
 export { createCaller, type Caller, type CallerOptions, type RequestOptions } from './caller.ts';
 export { createClient, decodeReply, isErrorReply, replyStatus, type MeshClient, type CallOptions } from './client.ts';
+export { respondResult, respondError } from './respond.ts';
 export { hostService, MESH_QUEUE, type HostedService, type ServiceInstance, type ServiceLifecycle } from './service-host.ts';
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './runner.ts';
 export { loadConfig, defaultConfigFile, ConfigError, ENVIRONMENT, type MeshConfig } from './config.ts';

@@ -1,11 +1,12 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
-import { headers as natsHeaders, type Msg, type NatsConnection, type Service as MicroService, type ServiceMsg } from 'nats';
+import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
 import { bindArguments } from './bind.ts';
-import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { respondError, respondResult } from './respond.ts';
 import { attachPublisher, proceduresOf, type Procedure } from './rpc.ts';
 
 /** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
@@ -129,35 +130,18 @@ class Host implements HostedService {
       const result = procedure.parameters
         ? await method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
         : await method.call(this.instance, args, kwargs);
-      if (msg.reply) this.respond(msg, codec, toReplyEnvelope(result));
+      if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;
       const error = this.toMeshError(err, subject);
       outcome = error.code;
-      if (msg.reply) this.respondError(msg, codec ?? jsonCodec, error);
+      if (msg.reply) respondError(msg, codec ?? jsonCodec, error);
     } finally {
       counters.inFlight--;
       const ms = performance.now() - started;
       counters.totalMs += ms;
       this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
     }
-  }
-
-  private respond(msg: Msg, codec: Codec, envelope: unknown): void {
-    let body: Uint8Array;
-    try {
-      body = codec.encode(envelope);
-    } catch (err) {
-      throw new MeshError('INTERNAL', 'reply could not be encoded', { cause: err });
-    }
-    msg.respond(body, codec === msgpackCodec ? { headers: MSGPACK_REPLY_HEADERS } : undefined);
-  }
-
-  private respondError(msg: ServiceMsg, codec: Codec, error: MeshError): void {
-    // Fresh headers: respondError adds the error headers to the object it is given.
-    const h = natsHeaders();
-    h.set(CONTENT_TYPE_HEADER, codec.contentType);
-    msg.respondError(error.status, error.message, codec.encode(error.toBody()), { headers: h });
   }
 
   private toMeshError(err: unknown, subject: string): MeshError {
@@ -169,10 +153,6 @@ class Host implements HostedService {
     return new MeshError('INTERNAL', 'internal error');
   }
 }
-
-/** Success reply headers naming the codec, made once: publishing only reads them (respondError does not). */
-const MSGPACK_REPLY_HEADERS = natsHeaders();
-MSGPACK_REPLY_HEADERS.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
 /** Puts a service instance on NATS and returns a handle to stop it. */
 export async function hostService(instance: ServiceInstance, options: HostOptions): Promise<HostedService> {

@@ -1,0 +1,36 @@
+// The reply side of the wire format, for anything that answers a mesh request (service hosts, the WAMP
+// gateway for its callees): [args, kwargs] in the request's codec, or an error reply. Decoding is client.ts's.
+import { headers as natsHeaders, type Msg } from 'nats';
+import { CONTENT_TYPE_HEADER, msgpackCodec, type Codec } from './codec.ts';
+import type { Envelope } from './envelope.ts';
+import { MeshError } from './errors.ts';
+
+/** The micro services protocol's error headers: the message, and the status as a number. */
+export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
+export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
+
+type Request = Pick<Msg, 'respond'>;
+
+/** Success headers naming the codec, made once: publishing only reads headers. */
+const MSGPACK_HEADERS = natsHeaders();
+MSGPACK_HEADERS.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+
+/** Answers [args, kwargs]; throws INTERNAL (the cause attached) when they cannot be encoded, having sent nothing. */
+export function respondResult(msg: Request, codec: Codec, envelope: Envelope): void {
+  let body: Uint8Array;
+  try {
+    body = codec.encode(envelope);
+  } catch (err) {
+    throw new MeshError('INTERNAL', 'reply could not be encoded', { cause: err });
+  }
+  msg.respond(body, codec === msgpackCodec ? { headers: MSGPACK_HEADERS } : undefined);
+}
+
+/** Answers an error: the micro protocol's headers, and the body {"error": {code, message, status}} any client can read. */
+export function respondError(msg: Request, codec: Codec, error: MeshError): void {
+  const headers = natsHeaders();
+  headers.set(CONTENT_TYPE_HEADER, codec.contentType);
+  headers.set(SERVICE_ERROR_HEADER, error.message);
+  headers.set(SERVICE_ERROR_CODE_HEADER, String(error.status));
+  msg.respond(codec.encode(error.toBody()), { headers });
+}
