@@ -92,6 +92,8 @@ class Host implements HostedService {
       });
       this.subjects.push(subject);
     }
+    // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
+    await options.nc.flush();
   }
 
   async stop(): Promise<void> {

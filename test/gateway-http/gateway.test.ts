@@ -145,11 +145,16 @@ describe('gateway-http', () => {
 });
 
 describe('gateway-http without NATS', () => {
-  it('answers 503 while NATS is unreachable and serves again when it is back', async () => {
+  it('answers 503 while NATS is unreachable and serves again when it is back', async (t) => {
     const server = await OwnNatsServer.start();
     const config = testConfig({ 'nats.url': server.url });
     const gateway = await start({ config, logger: silentLogger });
     const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    t.after(async () => {
+      await gateway.stop();
+      await nc.close();
+      await server.stop();
+    });
     const greeting = new GreetingService();
     greeting.name = uniqueName('greeting');
     await hostService(greeting, { nc, logger: silentLogger });
@@ -169,8 +174,5 @@ describe('gateway-http without NATS', () => {
       status = (await post(`${gateway.url}/${greeting.name}.hello`, '[["Back"]]')).status;
     }
     assert.equal(status, 200);
-    await gateway.stop();
-    await nc.close();
-    await server.stop();
   });
 });

@@ -53,9 +53,13 @@ describe('caller', () => {
     caller.close();
   });
 
-  it('fails pending and new requests with UNAVAILABLE while NATS is down, and recovers', async () => {
+  it('fails pending and new requests with UNAVAILABLE while NATS is down, and recovers', async (t) => {
     const server = await OwnNatsServer.start();
     const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    t.after(async () => {
+      await own.close();
+      await server.stop();
+    });
     own.subscribe('x.silent', { callback: () => {} });
     own.subscribe('x.echo', { callback: (_e, m) => m.respond(m.data) });
     await own.flush();
@@ -70,7 +74,5 @@ describe('caller', () => {
     assert.equal(caller.connected, true);
     assert.equal((await caller.request('x.echo', encoder.encode('back'))).string(), 'back');
     caller.close();
-    await own.close();
-    await server.stop();
   });
 });
