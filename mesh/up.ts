@@ -1,7 +1,7 @@
 // `mesh up`: the whole mesh on one machine. Makes sure NATS runs, starts each process as a child,
 // restarts a child that dies, and on Ctrl-C drains every child before stopping the NATS it started.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { spawnChild, stopChild, untilStopSignal } from './child.ts';
 import type { MeshConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { ensureNats } from './nats-server.ts';
@@ -17,7 +17,6 @@ export interface UpOptions {
   env: NodeJS.ProcessEnv;
 }
 
-const STOP_GRACE_MS = 20_000;
 const RESTART_DELAY_MS = 1_000;
 
 export async function up({ processes, config, logger, meshCommand, env }: UpOptions): Promise<void> {
@@ -31,10 +30,7 @@ export async function up({ processes, config, logger, meshCommand, env }: UpOpti
 
   const launch = (args: string[]) => {
     const label = args.join(' ');
-    const [command, ...prefix] = meshCommand;
-    // Own process group, so Ctrl-C reaches only `up`, which drains each child once; the IPC channel
-    // lets a child notice when `up` itself is gone.
-    const child = spawn(command!, [...prefix, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env, detached: true });
+    const child = spawnChild([...meshCommand, ...args], env);
     children.set(label, child);
     child.once('exit', (code, signal) => {
       children.delete(label);
@@ -45,19 +41,10 @@ export async function up({ processes, config, logger, meshCommand, env }: UpOpti
   };
   processes.forEach(launch);
 
-  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  const signal = await untilStopSignal();
   stopping = true;
-  logger.info({ signal: signal[0] }, 'stopping the mesh');
-  await Promise.all(
-    [...children.values()].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  logger.info({ signal }, 'stopping the mesh');
+  await Promise.all([...children.values()].map(stopChild));
   await nats.stop();
   logger.info('the mesh is stopped');
 }

@@ -1,8 +1,9 @@
 // Watch mode (`mesh run ... --watch`, `npm run dev`): runs the command as a child and restarts it when a
 // .ts file under the watched folders changes. Debounced; the old child drains before the new one starts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { watch } from 'chokidar';
+import { spawnChild, stopChild, untilStopSignal } from './child.ts';
 import type { Logger } from './logger.ts';
 
 export interface WatchOptions {
@@ -16,23 +17,14 @@ export interface WatchOptions {
 
 const IGNORED = /(^|[/\\])(node_modules|\.git|\.data|dist)([/\\]|$)/;
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
 /** Runs until SIGINT/SIGTERM, then stops the child (which drains) and the watcher. */
 export async function runWatched({ paths, command, logger, debounceMs = 300 }: WatchOptions): Promise<void> {
-  const [executable, ...args] = command;
   let child: ChildProcess | undefined;
   let restarting: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
 
   const launch = () => {
-    // Own process group, so Ctrl-C reaches only the watcher, which drains the child once.
-    const current = spawn(executable!, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true });
+    const current = spawnChild(command);
     current.once('exit', (code, signal) => {
       if (child === current && code !== 0 && signal === null) {
         logger.error({ code }, 'process failed; fix the source and it restarts on the next change');
@@ -61,7 +53,7 @@ export async function runWatched({ paths, command, logger, debounceMs = 300 }: W
   launch();
   logger.info({ paths }, 'watching for changes');
 
-  await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  await untilStopSignal();
   clearTimeout(timer);
   await watcher.close();
   await restarting;
