@@ -19,6 +19,10 @@ interface Topic {
   readonly pattern: boolean;
   readonly subscribers: Set<Peer>;
   readonly nats: Subscription;
+  /** Settles once the NATS server has the subscription: a session joins only then. */
+  readonly ready: Promise<void>;
+  /** Sessions waiting for `ready`; the subscription is kept while any are. */
+  joining: number;
 }
 
 export interface PublishOptions {
@@ -45,8 +49,12 @@ export class Broker {
     return this.topics.size;
   }
 
-  /** Adds the peer to the shared subscription of `subject`, creating it if needed; the same subject gives the same id. */
-  subscribe(peer: Peer, subject: string, match: MatchPolicy): number {
+  /**
+   * Adds the peer to the shared subscription of `subject`, creating it if needed; the same subject gives the
+   * same id. Resolves once the NATS server has the subscription, so an event published after SUBSCRIBED
+   * reaches the session and none reaches it before; rejects when NATS cannot confirm it.
+   */
+  async subscribe(peer: Peer, subject: string, match: MatchPolicy): Promise<number> {
     const key = `${match} ${subject}`;
     let topic = this.topics.get(key);
     if (!topic) {
@@ -57,10 +65,22 @@ export class Broker {
         pattern: match !== 'exact',
         subscribers: new Set(),
         nats: this.nc.subscribe(subject, { callback: (err, msg) => (err ? this.logger.warn({ err, subject }, 'subscription failed') : this.deliver(created, msg)) }),
+        ready: this.nc.flush(),
+        joining: 0,
       };
       topic = created;
       this.topics.set(key, topic);
       this.byId.set(id, topic);
+    }
+    topic.joining++;
+    try {
+      await topic.ready;
+    } finally {
+      topic.joining--;
+    }
+    if (!peer.open) {
+      this.release(topic);
+      throw new Error('the session ended before its subscription was ready');
     }
     topic.subscribers.add(peer);
     return topic.id;
@@ -70,11 +90,7 @@ export class Broker {
   unsubscribe(peer: Peer, subscriptionId: number): boolean {
     const topic = this.byId.get(subscriptionId);
     if (!topic?.subscribers.delete(peer)) return false;
-    if (topic.subscribers.size === 0) {
-      this.topics.delete(topic.key);
-      this.byId.delete(topic.id);
-      topic.nats.unsubscribe();
-    }
+    this.release(topic);
     return true;
   }
 
@@ -96,6 +112,14 @@ export class Broker {
     for (const topic of this.topics.values()) topic.nats.unsubscribe();
     this.topics.clear();
     this.byId.clear();
+  }
+
+  /** Drops the NATS subscription of a topic nobody has or is joining. */
+  private release(topic: Topic): void {
+    if (topic.subscribers.size > 0 || topic.joining > 0 || this.byId.get(topic.id) !== topic) return;
+    this.topics.delete(topic.key);
+    this.byId.delete(topic.id);
+    topic.nats.unsubscribe();
   }
 
   private deliver(topic: Topic, msg: Msg): void {

@@ -56,6 +56,9 @@ export class Dealer {
   }
 }
 
+/** What a REGISTER gets when NATS cannot confirm the subscription. */
+const REGISTRATION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the registration');
+
 function sendError(peer: Peer, requestType: number, requestId: number, uri: string, args: Args = [], kwargs: Kwargs = {}): void {
   peer.send([MessageType.ERROR, requestType, requestId, {}, uri, args, kwargs]);
 }
@@ -107,7 +110,8 @@ export class SessionRpc {
     this.calls?.get(requestId)?.abort();
   }
 
-  register({ requestId, options, procedure }: Register): void {
+  /** REGISTERED goes out once the NATS server has the queue subscription, so a call made after it is answered. */
+  async register({ requestId, options, procedure }: Register): Promise<void> {
     const { peer } = this;
     if (options.match !== undefined && options.match !== 'exact') {
       return sendError(peer, MessageType.REGISTER, requestId, WampUri.OPTION_NOT_ALLOWED, ['only exact registrations are supported']);
@@ -126,6 +130,13 @@ export class SessionRpc {
       callback: (err, msg) => (err ? this.dealer.options.logger.warn({ err, subject }, 'registration failed') : this.invoke(registrationId, msg)),
     });
     this.registrations.set(registrationId, { subject, nats });
+    try {
+      await this.dealer.options.nc.flush();
+    } catch {
+      this.registrations?.delete(registrationId);
+      nats.unsubscribe();
+      return sendError(peer, MessageType.REGISTER, requestId, errorUri(REGISTRATION_UNAVAILABLE), [REGISTRATION_UNAVAILABLE.message]);
+    }
     peer.send([MessageType.REGISTERED, requestId, registrationId]);
   }
 

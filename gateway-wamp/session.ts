@@ -29,6 +29,9 @@ const BINARY = { binary: true } as const;
 
 type State = 'hello' | 'open' | 'closed';
 
+/** What a SUBSCRIBE gets when NATS cannot confirm the subscription. */
+const SUBSCRIPTION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription');
+
 export class Session implements Peer {
   id = 0;
   private state: State = 'hello';
@@ -110,12 +113,12 @@ export class Session implements Peer {
         this.send([MessageType.GOODBYE, {}, WampUri.GOODBYE_AND_OUT]);
         this.leave('hello');
         return;
-      case MessageType.SUBSCRIBE: return this.subscribe(message);
+      case MessageType.SUBSCRIBE: return void this.subscribe(message);
       case MessageType.UNSUBSCRIBE: return this.unsubscribe(message);
       case MessageType.PUBLISH: return this.publish(message);
       case MessageType.CALL: return void rpc.call(message);
       case MessageType.CANCEL: return rpc.cancel(message);
-      case MessageType.REGISTER: return rpc.register(message);
+      case MessageType.REGISTER: return void rpc.register(message);
       case MessageType.UNREGISTER: return rpc.unregister(message);
       case MessageType.YIELD: return rpc.yield(message);
       case MessageType.ERROR:
@@ -124,12 +127,17 @@ export class Session implements Peer {
     }
   }
 
-  private subscribe({ requestId, options, topic }: Subscribe): void {
+  private async subscribe({ requestId, options, topic }: Subscribe): Promise<void> {
     const match = options.match ?? 'exact';
     if (!isMatchPolicy(match)) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_ARGUMENT, `unknown match policy ${JSON.stringify(match)}`);
     const subject = subscriptionSubject(topic, match);
     if (subject === undefined) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `'${topic}' is not a topic URI for ${match} matching`);
-    const subscriptionId = this.context.broker.subscribe(this, subject, match);
+    let subscriptionId: number;
+    try {
+      subscriptionId = await this.context.broker.subscribe(this, subject, match);
+    } catch {
+      return this.error(MessageType.SUBSCRIBE, requestId, errorUri(SUBSCRIPTION_UNAVAILABLE), SUBSCRIPTION_UNAVAILABLE.message);
+    }
     (this.subscriptions ??= new Set()).add(subscriptionId);
     this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
   }
