@@ -26,11 +26,23 @@ export function respondResult(msg: Request, codec: Codec, envelope: Envelope): v
   msg.respond(body, codec === msgpackCodec ? { headers: MSGPACK_HEADERS } : undefined);
 }
 
+/** The longest error message a header carries; the body always has the whole of it. */
+const MAX_HEADER_MESSAGE = 256;
+
+/**
+ * An error message as a NATS header value may hold it: printable ASCII only (a CR or LF would make nats.js
+ * throw, and a message may quote client input), each other character a `?`, cut to MAX_HEADER_MESSAGE.
+ */
+export function headerSafe(text: string): string {
+  const safe = text.replace(/[^\x20-\x7e]/g, '?');
+  return safe.length > MAX_HEADER_MESSAGE ? `${safe.slice(0, MAX_HEADER_MESSAGE - 3)}...` : safe;
+}
+
 /** Answers an error: the micro protocol's headers, and the body {"error": {code, message, status}} any client can read. */
 export function respondError(msg: Request, codec: Codec, error: MeshError): void {
   const headers = natsHeaders();
   headers.set(CONTENT_TYPE_HEADER, codec.contentType);
-  headers.set(SERVICE_ERROR_HEADER, error.message);
+  headers.set(SERVICE_ERROR_HEADER, headerSafe(error.message));
   headers.set(SERVICE_ERROR_CODE_HEADER, String(error.status));
   msg.respond(codec.encode(error.toBody()), { headers });
 }

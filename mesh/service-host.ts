@@ -102,9 +102,11 @@ class Host implements HostedService {
     await this.instance.onStop?.();
   }
 
+  /** Keeps a request's work until it settles; a failure to reply is logged, never an unhandled rejection. */
   private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    const settled = work.catch((err: unknown) => this.options.logger.error({ err }, 'could not reply to a request'));
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
   }
 
   private statsOf(subject: string): unknown {
