@@ -1,7 +1,8 @@
 // The lean request mux shared by the gateways and the client: one wildcard inbox subscription, a map of
 // pending requests and one coarse timer for every deadline. It moves bytes; encoding is the caller's job.
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from './errors.ts';
+import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from './heartbeat.ts';
 
 export interface RequestOptions {
   /** Per-request deadline; defaults to the caller's timeoutMs. */
@@ -26,12 +27,20 @@ export interface CallerOptions {
   tickMs?: number;
   /** The inbox prefix the connection was configured with. */
   inboxPrefix?: string;
+  /**
+   * The heartbeat interval a subject's responders promise (from the registry), or undefined. Such a request asks
+   * for heartbeats, and fails with UNAVAILABLE when neither a reply nor a heartbeat comes in time: the instance
+   * that took it is gone. A request to any other subject is watched the same way once its first heartbeat comes.
+   */
+  heartbeatMs?: (subject: string) => number | undefined;
 }
 
 interface Pending {
   subject: string;
   /** The deadline bucket holding this request's token. */
   tick: number;
+  /** The bucket at which silence from the responder means it is gone, when heartbeats are expected. */
+  silenceTick?: number;
   resolve(msg: Msg): void;
   reject(err: MeshError): void;
   cleanup?: () => void;
@@ -44,6 +53,10 @@ class MuxCaller implements Caller {
   private readonly prefix: string;
   private readonly tickMs: number;
   private readonly timeoutMs: number;
+  private readonly heartbeatMs: ((subject: string) => number | undefined) | undefined;
+  /** Request headers with the heartbeat header added, by the headers a request came with. */
+  private readonly withHeartbeat = new WeakMap<MsgHdrs, MsgHdrs>();
+  private readonly heartbeatOnly: MsgHdrs = natsHeaders();
   private nextToken = 0;
   private sweptTick: number;
   private timer: NodeJS.Timeout | undefined;
@@ -53,6 +66,8 @@ class MuxCaller implements Caller {
   constructor(private readonly nc: NatsConnection, options: CallerOptions) {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
+    this.heartbeatMs = options.heartbeatMs;
+    this.heartbeatOnly.set(HEARTBEAT_HEADER, '1');
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
     nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onReply(msg) });
@@ -68,6 +83,8 @@ class MuxCaller implements Caller {
     return new Promise<Msg>((resolve, reject) => {
       const tick = this.tickNow() + Math.ceil((options.timeoutMs ?? this.timeoutMs) / this.tickMs) + 1;
       const entry: Pending = { subject, tick, resolve, reject };
+      const heartbeatMs = this.heartbeatMs?.(subject);
+      if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
         const onAbort = () => this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -76,7 +93,8 @@ class MuxCaller implements Caller {
       this.pending.set(token, entry);
       this.schedule(token, tick);
       try {
-        this.nc.publish(subject, payload, { reply: this.prefix + token, headers: options.headers });
+        const headers = heartbeatMs === undefined ? options.headers : this.heartbeatHeaders(options.headers);
+        this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
       } catch (err) {
         this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
       }
@@ -90,9 +108,15 @@ class MuxCaller implements Caller {
   }
 
   private onReply(msg: Msg): void {
-    const entry = this.settle(msg.subject.slice(this.prefix.length));
+    const token = msg.subject.slice(this.prefix.length);
+    // Statuses (no responders, heartbeats) have no body; checking that first spares decoding every reply's headers.
+    if (msg.data.length === 0 && isHeartbeat(msg)) {
+      const entry = this.pending.get(token);
+      if (entry) this.expectHeartbeat(token, entry, Number(msg.headers!.get(HEARTBEAT_HEADER)));
+      return;
+    }
+    const entry = this.settle(token);
     if (!entry) return;
-    // A no-responders status has no body; checking that first spares decoding every reply's headers.
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       entry.reject(new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
     } else {
@@ -105,8 +129,31 @@ class MuxCaller implements Caller {
     if (!entry) return undefined;
     this.pending.delete(token);
     this.deadlines.get(entry.tick)?.delete(token);
+    if (entry.silenceTick !== undefined) this.deadlines.get(entry.silenceTick)?.delete(token);
     entry.cleanup?.();
     return entry;
+  }
+
+  /** Moves a request's silence deadline to a few heartbeats from now (never past its own deadline). */
+  private expectHeartbeat(token: string, entry: Pending, heartbeatMs: number): void {
+    if (!(heartbeatMs > 0)) return;
+    const silenceTick = this.tickNow() + Math.ceil(silenceLimitMs(heartbeatMs) / this.tickMs) + 1;
+    if (silenceTick >= entry.tick) return;
+    if (entry.silenceTick !== undefined) this.deadlines.get(entry.silenceTick)?.delete(token);
+    entry.silenceTick = silenceTick;
+    this.schedule(token, silenceTick);
+  }
+
+  private heartbeatHeaders(headers: MsgHdrs | undefined): MsgHdrs {
+    if (!headers) return this.heartbeatOnly;
+    let combined = this.withHeartbeat.get(headers);
+    if (!combined) {
+      combined = natsHeaders();
+      for (const key of headers.keys()) for (const value of headers.values(key)) combined.append(key, value);
+      combined.set(HEARTBEAT_HEADER, '1');
+      this.withHeartbeat.set(headers, combined);
+    }
+    return combined;
   }
 
   private tickNow(): number {
@@ -127,7 +174,12 @@ class MuxCaller implements Caller {
       if (!bucket) continue;
       this.deadlines.delete(this.sweptTick);
       for (const token of [...bucket]) {
-        this.settle(token)?.reject(new MeshError('DEADLINE_EXCEEDED', 'no reply before the deadline'));
+        const entry = this.pending.get(token);
+        if (entry?.tick === this.sweptTick) {
+          this.settle(token)?.reject(new MeshError('DEADLINE_EXCEEDED', 'no reply before the deadline'));
+        } else if (entry?.silenceTick === this.sweptTick) {
+          this.settle(token)?.reject(new MeshError('UNAVAILABLE', `the instance of '${entry.subject}' that took the request stopped answering`));
+        }
       }
     }
     if (this.deadlines.size === 0) {

@@ -5,6 +5,7 @@ import { bindArguments } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
+import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import { attachPublisher, proceduresOf, type Procedure } from './rpc.ts';
@@ -35,6 +36,8 @@ export interface HostOptions {
   nc: NatsConnection;
   logger: Logger;
   version?: string;
+  /** How often a request still in progress gets a heartbeat, when its caller asks for them. */
+  heartbeatMs?: number;
 }
 
 interface EndpointCounters {
@@ -57,9 +60,15 @@ class Host implements HostedService {
   readonly subjects: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly counters = new Map<string, EndpointCounters>();
+  /** Reply subjects of the requests in progress whose callers asked for heartbeats. */
+  private readonly beating = new Set<string>();
+  private beatTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeatMs: number;
   private micro: MicroService | undefined;
 
-  constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {}
+  constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
 
   get name(): string {
     return this.instance.name;
@@ -87,7 +96,7 @@ class Host implements HostedService {
       this.counters.set(subject, counters);
       this.micro.addEndpoint(procedure.method, {
         subject,
-        metadata: { parameters: describeParameters(procedure) },
+        metadata: { parameters: describeParameters(procedure), heartbeat_ms: String(this.heartbeatMs) },
         handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
       });
       this.subjects.push(subject);
@@ -109,6 +118,34 @@ class Host implements HostedService {
     void settled.finally(() => this.inFlight.delete(settled));
   }
 
+  /** Heartbeats go out on one interval that runs only while a request that asked for them is in progress. */
+  private startBeating(reply: string): void {
+    this.beating.add(reply);
+    if (this.beatTimer) return;
+    const headers = heartbeatHeaders(this.heartbeatMs);
+    const empty = new Uint8Array(0);
+    this.beatTimer = setInterval(() => {
+      const { nc } = this.options;
+      if (nc.isClosed()) return;
+      for (const subject of this.beating) {
+        try {
+          nc.publish(subject, empty, { headers });
+        } catch (err) {
+          this.options.logger.warn({ err }, 'could not send a heartbeat');
+          return;
+        }
+      }
+    }, this.heartbeatMs);
+  }
+
+  private stopBeating(reply: string): void {
+    this.beating.delete(reply);
+    if (this.beating.size === 0 && this.beatTimer) {
+      clearInterval(this.beatTimer);
+      this.beatTimer = undefined;
+    }
+  }
+
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
     if (!c) return {};
@@ -126,6 +163,8 @@ class Host implements HostedService {
     counters.inFlight++;
     const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
     const codec = codecForContentType(contentType);
+    const beatSubject = msg.reply && msg.headers?.has(HEARTBEAT_HEADER) ? msg.reply : undefined;
+    if (beatSubject) this.startBeating(beatSubject);
     let outcome = 'ok';
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
@@ -141,6 +180,7 @@ class Host implements HostedService {
       outcome = error.code;
       if (msg.reply) respondError(msg, codec ?? jsonCodec, error);
     } finally {
+      if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
       counters.totalMs += ms;
