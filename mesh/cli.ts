@@ -10,7 +10,7 @@ import { connectNats } from './connection.ts';
 import { loadServiceClass, loadStart, PACKAGE_ROOT, resolveEntry } from './entry.ts';
 import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { stopOnSignals } from './process.ts';
+import { runProcess } from './process.ts';
 import { runServices } from './runner.ts';
 import { up } from './up.ts';
 import { runWatched } from './watch.ts';
@@ -53,6 +53,12 @@ function parseJsonArgument(name: string, text: string | undefined, fallback: unk
   }
 }
 
+function positiveMs(option: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${option} must be a whole number of milliseconds, got ${text}`);
+  return value;
+}
+
 program
   .command('run')
   .description('run one or more services, e.g. mesh run services/greeting')
@@ -65,8 +71,10 @@ program
       const watched = [...paths.map((p) => dirname(resolveEntry(p))), resolve(PACKAGE_ROOT, 'mesh')];
       return runWatched({ paths: watched, command: unwatchedCommand(), logger });
     }
-    const classes = await Promise.all(paths.map(loadServiceClass));
-    stopOnSignals(await runServices(classes, { config, logger }), logger);
+    await runProcess(logger, async () => {
+      const running = await runServices(await Promise.all(paths.map(loadServiceClass)), { config, logger });
+      return { running, ready: { services: running.services.map((s) => s.name) } };
+    });
   });
 
 program
@@ -83,8 +91,10 @@ program
     if (options.watch) {
       return runWatched({ paths: [folder, resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
     }
-    const start = await loadStart(folder);
-    stopOnSignals(await start({ config, logger }), logger);
+    await runProcess(logger, async () => {
+      const running = await (await loadStart(folder))({ config, logger });
+      return { running, ready: { health: `${running.url}/health` } };
+    });
   });
 
 program
@@ -92,7 +102,9 @@ program
   .description('run the whole mesh on this machine (starts nats-server if none is running)')
   .argument('[processes...]', 'processes as mesh arguments, e.g. "run services/greeting"; default: package.json mesh.up')
   .option('-w, --watch', 'run every process in watch mode (npm run dev)')
-  .action(async (processes: string[], upOptions: { watch?: boolean }) => {
+  .option('--restart-delay <ms>', 'first delay before restarting a process that died; doubles each failure in a row', '1000')
+  .option('--max-restart-delay <ms>', 'the longest delay between restarts', '30000')
+  .action(async (processes: string[], upOptions: { watch?: boolean; restartDelay: string; maxRestartDelay: string }) => {
     const config = configure();
     const logger = createLogger(config.log, 'mesh-up');
     const declared = (JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
@@ -109,6 +121,8 @@ program
       logger,
       meshCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
       env,
+      restartDelayMs: positiveMs('--restart-delay', upOptions.restartDelay),
+      maxRestartDelayMs: positiveMs('--max-restart-delay', upOptions.maxRestartDelay),
     });
   });
 

@@ -32,7 +32,8 @@ export async function loadServiceClass(target: string): Promise<ServiceClass> {
   return exported as ServiceClass;
 }
 
-export type Start = (context: ProcessContext) => Promise<Running>;
+/** A gateway's start: it runs until stopped and serves HTTP at `url` (with GET /health). */
+export type Start = (context: ProcessContext) => Promise<Running & { readonly url: string }>;
 
 export async function loadStart(target: string): Promise<Start> {
   const path = resolveEntry(target);

@@ -1,6 +1,7 @@
 // What a mesh process is: something started with the configuration and a logger, and stopped by a signal.
 // Services and gateways export `start(context)`; the CLI resolves them by path and runs them the same way.
 import type { MeshConfig } from './config.ts';
+import { MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 export interface ProcessContext {
@@ -34,4 +35,48 @@ export function stopOnSignals(running: Running, logger: Logger): void {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   if (process.connected) process.once('disconnect', () => !stopping && onSignal('SIGTERM'));
+}
+
+/** What a started process tells a supervisor (`mesh up`) over IPC, so it can check that the process answers. */
+export interface ReadyMessage {
+  type: 'mesh-ready';
+  /** Services whose `$SRV.PING.<name>` should answer. */
+  services?: string[];
+  /** A URL whose GET should answer 200. */
+  health?: string;
+}
+
+export function isReadyMessage(value: unknown): value is ReadyMessage {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'mesh-ready';
+}
+
+export interface Started {
+  running: Running;
+  /** How a supervisor checks that the process answers. */
+  ready: Omit<ReadyMessage, 'type'>;
+}
+
+/**
+ * Runs a long-lived process: every fatal error (a failure to start, an uncaught exception, an unhandled rejection)
+ * is logged through the logger, in its format, before the process exits with 1; once started it drains on signals
+ * and tells a supervising parent, if any, how to check that it is ready.
+ */
+export async function runProcess(logger: Logger, start: () => Promise<Started>): Promise<void> {
+  const fatal = (err: unknown, message: string): never => {
+    const text = `${message}: ${err instanceof Error ? err.message : String(err)}`;
+    if (err instanceof MeshError) logger.fatal({ code: err.code }, text);
+    else logger.fatal({ err }, text);
+    process.exit(1);
+  };
+  process.on('uncaughtException', (err) => fatal(err, 'uncaught exception, exiting'));
+  process.on('unhandledRejection', (reason) => fatal(reason, 'unhandled rejection, exiting'));
+  let started: Started;
+  try {
+    started = await start();
+  } catch (err) {
+    return fatal(err, 'could not start');
+  }
+  const { running, ready } = started;
+  stopOnSignals(running, logger);
+  if (process.connected) process.send?.({ type: 'mesh-ready', ...ready } satisfies ReadyMessage);
 }

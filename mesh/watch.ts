@@ -25,6 +25,8 @@ export async function runWatched({ paths, command, logger, debounceMs = 300 }: W
 
   const launch = () => {
     const current = spawnChild(command);
+    // A supervisor above the watcher (`mesh up --watch`) hears what the process says, e.g. that it is ready.
+    current.on('message', (message) => process.connected && process.send?.(message));
     current.once('exit', (code, signal) => {
       if (child === current && code !== 0 && signal === null) {
         logger.error({ code }, 'process failed; fix the source and it restarts on the next change');

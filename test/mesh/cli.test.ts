@@ -21,6 +21,17 @@ function mesh(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [MESH, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Every complete line of a process's output parsed as JSON; a line that is not JSON fails the test. */
+function jsonLines(output: string): Record<string, unknown>[] {
+  return output.split('\n').slice(0, -1).filter(Boolean).map((line) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new Error(`not a JSON log line: ${line}`);
+    }
+  });
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -34,17 +45,42 @@ describe('mesh up', () => {
   it('starts a nats-server when none runs, serves the curl example, and stops everything on Ctrl-C', async () => {
     const [natsPort, httpPort] = [await freePort(), await freePort()];
     const dataDir = mkdtempSync(join(tmpdir(), 'mesh-up-'));
-    const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), DATA_DIR: dataDir });
+    const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
     const url = `http://127.0.0.1:${httpPort}/greeting_service.hello`;
-    const call = () => fetch(url, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]' });
+    const call = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[["Bob"], {"last_name": "Ross"}]' });
     await until(async () => (await call().catch(() => undefined))?.status === 200, 'the gateway to answer');
     assert.equal(await (await call()).text(), '[["Hello, Bob Ross"],{}]');
     assert.equal(await isListening('127.0.0.1', natsPort), true);
+    const readyLines = () => jsonLines(stdout).filter((line) => String(line.msg).startsWith('mesh ready'));
+    await until(async () => readyLines().length > 0, 'the mesh ready line');
+    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'gateway http', 'gateway wamp'];
+    assert.deepEqual([...(readyLines()[0]!.processes as string[])].sort(), [...declared].sort());
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
     assert.equal(await isListening('127.0.0.1', natsPort), false, 'the nats-server it started is stopped');
     assert.equal(await isListening('127.0.0.1', httpPort), false, 'the gateway is stopped');
+    assert.equal(readyLines().length, 1, 'one mesh ready line');
+  });
+
+  it('restarts a failing process with growing delays and says once, in JSON, that it keeps failing', async () => {
+    const child = mesh(['up', 'run /nonexistent/service', '--restart-delay', '20', '--max-restart-delay', '80'], { NATS_URL, LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const failing = () => jsonLines(output).filter((line) => /keeps failing/.test(String(line.msg)));
+    const restarts = () => jsonLines(output).filter((line) => /restarting in/.test(String(line.msg)));
+    const fatal = () => jsonLines(output).filter((line) => /could not start/.test(String(line.msg)));
+    await until(async () => fatal().length >= 6, 'six failed starts', 60_000);
+    child.kill('SIGINT');
+    await once(child, 'exit');
+    assert.equal(failing().length, 1);
+    assert.deepEqual(restarts().map((line) => Number(/restarting in (\d+) ms/.exec(String(line.msg))![1])), [20, 40, 80, 80]);
+    for (const line of jsonLines(output)) assert.equal(typeof line.level, 'number', 'every line is a pino line');
+    assert.equal(fatal()[0]!.level, 60);
+    assert.match(String(fatal()[0]!.msg), /cannot find '\/nonexistent\/service'/);
   });
 
   it('explains how to get NATS when none runs and nats-server is not on PATH', async () => {
