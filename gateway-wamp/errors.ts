@@ -54,6 +54,7 @@ export class WampError extends MeshError {
   }
 
   override toBody(): ErrorBody {
+    // Built apart so the extra field is allowed: an ErrorBody with more in it is still an ErrorBody.
     const body = { error: { ...super.toBody().error, wamp: this.wamp } };
     return body;
   }

@@ -101,13 +101,12 @@ export class Registrations {
     let registration = this.byUri.get(uri);
     if (registration && !registration.admits(policy)) return undefined;
     if (!registration) {
-      const id = ++this.lastId;
-      const holder: { registration?: Registration } = {};
+      let created!: Registration;
       const nats = this.nc.subscribe(uri, {
         queue: this.queue,
-        callback: (err, msg) => (err ? this.logger.warn({ err, uri }, 'registration failed') : this.route(holder.registration!, msg)),
+        callback: (err, msg) => (err ? this.logger.warn({ err, uri }, 'registration failed') : this.route(created, msg)),
       });
-      registration = holder.registration = new Registration(id, uri, policy, nats, this.nc.flush());
+      registration = created = new Registration(++this.lastId, uri, policy, nats, this.nc.flush());
       this.byUri.set(uri, registration);
     }
     registration.add(callee);

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import bytes from 'bytes';
 import { z } from 'zod';
+import { DEFAULT_MAX_NAME_BYTES } from './names.ts';
 
 const PORT = z.coerce.number().int().min(0).max(65535);
 const POSITIVE_INT = z.coerce.number().int().positive();
@@ -65,7 +66,7 @@ export const configSchema = z.strictObject({
     path: z.string().startsWith('/').default('/ws'),
     realm: z.string().min(1).default('realm1'),
     maxBufferedBytes: byteSize.default(4 * 1024 * 1024),
-    maxNameBytes: POSITIVE_INT.max(1024).default(256),
+    maxNameBytes: POSITIVE_INT.max(1024).default(DEFAULT_MAX_NAME_BYTES),
     maxRegistrationsPerSession: POSITIVE_INT.default(100),
     maxPendingCallsPerSession: POSITIVE_INT.default(1000),
     maxPendingInvocationsPerSession: POSITIVE_INT.default(1000),

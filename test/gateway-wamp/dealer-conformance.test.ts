@@ -7,7 +7,7 @@ import { connect, headers as natsHeaders, RequestStrategy, type NatsConnection }
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { hostService, jsonCodec, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
+import { ConfigError, hostService, jsonCodec, loadConfig, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type Frame, type RawClient } from './raw-client.ts';
 
@@ -310,6 +310,20 @@ describe('gateway-wamp dealer conformance', () => {
 
   describe('per-session limits', () => {
     let limited: Gateway;
+
+    it('have safe defaults, environment variables, and refuse values that are no positive whole number', () => {
+      const { wamp } = loadConfig({ env: {} });
+      assert.deepEqual(
+        [wamp.maxNameBytes, wamp.maxRegistrationsPerSession, wamp.maxPendingCallsPerSession, wamp.maxPendingInvocationsPerSession],
+        [256, 100, 1000, 1000],
+      );
+      const env = { WAMP_MAX_NAME_BYTES: '128', WAMP_MAX_REGISTRATIONS: '5', WAMP_MAX_PENDING_CALLS: '6', WAMP_MAX_PENDING_INVOCATIONS: '7' };
+      const set = loadConfig({ env }).wamp;
+      assert.deepEqual([set.maxNameBytes, set.maxRegistrationsPerSession, set.maxPendingCallsPerSession, set.maxPendingInvocationsPerSession], [128, 5, 6, 7]);
+      for (const env of [{ WAMP_MAX_PENDING_CALLS: '0' }, { WAMP_MAX_REGISTRATIONS: 'lots' }, { WAMP_MAX_NAME_BYTES: '5000' }]) {
+        assert.throws(() => loadConfig({ env }), (err: unknown) => err instanceof ConfigError && /wamp\.max/.test(err.message), JSON.stringify(env));
+      }
+    });
 
     before(async () => {
       limited = await start({
