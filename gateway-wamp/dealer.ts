@@ -1,10 +1,11 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
-// NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state lives in SessionRpc.
-import type { Msg, NatsConnection, Subscription } from 'nats';
+// NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
+import type { Msg, NatsConnection } from 'nats';
 import {
   codecForContentType,
   CONTENT_TYPE_HEADER,
   decodeReply,
+  isErrorReply,
   jsonCodec,
   MESH_QUEUE,
   MeshError,
@@ -14,14 +15,28 @@ import {
   type Args,
   type Caller,
   type Codec,
+  type ErrorCode,
   type Kwargs,
   type Logger,
 } from '../mesh/index.ts';
-import { errorFromWamp, errorPayload, errorUri } from './errors.ts';
+import { nameProblem, quoteName } from '../mesh/names.ts';
+import { errorFromWamp, errorPayload, errorUri, RESOURCE_EXHAUSTED_URI, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MessageType, WampUri } from './protocol.ts';
+import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import { exactSubject } from './uri.ts';
+
+/** Per-session limits: one session over them gets an ERROR, nobody else notices. */
+export interface DealerLimits {
+  /** Longest procedure URI, in bytes of UTF-8 (wamp.maxNameBytes). */
+  maxNameBytes: number;
+  maxRegistrationsPerSession: number;
+  /** CALLs of one session waiting for their RESULT. */
+  maxPendingCallsPerSession: number;
+  /** INVOCATIONs one session owes a YIELD or ERROR for. */
+  maxPendingInvocationsPerSession: number;
+}
 
 export interface DealerOptions {
   nc: NatsConnection;
@@ -29,6 +44,7 @@ export interface DealerOptions {
   logger: Logger;
   /** Deadline of a CALL without a `timeout` option, and how long an INVOCATION is kept waiting for its YIELD. */
   timeoutMs: number;
+  limits: DealerLimits;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -38,21 +54,55 @@ interface Invocation {
   expires: number;
 }
 
-/** Pending invocations are swept for expired ones when their number reaches this, so a callee that never answers cannot grow them forever. */
-const INVOCATION_SWEEP_SIZE = 64;
+/** An error the router itself sends with a WAMP URI of its choice; args and kwargs as for any mesh error. */
+function routerError(code: ErrorCode, uri: string, message: string): WampError {
+  const plain = new MeshError(code, message);
+  return new WampError(code, message, { uri, args: [message], kwargs: { ...plain.toBody().error } });
+}
+
+function codecOf(msg: Msg): Codec | undefined {
+  return codecForContentType(msg.headers?.get(CONTENT_TYPE_HEADER));
+}
+
+/** Answers an error reply; a WAMP detail too large for NATS is left out rather than leaving the caller waiting. */
+function replyError(msg: Msg, codec: Codec, error: MeshError, logger: Logger): void {
+  try {
+    respondError(msg, codec, error);
+  } catch (err) {
+    if (!(error instanceof WampError)) return logger.warn({ err }, 'could not answer an invocation');
+    try {
+      respondError(msg, codec, error.plain());
+    } catch (plainErr) {
+      logger.warn({ err: plainErr }, 'could not answer an invocation');
+    }
+  }
+}
 
 export class Dealer {
-  private lastRegistrationId = 0;
+  readonly registrations: Registrations;
 
-  constructor(readonly options: DealerOptions) {}
-
-  nextRegistrationId(): number {
-    return ++this.lastRegistrationId;
+  constructor(readonly options: DealerOptions) {
+    this.registrations = new Registrations(options.nc, MESH_QUEUE, (registration, msg) => this.route(registration, msg), options.logger);
   }
 
   /** The RPC state of one session: its calls in flight, its registrations and the invocations it owes. */
   attach(peer: Peer): SessionRpc {
     return new SessionRpc(this, peer);
+  }
+
+  /** Why a procedure URI cannot be called or registered, or undefined. */
+  procedureProblem(uri: string): string | undefined {
+    const problem = nameProblem(uri, this.options.limits.maxNameBytes) ?? (exactSubject(uri) === undefined ? 'URIs under wamp are reserved' : undefined);
+    return problem && `${quoteName(uri)} is not a procedure URI: ${problem}`;
+  }
+
+  private route(registration: Registration, msg: Msg): void {
+    const callee = registration.pick();
+    if (callee) return callee.invoke(registration, msg);
+    if (msg.reply) {
+      const error = new MeshError('UNKNOWN_PROCEDURE', `no WAMP session answers ${quoteName(registration.uri)} any more`);
+      replyError(msg, codecOf(msg) ?? jsonCodec, error, this.options.logger);
+    }
   }
 }
 
@@ -63,21 +113,35 @@ function sendError(peer: Peer, requestType: number, requestId: number, uri: stri
   peer.send([MessageType.ERROR, requestType, requestId, {}, uri, args, kwargs]);
 }
 
-export class SessionRpc {
+function sendMeshError(peer: Peer, requestType: number, requestId: number, error: MeshError, uri = errorUri(error)): void {
+  sendError(peer, requestType, requestId, uri, ...errorPayload(error));
+}
+
+export class SessionRpc implements Callee {
   private calls: Map<number, AbortController> | undefined;
-  private registrations: Map<number, { subject: string; nats: Subscription }> | undefined;
+  /** Calls in flight, counted apart from `calls`, whose keys a client may reuse. */
+  private pendingCalls = 0;
+  private registrations: Map<number, Registration> | undefined;
   private invocations: Map<number, Invocation> | undefined;
   private lastInvocationId = 0;
 
   constructor(private readonly dealer: Dealer, private readonly peer: Peer) {}
 
+  private get limits(): DealerLimits {
+    return this.dealer.options.limits;
+  }
+
   async call({ requestId, options, procedure, args, kwargs }: Call): Promise<void> {
-    const { peer } = this;
-    const subject = exactSubject(procedure);
-    if (subject === undefined) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [`'${procedure}' is not a procedure URI`]);
+    const { peer, limits } = this;
+    const problem = this.dealer.procedureProblem(procedure);
+    if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
+    }
+    if (this.pendingCalls >= limits.maxPendingCallsPerSession) {
+      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`);
+      return sendMeshError(peer, MessageType.CALL, requestId, error);
     }
     const { serializer } = peer;
     let payload: Uint8Array;
@@ -88,21 +152,24 @@ export class SessionRpc {
     }
     const controller = new AbortController();
     (this.calls ??= new Map()).set(requestId, controller);
+    this.pendingCalls++;
+    let reply: Msg;
     try {
-      const reply = await this.dealer.options.caller.request(subject, payload, {
+      reply = await this.dealer.options.caller.request(procedure, payload, {
         timeoutMs: timeout || this.dealer.options.timeoutMs,
         signal: controller.signal,
         headers: serializer.natsHeaders,
       });
-      const [resultArgs, resultKwargs] = decodeReply(reply);
-      peer.send([MessageType.RESULT, requestId, {}, resultArgs, resultKwargs]);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err, procedure }, 'unexpected error in a call');
-      sendError(peer, MessageType.CALL, requestId, errorUri(error), ...errorPayload(error));
+      // Only the caller's own deadline is WAMP's timeout; a service that answers DEADLINE_EXCEEDED keeps its code.
+      return sendMeshError(peer, MessageType.CALL, requestId, error, error.code === 'DEADLINE_EXCEEDED' ? WampUri.TIMEOUT : errorUri(error));
     } finally {
+      this.pendingCalls--;
       if (this.calls?.get(requestId) === controller) this.calls.delete(requestId);
     }
+    this.answer(requestId, reply);
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
@@ -112,32 +179,44 @@ export class SessionRpc {
 
   /** REGISTERED goes out once the NATS server has the queue subscription, so a call made after it is answered. */
   async register({ requestId, options, procedure }: Register): Promise<void> {
-    const { peer } = this;
+    const { peer, limits } = this;
     if (options.match !== undefined && options.match !== 'exact') {
       return sendError(peer, MessageType.REGISTER, requestId, WampUri.OPTION_NOT_ALLOWED, ['only exact registrations are supported']);
     }
-    const subject = exactSubject(procedure);
-    if (subject === undefined) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [`'${procedure}' is not a procedure URI`]);
-    this.registrations ??= new Map();
-    for (const registration of this.registrations.values()) {
-      if (registration.subject === subject) {
-        return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`this session already registered '${procedure}'`]);
+    const policy = options.invoke ?? 'single';
+    if (!isInvokePolicy(policy)) {
+      const shown = typeof policy === 'string' ? quoteName(policy) : `a ${typeof policy}`;
+      return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_ARGUMENT, [`option invoke must be single, roundrobin, random, first or last, not ${shown}`]);
+    }
+    const problem = this.dealer.procedureProblem(procedure);
+    if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    const registrations = (this.registrations ??= new Map());
+    for (const registration of registrations.values()) {
+      if (registration.uri === procedure) {
+        return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`this session already registered ${quoteName(procedure)}`]);
       }
     }
-    const registrationId = this.dealer.nextRegistrationId();
-    const nats = this.dealer.options.nc.subscribe(subject, {
-      queue: MESH_QUEUE,
-      callback: (err, msg) => (err ? this.dealer.options.logger.warn({ err, subject }, 'registration failed') : this.invoke(registrationId, msg)),
-    });
-    this.registrations.set(registrationId, { subject, nats });
-    try {
-      await this.dealer.options.nc.flush();
-    } catch {
-      this.registrations?.delete(registrationId);
-      nats.unsubscribe();
-      return sendError(peer, MessageType.REGISTER, requestId, errorUri(REGISTRATION_UNAVAILABLE), [REGISTRATION_UNAVAILABLE.message]);
+    if (registrations.size >= limits.maxRegistrationsPerSession) {
+      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`);
+      return sendMeshError(peer, MessageType.REGISTER, requestId, error);
     }
-    peer.send([MessageType.REGISTERED, requestId, registrationId]);
+    const registration = this.dealer.registrations.join(this, procedure, policy);
+    if (!registration) {
+      const held = this.dealer.registrations.get(procedure)?.policy;
+      const reason = held === 'single' || policy === 'single' ? 'and does not share it' : `with invoke ${held}`;
+      return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`another session registered ${quoteName(procedure)} ${reason}`]);
+    }
+    registrations.set(registration.id, registration);
+    try {
+      await registration.ready;
+    } catch {
+      if (this.registrations?.get(registration.id) === registration) this.drop(registration);
+      return sendMeshError(peer, MessageType.REGISTER, requestId, REGISTRATION_UNAVAILABLE);
+    }
+    // The session may have ended while NATS confirmed; close() has then let the registration go.
+    if (this.registrations?.get(registration.id) !== registration) return;
+    registration.confirm(this);
+    peer.send([MessageType.REGISTERED, requestId, registration.id]);
   }
 
   unregister({ requestId, registrationId }: Unregister): void {
@@ -145,8 +224,7 @@ export class SessionRpc {
     if (!registration) {
       return sendError(this.peer, MessageType.UNREGISTER, requestId, WampUri.NO_SUCH_REGISTRATION, [`no registration ${registrationId} in this session`]);
     }
-    this.registrations!.delete(registrationId);
-    registration.nats.unsubscribe();
+    this.drop(registration);
     this.peer.send([MessageType.UNREGISTERED, requestId]);
   }
 
@@ -157,46 +235,86 @@ export class SessionRpc {
     try {
       respondResult(invocation.msg, invocation.codec, [args, kwargs]);
     } catch {
-      respondError(invocation.msg, invocation.codec, new MeshError('INTERNAL', 'the WAMP callee yielded a value that cannot be encoded'));
+      this.replyError(invocation, new MeshError('INTERNAL', 'the WAMP callee yielded a value that cannot be sent'));
     }
   }
 
-  /** An ERROR for an INVOCATION becomes an error reply with the mesh error its URI names. */
+  /** An ERROR for an INVOCATION becomes an error reply: the mesh code its URI names, and the URI, args and kwargs. */
   error({ requestId, error, args, kwargs }: ErrorMessage): void {
     const invocation = this.takeInvocation(requestId);
-    if (invocation) respondError(invocation.msg, invocation.codec, errorFromWamp(error, args, kwargs));
+    if (invocation) this.replyError(invocation, errorFromWamp(error, args, kwargs, this.limits.maxNameBytes));
   }
 
-  /** The session ended: calls are dropped, registrations leave NATS, invocations it owes fail with UNAVAILABLE. */
+  /** The session ended: calls are dropped, registrations leave NATS, callers of the invocations it owes get wamp.error.canceled. */
   close(): void {
     for (const controller of this.calls?.values() ?? []) controller.abort();
-    for (const registration of this.registrations?.values() ?? []) registration.nats.unsubscribe();
-    const gone = new MeshError('UNAVAILABLE', 'the WAMP session that registered this procedure has ended');
-    for (const invocation of this.invocations?.values() ?? []) respondError(invocation.msg, invocation.codec, gone);
+    for (const registration of this.registrations?.values() ?? []) this.dealer.registrations.leave(this, registration);
+    const gone = routerError('UNAVAILABLE', WampUri.CANCELED, 'the WAMP callee left before answering');
+    for (const invocation of this.invocations?.values() ?? []) this.replyError(invocation, gone);
     this.calls = undefined;
     this.registrations = undefined;
     this.invocations = undefined;
   }
 
-  private invoke(registrationId: number, msg: Msg): void {
-    if (!msg.reply || !this.peer.open) return;
-    const codec = codecForContentType(msg.headers?.get(CONTENT_TYPE_HEADER));
-    if (!codec) return respondError(msg, jsonCodec, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'));
+  /** A NATS request for one of this session's registrations: an INVOCATION, unless the session owes too many. */
+  invoke(registration: Registration, msg: Msg): void {
+    if (!msg.reply) return;
+    const codec = codecOf(msg);
+    if (!codec) return replyError(msg, jsonCodec, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'), this.dealer.options.logger);
     let args: Args;
     let kwargs: Kwargs;
     try {
       [args, kwargs] = parseEnvelope(codec.decode(msg.data));
     } catch (err) {
-      return respondError(msg, codec, err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request'));
+      const error = err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request');
+      return replyError(msg, codec, error, this.dealer.options.logger);
     }
     const invocations = (this.invocations ??= new Map());
     const now = performance.now();
-    if (invocations.size >= INVOCATION_SWEEP_SIZE) {
+    const max = this.limits.maxPendingInvocationsPerSession;
+    if (invocations.size >= max) {
+      // Invocations whose caller has given up no longer count.
       for (const [id, pending] of invocations) if (pending.expires < now) invocations.delete(id);
+    }
+    if (invocations.size >= max) {
+      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
+      return replyError(msg, codec, error, this.dealer.options.logger);
     }
     const invocationId = ++this.lastInvocationId;
     invocations.set(invocationId, { msg, codec, expires: now + this.dealer.options.timeoutMs });
-    this.peer.send([MessageType.INVOCATION, invocationId, registrationId, {}, args, kwargs]);
+    this.peer.send([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
+  }
+
+  /** RESULT for a reply; ERROR for an error reply, with the callee's own URI, args and kwargs when it has them. */
+  private answer(requestId: number, reply: Msg): void {
+    const { peer } = this;
+    let envelope: [Args, Kwargs];
+    try {
+      envelope = decodeReply(reply);
+    } catch (err) {
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'reply is not decodable');
+      const detail = isErrorReply(reply) ? this.wampDetail(reply) : undefined;
+      if (detail) return sendError(peer, MessageType.CALL, requestId, detail.uri, detail.args, detail.kwargs);
+      return sendMeshError(peer, MessageType.CALL, requestId, error);
+    }
+    peer.send([MessageType.RESULT, requestId, {}, ...envelope]);
+  }
+
+  private wampDetail(reply: Msg) {
+    try {
+      return wampDetailOf((codecOf(reply) ?? jsonCodec).decode(reply.data), this.limits.maxNameBytes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private drop(registration: Registration): void {
+    this.registrations?.delete(registration.id);
+    this.dealer.registrations.leave(this, registration);
+  }
+
+  private replyError(invocation: Invocation, error: MeshError): void {
+    replyError(invocation.msg, invocation.codec, error, this.dealer.options.logger);
   }
 
   private takeInvocation(requestId: number): Invocation | undefined {

@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connectNats, createCaller, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import type { NatsConnection } from 'nats';
+import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import { Router } from './router.ts';
@@ -16,6 +18,10 @@ export interface RunningWampGateway extends Running {
   /** The WAMP endpoint, e.g. ws://127.0.0.1:8080/ws */
   readonly wsUrl: string;
   readonly router: Router;
+  /** The gateway's NATS connection. */
+  readonly nats: NatsConnection;
+  /** This process's instance id in the micro services protocol ($SRV.INFO.wamp_gateway.<id>). */
+  readonly serviceId: string;
 }
 
 /** GET /health, as gateway-http answers it: 200 while the NATS connection is up, 503 with the error body otherwise. */
@@ -30,19 +36,33 @@ function answerHealth(res: ServerResponse, connected: boolean): void {
 /** NATS's own default, for a server that does not say. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
+/** The version the gateway announces in $SRV replies. */
+const SERVICE_VERSION = '0.1.0';
+
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
   const { wamp } = config;
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
-  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs });
+  const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
+  const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
+  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits });
+  const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  const advertisement = await advertise(nc, {
+    version: SERVICE_VERSION,
+    realm: wamp.realm,
+    queue: MESH_QUEUE,
+    registrations: () => dealer.registrations.active(),
+    maxPayload,
+    logger,
+  });
   const router = new Router({
     path: wamp.path,
     realm: wamp.realm,
     broker,
     dealer,
     maxBufferedBytes: wamp.maxBufferedBytes,
-    maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    maxPayload,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
@@ -59,12 +79,15 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     url,
     wsUrl,
     router,
+    nats: nc,
+    serviceId: advertisement.id,
     async stop() {
       const closed = new Promise((resolve) => server.close(resolve));
       router.shutdown();
       server.closeAllConnections();
       await closed;
       broker.close();
+      advertisement.stop();
       caller.close();
       await nc.drain();
     },

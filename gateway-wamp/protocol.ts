@@ -41,6 +41,7 @@ export const WampUri = {
   NO_SUCH_REGISTRATION: 'wamp.error.no_such_registration',
   PROCEDURE_ALREADY_EXISTS: 'wamp.error.procedure_already_exists',
   CANCELED: 'wamp.error.canceled',
+  TIMEOUT: 'wamp.error.timeout',
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
 } as const;
 
@@ -75,6 +76,7 @@ export const ROUTER_ROLES = {
     features: {
       call_canceling: true,
       call_timeout: true,
+      shared_registration: true,
     },
   },
 } as const;

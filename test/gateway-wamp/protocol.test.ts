@@ -79,7 +79,7 @@ describe('gateway-wamp sessions', () => {
     assert.equal(details.realm, 'realm1');
     assert.deepEqual(details.roles, {
       broker: { features: { pattern_based_subscription: true, publisher_exclusion: true } },
-      dealer: { features: { call_canceling: true, call_timeout: true } },
+      dealer: { features: { call_canceling: true, call_timeout: true, shared_registration: true } },
     });
     await client.close();
   });

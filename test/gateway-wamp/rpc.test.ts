@@ -82,10 +82,10 @@ describe('gateway-wamp rpc', () => {
     }
   });
 
-  it('honours the timeout option with mesh.error.deadline_exceeded', async () => {
+  it('honours the timeout option with wamp.error.timeout', async () => {
     client.send([CALL, 20, { timeout: 100 }, `${GREETING}.hello_sleep`, ['late'], { seconds: 2 }]);
     const [type, , id, , uri, , kwargs] = await client.next();
-    assert.deepEqual([type, id, uri, (kwargs as { code: string }).code], [ERROR, 20, 'mesh.error.deadline_exceeded', 'DEADLINE_EXCEEDED']);
+    assert.deepEqual([type, id, uri, (kwargs as { code: string }).code], [ERROR, 20, 'wamp.error.timeout', 'DEADLINE_EXCEEDED']);
   });
 
   it('answers CANCEL in mode kill or skip with ERROR wamp.error.canceled', async () => {
@@ -113,12 +113,18 @@ describe('gateway-wamp rpc', () => {
     const failing = post(`${http.url}/${procedure}`, '[["x"]]');
     const [, failingId] = await callee.next();
     callee.send([ERROR, INVOCATION, failingId, {}, 'wamp.error.invalid_argument', ['x is not a number']]);
-    assert.deepEqual(await failing, { status: 400, text: '{"error":{"code":"INVALID_ARGUMENT","message":"x is not a number","status":400}}' });
+    assert.deepEqual(await failing, {
+      status: 400,
+      text: '{"error":{"code":"INVALID_ARGUMENT","message":"x is not a number","status":400,"wamp":{"uri":"wamp.error.invalid_argument","args":["x is not a number"],"kwargs":{}}}}',
+    });
 
     const custom = post(`${http.url}/${procedure}`, '[]');
     const [, customId] = await callee.next();
     callee.send([ERROR, INVOCATION, customId, {}, 'com.example.oops', ['it broke']]);
-    assert.deepEqual(await custom, { status: 500, text: '{"error":{"code":"INTERNAL","message":"com.example.oops: it broke","status":500}}' });
+    assert.deepEqual(await custom, {
+      status: 500,
+      text: '{"error":{"code":"INTERNAL","message":"com.example.oops: it broke","status":500,"wamp":{"uri":"com.example.oops","args":["it broke"],"kwargs":{}}}}',
+    });
 
     callee.send([REGISTER, 2, {}, procedure]);
     assert.deepEqual((await callee.next()).slice(0, 5), [ERROR, REGISTER, 2, {}, 'wamp.error.procedure_already_exists']);

@@ -1,0 +1,89 @@
+// Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
+// discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
+import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
+import type { Logger } from '../mesh/index.ts';
+import type { Registration } from './registrations.ts';
+
+/** The micro service name every WAMP gateway process answers to; each process has its own id. */
+export const WAMP_SERVICE_NAME = 'wamp_gateway';
+
+/** Response types of the micro services protocol (io.nats.micro.v1). */
+const PING_RESPONSE = 'io.nats.micro.v1.ping_response';
+const INFO_RESPONSE = 'io.nats.micro.v1.info_response';
+
+export interface AdvertiseOptions {
+  version: string;
+  realm: string;
+  queue: string;
+  /** The registrations to list, read at each request. */
+  registrations: () => Registration[];
+  /** NATS's largest message: an INFO reply with more endpoints than fit lists as many as fit. */
+  maxPayload: number;
+  logger: Logger;
+}
+
+export interface Advertisement {
+  /** This gateway process's instance id in $SRV replies. */
+  readonly id: string;
+  stop(): void;
+}
+
+interface EndpointInfo {
+  name: string;
+  subject: string;
+  queue_group: string;
+  metadata: Record<string, string>;
+}
+
+const encoder = new TextEncoder();
+
+/** Subscribes the discovery subjects; resolves once the NATS server has them. */
+export async function advertise(nc: NatsConnection, options: AdvertiseOptions): Promise<Advertisement> {
+  const id = nuid.next();
+  const identity = { name: WAMP_SERVICE_NAME, id, version: options.version, metadata: { realm: options.realm } };
+
+  const endpoint = (registration: Registration): EndpointInfo => ({
+    name: registration.uri,
+    subject: registration.uri,
+    queue_group: options.queue,
+    metadata: { parameters: '*args, **kwargs', invoke: registration.policy, callees: String(registration.calleeCount) },
+  });
+
+  /** The INFO reply; when it is too large for NATS, the endpoints are halved until it fits and metadata says so. */
+  const info = (): Uint8Array => {
+    let endpoints = options.registrations().map(endpoint);
+    let truncated = false;
+    for (;;) {
+      const metadata = truncated ? { ...identity.metadata, truncated: 'true' } : identity.metadata;
+      const description = 'procedures registered by WAMP sessions of one gateway-wamp process';
+      const body = encoder.encode(JSON.stringify({ type: INFO_RESPONSE, ...identity, metadata, description, endpoints }));
+      if (body.length <= options.maxPayload || endpoints.length === 0) return body;
+      endpoints = endpoints.slice(0, Math.floor(endpoints.length / 2));
+      truncated = true;
+    }
+  };
+  const ping = (): Uint8Array => encoder.encode(JSON.stringify({ type: PING_RESPONSE, ...identity }));
+
+  const answer = (msg: Msg, body: () => Uint8Array) => {
+    if (!msg.reply) return;
+    try {
+      msg.respond(body());
+    } catch (err) {
+      options.logger.warn({ err }, 'could not answer a $SRV request');
+    }
+  };
+
+  const subscriptions: Subscription[] = [];
+  for (const [verb, body] of [['PING', ping], ['INFO', info]] as const) {
+    for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}.${id}`]) {
+      subscriptions.push(nc.subscribe(subject, { callback: (err, msg) => (err ? options.logger.warn({ err, subject }, 'discovery subscription failed') : answer(msg, body)) }));
+    }
+  }
+  await nc.flush();
+  return {
+    id,
+    stop() {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+    },
+  };
+}

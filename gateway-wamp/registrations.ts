@@ -1,0 +1,128 @@
+// The procedures WAMP sessions registered in one gateway process: one NATS queue subscription per URI, held by
+// one session or shared by sessions that asked the same invocation policy, and the pick of a callee per request.
+// It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Logger } from '../mesh/index.ts';
+
+/** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
+export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
+
+const POLICIES: ReadonlySet<string> = new Set<InvokePolicy>(['single', 'roundrobin', 'random', 'first', 'last']);
+
+export function isInvokePolicy(value: unknown): value is InvokePolicy {
+  return typeof value === 'string' && POLICIES.has(value);
+}
+
+/** A session that answers invocations (the dealer's SessionRpc). */
+export interface Callee {
+  invoke(registration: Registration, msg: Msg): void;
+}
+
+export class Registration {
+  /** Sessions holding this registration, in the order they registered; new ones may join unless it is `single`. */
+  private readonly members: Callee[] = [];
+  /** The members whose REGISTERED went out: invocations go to these only. */
+  private readonly callees: Callee[] = [];
+  private turn = 0;
+
+  constructor(
+    readonly id: number,
+    readonly uri: string,
+    readonly policy: InvokePolicy,
+    readonly nats: Subscription,
+    /** Settles once the NATS server has the subscription. */
+    readonly ready: Promise<void>,
+  ) {}
+
+  get calleeCount(): number {
+    return this.callees.length;
+  }
+
+  get isEmpty(): boolean {
+    return this.members.length === 0;
+  }
+
+  /** Whether `policy` may join: never `single`, and only the policy the registration already has. */
+  admits(policy: InvokePolicy): boolean {
+    return policy !== 'single' && policy === this.policy;
+  }
+
+  add(callee: Callee): void {
+    this.members.push(callee);
+  }
+
+  /** The callee's REGISTERED is on its way: it gets invocations from now on. */
+  confirm(callee: Callee): void {
+    if (this.members.includes(callee) && !this.callees.includes(callee)) this.callees.push(callee);
+  }
+
+  remove(callee: Callee): void {
+    for (const list of [this.members, this.callees]) {
+      const index = list.indexOf(callee);
+      if (index >= 0) list.splice(index, 1);
+    }
+  }
+
+  /** The callee for the next invocation, by the policy. */
+  pick(): Callee | undefined {
+    const { callees } = this;
+    if (callees.length === 0) return undefined;
+    switch (this.policy) {
+      case 'single':
+      case 'first': return callees[0];
+      case 'last': return callees.at(-1);
+      case 'random': return callees[Math.floor(Math.random() * callees.length)];
+      case 'roundrobin': return callees[this.turn++ % callees.length];
+    }
+  }
+}
+
+export class Registrations {
+  private readonly byUri = new Map<string, Registration>();
+  private lastId = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly queue: string,
+    private readonly route: (registration: Registration, msg: Msg) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whoever holds `uri` now, if anyone. */
+  get(uri: string): Registration | undefined {
+    return this.byUri.get(uri);
+  }
+
+  /**
+   * Adds the callee to the registration of `uri`, subscribing NATS when it is the first; undefined when the URI
+   * is held exclusively or under another policy. The caller awaits `ready` before it says REGISTERED.
+   */
+  join(callee: Callee, uri: string, policy: InvokePolicy): Registration | undefined {
+    let registration = this.byUri.get(uri);
+    if (registration && !registration.admits(policy)) return undefined;
+    if (!registration) {
+      let created!: Registration;
+      const nats = this.nc.subscribe(uri, {
+        queue: this.queue,
+        callback: (err, msg) => (err ? this.logger.warn({ err, uri }, 'registration failed') : this.route(created, msg)),
+      });
+      registration = created = new Registration(++this.lastId, uri, policy, nats, this.nc.flush());
+      this.byUri.set(uri, registration);
+    }
+    registration.add(callee);
+    return registration;
+  }
+
+  /** Takes the callee out; the last one out ends the NATS subscription. */
+  leave(callee: Callee, registration: Registration): void {
+    registration.remove(callee);
+    if (!registration.isEmpty) return;
+    registration.nats.unsubscribe();
+    if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+  }
+
+  /** The registrations that have at least one callee, for discovery. */
+  active(): Registration[] {
+    return [...this.byUri.values()].filter((registration) => registration.calleeCount > 0);
+  }
+}
