@@ -20,7 +20,7 @@ import {
   type Logger,
 } from '../mesh/index.ts';
 import { nameProblem, quoteName } from '../mesh/names.ts';
-import { errorFromWamp, errorPayload, errorUri, RESOURCE_EXHAUSTED_URI, WampError, wampDetailOf } from './errors.ts';
+import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MessageType, WampUri } from './protocol.ts';
@@ -140,7 +140,7 @@ export class SessionRpc implements Callee {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
     }
     if (this.pendingCalls >= limits.maxPendingCallsPerSession) {
-      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`);
+      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`);
       return sendMeshError(peer, MessageType.CALL, requestId, error);
     }
     const { serializer } = peer;
@@ -197,7 +197,7 @@ export class SessionRpc implements Callee {
       }
     }
     if (registrations.size >= limits.maxRegistrationsPerSession) {
-      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`);
+      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`);
       return sendMeshError(peer, MessageType.REGISTER, requestId, error);
     }
     const registration = this.dealer.registrations.join(this, procedure, policy);
@@ -277,7 +277,7 @@ export class SessionRpc implements Callee {
       for (const [id, pending] of invocations) if (pending.expires < now) invocations.delete(id);
     }
     if (invocations.size >= max) {
-      const error = routerError('UNAVAILABLE', RESOURCE_EXHAUSTED_URI, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
+      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
       return replyError(msg, codec, error, this.dealer.options.logger);
     }
     const invocationId = ++this.lastInvocationId;

@@ -4,9 +4,6 @@ import { isErrorCode, isKwargs, MeshError, type Args, type ErrorBody, type Error
 import { nameProblem } from '../mesh/names.ts';
 import { MESH_ERROR_PREFIX, WampUri } from './protocol.ts';
 
-/** What a session over one of its per-session limits gets; the mesh code of such an error is UNAVAILABLE. */
-export const RESOURCE_EXHAUSTED_URI = `${MESH_ERROR_PREFIX}resource_exhausted`;
-
 /** Mesh codes that WAMP has its own URI for. */
 const WAMP_URI_OF: Partial<Record<ErrorCode, string>> = {
   UNKNOWN_PROCEDURE: WampUri.NO_SUCH_PROCEDURE,
@@ -21,7 +18,6 @@ const WAMP_URI_OF: Partial<Record<ErrorCode, string>> = {
 const CODE_OF_WAMP_URI = new Map<string, ErrorCode>([
   ...Object.entries(WAMP_URI_OF).map(([code, uri]) => [uri, code as ErrorCode] as const),
   [WampUri.TIMEOUT, 'DEADLINE_EXCEEDED'],
-  [RESOURCE_EXHAUSTED_URI, 'UNAVAILABLE'],
 ]);
 
 /** The WAMP error URI for a mesh error: `wamp.error.no_such_procedure`, ..., or `mesh.error.<code>`. */

@@ -345,7 +345,7 @@ describe('gateway-wamp dealer conformance', () => {
       await register(client, 2, `${uniqueName('lim')}.two`);
       client.send([REGISTER, 3, {}, `${uniqueName('lim')}.three`]);
       const [type, requestType, id, , uri, , kwargs] = await client.next();
-      assert.deepEqual([type, requestType, id, uri, (kwargs as { code: string }).code], [ERROR, REGISTER, 3, 'mesh.error.resource_exhausted', 'UNAVAILABLE']);
+      assert.deepEqual([type, requestType, id, uri, (kwargs as { code: string }).code], [ERROR, REGISTER, 3, 'mesh.error.resource_exhausted', 'RESOURCE_EXHAUSTED']);
       await register(await session(limited), 1, `${uniqueName('lim')}.three`);
     });
 
@@ -371,7 +371,7 @@ describe('gateway-wamp dealer conformance', () => {
       caller.send([CALL, 1, {}, procedure, [], {}]);
       const [, owed] = await callee.next();
       const [type, , id, , uri, , kwargs] = await call(caller, 2, procedure);
-      assert.deepEqual([type, id, uri, (kwargs as { code: string }).code], [ERROR, 2, 'mesh.error.resource_exhausted', 'UNAVAILABLE']);
+      assert.deepEqual([type, id, uri, (kwargs as { code: string }).code], [ERROR, 2, 'mesh.error.resource_exhausted', 'RESOURCE_EXHAUSTED']);
       const overHttp = await post(`${http.url}/${procedure}`, '[]');
       assert.equal(overHttp.status, 503);
       callee.send([YIELD, owed, {}, ['done']]);
