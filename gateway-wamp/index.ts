@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
@@ -16,6 +17,8 @@ export interface RunningWampGateway extends Running {
   /** The WAMP endpoint, e.g. ws://127.0.0.1:8080/ws */
   readonly wsUrl: string;
   readonly router: Router;
+  /** The gateway's own NATS connection (tests watch its status). */
+  readonly nats: NatsConnection;
 }
 
 /** GET /health, as gateway-http answers it: 200 while the NATS connection is up, 503 with the error body otherwise. */
@@ -26,9 +29,6 @@ function answerHealth(res: ServerResponse, connected: boolean): void {
   res.writeHead(connected ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
   res.end(JSON.stringify(body));
 }
-
-/** NATS's own default, for a server that does not say. */
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
   const { wamp } = config;
@@ -42,7 +42,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     broker,
     dealer,
     maxBufferedBytes: wamp.maxBufferedBytes,
-    maxPayload: nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    maxPayload: wamp.maxMessageBytes,
+    maxNameBytes: wamp.maxNameBytes,
+    maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
@@ -59,6 +61,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     url,
     wsUrl,
     router,
+    nats: nc,
     async stop() {
       const closed = new Promise((resolve) => server.close(resolve));
       router.shutdown();

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import bytes from 'bytes';
 import { z } from 'zod';
+import { DEFAULT_MAX_NAME_BYTES } from './names.ts';
 
 const PORT = z.coerce.number().int().min(0).max(65535);
 const POSITIVE_INT = z.coerce.number().int().positive();
@@ -65,6 +66,9 @@ export const configSchema = z.strictObject({
     path: z.string().startsWith('/').default('/ws'),
     realm: z.string().min(1).default('realm1'),
     maxBufferedBytes: byteSize.default(4 * 1024 * 1024),
+    maxMessageBytes: byteSize.default(1024 * 1024),
+    maxNameBytes: POSITIVE_INT.max(4096).default(DEFAULT_MAX_NAME_BYTES),
+    maxSubscriptionsPerSession: POSITIVE_INT.default(1000),
   }).prefault({}),
   database: z.strictObject({
     url: databaseUrl,
@@ -99,6 +103,9 @@ export const ENVIRONMENT = {
   WAMP_PATH: 'wamp.path',
   WAMP_REALM: 'wamp.realm',
   WAMP_MAX_BUFFERED_BYTES: 'wamp.maxBufferedBytes',
+  WAMP_MAX_MESSAGE_BYTES: 'wamp.maxMessageBytes',
+  WAMP_MAX_NAME_BYTES: 'wamp.maxNameBytes',
+  WAMP_MAX_SUBSCRIPTIONS_PER_SESSION: 'wamp.maxSubscriptionsPerSession',
   DATABASE_URL: 'database.url',
   DATA_DIR: 'database.dataDir',
   DATABASE_POOL_SIZE: 'database.poolSize',
