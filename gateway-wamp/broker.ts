@@ -107,6 +107,11 @@ export class Broker {
     return topic.id;
   }
 
+  /** Whether the peer already holds the subscription of `subject` under `match` (subscribing again gives the same one). */
+  holds(peer: Peer, subject: string, match: MatchPolicy): boolean {
+    return this.topics.get(`${match} ${subject}`)?.subscribers.has(peer) ?? false;
+  }
+
   /** Removes the peer from a subscription; the NATS subscription goes with its last subscriber. False if the peer had none. */
   unsubscribe(peer: Peer, subscriptionId: number): boolean {
     const topic = this.byId.get(subscriptionId);

@@ -137,7 +137,7 @@ export class Session implements Peer {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`);
     }
     const limit = this.context.maxSubscriptionsPerSession;
-    if ((this.subscriptions?.size ?? 0) >= limit) {
+    if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`);
     }
     let subscriptionId: number;
