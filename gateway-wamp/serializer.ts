@@ -102,13 +102,30 @@ function binaryAsString(this: Record<string, unknown>, key: string, value: unkno
 
 const textEncoder = new TextEncoder();
 
-/** Writes the frames the router sends: an id of 2^53 (past the safe integers) as a uint64, not a float64. */
-const frameEncoder = new Encoder({ ignoreUndefined: true, useBigInt64: true });
+const frameEncoder = new Encoder({ ignoreUndefined: true });
+
+/** An integer field past the safe integers: only an id of 2^53, which the encoder would write as a float64. */
+const isUnsafeInteger = (field: unknown) => typeof field === 'number' && Number.isInteger(field) && !Number.isSafeInteger(field);
+
+/** A uint64 in MessagePack: 0xcf and 8 bytes. */
+function uint64(value: number): Uint8Array {
+  const bytes = Buffer.alloc(9);
+  bytes[0] = 0xcf;
+  bytes.writeBigUInt64BE(BigInt(value), 1);
+  return bytes;
+}
+
+/** Writes a message; its fields one by one when one of them is an id of 2^53, so that id is a uint64, not a float64. */
+function encodeMsgpackFrame(message: unknown[]): Uint8Array {
+  if (!message.some(isUnsafeInteger)) return frameEncoder.encode(message);
+  // Router messages have at most 7 fields: a fixarray header.
+  const parts = [Uint8Array.of(0x90 | message.length), ...message.map((field) => (isUnsafeInteger(field) ? uint64(field as number) : frameEncoder.encode(field)))];
+  return Buffer.concat(parts);
+}
 
 const ENCODERS: Record<Subprotocol, (message: unknown[]) => Uint8Array> = {
   'wamp.2.json': (message) => textEncoder.encode(JSON.stringify(message, binaryAsString)),
-  'wamp.2.msgpack': (message) =>
-    frameEncoder.encode(message.map((field) => (typeof field === 'number' && field > Number.MAX_SAFE_INTEGER && Number.isInteger(field) ? BigInt(field) : field))),
+  'wamp.2.msgpack': encodeMsgpackFrame,
 };
 
 function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary: boolean): Serializer {
