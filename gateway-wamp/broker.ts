@@ -1,16 +1,44 @@
 // The WAMP broker on NATS: one NATS subscription per subscribed subject per gateway, shared by every session on
-// it (reference counted), and PUBLISH as a NATS publish. Each event is decoded once and encoded once per serializer.
+// it (reference counted), and PUBLISH as a NATS publish in the publisher's serializer, so MessagePack binary
+// values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/index.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/index.ts';
 import { randomId } from './ids.ts';
+import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
-import { MAX_ID, MessageType } from './protocol.ts';
+import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
 import type { MatchPolicy } from './uri.ts';
 
-/** Header carrying the publication id, so PUBLISHED and every EVENT agree on it. */
+/** Header carrying the publication id, so PUBLISHED and every EVENT on every gateway agree on it. */
 const PUBLICATION_HEADER = 'Wamp-Publication';
 /** Header naming the publishing session (`<gateway id>/<session id>`) when it must not get its own event. */
 const EXCLUDE_HEADER = 'Wamp-Exclude';
+/** Header listing the session ids that must not get the event (PUBLISH option `exclude`), as `[1,2,3]`. */
+const EXCLUDE_SESSIONS_HEADER = 'Wamp-Exclude-Sessions';
+/** Header listing the only session ids that may get the event (PUBLISH option `eligible`), as `[1,2,3]`. */
+const ELIGIBLE_HEADER = 'Wamp-Eligible';
+
+/** A header value written by sessionList: digits and commas in brackets, so it is header-safe and bounded. */
+const SESSION_LIST = /^\[(?:[0-9]{1,16}(?:,[0-9]{1,16})*)?\]$/;
+
+function sessionList(ids: number[]): string {
+  return `[${ids.join(',')}]`;
+}
+
+/** The session ids of a list header; undefined when it is absent, null when it is malformed (the event goes nowhere). */
+function readSessionList(headers: MsgHdrs | undefined, name: string): ReadonlySet<number> | undefined | null {
+  const value = headers?.get(name);
+  if (!value) return undefined;
+  if (value.length > MAX_SESSION_LIST * 17 + 2 || !SESSION_LIST.test(value)) return null;
+  return new Set(value === '[]' ? [] : value.slice(1, -1).split(',').map(Number));
+}
+
+/** Bytes NATS counts for headers: the `NATS/1.0` line, each `name: value` line and the blank line. */
+function headerBytes(headers: MsgHdrs): number {
+  let size = 12;
+  for (const [name, values] of headers) for (const value of values) size += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+  return size;
+}
 
 /** A NATS subscription shared by the sessions subscribed to one subject under one match policy. */
 interface Topic {
@@ -23,13 +51,6 @@ interface Topic {
   readonly ready: Promise<void>;
   /** Sessions waiting for `ready`; the subscription is kept while any are. */
   joining: number;
-}
-
-export interface PublishOptions {
-  /** The publisher does not get the event (WAMP's exclude_me, true unless the client says false). */
-  excludeMe: boolean;
-  /** A publication id is needed for PUBLISHED. */
-  acknowledge: boolean;
 }
 
 export class Broker {
@@ -86,6 +107,11 @@ export class Broker {
     return topic.id;
   }
 
+  /** Whether the peer already holds the subscription of `subject` under `match` (subscribing again gives the same one). */
+  holds(peer: Peer, subject: string, match: MatchPolicy): boolean {
+    return this.topics.get(`${match} ${subject}`)?.subscribers.has(peer) ?? false;
+  }
+
   /** Removes the peer from a subscription; the NATS subscription goes with its last subscriber. False if the peer had none. */
   unsubscribe(peer: Peer, subscriptionId: number): boolean {
     const topic = this.byId.get(subscriptionId);
@@ -94,17 +120,31 @@ export class Broker {
     return true;
   }
 
-  /** Publishes [args, kwargs] as JSON on the subject; returns the publication id when one was asked for. */
-  publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions): number | undefined {
-    let headers: MsgHdrs | undefined;
-    let publicationId: number | undefined;
-    if (options.acknowledge || options.excludeMe) headers = natsHeaders();
-    if (options.acknowledge) {
-      publicationId = randomId();
-      headers!.set(PUBLICATION_HEADER, String(publicationId));
+  /**
+   * Publishes [args, kwargs] on the subject in the publisher's serializer; returns the publication id that every
+   * subscriber sees. Throws PAYLOAD_TOO_LARGE, before anything is sent, when the message passes the NATS
+   * server's max_payload, and UNAVAILABLE when NATS refuses it.
+   */
+  publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions): number {
+    const { codec } = peer.serializer;
+    const payload = codec.encode([args, kwargs]);
+    const headers = natsHeaders();
+    const publicationId = randomId();
+    headers.set(PUBLICATION_HEADER, String(publicationId));
+    if (peer.serializer.natsHeaders) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
+    if (options.excludeMe) headers.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
+    if (options.exclude?.length) headers.set(EXCLUDE_SESSIONS_HEADER, sessionList(options.exclude));
+    if (options.eligible) headers.set(ELIGIBLE_HEADER, sessionList(options.eligible));
+    const size = payload.length + headerBytes(headers);
+    const maxPayload = this.nc.info?.max_payload;
+    if (maxPayload !== undefined && size > maxPayload) {
+      throw new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
     }
-    if (options.excludeMe) headers!.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
-    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers });
+    try {
+      this.nc.publish(subject, payload, { headers });
+    } catch (err) {
+      throw new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
+    }
     return publicationId;
   }
 
@@ -130,11 +170,17 @@ export class Broker {
     const stated = Number(headers?.get(PUBLICATION_HEADER));
     const publicationId = Number.isInteger(stated) && stated >= 1 && stated <= MAX_ID ? stated : randomId();
     const excluded = this.excludedSession(headers);
+    const excludedSessions = readSessionList(headers, EXCLUDE_SESSIONS_HEADER);
+    const eligible = readSessionList(headers, ELIGIBLE_HEADER);
+    if (excludedSessions === null || eligible === null) {
+      this.logger.debug({ subject: msg.subject }, 'event with a malformed session list; not delivered');
+      return;
+    }
     const details = topic.pattern ? { topic: msg.subject } : {};
     const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
     const frames: [Buffer?, Buffer?] = [];
     for (const peer of topic.subscribers) {
-      if (peer.id === excluded) continue;
+      if (peer.id === excluded || excludedSessions?.has(peer.id) || (eligible && !eligible.has(peer.id))) continue;
       const { serializer } = peer;
       peer.sendFrame((frames[serializer.index] ??= serializer.encode(event)));
     }

@@ -23,7 +23,7 @@ import { nameProblem, quoteName } from '../mesh/names.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
-import { MessageType, WampUri } from './protocol.ts';
+import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import { exactSubject } from './uri.ts';
 

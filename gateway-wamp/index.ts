@@ -62,7 +62,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     broker,
     dealer,
     maxBufferedBytes: wamp.maxBufferedBytes,
-    maxPayload,
+    maxPayload: wamp.maxMessageBytes,
+    maxNameBytes: wamp.maxNameBytes,
+    maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });

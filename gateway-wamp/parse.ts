@@ -1,8 +1,10 @@
 // The one place a decoded WAMP frame is validated: it becomes a typed client message or a protocol violation
-// saying what is wrong. It checks shape and field types only; what a message means is session.ts's business.
+// saying what is wrong. It checks shape, field and option types only; what a message means is the session's,
+// the broker's and the dealer's business.
 import type { Args, Kwargs } from '../mesh/index.ts';
 import { isKwargs } from '../mesh/index.ts';
-import { MAX_ID, MessageType } from './protocol.ts';
+import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
+import { isMatchPolicy, type MatchPolicy } from './uri.ts';
 
 type Dict = Record<string, unknown>;
 
@@ -18,8 +20,22 @@ export interface ErrorMessage {
   args: Args;
   kwargs: Kwargs;
 }
-export interface Publish { type: typeof MessageType.PUBLISH; requestId: number; options: Dict; topic: string; args: Args; kwargs: Kwargs }
-export interface Subscribe { type: typeof MessageType.SUBSCRIBE; requestId: number; options: Dict; topic: string }
+/** PUBLISH options, typed: the ones the broker acts on. */
+export interface PublishOptions {
+  acknowledge: boolean;
+  /** WAMP's exclude_me: true unless the client says false. */
+  excludeMe: boolean;
+  /** Session ids that must not get the event. */
+  exclude: number[] | undefined;
+  /** Session ids that alone may get the event. */
+  eligible: number[] | undefined;
+  /** The first black/white list by authid or authrole that is not empty (not supported without authentication). */
+  byAuth: string | undefined;
+  /** Payload passthru mode (enc_algo): the payload is opaque bytes, not [args, kwargs] (not supported). */
+  passthru: boolean;
+}
+export interface Publish { type: typeof MessageType.PUBLISH; requestId: number; options: PublishOptions; topic: string; args: Args; kwargs: Kwargs }
+export interface Subscribe { type: typeof MessageType.SUBSCRIBE; requestId: number; options: { match: MatchPolicy }; topic: string }
 export interface Unsubscribe { type: typeof MessageType.UNSUBSCRIBE; requestId: number; subscriptionId: number }
 export interface Call { type: typeof MessageType.CALL; requestId: number; options: Dict; procedure: string; args: Args; kwargs: Kwargs }
 export interface Cancel { type: typeof MessageType.CANCEL; requestId: number; options: Dict }
@@ -34,8 +50,11 @@ export type ClientMessage =
 
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; reason: string };
 
-/** Field kinds; a trailing `?` marks the optional payload fields Arguments|list and ArgumentsKw|dict. */
-type Field = 'id' | 'int' | 'uri' | 'dict' | 'list?' | 'dict?';
+/**
+ * Field kinds; a trailing `?` marks the optional payload fields Arguments|list and ArgumentsKw|dict, and
+ * `payload?` the opaque payload of payload passthru mode (a string in JSON, bytes in MessagePack).
+ */
+type Field = 'id' | 'int' | 'uri' | 'dict' | 'list?' | 'dict?' | 'payload?';
 
 const isId = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;
 
@@ -46,6 +65,7 @@ const CHECKS: Record<Field, (value: unknown) => boolean> = {
   dict: isKwargs,
   'list?': Array.isArray,
   'dict?': isKwargs,
+  'payload?': (value) => typeof value === 'string' || value instanceof Uint8Array,
 };
 
 const DESCRIPTIONS: Record<Field, string> = {
@@ -55,6 +75,7 @@ const DESCRIPTIONS: Record<Field, string> = {
   dict: 'a dict',
   'list?': 'a list',
   'dict?': 'a dict',
+  'payload?': 'a string or binary payload',
 };
 
 /** The fields after the type code, for every message a client may send. */
@@ -71,6 +92,65 @@ const SHAPES: Record<ClientMessage['type'], { name: string; fields: Field[] }> =
   [MessageType.REGISTER]: { name: 'REGISTER', fields: ['id', 'dict', 'uri'] },
   [MessageType.UNREGISTER]: { name: 'UNREGISTER', fields: ['id', 'id'] },
   [MessageType.YIELD]: { name: 'YIELD', fields: ['id', 'dict', 'list?', 'dict?'] },
+};
+
+/** A PUBLISH in payload passthru mode (its options name an enc_algo): the payload replaces args and kwargs. */
+const PASSTHRU_PUBLISH: Field[] = ['id', 'dict', 'uri', 'payload?'];
+
+/** What an option's value must be; a wrong type is a protocol violation, a wrong value (a known type) is not. */
+type OptionKind = 'bool' | 'string' | 'count' | 'ids' | 'strings' | 'dicts' | 'match' | 'enc_algo';
+
+const OPTION_CHECKS: Record<OptionKind, (value: unknown) => boolean> = {
+  bool: (value) => typeof value === 'boolean',
+  string: (value) => typeof value === 'string',
+  count: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  ids: (value) => Array.isArray(value) && value.length <= MAX_SESSION_LIST && value.every(isId),
+  strings: (value) => Array.isArray(value) && value.length <= MAX_SESSION_LIST && value.every((v) => typeof v === 'string'),
+  dicts: (value) => Array.isArray(value) && value.every(isKwargs),
+  match: isMatchPolicy,
+  // The spec's algorithms, and custom ones under `x_`.
+  enc_algo: (value) => typeof value === 'string' && (['cryptobox', 'mqtt', 'xbr'].includes(value) || value.startsWith('x_')),
+};
+
+const OPTION_DESCRIPTIONS: Record<OptionKind, string> = {
+  bool: 'a boolean',
+  string: 'a string',
+  count: 'a non-negative integer',
+  ids: `a list of at most ${MAX_SESSION_LIST} session ids`,
+  strings: `a list of at most ${MAX_SESSION_LIST} strings`,
+  dicts: 'a list of dicts',
+  match: '"exact", "prefix" or "wildcard"',
+  enc_algo: '"cryptobox", "mqtt", "xbr" or a custom "x_..." algorithm',
+};
+
+const ROUTED = { forward_for: 'dicts' } as const;
+const PASSTHRU = { enc_algo: 'enc_algo', enc_serializer: 'string', enc_key: 'string' } as const;
+
+/**
+ * The options of each request whose types the spec fixes. Unknown options are ignored, as the spec asks;
+ * whether a well-typed value is supported (a REGISTER `match`, a CANCEL `mode`) is for the broker or dealer.
+ */
+const OPTIONS: Partial<Record<ClientMessage['type'], Record<string, OptionKind>>> = {
+  [MessageType.PUBLISH]: {
+    acknowledge: 'bool',
+    exclude_me: 'bool',
+    exclude: 'ids',
+    exclude_authid: 'strings',
+    exclude_authrole: 'strings',
+    eligible: 'ids',
+    eligible_authid: 'strings',
+    eligible_authrole: 'strings',
+    retain: 'bool',
+    disclose_me: 'bool',
+    transaction_hash: 'string',
+    ...ROUTED,
+    ...PASSTHRU,
+  },
+  [MessageType.SUBSCRIBE]: { match: 'match', get_retained: 'bool', ...ROUTED },
+  [MessageType.CALL]: { timeout: 'count', receive_progress: 'bool', disclose_me: 'bool', ...ROUTED, ...PASSTHRU },
+  [MessageType.CANCEL]: { mode: 'string', ...ROUTED },
+  [MessageType.REGISTER]: { match: 'string', invoke: 'string', disclose_caller: 'bool', concurrency: 'count', ...ROUTED },
+  [MessageType.YIELD]: { progress: 'bool', ...ROUTED, ...PASSTHRU },
 };
 
 function isClientType(code: unknown): code is ClientMessage['type'] {
@@ -90,8 +170,34 @@ function checkFields(name: string, fields: Field[], values: unknown[]): string |
   return undefined;
 }
 
+/** An option that is absent, null or undefined (msgpackr's unset value) is not given. */
+const given = (value: unknown) => value !== undefined && value !== null;
+
+function checkOptions(name: string, kinds: Record<string, OptionKind>, options: Dict): string | undefined {
+  for (const [option, kind] of Object.entries(kinds)) {
+    const value = options[option];
+    if (given(value) && !OPTION_CHECKS[kind](value)) return `${name} option ${option} must be ${OPTION_DESCRIPTIONS[kind]}`;
+  }
+  return undefined;
+}
+
+function publishOptions(options: Dict): PublishOptions {
+  const ids = (value: unknown) => (given(value) ? (value as number[]) : undefined);
+  const byAuth = ['exclude_authid', 'exclude_authrole', 'eligible_authid', 'eligible_authrole'].find(
+    (option) => given(options[option]) && (options[option] as string[]).length > 0,
+  );
+  return {
+    acknowledge: options.acknowledge === true,
+    excludeMe: options.exclude_me !== false,
+    exclude: ids(options.exclude),
+    eligible: ids(options.eligible),
+    byAuth,
+    passthru: given(options.enc_algo),
+  };
+}
+
 function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
-  const args = (v: unknown) => (v ?? []) as Args;
+  const args = (v: unknown) => (Array.isArray(v) ? v : []) as Args;
   const kwargs = (v: unknown) => (v ?? {}) as Kwargs;
   switch (type) {
     case MessageType.HELLO: return { type, realm: v[0] as string, details: v[1] as Dict };
@@ -100,8 +206,11 @@ function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
     case MessageType.ERROR:
       return { type, requestType: v[0] as number, requestId: v[1] as number, details: v[2] as Dict, error: v[3] as string, args: args(v[4]), kwargs: kwargs(v[5]) };
     case MessageType.PUBLISH:
-      return { type, requestId: v[0] as number, options: v[1] as Dict, topic: v[2] as string, args: args(v[3]), kwargs: kwargs(v[4]) };
-    case MessageType.SUBSCRIBE: return { type, requestId: v[0] as number, options: v[1] as Dict, topic: v[2] as string };
+      return { type, requestId: v[0] as number, options: publishOptions(v[1] as Dict), topic: v[2] as string, args: args(v[3]), kwargs: kwargs(v[4]) };
+    case MessageType.SUBSCRIBE: {
+      const match = (v[1] as Dict).match;
+      return { type, requestId: v[0] as number, options: { match: given(match) ? (match as MatchPolicy) : 'exact' }, topic: v[2] as string };
+    }
     case MessageType.UNSUBSCRIBE: return { type, requestId: v[0] as number, subscriptionId: v[1] as number };
     case MessageType.CALL:
       return { type, requestId: v[0] as number, options: v[1] as Dict, procedure: v[2] as string, args: args(v[3]), kwargs: kwargs(v[4]) };
@@ -117,8 +226,12 @@ export function parseMessage(value: unknown): Parsed {
   if (!Array.isArray(value)) return { ok: false, reason: 'a message must be an array' };
   const [type, ...fields] = value as unknown[];
   if (!isClientType(type)) return { ok: false, reason: `${typeof type === 'number' ? type : typeof type} is not a message type a client may send` };
-  const shape = SHAPES[type];
-  const problem = checkFields(shape.name, shape.fields, fields);
+  const { name, fields: shape } = SHAPES[type];
+  const passthru = type === MessageType.PUBLISH && isKwargs(fields[1]) && given(fields[1].enc_algo);
+  const problem = checkFields(name, passthru ? PASSTHRU_PUBLISH : shape, fields);
   if (problem) return { ok: false, reason: problem };
+  const kinds = OPTIONS[type];
+  const optionProblem = kinds && checkOptions(name, kinds, fields[1] as Dict);
+  if (optionProblem) return { ok: false, reason: optionProblem };
   return { ok: true, message: build(type, fields) };
 }

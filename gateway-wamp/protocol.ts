@@ -43,6 +43,8 @@ export const WampUri = {
   CANCELED: 'wamp.error.canceled',
   TIMEOUT: 'wamp.error.timeout',
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
+  /** A SUBSCRIBE past wamp.maxSubscriptionsPerSession: the router's own URI, the spec has none. */
+  TOO_MANY_SUBSCRIPTIONS: 'mesh.error.too_many_subscriptions',
 } as const;
 
 /** Prefix of the URI for every other mesh error code: `mesh.error.deadline_exceeded`, `mesh.error.not_found`, ... */
@@ -55,6 +57,8 @@ export const CloseCode = {
   PROTOCOL_ERROR: 1002,
   /** A client that does not read what it is sent: its unsent data passed wamp.maxBufferedBytes. */
   SLOW_CONSUMER: 1008,
+  /** A frame over wamp.maxMessageBytes (the ws library closes with it). */
+  MESSAGE_TOO_BIG: 1009,
 } as const;
 
 /** Websocket subprotocols, in the router's order of preference when a client offers several. */
@@ -64,12 +68,16 @@ export type Subprotocol = (typeof SUBPROTOCOLS)[number];
 /** Largest id in WAMP: ids are integers in [1, 2^53]. */
 export const MAX_ID = 2 ** 53;
 
+/** Most session ids (or authids, authroles) one PUBLISH may list in `exclude` or `eligible`: the lists travel in NATS headers. */
+export const MAX_SESSION_LIST = 1024;
+
 /** The roles and advanced features announced in WELCOME; each one listed is implemented. */
 export const ROUTER_ROLES = {
   broker: {
     features: {
       pattern_based_subscription: true,
       publisher_exclusion: true,
+      subscriber_blackwhite_listing: true,
     },
   },
   dealer: {

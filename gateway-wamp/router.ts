@@ -19,6 +19,8 @@ export interface RouterOptions {
   maxBufferedBytes: number;
   /** Largest message a client may send; larger ones close the websocket with 1009. */
   maxPayload: number;
+  maxNameBytes: number;
+  maxSubscriptionsPerSession: number;
   logger: Logger;
 }
 
@@ -40,6 +42,8 @@ export class Router implements SessionContext {
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly maxBufferedBytes: number;
+  readonly maxNameBytes: number;
+  readonly maxSubscriptionsPerSession: number;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -47,6 +51,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,

@@ -1,9 +1,9 @@
 // The two WAMP serializers, wamp.2.json in text frames and wamp.2.msgpack in binary frames: frame bytes <-> values.
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
-import { decode as decodeMsgpack, ExtensionCodec } from '@msgpack/msgpack';
+import { decode as decodeMsgpack, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../mesh/index.ts';
-import type { Subprotocol } from './protocol.ts';
+import { MAX_ID, type Subprotocol } from './protocol.ts';
 
 export interface Serializer {
   readonly subprotocol: Subprotocol;
@@ -28,9 +28,104 @@ undefinedExtension.register({ type: 0, encode: () => null, decode: () => undefin
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
-const DECODERS: Record<Subprotocol, (data: Buffer) => unknown> = {
-  'wamp.2.json': (data) => JSON.parse(textDecoder.decode(data)),
-  'wamp.2.msgpack': (data) => decodeMsgpack(data, { extensionCodec: undefinedExtension }),
+/**
+ * The leading numbers of a JSON message (its type code and ids) as written, e.g. `["16", "239714735"]` for
+ * `[16, 239714735, {}, ...]`: JSON.parse rounds an integer past 2^53 silently, so ids are checked in the text.
+ */
+function leadingNumbers(text: string): string[] {
+  const numbers: string[] = [];
+  const token = /\s*(-?[0-9][0-9.eE+-]*)\s*(,|\])/y;
+  token.lastIndex = text.indexOf('[') + 1;
+  for (let match = token.exec(text); match; match = token.exec(text)) {
+    numbers.push(match[1]!);
+    if (match[2] === ']') break;
+  }
+  return numbers;
+}
+
+/** Why the type code and ids of a JSON message are not exact integers, or undefined when they are. */
+function inexactNumber(text: string): string | undefined {
+  for (const [i, written] of leadingNumbers(text).entries()) {
+    if (String(Number(written)) !== written) return `field ${i} is written ${written.slice(0, 40)}, which is not an exact integer in [1, 2^53]`;
+  }
+  return undefined;
+}
+
+/** Bytes each leading msgpack integer takes after its type byte; other types end the leading numbers. */
+const MSGPACK_INT_SIZES: Record<number, number> = { 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8, 0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8, 0xca: 4, 0xcb: 8 };
+
+/** Why a leading number of a msgpack message (type code, ids) is a 64-bit integer past 2^53, or undefined. */
+function inexactMsgpackNumber(data: Buffer): string | undefined {
+  const head = data[0];
+  if (head === undefined) return undefined;
+  let offset = head >= 0x90 && head <= 0x9f ? 1 : head === 0xdc ? 3 : head === 0xdd ? 5 : 0;
+  for (let field = 0; offset > 0 && offset < data.length; field++) {
+    const type = data[offset]!;
+    if (type <= 0x7f || type >= 0xe0) {
+      offset += 1;
+      continue;
+    }
+    const size = MSGPACK_INT_SIZES[type];
+    if (size === undefined || offset + 1 + size > data.length) return undefined;
+    if (type === 0xcf || type === 0xd3) {
+      const value = type === 0xcf ? data.readBigUInt64BE(offset + 1) : data.readBigInt64BE(offset + 1);
+      if (value > BigInt(MAX_ID)) return `field ${field} is ${value}, past 2^53`;
+    }
+    offset += 1 + size;
+  }
+  return undefined;
+}
+
+const DECODERS: Record<Subprotocol, (data: Buffer) => { ok: true; value: unknown } | { ok: false; reason: string }> = {
+  'wamp.2.json': (data) => {
+    const text = textDecoder.decode(data);
+    const value: unknown = JSON.parse(text);
+    const inexact = inexactNumber(text);
+    return inexact ? { ok: false, reason: inexact } : { ok: true, value };
+  },
+  'wamp.2.msgpack': (data) => {
+    const value = decodeMsgpack(data, { extensionCodec: undefinedExtension });
+    const inexact = inexactMsgpackNumber(data);
+    return inexact ? { ok: false, reason: inexact } : { ok: true, value };
+  },
+};
+
+/**
+ * JSON has no binary type: the spec's convention writes bytes as a string of a NUL character and the base64 of
+ * the bytes. The holder's own value is read, since Buffer's toJSON runs before a replacer sees it.
+ */
+function binaryAsString(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Uint8Array) return `\0${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')}`;
+  return value;
+}
+
+const textEncoder = new TextEncoder();
+
+const frameEncoder = new Encoder({ ignoreUndefined: true });
+
+/** An integer field past the safe integers: only an id of 2^53, which the encoder would write as a float64. */
+const isUnsafeInteger = (field: unknown) => typeof field === 'number' && Number.isInteger(field) && !Number.isSafeInteger(field);
+
+/** A uint64 in MessagePack: 0xcf and 8 bytes. */
+function uint64(value: number): Uint8Array {
+  const bytes = Buffer.alloc(9);
+  bytes[0] = 0xcf;
+  bytes.writeBigUInt64BE(BigInt(value), 1);
+  return bytes;
+}
+
+/** Writes a message; its fields one by one when one of them is an id of 2^53, so that id is a uint64, not a float64. */
+function encodeMsgpackFrame(message: unknown[]): Uint8Array {
+  if (!message.some(isUnsafeInteger)) return frameEncoder.encode(message);
+  // Router messages have at most 7 fields: a fixarray header.
+  const parts = [Uint8Array.of(0x90 | message.length), ...message.map((field) => (isUnsafeInteger(field) ? uint64(field as number) : frameEncoder.encode(field)))];
+  return Buffer.concat(parts);
+}
+
+const ENCODERS: Record<Subprotocol, (message: unknown[]) => Uint8Array> = {
+  'wamp.2.json': (message) => textEncoder.encode(JSON.stringify(message, binaryAsString)),
+  'wamp.2.msgpack': encodeMsgpackFrame,
 };
 
 function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary: boolean): Serializer {
@@ -40,6 +135,7 @@ function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary
     headers.set(CONTENT_TYPE_HEADER, codec.contentType);
   }
   const decodeFrame = DECODERS[subprotocol];
+  const encodeFrame = ENCODERS[subprotocol];
   return {
     subprotocol,
     index,
@@ -51,13 +147,13 @@ function serializer(subprotocol: Subprotocol, index: 0 | 1, codec: Codec, binary
         return { ok: false, reason: `${subprotocol} messages must be ${binary ? 'binary' : 'text'} frames` };
       }
       try {
-        return { ok: true, value: decodeFrame(data) };
+        return decodeFrame(data);
       } catch (err) {
         return { ok: false, reason: `not a ${subprotocol} message: ${(err as Error).message}` };
       }
     },
     encode(message) {
-      const bytes = codec.encode(message);
+      const bytes = encodeFrame(message);
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
   };

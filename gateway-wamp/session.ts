@@ -10,7 +10,8 @@ import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
-import { exactSubject, isMatchPolicy, subscriptionSubject } from './uri.ts';
+import { quoteName } from '../mesh/names.ts';
+import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
 export interface SessionContext {
@@ -18,6 +19,9 @@ export interface SessionContext {
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly maxBufferedBytes: number;
+  /** Longest topic URI, and NATS subject built from it, in bytes. */
+  readonly maxNameBytes: number;
+  readonly maxSubscriptionsPerSession: number;
   readonly logger: Logger;
   /** Issues a session id no other session of this gateway has. */
   join(session: Session): number;
@@ -127,11 +131,15 @@ export class Session implements Peer {
     }
   }
 
-  private async subscribe({ requestId, options, topic }: Subscribe): Promise<void> {
-    const match = options.match ?? 'exact';
-    if (!isMatchPolicy(match)) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_ARGUMENT, `unknown match policy ${JSON.stringify(match)}`);
-    const subject = subscriptionSubject(topic, match);
-    if (subject === undefined) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `'${topic}' is not a topic URI for ${match} matching`);
+  private async subscribe({ requestId, options: { match }, topic }: Subscribe): Promise<void> {
+    const { subject, problem } = subjectOf(topic, match, this.context.maxNameBytes);
+    if (subject === undefined) {
+      return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`);
+    }
+    const limit = this.context.maxSubscriptionsPerSession;
+    if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
+      return this.error(MessageType.SUBSCRIBE, requestId, WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`);
+    }
     let subscriptionId: number;
     try {
       subscriptionId = await this.context.broker.subscribe(this, subject, match);
@@ -150,22 +158,22 @@ export class Session implements Peer {
     this.send([MessageType.UNSUBSCRIBED, requestId]);
   }
 
+  /** A PUBLISH that cannot be carried out is dropped; it is answered with ERROR only when acknowledged, as the spec asks. */
   private publish({ requestId, options, topic, args, kwargs }: Publish): void {
-    const acknowledge = options.acknowledge === true;
-    const subject = exactSubject(topic);
-    if (subject === undefined) {
-      if (acknowledge) this.error(MessageType.PUBLISH, requestId, WampUri.INVALID_URI, `'${topic}' is not a topic URI`);
+    const refuse = (uri: string, message: string) => options.acknowledge && this.error(MessageType.PUBLISH, requestId, uri, message);
+    const { subject, problem } = subjectOf(topic, 'exact', this.context.maxNameBytes);
+    if (subject === undefined) return void refuse(WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI: ${problem}`);
+    if (options.passthru) return void refuse(WampUri.OPTION_NOT_ALLOWED, 'payload passthru mode (enc_algo) is not supported');
+    if (options.byAuth) return void refuse(WampUri.OPTION_NOT_ALLOWED, `${options.byAuth} is not supported: sessions are anonymous`);
+    let publicationId: number;
+    try {
+      publicationId = this.context.broker.publish(this, subject, args, kwargs, options);
+    } catch (err) {
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      if (options.acknowledge) this.send([MessageType.ERROR, MessageType.PUBLISH, requestId, {}, errorUri(error), ...errorPayload(error)]);
       return;
     }
-    let publicationId: number | undefined;
-    try {
-      publicationId = this.context.broker.publish(this, subject, args, kwargs, { acknowledge, excludeMe: options.exclude_me !== false });
-    } catch (err) {
-      if (!acknowledge) return;
-      const error = new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`);
-      return this.send([MessageType.ERROR, MessageType.PUBLISH, requestId, {}, errorUri(error), ...errorPayload(error)]);
-    }
-    if (acknowledge) this.send([MessageType.PUBLISHED, requestId, publicationId]);
+    if (options.acknowledge) this.send([MessageType.PUBLISHED, requestId, publicationId]);
   }
 
   private error(requestType: number, requestId: number, uri: string, message: string): void {

@@ -1,40 +1,42 @@
 // Maps WAMP topic and procedure URIs to NATS subjects: components become tokens, and the match policies
 // `prefix` (a.b -> a.b.>) and `wildcard` (a..c -> a.*.c) become NATS wildcards. Nothing here touches NATS.
+import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../mesh/names.ts';
 
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 
 const MATCH_POLICIES: ReadonlySet<string> = new Set<MatchPolicy>(['exact', 'prefix', 'wildcard']);
 
-/** A URI component that is also a literal NATS token: no whitespace, no NATS wildcard, no `#` (reserved by WAMP). */
-const COMPONENT = /^[^\s.*>#]+$/;
+/** The NATS subject of a URI, or why the URI cannot be one. */
+export type SubjectOf = { subject: string; problem?: undefined } | { subject?: undefined; problem: string };
 
-/** Subjects no WAMP client may reach: NATS system and service APIs, reply inboxes, and the router's own wamp.* space. */
-function isReserved(first: string): boolean {
-  return first.startsWith('$') || first === '_INBOX' || first === 'wamp';
-}
+/** A token that stands for an empty wildcard component while the rest of the URI is checked as a name. */
+const PLACEHOLDER = '_';
+
+const encoder = new TextEncoder();
 
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return typeof value === 'string' && MATCH_POLICIES.has(value);
 }
 
-/** The NATS subject of an exact URI (a topic to publish to, a procedure to call or register), or undefined if it is not one. */
-export function exactSubject(uri: string): string | undefined {
+/**
+ * The subject a URI maps to under a match policy: the URI must be a name (mesh/names.ts) of at most maxBytes,
+ * not under the router's own `wamp.` space, and the subject built from it (`.>` added, `*` for empty parts)
+ * must fit in maxBytes too.
+ */
+export function subjectOf(uri: string, match: MatchPolicy, maxBytes: number): SubjectOf {
   const components = uri.split('.');
-  if (!components.every((c) => COMPONENT.test(c)) || isReserved(components[0]!)) return undefined;
-  return uri;
+  // The first component stays literal under every policy, so no wildcard reaches reply inboxes or system subjects.
+  if (match === 'wildcard' && components[0] === '') return { problem: 'the first part of a wildcard URI cannot be empty' };
+  const name = match === 'wildcard' ? components.map((c) => (c === '' ? PLACEHOLDER : c)).join('.') : uri;
+  const problem = nameProblem(name, maxBytes);
+  if (problem) return { problem };
+  if (components[0] === 'wamp') return { problem: "names under 'wamp' are reserved for the router" };
+  const subject = match === 'prefix' ? `${uri}.>` : match === 'wildcard' ? components.map((c) => (c === '' ? '*' : c)).join('.') : uri;
+  if (subject.length > maxBytes || encoder.encode(subject).length > maxBytes) return { problem: `the subject is longer than ${maxBytes} bytes` };
+  return { subject };
 }
 
-/** The NATS subject a subscription listens on, or undefined when the URI is not valid under the policy. */
-export function subscriptionSubject(uri: string, match: MatchPolicy): string | undefined {
-  if (match === 'exact') return exactSubject(uri);
-  if (match === 'prefix') {
-    const subject = exactSubject(uri);
-    return subject === undefined ? undefined : `${subject}.>`;
-  }
-  const [first, ...rest] = uri.split('.');
-  // The first component stays literal, so no wildcard reaches reply inboxes or system subjects.
-  if (!COMPONENT.test(first!) || isReserved(first!)) return undefined;
-  if (!rest.every((c) => c === '' || COMPONENT.test(c))) return undefined;
-  const components = [first!, ...rest];
-  return components.map((c) => (c === '' ? '*' : c)).join('.');
+/** The NATS subject of an exact URI (a topic to publish to, a procedure to call or register), or undefined if it is not one. */
+export function exactSubject(uri: string, maxBytes = DEFAULT_MAX_NAME_BYTES): string | undefined {
+  return subjectOf(uri, 'exact', maxBytes).subject;
 }

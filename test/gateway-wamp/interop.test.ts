@@ -7,17 +7,24 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import autobahn, { type Session } from 'autobahn';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from 'nats';
 import { Wampy } from 'wampy';
 import { JsonSerializer } from 'wampy/JsonSerializer.js';
 import { MsgpackSerializer } from 'wampy/MsgpackSerializer.js';
 import { WebSocket } from 'ws';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
-import { hostService, jsonCodec, type Args, type HostedService, type Kwargs } from '../../mesh/index.ts';
+import { hostService, jsonCodec, msgpackCodec, type Args, type HostedService, type Kwargs } from '../../mesh/index.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
+
+/** A PUBLISH goes to NATS in the publisher's serializer, saying so in Content-Type. */
+function decodePublished(msg: Msg, serializer: string): unknown {
+  const msgpack = serializer === 'msgpack';
+  assert.equal(msg.headers?.get('Content-Type') || undefined, msgpack ? 'application/msgpack' : undefined);
+  return (msgpack ? msgpackCodec : jsonCodec).decode(msg.data);
+}
 
 type Serializer = 'json' | 'msgpack';
 type Envelope = [Args, Kwargs];
@@ -138,7 +145,7 @@ describe('WAMP clients not written here', () => {
           const published = nc.subscribe(topic, { max: 1, timeout: 3000 });
           await nc.flush();
           await client.publish(topic, ['from', name], { serializer });
-          for await (const msg of published) assert.deepEqual(jsonCodec.decode(msg.data), [['from', name], { serializer }]);
+          for await (const msg of published) assert.deepEqual(decodePublished(msg, serializer), [['from', name], { serializer }]);
 
           assert.deepEqual(await client.call(`${greeting.name}.hello`, ['Bob'], { last_name: 'Ross' }), [['Hello, Bob Ross'], {}]);
 
@@ -174,7 +181,7 @@ describe('WAMP clients not written here', () => {
         call: 'Hello, Bob Ross',
         http_call: { status: 200, body: [['HEY'], { seen: { via: 'http' } }] },
       });
-      for await (const msg of published) assert.deepEqual(jsonCodec.decode(msg.data), [['from', 'python'], { serializer }]);
+      for await (const msg of published) assert.deepEqual(decodePublished(msg, serializer), [['from', 'python'], { serializer }]);
     }
   });
 });

@@ -47,6 +47,17 @@ const VIOLATIONS: Violation[] = [
   { name: 'YIELD with too many fields', established: true, frame: '[70, 1, {}, [], {}, 5]' },
   { name: 'ERROR for a CALL (clients send ERROR only for INVOCATION)', established: true, frame: '[8, 48, 1, {}, "a.b"]' },
   { name: 'a router-only message (EVENT) in a session', established: true, frame: '[36, 1, 1, {}, []]' },
+  { name: 'SUBSCRIBE with a match policy that is not exact, prefix or wildcard', established: true, frame: '[32, 1, {"match": "fuzzy"}, "a.b"]' },
+  { name: 'PUBLISH with acknowledge that is not a boolean', established: true, frame: '[16, 1, {"acknowledge": 1}, "a.b"]' },
+  { name: 'CALL with a timeout that is a string', established: true, frame: '[48, 1, {"timeout": "100"}, "a.b"]' },
+  { name: 'CALL with receive_progress that is not a boolean', established: true, frame: '[48, 1, {"receive_progress": "yes"}, "a.b"]' },
+  { name: 'REGISTER with a match that is not a string', established: true, frame: '[64, 1, {"match": 1}, "a.b"]' },
+  { name: 'REGISTER with invoke that is not a string', established: true, frame: '[64, 1, {"invoke": ["single"]}, "a.b"]' },
+  { name: 'PUBLISH excluding more sessions than a header may list', established: true, frame: `[16, 1, {"exclude": [${Array.from({ length: 100_000 }, (_, i) => i + 1).join(',')}]}, "a.b"]` },
+  { name: 'a request id past 2^53 that JSON rounds to 2^53', established: true, frame: '[32, 9007199254740993, {}, "a.b"]' },
+  { name: 'a request id written as a float', established: true, frame: '[32, 1.0, {}, "a.b"]' },
+  { name: 'a request id in exponent notation', established: true, frame: '[32, 1e3, {}, "a.b"]' },
+  { name: 'a msgpack uint64 request id past 2^53', established: true, frame: new Uint8Array([0x94, 0x20, 0xcf, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x80, 0xa3, 0x61, 0x2e, 0x62]), binary: true, protocol: 'wamp.2.msgpack' },
   { name: 'a JSON message in a binary frame', established: false, frame: new TextEncoder().encode(HELLO), binary: true },
   { name: 'a msgpack message in a text frame', established: false, frame: HELLO, protocol: 'wamp.2.msgpack' },
   { name: 'bytes that are not msgpack', established: false, frame: new Uint8Array([0xc1]), binary: true, protocol: 'wamp.2.msgpack' },
@@ -78,7 +89,7 @@ describe('gateway-wamp sessions', () => {
     assert.ok(Number.isInteger(id) && id >= 1 && id <= 2 ** 53, `session id ${id}`);
     assert.equal(details.realm, 'realm1');
     assert.deepEqual(details.roles, {
-      broker: { features: { pattern_based_subscription: true, publisher_exclusion: true } },
+      broker: { features: { pattern_based_subscription: true, publisher_exclusion: true, subscriber_blackwhite_listing: true } },
       dealer: { features: { call_canceling: true, call_timeout: true, shared_registration: true } },
     });
     await client.close();

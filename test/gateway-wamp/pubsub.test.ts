@@ -133,7 +133,8 @@ describe('gateway-wamp pubsub', () => {
       ['a..b', {}, 'wamp.error.invalid_uri'],
       ['has space.b', {}, 'wamp.error.invalid_uri'],
       ['.b', { match: 'wildcard' }, 'wamp.error.invalid_uri'],
-      ['a.b', { match: 'fuzzy' }, 'wamp.error.invalid_argument'],
+      ['wamp.session.on_join', {}, 'wamp.error.invalid_uri'],
+      ['a\u0000b', {}, 'wamp.error.invalid_uri'],
     ];
     for (const [index, [topic, options, uri]] of cases.entries()) {
       client.send([SUBSCRIBE, index + 1, options, topic]);
