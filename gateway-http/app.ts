@@ -40,6 +40,9 @@ export interface HttpGatewayOptions {
 const LAX_JSON_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain']);
 const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack', 'application/vnd.msgpack']);
 
+/** How much of a path a log line shows. */
+const LOGGED_PATH_CHARS = 300;
+
 /** Room left in a NATS message for its headers: a body may take max_payload less this. */
 const HEADER_ROOM = 128;
 
@@ -74,7 +77,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (ctx.status === 404 && ctx.body === undefined) throw new MeshError('NOT_FOUND', `no route ${ctx.method} ${quoteName(ctx.path)}`);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (!(err instanceof MeshError)) logger.error({ err, path: quoteName(ctx.path) }, 'unexpected gateway error');
+      if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path.slice(0, LOGGED_PATH_CHARS) }, 'unexpected gateway error');
       ctx.status = error.status;
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
@@ -123,13 +126,13 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const type = (err as { type?: string }).type;
       const reason = (err as Error).message;
       if (type === 'request.aborted') {
-        logger.debug({ path: quoteName(ctx.path), reason }, 'request body aborted');
+        logger.debug({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), reason }, 'request body aborted');
         throw new MeshError('CANCELED', 'the request was aborted');
       }
       const error = type === 'entity.too.large'
         ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
         : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
-      logger.warn({ path: quoteName(ctx.path), code: error.code, reason }, 'bad request body');
+      logger.warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), code: error.code, reason }, 'bad request body');
       throw error;
     }
   }

@@ -15,6 +15,9 @@ export interface ServerLimits {
   maxConnections: number;
 }
 
+/** Client errors that mean the client is gone (reset, or closed mid-request): nothing to answer. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE']);
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 function errorBytes(error: MeshError): string {
@@ -74,7 +77,8 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Node's own handler answers only while no response has started on the socket; so does this one.
     const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    if (CLIENT_GONE.has(err.code ?? '') || !socket.writable || response?.headersSent) {
+      logger.debug({ reason: err.code ?? err.message }, 'http client went away');
       socket.destroy();
       return;
     }
