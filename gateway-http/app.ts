@@ -97,7 +97,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
     const procedure = ctx.params.procedure!;
     if (!registry.get(procedure) && !(await registry.lookup(procedure))) {
-      throw new MeshError('UNKNOWN_PROCEDURE', `no service answers ${quoteName(procedure)}`);
+      // The name passed nameProblem: no quote, whitespace or control character to escape.
+      throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
     }
     await next();
   }

@@ -36,7 +36,7 @@ describe('mesh up', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mesh-up-'));
     const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), DATA_DIR: dataDir });
     const url = `http://127.0.0.1:${httpPort}/greeting_service.hello`;
-    const call = () => fetch(url, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]' });
+    const call = () => fetch(url, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]', headers: { 'content-type': 'application/json' } });
     await until(async () => (await call().catch(() => undefined))?.status === 200, 'the gateway to answer');
     assert.equal(await (await call()).text(), '[["Hello, Bob Ross"],{}]');
     assert.equal(await isListening('127.0.0.1', natsPort), true);
