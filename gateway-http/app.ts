@@ -108,7 +108,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.state.codec = codec;
     const encoding = ctx.get('Content-Encoding');
     if (encoding && encoding !== 'identity') {
-      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${encoding}' is not supported`);
+      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${quoteName(encoding)} is not supported`);
     }
     await next();
   }
