@@ -1,5 +1,5 @@
 // The HTTP gateway as a Koa app: POST /<service>.<method> becomes a NATS request, the reply comes back as is.
-// A pipeline of small steps: map errors, check the procedure, check the content type, read the body, forward.
+// Small steps: map errors, find the procedure, check the content type, read, forward; sockets are server.ts's.
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
@@ -16,6 +16,8 @@ import {
   type Codec,
   type Logger,
 } from '../mesh/index.ts';
+import { nameProblem, quoteName } from '../mesh/names.ts';
+import type { ProcedureRegistry } from '../mesh/registry.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -23,14 +25,25 @@ export interface HttpGatewayOptions {
   bodyLimit: number;
   timeoutMs: number;
   corsOrigins: readonly string[];
+  /** The procedures a call may reach: nothing else is ever published to. */
+  registry: ProcedureRegistry;
+  /** Longest procedure name, in bytes: the registry's own maxNameBytes. */
+  maxNameBytes: number;
+  /** Also read text/plain and form-urlencoded bodies as JSON (types a cross-site form or fetch may send). */
+  laxContentTypes: boolean;
+  /** The NATS server's max_payload now (it may change on reconnect). */
+  maxPayload: () => number;
 }
 
-/** Subjects a caller may reach: `service.method`, never `$SYS`, `$SRV`, `_INBOX` or a wildcard. */
-const PROCEDURE = /^(?!_INBOX\.)[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
-/** Request types read as JSON: curl -d sends form-urlencoded and fetch with a string sends text/plain. */
-const JSON_ALIASES = new Set([JSON_TYPE, 'application/x-www-form-urlencoded', 'text/plain']);
+/** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
+const LAX_JSON_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain']);
 const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack', 'application/vnd.msgpack']);
+
+/** How much of a path a log line shows. */
+const LOGGED_PATH_CHARS = 300;
+
+/** Room left in a NATS message for its headers: a body may take max_payload less this. */
+const HEADER_ROOM = 128;
 
 interface GatewayState {
   codec: Codec;
@@ -38,15 +51,21 @@ interface GatewayState {
 
 type GatewayContext = Context & { state: GatewayState };
 
-function requestCodec(ctx: Context): Codec | undefined {
+/**
+ * The codec of a request's body, or undefined when its type is refused. No type at all is accepted only with
+ * no body: a call without arguments, as `curl -X POST` sends it.
+ */
+function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
   const type = ctx.request.type;
-  if (type === '' || JSON_ALIASES.has(type) || type.endsWith('+json')) return jsonCodec;
+  if (type === JSON_TYPE || type.endsWith('+json')) return jsonCodec;
   if (MSGPACK_TYPES.has(type)) return msgpackCodec;
+  if (type === '' && !ctx.request.length && ctx.get('Transfer-Encoding') === '') return jsonCodec;
+  if (lax && LAX_JSON_TYPES.has(type)) return jsonCodec;
   return undefined;
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {
-  const { caller, logger, bodyLimit, timeoutMs } = options;
+  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload } = options;
   const msgpackHeaders: MsgHdrs = natsHeaders();
   msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
@@ -54,46 +73,64 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.state.codec = jsonCodec;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new MeshError('NOT_FOUND', `no route ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined) throw new MeshError('NOT_FOUND', `no route ${ctx.method} ${quoteName(ctx.path)}`);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path }, 'unexpected gateway error');
+      if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path.slice(0, LOGGED_PATH_CHARS) }, 'unexpected gateway error');
       ctx.status = error.status;
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
     }
   }
 
-  async function checkProcedure(ctx: GatewayContext, next: Next) {
+  /**
+   * Only subjects a service advertises are reachable. A known name costs one Map hit and no await (the registry
+   * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything.
+   */
+  async function findProcedure(ctx: GatewayContext, next: Next) {
     const procedure = ctx.params.procedure ?? '';
-    if (!PROCEDURE.test(procedure)) {
-      throw new MeshError('UNKNOWN_PROCEDURE', `'${procedure}' is not a procedure name of the form service.method`);
+    if (!registry.get(procedure)) {
+      const problem = nameProblem(procedure, maxNameBytes);
+      if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(procedure)} is not a procedure name: ${problem}`);
+      if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
+      // The name passed nameProblem: no quote, whitespace or control character to escape.
+      if (!(await registry.lookup(procedure))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
     }
     await next();
   }
 
   async function checkContentType(ctx: GatewayContext, next: Next) {
-    const codec = requestCodec(ctx);
+    const codec = requestCodec(ctx, laxContentTypes);
     if (!codec) {
-      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Type '${ctx.request.type}' is not supported; send application/json or application/msgpack`);
+      const type = ctx.request.type || 'none';
+      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${quoteName(type)} is not accepted; send application/json or application/msgpack`);
     }
     ctx.state.codec = codec;
     const encoding = ctx.get('Content-Encoding');
     if (encoding && encoding !== 'identity') {
-      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${encoding}' is not supported`);
+      throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${quoteName(encoding)} is not supported`);
     }
     await next();
   }
 
+  /** The body, at most bodyLimit and what one NATS message carries; a bad body is one log line, no stack. */
   async function readBody(ctx: GatewayContext): Promise<Buffer> {
+    const natsLimit = maxPayload() - HEADER_ROOM;
+    const limit = Math.min(bodyLimit, natsLimit);
     try {
-      return await getRawBody(ctx.req, { limit: bodyLimit, length: ctx.request.length });
+      return await getRawBody(ctx.req, { limit, length: ctx.request.length });
     } catch (err) {
       const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') {
-        throw new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${bodyLimit} bytes`);
+      const reason = (err as Error).message;
+      if (type === 'request.aborted') {
+        logger.debug({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), reason }, 'request body aborted');
+        throw new MeshError('CANCELED', 'the request was aborted');
       }
-      throw new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${(err as Error).message}`);
+      const error = type === 'entity.too.large'
+        ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
+        : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
+      logger.warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), code: error.code, reason }, 'bad request body');
+      throw error;
     }
   }
 
@@ -119,9 +156,12 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   const router = new Router<GatewayState>();
   router.get('/health', health);
-  router.post('/:procedure', checkProcedure, checkContentType, forward);
+  router.post('/:procedure', findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
+  app.on('error', (err: Error & { status?: number; code?: string }) => {
+    logger.warn({ code: err.code, status: err.status, reason: err.message }, 'http response error');
+  });
   app.use(mapErrors);
   if (options.corsOrigins.length > 0) {
     const allowed = new Set(options.corsOrigins);

@@ -1,28 +1,41 @@
-// The HTTP gateway process: connects to NATS, serves the Koa app on http.host:http.port, drains on stop.
-// Run it with `mesh gateway http`; tests start it on port 0 through the same `start`.
+// The HTTP gateway process: connects to NATS, learns the procedures, serves the Koa app on http.host:http.port,
+// drains on stop. Run it with `mesh gateway http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
+import { createGatewayServer } from './server.ts';
 
 export interface RunningHttpGateway extends Running {
   readonly url: string;
 }
 
+/** What nats-server announces when it does not say: its own default max_payload. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
+  const { http } = config;
   const nc = await connectNats(config.nats, 'gateway-http');
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs });
+  const registry = createRegistry(nc, { logger, refreshMs: http.registryRefreshMs, maxNameBytes: http.maxNameBytes });
+  await registry.refresh();
   const app = createHttpApp({
     caller,
     logger,
-    bodyLimit: config.http.bodyLimit,
+    registry,
+    bodyLimit: http.bodyLimit,
     timeoutMs: config.rpc.timeoutMs,
-    corsOrigins: config.http.corsOrigins,
+    corsOrigins: http.corsOrigins,
+    maxNameBytes: http.maxNameBytes,
+    laxContentTypes: http.laxContentTypes,
+    maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
   });
-  const server = app.listen(config.http.port, config.http.host);
+  const server = createGatewayServer(app.callback(), http, logger);
+  server.listen(http.port, http.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
   const url = `http://${host}:${port}`;
   logger.info({ url }, 'http gateway listening');
   return {
@@ -31,6 +44,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
       await closed;
+      registry.close();
       caller.close();
       await nc.drain();
     },

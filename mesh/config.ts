@@ -8,6 +8,11 @@ import { DEFAULT_MAX_NAME_BYTES } from './names.ts';
 const PORT = z.coerce.number().int().min(0).max(65535);
 const POSITIVE_INT = z.coerce.number().int().positive();
 const NULLABLE_TEXT = z.string().min(1).nullable().default(null);
+/** true or false; an environment variable gives "true", "false", "1" or "0". */
+const BOOLEAN = z.preprocess(
+  (value) => ({ true: true, '1': true, false: false, '0': false })[String(value).toLowerCase()] ?? value,
+  z.boolean(),
+);
 
 /** A comma-separated string (as an environment variable gives it) or a list. */
 const list = <T extends z.ZodType>(item: T) =>
@@ -59,7 +64,18 @@ export const configSchema = z.strictObject({
     port: PORT.default(5000),
     bodyLimit: byteSize.default(1024 * 1024),
     corsOrigins: list(z.string().min(1)).default([]),
-  }).prefault({}),
+    laxContentTypes: BOOLEAN.default(false),
+    maxNameBytes: POSITIVE_INT.default(DEFAULT_MAX_NAME_BYTES),
+    registryRefreshMs: POSITIVE_INT.default(5000),
+    headersTimeoutMs: POSITIVE_INT.default(10_000),
+    requestTimeoutMs: POSITIVE_INT.default(30_000),
+    keepAliveTimeoutMs: POSITIVE_INT.default(5000),
+    maxConnections: POSITIVE_INT.default(10_000),
+    maxHeaderBytes: byteSize.default(16 * 1024),
+  }).prefault({}).refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
+    path: ['headersTimeoutMs'],
+    message: 'must not be longer than http.requestTimeoutMs',
+  }),
   wamp: z.strictObject({
     host: z.string().min(1).default('0.0.0.0'),
     port: PORT.default(8080),
@@ -101,6 +117,14 @@ export const ENVIRONMENT = {
   HTTP_PORT: 'http.port',
   BODY_LIMIT: 'http.bodyLimit',
   CORS_ORIGINS: 'http.corsOrigins',
+  HTTP_LAX_CONTENT_TYPES: 'http.laxContentTypes',
+  HTTP_MAX_NAME_BYTES: 'http.maxNameBytes',
+  HTTP_REGISTRY_REFRESH_MS: 'http.registryRefreshMs',
+  HTTP_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
+  HTTP_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: 'http.keepAliveTimeoutMs',
+  HTTP_MAX_CONNECTIONS: 'http.maxConnections',
+  HTTP_MAX_HEADER_BYTES: 'http.maxHeaderBytes',
   WAMP_HOST: 'wamp.host',
   WAMP_PORT: 'wamp.port',
   WAMP_PATH: 'wamp.path',

@@ -64,6 +64,12 @@ describe('README examples', () => {
     assert.ok(examples.filter((e) => e.command.startsWith('curl')).length >= 4);
   });
 
+  it('sends every curl body as JSON, as the gateway requires', () => {
+    for (const { command } of examples.filter((e) => e.command.startsWith('curl'))) {
+      assert.ok(/ --json /.test(command) || (/ -d /.test(command) && /-H 'Content-Type: application\/json'/.test(command)), command);
+    }
+  });
+
   for (const example of examples) {
     it(example.command, async () => {
       const command = example.command.replaceAll('http://127.0.0.1:5000', gateway.url);

@@ -22,10 +22,11 @@ class FaultyService {
   }
 }
 
-async function post(url: string, body?: string | Uint8Array, contentType?: string) {
+/** A POST as a client sends it: JSON unless told otherwise; contentType null sends no Content-Type at all. */
+async function post(url: string, body?: string | Uint8Array, contentType: string | null = 'application/json') {
   const res = await fetch(url, {
     method: 'POST',
-    body,
+    body: typeof body === 'string' && contentType === null ? new TextEncoder().encode(body) : body,
     headers: contentType ? { 'content-type': contentType } : {},
   });
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
@@ -67,7 +68,7 @@ describe('gateway-http', () => {
     const res = await post(`${gateway.url}/${GREETING}.hello`, '[["Bob"], {"last_name": "Ross"}]', 'application/json');
     assert.deepEqual(res, { status: 200, type: 'application/json; charset=utf-8', text: '[["Hello, Bob Ross"],{}]' });
     assert.equal((await post(`${gateway.url}/${GREETING}.hello`, '[[], {"first_name": "Bob"}]')).text, '[["Hello, Bob"],{}]');
-    assert.equal((await post(`${gateway.url}/${GREETING}.hello`, '[["Ann"]]', 'application/x-www-form-urlencoded')).text, '[["Hello, Ann"],{}]');
+    assert.equal((await post(`${gateway.url}/${GREETING}.hello`, '[["Ann"]]', 'application/problem+json')).text, '[["Hello, Ann"],{}]');
   });
 
   it('speaks MessagePack when the request does', async () => {

@@ -66,7 +66,7 @@ describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.fill('#subscribe-topic', websocketTest.topic);
     await page.click('#subscribe-button');
     await logEntry('subscribed', websocketTest.topic).waitFor(WAIT);
-    const res = await fetch(`${http.url}/${websocketTest.name}.hello_websocket`, { method: 'POST', body: '[["websockets"], {"are": "awesome"}]' });
+    const res = await fetch(`${http.url}/${websocketTest.name}.hello_websocket`, { method: 'POST', body: '[["websockets"], {"are": "awesome"}]', headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 200);
     await logEntry('event', `${websocketTest.topic} [["websockets"],{"are":"awesome"}]`).waitFor(WAIT);
   });
@@ -97,7 +97,7 @@ describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     gateway = await start({ config, logger: silentLogger });
     await page.locator('#state[data-state="connected"]').waitFor(WAIT);
     await page.locator('#log li.subscribed', { hasText: websocketTest.topic }).nth(1).waitFor(WAIT);
-    await fetch(`${http.url}/${websocketTest.name}.hello_websocket`, { method: 'POST', body: '[["again"]]' });
+    await fetch(`${http.url}/${websocketTest.name}.hello_websocket`, { method: 'POST', body: '[["again"]]', headers: { 'content-type': 'application/json' } });
     await logEntry('event', '[["again"],{}]').waitFor(WAIT);
   });
 });

@@ -126,7 +126,7 @@ describe('WAMP clients not written here', () => {
   });
 
   const post = async (procedure: string, body: string) => {
-    const res = await fetch(`${http.url}/${procedure}`, { method: 'POST', body });
+    const res = await fetch(`${http.url}/${procedure}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     return { status: res.status, text: await res.text() };
   };
 

@@ -43,6 +43,16 @@ describe('loadConfig', () => {
     assert.deepEqual(config.http.corsOrigins, ['http://x.test']);
   });
 
+  it("reads the HTTP gateway's switches and limits, and refuses a header timeout over the request timeout", () => {
+    assert.equal(loadConfig({ env: {} }).http.laxContentTypes, false);
+    assert.equal(loadConfig({ env: { HTTP_LAX_CONTENT_TYPES: 'false' } }).http.laxContentTypes, false);
+    assert.equal(loadConfig({ env: { HTTP_LAX_CONTENT_TYPES: 'true' } }).http.laxContentTypes, true);
+    assert.equal(loadConfig({ env: { HTTP_MAX_HEADER_BYTES: '32kb' } }).http.maxHeaderBytes, 32 * 1024);
+    rejects({ env: { HTTP_LAX_CONTENT_TYPES: 'yes' } }, /http\.laxContentTypes \(environment HTTP_LAX_CONTENT_TYPES\)/);
+    rejects({ env: { HTTP_MAX_CONNECTIONS: '0' } }, /http\.maxConnections/);
+    rejects({ env: { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' } }, /http\.headersTimeoutMs.*http\.requestTimeoutMs/);
+  });
+
   it('rejects wrong values, naming the setting and where it came from', () => {
     rejects({ env: { HTTP_PORT: '70000' } }, /http\.port \(environment HTTP_PORT\)/);
     rejects({ env: { HTTP_PORT: 'eighty' } }, /http\.port/);

@@ -28,7 +28,7 @@ describe('thing_service without its database', () => {
   const configFor = (server: OwnPostgres): MeshConfig => testConfig({ 'database.url': server.url, 'rpc.timeoutMs': 30_000 });
 
   async function call(procedure: string, args: unknown[] = []): Promise<Reply> {
-    const res = await fetch(`${gateway.url}/${SERVICE}.${procedure}`, { method: 'POST', body: JSON.stringify([args]) });
+    const res = await fetch(`${gateway.url}/${SERVICE}.${procedure}`, { method: 'POST', body: JSON.stringify([args]), headers: { 'content-type': 'application/json' } });
     return { status: res.status, json: (await res.json()) as Reply['json'] };
   }
 

@@ -82,7 +82,7 @@ async function inspectSchema(backend: Backend): Promise<{ migrations: string[]; 
 }
 
 async function post(url: string, body?: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: 'POST', body });
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   return { status: res.status, json: await res.json() };
 }
 

@@ -1,0 +1,91 @@
+// The Node HTTP server around the gateway's app: header and request timeouts, keep-alive, header size, a cap
+// on connections, and malformed HTTP answered with a coded error and one log line. It knows nothing of NATS.
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { JSON_TYPE, MeshError, type Logger } from '../mesh/index.ts';
+
+export interface ServerLimits {
+  /** Time a client has to send the request's headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send the whole request, body included (not the time to answer it). */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+  /** Connections served at once; one more is answered 503, and twice as many are dropped unanswered. */
+  maxConnections: number;
+}
+
+/** Client errors that mean the client is gone (reset, or closed mid-request): nothing to answer. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE']);
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function errorBytes(error: MeshError): string {
+  return JSON.stringify(error.toBody());
+}
+
+/** A whole HTTP response for a socket that has no response object, closing the connection. */
+function rawResponse(error: MeshError): string {
+  const body = errorBytes(error);
+  return [
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? error.code}`,
+    `Content-Type: ${JSON_TYPE}; charset=utf-8`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** The error a client-side HTTP failure is answered with, from Node's error code. */
+function clientErrorOf(code: string | undefined, limits: ServerLimits): MeshError {
+  if (code === 'HPE_HEADER_OVERFLOW') return new MeshError('HEADERS_TOO_LARGE', `request headers are over ${limits.maxHeaderBytes} bytes`);
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new MeshError('REQUEST_TIMEOUT', `the request did not arrive in time (headers ${limits.headersTimeoutMs} ms, whole request ${limits.requestTimeoutMs} ms)`);
+  }
+  return new MeshError('INVALID_ARGUMENT', 'malformed HTTP request');
+}
+
+export function createGatewayServer(handler: Handler, limits: ServerLimits, logger: Logger): Server {
+  let open = 0;
+  const refused = new WeakSet<Duplex>();
+
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node checks those timeouts; its default (30 s) would let a short timeout run far over.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      if (!refused.has(req.socket)) return handler(req, res);
+      const error = new MeshError('UNAVAILABLE', `the gateway serves at most ${limits.maxConnections} connections at once`);
+      res.writeHead(error.status, { 'Content-Type': `${JSON_TYPE}; charset=utf-8`, Connection: 'close' });
+      res.end(errorBytes(error));
+    },
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections * 2;
+
+  server.on('connection', (socket: Duplex) => {
+    open++;
+    if (open > limits.maxConnections) refused.add(socket);
+    socket.once('close', () => open--);
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Node's own handler answers only while no response has started on the socket; so does this one.
+    const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (CLIENT_GONE.has(err.code ?? '') || !socket.writable || response?.headersSent) {
+      logger.debug({ reason: err.code ?? err.message }, 'http client went away');
+      socket.destroy();
+      return;
+    }
+    const error = clientErrorOf(err.code, limits);
+    logger.warn({ code: error.code, reason: err.code ?? err.message, remote: (socket as { remoteAddress?: string }).remoteAddress }, 'http client error');
+    socket.end(rawResponse(error));
+  });
+
+  return server;
+}

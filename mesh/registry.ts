@@ -1,0 +1,225 @@
+// Which subjects hosted procedures answer, learned from the micro services protocol: a scatter-gather of
+// `$SRV.INFO`, refreshed on an interval and on a miss. It lists procedures; it neither calls them nor authorizes.
+import { createInbox, type NatsConnection } from 'nats';
+import type { Logger } from './logger.ts';
+import { DEFAULT_MAX_NAME_BYTES, nameProblem } from './names.ts';
+
+export const SERVICE_INFO_SUBJECT = '$SRV.INFO';
+const INFO_RESPONSE_TYPE = 'io.nats.micro.v1.info_response';
+/** Metadata key (on an endpoint, else on its service) with the interval at which an instance proves it is alive. */
+export const HEARTBEAT_METADATA_KEY = 'heartbeat_ms';
+
+/** One service instance that advertises an endpoint. */
+export interface EndpointInstance {
+  service: string;
+  id: string;
+  /** The endpoint's metadata, string values only. */
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** What the registry knows of one subject: every instance that answers it. */
+export interface EndpointInfo {
+  subject: string;
+  /** The distinct service names advertising the subject. */
+  services: readonly string[];
+  instances: readonly EndpointInstance[];
+  /** The smallest `heartbeat_ms` when every instance advertises one, else undefined. */
+  heartbeatMs: number | undefined;
+}
+
+export interface ProcedureRegistry {
+  /** What the last refresh saw, synchronously: a Map hit. */
+  get(subject: string): EndpointInfo | undefined;
+  /** `get`, or after a refresh when the subject is unknown (misses share refreshes and are rate-limited). */
+  lookup(subject: string): Promise<EndpointInfo | undefined>;
+  /** Queries `$SRV.INFO` now, or joins the refresh already scheduled. */
+  refresh(): Promise<void>;
+  /** True once a refresh has completed. */
+  readonly loaded: boolean;
+  close(): void;
+}
+
+export interface RegistryOptions {
+  logger: Logger;
+  /** How often the registry refreshes by itself. */
+  refreshMs?: number;
+  /** How long one refresh collects replies. */
+  windowMs?: number;
+  /** The least time between two refreshes that misses cause: a flood of unknown names waits on the same one. */
+  minGapMs?: number;
+  /** Endpoint subjects longer than this are ignored, as callers could not name them. */
+  maxNameBytes?: number;
+  /** The inbox prefix the connection was configured with. */
+  inboxPrefix?: string;
+}
+
+/** Replies one refresh reads at most; more are dropped, so a rogue flood cannot grow memory. */
+const MAX_REPLIES = 10_000;
+
+type Tree = Record<string, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringValues(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isTree(value)) return out;
+  for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item;
+  return out;
+}
+
+function heartbeatOf(metadata: Record<string, string>): number | undefined {
+  const text = metadata[HEARTBEAT_METADATA_KEY];
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+interface Advertised {
+  subject: string;
+  instance: EndpointInstance;
+  heartbeatMs: number | undefined;
+}
+
+const decoder = new TextDecoder();
+
+/** The endpoints of one INFO reply, or undefined when the reply is not a micro service info response. */
+function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | undefined {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+  if (!isTree(reply) || (reply.type !== undefined && reply.type !== INFO_RESPONSE_TYPE)) return undefined;
+  const { name, id, endpoints } = reply;
+  if (typeof name !== 'string' || typeof id !== 'string' || !Array.isArray(endpoints)) return undefined;
+  const serviceMetadata = stringValues(reply.metadata);
+  const advertised: Advertised[] = [];
+  for (const endpoint of endpoints) {
+    if (!isTree(endpoint) || typeof endpoint.subject !== 'string') continue;
+    if (nameProblem(endpoint.subject, maxNameBytes) !== undefined) continue;
+    const metadata = stringValues(endpoint.metadata);
+    const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
+    advertised.push({ subject: endpoint.subject, instance: { service: name, id, metadata }, heartbeatMs });
+  }
+  return advertised;
+}
+
+function endpointInfo(subject: string, found: Advertised[]): EndpointInfo {
+  const beats = found.map((a) => a.heartbeatMs);
+  const everyBeats = beats.every((b) => b !== undefined);
+  return {
+    subject,
+    services: [...new Set(found.map((a) => a.instance.service))],
+    instances: found.map((a) => a.instance),
+    heartbeatMs: everyBeats ? Math.min(...(beats as number[])) : undefined,
+  };
+}
+
+class InfoRegistry implements ProcedureRegistry {
+  private endpoints = new Map<string, EndpointInfo>();
+  private scheduled: Promise<void> | undefined;
+  private lastStarted = -Infinity;
+  private readonly timer: NodeJS.Timeout;
+  private readonly refreshMs: number;
+  private readonly windowMs: number;
+  private readonly minGapMs: number;
+  private readonly maxNameBytes: number;
+  private connected = true;
+  private closed = false;
+  loaded = false;
+
+  constructor(private readonly nc: NatsConnection, private readonly options: RegistryOptions) {
+    this.refreshMs = options.refreshMs ?? 5000;
+    this.windowMs = options.windowMs ?? 250;
+    this.minGapMs = options.minGapMs ?? 250;
+    this.maxNameBytes = options.maxNameBytes ?? DEFAULT_MAX_NAME_BYTES;
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs).unref();
+    void this.watchStatus();
+  }
+
+  get(subject: string): EndpointInfo | undefined {
+    return this.endpoints.get(subject);
+  }
+
+  async lookup(subject: string): Promise<EndpointInfo | undefined> {
+    const known = this.endpoints.get(subject);
+    if (known || this.closed) return known;
+    await this.refresh();
+    return this.endpoints.get(subject);
+  }
+
+  refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.scheduled) return this.scheduled;
+    const wait = Math.max(0, this.lastStarted + this.minGapMs - performance.now());
+    const run = async () => {
+      // Always a timer first, so that `scheduled` is set before it is cleared here.
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      this.scheduled = undefined;
+      await this.gather();
+    };
+    this.scheduled = run();
+    return this.scheduled;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+  }
+
+  /** One scatter-gather: publish `$SRV.INFO`, read replies for windowMs, then replace the map. */
+  private async gather(): Promise<void> {
+    if (this.closed) return;
+    this.lastStarted = performance.now();
+    const inbox = createInbox(this.options.inboxPrefix);
+    const found = new Map<string, Advertised[]>();
+    let malformed = 0;
+    const sub = this.nc.subscribe(inbox, {
+      max: MAX_REPLIES,
+      callback: (_err, msg) => {
+        const advertised = parseInfoReply(msg.data, this.maxNameBytes);
+        if (!advertised) {
+          malformed++;
+          return;
+        }
+        for (const a of advertised) {
+          const list = found.get(a.subject);
+          if (list) list.push(a);
+          else found.set(a.subject, [a]);
+        }
+      },
+    });
+    const connectedAtStart = this.connected;
+    try {
+      this.nc.publish(SERVICE_INFO_SUBJECT, undefined, { reply: inbox });
+    } catch (err) {
+      sub.unsubscribe();
+      this.options.logger.debug({ err: (err as Error).message }, 'cannot query $SRV.INFO');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, this.windowMs));
+    if (!sub.isClosed()) sub.unsubscribe();
+    if (malformed > 0) this.options.logger.warn({ malformed }, 'ignored malformed $SRV.INFO replies');
+    // Silence while NATS is down says nothing about the services: keep what the last refresh saw.
+    if (this.closed || !connectedAtStart || !this.connected) return;
+    const endpoints = new Map<string, EndpointInfo>();
+    for (const [subject, list] of found) endpoints.set(subject, endpointInfo(subject, list));
+    this.endpoints = endpoints;
+    this.loaded = true;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') this.connected = false;
+      else if (status.type === 'reconnect') this.connected = true;
+    }
+    this.connected = false;
+  }
+}
+
+/** A registry of the procedures on the mesh, on a connection the caller owns. */
+export function createRegistry(nc: NatsConnection, options: RegistryOptions): ProcedureRegistry {
+  return new InfoRegistry(nc, options);
+}

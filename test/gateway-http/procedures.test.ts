@@ -1,0 +1,172 @@
+// gateway-http calls procedures and nothing else: names are checked first, unknown subjects publish nothing
+// (no event, no stream message), and only JSON or MessagePack bodies cross, so a cross-site form cannot call.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
+import { createHttpApp } from '../../gateway-http/app.ts';
+import { start } from '../../gateway-http/index.ts';
+import { createGatewayServer } from '../../gateway-http/server.ts';
+import { createCaller, hostService, type HostedService } from '../../mesh/index.ts';
+import { createRegistry } from '../../mesh/registry.ts';
+import GreetingService from '../../services/greeting/index.ts';
+import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
+
+const GREETING = uniqueName('greeting');
+
+async function post(url: string, body?: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(url, { method: 'POST', body, headers });
+  const text = await res.text();
+  return { status: res.status, text, code: res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as { error?: { code: string } }).error?.code : undefined };
+}
+
+describe('gateway-http reaches procedures only', () => {
+  let nc: NatsConnection;
+  let services: HostedService[];
+  let gateway: Awaited<ReturnType<typeof start>>;
+
+  before(async () => {
+    nc = await connect({ servers: NATS_URL });
+    const greeting = new GreetingService();
+    greeting.name = GREETING;
+    services = [await hostService(greeting, { nc, logger: silentLogger })];
+    gateway = await start({ config: testConfig({ 'http.bodyLimit': '8mb' }), logger: silentLogger });
+  });
+
+  after(async () => {
+    await gateway.stop();
+    await Promise.all(services.map((s) => s.stop()));
+    await nc.drain();
+  });
+
+  it('answers 404 for an event subject and publishes nothing to its subscribers', async () => {
+    const subject = `${uniqueName('events')}.created`;
+    let received = 0;
+    const sub = nc.subscribe(subject, { callback: () => received++ });
+    await nc.flush();
+    const res = await post(`${gateway.url}/${subject}`, '[["spoofed"]]');
+    assert.equal(res.status, 404);
+    assert.equal(res.code, 'UNKNOWN_PROCEDURE');
+    await new Promise((r) => setTimeout(r, 100));
+    sub.unsubscribe();
+    assert.equal(received, 0);
+  });
+
+  it('answers 404 for a subject a JetStream stream stores, and the stream stays empty', async (t) => {
+    const jsm = await nc.jetstreamManager();
+    const stream = uniqueName('STREAM');
+    const subject = `${uniqueName('orders')}.placed`;
+    await jsm.streams.add({ name: stream, subjects: [subject] });
+    t.after(() => jsm.streams.delete(stream));
+    const res = await post(`${gateway.url}/${subject}`, '[[{"total": 1}]]');
+    assert.equal(res.status, 404);
+    assert.equal(res.code, 'UNKNOWN_PROCEDURE');
+    assert.equal((await jsm.streams.info(stream)).state.messages, 0);
+  });
+
+  it('calls a service hosted after the gateway started: a miss refreshes the registry', async (t) => {
+    const late = new GreetingService();
+    late.name = uniqueName('late');
+    const hosted = await hostService(late, { nc, logger: silentLogger });
+    t.after(() => hosted.stop());
+    const res = await post(`${gateway.url}/${late.name}.hello`, '[["Late"]]');
+    assert.deepEqual([res.status, res.text], [200, '[["Hello, Late"],{}]']);
+  });
+
+  it('refuses text/plain, form-encoded and untyped bodies with 415, and takes an empty body without a type', async () => {
+    const url = `${gateway.url}/${GREETING}.hello`;
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const res = await post(url, '[["Eve"]]', { 'content-type': type });
+      assert.deepEqual([res.status, res.code], [415, 'UNSUPPORTED_MEDIA_TYPE'], type);
+    }
+    const untyped = await post(url, new TextEncoder().encode('[["Eve"]]'), {});
+    assert.deepEqual([untyped.status, untyped.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const empty = await post(url, undefined, {});
+    assert.equal(empty.status, 400);
+    assert.match(empty.text, /missing required argument 'first_name'/);
+    const json = await post(url, '[["Ann"]]', { 'content-type': 'application/json; charset=utf-8' });
+    assert.deepEqual([json.status, json.text], [200, '[["Hello, Ann"],{}]']);
+  });
+
+  it("answers 413 for a body over the NATS server's max_payload, whatever http.bodyLimit says", async () => {
+    const maxPayload = nc.info!.max_payload;
+    const res = await post(`${gateway.url}/${GREETING}.hello`, `[["${'x'.repeat(maxPayload)}"]]`);
+    assert.deepEqual([res.status, res.code], [413, 'PAYLOAD_TOO_LARGE']);
+    assert.match(res.text, /max_payload/);
+    const ok = await post(`${gateway.url}/${GREETING}.hello`, `[["${'y'.repeat(1000)}"]]`);
+    assert.equal(ok.status, 200);
+  });
+});
+
+describe('gateway-http with lax content types', () => {
+  it('reads text/plain and form-encoded bodies as JSON when the operator opts in', async (t) => {
+    const nc = await connect({ servers: NATS_URL });
+    const greeting = new GreetingService();
+    greeting.name = uniqueName('lax');
+    const hosted = await hostService(greeting, { nc, logger: silentLogger });
+    const gateway = await start({ config: testConfig({ 'http.laxContentTypes': 'true' }), logger: silentLogger });
+    t.after(async () => {
+      await gateway.stop();
+      await hosted.stop();
+      await nc.drain();
+    });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await post(`${gateway.url}/${greeting.name}.hello`, '[["Ann"]]', { 'content-type': type });
+      assert.deepEqual([res.status, res.text], [200, '[["Hello, Ann"],{}]'], type);
+    }
+    assert.equal((await post(`${gateway.url}/${greeting.name}.hello`, '<a/>', { 'content-type': 'application/xml' })).status, 415);
+  });
+});
+
+describe('gateway-http and long names', () => {
+  it("answers long names with a coded 4xx and its NATS connection never drops", async (t) => {
+    const config = testConfig();
+    const nc = await connect({ servers: NATS_URL, name: 'gateway-http' });
+    let disconnects = 0;
+    void (async () => {
+      for await (const status of nc.status()) if (status.type === 'disconnect') disconnects++;
+    })();
+    const caller = createCaller(nc, { timeoutMs: 2000 });
+    const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: config.http.maxNameBytes });
+    const app = createHttpApp({
+      caller,
+      registry,
+      logger: silentLogger,
+      bodyLimit: config.http.bodyLimit,
+      timeoutMs: 2000,
+      corsOrigins: [],
+      maxNameBytes: config.http.maxNameBytes,
+      laxContentTypes: false,
+      maxPayload: () => nc.info!.max_payload,
+    });
+    const server = createGatewayServer(app.callback(), config.http, silentLogger);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const greeting = new GreetingService();
+    greeting.name = uniqueName('names');
+    const hosted = await hostService(greeting, { nc, logger: silentLogger });
+    t.after(async () => {
+      server.close();
+      server.closeAllConnections();
+      registry.close();
+      caller.close();
+      await hosted.stop();
+      await nc.drain();
+    });
+
+    const fiveKb = await post(`${url}/${greeting.name}.${'h'.repeat(5000)}`, '[]');
+    assert.deepEqual([fiveKb.status, fiveKb.code], [404, 'UNKNOWN_PROCEDURE']);
+    assert.match(fiveKb.text, /longer than 256 bytes/);
+    const hundredKb = await post(`${url}/${greeting.name}.${'h'.repeat(100_000)}`, '[]');
+    assert.deepEqual([hundredKb.status, hundredKb.code], [431, 'HEADERS_TOO_LARGE']);
+    for (const path of ['$SRV.INFO', '$SYS.REQ.SERVER.PING', '_INBOX.x', 'a.*', 'a.>', 'a..b', '%20a.b', 'a%0D%0Ab.c']) {
+      const res = await post(`${url}/${path}`, '[]');
+      assert.deepEqual([res.status, res.code], [404, 'UNKNOWN_PROCEDURE'], path);
+    }
+    await nc.flush();
+    assert.equal((await post(`${url}/${greeting.name}.hello`, '[["Still"]]')).text, '[["Hello, Still"],{}]');
+    assert.equal(disconnects, 0);
+  });
+});
