@@ -17,9 +17,10 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
   const { http } = config;
   const nc = await connectNats(config.nats, 'gateway-http');
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs });
-  const registry = createRegistry(nc, { logger, refreshMs: http.registryRefreshMs, maxNameBytes: http.maxNameBytes });
+  const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes });
   await registry.refresh();
+  // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, heartbeatMs: (subject) => registry.get(subject)?.heartbeatMs });
   const app = createHttpApp({
     caller,
     logger,

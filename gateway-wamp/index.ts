@@ -6,6 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
@@ -42,7 +43,10 @@ const SERVICE_VERSION = '0.1.0';
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
   const { wamp } = config;
   const nc = await connectNats(config.nats, 'gateway-wamp');
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs });
+  const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes });
+  void registry.refresh();
+  // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, heartbeatMs: (subject) => registry.get(subject)?.heartbeatMs });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
@@ -90,6 +94,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       await closed;
       broker.close();
       advertisement.stop();
+      registry.close();
       caller.close();
       await nc.drain();
     },

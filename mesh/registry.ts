@@ -158,7 +158,8 @@ class InfoRegistry implements ProcedureRegistry {
       // Always a timer first, so that `scheduled` is set before it is cleared here.
       await new Promise((resolve) => setTimeout(resolve, wait));
       this.scheduled = undefined;
-      await this.gather();
+      // A connection closing or draining under the query is no reason to fail: the next refresh asks again.
+      await this.gather().catch((err: unknown) => this.options.logger.debug({ err: (err as Error).message }, 'cannot query $SRV.INFO'));
     };
     this.scheduled = run();
     return this.scheduled;
