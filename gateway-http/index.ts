@@ -20,7 +20,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes });
   await registry.refresh();
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, heartbeatMs: (subject) => registry.get(subject)?.heartbeatMs });
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const app = createHttpApp({
     caller,
     logger,

@@ -46,7 +46,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes });
   void registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, heartbeatMs: (subject) => registry.get(subject)?.heartbeatMs });
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };

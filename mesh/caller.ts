@@ -28,11 +28,18 @@ export interface CallerOptions {
   /** The inbox prefix the connection was configured with. */
   inboxPrefix?: string;
   /**
-   * The heartbeat interval a subject's responders promise (from the registry), or undefined. Such a request asks
-   * for heartbeats, and fails with UNAVAILABLE when neither a reply nor a heartbeat comes in time: the instance
-   * that took it is gone. A request to any other subject is watched the same way once its first heartbeat comes.
+   * What the registry knows of a subject: undefined when it is no known procedure. A request to a known procedure
+   * that nothing answers right now is UNAVAILABLE (its instances are away, e.g. reconnecting), not
+   * UNKNOWN_PROCEDURE. When its instances promise heartbeats, a request asks for them and fails with UNAVAILABLE
+   * when neither a reply nor a heartbeat comes in time: the instance that took it is gone. A request to any other
+   * subject is watched the same way once its first heartbeat comes.
    */
-  heartbeatMs?: (subject: string) => number | undefined;
+  known?: (subject: string) => KnownProcedure | undefined;
+}
+
+export interface KnownProcedure {
+  /** The heartbeat interval every instance promises, or undefined when not all of them do. */
+  readonly heartbeatMs: number | undefined;
 }
 
 interface Pending {
@@ -53,7 +60,7 @@ class MuxCaller implements Caller {
   private readonly prefix: string;
   private readonly tickMs: number;
   private readonly timeoutMs: number;
-  private readonly heartbeatMs: ((subject: string) => number | undefined) | undefined;
+  private readonly known: ((subject: string) => KnownProcedure | undefined) | undefined;
   /** Request headers with the heartbeat header added, by the headers a request came with. */
   private readonly withHeartbeat = new WeakMap<MsgHdrs, MsgHdrs>();
   private readonly heartbeatOnly: MsgHdrs = natsHeaders();
@@ -66,7 +73,7 @@ class MuxCaller implements Caller {
   constructor(private readonly nc: NatsConnection, options: CallerOptions) {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
-    this.heartbeatMs = options.heartbeatMs;
+    this.known = options.known;
     this.heartbeatOnly.set(HEARTBEAT_HEADER, '1');
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
@@ -83,7 +90,7 @@ class MuxCaller implements Caller {
     return new Promise<Msg>((resolve, reject) => {
       const tick = this.tickNow() + Math.ceil((options.timeoutMs ?? this.timeoutMs) / this.tickMs) + 1;
       const entry: Pending = { subject, tick, resolve, reject };
-      const heartbeatMs = this.heartbeatMs?.(subject);
+      const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
         const onAbort = () => this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
@@ -118,7 +125,9 @@ class MuxCaller implements Caller {
     const entry = this.settle(token);
     if (!entry) return;
     if (msg.data.length === 0 && msg.headers?.code === 503) {
-      entry.reject(new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
+      entry.reject(this.known?.(entry.subject)
+        ? new MeshError('UNAVAILABLE', `no instance of '${entry.subject}' is reachable right now`)
+        : new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
     } else {
       entry.resolve(msg);
     }

@@ -4,7 +4,7 @@ export { rpc, Service, type RpcOptions } from './rpc.ts';
 export { reply, isKwargs, parseEnvelope, type Args, type Kwargs, type Envelope, type Reply } from './envelope.ts';
 export { MeshError, ERROR_STATUS, errorFromBody, isErrorCode, type ErrorCode, type ErrorBody, type ErrorObject } from './errors.ts';
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './codec.ts';
-export { createCaller, type Caller, type CallerOptions, type RequestOptions } from './caller.ts';
+export { createCaller, type Caller, type CallerOptions, type KnownProcedure, type RequestOptions } from './caller.ts';
 export { createClient, decodeReply, isErrorReply, replyStatus, type MeshClient, type CallOptions } from './client.ts';
 export { respondResult, respondError } from './respond.ts';
 export { hostService, MESH_QUEUE, type HostedService, type ServiceInstance, type ServiceLifecycle } from './service-host.ts';

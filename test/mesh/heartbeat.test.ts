@@ -28,7 +28,7 @@ describe('heartbeats of requests in progress', () => {
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     hostNc = await connect({ servers: NATS_URL });
-    caller = createCaller(nc, { timeoutMs: 20_000, heartbeatMs: (subject) => (subject.startsWith(`${SERVICE}.`) ? HEARTBEAT_MS : undefined) });
+    caller = createCaller(nc, { timeoutMs: 20_000, known: (subject) => (subject.startsWith(`${SERVICE}.`) ? { heartbeatMs: HEARTBEAT_MS } : undefined) });
     hosted = await hostService(new SlowService(), { nc: hostNc, logger: silentLogger, heartbeatMs: HEARTBEAT_MS });
   });
 
@@ -51,6 +51,11 @@ describe('heartbeats of requests in progress', () => {
   it('gives a raw NATS request only the reply, never a heartbeat', async () => {
     const msg = await nc.request(`${SERVICE}.sleep`, jsonCodec.encode([[HEARTBEAT_MS * 3], {}]), { timeout: 5000 });
     assert.deepEqual(decodeReply(msg), [[HEARTBEAT_MS * 3], {}]);
+  });
+
+  it('answers UNAVAILABLE for a known procedure that nothing answers right now, UNKNOWN_PROCEDURE for the rest', async () => {
+    await assert.rejects(caller.request(`${SERVICE}.away`, jsonCodec.encode([])), { code: 'UNAVAILABLE' });
+    await assert.rejects(caller.request(`${uniqueName('nobody')}.away`, jsonCodec.encode([])), { code: 'UNKNOWN_PROCEDURE' });
   });
 
   it('answers UNAVAILABLE soon when a responder took the request and never answers', async () => {
