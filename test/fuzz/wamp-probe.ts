@@ -1,11 +1,13 @@
 // Sends one hostile WAMP frame on a fresh session and judges what the router does against what it promises: a
 // reply, an ERROR or ABORT with a wamp.error.* / mesh.error.* URI, or a close with a protocol code; never silence.
 import { describe } from './wire.ts';
-import { PROBE_TOPIC, type WampCase } from './hostile.ts';
+import type { WampCase } from './hostile.ts';
 import { RawClient, type Closed, type Frame } from '../gateway-wamp/raw-client.ts';
 
 /** The probe's request id: a SUBSCRIBE sent after the hostile frame, whose SUBSCRIBED shows the session still reads. */
 const PROBE_ID = 9_007_199_254_740_000;
+/** Each case's probe subscribes to a topic of its own, so one case's broken subscription does not fail the next. */
+let probes = 0;
 const ERROR_URI = /^(wamp|mesh)\.error\.[a-z0-9_]+(\.[a-z0-9_]+)*$/;
 /** Close codes that say why: protocol error, unsupported or invalid data, policy (slow consumer), too big. */
 const PROTOCOL_CLOSE_CODES = new Set([1002, 1003, 1007, 1008, 1009]);
@@ -45,7 +47,7 @@ export async function sendWamp(wsUrl: string, c: WampCase, waitMs = 3000): Promi
   try {
     if (c.hello) await client.hello();
     client.sendRaw(c.data, c.binary);
-    if (c.hello) client.send([32, PROBE_ID, {}, PROBE_TOPIC]);
+    if (c.hello) client.send([32, PROBE_ID, {}, `fuzz_probe.p${++probes}`]);
     const quiet = silenceAllowed(c.message);
     const deadline = Date.now() + waitMs;
     const done = () => {
