@@ -27,7 +27,9 @@ const isId = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as 
 /** Messages the router may rightly leave unanswered: a well-formed PUBLISH without acknowledge, CANCEL, YIELD, ERROR. */
 function silenceAllowed(message: unknown): boolean {
   if (!Array.isArray(message)) return false;
-  const [type, id, options] = message as unknown[];
+  const type = message[0];
+  // ERROR carries the request type first: [8, type, id, details, uri, ...].
+  const [id, options] = type === 8 ? message.slice(2) : message.slice(1);
   if (!isId(id) || !isDict(options)) return false;
   if (type === 16) return message.length >= 4 && message.length <= 6 && (options.acknowledge === undefined || options.acknowledge === false);
   if (type === 49) return message.length === 3;
