@@ -147,6 +147,36 @@ function httpScenario(): Scenario {
   };
 }
 
+/** Connection counts the gateway should hold; the goal (not asserted) is p99 < 250 ms at 1,000 with no timeout. */
+const CONNECTION_LEVELS = [1000, 5000];
+
+function connectionsScenario(): Scenario {
+  const mesh = unique('bench_conns');
+  let load: Worker<Record<string, unknown>>;
+  let url = '';
+  return {
+    name: 'HTTP gateway under many connections: POST /greeting.hello (wrk, 2 s timeout)',
+    levels: CONNECTION_LEVELS,
+    levelUnit: 'conns',
+    variants: [
+      {
+        label: MESH_HTTP,
+        async measure(connections, durationMs) {
+          const m = await load.request<Measurement & { timeouts: number }>({ url: `${url}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs: Math.max(durationMs, 3000) });
+          process.stdout.write(`       ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`);
+          return m;
+        },
+      },
+    ],
+    async setup() {
+      await worker('responder', 'mesh', mesh);
+      url = (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url;
+      load = await worker('http-connections');
+    },
+    teardown: stopAll,
+  };
+}
+
 const MOLECULER_RPC = 'Moleculer broker.call';
 const MOLECULER_WEB = 'moleculer-web';
 const MESH_HTTP = 'nats-mesh gateway-http';
@@ -331,6 +361,7 @@ const scenarios: Scenario[] = [
   thingScenario('create'),
   thingScenario('list'),
   fanoutScenario(),
+  connectionsScenario(),
 ];
 
 const MEMORY = 'WAMP gateway memory with idle sessions';

@@ -51,20 +51,29 @@ export class OwnNatsServer {
   private child: ChildProcess | undefined;
   private readonly storeDir = mkdtempSync(join(tmpdir(), 'mesh-nats-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** The HTTP monitoring port (`/connz`, `/varz`), when started with `{ monitoring: true }`. */
+    readonly monitorPort: number | undefined,
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(await freePort());
+  get monitorUrl(): string | undefined {
+    return this.monitorPort === undefined ? undefined : `http://127.0.0.1:${this.monitorPort}`;
+  }
+
+  static async start(options: { monitoring?: boolean } = {}): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort(), options.monitoring ? await freePort() : undefined);
     await server.restart();
     return server;
   }
 
   async restart(): Promise<void> {
-    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    const monitor = this.monitorPort === undefined ? [] : ['-m', String(this.monitorPort)];
+    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...monitor], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await isListening('127.0.0.1', this.port, 200)) return;
       await new Promise((r) => setTimeout(r, 50));
