@@ -55,6 +55,9 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       maxHeaderSize: limits.maxHeaderBytes,
+      // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; the gateway has no use for
+      // Host, so such a request is served (or refused with a coded error) like any other.
+      requireHostHeader: false,
       // How often Node checks those timeouts; its default (30 s) would let a short timeout run far over.
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
@@ -72,6 +75,15 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
     open++;
     if (open > limits.maxConnections) refused.add(socket);
     socket.once('close', () => open--);
+  });
+
+  // An Expect other than 100-continue may be refused (RFC 9110, 10.1.1) or ignored: it is ignored, rather than
+  // answered with Node's empty 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+
+  // CONNECT asks for a tunnel, which the gateway never opens; Node would otherwise close the socket unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.end(rawResponse(new MeshError('METHOD_NOT_ALLOWED', 'CONNECT is not supported; use POST to call a procedure')));
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

@@ -110,6 +110,8 @@ const isHealthy = (value: unknown) => (value as { status?: unknown } | null)?.st
 /** Why the outcome breaks the promise, or undefined when it keeps it. */
 export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | undefined {
   if (outcome.kind === 'timeout') return 'no response (timeout)';
+  // Empty lines before a request line are skipped (RFC 9112, 2.2): bytes that are nothing else hold no request to answer.
+  if (outcome.kind === 'hang-up' && 'raw' in input && input.raw.every((byte) => byte === 0x0d || byte === 0x0a)) return undefined;
   if (outcome.kind === 'hang-up') return `no response: ${outcome.detail}`;
   const { status, contentType, body } = outcome;
   const request = 'raw' in input ? undefined : input;

@@ -89,7 +89,7 @@ describe('the mesh after the fuzz run', () => {
   });
 
   it('still answers greeting_service.hello over HTTP', async () => {
-    const response = await fetch(`${mesh.httpUrl}/greeting_service.hello`, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]' });
+    const response = await fetch(`${mesh.httpUrl}/greeting_service.hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[["Bob"], {"last_name": "Ross"}]' });
     assert.equal(response.status, 200);
     assert.equal(await response.text(), '[["Hello, Bob Ross"],{}]');
   });

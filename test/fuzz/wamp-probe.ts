@@ -1,6 +1,6 @@
 // Sends one hostile WAMP frame on a fresh session and judges what the router does against what it promises: a
 // reply, an ERROR or ABORT with a wamp.error.* / mesh.error.* URI, or a close with a protocol code; never silence.
-import { describe } from './wire.ts';
+import { describe, NumberLiteral } from './wire.ts';
 import type { WampCase } from './hostile.ts';
 import { RawClient, type Closed, type Frame } from '../gateway-wamp/raw-client.ts';
 
@@ -24,9 +24,13 @@ export interface WampOutcome {
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2 ** 53;
 
-/** Messages the router may rightly leave unanswered: a well-formed PUBLISH without acknowledge, CANCEL, YIELD, ERROR. */
-function silenceAllowed(message: unknown): boolean {
-  if (!Array.isArray(message)) return false;
+/**
+ * Messages the router may rightly leave unanswered: a well-formed PUBLISH without acknowledge, CANCEL, YIELD, ERROR.
+ * A number literal is what the router reads: over MessagePack its value (`1e2` is the integer 100), over JSON its text.
+ */
+function silenceAllowed(raw: unknown, binary: boolean): boolean {
+  if (!Array.isArray(raw)) return false;
+  const message = raw.map((field: unknown) => (binary && field instanceof NumberLiteral ? Number(field.text) : field));
   const type = message[0];
   // ERROR carries the request type first: [8, type, id, details, uri, ...].
   const [id, options] = type === 8 ? message.slice(2) : message.slice(1);
@@ -50,7 +54,7 @@ export async function sendWamp(wsUrl: string, c: WampCase, waitMs = 3000): Promi
     if (c.hello) await client.hello();
     client.sendRaw(c.data, c.binary);
     if (c.hello) client.send([32, PROBE_ID, {}, `fuzz_probe.p${++probes}`]);
-    const quiet = silenceAllowed(c.message);
+    const quiet = silenceAllowed(c.message, c.binary);
     const deadline = Date.now() + waitMs;
     const done = () => {
       const answered = outcome.frames.some((f) => !isProbeReply(f));
@@ -100,7 +104,7 @@ export function wampProblem(c: WampCase, outcome: WampOutcome): string | undefin
     return undefined;
   }
   if (c.hello && !outcome.probeAnswered) return 'silence: neither a reply nor a close, and the session no longer answers SUBSCRIBE';
-  if (own.length === 0 && !(c.hello && silenceAllowed(c.message))) return 'silence: no reply to the message, no ERROR, no ABORT, no close';
+  if (own.length === 0 && !(c.hello && silenceAllowed(c.message, c.binary))) return 'silence: no reply to the message, no ERROR, no ABORT, no close';
   return undefined;
 }
 
