@@ -142,6 +142,11 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const msg = await caller.request(procedure, body, {
       timeoutMs,
       headers: codec === msgpackCodec ? msgpackHeaders : undefined,
+    }).catch((err: unknown) => {
+      // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
+      // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
+      if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
+      throw err;
     });
     ctx.status = replyStatus(msg);
     ctx.type = msg.headers?.get(CONTENT_TYPE_HEADER) || JSON_TYPE;

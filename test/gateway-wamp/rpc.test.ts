@@ -28,6 +28,22 @@ async function post(url: string, body: string) {
   return { status: res.status, text: await res.text() };
 }
 
+/**
+ * A procedure whose registration ended: the HTTP gateway answers 503 UNAVAILABLE (nothing answers it now) until its
+ * registry, asked again on that miss, no longer lists it; then 404 UNKNOWN_PROCEDURE, within a second.
+ */
+async function untilGone(url: string): Promise<void> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const { status } = await post(url, '[]');
+    statuses.push(status);
+    if (status === 404) break;
+    assert.equal(status, 503, `statuses so far: ${statuses.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(statuses.at(-1), 404, `statuses: ${statuses.join(', ')}`);
+}
+
 describe('gateway-wamp rpc', () => {
   let gateway: Awaited<ReturnType<typeof start>>;
   let http: Awaited<ReturnType<typeof startHttp>>;
@@ -131,7 +147,7 @@ describe('gateway-wamp rpc', () => {
 
     callee.send([66, 3, registrationId]);
     assert.deepEqual(await callee.next(), [67, 3]);
-    assert.equal((await post(`${http.url}/${procedure}`, '[]')).status, 404);
+    await untilGone(`${http.url}/${procedure}`);
     callee.send([66, 4, registrationId]);
     assert.deepEqual((await callee.next()).slice(0, 5), [ERROR, 66, 4, {}, 'wamp.error.no_such_registration']);
     await callee.close();
@@ -146,7 +162,7 @@ describe('gateway-wamp rpc', () => {
     assert.equal((await callee.next())[0], INVOCATION);
     await callee.close();
     assert.deepEqual(JSON.parse((await pending).text).error.code, 'UNAVAILABLE');
-    assert.equal((await post(`${http.url}/${procedure}`, '[]')).status, 404);
+    await untilGone(`${http.url}/${procedure}`);
   });
 
   it('lets one WAMP session call a procedure another one registered', async () => {

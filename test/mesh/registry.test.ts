@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { hostService, rpc } from '../../mesh/index.ts';
 import { createRegistry, SERVICE_INFO_SUBJECT } from '../../mesh/registry.ts';
+import { DEFAULT_HEARTBEAT_MS } from '../../mesh/heartbeat.ts';
 import { NATS_URL, OwnNatsServer, silentLogger, uniqueName } from '../helpers.ts';
 
 class PingService {
@@ -41,7 +42,7 @@ describe('procedure registry', () => {
     assert.deepEqual(info.services, [name]);
     assert.equal(info.instances.length, 1);
     assert.equal(info.instances[0]!.metadata.parameters, '');
-    assert.equal(info.heartbeatMs, undefined);
+    assert.equal(info.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'service hosts send heartbeats');
 
     await hosted.stop();
     await registry.refresh();
