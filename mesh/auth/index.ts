@@ -14,3 +14,4 @@ export {
 } from './mesh-identity.ts';
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
+export { createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
