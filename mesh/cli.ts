@@ -4,8 +4,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { RequestStrategy } from 'nats';
+import { hashApiKey, newApiKey } from './auth/api-keys.ts';
+import { loadPolicy } from './auth/policy.ts';
+import { parseTtl, signUserToken } from './auth/user-token.ts';
 import { createClient } from './client.ts';
-import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, type MeshConfig } from './config.ts';
+import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, SECRET_SETTINGS, type MeshConfig } from './config.ts';
 import { connectNats } from './connection.ts';
 import { loadServiceClass, loadStart, PACKAGE_ROOT, resolveEntry } from './entry.ts';
 import { MeshError } from './errors.ts';
@@ -133,14 +136,15 @@ program
   .argument('[args]', 'JSON array of positional arguments', undefined)
   .argument('[kwargs]', 'JSON object of keyword arguments', undefined)
   .addOption(new Option('--encoding <encoding>', 'payload encoding').choices(['json', 'msgpack']).default('json'))
-  .action(async (procedure: string, argsText: string | undefined, kwargsText: string | undefined, options: { encoding: 'json' | 'msgpack' }) => {
+  .option('--token <jwt>', 'call as the user of this JWT (sent in the Mesh-Identity header)')
+  .action(async (procedure: string, argsText: string | undefined, kwargsText: string | undefined, options: { encoding: 'json' | 'msgpack'; token?: string }) => {
     const config = configure();
     const args = parseJsonArgument('args', argsText, []);
     const kwargs = parseJsonArgument('kwargs', kwargsText, {});
     const nc = await connectNats(config.nats, 'mesh-call');
     const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs });
     try {
-      const reply = await client.call(procedure, args as unknown[], kwargs as Record<string, unknown>, { encoding: options.encoding });
+      const reply = await client.call(procedure, args as unknown[], kwargs as Record<string, unknown>, { encoding: options.encoding, token: options.token });
       process.stdout.write(`${JSON.stringify(reply)}\n`);
     } finally {
       client.close();
@@ -176,11 +180,58 @@ program
   });
 
 program
+  .command('token')
+  .description('print a JWT signed with AUTH_JWT_SECRET, for development and tests: mesh token --sub alice --roles admin,reader')
+  .requiredOption('--sub <id>', 'who the token names (the sub claim)')
+  .option('--roles <roles>', 'comma-separated roles', '')
+  .option('--ttl <lifetime>', 'how long it is valid: 90s, 30m, 1h, 7d', '1h')
+  .action(async (options: { sub: string; roles: string; ttl: string }) => {
+    const config = configure();
+    const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+    process.stdout.write(`${await signUserToken(config.auth, { sub: options.sub, roles, ttlSec: parseTtl(options.ttl) })}\n`);
+  });
+
+const apikey = program.command('apikey').description('API keys: make one, or hash one for the keys file (AUTH_API_KEYS_FILE)');
+apikey
+  .command('hash')
+  .description('print the sha256 of a key, as the keys file holds it')
+  .argument('<key>', 'the API key')
+  .action((key: string) => {
+    process.stdout.write(`${hashApiKey(key)}\n`);
+  });
+apikey
+  .command('new')
+  .description('print a new random key and the keys-file entry for it')
+  .requiredOption('--id <id>', 'the identity the key stands for')
+  .option('--roles <roles>', 'comma-separated roles', '')
+  .action((options: { id: string; roles: string }) => {
+    const key = newApiKey();
+    const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+    process.stdout.write(`key:   ${key}\nentry: ${JSON.stringify({ id: options.id, sha256: hashApiKey(key), roles })}\n`);
+  });
+
+/** The configuration with every secret masked, and the effective policy the gateways enforce. */
+function printableConfig(config: MeshConfig): unknown {
+  const shown = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
+  for (const setting of SECRET_SETTINGS) {
+    const [section, key] = setting.split('.') as [string, string];
+    if (shown[section]![key] !== null) shown[section]![key] = '********';
+  }
+  let policy: unknown;
+  try {
+    policy = loadPolicy(config.auth.policyFile).definition ?? 'none: everything is allowed to everyone (set AUTH_POLICY)';
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return { ...shown, effectivePolicy: policy };
+}
+
+program
   .command('config')
-  .description('print the effective configuration, or with --defaults a complete config file skeleton')
+  .description('print the effective configuration (secrets masked) and policy, or with --defaults a complete config file skeleton')
   .option('--defaults', 'print every setting at its default')
   .action((options: { defaults?: boolean }) => {
-    process.stdout.write(options.defaults ? defaultConfigFile() : `${JSON.stringify(configure(), null, 2)}\n`);
+    process.stdout.write(options.defaults ? defaultConfigFile() : `${JSON.stringify(printableConfig(configure()), null, 2)}\n`);
   });
 
 try {

@@ -1,6 +1,7 @@
 // Calls procedures and publishes events from TypeScript: encodes [args, kwargs], decodes replies and errors.
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
 import { headers as natsHeaders, type Msg, type NatsConnection } from 'nats';
+import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { createCaller, type Caller } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
@@ -11,6 +12,8 @@ export interface CallOptions {
   timeoutMs?: number;
   encoding?: 'json' | 'msgpack';
   signal?: AbortSignal;
+  /** A JWT sent in the `Mesh-Identity` header: who the service sees calling. */
+  token?: string;
 }
 
 export interface MeshClient {
@@ -62,11 +65,13 @@ class Client implements MeshClient {
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      headers: codec === msgpackCodec ? this.msgpackHeaders : undefined,
-    });
+    let headers = codec === msgpackCodec ? this.msgpackHeaders : undefined;
+    if (options.token !== undefined) {
+      headers = natsHeaders();
+      headers.set(IDENTITY_HEADER, options.token);
+      if (codec === msgpackCodec) headers.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+    }
+    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), { timeoutMs: options.timeoutMs, signal: options.signal, headers });
     return decodeReply(msg, codec);
   }
 

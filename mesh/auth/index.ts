@@ -15,3 +15,4 @@ export {
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
 export { createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
+export { signUserToken, parseTtl, type UserTokenClaims } from './user-token.ts';
