@@ -79,7 +79,7 @@ describe('the service host verifies Mesh-Identity and enforces @rpc access', () 
   it('publishes each procedure access in the endpoint metadata', async () => {
     const infos = [];
     for await (const info of await nc.services.client().info(vault)) infos.push(info);
-    const access = Object.fromEntries(infos[0]!.endpoints.map((e) => [e.name, e.metadata.access]));
+    const access = Object.fromEntries(infos[0]!.endpoints.map((e) => [e.name, e.metadata?.access]));
     assert.deepEqual(access, { whoami: 'public', peek: 'public', open: 'roles:admin' });
   });
 });
