@@ -35,8 +35,7 @@ const policyFile = z.strictObject({
 export type PolicyDefinition = z.output<typeof policyFile>;
 
 /** A wildcard pattern's components; `*` or an empty component (Crossbar's form) matches any one component. */
-function wildcardMatches(pattern: readonly string[], uri: string): boolean {
-  const parts = uri.split('.');
+function wildcardMatches(pattern: readonly string[], parts: readonly string[]): boolean {
   return parts.length === pattern.length && pattern.every((p, i) => p === '' || p === '*' || p === parts[i]);
 }
 
@@ -67,7 +66,10 @@ function compile(definition: PolicyDefinition): Map<string, CompiledRole> {
 }
 
 function allowedBy(rules: RoleRules, uri: string): boolean {
-  return rules.exact.has(uri) || rules.prefixes.some((p) => uri.startsWith(p)) || rules.wildcards.some((w) => wildcardMatches(w, uri));
+  if (rules.exact.has(uri) || rules.prefixes.some((p) => uri.startsWith(p))) return true;
+  if (rules.wildcards.length === 0) return false;
+  const parts = uri.split('.');
+  return rules.wildcards.some((w) => wildcardMatches(w, parts));
 }
 
 const OPEN_POLICY: Policy = Object.freeze({ allows: () => true, configured: false, anonymousRole: undefined, definition: undefined });
