@@ -11,6 +11,9 @@ export interface RunningHttpGateway extends Running {
   readonly url: string;
 }
 
+/** Connections the kernel queues before the gateway accepts them (Linux caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 /** What nats-server announces when it does not say: its own default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
@@ -33,7 +36,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
   });
   const server = createGatewayServer(app.callback(), http, logger);
-  server.listen(http.port, http.host);
+  // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.
+  server.listen({ port: http.port, host: http.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host;

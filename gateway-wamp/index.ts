@@ -34,6 +34,9 @@ function answerHealth(res: ServerResponse, connected: boolean): void {
   res.end(JSON.stringify(body));
 }
 
+/** Connections the kernel queues before the gateway accepts them: room for thousands of tabs reconnecting at once. */
+const LISTEN_BACKLOG = 4096;
+
 /** NATS's own default, for a server that does not say. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
@@ -74,7 +77,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
   const server = createServer((req, res) => (req.url === '/health' ? answerHealth(res, caller.connected) : page(req, res)));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));
-  server.listen(wamp.port, wamp.host);
+  server.listen({ port: wamp.port, host: wamp.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = wamp.host === '0.0.0.0' ? '127.0.0.1' : wamp.host;
