@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
@@ -31,6 +32,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    rateLimiter: createRateLimiter(config.rateLimit),
   });
   const server = createGatewayServer(app.callback(), http, logger);
   server.listen(http.port, http.host);

@@ -6,6 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
@@ -69,6 +70,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
+    rateLimiter: createRateLimiter(config.rateLimit),
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });

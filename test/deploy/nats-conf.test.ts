@@ -48,7 +48,7 @@ async function startConfiguredServer(port: number): Promise<ChildProcess> {
 
 /** What nats-server refused this connection next ("publish <subject>" or "subscription <subject>"), or undefined. */
 async function nextRefusal(nc: NatsConnection, timeoutMs = 2000): Promise<string | undefined> {
-  const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, timeoutMs).unref());
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
   const violation = (async () => {
     for await (const status of nc.status()) {
       const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
