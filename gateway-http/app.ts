@@ -17,6 +17,7 @@ import {
   type Logger,
 } from '../mesh/index.ts';
 import { nameProblem, quoteName } from '../mesh/names.ts';
+import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/registry.ts';
 
 export interface HttpGatewayOptions {
@@ -33,6 +34,8 @@ export interface HttpGatewayOptions {
   laxContentTypes: boolean;
   /** The NATS server's max_payload now (it may change on reconnect). */
   maxPayload: () => number;
+  /** Budgets per caller; none, or one not enabled, adds no step. */
+  rateLimiter?: RateLimiter;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -47,6 +50,8 @@ const HEADER_ROOM = 128;
 
 interface GatewayState {
   codec: Codec;
+  /** The authenticated caller, once a step before the rate limit has set it. */
+  identity?: RateCaller['identity'];
 }
 
 type GatewayContext = Context & { state: GatewayState };
@@ -95,6 +100,16 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
       // The name passed nameProblem: no quote, whitespace or control character to escape.
       if (!(await registry.lookup(procedure))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
+    }
+    await next();
+  }
+
+  /** One request from the caller's budget (its identity, else its address); over budget is 429 with Retry-After. */
+  async function limitRate(ctx: GatewayContext, next: Next) {
+    const refused = await options.rateLimiter!.take({ address: ctx.request.socket.remoteAddress ?? '', identity: ctx.state.identity });
+    if (refused) {
+      ctx.set('Retry-After', String(refused.retryAfterS));
+      throw refused;
     }
     await next();
   }
@@ -161,7 +176,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   const router = new Router<GatewayState>();
   router.get('/health', health);
-  router.post('/:procedure', findProcedure, checkContentType, forward);
+  const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
+  router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

@@ -3,6 +3,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { warnIfOpen } from '../mesh/exposure.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
@@ -34,6 +36,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    rateLimiter: createRateLimiter(config.rateLimit),
   });
   const server = createGatewayServer(app.callback(), http, logger);
   // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.
@@ -43,6 +46,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
   const url = `http://${host}:${port}`;
   logger.info({ url }, 'http gateway listening');
+  warnIfOpen('gateway-http', http.host, false, logger);
   return {
     url,
     async stop() {

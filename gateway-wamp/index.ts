@@ -6,6 +6,8 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { warnIfOpen } from '../mesh/exposure.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
@@ -72,6 +74,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
+    rateLimiter: createRateLimiter(config.rateLimit),
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
@@ -84,6 +87,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const url = `http://${host}:${port}`;
   const wsUrl = `ws://${host}:${port}${wamp.path}`;
   logger.info({ url, ws: wsUrl, realm: wamp.realm }, 'wamp gateway listening');
+  warnIfOpen('gateway-wamp', wamp.host, false, logger);
   return {
     url,
     wsUrl,

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../mesh/index.ts';
+import type { RateLimiter } from '../mesh/rate-limit.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
 import { randomId } from './ids.ts';
@@ -21,6 +22,7 @@ export interface RouterOptions {
   maxPayload: number;
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
+  rateLimiter?: RateLimiter;
   logger: Logger;
 }
 
@@ -44,6 +46,7 @@ export class Router implements SessionContext {
   readonly maxBufferedBytes: number;
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  readonly rateLimiter: RateLimiter | undefined;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -51,7 +54,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -67,7 +70,7 @@ export class Router implements SessionContext {
     if (path !== this.options.path) return refuse(socket, '404 Not Found', `WAMP is served at ${this.options.path}\n`);
     const subprotocol = chooseSubprotocol(request.headers['sec-websocket-protocol']);
     if (!subprotocol) return refuse(socket, '400 Bad Request', `offer a WAMP subprotocol: ${SUBPROTOCOLS.join(' or ')}\n`);
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol, request.socket.remoteAddress ?? ''));
   }
 
   join(session: Session): number {
@@ -87,8 +90,8 @@ export class Router implements SessionContext {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, subprotocol: Subprotocol): void {
-    const session = new Session(ws, SERIALIZERS[subprotocol], this);
+  private accept(ws: WebSocket, subprotocol: Subprotocol, address: string): void {
+    const session = new Session(ws, SERIALIZERS[subprotocol], this, address);
     this.sessions.add(session);
     ws.once('close', () => this.sessions.delete(session));
   }

@@ -5,12 +5,13 @@ import { MeshError, type Logger } from '../mesh/index.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
 import { errorPayload, errorUri } from './errors.ts';
-import type { ClientMessage, Hello, Publish, Subscribe, Unsubscribe } from './parse.ts';
+import type { Call, ClientMessage, Hello, Publish, Register, Subscribe, Unsubscribe } from './parse.ts';
 import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { quoteName } from '../mesh/names.ts';
+import type { RateLimitedError, RateLimiter } from '../mesh/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
@@ -22,6 +23,8 @@ export interface SessionContext {
   /** Longest topic URI, and NATS subject built from it, in bytes. */
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  /** Budgets per caller, for CALL, PUBLISH, SUBSCRIBE and REGISTER; undefined or not enabled: no limit. */
+  readonly rateLimiter?: RateLimiter;
   readonly logger: Logger;
   /** Issues a session id no other session of this gateway has. */
   join(session: Session): number;
@@ -33,6 +36,11 @@ const BINARY = { binary: true } as const;
 
 type State = 'hello' | 'open' | 'closed';
 
+/** The messages that take from a session's rate budget. */
+type Counted = Call | Publish | Register | Subscribe;
+const COUNTED = new Set<number>([MessageType.CALL, MessageType.PUBLISH, MessageType.REGISTER, MessageType.SUBSCRIBE]);
+const isCounted = (message: ClientMessage): message is Counted => COUNTED.has(message.type);
+
 /** What a SUBSCRIBE gets when NATS cannot confirm the subscription. */
 const SUBSCRIPTION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription');
 
@@ -41,8 +49,17 @@ export class Session implements Peer {
   private state: State = 'hello';
   private subscriptions: Set<number> | undefined;
   private rpc: SessionRpc | undefined;
+  /** Messages behind a rate check still under way, in the order they came. */
+  private backlog: Promise<void> | undefined;
+  private backlogSize = 0;
 
-  constructor(private readonly socket: WebSocket, readonly serializer: Serializer, private readonly context: SessionContext) {
+  constructor(
+    private readonly socket: WebSocket,
+    readonly serializer: Serializer,
+    private readonly context: SessionContext,
+    /** The client's address, as the socket saw it: the rate limit's key for a session without identity. */
+    readonly address = '',
+  ) {
     socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     socket.on('close', () => this.end());
     socket.on('error', (err) => context.logger.debug({ err, session: this.id }, 'websocket error'));
@@ -80,8 +97,39 @@ export class Session implements Peer {
     if (!decoded.ok) return this.violation(decoded.reason);
     const parsed = parseMessage(decoded.value);
     if (!parsed.ok) return this.violation(parsed.reason);
-    if (this.state === 'hello') this.establish(parsed.message);
-    else this.dispatch(parsed.message);
+    this.admit(parsed.message);
+  }
+
+  /**
+   * A counted message waits for its rate check and is refused over budget; every message after it waits its turn
+   * (a CANCEL never overtakes its CALL). With no rate limit, or nothing waiting, a message is handled at once.
+   */
+  private admit(message: ClientMessage): void {
+    const limiter = this.context.rateLimiter?.enabled ? this.context.rateLimiter : undefined;
+    if (!this.backlog && !(limiter && this.state === 'open' && isCounted(message))) return this.route(message);
+    this.backlogSize++;
+    this.backlog = (this.backlog ?? Promise.resolve())
+      .then(async () => {
+        const refused = limiter && this.state === 'open' && isCounted(message) ? await limiter.take({ address: this.address }) : undefined;
+        if (this.state === 'closed') return;
+        if (refused && isCounted(message)) this.refuse(message, refused);
+        else this.route(message);
+      })
+      .catch((err: unknown) => this.context.logger.error({ err, session: this.id }, 'rate check failed'))
+      .finally(() => {
+        if (--this.backlogSize === 0) this.backlog = undefined;
+      });
+  }
+
+  private route(message: ClientMessage): void {
+    if (this.state === 'hello') this.establish(message);
+    else if (this.state === 'open') this.dispatch(message);
+  }
+
+  /** Over budget: ERROR mesh.error.resource_exhausted with `retry_after` (seconds); an unacknowledged PUBLISH is dropped. */
+  private refuse(message: Counted, error: RateLimitedError): void {
+    if (message.type === MessageType.PUBLISH && !message.options.acknowledge) return;
+    this.send([MessageType.ERROR, message.type, message.requestId, { retry_after: error.retryAfterS }, errorUri(error), ...errorPayload(error)]);
   }
 
   private establish(message: ClientMessage): void {
