@@ -162,8 +162,9 @@ export class Broker {
     topic.nats.unsubscribe();
   }
 
+  /** A message with a reply subject is somebody's request, never an event: no session sees another caller's requests. */
   private deliver(topic: Topic, msg: Msg): void {
-    if (topic.subscribers.size === 0) return;
+    if (topic.subscribers.size === 0 || msg.reply) return;
     const envelope = this.decodeEvent(msg);
     if (!envelope) return;
     const headers = msg.headers;

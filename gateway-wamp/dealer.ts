@@ -25,6 +25,7 @@ import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './
 import type { Peer } from './peer.ts';
 import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
+import type { Guard } from './guard.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -45,6 +46,9 @@ export interface DealerOptions {
   /** Deadline of a CALL without a `timeout` option, and how long an INVOCATION is kept waiting for its YIELD. */
   timeoutMs: number;
   limits: DealerLimits;
+  guard: Guard;
+  /** How often registrations are checked against the registry (rpc.registryRefreshMs). */
+  revokeCheckMs: number;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -80,14 +84,32 @@ function replyError(msg: Msg, codec: Codec, error: MeshError, logger: Logger): v
 
 export class Dealer {
   readonly registrations: Registrations;
+  private readonly revokeTimer: NodeJS.Timeout;
 
   constructor(readonly options: DealerOptions) {
     this.registrations = new Registrations(options.nc, MESH_QUEUE, (registration, msg) => this.route(registration, msg), options.logger);
+    this.revokeTimer = setInterval(() => this.revokeTaken(), options.revokeCheckMs).unref();
   }
 
-  /** The RPC state of one session: its calls in flight, its registrations and the invocations it owes. */
-  attach(peer: Peer): SessionRpc {
-    return new SessionRpc(this, peer);
+  /**
+   * The RPC state of one session: its calls in flight, its registrations and the invocations it owes.
+   * `revocation`: the callee announced registration_revocation, so it is told when a registration is taken away.
+   */
+  attach(peer: Peer, revocation = false): SessionRpc {
+    return new SessionRpc(this, peer, revocation);
+  }
+
+  /** Closes the start-up race: a URI registered before its hosted service started is taken back once the registry shows the service. */
+  revokeTaken(): void {
+    for (const registration of this.registrations.all()) {
+      if (this.options.guard.mayKeep(registration.uri)) continue;
+      this.options.logger.warn({ procedure: registration.uri }, 'revoking a WAMP registration of a procedure a hosted service answers');
+      this.registrations.revoke(registration);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.revokeTimer);
   }
 
   /** Why a procedure URI cannot be called or registered, or undefined. */
@@ -125,7 +147,7 @@ export class SessionRpc implements Callee {
   private invocations: Map<number, Invocation> | undefined;
   private lastInvocationId = 0;
 
-  constructor(private readonly dealer: Dealer, private readonly peer: Peer) {}
+  constructor(private readonly dealer: Dealer, private readonly peer: Peer, private readonly revocation: boolean) {}
 
   private get limits(): DealerLimits {
     return this.dealer.options.limits;
@@ -190,6 +212,9 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    const refusal = await this.dealer.options.guard.register(procedure);
+    if (!peer.open) return;
+    if (refusal) return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
     const registrations = (this.registrations ??= new Map());
     for (const registration of registrations.values()) {
       if (registration.uri === procedure) {
@@ -254,6 +279,12 @@ export class SessionRpc implements Callee {
     this.calls = undefined;
     this.registrations = undefined;
     this.invocations = undefined;
+  }
+
+  /** The router took a registration back: it is gone from this session, which hears of it if it asked to. */
+  revoked(registration: Registration): void {
+    if (!this.registrations?.delete(registration.id)) return;
+    if (this.revocation) this.peer.send([MessageType.UNREGISTERED, 0, { registration: registration.id, reason: WampUri.NOT_AUTHORIZED }]);
   }
 
   /** A NATS request for one of this session's registrations: an INVOCATION, unless the session owes too many. */

@@ -10,6 +10,7 @@ import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
+import { Guard } from './guard.ts';
 import { Router } from './router.ts';
 import { createPageHandler } from './static.ts';
 
@@ -44,13 +45,15 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const { wamp } = config;
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes });
-  void registry.refresh();
+  // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
+  await registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
-  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits });
+  const guard: Guard = new Guard({ registry, registeredHere: (subject): boolean => dealer.registrations.get(subject) !== undefined });
+  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, revokeCheckMs: config.rpc.registryRefreshMs });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
@@ -69,6 +72,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
+    guard,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
@@ -93,6 +97,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       server.closeAllConnections();
       await closed;
       broker.close();
+      dealer.close();
       advertisement.stop();
       registry.close();
       caller.close();

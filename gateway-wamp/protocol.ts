@@ -43,6 +43,7 @@ export const WampUri = {
   CANCELED: 'wamp.error.canceled',
   TIMEOUT: 'wamp.error.timeout',
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
+  NOT_AUTHORIZED: 'wamp.error.not_authorized',
   /** A SUBSCRIBE past wamp.maxSubscriptionsPerSession: the router's own URI, the spec has none. */
   TOO_MANY_SUBSCRIPTIONS: 'mesh.error.too_many_subscriptions',
 } as const;
@@ -85,6 +86,7 @@ export const ROUTER_ROLES = {
       call_canceling: true,
       call_timeout: true,
       shared_registration: true,
+      registration_revocation: true,
     },
   },
 } as const;

@@ -16,6 +16,8 @@ export function isInvokePolicy(value: unknown): value is InvokePolicy {
 /** A session that answers invocations (the dealer's SessionRpc). */
 export interface Callee {
   invoke(registration: Registration, msg: Msg): void;
+  /** The router took the registration away from this callee (the registry shows a hosted service answering it). */
+  revoked(registration: Registration): void;
 }
 
 export class Registration {
@@ -45,6 +47,11 @@ export class Registration {
   /** Whether `policy` may join: never `single`, and only the policy the registration already has. */
   admits(policy: InvokePolicy): boolean {
     return policy !== 'single' && policy === this.policy;
+  }
+
+  /** Everyone holding the registration, confirmed or not. */
+  holders(): Callee[] {
+    return [...this.members];
   }
 
   add(callee: Callee): void {
@@ -119,6 +126,21 @@ export class Registrations {
     if (!registration.isEmpty) return;
     registration.nats.unsubscribe();
     if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+  }
+
+  /** Ends a registration for every callee holding it: each is told, and the NATS subscription goes. */
+  revoke(registration: Registration): void {
+    for (const callee of registration.holders()) {
+      registration.remove(callee);
+      callee.revoked(registration);
+    }
+    registration.nats.unsubscribe();
+    if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+  }
+
+  /** Every registration held now. */
+  all(): Registration[] {
+    return [...this.byUri.values()];
   }
 
   /** The registrations that have at least one callee, for discovery. */

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../mesh/index.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
+import type { Guard } from './guard.ts';
 import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
 import { SERIALIZERS } from './serializer.ts';
@@ -21,6 +22,7 @@ export interface RouterOptions {
   maxPayload: number;
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
+  guard: Guard;
   logger: Logger;
 }
 
@@ -44,6 +46,7 @@ export class Router implements SessionContext {
   readonly maxBufferedBytes: number;
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  readonly guard: Guard;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -51,7 +54,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, guard: this.guard } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,

@@ -5,6 +5,7 @@ import { MeshError, type Logger } from '../mesh/index.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
 import { errorPayload, errorUri } from './errors.ts';
+import type { Guard } from './guard.ts';
 import type { ClientMessage, Hello, Publish, Subscribe, Unsubscribe } from './parse.ts';
 import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -22,10 +23,18 @@ export interface SessionContext {
   /** Longest topic URI, and NATS subject built from it, in bytes. */
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  readonly guard: Guard;
   readonly logger: Logger;
   /** Issues a session id no other session of this gateway has. */
   join(session: Session): number;
   leave(session: Session): void;
+}
+
+/** Whether HELLO's details announce a feature of a role: `roles.<role>.features.<feature>` is true. */
+function announces(details: Record<string, unknown>, role: string, feature: string): boolean {
+  const roles = details.roles as Record<string, unknown>;
+  const features = (roles[role] as { features?: Record<string, unknown> } | undefined)?.features;
+  return typeof features === 'object' && features !== null && features[feature] === true;
 }
 
 const TEXT = { binary: false } as const;
@@ -100,7 +109,7 @@ export class Session implements Peer {
     }
     this.id = this.context.join(this);
     this.state = 'open';
-    this.rpc = this.context.dealer.attach(this);
+    this.rpc = this.context.dealer.attach(this, announces(details, 'callee', 'registration_revocation'));
     this.send([
       MessageType.WELCOME,
       this.id,
@@ -136,6 +145,8 @@ export class Session implements Peer {
     if (subject === undefined) {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`);
     }
+    const refusal = this.context.guard.subscribe(subject, match === 'exact');
+    if (refusal) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.NOT_AUTHORIZED, refusal);
     const limit = this.context.maxSubscriptionsPerSession;
     if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`);
@@ -165,6 +176,8 @@ export class Session implements Peer {
     if (subject === undefined) return void refuse(WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI: ${problem}`);
     if (options.passthru) return void refuse(WampUri.OPTION_NOT_ALLOWED, 'payload passthru mode (enc_algo) is not supported');
     if (options.byAuth) return void refuse(WampUri.OPTION_NOT_ALLOWED, `${options.byAuth} is not supported: sessions are anonymous`);
+    const refusal = this.context.guard.publish(subject);
+    if (refusal) return void refuse(WampUri.NOT_AUTHORIZED, refusal);
     let publicationId: number;
     try {
       publicationId = this.context.broker.publish(this, subject, args, kwargs, options);
