@@ -97,7 +97,8 @@ onSubmit('publish-form', async () => {
   const topic = byId('publish-topic').value.trim();
   const data = parseJson(byId('publish-data').value, 'data');
   const [args, kwargs] = Array.isArray(data) ? [data, {}] : data !== null && typeof data === 'object' ? [[], data] : [[data], {}];
-  await requireSession().publish(topic, args, kwargs, { acknowledge: true });
+  // exclude_me: false, so a page subscribed to the topic sees its own event like everyone else's.
+  await requireSession().publish(topic, args, kwargs, { acknowledge: true, exclude_me: false });
   log('published', `${topic} ${compact([args, kwargs])}`);
 });
 
