@@ -16,6 +16,7 @@ import {
   type Codec,
   type Logger,
 } from '../mesh/index.ts';
+import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/names.ts';
 import type { ProcedureRegistry } from '../mesh/registry.ts';
 
@@ -33,6 +34,8 @@ export interface HttpGatewayOptions {
   laxContentTypes: boolean;
   /** The NATS server's max_payload now (it may change on reconnect). */
   maxPayload: () => number;
+  /** Authentication, the policy and identity forwarding; undefined when nothing is configured (all open). */
+  auth?: GatewayAuth;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -47,6 +50,7 @@ const HEADER_ROOM = 128;
 
 interface GatewayState {
   codec: Codec;
+  identity?: Identity;
 }
 
 type GatewayContext = Context & { state: GatewayState };
@@ -55,6 +59,19 @@ type GatewayContext = Context & { state: GatewayState };
  * The codec of a request's body, or undefined when its type is refused. No type at all is accepted only with
  * no body: a call without arguments, as `curl -X POST` sends it.
  */
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
+function credentialOf(ctx: Context): string | undefined {
+  const authorization = ctx.get('Authorization');
+  if (authorization) {
+    const bearer = BEARER.exec(authorization);
+    if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
+    return bearer[1];
+  }
+  return ctx.get('X-Api-Token') || undefined;
+}
+
 function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
   const type = ctx.request.type;
   if (type === JSON_TYPE || type.endsWith('+json')) return jsonCodec;
@@ -65,7 +82,7 @@ function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {
-  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload } = options;
+  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload, auth } = options;
   const msgpackHeaders: MsgHdrs = natsHeaders();
   msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
@@ -78,6 +95,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path.slice(0, LOGGED_PATH_CHARS) }, 'unexpected gateway error');
       ctx.status = error.status;
+      if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
     }
@@ -95,6 +113,29 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
       // The name passed nameProblem: no quote, whitespace or control character to escape.
       if (!(await registry.lookup(procedure))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
+    }
+    await next();
+  }
+
+  /**
+   * Who calls, and whether the policy lets them call this procedure; before any lookup, so an unauthenticated
+   * caller learns nothing of which procedures exist. A cached token or an API key costs no await.
+   */
+  async function authorize(ctx: GatewayContext, next: Next) {
+    const { authenticator, policy, anonymous } = auth!;
+    const procedure = ctx.params.procedure ?? '';
+    const credential = credentialOf(ctx);
+    if (credential === undefined) {
+      if (!policy.allows(anonymous, 'call', procedure)) {
+        throw new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
+      }
+      ctx.state.identity = anonymous;
+    } else {
+      const identity = authenticator.peek(credential) ?? (await authenticator.authenticate(credential));
+      if (!policy.allows(identity, 'call', procedure)) {
+        throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${quoteName(procedure)}`);
+      }
+      ctx.state.identity = identity;
     }
     await next();
   }
@@ -138,11 +179,14 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const started = performance.now();
     const procedure = ctx.params.procedure!;
     const body = await readBody(ctx);
-    const { codec } = ctx.state;
-    const msg = await caller.request(procedure, body, {
-      timeoutMs,
-      headers: codec === msgpackCodec ? msgpackHeaders : undefined,
-    }).catch((err: unknown) => {
+    const { codec, identity } = ctx.state;
+    const forwarder = auth?.forwarder;
+    let headers = codec === msgpackCodec ? msgpackHeaders : undefined;
+    if (forwarder && identity) {
+      const contentType = headers ? msgpackCodec.contentType : undefined;
+      headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
+    }
+    const msg = await caller.request(procedure, body, { timeoutMs, headers }).catch((err: unknown) => {
       // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
       // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
       if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
@@ -161,7 +205,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   const router = new Router<GatewayState>();
   router.get('/health', health);
-  router.post('/:procedure', findProcedure, checkContentType, forward);
+  if (auth) router.post('/:procedure', authorize, findProcedure, checkContentType, forward);
+  else router.post('/:procedure', findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
@@ -16,6 +17,7 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
   const { http } = config;
+  const auth = createGatewayAuth(config.auth);
   const nc = await connectNats(config.nats, 'gateway-http');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes });
   await registry.refresh();
@@ -31,6 +33,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    auth,
   });
   const server = createGatewayServer(app.callback(), http, logger);
   server.listen(http.port, http.host);
