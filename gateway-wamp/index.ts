@@ -6,6 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
@@ -52,8 +53,11 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
-  const guard: Guard = new Guard({ registry, registeredHere: (subject): boolean => dealer.registrations.get(subject) !== undefined });
-  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, revokeCheckMs: config.rpc.registryRefreshMs });
+  const auth = createGatewayAuth(config.auth);
+  const registeredHere = (subject: string): boolean => dealer.registrations.get(subject) !== undefined;
+  const guard = new Guard({ registry, registeredHere, policy: auth?.policy });
+  const forwarder = auth?.forwarder;
+  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
@@ -73,6 +77,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
     guard,
+    auth,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });

@@ -44,6 +44,10 @@ export const WampUri = {
   TIMEOUT: 'wamp.error.timeout',
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
   NOT_AUTHORIZED: 'wamp.error.not_authorized',
+  AUTHENTICATION_FAILED: 'wamp.error.authentication_failed',
+  NO_AUTH_METHOD: 'wamp.error.no_auth_method',
+  /** ABORT when the ticket cannot be checked now (a JWKS endpoint down, no keys cached): the router's own URI. */
+  AUTHENTICATION_UNAVAILABLE: 'mesh.error.unavailable',
   /** A SUBSCRIBE past wamp.maxSubscriptionsPerSession: the router's own URI, the spec has none. */
   TOO_MANY_SUBSCRIPTIONS: 'mesh.error.too_many_subscriptions',
 } as const;

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../mesh/index.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
+import type { GatewayAuth } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
 import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
@@ -23,6 +24,7 @@ export interface RouterOptions {
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
   guard: Guard;
+  auth: GatewayAuth | undefined;
   logger: Logger;
 }
 
@@ -47,6 +49,7 @@ export class Router implements SessionContext {
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
   readonly guard: Guard;
+  readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -54,7 +57,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, guard: this.guard } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, guard: this.guard, auth: this.auth } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
