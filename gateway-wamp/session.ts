@@ -57,7 +57,7 @@ export class Session implements Peer {
   /** Who the session is; undefined when nothing is configured. */
   private identity: Identity | undefined;
   private state: State = 'hello';
-  private hello_: Hello | undefined;
+  private helloMessage: Hello | undefined;
   private claimedAuthid: string | undefined;
   private subscriptions: Set<number> | undefined;
   private rpc: SessionRpc | undefined;
@@ -118,7 +118,7 @@ export class Session implements Peer {
       return this.violation('HELLO details must announce the client roles');
     }
     if (realm !== this.context.realm) return this.abort(WampUri.NO_SUCH_REALM, `no realm '${realm}' on this router`);
-    this.hello_ = hello;
+    this.helloMessage = hello;
     this.proceed(answerHello(this.context.auth, details));
   }
 
@@ -140,7 +140,7 @@ export class Session implements Peer {
   }
 
   private welcome({ identity, authmethod, authprovider }: Authenticated): void {
-    const { realm, details } = this.hello_!;
+    const { realm, details } = this.helloMessage!;
     this.id = this.context.join(this);
     this.identity = identity;
     this.authid = identity?.id ?? String(this.id);
