@@ -16,6 +16,7 @@ import {
   type Codec,
   type Logger,
 } from '../mesh/index.ts';
+import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/names.ts';
 import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/registry.ts';
@@ -36,6 +37,8 @@ export interface HttpGatewayOptions {
   maxPayload: () => number;
   /** Budgets per caller; none, or one not enabled, adds no step. */
   rateLimiter?: RateLimiter;
+  /** Authentication, the policy and identity forwarding; undefined when nothing is configured (all open). */
+  auth?: GatewayAuth;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -50,8 +53,7 @@ const HEADER_ROOM = 128;
 
 interface GatewayState {
   codec: Codec;
-  /** The authenticated caller, once a step before the rate limit has set it. */
-  identity?: RateCaller['identity'];
+  identity?: Identity;
 }
 
 type GatewayContext = Context & { state: GatewayState };
@@ -60,6 +62,19 @@ type GatewayContext = Context & { state: GatewayState };
  * The codec of a request's body, or undefined when its type is refused. No type at all is accepted only with
  * no body: a call without arguments, as `curl -X POST` sends it.
  */
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
+function credentialOf(ctx: Context): string | undefined {
+  const authorization = ctx.get('Authorization');
+  if (authorization) {
+    const bearer = BEARER.exec(authorization);
+    if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
+    return bearer[1];
+  }
+  return ctx.get('X-Api-Token') || undefined;
+}
+
 function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
   const type = ctx.request.type;
   if (type === JSON_TYPE || type.endsWith('+json')) return jsonCodec;
@@ -70,7 +85,7 @@ function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {
-  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload } = options;
+  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload, auth } = options;
   const msgpackHeaders: MsgHdrs = natsHeaders();
   msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
@@ -83,6 +98,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path.slice(0, LOGGED_PATH_CHARS) }, 'unexpected gateway error');
       ctx.status = error.status;
+      if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
     }
@@ -110,6 +126,29 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     if (refused) {
       ctx.set('Retry-After', String(refused.retryAfterS));
       throw refused;
+    }
+    await next();
+  }
+
+  /**
+   * Who calls, and whether the policy lets them call this procedure; before any lookup, so an unauthenticated
+   * caller learns nothing of which procedures exist. A cached token or an API key costs no await.
+   */
+  async function authorize(ctx: GatewayContext, next: Next) {
+    const { authenticator, policy, anonymous } = auth!;
+    const procedure = ctx.params.procedure ?? '';
+    const credential = credentialOf(ctx);
+    if (credential === undefined) {
+      if (!policy.allows(anonymous, 'call', procedure)) {
+        throw new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
+      }
+      ctx.state.identity = anonymous;
+    } else {
+      const identity = authenticator.peek(credential) ?? (await authenticator.authenticate(credential));
+      if (!policy.allows(identity, 'call', procedure)) {
+        throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${quoteName(procedure)}`);
+      }
+      ctx.state.identity = identity;
     }
     await next();
   }
@@ -153,11 +192,14 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const started = performance.now();
     const procedure = ctx.params.procedure!;
     const body = await readBody(ctx);
-    const { codec } = ctx.state;
-    const msg = await caller.request(procedure, body, {
-      timeoutMs,
-      headers: codec === msgpackCodec ? msgpackHeaders : undefined,
-    }).catch((err: unknown) => {
+    const { codec, identity } = ctx.state;
+    const forwarder = auth?.forwarder;
+    let headers = codec === msgpackCodec ? msgpackHeaders : undefined;
+    if (forwarder && identity) {
+      const contentType = headers ? msgpackCodec.contentType : undefined;
+      headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
+    }
+    const msg = await caller.request(procedure, body, { timeoutMs, headers }).catch((err: unknown) => {
       // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
       // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
       if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
@@ -177,7 +219,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   const router = new Router<GatewayState>();
   router.get('/health', health);
   const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
-  router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
+  if (auth) router.post('/:procedure', authorize, ...rateSteps, findProcedure, checkContentType, forward);
+  else router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

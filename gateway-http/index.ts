@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
+import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
@@ -21,6 +22,7 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
   const { http } = config;
+  const auth = createGatewayAuth(config.auth);
   const nc = await connectNats(config.nats, 'gateway-http');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes });
   await registry.refresh();
@@ -37,6 +39,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     rateLimiter: createRateLimiter(config.rateLimit),
+    auth,
   });
   const server = createGatewayServer(app.callback(), http, logger);
   // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.
@@ -46,7 +49,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
   const url = `http://${host}:${port}`;
   logger.info({ url }, 'http gateway listening');
-  warnIfOpen('gateway-http', http.host, false, logger);
+  warnIfOpen('gateway-http', http.host, auth?.authenticator.configured === true, logger);
   return {
     url,
     async stop() {

@@ -8,10 +8,12 @@ import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
+import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
+import { Guard } from './guard.ts';
 import { Router } from './router.ts';
 import { createPageHandler } from './static.ts';
 
@@ -49,13 +51,18 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const { wamp } = config;
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes });
-  void registry.refresh();
+  // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
+  await registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
-  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits });
+  const auth = createGatewayAuth(config.auth);
+  const registeredHere = (subject: string): boolean => dealer.registrations.get(subject) !== undefined;
+  const guard = new Guard({ registry, registeredHere, policy: auth?.policy });
+  const forwarder = auth?.forwarder;
+  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
@@ -75,6 +82,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
     rateLimiter: createRateLimiter(config.rateLimit),
+    guard,
+    auth,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
@@ -87,7 +96,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const url = `http://${host}:${port}`;
   const wsUrl = `ws://${host}:${port}${wamp.path}`;
   logger.info({ url, ws: wsUrl, realm: wamp.realm }, 'wamp gateway listening');
-  warnIfOpen('gateway-wamp', wamp.host, false, logger);
+  warnIfOpen('gateway-wamp', wamp.host, auth?.authenticator.configured === true, logger);
   return {
     url,
     wsUrl,
@@ -100,6 +109,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       server.closeAllConnections();
       await closed;
       broker.close();
+      dealer.close();
       advertisement.stop();
       registry.close();
       caller.close();

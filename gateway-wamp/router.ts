@@ -7,6 +7,8 @@ import type { Logger } from '../mesh/index.ts';
 import type { RateLimiter } from '../mesh/rate-limit.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
+import type { GatewayAuth } from '../mesh/auth/index.ts';
+import type { Guard } from './guard.ts';
 import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
 import { SERIALIZERS } from './serializer.ts';
@@ -23,6 +25,8 @@ export interface RouterOptions {
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
   rateLimiter?: RateLimiter;
+  guard: Guard;
+  auth: GatewayAuth | undefined;
   logger: Logger;
 }
 
@@ -47,6 +51,8 @@ export class Router implements SessionContext {
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
   readonly rateLimiter: RateLimiter | undefined;
+  readonly guard: Guard;
+  readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -54,7 +60,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter, guard: this.guard, auth: this.auth } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,

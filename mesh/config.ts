@@ -97,6 +97,26 @@ export const configSchema = z.strictObject({
       durationS: POSITIVE_INT.default(1),
     })).default({}),
   }).prefault({}),
+  auth: z.strictObject({
+    jwtSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
+    jwtPublicKeyFile: NULLABLE_TEXT,
+    jwksUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    jwtIssuer: NULLABLE_TEXT,
+    jwtAudience: NULLABLE_TEXT,
+    rolesClaim: z.string().min(1).default('roles'),
+    clockSkewSec: z.coerce.number().int().min(0).max(300).default(30),
+    apiKeysFile: NULLABLE_TEXT,
+    policyFile: NULLABLE_TEXT,
+    meshSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
+    identityTtlSec: POSITIVE_INT.max(3600).default(60),
+    tokenCacheSize: z.coerce.number().int().min(0).default(10_000),
+  }).prefault({}).refine((auth) => [auth.jwtSecret, auth.jwtPublicKeyFile, auth.jwksUrl].filter(Boolean).length <= 1, {
+    path: ['jwtSecret'],
+    message: 'set one of auth.jwtSecret, auth.jwtPublicKeyFile and auth.jwksUrl, not several',
+  }).refine((auth) => auth.meshSecret !== null || auth.jwtSecret !== null || (auth.jwtPublicKeyFile === null && auth.jwksUrl === null && auth.apiKeysFile === null), {
+    path: ['meshSecret'],
+    message: 'is needed (AUTH_MESH_SECRET) with a public key, a JWKS URL or API keys, so services can verify the identity a gateway forwards',
+  }),
   database: z.strictObject({
     url: databaseUrl,
     dataDir: z.string().min(1).default('.data'),
@@ -109,6 +129,10 @@ export const configSchema = z.strictObject({
 });
 
 export type MeshConfig = z.output<typeof configSchema>;
+export type AuthConfig = MeshConfig['auth'];
+
+/** Settings whose values are secrets: `mesh config` shows them masked. */
+export const SECRET_SETTINGS = ['nats.password', 'nats.token', 'auth.jwtSecret', 'auth.meshSecret'] as const;
 
 /** Environment variables and the settings they set, as the README's table lists them. */
 export const ENVIRONMENT = {
@@ -146,6 +170,18 @@ export const ENVIRONMENT = {
   WAMP_MAX_SUBSCRIPTIONS_PER_SESSION: 'wamp.maxSubscriptionsPerSession',
   RATE_LIMIT_POINTS: 'rateLimit.points',
   RATE_LIMIT_DURATION_S: 'rateLimit.durationS',
+  AUTH_JWT_SECRET: 'auth.jwtSecret',
+  AUTH_JWT_PUBLIC_KEY: 'auth.jwtPublicKeyFile',
+  AUTH_JWKS_URL: 'auth.jwksUrl',
+  AUTH_JWT_ISSUER: 'auth.jwtIssuer',
+  AUTH_JWT_AUDIENCE: 'auth.jwtAudience',
+  AUTH_ROLES_CLAIM: 'auth.rolesClaim',
+  AUTH_CLOCK_SKEW_S: 'auth.clockSkewSec',
+  AUTH_API_KEYS_FILE: 'auth.apiKeysFile',
+  AUTH_POLICY: 'auth.policyFile',
+  AUTH_MESH_SECRET: 'auth.meshSecret',
+  AUTH_IDENTITY_TTL_S: 'auth.identityTtlSec',
+  AUTH_TOKEN_CACHE_SIZE: 'auth.tokenCacheSize',
   DATABASE_URL: 'database.url',
   DATA_DIR: 'database.dataDir',
   DATABASE_POOL_SIZE: 'database.poolSize',

@@ -6,12 +6,20 @@ import { readParameters, type Parameter } from './signature.ts';
 export interface RpcOptions {
   /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
   variadic?: boolean;
+  /** Anyone may call it, anonymous callers too: the default. */
+  public?: boolean;
+  /** Only a verified caller with one of these roles may call it, whatever path the call came by. */
+  roles?: readonly string[];
 }
+
+/** Who may call a procedure: anyone, or a verified caller with one of the roles. */
+export type Access = { readonly public: true } | { readonly roles: readonly string[] };
 
 export interface Procedure {
   method: string;
   /** Undefined for a variadic procedure, which receives (args, kwargs) unbound. */
   parameters: Parameter[] | undefined;
+  access: Access;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -23,6 +31,15 @@ interface Marked {
   [PROCEDURES]?: Map<string, Procedure>;
 }
 
+function accessOf(method: string, options: RpcOptions): Access {
+  if (options.roles === undefined) return { public: true };
+  if (options.public) throw new TypeError(`@rpc on '${method}': a procedure is either public or limited to roles, not both`);
+  if (options.roles.length === 0 || !options.roles.every((r) => typeof r === 'string' && r !== '')) {
+    throw new TypeError(`@rpc on '${method}': roles must name at least one role`);
+  }
+  return { roles: Object.freeze([...options.roles]) };
+}
+
 function mark(prototype: object, method: string, fn: unknown, options: RpcOptions): void {
   if (typeof fn !== 'function') throw new TypeError(`@rpc can only mark methods, not '${method}'`);
   const target = prototype as Marked;
@@ -30,7 +47,7 @@ function mark(prototype: object, method: string, fn: unknown, options: RpcOption
     target[PROCEDURES] = new Map(target[PROCEDURES]);
   }
   const parameters = options.variadic ? undefined : readParameters(fn as AnyMethod);
-  target[PROCEDURES]!.set(method, { method, parameters });
+  target[PROCEDURES]!.set(method, { method, parameters, access: accessOf(method, options) });
 }
 
 /** What TypeScript passes a method decorator under the TC39 standard (no experimentalDecorators). */

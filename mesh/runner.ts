@@ -1,6 +1,7 @@
 // Runs service classes in a process, Nameko's runner: one NATS connection, one host per service.
 // A service class is constructed with the process context, so config and logger are injected, not global.
 import type { NatsConnection } from 'nats';
+import { createIdentityVerifier } from './auth/identity-verifier.ts';
 import { connectNats } from './connection.ts';
 import type { ProcessContext, Running } from './process.ts';
 import { hostService, type HostedService, type ServiceInstance } from './service-host.ts';
@@ -15,10 +16,11 @@ export interface RunningServices extends Running {
 /** Hosts the given service classes on an existing connection; `stop` drains them but leaves nc open. */
 export async function hostServices(classes: readonly ServiceClass[], context: ProcessContext, nc: NatsConnection): Promise<HostedService[]> {
   const hosted: HostedService[] = [];
+  const identity = createIdentityVerifier(context.config.auth);
   for (const ServiceClass of classes) {
     const instance = new ServiceClass(context);
     const logger = context.logger.child({ service: instance.name });
-    hosted.push(await hostService(instance, { nc, logger }));
+    hosted.push(await hostService(instance, { nc, logger, identity }));
     logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
   }
   return hosted;

@@ -1,14 +1,19 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
 import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
+import { hasAnyRole, type Identity } from './auth/identity.ts';
+import { createIdentityVerifier, type IdentityVerifier } from './auth/identity-verifier.ts';
+import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { bindArguments } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
+import { configSchema } from './config.ts';
+import { runInCall } from './context.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
-import { attachPublisher, proceduresOf, type Procedure } from './rpc.ts';
+import { attachPublisher, proceduresOf, type Access, type Procedure } from './rpc.ts';
 
 /** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
 export const MESH_QUEUE = 'q';
@@ -38,7 +43,12 @@ export interface HostOptions {
   version?: string;
   /** How often a request still in progress gets a heartbeat, when its caller asks for them. */
   heartbeatMs?: number;
+  /** Verifies the `Mesh-Identity` header; by default one with no keys, which refuses every identity. */
+  identity?: IdentityVerifier;
 }
+
+/** A verifier with no keys: a host started without auth settings cannot be told who calls. */
+const NO_KEYS = createIdentityVerifier(configSchema.parse({}).auth);
 
 interface EndpointCounters {
   requests: number;
@@ -49,6 +59,19 @@ interface EndpointCounters {
 
 function procedureName(instance: ServiceInstance, procedure: Procedure): string {
   return `${instance.name}.${procedure.method}`;
+}
+
+/** The endpoint metadata value for a procedure's access: `public` or `roles:admin,reader`. */
+function describeAccess(access: Access): string {
+  return 'roles' in access ? `roles:${access.roles.join(',')}` : 'public';
+}
+
+/** Refuses a caller the procedure's access does not admit: no identity is UNAUTHENTICATED, a wrong role PERMISSION_DENIED. */
+function checkAccess(subject: string, access: Access, caller: Identity | undefined): void {
+  if (!('roles' in access) || hasAnyRole(caller, access.roles)) return;
+  const needs = `'${subject}' needs a caller with the role ${access.roles.join(' or ')}`;
+  if (!caller || caller.method === 'anonymous') throw new MeshError('UNAUTHENTICATED', `${needs}; the call carries no verified identity`);
+  throw new MeshError('PERMISSION_DENIED', `${needs}; ${caller.id} has ${caller.roles.length ? caller.roles.join(', ') : 'no roles'}`);
 }
 
 function describeParameters(procedure: Procedure): string {
@@ -64,10 +87,12 @@ class Host implements HostedService {
   private readonly beating = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
+  private readonly identity: IdentityVerifier;
   private micro: MicroService | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.identity = options.identity ?? NO_KEYS;
   }
 
   get name(): string {
@@ -96,7 +121,7 @@ class Host implements HostedService {
       this.counters.set(subject, counters);
       this.micro.addEndpoint(procedure.method, {
         subject,
-        metadata: { parameters: describeParameters(procedure), heartbeat_ms: String(this.heartbeatMs) },
+        metadata: { parameters: describeParameters(procedure), heartbeat_ms: String(this.heartbeatMs), access: describeAccess(procedure.access) },
         handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
       });
       this.subjects.push(subject);
@@ -168,11 +193,15 @@ class Host implements HostedService {
     let outcome = 'ok';
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
+      const token = msg.headers?.get(IDENTITY_HEADER);
+      const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
+      checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = procedure.parameters
-        ? await method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
-        : await method.call(this.instance, args, kwargs);
+      const result = await runInCall({ caller, procedure: subject }, () => procedure.parameters
+        ? method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
+        : method.call(this.instance, args, kwargs));
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;
