@@ -97,7 +97,8 @@ onSubmit('publish-form', async () => {
   const topic = byId('publish-topic').value.trim();
   const data = parseJson(byId('publish-data').value, 'data');
   const [args, kwargs] = Array.isArray(data) ? [data, {}] : data !== null && typeof data === 'object' ? [[], data] : [[data], {}];
-  await requireSession().publish(topic, args, kwargs, { acknowledge: true });
+  // exclude_me: false, so a page subscribed to the topic sees its own event like everyone else's.
+  await requireSession().publish(topic, args, kwargs, { acknowledge: true, exclude_me: false });
   log('published', `${topic} ${compact([args, kwargs])}`);
 });
 
@@ -115,32 +116,85 @@ onSubmit('call-form', async () => {
 
 byId('clear-log').addEventListener('click', () => byId('log').replaceChildren());
 
-const connection = new autobahn.Connection({
-  url,
-  realm,
-  max_retries: -1,
-  initial_retry_delay: 0.5,
-  max_retry_delay: 5,
-  retry_if_unreachable: true,
-});
-
-connection.onopen = (opened) => {
-  session = opened;
-  showState('connected', `${url} realm ${realm}, session ${opened.id}`);
-  log('connected', `session ${opened.id}`);
-  for (const topic of subscribed.keys()) subscribe(topic).catch((err) => log('error', describeError(err)));
-};
-
 /** Autobahn retries a lost connection itself, but not one the router ended with GOODBYE (a gateway restart). */
 const REOPEN_DELAY_MS = 2000;
 
-connection.onclose = (reason, details) => {
-  session = null;
-  for (const item of subscribed.values()) item.dataset.subscribed = 'false';
-  const delay = details.will_retry ? details.retry_delay * 1000 : REOPEN_DELAY_MS;
-  showState('reconnecting', `in ${(delay / 1000).toFixed(1)} s (${details.reason || reason})`);
-  if (!details.will_retry) setTimeout(() => connection.open(), delay);
-  return false;
-};
+/**
+ * The credential (a JWT or an API key) the page signs in with, kept for this tab only; sent in the WAMP ticket
+ * exchange over the websocket, never in the URL.
+ */
+let credential = sessionStorage.getItem('mesh-credential') || '';
+let connection = null;
 
-connection.open();
+function showIdentity(details) {
+  byId('identity').textContent = details ? `${details.authid} (${details.authrole}, ${details.authmethod})` : 'nobody';
+}
+
+/** Opens a connection: ticket authentication with the credential when there is one, else anonymous. */
+function openConnection() {
+  const ticket = credential;
+  const opened = new autobahn.Connection({
+    url,
+    realm,
+    max_retries: -1,
+    initial_retry_delay: 0.5,
+    max_retry_delay: 5,
+    retry_if_unreachable: true,
+    ...(ticket ? { authmethods: ['ticket'], onchallenge: () => ticket } : {}),
+  });
+  opened.onopen = (newSession, details) => {
+    session = newSession;
+    showState('connected', `${url} realm ${realm}, session ${newSession.id}`);
+    showIdentity(details);
+    log('connected', `session ${newSession.id} as ${details.authid}`);
+    for (const topic of subscribed.keys()) subscribe(topic).catch((err) => log('error', describeError(err)));
+  };
+  opened.onclose = (reason, details) => {
+    session = null;
+    for (const item of subscribed.values()) item.dataset.subscribed = 'false';
+    if (connection !== opened) return true;
+    // A refused sign-in (ABORT) is not retried: the user has to sign in again or sign out.
+    if (/authentication_failed|no_auth_method|not_authorized/.test(details.reason || '')) {
+      showState('refused', `${details.reason}${details.message ? `: ${details.message}` : ''}`);
+      showIdentity(null);
+      log('error', `sign-in refused: ${details.reason}`);
+      return true;
+    }
+    const delay = details.will_retry ? details.retry_delay * 1000 : REOPEN_DELAY_MS;
+    showState('reconnecting', `in ${(delay / 1000).toFixed(1)} s (${details.reason || reason})`);
+    if (!details.will_retry) setTimeout(() => connection === opened && opened.open(), delay);
+    return false;
+  };
+  connection = opened;
+  showState('connecting');
+  opened.open();
+}
+
+/** Closes the current connection (it is not reopened) and opens one with the current credential. */
+function reconnect() {
+  const previous = connection;
+  connection = null;
+  try {
+    if (previous) previous.close('wamp.close.normal');
+  } catch {
+    // Already closed (a refused sign-in): nothing to stop.
+  }
+  openConnection();
+}
+
+onSubmit('sign-in-form', () => {
+  credential = byId('credential').value.trim();
+  byId('credential').value = '';
+  if (credential) sessionStorage.setItem('mesh-credential', credential);
+  else sessionStorage.removeItem('mesh-credential');
+  reconnect();
+});
+
+byId('sign-out-button').addEventListener('click', () => {
+  credential = '';
+  sessionStorage.removeItem('mesh-credential');
+  log('signed-out', 'connecting anonymously');
+  reconnect();
+});
+
+openConnection();

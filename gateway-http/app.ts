@@ -18,6 +18,7 @@ import {
 } from '../mesh/index.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/names.ts';
+import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/registry.ts';
 
 export interface HttpGatewayOptions {
@@ -34,6 +35,8 @@ export interface HttpGatewayOptions {
   laxContentTypes: boolean;
   /** The NATS server's max_payload now (it may change on reconnect). */
   maxPayload: () => number;
+  /** Budgets per caller; none, or one not enabled, adds no step. */
+  rateLimiter?: RateLimiter;
   /** Authentication, the policy and identity forwarding; undefined when nothing is configured (all open). */
   auth?: GatewayAuth;
 }
@@ -113,6 +116,16 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
       // The name passed nameProblem: no quote, whitespace or control character to escape.
       if (!(await registry.lookup(procedure))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
+    }
+    await next();
+  }
+
+  /** One request from the caller's budget (its identity, else its address); over budget is 429 with Retry-After. */
+  async function limitRate(ctx: GatewayContext, next: Next) {
+    const refused = await options.rateLimiter!.take({ address: ctx.request.socket.remoteAddress ?? '', identity: ctx.state.identity });
+    if (refused) {
+      ctx.set('Retry-After', String(refused.retryAfterS));
+      throw refused;
     }
     await next();
   }
@@ -205,8 +218,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   const router = new Router<GatewayState>();
   router.get('/health', health);
-  if (auth) router.post('/:procedure', authorize, findProcedure, checkContentType, forward);
-  else router.post('/:procedure', findProcedure, checkContentType, forward);
+  const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
+  if (auth) router.post('/:procedure', authorize, ...rateSteps, findProcedure, checkContentType, forward);
+  else router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

@@ -3,6 +3,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { warnIfOpen } from '../mesh/exposure.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { createHttpApp } from './app.ts';
@@ -11,6 +13,9 @@ import { createGatewayServer } from './server.ts';
 export interface RunningHttpGateway extends Running {
   readonly url: string;
 }
+
+/** Connections the kernel queues before the gateway accepts them (Linux caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
 
 /** What nats-server announces when it does not say: its own default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -33,15 +38,18 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    rateLimiter: createRateLimiter(config.rateLimit),
     auth,
   });
   const server = createGatewayServer(app.callback(), http, logger);
-  server.listen(http.port, http.host);
+  // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.
+  server.listen({ port: http.port, host: http.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host;
   const url = `http://${host}:${port}`;
   logger.info({ url }, 'http gateway listening');
+  warnIfOpen('gateway-http', http.host, auth?.authenticator.configured === true, logger);
   return {
     url,
     async stop() {

@@ -15,8 +15,11 @@ export interface ServerLimits {
   maxConnections: number;
 }
 
-/** Client errors that mean the client is gone (reset, or closed mid-request): nothing to answer. */
-const CLIENT_GONE = new Set(['ECONNRESET', 'HPE_INVALID_EOF_STATE']);
+/**
+ * Client errors that mean the client is gone: a reset, or a request cut off by the end of the stream. A client
+ * that half-closes after part of a request can still read, so it is answered while its socket is writable.
+ */
+const CLIENT_GONE = new Set(['ECONNRESET']);
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -43,6 +46,7 @@ function clientErrorOf(code: string | undefined, limits: ServerLimits): MeshErro
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return new MeshError('REQUEST_TIMEOUT', `the request did not arrive in time (headers ${limits.headersTimeoutMs} ms, whole request ${limits.requestTimeoutMs} ms)`);
   }
+  if (code === 'HPE_INVALID_EOF_STATE') return new MeshError('INVALID_ARGUMENT', 'the connection ended in the middle of the request');
   return new MeshError('INVALID_ARGUMENT', 'malformed HTTP request');
 }
 

@@ -18,6 +18,32 @@ const EXCLUDE_SESSIONS_HEADER = 'Wamp-Exclude-Sessions';
 /** Header listing the only session ids that may get the event (PUBLISH option `eligible`), as `[1,2,3]`. */
 const ELIGIBLE_HEADER = 'Wamp-Eligible';
 
+/** Headers carrying the authid and authrole black/white lists of a PUBLISH, each as a nameList. */
+const AUTH_LIST_HEADERS = {
+  excludeAuthid: 'Wamp-Exclude-Authid',
+  excludeAuthrole: 'Wamp-Exclude-Authrole',
+  eligibleAuthid: 'Wamp-Eligible-Authid',
+  eligibleAuthrole: 'Wamp-Eligible-Authrole',
+} as const;
+type AuthList = keyof typeof AUTH_LIST_HEADERS;
+
+/** Names as a header value: each percent-encoded, so the value is header-safe, joined by commas; `-` for an empty list. */
+function nameList(names: string[]): string {
+  return names.length === 0 ? '-' : names.map(encodeURIComponent).join(',');
+}
+
+/** The names of a nameList header; undefined when it is absent, null when it is malformed (the event goes nowhere). */
+function readNameList(headers: MsgHdrs | undefined, name: string): ReadonlySet<string> | undefined | null {
+  const value = headers?.get(name);
+  if (!value) return undefined;
+  if (value === '-') return new Set();
+  try {
+    return new Set(value.split(',').map(decodeURIComponent));
+  } catch {
+    return null;
+  }
+}
+
 /** A header value written by sessionList: digits and commas in brackets, so it is header-safe and bounded. */
 const SESSION_LIST = /^\[(?:[0-9]{1,16}(?:,[0-9]{1,16})*)?\]$/;
 
@@ -135,6 +161,11 @@ export class Broker {
     if (options.excludeMe) headers.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
     if (options.exclude?.length) headers.set(EXCLUDE_SESSIONS_HEADER, sessionList(options.exclude));
     if (options.eligible) headers.set(ELIGIBLE_HEADER, sessionList(options.eligible));
+    for (const [option, header] of Object.entries(AUTH_LIST_HEADERS) as [AuthList, string][]) {
+      const names = options[option];
+      // An empty exclusion excludes nobody; an empty eligible list lets nobody in.
+      if (names && (names.length > 0 || option.startsWith('eligible'))) headers.set(header, nameList(names));
+    }
     const size = payload.length + headerBytes(headers);
     const maxPayload = this.nc.info?.max_payload;
     if (maxPayload !== undefined && size > maxPayload) {
@@ -162,8 +193,9 @@ export class Broker {
     topic.nats.unsubscribe();
   }
 
+  /** A message with a reply subject is somebody's request, never an event: no session sees another caller's requests. */
   private deliver(topic: Topic, msg: Msg): void {
-    if (topic.subscribers.size === 0) return;
+    if (topic.subscribers.size === 0 || msg.reply) return;
     const envelope = this.decodeEvent(msg);
     if (!envelope) return;
     const headers = msg.headers;
@@ -172,7 +204,9 @@ export class Broker {
     const excluded = this.excludedSession(headers);
     const excludedSessions = readSessionList(headers, EXCLUDE_SESSIONS_HEADER);
     const eligible = readSessionList(headers, ELIGIBLE_HEADER);
-    if (excludedSessions === null || eligible === null) {
+    const byAuth = {} as Record<AuthList, ReadonlySet<string> | undefined | null>;
+    for (const [option, header] of Object.entries(AUTH_LIST_HEADERS) as [AuthList, string][]) byAuth[option] = readNameList(headers, header);
+    if (excludedSessions === null || eligible === null || Object.values(byAuth).includes(null)) {
       this.logger.debug({ subject: msg.subject }, 'event with a malformed session list; not delivered');
       return;
     }
@@ -181,6 +215,9 @@ export class Broker {
     const frames: [Buffer?, Buffer?] = [];
     for (const peer of topic.subscribers) {
       if (peer.id === excluded || excludedSessions?.has(peer.id) || (eligible && !eligible.has(peer.id))) continue;
+      if (byAuth.excludeAuthid?.has(peer.authid) || (byAuth.eligibleAuthid && !byAuth.eligibleAuthid.has(peer.authid))) continue;
+      if (byAuth.excludeAuthrole && peer.authroles.some((role) => byAuth.excludeAuthrole!.has(role))) continue;
+      if (byAuth.eligibleAuthrole && !peer.authroles.some((role) => byAuth.eligibleAuthrole!.has(role))) continue;
       const { serializer } = peer;
       peer.sendFrame((frames[serializer.index] ??= serializer.encode(event)));
     }

@@ -1,6 +1,6 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
 // NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
-import type { Msg, NatsConnection } from 'nats';
+import type { Msg, MsgHdrs, NatsConnection } from 'nats';
 import {
   codecForContentType,
   CONTENT_TYPE_HEADER,
@@ -25,6 +25,8 @@ import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './
 import type { Peer } from './peer.ts';
 import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
+import type { Identity, IdentityForwarder } from '../mesh/auth/index.ts';
+import type { Guard } from './guard.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -45,6 +47,11 @@ export interface DealerOptions {
   /** Deadline of a CALL without a `timeout` option, and how long an INVOCATION is kept waiting for its YIELD. */
   timeoutMs: number;
   limits: DealerLimits;
+  guard: Guard;
+  /** Mints the `Mesh-Identity` header of each CALL; undefined when no mesh key is configured (nothing forwarded). */
+  forwarder: IdentityForwarder | undefined;
+  /** How often registrations are checked against the registry (rpc.registryRefreshMs). */
+  revokeCheckMs: number;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -80,14 +87,34 @@ function replyError(msg: Msg, codec: Codec, error: MeshError, logger: Logger): v
 
 export class Dealer {
   readonly registrations: Registrations;
+  private readonly revokeTimer: NodeJS.Timeout;
 
   constructor(readonly options: DealerOptions) {
     this.registrations = new Registrations(options.nc, MESH_QUEUE, (registration, msg) => this.route(registration, msg), options.logger);
+    this.revokeTimer = setInterval(() => this.revokeTaken(), options.revokeCheckMs).unref();
   }
 
-  /** The RPC state of one session: its calls in flight, its registrations and the invocations it owes. */
-  attach(peer: Peer): SessionRpc {
-    return new SessionRpc(this, peer);
+  /**
+   * The RPC state of one session: its calls in flight, its registrations and the invocations it owes.
+   * `revocation`: the callee announced registration_revocation, so it is told when a registration is taken away.
+   */
+  attach(peer: Peer, identity: Identity | undefined, revocation = false): SessionRpc {
+    return new SessionRpc(this, peer, identity, revocation);
+  }
+
+  /** Closes the start-up race: a URI registered before its hosted service started is taken back once the registry shows the service. */
+  revokeTaken(): void {
+    const { guard, logger } = this.options;
+    for (const registration of this.registrations.all()) {
+      const taken = registration.holders().filter((callee) => !guard.mayKeep(callee.identity, registration.uri));
+      if (taken.length === 0) continue;
+      logger.warn({ procedure: registration.uri, callees: taken.length }, 'revoking a WAMP registration of a procedure a hosted service answers');
+      this.registrations.revoke(registration, taken);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.revokeTimer);
   }
 
   /** Why a procedure URI cannot be called or registered, or undefined. */
@@ -125,7 +152,13 @@ export class SessionRpc implements Callee {
   private invocations: Map<number, Invocation> | undefined;
   private lastInvocationId = 0;
 
-  constructor(private readonly dealer: Dealer, private readonly peer: Peer) {}
+  constructor(
+    private readonly dealer: Dealer,
+    private readonly peer: Peer,
+    /** Who the session is; undefined when nothing is configured. */
+    readonly identity: Identity | undefined,
+    private readonly revocation: boolean,
+  ) {}
 
   private get limits(): DealerLimits {
     return this.dealer.options.limits;
@@ -135,6 +168,8 @@ export class SessionRpc implements Callee {
     const { peer, limits } = this;
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
+    const refusal = this.dealer.options.guard.call(this.identity, procedure);
+    if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
@@ -158,7 +193,7 @@ export class SessionRpc implements Callee {
       reply = await this.dealer.options.caller.request(procedure, payload, {
         timeoutMs: timeout || this.dealer.options.timeoutMs,
         signal: controller.signal,
-        headers: serializer.natsHeaders,
+        headers: await this.requestHeaders(),
       });
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
@@ -190,6 +225,9 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    const refusal = await this.dealer.options.guard.register(this.identity, procedure);
+    if (!peer.open) return;
+    if (refusal) return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
     const registrations = (this.registrations ??= new Map());
     for (const registration of registrations.values()) {
       if (registration.uri === procedure) {
@@ -256,6 +294,12 @@ export class SessionRpc implements Callee {
     this.invocations = undefined;
   }
 
+  /** The router took a registration back: it is gone from this session, which hears of it if it asked to. */
+  revoked(registration: Registration): void {
+    if (!this.registrations?.delete(registration.id)) return;
+    if (this.revocation) this.peer.send([MessageType.UNREGISTERED, 0, { registration: registration.id, reason: WampUri.NOT_AUTHORIZED }]);
+  }
+
   /** A NATS request for one of this session's registrations: an INVOCATION, unless the session owes too many. */
   invoke(registration: Registration, msg: Msg): void {
     if (!msg.reply) return;
@@ -306,6 +350,15 @@ export class SessionRpc implements Callee {
     } catch {
       return undefined;
     }
+  }
+
+  /** The NATS headers of a CALL: the Content-Type of the session's serializer, and the caller's Mesh-Identity. */
+  private async requestHeaders(): Promise<MsgHdrs | undefined> {
+    const { forwarder } = this.dealer.options;
+    const { natsHeaders, codec } = this.peer.serializer;
+    if (!forwarder || !this.identity) return natsHeaders;
+    const contentType = natsHeaders ? codec.contentType : undefined;
+    return forwarder.peek(this.identity, contentType) ?? (await forwarder.headers(this.identity, contentType));
   }
 
   private drop(registration: Registration): void {

@@ -6,10 +6,14 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/index.ts';
+import { warnIfOpen } from '../mesh/exposure.ts';
+import { createRateLimiter } from '../mesh/rate-limit.ts';
+import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/registry.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
+import { Guard } from './guard.ts';
 import { Router } from './router.ts';
 import { createPageHandler } from './static.ts';
 
@@ -34,6 +38,9 @@ function answerHealth(res: ServerResponse, connected: boolean): void {
   res.end(JSON.stringify(body));
 }
 
+/** Connections the kernel queues before the gateway accepts them: room for thousands of tabs reconnecting at once. */
+const LISTEN_BACKLOG = 4096;
+
 /** NATS's own default, for a server that does not say. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
@@ -44,13 +51,18 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const { wamp } = config;
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes });
-  void registry.refresh();
+  // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
+  await registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger);
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
-  const dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits });
+  const auth = createGatewayAuth(config.auth);
+  const registeredHere = (subject: string): boolean => dealer.registrations.get(subject) !== undefined;
+  const guard = new Guard({ registry, registeredHere, policy: auth?.policy });
+  const forwarder = auth?.forwarder;
+  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
@@ -69,18 +81,22 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
+    rateLimiter: createRateLimiter(config.rateLimit),
+    guard,
+    auth,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
   const server = createServer((req, res) => (req.url === '/health' ? answerHealth(res, caller.connected) : page(req, res)));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));
-  server.listen(wamp.port, wamp.host);
+  server.listen({ port: wamp.port, host: wamp.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = wamp.host === '0.0.0.0' ? '127.0.0.1' : wamp.host;
   const url = `http://${host}:${port}`;
   const wsUrl = `ws://${host}:${port}${wamp.path}`;
   logger.info({ url, ws: wsUrl, realm: wamp.realm }, 'wamp gateway listening');
+  warnIfOpen('gateway-wamp', wamp.host, auth?.authenticator.configured === true, logger);
   return {
     url,
     wsUrl,
@@ -93,6 +109,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       server.closeAllConnections();
       await closed;
       broker.close();
+      dealer.close();
       advertisement.stop();
       registry.close();
       caller.close();

@@ -10,6 +10,8 @@ type Dict = Record<string, unknown>;
 
 export interface Hello { type: typeof MessageType.HELLO; realm: string; details: Dict }
 export interface Abort { type: typeof MessageType.ABORT; details: Dict; reason: string }
+/** AUTHENTICATE answers a CHALLENGE: for `ticket`, the signature is the ticket (a JWT or an API key). */
+export interface Authenticate { type: typeof MessageType.AUTHENTICATE; signature: string; extra: Dict }
 export interface Goodbye { type: typeof MessageType.GOODBYE; details: Dict; reason: string }
 export interface ErrorMessage {
   type: typeof MessageType.ERROR;
@@ -29,8 +31,14 @@ export interface PublishOptions {
   exclude: number[] | undefined;
   /** Session ids that alone may get the event. */
   eligible: number[] | undefined;
-  /** The first black/white list by authid or authrole that is not empty (not supported without authentication). */
-  byAuth: string | undefined;
+  /** Authids that must not get the event. */
+  excludeAuthid: string[] | undefined;
+  /** Authroles whose sessions must not get the event. */
+  excludeAuthrole: string[] | undefined;
+  /** Authids that alone may get the event. */
+  eligibleAuthid: string[] | undefined;
+  /** Authroles whose sessions alone may get the event. */
+  eligibleAuthrole: string[] | undefined;
   /** Payload passthru mode (enc_algo): the payload is opaque bytes, not [args, kwargs] (not supported). */
   passthru: boolean;
 }
@@ -45,7 +53,7 @@ export interface Yield { type: typeof MessageType.YIELD; requestId: number; opti
 
 /** Every message a client may send to a router. */
 export type ClientMessage =
-  | Hello | Abort | Goodbye | ErrorMessage | Publish | Subscribe | Unsubscribe
+  | Hello | Abort | Authenticate | Goodbye | ErrorMessage | Publish | Subscribe | Unsubscribe
   | Call | Cancel | Register | Unregister | Yield;
 
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; reason: string };
@@ -54,7 +62,7 @@ export type Parsed = { ok: true; message: ClientMessage } | { ok: false; reason:
  * Field kinds; a trailing `?` marks the optional payload fields Arguments|list and ArgumentsKw|dict, and
  * `payload?` the opaque payload of payload passthru mode (a string in JSON, bytes in MessagePack).
  */
-type Field = 'id' | 'int' | 'uri' | 'dict' | 'list?' | 'dict?' | 'payload?';
+type Field = 'id' | 'int' | 'uri' | 'string' | 'dict' | 'list?' | 'dict?' | 'payload?';
 
 const isId = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;
 
@@ -62,6 +70,7 @@ const CHECKS: Record<Field, (value: unknown) => boolean> = {
   id: isId,
   int: (value) => Number.isInteger(value) && (value as number) >= 0,
   uri: (value) => typeof value === 'string' && value.length > 0,
+  string: (value) => typeof value === 'string',
   dict: isKwargs,
   'list?': Array.isArray,
   'dict?': isKwargs,
@@ -72,6 +81,7 @@ const DESCRIPTIONS: Record<Field, string> = {
   id: 'an id (integer in [1, 2^53])',
   int: 'a non-negative integer',
   uri: 'a non-empty string',
+  string: 'a string',
   dict: 'a dict',
   'list?': 'a list',
   'dict?': 'a dict',
@@ -82,6 +92,7 @@ const DESCRIPTIONS: Record<Field, string> = {
 const SHAPES: Record<ClientMessage['type'], { name: string; fields: Field[] }> = {
   [MessageType.HELLO]: { name: 'HELLO', fields: ['uri', 'dict'] },
   [MessageType.ABORT]: { name: 'ABORT', fields: ['dict', 'uri'] },
+  [MessageType.AUTHENTICATE]: { name: 'AUTHENTICATE', fields: ['string', 'dict'] },
   [MessageType.GOODBYE]: { name: 'GOODBYE', fields: ['dict', 'uri'] },
   [MessageType.ERROR]: { name: 'ERROR', fields: ['int', 'id', 'dict', 'uri', 'list?', 'dict?'] },
   [MessageType.PUBLISH]: { name: 'PUBLISH', fields: ['id', 'dict', 'uri', 'list?', 'dict?'] },
@@ -147,6 +158,7 @@ const OPTIONS: Partial<Record<ClientMessage['type'], Record<string, OptionKind>>
     ...PASSTHRU,
   },
   [MessageType.SUBSCRIBE]: { match: 'match', get_retained: 'bool', ...ROUTED },
+  [MessageType.HELLO]: { authmethods: 'strings', authid: 'string' },
   [MessageType.CALL]: { timeout: 'count', receive_progress: 'bool', disclose_me: 'bool', ...ROUTED, ...PASSTHRU },
   [MessageType.CANCEL]: { mode: 'string', ...ROUTED },
   [MessageType.REGISTER]: { match: 'string', invoke: 'string', disclose_caller: 'bool', concurrency: 'count', ...ROUTED },
@@ -183,15 +195,16 @@ function checkOptions(name: string, kinds: Record<string, OptionKind>, options: 
 
 function publishOptions(options: Dict): PublishOptions {
   const ids = (value: unknown) => (given(value) ? (value as number[]) : undefined);
-  const byAuth = ['exclude_authid', 'exclude_authrole', 'eligible_authid', 'eligible_authrole'].find(
-    (option) => given(options[option]) && (options[option] as string[]).length > 0,
-  );
+  const strings = (value: unknown) => (given(value) ? (value as string[]) : undefined);
   return {
     acknowledge: options.acknowledge === true,
     excludeMe: options.exclude_me !== false,
     exclude: ids(options.exclude),
     eligible: ids(options.eligible),
-    byAuth,
+    excludeAuthid: strings(options.exclude_authid),
+    excludeAuthrole: strings(options.exclude_authrole),
+    eligibleAuthid: strings(options.eligible_authid),
+    eligibleAuthrole: strings(options.eligible_authrole),
     passthru: given(options.enc_algo),
   };
 }
@@ -202,6 +215,7 @@ function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
   switch (type) {
     case MessageType.HELLO: return { type, realm: v[0] as string, details: v[1] as Dict };
     case MessageType.ABORT: return { type, details: v[0] as Dict, reason: v[1] as string };
+    case MessageType.AUTHENTICATE: return { type, signature: v[0] as string, extra: v[1] as Dict };
     case MessageType.GOODBYE: return { type, details: v[0] as Dict, reason: v[1] as string };
     case MessageType.ERROR:
       return { type, requestType: v[0] as number, requestId: v[1] as number, details: v[2] as Dict, error: v[3] as string, args: args(v[4]), kwargs: kwargs(v[5]) };

@@ -6,6 +6,10 @@ export interface Peer {
   /** The WAMP session id, in [1, 2^53]. */
   readonly id: number;
   readonly serializer: Serializer;
+  /** The authid WELCOME gave the session. */
+  readonly authid: string;
+  /** Every role of the session's identity (WELCOME's authrole is the first). */
+  readonly authroles: readonly string[];
   /** False once the session has ended: sends are dropped. */
   readonly open: boolean;
   /** Encodes and sends one message. */

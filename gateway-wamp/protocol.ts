@@ -43,6 +43,11 @@ export const WampUri = {
   CANCELED: 'wamp.error.canceled',
   TIMEOUT: 'wamp.error.timeout',
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
+  NOT_AUTHORIZED: 'wamp.error.not_authorized',
+  AUTHENTICATION_FAILED: 'wamp.error.authentication_failed',
+  NO_AUTH_METHOD: 'wamp.error.no_auth_method',
+  /** ABORT when the ticket cannot be checked now (a JWKS endpoint down, no keys cached): the router's own URI. */
+  AUTHENTICATION_UNAVAILABLE: 'mesh.error.unavailable',
   /** A SUBSCRIBE past wamp.maxSubscriptionsPerSession: the router's own URI, the spec has none. */
   TOO_MANY_SUBSCRIPTIONS: 'mesh.error.too_many_subscriptions',
 } as const;
@@ -85,6 +90,7 @@ export const ROUTER_ROLES = {
       call_canceling: true,
       call_timeout: true,
       shared_registration: true,
+      registration_revocation: true,
     },
   },
 } as const;

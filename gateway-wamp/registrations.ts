@@ -2,6 +2,7 @@
 // one session or shared by sessions that asked the same invocation policy, and the pick of a callee per request.
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Identity } from '../mesh/auth/index.ts';
 import type { Logger } from '../mesh/index.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
@@ -15,7 +16,11 @@ export function isInvokePolicy(value: unknown): value is InvokePolicy {
 
 /** A session that answers invocations (the dealer's SessionRpc). */
 export interface Callee {
+  /** Who registered; undefined when nothing is configured. */
+  readonly identity: Identity | undefined;
   invoke(registration: Registration, msg: Msg): void;
+  /** The router took the registration away from this callee (the registry shows a hosted service answering it). */
+  revoked(registration: Registration): void;
 }
 
 export class Registration {
@@ -45,6 +50,11 @@ export class Registration {
   /** Whether `policy` may join: never `single`, and only the policy the registration already has. */
   admits(policy: InvokePolicy): boolean {
     return policy !== 'single' && policy === this.policy;
+  }
+
+  /** Everyone holding the registration, confirmed or not. */
+  holders(): Callee[] {
+    return [...this.members];
   }
 
   add(callee: Callee): void {
@@ -119,6 +129,19 @@ export class Registrations {
     if (!registration.isEmpty) return;
     registration.nats.unsubscribe();
     if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+  }
+
+  /** Takes a registration from the given callees, who are told; the NATS subscription goes with the last holder. */
+  revoke(registration: Registration, callees: Callee[]): void {
+    for (const callee of callees) {
+      this.leave(callee, registration);
+      callee.revoked(registration);
+    }
+  }
+
+  /** Every registration held now. */
+  all(): Registration[] {
+    return [...this.byUri.values()];
   }
 
   /** The registrations that have at least one callee, for discovery. */

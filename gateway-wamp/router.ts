@@ -4,8 +4,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../mesh/index.ts';
+import type { RateLimiter } from '../mesh/rate-limit.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
+import type { GatewayAuth } from '../mesh/auth/index.ts';
+import type { Guard } from './guard.ts';
 import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
 import { SERIALIZERS } from './serializer.ts';
@@ -21,6 +24,9 @@ export interface RouterOptions {
   maxPayload: number;
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
+  rateLimiter?: RateLimiter;
+  guard: Guard;
+  auth: GatewayAuth | undefined;
   logger: Logger;
 }
 
@@ -44,6 +50,9 @@ export class Router implements SessionContext {
   readonly maxBufferedBytes: number;
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  readonly rateLimiter: RateLimiter | undefined;
+  readonly guard: Guard;
+  readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
@@ -51,7 +60,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter, guard: this.guard, auth: this.auth } = options);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -67,7 +76,7 @@ export class Router implements SessionContext {
     if (path !== this.options.path) return refuse(socket, '404 Not Found', `WAMP is served at ${this.options.path}\n`);
     const subprotocol = chooseSubprotocol(request.headers['sec-websocket-protocol']);
     if (!subprotocol) return refuse(socket, '400 Bad Request', `offer a WAMP subprotocol: ${SUBPROTOCOLS.join(' or ')}\n`);
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol, request.socket.remoteAddress ?? ''));
   }
 
   join(session: Session): number {
@@ -87,8 +96,8 @@ export class Router implements SessionContext {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, subprotocol: Subprotocol): void {
-    const session = new Session(ws, SERIALIZERS[subprotocol], this);
+  private accept(ws: WebSocket, subprotocol: Subprotocol, address: string): void {
+    const session = new Session(ws, SERIALIZERS[subprotocol], this, address);
     this.sessions.add(session);
     ws.once('close', () => this.sessions.delete(session));
   }

@@ -3,14 +3,18 @@
 import type { WebSocket } from 'ws';
 import { MeshError, type Logger } from '../mesh/index.ts';
 import type { Broker } from './broker.ts';
+import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
+import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
 import { errorPayload, errorUri } from './errors.ts';
-import type { ClientMessage, Hello, Publish, Subscribe, Unsubscribe } from './parse.ts';
+import type { Guard } from './guard.ts';
+import type { Authenticate, Call, ClientMessage, Hello, Publish, Register, Subscribe, Unsubscribe } from './parse.ts';
 import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { quoteName } from '../mesh/names.ts';
+import type { RateLimitedError, RateLimiter } from '../mesh/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
@@ -22,27 +26,60 @@ export interface SessionContext {
   /** Longest topic URI, and NATS subject built from it, in bytes. */
   readonly maxNameBytes: number;
   readonly maxSubscriptionsPerSession: number;
+  /** Budgets per caller, for CALL, PUBLISH, SUBSCRIBE and REGISTER; undefined or not enabled: no limit. */
+  readonly rateLimiter?: RateLimiter;
+  readonly guard: Guard;
+  /** Authentication and the policy; undefined when nothing is configured (every session anonymous). */
+  readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
   /** Issues a session id no other session of this gateway has. */
   join(session: Session): number;
   leave(session: Session): void;
 }
 
+/** Whether HELLO's details announce a feature of a role: `roles.<role>.features.<feature>` is true. */
+function announces(details: Record<string, unknown>, role: string, feature: string): boolean {
+  const roles = details.roles as Record<string, unknown>;
+  const features = (roles[role] as { features?: Record<string, unknown> } | undefined)?.features;
+  return typeof features === 'object' && features !== null && features[feature] === true;
+}
+
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
-type State = 'hello' | 'open' | 'closed';
+/** `challenged`: CHALLENGE sent, AUTHENTICATE awaited; `authenticating`: the ticket is being checked. */
+type State = 'hello' | 'challenged' | 'authenticating' | 'open' | 'closed';
+
+/** The messages that take from a session's rate budget. */
+type Counted = Call | Publish | Register | Subscribe;
+const COUNTED = new Set<number>([MessageType.CALL, MessageType.PUBLISH, MessageType.REGISTER, MessageType.SUBSCRIBE]);
+const isCounted = (message: ClientMessage): message is Counted => COUNTED.has(message.type);
 
 /** What a SUBSCRIBE gets when NATS cannot confirm the subscription. */
 const SUBSCRIPTION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription');
 
 export class Session implements Peer {
   id = 0;
+  authid = '';
+  authroles: readonly string[] = [];
+  /** Who the session is; undefined when nothing is configured. */
+  private identity: Identity | undefined;
   private state: State = 'hello';
+  private helloMessage: Hello | undefined;
+  private claimedAuthid: string | undefined;
   private subscriptions: Set<number> | undefined;
   private rpc: SessionRpc | undefined;
+  /** Messages behind a rate check still under way, in the order they came. */
+  private backlog: Promise<void> | undefined;
+  private backlogSize = 0;
 
-  constructor(private readonly socket: WebSocket, readonly serializer: Serializer, private readonly context: SessionContext) {
+  constructor(
+    private readonly socket: WebSocket,
+    readonly serializer: Serializer,
+    private readonly context: SessionContext,
+    /** The client's address, as the socket saw it: the rate limit's key for a session without identity. */
+    readonly address = '',
+  ) {
     socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     socket.on('close', () => this.end());
     socket.on('error', (err) => context.logger.debug({ err, session: this.id }, 'websocket error'));
@@ -80,32 +117,92 @@ export class Session implements Peer {
     if (!decoded.ok) return this.violation(decoded.reason);
     const parsed = parseMessage(decoded.value);
     if (!parsed.ok) return this.violation(parsed.reason);
-    if (this.state === 'hello') this.establish(parsed.message);
-    else this.dispatch(parsed.message);
+    this.admit(parsed.message);
+  }
+
+  /**
+   * A counted message waits for its rate check and is refused over budget; every message after it waits its turn
+   * (a CANCEL never overtakes its CALL). With no rate limit, or nothing waiting, a message is handled at once.
+   */
+  private admit(message: ClientMessage): void {
+    const limiter = this.context.rateLimiter?.enabled ? this.context.rateLimiter : undefined;
+    if (!this.backlog && !(limiter && this.state === 'open' && isCounted(message))) return this.route(message);
+    this.backlogSize++;
+    this.backlog = (this.backlog ?? Promise.resolve())
+      .then(async () => {
+        const refused = limiter && this.state === 'open' && isCounted(message) ? await limiter.take({ address: this.address, identity: this.identity }) : undefined;
+        if (this.state === 'closed') return;
+        if (refused && isCounted(message)) this.refuse(message, refused);
+        else this.route(message);
+      })
+      .catch((err: unknown) => this.context.logger.error({ err, session: this.id }, 'rate check failed'))
+      .finally(() => {
+        if (--this.backlogSize === 0) this.backlog = undefined;
+      });
+  }
+
+  private route(message: ClientMessage): void {
+    if (this.state === 'open') this.dispatch(message);
+    else if (this.state !== 'closed') this.establish(message);
+  }
+
+  /** Over budget: ERROR mesh.error.resource_exhausted with `retry_after` (seconds); an unacknowledged PUBLISH is dropped. */
+  private refuse(message: Counted, error: RateLimitedError): void {
+    if (message.type === MessageType.PUBLISH && !message.options.acknowledge) return;
+    this.send([MessageType.ERROR, message.type, message.requestId, { retry_after: error.retryAfterS }, errorUri(error), ...errorPayload(error)]);
   }
 
   private establish(message: ClientMessage): void {
     if (message.type === MessageType.ABORT) return this.closeSocket(CloseCode.NORMAL, 'aborted');
-    if (message.type !== MessageType.HELLO) return this.violation(`message type ${message.type} before HELLO`);
-    this.hello(message);
+    if (this.state === 'hello' && message.type === MessageType.HELLO) return this.hello(message);
+    if (this.state === 'challenged' && message.type === MessageType.AUTHENTICATE) return void this.authenticate(message);
+    const expected = this.state === 'hello' ? 'HELLO' : this.state === 'challenged' ? 'AUTHENTICATE' : 'WELCOME';
+    this.violation(`message type ${message.type} before ${expected}`);
   }
 
-  private hello({ realm, details }: Hello): void {
+  private hello(hello: Hello): void {
+    const { realm, details } = hello;
     if (typeof details.roles !== 'object' || details.roles === null || Array.isArray(details.roles)) {
       return this.violation('HELLO details must announce the client roles');
     }
-    if (realm !== this.context.realm) {
-      this.sendNow([MessageType.ABORT, { message: `no realm '${realm}' on this router` }, WampUri.NO_SUCH_REALM]);
-      return this.closeSocket(CloseCode.NORMAL, 'no such realm');
+    if (realm !== this.context.realm) return this.abort(WampUri.NO_SUCH_REALM, `no realm '${realm}' on this router`);
+    this.helloMessage = hello;
+    this.proceed(answerHello(this.context.auth, details));
+  }
+
+  /** AUTHENTICATE with the ticket: WELCOME, or ABORT wamp.error.authentication_failed. */
+  private async authenticate({ signature }: Authenticate): Promise<void> {
+    this.state = 'authenticating';
+    const step = await answerTicket(this.context.auth!, signature, this.claimedAuthid);
+    if (this.state === 'authenticating') this.proceed(step);
+  }
+
+  private proceed(step: AuthStep): void {
+    if (step.step === 'abort') return this.abort(step.uri, step.message);
+    if (step.step === 'challenge') {
+      this.state = 'challenged';
+      this.claimedAuthid = step.claimedAuthid;
+      return this.sendNow([MessageType.CHALLENGE, 'ticket', {}]);
     }
+    this.welcome(step.authenticated);
+  }
+
+  private welcome({ identity, authmethod, authprovider }: Authenticated): void {
+    const { realm, details } = this.helloMessage!;
     this.id = this.context.join(this);
+    this.identity = identity;
+    this.authid = identity?.id ?? String(this.id);
+    this.authroles = identity?.roles ?? ['anonymous'];
+    const authrole = this.authroles[0] ?? (authmethod === 'anonymous' ? 'anonymous' : 'authenticated');
     this.state = 'open';
-    this.rpc = this.context.dealer.attach(this);
-    this.send([
-      MessageType.WELCOME,
-      this.id,
-      { realm, authid: String(this.id), authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static', roles: ROUTER_ROLES },
-    ]);
+    this.rpc = this.context.dealer.attach(this, identity, announces(details, 'callee', 'registration_revocation'));
+    const authextra = identity ? { authextra: { roles: [...identity.roles] } } : {};
+    this.send([MessageType.WELCOME, this.id, { realm, authid: this.authid, authrole, authmethod, authprovider, ...authextra, roles: ROUTER_ROLES }]);
+  }
+
+  private abort(uri: string, message: string): void {
+    this.sendNow([MessageType.ABORT, { message }, uri]);
+    this.closeSocket(CloseCode.NORMAL, 'aborted');
   }
 
   private dispatch(message: ClientMessage): void {
@@ -136,6 +233,8 @@ export class Session implements Peer {
     if (subject === undefined) {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`);
     }
+    const refusal = this.context.guard.subscribe(this.identity, topic, subject, match === 'exact');
+    if (refusal) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.NOT_AUTHORIZED, refusal);
     const limit = this.context.maxSubscriptionsPerSession;
     if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
       return this.error(MessageType.SUBSCRIBE, requestId, WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`);
@@ -164,7 +263,8 @@ export class Session implements Peer {
     const { subject, problem } = subjectOf(topic, 'exact', this.context.maxNameBytes);
     if (subject === undefined) return void refuse(WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI: ${problem}`);
     if (options.passthru) return void refuse(WampUri.OPTION_NOT_ALLOWED, 'payload passthru mode (enc_algo) is not supported');
-    if (options.byAuth) return void refuse(WampUri.OPTION_NOT_ALLOWED, `${options.byAuth} is not supported: sessions are anonymous`);
+    const refusal = this.context.guard.publish(this.identity, subject);
+    if (refusal) return void refuse(WampUri.NOT_AUTHORIZED, refusal);
     let publicationId: number;
     try {
       publicationId = this.context.broker.publish(this, subject, args, kwargs, options);

@@ -89,6 +89,14 @@ export const configSchema = z.strictObject({
     maxNameBytes: POSITIVE_INT.max(1024).default(DEFAULT_MAX_NAME_BYTES),
     maxSubscriptionsPerSession: POSITIVE_INT.default(1000),
   }).prefault({}),
+  rateLimit: z.strictObject({
+    points: z.coerce.number().int().min(0).default(0),
+    durationS: POSITIVE_INT.default(1),
+    roles: z.record(z.string().min(1), z.strictObject({
+      points: z.coerce.number().int().min(0),
+      durationS: POSITIVE_INT.default(1),
+    })).default({}),
+  }).prefault({}),
   auth: z.strictObject({
     jwtSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
     jwtPublicKeyFile: NULLABLE_TEXT,
@@ -160,6 +168,8 @@ export const ENVIRONMENT = {
   WAMP_MAX_MESSAGE_BYTES: 'wamp.maxMessageBytes',
   WAMP_MAX_NAME_BYTES: 'wamp.maxNameBytes',
   WAMP_MAX_SUBSCRIPTIONS_PER_SESSION: 'wamp.maxSubscriptionsPerSession',
+  RATE_LIMIT_POINTS: 'rateLimit.points',
+  RATE_LIMIT_DURATION_S: 'rateLimit.durationS',
   AUTH_JWT_SECRET: 'auth.jwtSecret',
   AUTH_JWT_PUBLIC_KEY: 'auth.jwtPublicKeyFile',
   AUTH_JWKS_URL: 'auth.jwksUrl',

@@ -117,8 +117,16 @@ function endpointInfo(subject: string, found: Advertised[]): EndpointInfo {
   };
 }
 
+/**
+ * Refreshes in a row a known subject may be missing from before it is forgotten: an instance busy enough to miss
+ * one reply window does not make its procedures unknown.
+ */
+const FORGET_AFTER_MISSES = 2;
+
 class InfoRegistry implements ProcedureRegistry {
   private endpoints = new Map<string, EndpointInfo>();
+  /** Known subjects the last refreshes did not see, with how many refreshes in a row missed them. */
+  private readonly misses = new Map<string, number>();
   private scheduled: Promise<void> | undefined;
   private lastStarted = -Infinity;
   private readonly timer: NodeJS.Timeout;
@@ -207,6 +215,15 @@ class InfoRegistry implements ProcedureRegistry {
     if (this.closed || !connectedAtStart || !this.connected) return;
     const endpoints = new Map<string, EndpointInfo>();
     for (const [subject, list] of found) endpoints.set(subject, endpointInfo(subject, list));
+    for (const [subject, info] of this.endpoints) {
+      if (endpoints.has(subject)) continue;
+      const missed = (this.misses.get(subject) ?? 0) + 1;
+      if (missed < FORGET_AFTER_MISSES) {
+        endpoints.set(subject, info);
+        this.misses.set(subject, missed);
+      }
+    }
+    for (const subject of this.misses.keys()) if (!endpoints.has(subject) || found.has(subject)) this.misses.delete(subject);
     this.endpoints = endpoints;
     this.loaded = true;
   }

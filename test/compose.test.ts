@@ -1,5 +1,5 @@
 // The compose files, checked without a Docker engine: docker-compose validates them, every command points
-// at an entry point of the build, every variable passed is a setting the config module knows.
+// at an entry point of the build, every variable passed is a setting the config module knows, nothing is open.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,17 +22,47 @@ interface ComposeService {
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
-  ports?: unknown[];
+  ports?: Array<string | { host_ip?: string; published?: string | number; target: number }>;
+  volumes?: Array<string | { source?: string; target: string }>;
   container_name?: string;
   networks?: Record<string, { aliases?: string[] } | null>;
 }
 
-async function composeConfig(...files: string[]): Promise<Record<string, ComposeService>> {
-  const args = ['--env-file', '.env.example', '--profile', 'cluster', ...files.flatMap((f) => ['-f', f])];
-  await run('docker-compose', [...args, 'config', '-q'], { cwd: root });
-  const { stdout } = await run('docker-compose', [...args, 'config'], { cwd: root });
+/** Variables an operator may set for compose: left out of a run that checks what happens without them. */
+const OPERATOR_VARIABLE = /^(POSTGRES_|NATS_|MESH_BIND$|LOG_LEVEL$)/;
+
+/** The effective compose configuration; envFile undefined means no .env at all (an empty file, a clean environment). */
+async function composeConfig(files: string[], envFile?: string, extraEnv: Record<string, string> = {}): Promise<Record<string, ComposeService>> {
+  const empty = join(mkdtempSync(join(tmpdir(), 'mesh-env-')), 'empty.env');
+  writeFileSync(empty, '');
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !OPERATOR_VARIABLE.test(key))), ...extraEnv };
+  const args = ['--env-file', envFile ?? empty, '--profile', 'cluster', ...files.flatMap((f) => ['-f', f])];
+  await run('docker-compose', [...args, 'config', '-q'], { cwd: root, env });
+  const { stdout } = await run('docker-compose', [...args, 'config'], { cwd: root, env });
   return (parse(stdout) as { services: Record<string, ComposeService> }).services;
 }
+
+/** The host address a published port binds to ('' when compose binds every interface). */
+function hostAddressOf(port: NonNullable<ComposeService['ports']>[number]): string {
+  if (typeof port !== 'string') return port.host_ip ?? '';
+  const parts = port.split(':');
+  return parts.length === 3 ? parts[0]! : '';
+}
+
+/** The users deploy/nats/nats.conf declares, each with the environment variable holding its password. */
+function natsUsers(): Map<string, string> {
+  const conf = readFileSync(join(root, 'deploy', 'nats', 'nats.conf'), 'utf8');
+  return new Map([...conf.matchAll(/user:\s*(\w+)\s+password:\s*\$(\w+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** The NATS user each mesh container connects as. */
+const NATS_USER_OF: Record<string, string> = {
+  'gateway-http': 'gateway_http',
+  'gateway-wamp': 'gateway_wamp',
+  greeting: 'service',
+  thing: 'service',
+  'websocket-test': 'service',
+};
 
 const isMesh = (service: ComposeService) => service.image?.startsWith('nats-mesh') === true;
 const KNOWN_VARIABLES = new Set([...Object.keys(ENVIRONMENT), 'MESH_CONFIG']);
@@ -50,7 +80,7 @@ describe('docker-compose.yml', () => {
   let build: string;
 
   before(async () => {
-    services = await composeConfig('docker-compose.yml');
+    services = await composeConfig(['docker-compose.yml'], '.env.example');
     // Laid out like the image: the build in dist/, the dependencies beside it.
     const app = mkdtempSync(join(tmpdir(), 'mesh-build-'));
     build = join(app, 'dist');
@@ -109,17 +139,59 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('refuses to start without the Postgres credentials of .env', async () => {
-    const empty = join(mkdtempSync(join(tmpdir(), 'mesh-env-')), 'empty.env');
-    writeFileSync(empty, '');
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('POSTGRES_')));
-    await assert.rejects(run('docker-compose', ['--env-file', empty, '-f', 'docker-compose.yml', 'config', '-q'], { cwd: root, env }), /set POSTGRES_USER in \.env/);
+  it('runs NATS from deploy/nats/nats.conf, the cluster nodes too, with the passwords of its users', () => {
+    const users = natsUsers();
+    assert.deepEqual([...users.keys()].sort(), ['gateway_http', 'gateway_wamp', 'service']);
+    for (const node of ['nats', 'nats-1', 'nats-2', 'nats-3']) {
+      const service = services[node]!;
+      const [flag, file] = service.command!;
+      assert.equal(flag, '-c', node);
+      const mount = service.volumes?.find((v) => (typeof v === 'string' ? v.split(':')[1] : v.target) === file);
+      const source = typeof mount === 'string' ? mount.split(':')[0] : mount?.source;
+      assert.equal(source, join(root, 'deploy', 'nats', 'nats.conf'), `${node} mounts the shipped file at ${file}`);
+      for (const variable of users.values()) assert.ok(service.environment?.[variable], `${node} has ${variable}`);
+    }
+  });
+
+  it('connects each mesh container to NATS as its own user, with that user\'s password', () => {
+    const users = natsUsers();
+    const mesh = Object.entries(services).filter(([, s]) => isMesh(s));
+    assert.deepEqual(mesh.map(([name]) => name).sort(), Object.keys(NATS_USER_OF).sort());
+    for (const [name, service] of mesh) {
+      const user = service.environment?.NATS_USER;
+      assert.equal(user, NATS_USER_OF[name], name);
+      assert.equal(service.environment?.NATS_PASSWORD, services.nats!.environment![users.get(user!)!], `${name}: the password nats-server expects`);
+    }
+    assert.equal(services['gateway-http']?.environment?.NATS_PASSWORD, 'change-me-gateway-http', 'from .env');
+  });
+
+  it('works with no .env: every secret has a local default', async () => {
+    const bare = await composeConfig(['docker-compose.yml']);
+    assert.match(bare.thing?.environment?.DATABASE_URL ?? '', /^postgres:\/\/mesh:[^@:]+@postgres:5432\/mesh$/);
+    assert.equal(bare.postgres?.environment?.POSTGRES_PASSWORD, new URL(bare.thing!.environment!.DATABASE_URL!).password);
+    const users = natsUsers();
+    for (const [name, service] of Object.entries(bare).filter(([, s]) => isMesh(s))) {
+      const password = service.environment?.NATS_PASSWORD;
+      assert.ok(password, `${name} has a NATS password`);
+      assert.equal(password, bare.nats!.environment![users.get(service.environment!.NATS_USER!)!], name);
+    }
+  });
+
+  it('publishes every port on loopback only, unless the operator binds the gateways elsewhere', async () => {
+    const bare = await composeConfig(['docker-compose.yml']);
+    const published = Object.entries(bare).flatMap(([name, s]) => (s.ports ?? []).map((port) => [name, port] as const));
+    assert.deepEqual(published.map(([name]) => name).sort(), ['gateway-http', 'gateway-wamp', 'nats', 'nats']);
+    for (const [name, port] of published) assert.equal(hostAddressOf(port), '127.0.0.1', `${name} ${JSON.stringify(port)}`);
+
+    const open = await composeConfig(['docker-compose.yml'], undefined, { MESH_BIND: '0.0.0.0' });
+    for (const name of ['gateway-http', 'gateway-wamp']) assert.equal(hostAddressOf(open[name]!.ports![0]!), '0.0.0.0', name);
+    for (const port of open.nats!.ports!) assert.equal(hostAddressOf(port), '127.0.0.1', 'NATS stays on loopback');
   });
 });
 
 describe('docker-compose.dev.yml', () => {
   it('runs each process from the mounted source in watch mode', async () => {
-    const services = await composeConfig('docker-compose.yml', 'docker-compose.dev.yml');
+    const services = await composeConfig(['docker-compose.yml', 'docker-compose.dev.yml'], '.env.example');
     const mesh = Object.entries(services).filter(([, s]) => isMesh(s));
     assert.equal(mesh.length, 5);
     for (const [name, service] of mesh) {
@@ -128,6 +200,7 @@ describe('docker-compose.dev.yml', () => {
       const entry = join(root, entryOf(service.command!), 'index.ts');
       assert.ok(existsSync(entry), `${name} -> ${entry}`);
       for (const variable of Object.keys(service.environment ?? {})) assert.ok(KNOWN_VARIABLES.has(variable), `${name}: ${variable}`);
+      assert.equal(service.environment?.NATS_USER, NATS_USER_OF[name], `${name} keeps its NATS user`);
     }
   });
 });

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,17 @@ export class OwnNatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** What the server logged, e.g. why it closed a client connection. */
+  get logPath(): string {
+    return join(this.storeDir, 'nats-server.log');
+  }
+
+  /** The server's log lines about clients it disconnected (slow consumers, protocol or permission errors). */
+  disconnectReasons(): string[] {
+    if (!existsSync(this.logPath)) return [];
+    return readFileSync(this.logPath, 'utf8').split('\n').filter((line) => /\[(ERR|WRN)\]|Slow Consumer|Disconnect/i.test(line) && !/Client connection closed: Client Closed/.test(line));
+  }
+
   get monitorUrl(): string | undefined {
     return this.monitorPort === undefined ? undefined : `http://127.0.0.1:${this.monitorPort}`;
   }
@@ -73,7 +84,7 @@ export class OwnNatsServer {
 
   async restart(): Promise<void> {
     const monitor = this.monitorPort === undefined ? [] : ['-m', String(this.monitorPort)];
-    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...monitor], { stdio: 'ignore' });
+    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, '-l', this.logPath, ...monitor], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await isListening('127.0.0.1', this.port, 200)) return;
       await new Promise((r) => setTimeout(r, 50));

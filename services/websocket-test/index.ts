@@ -1,17 +1,20 @@
 // websocket_test: the WAMP walk-through's service. `hello_websocket(*args, **kwargs)` publishes [args, kwargs]
-// to `websocket_test.websocket_test`, which browsers subscribe to; `websocket_test(...)` answers {"yay": "yay"}.
+// to the event topic `websocket_test.websocket_test`, which browsers subscribe to; `ping(...)` answers {"yay": "yay"}.
 import { rpc, Service, type Args, type Kwargs } from '../../mesh/index.ts';
 
 export default class WebsocketTestService extends Service {
   name = 'websocket_test';
 
-  /** The topic hello_websocket publishes to: `<service name>.websocket_test`. */
+  /**
+   * The topic hello_websocket publishes to: `<service name>.websocket_test`. No procedure may have that subject
+   * (the WAMP gateway refuses subscribing and publishing to a procedure's subject), hence `ping` below.
+   */
   get topic(): string {
     return `${this.name}.websocket_test`;
   }
 
   @rpc({ variadic: true })
-  async websocket_test() {
+  async ping() {
     return { yay: 'yay' };
   }
 

@@ -7,6 +7,9 @@ import { OwnNatsServer } from '../helpers.ts';
 
 const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
 
+/** The gateways' call deadline: a CALL to a fuzz callee that never answers gets its ERROR within a probe's wait. */
+export const REQUEST_TIMEOUT_MS = 1500;
+
 /** The NATS connection names of the processes under fuzz: a service process is named after its classes (mesh/runner.ts). */
 export const CONNECTION_NAMES = ['GreetingService', 'gateway-http', 'gateway-wamp'] as const;
 
@@ -28,12 +31,14 @@ export interface FuzzedMesh {
   deaths(): string[];
   /** The NATS client ids of each named connection, from nats-server's `/connz`. */
   connectionIds(): Promise<Record<string, number[]>>;
+  /** nats-server's own log lines about connections it dropped, to say why a connection id changed. */
+  disconnectReasons(): string[];
   stop(): Promise<void>;
 }
 
 function startChild(label: string, args: string[], natsUrl: string): MeshChild {
   const child = spawn(process.execPath, [MESH, ...args], {
-    env: { ...process.env, NATS_URL: natsUrl, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+    env: { ...process.env, NATS_URL: natsUrl, LOG_FORMAT: 'json', LOG_LEVEL: 'info', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry: MeshChild = { label, child, output: '' };
@@ -78,6 +83,7 @@ export async function startFuzzedMesh(): Promise<FuzzedMesh> {
         children
           .filter(({ child }) => child.exitCode !== null || child.signalCode !== null)
           .map(({ label, child, output }) => `${label} exited (code ${child.exitCode}, signal ${child.signalCode}); its last output:\n${output.slice(-3000)}`),
+      disconnectReasons: () => nats.disconnectReasons(),
       async connectionIds() {
         const connz = (await (await fetch(`${nats.monitorUrl}/connz?limit=1024`)).json()) as Connz;
         const ids: Record<string, number[]> = Object.fromEntries(CONNECTION_NAMES.map((name) => [name, []]));

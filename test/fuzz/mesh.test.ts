@@ -85,7 +85,7 @@ describe('the mesh after the fuzz run', () => {
   });
 
   it('never lost a NATS connection: the same client ids as before', async () => {
-    assert.deepEqual(await mesh.connectionIds(), connectionsBefore);
+    assert.deepEqual(await mesh.connectionIds(), connectionsBefore, `nats-server says:\n${mesh.disconnectReasons().join('\n')}`);
   });
 
   it('still answers greeting_service.hello over HTTP', async () => {

@@ -45,6 +45,13 @@ function silenceAllowed(raw: unknown, binary: boolean): boolean {
 /** SUBSCRIBED or ERROR for the probe. */
 const isProbeReply = (frame: Frame) => (frame[0] === 33 && frame[1] === PROBE_ID) || (frame[0] === 8 && frame[1] === 32 && frame[2] === PROBE_ID);
 
+/** A CALL's own `timeout` option (up to 10 s): the router may rightly take that long to answer it. */
+function callTimeout(message: unknown): number {
+  if (!Array.isArray(message) || message[0] !== 48) return 0;
+  const timeout = isDict(message[2]) ? message[2].timeout : undefined;
+  return typeof timeout === 'number' && timeout > 0 ? Math.min(timeout, 10_000) : 0;
+}
+
 export async function sendWamp(wsUrl: string, c: WampCase, waitMs = 3000): Promise<WampOutcome> {
   const client = await RawClient.open(wsUrl, c.protocol);
   const outcome: WampOutcome = { frames: [], probeAnswered: false };
@@ -55,7 +62,7 @@ export async function sendWamp(wsUrl: string, c: WampCase, waitMs = 3000): Promi
     client.sendRaw(c.data, c.binary);
     if (c.hello) client.send([32, PROBE_ID, {}, `fuzz_probe.p${++probes}`]);
     const quiet = silenceAllowed(c.message, c.binary);
-    const deadline = Date.now() + waitMs;
+    const deadline = Date.now() + Math.max(waitMs, callTimeout(c.message) + 1500);
     const done = () => {
       const answered = outcome.frames.some((f) => !isProbeReply(f));
       if (outcome.closed) return true;

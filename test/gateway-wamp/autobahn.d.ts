@@ -27,11 +27,14 @@ declare module 'autobahn' {
     realm: string;
     serializers?: unknown[];
     max_retries?: number;
+    authmethods?: string[];
+    authid?: string;
+    onchallenge?: (session: Session, method: string, extra: Kwargs) => string;
   }
 
   export class Connection {
     constructor(options: ConnectionOptions);
-    onopen: (session: Session) => void;
+    onopen: (session: Session, details: Kwargs) => void;
     onclose: (reason: string, details: Kwargs) => boolean | void;
     open(): void;
     close(): void;

@@ -2,10 +2,12 @@
 
 It subscribes, gets an event sent through gateway-http, publishes, calls and registers, then prints one JSON
 report of what it saw; the test asserts on that report. Arguments: ws-url realm serializer http-url
-websocket-test-service greeting-service topic procedure.
+websocket-test-service greeting-service topic procedure. With MESH_AUTHID and MESH_TICKET in the environment it
+joins with ticket authentication and reports the authid and authmethod of WELCOME.
 """
 import asyncio
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -15,6 +17,7 @@ from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import CallResult, PublishOptions
 
 URL, REALM, SERIALIZER, HTTP_URL, WEBSOCKET_TEST, GREETING, TOPIC, PROCEDURE = sys.argv[1:9]
+AUTHID, TICKET = os.environ.get("MESH_AUTHID"), os.environ.get("MESH_TICKET")
 
 
 def post(procedure, body):
@@ -33,9 +36,21 @@ def shout(*args, **kwargs):
 
 
 class Client(ApplicationSession):
+    def onConnect(self):
+        if TICKET:
+            self.join(REALM, ["ticket"], AUTHID)
+        else:
+            self.join(REALM)
+
+    def onChallenge(self, challenge):
+        return TICKET
+
     async def onJoin(self, details):
         try:
-            print(json.dumps(await self.scenario()))
+            report = await self.scenario()
+            if TICKET:
+                report = {"serializer": report.pop("serializer"), "authid": details.authid, "authmethod": details.authmethod, **report}
+            print(json.dumps(report))
         except Exception as err:  # the report says what failed; the test shows it
             print(json.dumps({"error": repr(err)}))
         self.leave()

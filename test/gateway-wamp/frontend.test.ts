@@ -56,7 +56,7 @@ describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await page.goto(gateway.url);
     await page.locator('#state[data-state="connected"]').waitFor(WAIT);
     assert.equal(await page.inputValue('#subscribe-topic'), 'websocket_test.websocket_test');
-    assert.equal(await page.inputValue('#publish-topic'), 'websocket_test.hello_websocket');
+    assert.equal(await page.inputValue('#publish-topic'), 'websocket_test.websocket_test');
     assert.equal(await page.inputValue('#publish-data'), '{"name": "Nobody"}');
     assert.equal(await page.inputValue('#call-procedure'), 'greeting_service.hello');
     assert.equal(await page.inputValue('#call-payload'), '[["Bob"], {"last_name": "Ross"}]');
@@ -71,10 +71,17 @@ describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     await logEntry('event', `${websocketTest.topic} [["websockets"],{"are":"awesome"}]`).waitFor(WAIT);
   });
 
-  it('publishes from the page: hello_websocket echoes the data back as an event', async () => {
+  it('publishes from the page to the event topic, and sees its own event', async () => {
+    await page.fill('#publish-topic', websocketTest.topic);
+    await page.click('#publish-button');
+    await logEntry('published', `${websocketTest.topic} [[],{"name":"Nobody"}]`).waitFor(WAIT);
+    await logEntry('event', `${websocketTest.topic} [[],{"name":"Nobody"}]`).waitFor(WAIT);
+  });
+
+  it('cannot publish into a procedure: the gateway answers wamp.error.not_authorized', async () => {
     await page.fill('#publish-topic', `${websocketTest.name}.hello_websocket`);
     await page.click('#publish-button');
-    await logEntry('event', '[[],{"name":"Nobody"}]').waitFor(WAIT);
+    await logEntry('error', 'wamp.error.not_authorized').waitFor(WAIT);
   });
 
   it('calls greeting_service.hello and shows Hello, Bob Ross', async () => {

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import autobahn, { type Session } from 'autobahn';
 import { connect, type Msg, type NatsConnection } from 'nats';
+import { SignJWT } from 'jose';
+import { createIdentityVerifier } from '../../mesh/auth/index.ts';
 import { Wampy } from 'wampy';
 import { JsonSerializer } from 'wampy/JsonSerializer.js';
 import { MsgpackSerializer } from 'wampy/MsgpackSerializer.js';
@@ -183,5 +185,103 @@ describe('WAMP clients not written here', () => {
       });
       for await (const msg of published) assert.deepEqual(decodePublished(msg, serializer), [['from', 'python'], { serializer }]);
     }
+  });
+});
+
+const SECRET = 'an-interop-test-secret-of-at-least-32-characters';
+
+/** Each library's own way to sign in with a ticket; resolves with WELCOME's authid and authmethod, and a call's result. */
+const TICKET_CLIENTS: Array<[string, (url: string, authid: string, ticket: string, procedure: string) => Promise<[string, string, unknown]>]> = [
+  ['npm autobahn', async (url, authid, ticket, procedure) => {
+    const connection = new autobahn.Connection({ url, realm: 'realm1', authmethods: ['ticket'], authid, onchallenge: () => ticket, max_retries: 0 });
+    const [session, details] = await new Promise<[Session, { authid: string; authmethod: string }]>((resolve, reject) => {
+      connection.onopen = (opened, welcome) => resolve([opened, welcome as unknown as { authid: string; authmethod: string }]);
+      connection.onclose = (reason, closed) => reject(new Error(`autobahn closed: ${(closed as { reason?: string }).reason ?? reason}`));
+      connection.open();
+    });
+    connection.onclose = () => false;
+    try {
+      return [details.authid, details.authmethod, await session.call(procedure, ['Bob'], { last_name: 'Ross' })];
+    } finally {
+      connection.close();
+    }
+  }],
+  ['npm wampy', async (url, authid, ticket, procedure) => {
+    const wampy = new Wampy(url, {
+      realm: 'realm1',
+      ws: WebSocket as never, // as above
+      serializer: new JsonSerializer(),
+      autoReconnect: false,
+      authid,
+      authmethods: ['ticket'],
+      onChallenge: () => ticket,
+    });
+    const details = (await wampy.connect().catch((err: { errorUri?: string }) => {
+      throw new Error(`wampy aborted: ${err.errorUri}`);
+    })) as unknown as { authid: string; authmethod: string };
+    try {
+      const { argsList } = await wampy.call(procedure, { argsList: ['Bob'], argsDict: { last_name: 'Ross' } });
+      return [details.authid, details.authmethod, argsList?.[0]];
+    } finally {
+      await wampy.disconnect();
+    }
+  }],
+];
+
+describe('WAMP clients not written here, signing in with a ticket', () => {
+  let nc: NatsConnection;
+  let services: HostedService[];
+  let gateway: Awaited<ReturnType<typeof start>>;
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  const greeting = new GreetingService();
+  greeting.name = uniqueName('greeting');
+  const websocketTest = new WebsocketTestService();
+  websocketTest.name = uniqueName('websocket_test');
+  const ticket = (sub: string) => new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+
+  before(async () => {
+    const config = testConfig({ 'auth.jwtSecret': SECRET });
+    nc = await connect({ servers: config.nats.url });
+    // Hosts that can verify the Mesh-Identity the gateways forward.
+    const host = { nc, logger: silentLogger, identity: createIdentityVerifier(config.auth) };
+    services = [await hostService(greeting, host), await hostService(websocketTest, host)];
+    gateway = await start({ config, logger: silentLogger });
+    http = await startHttp({ config, logger: silentLogger });
+  });
+
+  after(async () => {
+    await http.stop();
+    await gateway.stop();
+    await Promise.all(services.map((s) => s.stop()));
+    await nc.drain();
+  });
+
+  for (const [name, signIn] of TICKET_CLIENTS) {
+    it(`${name}: ticket authentication with a JWT, and a refused ticket`, async () => {
+      assert.deepEqual(await signIn(gateway.wsUrl, 'alice', await ticket('alice'), `${greeting.name}.hello`), ['alice', 'ticket', 'Hello, Bob Ross']);
+      await assert.rejects(signIn(gateway.wsUrl, 'alice', 'not-a-valid-ticket', `${greeting.name}.hello`), /wamp\.error\.authentication_failed/);
+    });
+  }
+
+  it("Debian's python3-autobahn: ticket authentication with a JWT", async (t) => {
+    if (!(await hasPythonAutobahn())) {
+      t.skip(`${DEBIAN_PYTHON} has no autobahn (apt-get install python3-autobahn)`);
+      return;
+    }
+    const procedure = `${uniqueName('python')}.shout`;
+    const { stdout } = await promisify(execFile)(
+      DEBIAN_PYTHON,
+      [PYTHON_CLIENT, gateway.wsUrl, 'realm1', 'json', http.url, websocketTest.name, greeting.name, uniqueName('python'), procedure],
+      { timeout: 30_000, env: { ...process.env, MESH_AUTHID: 'alice', MESH_TICKET: await ticket('alice') } },
+    );
+    const report = JSON.parse(stdout) as Record<string, unknown>;
+    assert.deepEqual(report, {
+      serializer: 'json',
+      authid: 'alice',
+      authmethod: 'ticket',
+      event: [['websockets'], { are: 'awesome' }],
+      call: 'Hello, Bob Ross',
+      http_call: { status: 200, body: [['HEY'], { seen: { via: 'http' } }] },
+    });
   });
 });

@@ -1,7 +1,7 @@
 // A WAMP client for tests that speaks raw frames: it sends exactly what a test gives it and hands back each
 // message the router sends, decoded but not interpreted, so tests can assert the exact frames.
 import { decode, encode } from '@msgpack/msgpack';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 
 export type Frame = unknown[];
 
@@ -25,8 +25,8 @@ export class RawClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static async open(url: string, protocol: 'wamp.2.json' | 'wamp.2.msgpack' = 'wamp.2.json'): Promise<RawClient> {
-    const ws = new WebSocket(url, [protocol]);
+  static async open(url: string, protocol: 'wamp.2.json' | 'wamp.2.msgpack' = 'wamp.2.json', options: ClientOptions = {}): Promise<RawClient> {
+    const ws = new WebSocket(url, [protocol], options);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

@@ -30,7 +30,7 @@ describe('procedure registry', () => {
     await nc.drain();
   });
 
-  it('knows a hosted service after a refresh, and forgets it once stopped', async (t) => {
+  it('knows a hosted service after a refresh, and forgets it two refreshes after it stopped', async (t) => {
     const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
     t.after(() => registry.close());
     const name = uniqueName('reg');
@@ -45,6 +45,8 @@ describe('procedure registry', () => {
     assert.equal(info.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'service hosts send heartbeats');
 
     await hosted.stop();
+    await registry.refresh();
+    assert.ok(registry.get(`${name}.ping`), 'one refresh without it is not enough to forget it');
     await registry.refresh();
     assert.equal(registry.get(`${name}.ping`), undefined);
   });

@@ -1,4 +1,4 @@
-// websocket_test over real NATS: websocket_test answers {"yay": "yay"} whatever it is given, and hello_websocket
+// websocket_test over real NATS: ping answers {"yay": "yay"} whatever it is given, and hello_websocket
 // publishes its [args, kwargs] to <service>.websocket_test, where any NATS subscriber (the WAMP gateway) gets it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -27,8 +27,8 @@ describe('websocket_test', () => {
   });
 
   it('answers {"yay": "yay"} to any arguments', async () => {
-    assert.deepEqual(await client.call(`${service.name}.websocket_test`), [[{ yay: 'yay' }], {}]);
-    assert.deepEqual(await client.call(`${service.name}.websocket_test`, [1, 2], { any: 'thing' }), [[{ yay: 'yay' }], {}]);
+    assert.deepEqual(await client.call(`${service.name}.ping`), [[{ yay: 'yay' }], {}]);
+    assert.deepEqual(await client.call(`${service.name}.ping`, [1, 2], { any: 'thing' }), [[{ yay: 'yay' }], {}]);
   });
 
   it('publishes the [args, kwargs] of hello_websocket to <service>.websocket_test', async () => {

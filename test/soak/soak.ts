@@ -111,8 +111,9 @@ try {
   const after = await mesh.connectionIds();
   const dropped = Object.keys(before).filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
   process.stdout.write(`NATS connections: ${dropped.length === 0 ? 'never dropped' : dropped.map((n) => `${n} ${JSON.stringify(before[n])} -> ${JSON.stringify(after[n])}`).join(', ')}\n`);
+  if (dropped.length > 0) process.stdout.write(`nats-server says:\n${mesh.disconnectReasons().map((line) => `  ${line}`).join('\n')}\n`);
 
-  const response = await fetch(`${mesh.httpUrl}/greeting_service.hello`, { method: 'POST', body: '[["Bob"], {"last_name": "Ross"}]' });
+  const response = await fetch(`${mesh.httpUrl}/greeting_service.hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[["Bob"], {"last_name": "Ross"}]' });
   const httpCall = `${response.status} ${await response.text()}`;
   const session = await openSession(mesh.wsUrl);
   session.send([48, 1, {}, 'greeting_service.hello', ['Bob'], { last_name: 'Ross' }]);

@@ -1,0 +1,88 @@
+// What a WAMP session may do with a URI: the shared policy (mesh/auth) for subscribe, publish, call and register,
+// and the rules that hold in every configuration: no exact subscription to a procedure's request subject, no
+// publication into it, no registration of a subject a hosted service answers without an explicit grant.
+// It decides from the policy and the procedure registry and sends nothing; the session and dealer answer.
+import type { Action, Identity, Policy } from '../mesh/auth/index.ts';
+import { quoteName } from '../mesh/names.ts';
+import type { ProcedureRegistry } from '../mesh/registry.ts';
+import { WAMP_SERVICE_NAME } from './advertise.ts';
+
+/** Why an action is refused: the text of its ERROR `wamp.error.not_authorized`. */
+export type Refusal = string;
+
+export interface GuardOptions {
+  registry: ProcedureRegistry;
+  /** Whether a WAMP session of this gateway registered the subject (known before the registry sees it). */
+  registeredHere: (subject: string) => boolean;
+  /** The shared policy; undefined when no authentication or policy is configured (everything the rules allow). */
+  policy: Policy | undefined;
+}
+
+export class Guard {
+  constructor(private readonly options: GuardOptions) {}
+
+  /** Whether some procedure answers the subject: a hosted service or a WAMP session, as far as the registry knows. */
+  isProcedure(subject: string): boolean {
+    return this.options.registry.get(subject) !== undefined || this.options.registeredHere(subject);
+  }
+
+  /** Whether a service other than a WAMP gateway answers the subject, as the last registry refresh saw it. */
+  isHosted(subject: string): boolean {
+    return this.options.registry.get(subject)?.services.some((service) => service !== WAMP_SERVICE_NAME) ?? false;
+  }
+
+  /** Whether the policy lets the identity do the action (the open default lets everyone do everything). */
+  allows(identity: Identity | undefined, action: Action, uri: string): boolean {
+    const { policy } = this.options;
+    return !policy || identity === undefined || policy.allows(identity, action, uri);
+  }
+
+  /** Whether a configured policy grants the action explicitly: what overriding an every-configuration rule takes. */
+  grants(identity: Identity | undefined, action: Action, uri: string): boolean {
+    const { policy } = this.options;
+    return policy?.configured === true && identity !== undefined && policy.allows(identity, action, uri);
+  }
+
+  /**
+   * The policy's `subscribe` on the topic URI as given (a pattern for prefix and wildcard). An exact SUBSCRIBE to
+   * a procedure's subject would only ever see its requests, which the broker never delivers: refused always.
+   */
+  subscribe(identity: Identity | undefined, topic: string, subject: string, exact: boolean): Refusal | undefined {
+    if (!this.allows(identity, 'subscribe', topic)) return denied(identity, 'subscribe to', topic);
+    if (exact && this.isProcedure(subject)) return `${quoteName(topic)} is a procedure: its requests are not events`;
+    return undefined;
+  }
+
+  /** A PUBLISH into a procedure's subject would invoke it without a reply, past the rules for calls: it takes a grant. */
+  publish(identity: Identity | undefined, topic: string): Refusal | undefined {
+    if (!this.allows(identity, 'publish', topic)) return denied(identity, 'publish to', topic);
+    if (this.isProcedure(topic) && !this.grants(identity, 'publish', topic)) {
+      return `${quoteName(topic)} is a procedure: call it instead of publishing to it`;
+    }
+    return undefined;
+  }
+
+  call(identity: Identity | undefined, procedure: string): Refusal | undefined {
+    return this.allows(identity, 'call', procedure) ? undefined : denied(identity, 'call', procedure);
+  }
+
+  /**
+   * A REGISTER of a subject a hosted service answers would take a share of its calls: it takes an explicit
+   * `register` grant. The registry is asked again first when it does not know the subject.
+   */
+  async register(identity: Identity | undefined, procedure: string): Promise<Refusal | undefined> {
+    if (!this.allows(identity, 'register', procedure)) return denied(identity, 'register', procedure);
+    await this.options.registry.lookup(procedure);
+    if (!this.mayKeep(identity, procedure)) return `${quoteName(procedure)} is answered by a hosted service; a WAMP session may not take it over`;
+    return undefined;
+  }
+
+  /** Whether a WAMP registration of the subject may stay, by what the registry shows now. */
+  mayKeep(identity: Identity | undefined, procedure: string): boolean {
+    return !this.isHosted(procedure) || this.grants(identity, 'register', procedure);
+  }
+}
+
+function denied(identity: Identity | undefined, verb: string, uri: string): Refusal {
+  return `${quoteName(identity?.id ?? 'anonymous')} may not ${verb} ${quoteName(uri)}`;
+}
