@@ -15,9 +15,9 @@ import {
   type Caller,
   type Codec,
   type Logger,
-} from '../mesh/index.ts';
-import { nameProblem, quoteName } from '../mesh/names.ts';
-import type { ProcedureRegistry } from '../mesh/registry.ts';
+} from '../mesh/gateway.ts';
+import { nameProblem, quoteName } from '../mesh/gateway.ts';
+import type { ProcedureRegistry } from '../mesh/gateway.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
-import { hostService, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
+import { hostService, MeshError, rpc, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { OwnNatsServer, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

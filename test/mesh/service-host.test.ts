@@ -14,7 +14,7 @@ import {
   type HostedService,
   type Kwargs,
   type MeshClient,
-} from '../../mesh/index.ts';
+} from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { start } from '../../gateway-http/index.ts';
-import { hostService, type HostedService, type MeshConfig } from '../../mesh/index.ts';
+import { hostService, type HostedService, type MeshConfig } from '../../mesh/gateway.ts';
 import ThingService from '../../services/thing/index.ts';
 import { startEmbeddedPostgres } from '../../services/thing/embedded.ts';
 import { Thing } from '../../services/thing/thing.ts';
