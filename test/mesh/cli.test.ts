@@ -9,12 +9,12 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
-import { createClient } from '../../mesh/gateway.ts';
+import { createClient } from '../../mesh/index.ts';
 import { isListening } from '../../mesh/nats-server.ts';
 import { freePort, NATS_URL, uniqueName } from '../helpers.ts';
 
 const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
-const MESH_INDEX = fileURLToPath(new URL('../../mesh/gateway.ts', import.meta.url));
+const MESH_INDEX = fileURLToPath(new URL('../../mesh/index.ts', import.meta.url));
 const run = promisify(execFile);
 
 function mesh(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { createClient } from '../../mesh/gateway.ts';
+import { createClient } from '../../mesh/index.ts';
 import { NATS_URL, uniqueName } from '../helpers.ts';
 
 const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
-const MESH_INDEX = fileURLToPath(new URL('../../mesh/gateway.ts', import.meta.url));
+const MESH_INDEX = fileURLToPath(new URL('../../mesh/index.ts', import.meta.url));
 
 function serviceSource(name: string, answer: string): string {
   return `import { rpc } from ${JSON.stringify(MESH_INDEX)};
