@@ -1,7 +1,7 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
 import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
-import { bindArguments } from './bind.ts';
+import { bindProcedure } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
@@ -23,6 +23,9 @@ export interface ServiceLifecycle {
 
 export interface ServiceInstance extends ServiceLifecycle {
   readonly name: string;
+  /** Semantic version and description for `$SRV.INFO`, when the service sets them. */
+  readonly version?: string;
+  readonly description?: string;
 }
 
 export interface HostedService {
@@ -52,8 +55,18 @@ function procedureName(instance: ServiceInstance, procedure: Procedure): string 
 }
 
 function describeParameters(procedure: Procedure): string {
+  if (procedure.contract) return procedure.contract.keys.join(', ');
   if (!procedure.parameters) return '*args, **kwargs';
   return procedure.parameters.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name)).join(', ');
+}
+
+/** An endpoint's `$SRV.INFO` metadata (string values only, as the micro protocol has it), made once at start. */
+function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<string, string> {
+  const metadata: Record<string, string> = { parameters: describeParameters(procedure), heartbeat_ms: String(heartbeatMs) };
+  if (procedure.contract) metadata.params_schema = procedure.contract.paramsSchema;
+  if (procedure.resultSchema) metadata.result_schema = procedure.resultSchema;
+  if (procedure.description) metadata.description = procedure.description;
+  return metadata;
 }
 
 class Host implements HostedService {
@@ -85,8 +98,8 @@ class Host implements HostedService {
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
-      version: options.version ?? '0.1.0',
-      description: `${instance.constructor.name} on nats-mesh`,
+      version: instance.version ?? options.version ?? '0.1.0',
+      description: instance.description ?? `${instance.constructor.name} on nats-mesh`,
       queue: MESH_QUEUE,
       statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
     });
@@ -96,7 +109,7 @@ class Host implements HostedService {
       this.counters.set(subject, counters);
       this.micro.addEndpoint(procedure.method, {
         subject,
-        metadata: { parameters: describeParameters(procedure), heartbeat_ms: String(this.heartbeatMs) },
+        metadata: endpointMetadata(procedure, this.heartbeatMs),
         handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
       });
       this.subjects.push(subject);
@@ -170,9 +183,7 @@ class Host implements HostedService {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = procedure.parameters
-        ? await method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
-        : await method.call(this.instance, args, kwargs);
+      const result = await method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs));
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;
