@@ -43,6 +43,8 @@ function jsonType(value: unknown): string {
   return typeof value === 'object' ? 'object' : typeof value;
 }
 
+const EXPECTED_PHRASES: Partial<Record<string, string>> = { int: 'an integer', null: 'null' };
+
 /**
  * Messages for the checks a schema leaves to zod's defaults: "is required", "must be a string, got number".
  * A message the schema gives itself (`z.string().min(1, 'must not be empty')`) wins over these.
@@ -50,7 +52,9 @@ function jsonType(value: unknown): string {
 const defaultMessages: z.core.$ZodErrorMap = (issue) => {
   if (issue.code !== 'invalid_type') return undefined;
   if (issue.input === undefined) return 'is required';
-  const expected = issue.expected === 'int' ? 'an integer' : /^[aeiou]/.test(issue.expected) ? `an ${issue.expected}` : `a ${issue.expected}`;
+  const expected = EXPECTED_PHRASES[issue.expected] ?? `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+  // z.coerce.number() turns text that is not a number into NaN: the caller's value is gone, only the rule is left.
+  if (Number.isNaN(issue.input)) return `must be ${expected}`;
   return `must be ${expected}, got ${jsonType(issue.input)}`;
 };
 
