@@ -20,14 +20,20 @@ export interface Contract {
   readonly keys: readonly string[];
   /** The parameters' JSON Schema (what a caller may send), as JSON text for the `$SRV.INFO` metadata. */
   readonly paramsSchema: string;
+  /** The names in order, optional ones marked `?`: "first_name, last_name?". */
+  readonly signature: string;
 }
 
 /** Made once, when the class is decorated: the keys and the JSON Schema are never computed per request. */
 export function defineContract(params: z.ZodObject): Contract {
+  const keys = Object.keys(params.shape);
+  const jsonSchema = z.toJSONSchema(params, { io: 'input', unrepresentable: 'any' });
+  const required = new Set(jsonSchema.required);
   return {
     params,
-    keys: Object.keys(params.shape),
-    paramsSchema: JSON.stringify(z.toJSONSchema(params, { io: 'input', unrepresentable: 'any' })),
+    keys,
+    paramsSchema: JSON.stringify(jsonSchema),
+    signature: keys.map((key) => (required.has(key) ? key : `${key}?`)).join(', '),
   };
 }
 

@@ -55,7 +55,7 @@ function procedureName(instance: ServiceInstance, procedure: Procedure): string 
 }
 
 function describeParameters(procedure: Procedure): string {
-  if (procedure.contract) return procedure.contract.keys.join(', ');
+  if (procedure.contract) return procedure.contract.signature;
   if (!procedure.parameters) return '*args, **kwargs';
   return procedure.parameters.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name)).join(', ');
 }

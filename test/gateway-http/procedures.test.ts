@@ -84,7 +84,7 @@ describe('gateway-http reaches procedures only', () => {
     assert.deepEqual([untyped.status, untyped.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
     const empty = await post(url, undefined, {});
     assert.equal(empty.status, 400);
-    assert.match(empty.text, /missing required argument 'first_name'/);
+    assert.match(empty.text, /first_name is required/);
     const json = await post(url, '[["Ann"]]', { 'content-type': 'application/json; charset=utf-8' });
     assert.deepEqual([json.status, json.text], [200, '[["Hello, Ann"],{}]']);
   });

@@ -189,7 +189,7 @@ describe('declared contracts', () => {
     const hello = info.endpoints.find((e) => e.name === 'hello')!;
     assert.equal(hello.subject, `${SERVICE}.hello`);
     assert.equal(hello.metadata.description, 'Greets someone by name');
-    assert.equal(hello.metadata.parameters, 'first_name, last_name');
+    assert.equal(hello.metadata.parameters, 'first_name, last_name?');
     assert.deepEqual(JSON.parse(hello.metadata.params_schema!), {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
