@@ -38,8 +38,16 @@ export interface ErrorBody {
   error: ErrorObject;
 }
 
+/** A registered symbol marks every MeshError, so two copies of this module (ESM and CommonJS, or two installs) agree. */
+const MESH_ERROR = Symbol.for('nats-mesh.error');
+
 export class MeshError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && MESH_ERROR in value;
+  }
+
   override readonly name = 'MeshError';
+  readonly [MESH_ERROR] = true;
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: ErrorDetail[] | undefined;
