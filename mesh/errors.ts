@@ -42,7 +42,9 @@ export interface ErrorBody {
 const MESH_ERROR = Symbol.for('nats-mesh.error');
 
 export class MeshError extends Error {
+  /** `instanceof MeshError` by the mark; a subclass (`instanceof WampError`) keeps the ordinary prototype check. */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== MeshError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && MESH_ERROR in value;
   }
 
