@@ -15,11 +15,11 @@ import {
   type Caller,
   type Codec,
   type Logger,
-} from '../mesh/index.ts';
+} from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-import { nameProblem, quoteName } from '../mesh/names.ts';
+import { nameProblem, quoteName } from '../mesh/gateway.ts';
 import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
-import type { ProcedureRegistry } from '../mesh/registry.ts';
+import type { ProcedureRegistry } from '../mesh/gateway.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;

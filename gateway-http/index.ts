@@ -2,11 +2,11 @@
 // drains on stop. Run it with `mesh gateway http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/index.ts';
+import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
-import { createRegistry } from '../mesh/registry.ts';
+import { createRegistry } from '../mesh/gateway.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 

@@ -1,7 +1,7 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
 import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
-import type { Logger } from '../mesh/index.ts';
+import type { Logger } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 
 /** The micro service name every WAMP gateway process answers to; each process has its own id. */

@@ -2,7 +2,7 @@
 // it (reference counted), and PUBLISH as a NATS publish in the publisher's serializer, so MessagePack binary
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/index.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';

@@ -18,8 +18,8 @@ import {
   type ErrorCode,
   type Kwargs,
   type Logger,
-} from '../mesh/index.ts';
-import { nameProblem, quoteName } from '../mesh/names.ts';
+} from '../mesh/gateway.ts';
+import { nameProblem, quoteName } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';

@@ -3,7 +3,7 @@
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Identity } from '../mesh/auth/index.ts';
-import type { Logger } from '../mesh/index.ts';
+import type { Logger } from '../mesh/gateway.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';

@@ -2,7 +2,7 @@
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
 import { decode as decodeMsgpack, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../mesh/index.ts';
+import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../mesh/gateway.ts';
 import { MAX_ID, type Subprotocol } from './protocol.ts';
 
 export interface Serializer {

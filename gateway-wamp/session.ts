@@ -1,7 +1,7 @@
 // One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
 // protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
 import type { WebSocket } from 'ws';
-import { MeshError, type Logger } from '../mesh/index.ts';
+import { MeshError, type Logger } from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
@@ -13,7 +13,7 @@ import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
-import { quoteName } from '../mesh/names.ts';
+import { quoteName } from '../mesh/gateway.ts';
 import type { RateLimitedError, RateLimiter } from '../mesh/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 

@@ -1,6 +1,6 @@
 // Maps WAMP topic and procedure URIs to NATS subjects: components become tokens, and the match policies
 // `prefix` (a.b -> a.b.>) and `wildcard` (a..c -> a.*.c) become NATS wildcards. Nothing here touches NATS.
-import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../mesh/names.ts';
+import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../mesh/gateway.ts';
 
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 

@@ -1,8 +1,17 @@
 // Binds a request's [args, kwargs] to a method's parameters, Python style, before the method is called.
 // Every mismatch is an INVALID_ARGUMENT naming the parameter; nothing here calls the method.
+import { bindContract } from './contract.ts';
 import type { Args, Kwargs } from './envelope.ts';
 import { MeshError } from './errors.ts';
+import type { Procedure } from './rpc.ts';
 import type { Parameter } from './signature.ts';
+
+/** What the host calls a procedure's method with: its declared contract's values, its bound parameters, or (args, kwargs). */
+export function bindProcedure(subject: string, procedure: Procedure, args: Args, kwargs: Kwargs): unknown[] {
+  if (procedure.contract) return bindContract(subject, procedure.contract, args, kwargs);
+  if (procedure.parameters) return bindArguments(subject, procedure.parameters, args, kwargs);
+  return [args, kwargs];
+}
 
 /** The positional argument list to call the method with; `undefined` leaves a default in force. */
 export function bindArguments(procedure: string, params: readonly Parameter[], args: Args, kwargs: Kwargs): unknown[] {

@@ -10,7 +10,7 @@ import { parseTtl, signUserToken } from './auth/user-token.ts';
 import { createClient } from './client.ts';
 import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, SECRET_SETTINGS, type MeshConfig } from './config.ts';
 import { connectNats } from './connection.ts';
-import { loadServiceClass, loadStart, PACKAGE_ROOT, resolveEntry } from './entry.ts';
+import { loadServiceClass, loadStart, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry } from './entry.ts';
 import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { runProcess } from './process.ts';
@@ -110,7 +110,7 @@ program
   .action(async (processes: string[], upOptions: { watch?: boolean; restartDelay: string; maxRestartDelay: string }) => {
     const config = configure();
     const logger = createLogger(config.log, 'mesh-up');
-    const declared = (JSON.parse(readFileSync(resolve(PACKAGE_ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
+    const declared = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { mesh: { up: string[] } }).mesh.up;
     const env: NodeJS.ProcessEnv = { ...process.env };
     const options = program.opts<GlobalOptions>();
     if (options.config) env.MESH_CONFIG = resolve(options.config);

@@ -6,7 +6,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ProcessContext, Running } from './process.ts';
 import type { ServiceClass } from './runner.ts';
 
+/** The folder holding mesh/, services/ and the gateway folders: the checkout, or dist/ in an installed package. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** This package's package.json: beside mesh/ in a checkout, one level up from dist/ when installed. */
+export const PACKAGE_JSON = [resolve(PACKAGE_ROOT, 'package.json'), resolve(PACKAGE_ROOT, '..', 'package.json')].find((p) => existsSync(p))!;
 
 /** The module file a path names: the file itself, or the folder's index.ts or index.js. */
 export function resolveEntry(target: string): string {

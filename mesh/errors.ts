@@ -22,29 +22,51 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** One field that failed its check: `field` is the argument's name, with a dotted path into it when nested. */
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
 export interface ErrorObject {
   code: ErrorCode;
   message: string;
   status: number;
+  /** Field-level reasons, when a declared schema refused the arguments. */
+  details?: ErrorDetail[];
 }
 
 export interface ErrorBody {
   error: ErrorObject;
 }
 
+/** A registered symbol marks every MeshError, so two copies of this module (ESM and CommonJS, or two installs) agree. */
+const MESH_ERROR = Symbol.for('nats-mesh.error');
+
 export class MeshError extends Error {
+  /** `instanceof MeshError` by the mark; a subclass (`instanceof WampError`) keeps the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== MeshError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && MESH_ERROR in value;
+  }
+
   override readonly name = 'MeshError';
+  readonly [MESH_ERROR] = true;
   readonly code: ErrorCode;
   readonly status: number;
+  readonly details: ErrorDetail[] | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: ErrorDetail[] }) {
     super(message, options);
     this.code = code;
     this.status = ERROR_STATUS[code];
+    this.details = options?.details;
   }
 
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message, status: this.status } };
+    const error: ErrorObject = { code: this.code, message: this.message, status: this.status };
+    if (this.details) error.details = this.details;
+    return { error };
   }
 }
 
@@ -52,11 +74,22 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
 }
 
+function isErrorDetail(value: unknown): value is ErrorDetail {
+  const detail = value as Partial<ErrorDetail> | null;
+  return typeof detail?.field === 'string' && typeof detail.message === 'string';
+}
+
+/** The details of a received error body, kept only when every entry has a string field and message. */
+function detailsFrom(value: unknown): ErrorDetail[] | undefined {
+  if (!Array.isArray(value) || !value.every(isErrorDetail)) return undefined;
+  return value.map(({ field, message }) => ({ field, message }));
+}
+
 /** Reads an error body that came over the wire; anything unrecognised becomes INTERNAL. */
 export function errorFromBody(body: unknown): MeshError {
   const error = (body as Partial<ErrorBody> | null)?.error;
   if (error && isErrorCode(error.code) && typeof error.message === 'string') {
-    return new MeshError(error.code, error.message);
+    return new MeshError(error.code, error.message, { details: detailsFrom(error.details) });
   }
   return new MeshError('INTERNAL', 'malformed error reply');
 }

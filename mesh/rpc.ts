@@ -1,9 +1,10 @@
 // The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
 // Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
+import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import type { Args, Kwargs } from './envelope.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
-export interface RpcOptions {
+export interface RpcOptions extends ContractOptions {
   /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
   variadic?: boolean;
   /** Anyone may call it, anonymous callers too: the default. */
@@ -17,9 +18,14 @@ export type Access = { readonly public: true } | { readonly roles: readonly stri
 
 export interface Procedure {
   method: string;
-  /** Undefined for a variadic procedure, which receives (args, kwargs) unbound. */
+  /** Read from the method's source for a plain @rpc; undefined with a declared schema or for a variadic procedure. */
   parameters: Parameter[] | undefined;
   access: Access;
+  /** The declared parameters (`@rpc({ params })`): they bind, validate and describe the arguments. */
+  contract: Contract | undefined;
+  /** The declared result's JSON Schema, as JSON text. */
+  resultSchema: string | undefined;
+  description: string | undefined;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -46,8 +52,19 @@ function mark(prototype: object, method: string, fn: unknown, options: RpcOption
   if (!Object.hasOwn(target, PROCEDURES)) {
     target[PROCEDURES] = new Map(target[PROCEDURES]);
   }
-  const parameters = options.variadic ? undefined : readParameters(fn as AnyMethod);
-  target[PROCEDURES]!.set(method, { method, parameters, access: accessOf(method, options) });
+  target[PROCEDURES]!.set(method, describeProcedure(method, fn as AnyMethod, options));
+}
+
+function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): Procedure {
+  if (options.variadic && options.params) throw new TypeError(`@rpc on '${method}' cannot be both variadic and declare params`);
+  return {
+    method,
+    parameters: options.variadic || options.params ? undefined : readParameters(fn),
+    contract: options.params && defineContract(options.params),
+    resultSchema: options.result && resultSchemaOf(options.result),
+    description: options.description,
+    access: accessOf(method, options),
+  };
 }
 
 /** What TypeScript passes a method decorator under the TC39 standard (no experimentalDecorators). */

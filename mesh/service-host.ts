@@ -4,7 +4,7 @@ import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
 import { hasAnyRole, type Identity } from './auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from './auth/identity-verifier.ts';
 import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
-import { bindArguments } from './bind.ts';
+import { bindProcedure } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { configSchema } from './config.ts';
 import { runInCall } from './context.ts';
@@ -28,6 +28,9 @@ export interface ServiceLifecycle {
 
 export interface ServiceInstance extends ServiceLifecycle {
   readonly name: string;
+  /** Semantic version and description for `$SRV.INFO`, when the service sets them. */
+  readonly version?: string;
+  readonly description?: string;
 }
 
 export interface HostedService {
@@ -75,8 +78,22 @@ function checkAccess(subject: string, access: Access, caller: Identity | undefin
 }
 
 function describeParameters(procedure: Procedure): string {
+  if (procedure.contract) return procedure.contract.signature;
   if (!procedure.parameters) return '*args, **kwargs';
   return procedure.parameters.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name)).join(', ');
+}
+
+/** An endpoint's `$SRV.INFO` metadata (string values only, as the micro protocol has it), made once at start. */
+function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<string, string> {
+  const metadata: Record<string, string> = {
+    parameters: describeParameters(procedure),
+    heartbeat_ms: String(heartbeatMs),
+    access: describeAccess(procedure.access),
+  };
+  if (procedure.contract) metadata.params_schema = procedure.contract.paramsSchema;
+  if (procedure.resultSchema) metadata.result_schema = procedure.resultSchema;
+  if (procedure.description) metadata.description = procedure.description;
+  return metadata;
 }
 
 class Host implements HostedService {
@@ -110,8 +127,8 @@ class Host implements HostedService {
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
-      version: options.version ?? '0.1.0',
-      description: `${instance.constructor.name} on nats-mesh`,
+      version: instance.version ?? options.version ?? '0.1.0',
+      description: instance.description ?? `${instance.constructor.name} on nats-mesh`,
       queue: MESH_QUEUE,
       statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
     });
@@ -121,7 +138,7 @@ class Host implements HostedService {
       this.counters.set(subject, counters);
       this.micro.addEndpoint(procedure.method, {
         subject,
-        metadata: { parameters: describeParameters(procedure), heartbeat_ms: String(this.heartbeatMs), access: describeAccess(procedure.access) },
+        metadata: endpointMetadata(procedure, this.heartbeatMs),
         handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
       });
       this.subjects.push(subject);
@@ -199,9 +216,7 @@ class Host implements HostedService {
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = await runInCall({ caller, procedure: subject }, () => procedure.parameters
-        ? method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
-        : method.call(this.instance, args, kwargs));
+      const result = await runInCall({ caller, procedure: subject }, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)));
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;

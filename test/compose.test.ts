@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { ENVIRONMENT } from '../mesh/index.ts';
+import { ENVIRONMENT } from '../mesh/gateway.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, loadConfig, type MeshConfig } from '../mesh/index.ts';
+import { createLogger, loadConfig, type MeshConfig } from '../mesh/gateway.ts';
 import { isListening } from '../mesh/nats-server.ts';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';

@@ -5,7 +5,7 @@ import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
-import { hostService, type HostedService } from '../mesh/index.ts';
+import { hostService, type HostedService } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { NATS_URL, silentLogger } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../gateway-http/index.ts';
-import { hostService, type HostedService } from '../mesh/index.ts';
+import { hostService, type HostedService } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import ThingService from '../services/thing/index.ts';
 import WebsocketTestService from '../services/websocket-test/index.ts';

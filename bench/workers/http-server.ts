@@ -6,7 +6,7 @@ import Koa from 'koa';
 import { connect } from 'nats';
 import getRawBody from 'raw-body';
 import { start } from '../../gateway-http/index.ts';
-import { createLogger, loadConfig } from '../../mesh/index.ts';
+import { createLogger, loadConfig } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 

@@ -3,7 +3,7 @@
 // `thing` (thing_service on the Postgres database given as the third argument).
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, headers } from 'nats';
-import { createLogger, hostService, loadConfig } from '../../mesh/index.ts';
+import { createLogger, hostService, loadConfig } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import { greet } from '../baselines/greeting.ts';

@@ -2,7 +2,7 @@
 // process: through the mesh client, the lean baseline caller, nats.js nc.request, or a Moleculer broker.
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, headers, type NatsConnection } from 'nats';
-import { createClient } from '../../mesh/index.ts';
+import { createClient } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { REQUEST } from '../baselines/greeting.ts';
 import { measureLoop } from '../loop.ts';

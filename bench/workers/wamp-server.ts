@@ -1,7 +1,7 @@
 // The mesh's gateway-wamp in its own process, for the fan-out and memory benchmarks. Started with
 // --expose-gc so a memory reading can come after a full collection.
 import { start } from '../../gateway-wamp/index.ts';
-import { createLogger, loadConfig } from '../../mesh/index.ts';
+import { createLogger, loadConfig } from '../../mesh/gateway.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
 const config = loadConfig({

@@ -1,7 +1,7 @@
 // thing_service: the example of a service with persistence, things kept by TypeORM in Postgres or an embedded PGlite.
-// It checks arguments and shapes replies; where the data lives and how faults are told apart is in database.ts.
-import { MeshError, rpc, type ProcessContext } from '../../mesh/index.ts';
-import { parseLimit, parseName, parseOffset, parseUuid } from './arguments.ts';
+// Its arguments are declared (arguments.ts) and checked by the host; where the data lives and how faults are told apart is in database.ts.
+import { MeshError, rpc, z, type ProcessContext } from '../../mesh/index.ts';
+import { createThingParams, getThingsParams, thingJson, uuidParams } from './arguments.ts';
 import { openThingDatabase, type ThingDatabase } from './database.ts';
 import { thingToJson, type Thing, type ThingJson } from './thing.ts';
 
@@ -24,33 +24,28 @@ export default class ThingService {
     await this.database?.close();
   }
 
-  @rpc
+  @rpc({ params: createThingParams, result: thingJson, description: 'Creates a thing; the database sets its uuid and creation time' })
   async create_thing(name: string): Promise<ThingJson> {
-    const values = { name: parseName(name) };
+    const values = { name };
     const inserted = await this.db().use((things) => things.createQueryBuilder().insert().values(values).returning(COLUMNS).execute());
     return thingToJson(inserted.raw[0] as Thing);
   }
 
-  @rpc
-  async get_things(limit = 100, offset = 0): Promise<ThingJson[]> {
-    const take = parseLimit(limit);
-    const skip = parseOffset(offset);
+  @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first' })
+  async get_things(take: number, skip: number): Promise<ThingJson[]> {
     const found = await this.db().use((things) => things.find({ order: { is_created_at: 'ASC', uuid: 'ASC' }, take, skip }));
     return found.map(thingToJson);
   }
 
-  @rpc
-  async get_thing(uuid: string): Promise<ThingJson> {
-    const id = parseUuid(uuid);
+  @rpc({ params: uuidParams, result: thingJson, description: 'One thing by its uuid' })
+  async get_thing(id: string): Promise<ThingJson> {
     const found = await this.db().use((things) => things.findOneBy({ uuid: id }));
     if (!found) throw notFound(id);
     return thingToJson(found);
   }
 
-  /** Deletes the thing and answers it as it was. */
-  @rpc
-  async delete_thing(uuid: string): Promise<ThingJson> {
-    const id = parseUuid(uuid);
+  @rpc({ params: uuidParams, result: thingJson, description: 'Deletes a thing and answers it as it was' })
+  async delete_thing(id: string): Promise<ThingJson> {
     const deleted = await this.db().use((things) =>
       things.createQueryBuilder().delete().where('uuid = :id', { id }).returning(COLUMNS).execute(),
     );

@@ -2,7 +2,7 @@
 // a 2xx with an [args, kwargs] body, or a 4xx/5xx with a coded error body, never a hang-up or a timeout.
 import { decode } from '@msgpack/msgpack';
 import { connect } from 'node:net';
-import { ERROR_STATUS, isErrorCode } from '../../mesh/index.ts';
+import { ERROR_STATUS, isErrorCode } from '../../mesh/gateway.ts';
 import { describe } from './wire.ts';
 
 export interface HttpRequest {

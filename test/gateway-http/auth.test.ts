@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
 import { createIdentityVerifier, hashApiKey } from '../../mesh/auth/index.ts';
-import { hostService, type HostedService } from '../../mesh/index.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { handmade, hs256, JwksServer, keyPair, MESH_SECRET, now, OTHER_SECRET, SECRET, sign, tempFile } from '../mesh/auth/tokens.ts';
 import { Vault } from '../mesh/auth/vault.ts';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
-import { hostService, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
+import { hostService, MeshError, rpc, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { OwnNatsServer, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
@@ -91,7 +91,7 @@ describe('gateway-http', () => {
       assert.equal(res.status, 400, body);
       errorBody('INVALID_ARGUMENT', 400)(res.text);
     }
-    assert.match((await post(`${gateway.url}/${GREETING}.hello`, '[[], {}]')).text, /missing required argument 'first_name'/);
+    assert.match((await post(`${gateway.url}/${GREETING}.hello`, '[[], {}]')).text, /first_name is required/);
   });
 
   it('answers 404 for a procedure nobody serves and for subjects that are not procedures', async () => {

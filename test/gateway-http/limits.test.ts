@@ -7,7 +7,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
-import { hostService, type HostedService } from '../../mesh/index.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

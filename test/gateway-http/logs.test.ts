@@ -7,7 +7,7 @@ import { connect as connectTcp } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { hostService } from '../../mesh/index.ts';
+import { hostService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 

@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from 'nats';
 import { createHttpApp } from '../../gateway-http/app.ts';
 import { start } from '../../gateway-http/index.ts';
 import { createGatewayServer } from '../../gateway-http/server.ts';
-import { createCaller, hostService, type HostedService } from '../../mesh/index.ts';
+import { createCaller, hostService, type HostedService } from '../../mesh/gateway.ts';
 import { createRegistry } from '../../mesh/registry.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
@@ -84,7 +84,7 @@ describe('gateway-http reaches procedures only', () => {
     assert.deepEqual([untyped.status, untyped.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
     const empty = await post(url, undefined, {});
     assert.equal(empty.status, 400);
-    assert.match(empty.text, /missing required argument 'first_name'/);
+    assert.match(empty.text, /first_name is required/);
     const json = await post(url, '[["Ann"]]', { 'content-type': 'application/json; charset=utf-8' });
     assert.deepEqual([json.status, json.text], [200, '[["Hello, Ann"],{}]']);
   });

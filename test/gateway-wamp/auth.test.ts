@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { createIdentityVerifier, hashApiKey } from '../../mesh/auth/index.ts';
-import { currentCall, hostService, rpc, type HostedService } from '../../mesh/index.ts';
+import { currentCall, hostService, rpc, type HostedService } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { RawClient } from './raw-client.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
-import { jsonCodec } from '../../mesh/index.ts';
+import { jsonCodec } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession } from './raw-client.ts';
 

@@ -7,7 +7,7 @@ import { connect, headers as natsHeaders, RequestStrategy, type NatsConnection }
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { ConfigError, hostService, jsonCodec, loadConfig, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
+import { ConfigError, hostService, jsonCodec, loadConfig, MeshError, rpc, type HostedService } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type Frame, type RawClient } from './raw-client.ts';
 

@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from 'nats';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { start } from '../../gateway-wamp/index.ts';
 import { createIdentityVerifier } from '../../mesh/auth/index.ts';
-import { hostService, type HostedService } from '../../mesh/index.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
-import { hostService, type HostedService } from '../../mesh/index.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { freePort, silentLogger, testConfig, uniqueName } from '../helpers.ts';

@@ -16,7 +16,7 @@ import { MsgpackSerializer } from 'wampy/MsgpackSerializer.js';
 import { WebSocket } from 'ws';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
-import { hostService, jsonCodec, msgpackCodec, type Args, type HostedService, type Kwargs } from '../../mesh/index.ts';
+import { hostService, jsonCodec, msgpackCodec, type Args, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';

@@ -6,7 +6,7 @@ import { encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from 'nats';
 import { WebSocket } from 'ws';
 import { start } from '../../gateway-wamp/index.ts';
-import { jsonCodec } from '../../mesh/index.ts';
+import { jsonCodec } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, RawClient } from './raw-client.ts';
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { jsonCodec } from '../../mesh/index.ts';
+import { jsonCodec } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
-import { hostService, type HostedService } from '../../mesh/index.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { RawClient, type Frame } from './raw-client.ts';

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { hostService, MeshError, rpc, type HostedService } from '../../mesh/index.ts';
+import { hostService, MeshError, rpc, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { createCaller } from '../../mesh/index.ts';
+import { createCaller } from '../../mesh/gateway.ts';
 import { NATS_URL, OwnNatsServer, uniqueName } from '../helpers.ts';
 
 const encoder = new TextEncoder();

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, defaultConfigFile, loadConfig } from '../../mesh/index.ts';
+import { ConfigError, defaultConfigFile, loadConfig } from '../../mesh/gateway.ts';
 
 function configFile(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'mesh-config-')), 'mesh.config.json');

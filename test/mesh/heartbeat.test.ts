@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { createCaller, decodeReply, hostService, jsonCodec, rpc, type Caller, type HostedService } from '../../mesh/index.ts';
+import { createCaller, decodeReply, hostService, jsonCodec, rpc, type Caller, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
 const SERVICE = uniqueName('beating');

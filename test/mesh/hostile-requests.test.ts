@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
-import { createClient, hostService, rpc, type HostedService, type MeshClient } from '../../mesh/index.ts';
+import { createClient, hostService, rpc, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
 const SERVICE = uniqueName('hostile');

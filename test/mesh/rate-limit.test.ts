@@ -2,7 +2,7 @@
 // generous role's budget, and nothing counted unless a budget is configured.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../mesh/index.ts';
+import { loadConfig } from '../../mesh/gateway.ts';
 import { createRateLimiter, RateLimitedError, type RateCaller, type RateLimitConfig } from '../../mesh/rate-limit.ts';
 
 const alice = { id: 'alice', roles: ['reader'], method: 'jwt' } as const;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
-import { hostService, rpc } from '../../mesh/index.ts';
+import { hostService, rpc } from '../../mesh/gateway.ts';
 import { createRegistry, SERVICE_INFO_SUBJECT } from '../../mesh/registry.ts';
 import { DEFAULT_HEARTBEAT_MS } from '../../mesh/heartbeat.ts';
 import { NATS_URL, OwnNatsServer, silentLogger, uniqueName } from '../helpers.ts';

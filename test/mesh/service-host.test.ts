@@ -14,7 +14,7 @@ import {
   type HostedService,
   type Kwargs,
   type MeshClient,
-} from '../../mesh/index.ts';
+} from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
@@ -177,7 +177,7 @@ describe('greeting_service', () => {
     await Promise.all([slow, fast]);
     assert.deepEqual(order, ['fast:Hello, Bob Ross', 'slow:Hello, Slow']);
     await assert.rejects(client.call(`${greeting.name}.hello_sleep`, ['x'], { seconds: 'soon' }), { code: 'INVALID_ARGUMENT', message: /seconds/ });
-    await assert.rejects(client.call(`${greeting.name}.hello`, [42]), { code: 'INVALID_ARGUMENT', message: 'first_name must be a string' });
+    await assert.rejects(client.call(`${greeting.name}.hello`, [42]), { code: 'INVALID_ARGUMENT', message: 'first_name must be a string, got number' });
     await hosted.stop();
     client.close();
     await nc.drain();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
-import { hostService, type HostedService, type MeshConfig } from '../../mesh/index.ts';
+import { hostService, type HostedService, type MeshConfig } from '../../mesh/gateway.ts';
 import ThingService from '../../services/thing/index.ts';
 import { OwnPostgres } from '../databases.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';

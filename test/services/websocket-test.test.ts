@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { createClient, hostService, jsonCodec, type HostedService, type MeshClient } from '../../mesh/index.ts';
+import { createClient, hostService, jsonCodec, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
 import { createAuthenticator, createIdentityVerifier } from '../../../mesh/auth/index.ts';
-import { hostService } from '../../../mesh/index.ts';
+import { hostService } from '../../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../../helpers.ts';
 import { MESH_SECRET, SECRET, tempFile } from './tokens.ts';
 import { Vault } from './vault.ts';

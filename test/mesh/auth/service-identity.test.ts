@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { createIdentityVerifier, mintIdentityToken, meshKeyOf, IDENTITY_HEADER } from '../../../mesh/auth/index.ts';
-import { decodeReply, hostService, jsonCodec, MeshError, type HostedService } from '../../../mesh/index.ts';
+import { decodeReply, hostService, jsonCodec, MeshError, type HostedService } from '../../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../../helpers.ts';
 import { handmade, hs256, MESH_SECRET, now, OTHER_SECRET, SECRET } from './tokens.ts';
 import { Vault } from './vault.ts';
