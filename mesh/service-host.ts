@@ -96,6 +96,20 @@ function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<str
   return metadata;
 }
 
+/** The micro protocol's semantic version: major.minor.patch, with an optional pre-release and build. */
+const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/**
+ * The version and description a service sets as string fields; anything else under those names (an @rpc method
+ * called `version`, say) is not one, and the defaults apply. A version that is not semantic stops the start.
+ */
+function describeService(instance: ServiceInstance, options: HostOptions): { version: string; description: string } {
+  const version = typeof instance.version === 'string' ? instance.version : options.version ?? '0.1.0';
+  if (!SEMVER.test(version)) throw new Error(`${instance.name}: version must be a semantic version such as 1.2.0, got ${JSON.stringify(version)}`);
+  const description = typeof instance.description === 'string' ? instance.description : `${instance.constructor.name} on nats-mesh`;
+  return { version, description };
+}
+
 class Host implements HostedService {
   readonly subjects: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -123,12 +137,13 @@ class Host implements HostedService {
     }
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0) throw new Error(`${instance.name} has no @rpc methods`);
+    const { version, description } = describeService(instance, options);
     attachPublisher(instance, (subject, args, kwargs) => this.publish(subject, args, kwargs));
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
-      version: instance.version ?? options.version ?? '0.1.0',
-      description: instance.description ?? `${instance.constructor.name} on nats-mesh`,
+      version,
+      description,
       queue: MESH_QUEUE,
       statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
     });
