@@ -50,21 +50,29 @@ it('restarts a service when its source changes and survives a syntax error', asy
     throw new Error(`never answered ${expected}; output:\n${output}`);
   };
 
-  await answers('v1');
-  writeFileSync(file, serviceSource(name, 'v2'));
-  await answers('v2');
+  const exercise = async () => {
+    await answers('v1');
+    writeFileSync(file, serviceSource(name, 'v2'));
+    await answers('v2');
 
-  writeFileSync(file, `${serviceSource(name, 'v3')}\nthis is not typescript {{{\n`);
-  for (let i = 0; i < 200 && !output.includes('process failed'); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.match(output, /process failed; fix the source/);
-  assert.equal(watcher.exitCode, null, 'the watcher is still running');
+    writeFileSync(file, `${serviceSource(name, 'v3')}\nthis is not typescript {{{\n`);
+    for (let i = 0; i < 200 && !output.includes('process failed'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(output, /process failed; fix the source/);
+    assert.equal(watcher.exitCode, null, 'the watcher is still running');
 
-  writeFileSync(file, serviceSource(name, 'v3'));
-  await answers('v3');
+    writeFileSync(file, serviceSource(name, 'v3'));
+    await answers('v3');
+  };
 
-  watcher.kill('SIGTERM');
-  const [code] = await once(watcher, 'exit');
+  // A failed step must not leave the watcher (and so this test file) running: stopped in any case below.
+  const exited = once(watcher, 'exit');
+  try {
+    await exercise();
+  } finally {
+    if (watcher.exitCode === null && watcher.signalCode === null) watcher.kill('SIGTERM');
+    client.close();
+    await nc.close();
+  }
+  const [code] = await exited;
   assert.equal(code, 0);
-  client.close();
-  await nc.close();
 });
