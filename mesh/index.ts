@@ -1,6 +1,7 @@
 // The public API of nats-mesh: what a service author and a caller import. Classes stay internal.
 // Gateways and services import from here; nothing in mesh/ imports them.
 export { rpc, Service, type RpcOptions, type Access } from './rpc.ts';
+export { callFrom } from './service-call.ts';
 export { currentCall, type CallContext } from './context.ts';
 export type { Identity } from './auth/identity.ts';
 export { reply, isKwargs, parseEnvelope, type Args, type Kwargs, type Envelope, type Reply } from './envelope.ts';

@@ -8,12 +8,15 @@ import { bindArguments } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { configSchema } from './config.ts';
 import { runInCall } from './context.ts';
-import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
+import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
-import { attachPublisher, proceduresOf, type Access, type Procedure } from './rpc.ts';
+import type { MeshClient } from './client.ts';
+import { deadlineOf, forwardedOf } from './propagation.ts';
+import { proceduresOf, type Access, type Procedure } from './rpc.ts';
+import { attachClient, sharedClient } from './service-call.ts';
 
 /** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
 export const MESH_QUEUE = 'q';
@@ -45,6 +48,8 @@ export interface HostOptions {
   heartbeatMs?: number;
   /** Verifies the `Mesh-Identity` header; by default one with no keys, which refuses every identity. */
   identity?: IdentityVerifier;
+  /** What `this.call` and `this.publish` go through; by default the one client every host on `nc` shares. */
+  client?: MeshClient;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -106,7 +111,7 @@ class Host implements HostedService {
     }
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0) throw new Error(`${instance.name} has no @rpc methods`);
-    attachPublisher(instance, (subject, args, kwargs) => this.publish(subject, args, kwargs));
+    attachClient(instance, options.client ?? sharedClient(options.nc));
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
@@ -178,10 +183,6 @@ class Host implements HostedService {
     return { requests: c.requests, errors: c.errors, in_flight: c.inFlight, average_ms: Number(average.toFixed(3)) };
   }
 
-  private publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    this.options.nc.publish(subject, jsonCodec.encode([args, kwargs]));
-  }
-
   private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
     const started = performance.now();
     counters.requests++;
@@ -193,13 +194,17 @@ class Host implements HostedService {
     let outcome = 'ok';
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const deadline = deadlineOf(msg.headers);
+      if (deadline !== undefined && deadline <= Date.now()) {
+        throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
+      }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
       const token = msg.headers?.get(IDENTITY_HEADER);
       const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = await runInCall({ caller, procedure: subject }, () => procedure.parameters
+      const result = await runInCall({ caller, procedure: subject, deadline, forwarded: forwardedOf(msg.headers) }, () => procedure.parameters
         ? method.apply(this.instance, bindArguments(subject, procedure.parameters, args, kwargs))
         : method.call(this.instance, args, kwargs));
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
