@@ -30,6 +30,6 @@ export function clientOf(instance: object): MeshClient {
  * Calls a procedure from a hosted service instance that does not extend Service:
  * `const [[text]] = await callFrom(this, 'greeting_service.hello', ['Bob'])`. Same as Service's `this.call`.
  */
-export function callFrom(instance: object, procedure: string, args: Args = [], kwargs: Kwargs = {}, options?: CallOptions): Promise<Envelope> {
+export async function callFrom(instance: object, procedure: string, args: Args = [], kwargs: Kwargs = {}, options?: CallOptions): Promise<Envelope> {
   return clientOf(instance).call(procedure, args, kwargs, options);
 }
