@@ -2,6 +2,8 @@
 // Gateways and services import from here; nothing in mesh/ imports them.
 export { rpc, Service, type RpcOptions, type Access } from './rpc.ts';
 export { callFrom } from './service-call.ts';
+export { event, type EventOptions } from './event.ts';
+export type { EventStats } from './event-host.ts';
 export { currentCall, type CallContext } from './context.ts';
 export type { Identity } from './auth/identity.ts';
 export { reply, isKwargs, parseEnvelope, type Args, type Kwargs, type Envelope, type Reply } from './envelope.ts';

@@ -14,6 +14,8 @@ import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './hear
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import type { MeshClient } from './client.ts';
+import { eventHandlersOf } from './event.ts';
+import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { deadlineOf, forwardedOf } from './propagation.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
@@ -36,8 +38,10 @@ export interface ServiceInstance extends ServiceLifecycle {
 export interface HostedService {
   readonly name: string;
   readonly subjects: string[];
-  /** Stops taking requests, answers the ones in flight, then runs onStop. */
+  /** Stops taking requests and events, answers the ones in flight, then runs onStop. */
   stop(): Promise<void>;
+  /** What each @event handler has handled, failed, refused and ignored since the start. */
+  eventStats(): EventStats[];
 }
 
 export interface HostOptions {
@@ -94,6 +98,7 @@ class Host implements HostedService {
   private readonly heartbeatMs: number;
   private readonly identity: IdentityVerifier;
   private micro: MicroService | undefined;
+  private events: HostedEvents | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -110,7 +115,7 @@ class Host implements HostedService {
       throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
     }
     const procedures = [...proceduresOf(instance).values()];
-    if (procedures.length === 0) throw new Error(`${instance.name} has no @rpc methods`);
+    if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
     attachClient(instance, options.client ?? sharedClient(options.nc));
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
@@ -133,10 +138,18 @@ class Host implements HostedService {
     }
     // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
     await options.nc.flush();
+    // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
+    this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity });
+    this.subjects.push(...this.events.subjects);
+  }
+
+  eventStats(): EventStats[] {
+    return this.events?.stats() ?? [];
   }
 
   async stop(): Promise<void> {
     await this.micro?.stop();
+    await this.events?.stop();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.instance.onStop?.();
   }
