@@ -15,6 +15,7 @@ import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import type { MeshClient } from './client.ts';
 import { eventHandlersOf } from './event.ts';
+import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { deadlineOf, forwardedOf } from './propagation.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
@@ -33,6 +34,11 @@ export interface ServiceLifecycle {
 
 export interface ServiceInstance extends ServiceLifecycle {
   readonly name: string;
+  /**
+   * What the instance's state is (e.g. a hash of its database), when instances must share it to share requests:
+   * advertised in `$SRV.INFO` metadata; an instance refuses to start next to running ones with another.
+   */
+  readonly fingerprint?: string;
 }
 
 export interface HostedService {
@@ -117,12 +123,15 @@ class Host implements HostedService {
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
     attachClient(instance, options.client ?? sharedClient(options.nc));
+    // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
+    if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint);
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
       version: options.version ?? '0.1.0',
       description: `${instance.constructor.name} on nats-mesh`,
       queue: MESH_QUEUE,
+      metadata: instance.fingerprint === undefined ? undefined : { [FINGERPRINT_METADATA]: instance.fingerprint },
       statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
     });
     for (const procedure of procedures) {
