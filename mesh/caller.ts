@@ -1,12 +1,19 @@
 // The lean request mux shared by the gateways and the client: one wildcard inbox subscription, a map of
 // pending requests and one coarse timer for every deadline. It moves bytes; encoding is the caller's job.
+// Every request carries its deadline (`Mesh-Deadline`), so the responder and its own calls know it.
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from './errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from './heartbeat.ts';
+import { DEADLINE_HEADER } from './propagation.ts';
 
 export interface RequestOptions {
-  /** Per-request deadline; defaults to the caller's timeoutMs. */
+  /** Per-request timeout; defaults to the caller's timeoutMs. */
   timeoutMs?: number;
+  /**
+   * An absolute deadline (ms since the epoch) inherited from the request being served; takes the place of
+   * timeoutMs. One already past fails at once with DEADLINE_EXCEEDED and nothing is published.
+   */
+  deadline?: number;
   headers?: MsgHdrs;
   /** Aborting rejects the request with CANCELED; a late reply is dropped. */
   signal?: AbortSignal;
@@ -42,6 +49,12 @@ export interface KnownProcedure {
   readonly heartbeatMs: number | undefined;
 }
 
+interface OutgoingHeaders {
+  deadline: number;
+  plain?: MsgHdrs;
+  withHeartbeat?: MsgHdrs;
+}
+
 interface Pending {
   subject: string;
   /** The deadline bucket holding this request's token. */
@@ -61,9 +74,10 @@ class MuxCaller implements Caller {
   private readonly tickMs: number;
   private readonly timeoutMs: number;
   private readonly known: ((subject: string) => KnownProcedure | undefined) | undefined;
-  /** Request headers with the heartbeat header added, by the headers a request came with. */
-  private readonly withHeartbeat = new WeakMap<MsgHdrs, MsgHdrs>();
-  private readonly heartbeatOnly: MsgHdrs = natsHeaders();
+  /** Request headers with the deadline (and heartbeat) headers added, by the headers a request came with. */
+  private readonly outgoing = new WeakMap<MsgHdrs, OutgoingHeaders>();
+  /** The key of `outgoing` for a request that came with no headers. */
+  private readonly noHeaders: MsgHdrs = natsHeaders();
   private nextToken = 0;
   private sweptTick: number;
   private timer: NodeJS.Timeout | undefined;
@@ -74,7 +88,6 @@ class MuxCaller implements Caller {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
     this.known = options.known;
-    this.heartbeatOnly.set(HEARTBEAT_HEADER, '1');
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
     nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onReply(msg) });
@@ -86,9 +99,12 @@ class MuxCaller implements Caller {
     if (!this.connected) return Promise.reject(new MeshError('UNAVAILABLE', 'NATS is unreachable'));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new MeshError('CANCELED', 'request canceled'));
+    const now = Date.now();
+    const deadline = options.deadline ?? now + (options.timeoutMs ?? this.timeoutMs);
+    if (deadline <= now) return Promise.reject(new MeshError('DEADLINE_EXCEEDED', `the deadline passed before '${subject}' was called`));
     const token = (this.nextToken++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
-      const tick = this.tickNow() + Math.ceil((options.timeoutMs ?? this.timeoutMs) / this.tickMs) + 1;
+      const tick = this.tickNow() + Math.ceil((deadline - now) / this.tickMs) + 1;
       const entry: Pending = { subject, tick, resolve, reject };
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
@@ -100,7 +116,7 @@ class MuxCaller implements Caller {
       this.pending.set(token, entry);
       this.schedule(token, tick);
       try {
-        const headers = heartbeatMs === undefined ? options.headers : this.heartbeatHeaders(options.headers);
+        const headers = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
         this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
       } catch (err) {
         this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
@@ -153,14 +169,26 @@ class MuxCaller implements Caller {
     this.schedule(token, silenceTick);
   }
 
-  private heartbeatHeaders(headers: MsgHdrs | undefined): MsgHdrs {
-    if (!headers) return this.heartbeatOnly;
-    let combined = this.withHeartbeat.get(headers);
+  /**
+   * The request's headers plus Mesh-Deadline (rounded up to the tick, the timer's own precision) and the heartbeat
+   * request when wanted. Reused while the rounded deadline stays the same, so a busy caller builds one set per tick.
+   */
+  private outgoingHeaders(headers: MsgHdrs | undefined, heartbeat: boolean, deadline: number): MsgHdrs {
+    const base = headers ?? this.noHeaders;
+    const rounded = Math.ceil(deadline / this.tickMs) * this.tickMs;
+    let entry = this.outgoing.get(base);
+    if (entry?.deadline !== rounded) {
+      entry = { deadline: rounded };
+      this.outgoing.set(base, entry);
+    }
+    const key = heartbeat ? 'withHeartbeat' : 'plain';
+    let combined = entry[key];
     if (!combined) {
       combined = natsHeaders();
-      for (const key of headers.keys()) for (const value of headers.values(key)) combined.append(key, value);
-      combined.set(HEARTBEAT_HEADER, '1');
-      this.withHeartbeat.set(headers, combined);
+      for (const name of base.keys()) for (const value of base.values(name)) combined.append(name, value);
+      combined.set(DEADLINE_HEADER, String(rounded));
+      if (heartbeat) combined.set(HEARTBEAT_HEADER, '1');
+      entry[key] = combined;
     }
     return combined;
   }

@@ -1,14 +1,18 @@
 // Calls procedures and publishes events from TypeScript: encodes [args, kwargs], decodes replies and errors.
+// Inside a handler it carries the call's deadline, identity and trace headers on (propagation.ts says which).
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
-import { headers as natsHeaders, type Msg, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { createCaller, type Caller } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
+import { runningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
 import { errorFromBody, MeshError } from './errors.ts';
+import { forwardedHeaders, type Forwarded } from './propagation.ts';
 import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
 
 export interface CallOptions {
+  /** How long to wait; inside a handler, never past the deadline of the request being served. */
   timeoutMs?: number;
   encoding?: 'json' | 'msgpack';
   signal?: AbortSignal;
@@ -17,9 +21,12 @@ export interface CallOptions {
 }
 
 export interface MeshClient {
-  /** Calls `<service>.<method>` and resolves with the reply [args, kwargs]; rejects with a MeshError. */
+  /**
+   * Calls `<service>.<method>` and resolves with the reply [args, kwargs]; rejects with a MeshError. Inside a
+   * handler the call inherits the request's deadline and forwards its identity and trace headers.
+   */
   call(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): Promise<Envelope>;
-  /** Publishes an event [args, kwargs] on a subject. */
+  /** Publishes an event [args, kwargs] on a subject (inside a handler, with its identity and trace headers). */
   publish(subject: string, args?: Args, kwargs?: Kwargs): void;
   close(): void;
 }
@@ -56,8 +63,15 @@ export function decodeReply(msg: Msg, codec?: Codec): Envelope {
   return [args, kwargs];
 }
 
+/** Outgoing headers by the forwarded headers of the call being served, one set per codec, built once. */
+interface HeadersByCodec {
+  json?: MsgHdrs | undefined;
+  msgpack?: MsgHdrs;
+}
+
 class Client implements MeshClient {
   private readonly msgpackHeaders = natsHeaders();
+  private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
   constructor(private readonly nc: NatsConnection, private readonly caller: Caller) {
     this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
@@ -65,18 +79,44 @@ class Client implements MeshClient {
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    let headers = codec === msgpackCodec ? this.msgpackHeaders : undefined;
-    if (options.token !== undefined) {
-      headers = natsHeaders();
-      headers.set(IDENTITY_HEADER, options.token);
-      if (codec === msgpackCodec) headers.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
-    }
-    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), { timeoutMs: options.timeoutMs, signal: options.signal, headers });
+    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
+      ...this.deadlineOf(options.timeoutMs),
+      signal: options.signal,
+      headers: options.token === undefined ? this.headersFor(codec) : this.headersWithToken(codec, options.token),
+    });
     return decodeReply(msg, codec);
   }
 
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    this.nc.publish(subject, jsonCodec.encode([args, kwargs]));
+    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec) });
+  }
+
+  /** The inherited deadline, brought forward by timeoutMs when that ends sooner; outside a handler, the timeout. */
+  private deadlineOf(timeoutMs: number | undefined): { deadline?: number; timeoutMs?: number } {
+    const inherited = runningCall()?.deadline;
+    if (inherited === undefined) return { timeoutMs };
+    return { deadline: timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + timeoutMs) };
+  }
+
+  /** The request headers: the Content-Type for MessagePack, and inside a handler the headers it forwards. */
+  private headersFor(codec: Codec): MsgHdrs | undefined {
+    const forwarded = runningCall()?.forwarded;
+    const msgpack = codec === msgpackCodec;
+    if (!forwarded || Object.keys(forwarded).length === 0) return msgpack ? this.msgpackHeaders : undefined;
+    let byCodec = this.forwarding.get(forwarded);
+    if (!byCodec) this.forwarding.set(forwarded, (byCodec = {}));
+    if (msgpack) return (byCodec.msgpack ??= forwardedHeaders(forwarded, { [CONTENT_TYPE_HEADER]: msgpackCodec.contentType })!);
+    if (!('json' in byCodec)) byCodec.json = forwardedHeaders(forwarded);
+    return byCodec.json;
+  }
+
+  /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
+  private headersWithToken(codec: Codec, token: string): MsgHdrs {
+    const headers = natsHeaders();
+    const base = this.headersFor(codec);
+    for (const key of base?.keys() ?? []) for (const value of base!.values(key)) headers.append(key, value);
+    headers.set(IDENTITY_HEADER, token);
+    return headers;
   }
 
   close(): void {

@@ -1,23 +1,39 @@
 // What a handler can know about the call it is serving, through AsyncLocalStorage: `currentCall()`.
-// The service host sets it around each handler; later issues add the deadline and trace context here.
+// The service host sets it around each handler and event; calls made from inside read what to carry on from it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from './auth/identity.ts';
+import type { Forwarded } from './propagation.ts';
 
 export interface CallContext {
   /** The verified caller, or undefined when the request carried no identity. */
   readonly caller: Identity | undefined;
-  /** The procedure being served, `<service>.<method>`. */
+  /** The procedure being served, `<service>.<method>`, or the subject of the event being handled. */
   readonly procedure: string;
+  /**
+   * When the caller stops waiting, in ms since the epoch (compare with `Date.now()`), or undefined when the
+   * request carried no `Mesh-Deadline`. Calls made from the handler inherit it; past it they fail at once.
+   */
+  readonly deadline: number | undefined;
 }
 
-const storage = new AsyncLocalStorage<CallContext>();
+/** The context as the host keeps it: also the headers that calls and events made from the handler carry on. */
+export interface RunningCall extends CallContext {
+  readonly forwarded: Forwarded;
+}
+
+const storage = new AsyncLocalStorage<RunningCall>();
 
 /** The context of the call the current handler serves; undefined outside a handler. */
 export function currentCall(): CallContext | undefined {
   return storage.getStore();
 }
 
+/** The running call with what it forwards (for the framework's outgoing calls and events). */
+export function runningCall(): RunningCall | undefined {
+  return storage.getStore();
+}
+
 /** Runs fn inside a call context (the service host's job). */
-export function runInCall<T>(context: CallContext, fn: () => T): T {
+export function runInCall<T>(context: RunningCall, fn: () => T): T {
   return storage.run(context, fn);
 }

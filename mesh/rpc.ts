@@ -1,7 +1,9 @@
 // The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
 // Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
+import type { CallOptions } from './client.ts';
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
-import type { Args, Kwargs } from './envelope.ts';
+import type { Args, Envelope, Kwargs } from './envelope.ts';
+import { callFrom, clientOf } from './service-call.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
 export interface RpcOptions extends ContractOptions {
@@ -113,23 +115,19 @@ export function proceduresOf(instance: object): ReadonlyMap<string, Procedure> {
   return (instance as Marked)[PROCEDURES] ?? new Map();
 }
 
-export type Publish = (subject: string, args?: Args, kwargs?: Kwargs) => void;
-
-const PUBLISHER = Symbol.for('nats-mesh.publisher');
-
-/** Optional base class for services that publish events: `this.publish(subject, args, kwargs)`. */
+/**
+ * Optional base class for services: `this.publish(subject, args, kwargs)` sends an event and
+ * `this.call(procedure, args, kwargs)` calls another service (calls-between-services block; see service-call.ts).
+ */
 export abstract class Service {
   abstract readonly name: string;
-  private [PUBLISHER]?: Publish;
 
   protected publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    const publish = this[PUBLISHER];
-    if (!publish) throw new Error(`${this.name} is not running in a service host, so it cannot publish`);
-    publish(subject, args, kwargs);
+    clientOf(this).publish(subject, args, kwargs);
   }
-}
 
-/** Called by the host to connect a Service's `publish` to NATS. */
-export function attachPublisher(instance: object, publish: Publish): void {
-  Object.defineProperty(instance, PUBLISHER, { value: publish, configurable: true });
+  /** Resolves with the reply [args, kwargs], inheriting the deadline, identity and trace of the request served. */
+  protected call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options?: CallOptions): Promise<Envelope> {
+    return callFrom(this, procedure, args, kwargs, options);
+  }
 }

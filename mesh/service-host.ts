@@ -8,12 +8,18 @@ import { bindProcedure } from './bind.ts';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
 import { configSchema } from './config.ts';
 import { runInCall } from './context.ts';
-import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from './envelope.ts';
+import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
-import { attachPublisher, proceduresOf, type Access, type Procedure } from './rpc.ts';
+import type { MeshClient } from './client.ts';
+import { eventHandlersOf } from './event.ts';
+import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
+import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
+import { deadlineOf, forwardedOf } from './propagation.ts';
+import { proceduresOf, type Access, type Procedure } from './rpc.ts';
+import { attachClient, sharedClient } from './service-call.ts';
 
 /** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
 export const MESH_QUEUE = 'q';
@@ -31,13 +37,20 @@ export interface ServiceInstance extends ServiceLifecycle {
   /** Semantic version and description for `$SRV.INFO`, when the service sets them. */
   readonly version?: string;
   readonly description?: string;
+  /**
+   * What the instance's state is (e.g. a hash of its database), when instances must share it to share requests:
+   * advertised in `$SRV.INFO` metadata; an instance refuses to start next to running ones with another.
+   */
+  readonly fingerprint?: string;
 }
 
 export interface HostedService {
   readonly name: string;
   readonly subjects: string[];
-  /** Stops taking requests, answers the ones in flight, then runs onStop. */
+  /** Stops taking requests and events, answers the ones in flight, then runs onStop. */
   stop(): Promise<void>;
+  /** What each @event handler has handled, failed, refused and ignored since the start. */
+  eventStats(): EventStats[];
 }
 
 export interface HostOptions {
@@ -48,6 +61,8 @@ export interface HostOptions {
   heartbeatMs?: number;
   /** Verifies the `Mesh-Identity` header; by default one with no keys, which refuses every identity. */
   identity?: IdentityVerifier;
+  /** What `this.call` and `this.publish` go through; by default the one client every host on `nc` shares. */
+  client?: MeshClient;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -120,6 +135,7 @@ class Host implements HostedService {
   private readonly heartbeatMs: number;
   private readonly identity: IdentityVerifier;
   private micro: MicroService | undefined;
+  private events: HostedEvents | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -136,15 +152,18 @@ class Host implements HostedService {
       throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
     }
     const procedures = [...proceduresOf(instance).values()];
-    if (procedures.length === 0) throw new Error(`${instance.name} has no @rpc methods`);
+    if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
     const { version, description } = describeService(instance, options);
-    attachPublisher(instance, (subject, args, kwargs) => this.publish(subject, args, kwargs));
+    attachClient(instance, options.client ?? sharedClient(options.nc));
+    // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
+    if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint);
     await instance.onStart?.();
     this.micro = await options.nc.services.add({
       name: instance.name,
       version,
       description,
       queue: MESH_QUEUE,
+      metadata: instance.fingerprint === undefined ? undefined : { [FINGERPRINT_METADATA]: instance.fingerprint },
       statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
     });
     for (const procedure of procedures) {
@@ -160,10 +179,18 @@ class Host implements HostedService {
     }
     // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
     await options.nc.flush();
+    // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
+    this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity });
+    this.subjects.push(...this.events.subjects);
+  }
+
+  eventStats(): EventStats[] {
+    return this.events?.stats() ?? [];
   }
 
   async stop(): Promise<void> {
     await this.micro?.stop();
+    await this.events?.stop();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.instance.onStop?.();
   }
@@ -210,10 +237,6 @@ class Host implements HostedService {
     return { requests: c.requests, errors: c.errors, in_flight: c.inFlight, average_ms: Number(average.toFixed(3)) };
   }
 
-  private publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    this.options.nc.publish(subject, jsonCodec.encode([args, kwargs]));
-  }
-
   private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
     const started = performance.now();
     counters.requests++;
@@ -225,13 +248,20 @@ class Host implements HostedService {
     let outcome = 'ok';
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const deadline = deadlineOf(msg.headers);
+      if (deadline !== undefined && deadline <= Date.now()) {
+        throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
+      }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
       const token = msg.headers?.get(IDENTITY_HEADER);
       const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = await runInCall({ caller, procedure: subject }, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)));
+      const result = await runInCall(
+        { caller, procedure: subject, deadline, forwarded: forwardedOf(msg.headers) },
+        () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
+      );
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;

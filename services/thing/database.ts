@@ -1,7 +1,9 @@
 // thing_service's database: TypeORM on Postgres at database.url, or on the embedded PGlite when there is none.
 // It migrates at start under an advisory lock, reconnects by itself, and answers UNAVAILABLE while it cannot reach
 // the database; it knows nothing about procedures or arguments.
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions, type Repository } from 'typeorm';
 import { MeshError, type Logger, type MeshConfig } from '../../mesh/index.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
@@ -142,4 +144,19 @@ export async function openThingDatabase(settings: MeshConfig['database'], logger
       }
     },
   };
+}
+
+/**
+ * A short hash naming the database a configuration points at, never its password: host, port and database of
+ * DATABASE_URL, or this machine and the absolute path of the embedded data directory.
+ */
+export function databaseFingerprint(settings: MeshConfig['database']): string {
+  let identity: string;
+  if (settings.url) {
+    const url = new URL(settings.url);
+    identity = `postgres://${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  } else {
+    identity = `embedded://${hostname()}${resolve(settings.dataDir)}`;
+  }
+  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }

@@ -2,7 +2,7 @@
 // Its arguments are declared (arguments.ts) and checked by the host; where the data lives and how faults are told apart is in database.ts.
 import { MeshError, rpc, z, type ProcessContext } from '../../mesh/index.ts';
 import { createThingParams, getThingsParams, thingJson, uuidParams } from './arguments.ts';
-import { openThingDatabase, type ThingDatabase } from './database.ts';
+import { databaseFingerprint, openThingDatabase, type ThingDatabase } from './database.ts';
 import { thingToJson, type Thing, type ThingJson } from './thing.ts';
 
 const COLUMNS = ['uuid', 'name', 'is_created_at'];
@@ -14,6 +14,11 @@ export default class ThingService {
 
   constructor(context: ProcessContext) {
     this.context = context;
+  }
+
+  /** Which database this instance serves (fingerprint.ts): instances on different ones refuse to share requests. */
+  get fingerprint(): string {
+    return databaseFingerprint(this.context.config.database);
   }
 
   async onStart() {

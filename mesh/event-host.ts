@@ -1,0 +1,114 @@
+// Subscribes a hosted instance's @event handlers: decodes, binds and runs each event in a call context, and
+// counts what happened. Events are never answered; a message with a reply subject is a request, not an event.
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Identity } from './auth/identity.ts';
+import type { IdentityVerifier } from './auth/identity-verifier.ts';
+import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
+import { bindArguments } from './bind.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER } from './codec.ts';
+import { runInCall } from './context.ts';
+import { parseEnvelope } from './envelope.ts';
+import { MeshError } from './errors.ts';
+import { eventHandlersOf, type EventHandler } from './event.ts';
+import type { Logger } from './logger.ts';
+import { forwardedOf } from './propagation.ts';
+
+/** What an event handler has seen since the service started. */
+export interface EventCounters {
+  /** Events the handler ran to the end. */
+  handled: number;
+  /** Events whose handler threw or rejected. */
+  failed: number;
+  /** Events not delivered: undecodable, not [args, kwargs], not bindable to the parameters, or a bad identity. */
+  invalid: number;
+  /** Requests (messages with a reply subject) sent to the event subject, dropped unanswered. */
+  ignoredRequests: number;
+}
+
+export interface EventStats extends EventCounters {
+  method: string;
+  subject: string;
+  /** The queue group, or undefined for a broadcast handler (every instance gets every event). */
+  queue: string | undefined;
+}
+
+export interface HostedEvents {
+  readonly subjects: string[];
+  stats(): EventStats[];
+  /** Stops taking events and waits for the ones being handled. */
+  stop(): Promise<void>;
+}
+
+export interface EventHostOptions {
+  nc: NatsConnection;
+  logger: Logger;
+  identity: IdentityVerifier;
+}
+
+/** The queue group a service's pool-mode handlers share, so one instance handles each event. */
+export function eventQueue(service: string): string {
+  return `${service}.events`;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/** Subscribes every @event handler of the instance; resolves once the server has the subscriptions. */
+export async function hostEvents(instance: { readonly name: string }, options: EventHostOptions): Promise<HostedEvents> {
+  const { nc, logger } = options;
+  const inFlight = new Set<Promise<void>>();
+  const subscriptions: Subscription[] = [];
+  const stats: EventStats[] = [];
+
+  async function deliver(handler: EventHandler, counters: EventCounters, msg: Msg): Promise<void> {
+    let bound: unknown[];
+    let caller: Identity | undefined;
+    try {
+      const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
+      const codec = codecForContentType(contentType);
+      if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
+      bound = bindArguments(`${instance.name}.${handler.method}`, handler.parameters, args, kwargs);
+      const token = msg.headers?.get(IDENTITY_HEADER);
+      caller = token ? (options.identity.peek(token) ?? (await options.identity.verify(token))) : undefined;
+    } catch (err) {
+      counters.invalid++;
+      logger.warn({ subject: msg.subject, method: handler.method, reason: err instanceof MeshError ? err.message : 'undecodable payload' }, 'event not delivered');
+      return;
+    }
+    try {
+      const method = (instance as unknown as Record<string, Method>)[handler.method]!;
+      await runInCall({ caller, procedure: msg.subject, deadline: undefined, forwarded: forwardedOf(msg.headers) }, () => method.apply(instance, bound));
+      counters.handled++;
+    } catch (err) {
+      counters.failed++;
+      logger.error({ err, subject: msg.subject, method: handler.method }, 'event handler failed');
+    }
+  }
+
+  for (const handler of eventHandlersOf(instance)) {
+    const queue = handler.broadcast ? undefined : eventQueue(instance.name);
+    const counters: EventStats = { method: handler.method, subject: handler.subject, queue, handled: 0, failed: 0, invalid: 0, ignoredRequests: 0 };
+    stats.push(counters);
+    subscriptions.push(nc.subscribe(handler.subject, {
+      queue,
+      callback: (_err, msg) => {
+        if (msg.reply) {
+          counters.ignoredRequests++;
+          return;
+        }
+        const work = deliver(handler, counters, msg);
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      },
+    }));
+  }
+  await nc.flush();
+  return {
+    subjects: stats.map((s) => s.subject),
+    stats: () => stats.map((s) => ({ ...s })),
+    async stop() {
+      await Promise.all(subscriptions.map((s) => (nc.isClosed() ? undefined : s.drain())));
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}

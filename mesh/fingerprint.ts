@@ -1,0 +1,40 @@
+// Keeps instances that do not share state out of one queue group: an instance may declare a fingerprint of what
+// it shares (thing_service: its database), advertised in `$SRV.INFO` metadata and checked against the running ones.
+import { RequestStrategy, type NatsConnection } from 'nats';
+
+/** The `$SRV.INFO` metadata key holding an instance's fingerprint. */
+export const FINGERPRINT_METADATA = 'fingerprint';
+
+/** How long a starting instance listens for the running ones' `$SRV.INFO`, and the silence that ends it early. */
+const LISTEN_MS = 1000;
+const SILENCE_MS = 250;
+
+/**
+ * Throws when a running instance of the service advertises another fingerprint: requests would be shared between
+ * instances that hold different data (two checkouts, two databases, one NATS server). Instances starting at the
+ * same moment do not see each other; the check is for the common case of a second process started later.
+ */
+export async function refuseForeignInstances(nc: NatsConnection, service: string, fingerprint: string): Promise<void> {
+  let infos;
+  try {
+    infos = await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: LISTEN_MS, jitter: SILENCE_MS }).info(service);
+  } catch {
+    return;
+  }
+  const others = new Set<string>();
+  try {
+    for await (const info of infos) {
+      const theirs = info.metadata?.[FINGERPRINT_METADATA];
+      if (theirs !== undefined && theirs !== fingerprint) others.add(theirs);
+    }
+  } catch {
+    // No responders: no instance runs yet.
+  }
+  if (others.size > 0) {
+    throw new Error(
+      `refusing to start ${service}: instances of it already run on this NATS server with different data ` +
+      `(fingerprint ${[...others].join(', ')}, this one ${fingerprint}), and they would share its requests. ` +
+      'Use the same database, another NATS server, or stop the other instances.',
+    );
+  }
+}

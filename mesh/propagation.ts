@@ -1,0 +1,44 @@
+// What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
+// identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent`, `tracestate`, passed through).
+// Reading them from a request and writing them on the next one; checking the identity is the host's job.
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
+
+/** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
+export const DEADLINE_HEADER = 'Mesh-Deadline';
+export const TRACEPARENT_HEADER = 'traceparent';
+export const TRACESTATE_HEADER = 'tracestate';
+
+/** Headers copied unchanged from the request a handler serves onto every call and event it makes. */
+const FORWARDED = [IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER] as const;
+
+/** The forwarded headers of a request, by name; empty when it carries none. */
+export type Forwarded = Readonly<Partial<Record<(typeof FORWARDED)[number], string>>>;
+
+const NOTHING: Forwarded = Object.freeze({});
+
+export function forwardedOf(headers: MsgHdrs | undefined): Forwarded {
+  if (!headers) return NOTHING;
+  let forwarded: Record<string, string> | undefined;
+  for (const name of FORWARDED) {
+    const value = headers.get(name);
+    if (value) (forwarded ??= {})[name] = value;
+  }
+  return forwarded ?? NOTHING;
+}
+
+/** The deadline a request carries, or undefined when it has none or one that is not a whole number of ms. */
+export function deadlineOf(headers: MsgHdrs | undefined): number | undefined {
+  const value = headers?.get(DEADLINE_HEADER);
+  if (!value || !/^\d{1,16}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Request headers carrying the forwarded ones (and optionally a Content-Type), or undefined when there are none. */
+export function forwardedHeaders(forwarded: Forwarded, extra?: Readonly<Record<string, string>>): MsgHdrs | undefined {
+  const entries = [...Object.entries(forwarded), ...Object.entries(extra ?? {})];
+  if (entries.length === 0) return undefined;
+  const headers = natsHeaders();
+  for (const [name, value] of entries) headers.set(name, value);
+  return headers;
+}
