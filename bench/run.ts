@@ -2,6 +2,7 @@
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
 // their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
 import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import { writeReport, type Row, type Target } from './report.ts';
@@ -97,16 +98,17 @@ interface RpcVariant {
   label: string;
   /** How the caller process calls (see workers/rpc-caller.ts). */
   mode: 'mesh' | 'lean' | 'request';
-  responder: 'mesh' | 'raw';
+  responder: 'mesh' | 'mesh-plain' | 'raw';
   baseline?: boolean;
 }
 
 const FLOOR = 'raw nats.js responder + lean caller (floor)';
 const MESH_RPC = 'nats-mesh service + mesh client';
+const MESH_RPC_PLAIN = 'nats-mesh service, plain @rpc (no schema)';
 
 function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVariant[]): Scenario {
   let caller: Worker<Record<string, unknown>>;
-  const subjects = { mesh: `${unique('bench_mesh')}.hello`, raw: `${unique('bench_raw')}.hello` };
+  const subjects = { mesh: `${unique('bench_mesh')}.hello`, 'mesh-plain': `${unique('bench_plain')}.hello`, raw: `${unique('bench_raw')}.hello` };
   return {
     name,
     variants: variants.map((v) => ({
@@ -115,8 +117,38 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
       measure: (inflight, durationMs) => caller.request<Measurement>({ mode: v.mode, subject: subjects[v.responder], encoding, inflight, durationMs }),
     })),
     async setup() {
-      await Promise.all([worker('responder', 'mesh', subjects.mesh.split('.')[0]!), worker('responder', 'raw', subjects.raw.split('.')[0]!)]);
+      const kinds = [...new Set(variants.map((v) => v.responder))];
+      await Promise.all(kinds.map((kind) => worker('responder', kind, subjects[kind].split('.')[0]!)));
       caller = await shared('rpc-caller');
+    },
+    teardown: stopAll,
+  };
+}
+
+const MESH_HTTP_AUTH = 'nats-mesh gateway-http, JWT + policy';
+
+/** The gateway with authentication off against the same gateway checking a JWT and a policy on every call. */
+function httpAuthScenario(): Scenario {
+  const mesh = unique('bench_auth');
+  const secret = randomBytes(32).toString('base64');
+  let load: Worker<Record<string, unknown>>;
+  const urls = new Map<string, string>();
+  let token = '';
+  const measure = (kind: string, headers: () => Record<string, string>): Variant['measure'] => (connections, durationMs) =>
+    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs, headers: headers() });
+  return {
+    name: 'HTTP gateway with authentication: POST /greeting.hello with a bearer JWT and a policy',
+    variants: [
+      { label: MESH_HTTP, baseline: true, measure: measure('gateway', () => ({})) },
+      { label: MESH_HTTP_AUTH, measure: measure('gateway-auth', () => ({ authorization: `Bearer ${token}` })) },
+    ],
+    async setup() {
+      token = await new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
+      await worker('responder', 'mesh', mesh, secret);
+      urls.set('gateway', (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url);
+      urls.set('gateway-auth', (await worker<{ url: string }>('http-server', 'gateway-auth', mesh, secret)).info.url);
+      load = await shared('http-load');
     },
     teardown: stopAll,
   };
@@ -349,6 +381,7 @@ const scenarios: Scenario[] = [
   rpcScenario('RPC over NATS, JSON: greeting.hello', 'json', [
     { label: FLOOR, mode: 'lean', responder: 'raw', baseline: true },
     { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
+    { label: MESH_RPC_PLAIN, mode: 'mesh', responder: 'mesh-plain' },
     { label: 'raw nats.js responder + nc.request', mode: 'request', responder: 'raw' },
   ]),
   rpcScenario('RPC over NATS, MessagePack: greeting.hello', 'msgpack', [
@@ -362,6 +395,7 @@ const scenarios: Scenario[] = [
   thingScenario('list'),
   fanoutScenario(),
   connectionsScenario(),
+  httpAuthScenario(),
 ];
 
 const MEMORY = 'WAMP gateway memory with idle sessions';
@@ -374,11 +408,12 @@ try {
   await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout] = scenarios.map((s) => s.name) as [
-  string, string, string, string, string, string, string, string,
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth] = scenarios.map((s) => s.name) as [
+  string, string, string, string, string, string, string, string, string, string,
 ];
 const targets: Target[] = [
-  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.9 },
+  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, plain @rpc / floor', ratio: ratio(rpcJson, '64', MESH_RPC_PLAIN, FLOOR), goal: 0.95 },
+  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, zod schema / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.85 },
   { scenario: rpcMsgpack, description: 'RPC MessagePack, 64 in flight: mesh / floor', ratio: ratio(rpcMsgpack, '64', MESH_RPC, FLOOR), goal: 0.9 },
   { scenario: http, description: 'HTTP, 64 connections: gateway / Koa + lean caller', ratio: ratio(http, '64', MESH_HTTP, 'bare Koa + lean caller, inline'), goal: 0.9 },
   { scenario: moleculerRpc, description: 'RPC, 64 in flight: nats-mesh / Moleculer', ratio: ratio(moleculerRpc, '64', MESH_RPC, MOLECULER_RPC), goal: 1.3 },
@@ -386,6 +421,7 @@ const targets: Target[] = [
   { scenario: thingCreate, description: 'create_thing, 64 in flight: mesh / pg floor', ratio: ratio(thingCreate, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
   { scenario: thingList, description: 'get_things(limit=100), 64 in flight: mesh / pg floor', ratio: ratio(thingList, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
   { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
+  { scenario: httpAuth, description: 'HTTP, 64 connections: JWT + policy / authentication off', ratio: ratio(httpAuth, '64', MESH_HTTP_AUTH, MESH_HTTP), goal: 0.9 },
 ];
 const markdown = writeReport(rows, targets, memory, {
   date: new Date().toISOString(),

@@ -18,7 +18,7 @@ import {
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
-import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
+import type { RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 
 export interface HttpGatewayOptions {

@@ -3,6 +3,8 @@
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
+import { CONTENT_TYPE_HEADER } from './codec.ts';
+import { HEARTBEAT_HEADER } from './heartbeat.ts';
 
 /** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
 export const DEADLINE_HEADER = 'Mesh-Deadline';
@@ -27,11 +29,38 @@ export function forwardedOf(headers: MsgHdrs | undefined): Forwarded {
   return forwarded ?? NOTHING;
 }
 
-/** The deadline a request carries, or undefined when it has none or one that is not a whole number of ms. */
-export function deadlineOf(headers: MsgHdrs | undefined): number | undefined {
-  const value = headers?.get(DEADLINE_HEADER);
-  if (!value || !/^\d{1,16}$/.test(value)) return undefined;
-  return Number(value);
+/** A deadline header's value as ms since the epoch, or undefined when it is not a whole number of ms. */
+function parseDeadline(value: string | undefined): number | undefined {
+  return value && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+}
+
+/** What a service host reads from a request's headers: the codec's Content-Type, heartbeats, deadline, what it forwards. */
+export interface RequestHeaders {
+  contentType: string | undefined;
+  heartbeat: boolean;
+  deadline: number | undefined;
+  identity: string | undefined;
+  forwarded: Forwarded;
+}
+
+const NO_HEADERS: RequestHeaders = Object.freeze({ contentType: undefined, heartbeat: false, deadline: undefined, identity: undefined, forwarded: NOTHING });
+
+/** Reads a request's headers in one pass (names matched exactly, as nats.js does), not one lookup per header. */
+export function readRequestHeaders(headers: MsgHdrs | undefined): RequestHeaders {
+  if (!headers) return NO_HEADERS;
+  let contentType: string | undefined;
+  let heartbeat = false;
+  let deadline: number | undefined;
+  let forwarded: Record<string, string> | undefined;
+  for (const [name, values] of headers as unknown as Iterable<[string, string[]]>) {
+    const value = values[0];
+    if (name === CONTENT_TYPE_HEADER) contentType = value;
+    else if (name === HEARTBEAT_HEADER) heartbeat = true;
+    else if (name === DEADLINE_HEADER) deadline = parseDeadline(value);
+    else if (value && (FORWARDED as readonly string[]).includes(name)) (forwarded ??= {})[name] = value;
+  }
+  const identity = forwarded?.[IDENTITY_HEADER];
+  return { contentType, heartbeat, deadline, identity, forwarded: forwarded ?? NOTHING };
 }
 
 /** Request headers carrying the forwarded ones (and optionally a Content-Type), or undefined when there are none. */

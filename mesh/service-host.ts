@@ -3,21 +3,20 @@
 import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
 import { hasAnyRole, type Identity } from './auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from './auth/identity-verifier.ts';
-import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { bindProcedure } from './bind.ts';
-import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts';
+import { codecForContentType, jsonCodec } from './codec.ts';
 import { configSchema } from './config.ts';
 import { runInCall } from './context.ts';
 import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
-import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
+import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import type { MeshClient } from './client.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { deadlineOf, forwardedOf } from './propagation.ts';
+import { readRequestHeaders } from './propagation.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 
@@ -133,12 +132,15 @@ class Host implements HostedService {
   private readonly beating = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
+  /** Whether each request gets a debug line: decided once, so no log object is built per request otherwise. */
+  private readonly debug: boolean;
   private readonly identity: IdentityVerifier;
   private micro: MicroService | undefined;
   private events: HostedEvents | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.debug = options.logger.isLevelEnabled('debug');
     this.identity = options.identity ?? NO_KEYS;
   }
 
@@ -241,25 +243,23 @@ class Host implements HostedService {
     const started = performance.now();
     counters.requests++;
     counters.inFlight++;
-    const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
+    const { contentType, heartbeat, deadline, identity: token, forwarded } = readRequestHeaders(msg.headers);
     const codec = codecForContentType(contentType);
-    const beatSubject = msg.reply && msg.headers?.has(HEARTBEAT_HEADER) ? msg.reply : undefined;
+    const beatSubject = msg.reply && heartbeat ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
     let outcome = 'ok';
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
-      const deadline = deadlineOf(msg.headers);
       if (deadline !== undefined && deadline <= Date.now()) {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
-      const token = msg.headers?.get(IDENTITY_HEADER);
       const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const result = await runInCall(
-        { caller, procedure: subject, deadline, forwarded: forwardedOf(msg.headers) },
+        { caller, procedure: subject, deadline, forwarded },
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
@@ -273,7 +273,7 @@ class Host implements HostedService {
       counters.inFlight--;
       const ms = performance.now() - started;
       counters.totalMs += ms;
-      this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
+      if (this.debug) this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
     }
   }
 

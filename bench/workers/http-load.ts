@@ -8,14 +8,16 @@ interface LoadMessage {
   body: string;
   connections: number;
   durationMs: number;
+  /** More request headers, e.g. Authorization. */
+  headers?: Record<string, string>;
 }
 
-async function load({ url, body, connections, durationMs }: LoadMessage): Promise<Measurement> {
+async function load({ url, body, connections, durationMs, headers = {} }: LoadMessage): Promise<Measurement> {
   const result = await autocannon({
     url,
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     connections,
     duration: durationMs / 1000,
   });

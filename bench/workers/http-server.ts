@@ -1,6 +1,9 @@
 // An HTTP server under test, in its own process: the mesh's gateway-http, or a baseline: bare Koa
 // answering a constant, bare Koa forwarding inline with the lean caller or with nc.request, moleculer-web.
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { connect } from 'nats';
@@ -10,8 +13,8 @@ import { createLogger, loadConfig } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
-const [kind, service] = process.argv.slice(2) as [Kind, string];
+type Kind = 'gateway' | 'gateway-auth' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
 async function listen(app: Koa): Promise<{ url: string; close: () => Promise<void> }> {
@@ -23,8 +26,15 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
   };
 }
 
-if (kind === 'gateway') {
-  const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent' } });
+if (kind === 'gateway' || kind === 'gateway-auth') {
+  // gateway-auth: JWT bearer tokens (HS256) and a policy that lets the role `bench` call the service, deny otherwise.
+  const auth: Record<string, unknown> = {};
+  if (kind === 'gateway-auth') {
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'bench-policy-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));
+    Object.assign(auth, { 'auth.jwtSecret': jwtSecret, 'auth.policyFile': policyFile });
+  }
+  const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...auth } });
   const gateway = await start({ config, logger });
   serve({ url: gateway.url }, async () => null, () => gateway.stop());
 } else if (kind === 'moleculer-web') {
