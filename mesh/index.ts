@@ -3,6 +3,7 @@
 export { rpc, Service, type RpcOptions, type Access } from './rpc.ts';
 export { callFrom } from './service-call.ts';
 export { event, type EventOptions } from './event.ts';
+export { provide, type Provider, type ProviderContext } from './provider.ts';
 export type { EventStats } from './event-host.ts';
 export { currentCall, type CallContext } from './context.ts';
 export type { Identity } from './auth/identity.ts';

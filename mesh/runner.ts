@@ -20,7 +20,7 @@ export async function hostServices(classes: readonly ServiceClass[], context: Pr
   for (const ServiceClass of classes) {
     const instance = new ServiceClass(context);
     const logger = context.logger.child({ service: instance.name });
-    hosted.push(await hostService(instance, { nc, logger, identity }));
+    hosted.push(await hostService(instance, { nc, logger, identity, config: context.config }));
     logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
   }
   return hosted;

@@ -5,7 +5,7 @@ import { hasAnyRole, type Identity } from './auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from './auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
 import { codecForContentType, jsonCodec } from './codec.ts';
-import { configSchema } from './config.ts';
+import { configSchema, type MeshConfig } from './config.ts';
 import { runInCall } from './context.ts';
 import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
@@ -17,6 +17,7 @@ import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { readRequestHeaders } from './propagation.ts';
+import { openDependencies, type OpenedDependencies } from './provider.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 
@@ -62,6 +63,8 @@ export interface HostOptions {
   identity?: IdentityVerifier;
   /** What `this.call` and `this.publish` go through; by default the one client every host on `nc` shares. */
   client?: MeshClient;
+  /** The configuration dependency providers open with; by default every setting at its default. */
+  config?: MeshConfig;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -136,6 +139,7 @@ class Host implements HostedService {
   private readonly debug: boolean;
   private readonly identity: IdentityVerifier;
   private micro: MicroService | undefined;
+  private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
@@ -159,31 +163,44 @@ class Host implements HostedService {
     attachClient(instance, options.client ?? sharedClient(options.nc));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
     if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint);
-    await instance.onStart?.();
-    this.micro = await options.nc.services.add({
-      name: instance.name,
-      version,
-      description,
-      queue: MESH_QUEUE,
-      metadata: instance.fingerprint === undefined ? undefined : { [FINGERPRINT_METADATA]: instance.fingerprint },
-      statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
+    this.dependencies = await openDependencies(instance, {
+      config: options.config ?? configSchema.parse({}),
+      logger: options.logger,
+      service: instance.name,
     });
-    for (const procedure of procedures) {
-      const subject = procedureName(instance, procedure);
-      const counters: EndpointCounters = { requests: 0, errors: 0, inFlight: 0, totalMs: 0 };
-      this.counters.set(subject, counters);
-      this.micro.addEndpoint(procedure.method, {
-        subject,
-        metadata: endpointMetadata(procedure, this.heartbeatMs),
-        handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
+    try {
+      await instance.onStart?.();
+      this.micro = await options.nc.services.add({
+        name: instance.name,
+        version,
+        description,
+        queue: MESH_QUEUE,
+        metadata: instance.fingerprint === undefined ? undefined : { [FINGERPRINT_METADATA]: instance.fingerprint },
+        statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
       });
-      this.subjects.push(subject);
+      for (const procedure of procedures) {
+        const subject = procedureName(instance, procedure);
+        const counters: EndpointCounters = { requests: 0, errors: 0, inFlight: 0, totalMs: 0 };
+        this.counters.set(subject, counters);
+        this.micro.addEndpoint(procedure.method, {
+          subject,
+          metadata: endpointMetadata(procedure, this.heartbeatMs),
+          handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
+        });
+        this.subjects.push(subject);
+      }
+      // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
+      await options.nc.flush();
+      // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
+      this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity });
+      this.subjects.push(...this.events.subjects);
+    } catch (err) {
+      // A start that fails half-way leaves nothing open: no endpoint answering, no dependency held.
+      await this.micro?.stop().catch(() => undefined);
+      await this.events?.stop();
+      await this.dependencies.close();
+      throw err;
     }
-    // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
-    await options.nc.flush();
-    // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
-    this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity });
-    this.subjects.push(...this.events.subjects);
   }
 
   eventStats(): EventStats[] {
@@ -195,6 +212,7 @@ class Host implements HostedService {
     await this.events?.stop();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.instance.onStop?.();
+    await this.dependencies?.close();
   }
 
   /** Keeps a request's work until it settles; a failure to reply is logged, never an unhandled rejection. */

@@ -42,11 +42,12 @@ describe('README examples', () => {
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
-    const things = new ThingService({ config: testConfig({ 'database.dataDir': dataDir }), logger: silentLogger });
+    const thingConfig = testConfig({ 'database.dataDir': dataDir });
+    const things = new ThingService({ config: thingConfig, logger: silentLogger });
     hosted = [
       await hostService(new GreetingService(), { nc, logger: silentLogger }),
       await hostService(new WebsocketTestService(), { nc, logger: silentLogger }),
-      await hostService(things, { nc, logger: silentLogger }),
+      await hostService(things, { nc, logger: silentLogger, config: thingConfig }),
     ];
     gateway = await start({ config: testConfig(), logger: silentLogger });
   });

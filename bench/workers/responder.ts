@@ -43,7 +43,7 @@ if (kind === 'moleculer') {
     const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'database.poolSize': BENCH_POOL_SIZE, ...settings } });
     const service = kind === 'mesh' ? new GreetingService() : kind === 'mesh-plain' ? new PlainGreeting() : new ThingService({ config, logger });
     service.name = name;
-    const hosted = await hostService(service, { nc, logger, identity: createIdentityVerifier(config.auth) });
+    const hosted = await hostService(service, { nc, logger, config, identity: createIdentityVerifier(config.auth) });
     serve({ subject: `${name}.hello` }, async () => null, async () => {
       await hosted.stop();
       await nc.close();

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions, type Repository } from 'typeorm';
-import { MeshError, type Logger, type MeshConfig } from '../../mesh/index.ts';
+import { MeshError, type Logger, type MeshConfig, type Provider } from '../../mesh/index.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { databaseFault, isDatabaseUnavailable } from './faults.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -73,6 +73,13 @@ async function connectAndMigrate(options: DataSourceOptions): Promise<DataSource
   }
   return dataSource;
 }
+
+/** The database as a dependency of thing_service: opened before its first request, closed after its last. */
+export const thingDatabase: Provider<ThingDatabase> = {
+  name: 'the thing database',
+  open: ({ config, logger }) => openThingDatabase(config.database, logger),
+  close: (database) => database.close(),
+};
 
 /**
  * Opens the database and runs pending migrations. If Postgres cannot be reached yet, it still returns and keeps

@@ -54,7 +54,7 @@ describe('thing_service without its database', () => {
   }
 
   async function host(config: MeshConfig): Promise<HostedService> {
-    const service = await hostService(new Things({ config, logger: silentLogger }), { nc, logger: silentLogger });
+    const service = await hostService(new Things({ config, logger: silentLogger }), { nc, logger: silentLogger, config });
     hosted.push(service);
     return service;
   }

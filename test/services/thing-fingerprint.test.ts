@@ -19,7 +19,8 @@ describe('thing_service on another database', () => {
   before(async () => {
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
-    first = await hostService(new ThingService({ config: testConfig({ 'nats.url': server.url, 'database.dataDir': dirs[0] }), logger: silentLogger }), { nc, logger: silentLogger });
+    const config = testConfig({ 'nats.url': server.url, 'database.dataDir': dirs[0] });
+    first = await hostService(new ThingService({ config, logger: silentLogger }), { nc, logger: silentLogger, config });
   });
 
   after(async () => {

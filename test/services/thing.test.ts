@@ -119,7 +119,7 @@ function behaviour(label: string, makeBackend: () => Promise<Backend>) {
     before(async () => {
       backend = await makeBackend();
       nc = await connect({ servers: backend.config.nats.url });
-      hosted = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger });
+      hosted = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config });
       gateway = await start({ config: backend.config, logger: silentLogger });
     });
 
@@ -250,7 +250,7 @@ function behaviour(label: string, makeBackend: () => Promise<Backend>) {
       const count = (await allThings()).length;
       await hosted.stop();
       assert.deepEqual(await inspectSchema(backend), { migrations: ['CreateThing1763900000000'], drift: [] });
-      hosted = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger });
+      hosted = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config });
       assert.deepEqual(await ok('get_thing', JSON.stringify([[kept.uuid]])), kept);
       assert.equal((await allThings()).length, count);
     });
@@ -266,7 +266,7 @@ describe('thing_service instances', () => {
     const nc = await connect({ servers: backend.config.nats.url });
     const Things = thingService(uniqueName('thing'));
     try {
-      const both = await Promise.allSettled([1, 2].map(() => hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger })));
+      const both = await Promise.allSettled([1, 2].map(() => hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config })));
       await Promise.all(both.map((h) => h.status === 'fulfilled' && h.value.stop()));
       assert.deepEqual(both.filter((h) => h.status === 'rejected'), []);
       assert.deepEqual(await inspectSchema(backend), { migrations: ['CreateThing1763900000000'], drift: [] });
@@ -281,12 +281,12 @@ describe('thing_service instances', () => {
     const nc = await connect({ servers: backend.config.nats.url });
     const Things = thingService(uniqueName('thing'));
     try {
-      const first = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger });
-      await assert.rejects(hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger }), {
+      const first = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config });
+      await assert.rejects(hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config }), {
         message: new RegExp(`the embedded database in ${backend.dataDir}/thing is in use by process ${process.pid}`),
       });
       await first.stop();
-      const again = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger });
+      const again = await hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config });
       await again.stop();
     } finally {
       await nc.drain();
