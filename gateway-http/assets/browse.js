@@ -46,7 +46,8 @@ if (form) {
         }
         show('error', reply);
       } else {
-        show('ok', Array.isArray(reply) && Object.keys(reply[1] ?? {}).length === 0 && reply[0].length === 1 ? reply[0][0] : reply);
+        const single = Array.isArray(reply) && Object.keys(reply[1] ?? {}).length === 0 && reply[0].length === 1;
+        show('ok', JSON.stringify(single ? reply[0][0] : reply, null, 2));
       }
     } catch (err) {
       show('error', String(err));
