@@ -20,6 +20,11 @@ import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
 import type { RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
+import { keywordBody } from './keyword-body.ts';
+import { createOpenApi } from './openapi.ts';
+import { docsFile, docsPage } from './docs.ts';
+import { createBrowse } from './browse.ts';
+import { createJsonRpc } from './jsonrpc.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -39,6 +44,8 @@ export interface HttpGatewayOptions {
   rateLimiter?: RateLimiter;
   /** Authentication, the policy and identity forwarding; undefined when nothing is configured (all open). */
   auth?: GatewayAuth;
+  /** Calls one JSON-RPC batch may hold. */
+  jsonRpcMaxBatch?: number;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -65,7 +72,7 @@ type GatewayContext = Context & { state: GatewayState };
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
-function credentialOf(ctx: Context): string | undefined {
+export function credentialOf(ctx: Context): string | undefined {
   const authorization = ctx.get('Authorization');
   if (authorization) {
     const bearer = BEARER.exec(authorization);
@@ -191,8 +198,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   async function forward(ctx: GatewayContext) {
     const started = performance.now();
     const procedure = ctx.params.procedure!;
-    const body = await readBody(ctx);
     const { codec, identity } = ctx.state;
+    const body = keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
     let headers = codec === msgpackCodec ? msgpackHeaders : undefined;
     if (forwarder && identity) {
@@ -218,6 +225,20 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   const router = new Router<GatewayState>();
   router.get('/health', health);
+  const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
+  const browse = createBrowse({ registry, caller, maxNameBytes });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf });
+  router.get('/openapi.json', (ctx) => {
+    ctx.type = JSON_TYPE;
+    ctx.body = openApi();
+  });
+  router.get('/docs', docsPage);
+  router.get('/docs/:file', docsFile);
+  router.get('/ping', browse.ping);
+  router.get('/version', browse.version);
+  router.get('/', browse.services);
+  router.get('/:procedure', browse.procedure);
+  router.post('/jsonrpc', checkContentType, jsonRpc);
   const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
   if (auth) router.post('/:procedure', authorize, ...rateSteps, findProcedure, checkContentType, forward);
   else router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);

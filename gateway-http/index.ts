@@ -40,6 +40,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     rateLimiter: createRateLimiter(config.rateLimit),
     auth,
+    jsonRpcMaxBatch: http.jsonRpcMaxBatch,
   });
   const server = createGatewayServer(app.callback(), http, logger);
   // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.

@@ -72,6 +72,7 @@ export const configSchema = z.strictObject({
     keepAliveTimeoutMs: POSITIVE_INT.default(5000),
     maxConnections: POSITIVE_INT.default(10_000),
     maxHeaderBytes: byteSize.default(16 * 1024),
+    jsonRpcMaxBatch: POSITIVE_INT.max(10_000).default(100),
   }).prefault({}).refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
     path: ['headersTimeoutMs'],
     message: 'must not be longer than http.requestTimeoutMs',
@@ -157,6 +158,7 @@ export const ENVIRONMENT = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: 'http.keepAliveTimeoutMs',
   HTTP_MAX_CONNECTIONS: 'http.maxConnections',
   HTTP_MAX_HEADER_BYTES: 'http.maxHeaderBytes',
+  HTTP_JSONRPC_MAX_BATCH: 'http.jsonRpcMaxBatch',
   WAMP_HOST: 'wamp.host',
   WAMP_PORT: 'wamp.port',
   WAMP_PATH: 'wamp.path',

@@ -15,6 +15,9 @@ export interface EndpointInstance {
   id: string;
   /** The endpoint's metadata, string values only. */
   metadata: Readonly<Record<string, string>>;
+  /** The service's own version and description from its INFO reply, when they are strings. */
+  version?: string;
+  description?: string;
 }
 
 /** What the registry knows of one subject: every instance that answers it. */
@@ -34,6 +37,10 @@ export interface ProcedureRegistry {
   lookup(subject: string): Promise<EndpointInfo | undefined>;
   /** Queries `$SRV.INFO` now, or joins the refresh already scheduled. */
   refresh(): Promise<void>;
+  /** Every subject the last refresh saw, sorted by subject. */
+  list(): EndpointInfo[];
+  /** Grows whenever a refresh changes the subjects or their instances: a key for what is built from `list()`. */
+  readonly generation: number;
   /** True once a refresh has completed. */
   readonly loaded: boolean;
   close(): void;
@@ -95,13 +102,15 @@ function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | 
   const { name, id, endpoints } = reply;
   if (typeof name !== 'string' || typeof id !== 'string' || !Array.isArray(endpoints)) return undefined;
   const serviceMetadata = stringValues(reply.metadata);
+  const version = typeof reply.version === 'string' ? reply.version : undefined;
+  const description = typeof reply.description === 'string' ? reply.description : undefined;
   const advertised: Advertised[] = [];
   for (const endpoint of endpoints) {
     if (!isTree(endpoint) || typeof endpoint.subject !== 'string') continue;
     if (nameProblem(endpoint.subject, maxNameBytes) !== undefined) continue;
     const metadata = stringValues(endpoint.metadata);
     const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
-    advertised.push({ subject: endpoint.subject, instance: { service: name, id, metadata }, heartbeatMs });
+    advertised.push({ subject: endpoint.subject, instance: { service: name, id, metadata, version, description }, heartbeatMs });
   }
   return advertised;
 }
@@ -136,6 +145,9 @@ class InfoRegistry implements ProcedureRegistry {
   private readonly maxNameBytes: number;
   private connected = true;
   private closed = false;
+  /** The subjects and instance ids of the map, to tell whether a refresh changed anything. */
+  private shape = '';
+  generation = 0;
   loaded = false;
 
   constructor(private readonly nc: NatsConnection, private readonly options: RegistryOptions) {
@@ -149,6 +161,10 @@ class InfoRegistry implements ProcedureRegistry {
 
   get(subject: string): EndpointInfo | undefined {
     return this.endpoints.get(subject);
+  }
+
+  list(): EndpointInfo[] {
+    return [...this.endpoints.values()].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   }
 
   async lookup(subject: string): Promise<EndpointInfo | undefined> {
@@ -225,6 +241,11 @@ class InfoRegistry implements ProcedureRegistry {
     }
     for (const subject of this.misses.keys()) if (!endpoints.has(subject) || found.has(subject)) this.misses.delete(subject);
     this.endpoints = endpoints;
+    const shape = this.list().map((e) => `${e.subject}=${e.instances.map((i) => i.id).sort().join(',')}`).join(' ');
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.generation++;
+    }
     this.loaded = true;
   }
 

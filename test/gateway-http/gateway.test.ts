@@ -135,8 +135,8 @@ describe('gateway-http', () => {
     errorBody('DEADLINE_EXCEEDED', 504)(res.text);
   });
 
-  it('answers 405 with Allow for other methods, and reports health', async () => {
-    const res = await fetch(`${gateway.url}/${GREETING}.hello`);
+  it('answers 405 with Allow for other methods (GET describes the procedure), and reports health', async () => {
+    const res = await fetch(`${gateway.url}/${GREETING}.hello`, { method: 'PUT' });
     assert.equal(res.status, 405);
     errorBody('METHOD_NOT_ALLOWED', 405)(await res.text());
     const health = await fetch(`${gateway.url}/health`);

@@ -1,0 +1,154 @@
+// The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure with the
+// schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
+import { ERROR_STATUS } from '../mesh/errors.ts';
+import type { ProcedureRegistry } from '../mesh/registry.ts';
+import { catalogOf, PACKAGE_VERSION, type ProcedureEntry, type PublishedSchema } from './catalog.ts';
+
+export interface OpenApiOptions {
+  registry: ProcedureRegistry;
+  /** Credentials are checked: the document lists the bearer and `X-Api-Token` schemes. */
+  authenticated: boolean;
+}
+
+type Schema = Record<string, unknown>;
+
+const ERROR_RESPONSE = { $ref: '#/components/responses/Error' };
+
+const COMPONENTS = {
+  schemas: {
+    ErrorCode: { type: 'string', enum: Object.keys(ERROR_STATUS), description: 'Stable error code; the HTTP status follows from it.' },
+    ErrorDetail: {
+      type: 'object',
+      required: ['field', 'message'],
+      properties: { field: { type: 'string', description: 'Argument name, dotted into nested values' }, message: { type: 'string' } },
+    },
+    ErrorBody: {
+      type: 'object',
+      required: ['error'],
+      properties: {
+        error: {
+          type: 'object',
+          required: ['code', 'message', 'status'],
+          properties: {
+            code: { $ref: '#/components/schemas/ErrorCode' },
+            message: { type: 'string' },
+            status: { type: 'integer' },
+            details: { type: 'array', items: { $ref: '#/components/schemas/ErrorDetail' } },
+            id: { type: 'string', description: 'Identifies this error in the logs' },
+          },
+        },
+      },
+    },
+  },
+  responses: {
+    Error: {
+      description: 'The call failed: the error body, with the HTTP status of its code',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+    },
+  },
+};
+
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key', description: 'Authorization: Bearer <JWT or API key>' },
+  apiToken: { type: 'apiKey', in: 'header', name: 'X-Api-Token', description: 'An API key' },
+};
+
+/**
+ * A published schema placed inside the document: `$schema` dropped (the document's dialect applies), and an `$id`
+ * when it has `$defs`, so its own `#/$defs/...` references resolve within it rather than against the document.
+ */
+function embedded(published: { schema: Schema }, id: string): Schema {
+  const { $schema: _dialect, ...schema } = published.schema;
+  if (schema.$defs !== undefined && schema.$id === undefined) schema.$id = `urn:nats-mesh:${id}`;
+  return schema;
+}
+
+/** The schema for one side of a contract, and whether the service's was unusable. */
+function sideSchema(published: PublishedSchema, id: string, fallback: Schema): { schema: Schema; unavailable?: string } {
+  if (published === undefined) return { schema: fallback };
+  if ('unavailable' in published) {
+    return { schema: { ...fallback, description: `Schema unavailable: ${published.unavailable}` }, unavailable: published.unavailable };
+  }
+  return { schema: embedded(published, id) };
+}
+
+function operation(procedure: ProcedureEntry, authenticated: boolean): Schema {
+  const params = sideSchema(procedure.params, `${procedure.name}:params`, { type: 'object', description: 'Keyword arguments (not declared)' });
+  const result = sideSchema(procedure.result, `${procedure.name}:result`, { description: 'The result (not declared)' });
+  const request = {
+    oneOf: [
+      { ...params.schema, title: 'keyword arguments' },
+      {
+        title: '[args, kwargs]',
+        type: 'array',
+        maxItems: 2,
+        prefixItems: [
+          { type: 'array', description: 'Positional arguments, in the order of the keyword form' },
+          { type: 'object', description: 'Keyword arguments' },
+        ],
+      },
+    ],
+  };
+  const unavailable: Record<string, string> = {};
+  if (params.unavailable) unavailable.params_schema = params.unavailable;
+  if (result.unavailable) unavailable.result_schema = result.unavailable;
+  const notes = Object.entries(unavailable).map(([key, why]) => `${key} unavailable: ${why}.`);
+  const op: Schema = {
+    operationId: procedure.name,
+    tags: [procedure.service],
+    summary: procedure.description ?? procedure.name,
+    description: [procedure.description, procedure.parameters === undefined ? undefined : `Parameters: ${procedure.parameters}`, ...notes]
+      .filter(Boolean)
+      .join('\n\n'),
+    requestBody: {
+      required: false,
+      content: { 'application/json': { schema: request }, 'application/msgpack': { schema: request } },
+    },
+    responses: {
+      200: {
+        description: 'The reply: [args, kwargs], the result as args[0]',
+        content: {
+          'application/json': {
+            schema: { type: 'array', prefixItems: [{ type: 'array', prefixItems: [result.schema] }, { type: 'object' }] },
+          },
+        },
+      },
+      default: ERROR_RESPONSE,
+    },
+  };
+  if (Object.keys(unavailable).length > 0) op['x-schema-unavailable'] = unavailable;
+  if (authenticated && procedure.access === 'public') op.security = [{}, { bearer: [] }, { apiToken: [] }];
+  return op;
+}
+
+function buildDocument({ registry, authenticated }: OpenApiOptions): Schema {
+  const services = catalogOf(registry);
+  const paths: Schema = {};
+  for (const service of services) for (const procedure of service.procedures) paths[`/${procedure.name}`] = { post: operation(procedure, authenticated) };
+  const document: Schema = {
+    openapi: '3.1.0',
+    info: {
+      title: 'nats-mesh HTTP gateway',
+      version: PACKAGE_VERSION,
+      description: 'Every procedure on the mesh, as its service declares it. POST a JSON object of keyword arguments, or [args, kwargs].',
+    },
+    tags: services.map((s) => ({ name: s.name, description: [s.description, s.version && `version ${s.version}`].filter(Boolean).join(', ') })),
+    paths,
+    components: authenticated ? { ...COMPONENTS, securitySchemes: SECURITY_SCHEMES } : COMPONENTS,
+  };
+  if (authenticated) document.security = [{ bearer: [] }, { apiToken: [] }];
+  return document;
+}
+
+/** The document as JSON text, built again only when the registry's generation has moved. */
+export function createOpenApi(options: OpenApiOptions): () => string {
+  let generation = -1;
+  let text = '';
+  return () => {
+    if (generation !== options.registry.generation) {
+      generation = options.registry.generation;
+      text = JSON.stringify(buildDocument(options));
+    }
+    return text;
+  };
+}
