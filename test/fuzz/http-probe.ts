@@ -118,6 +118,9 @@ export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | un
   const head = request?.method === 'HEAD';
   if (status >= 200 && status < 300) {
     if (head || (request?.method === 'OPTIONS' && body.length === 0)) return undefined;
+    // A GET reads the gateway's pages (the browsable API, /openapi.json, /docs, /ping, /version, /metrics): any
+    // content a success may have. Calls are POSTs, and those must answer [args, kwargs].
+    if (request?.method === 'GET') return undefined;
     try {
       const value = decodeBody(contentType, body);
       if (Array.isArray(value) && value.length === 2 && Array.isArray(value[0])) return undefined;

@@ -1,5 +1,6 @@
 // The fuzz suite's generators at volume against one mesh run through the CLI: counts every outcome, then prints
 // process liveness, NATS disconnects and a normal call. Run by hand (`node --import tsx test/soak/soak.ts`), not in npm test.
+import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { startFuzzedMesh } from '../fuzz/fuzzed-mesh.ts';
@@ -16,6 +17,8 @@ const { values: options } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '1200' },
     seed: { type: 'string' },
+    /** A file to append every WAMP input that broke a promise to, whole (JSON lines), to replay it by hand. */
+    dump: { type: 'string' },
   },
 });
 const HTTP_COUNT = Number(options.http);
@@ -43,6 +46,11 @@ function record(tally: Tally, outcome: string, problem: string | undefined, exam
   const seen = tally.problems.get(key);
   if (seen) seen.count++;
   else tally.problems.set(key, { count: 1, example: `${example()}\n      ${problem}` });
+}
+
+function dumpInput(file: string, input: WampCase, problem: string, frames: unknown[]): void {
+  const data = typeof input.data === 'string' ? input.data : Buffer.from(input.data).toString('hex');
+  appendFileSync(file, `${JSON.stringify({ problem, protocol: input.protocol, hello: input.hello, binary: input.binary, data, frames })}\n`);
 }
 
 /** Inputs of every class in turn, drawn in batches from a seeded generator. */
@@ -98,7 +106,11 @@ try {
   await pool(inputs<WampCase>(WAMP_CLASSES, WAMP_COUNT), async (input) => {
     const outcome = await sendWamp(mesh.wsUrl, input).catch((err: Error) => err);
     if (outcome instanceof Error) record(wamp, `session failed: ${outcome.message}`, `could not open a session: ${outcome.message}`, () => describeWamp(input));
-    else record(wamp, wampOutcomeKey(outcome), wampProblem(input, outcome), () => describeWamp(input));
+    else {
+      const problem = wampProblem(input, outcome);
+      record(wamp, wampOutcomeKey(outcome), problem, () => describeWamp(input));
+      if (problem && options.dump) dumpInput(options.dump, input, problem, outcome.frames);
+    }
   });
   clearInterval(timer);
 
