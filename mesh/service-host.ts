@@ -9,7 +9,7 @@ import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from './codec.ts'
 import { configSchema } from './config.ts';
 import { runInCall } from './context.ts';
 import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
-import { MeshError } from './errors.ts';
+import { MeshError, withErrorId } from './errors.ts';
 import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
@@ -17,7 +17,9 @@ import type { MeshClient } from './client.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { deadlineOf, forwardedOf } from './propagation.ts';
+import { deadlineOf, forwardedOf, forwardedThrough, hopOf } from './propagation.ts';
+import { createReports, type Reports } from './reports.ts';
+import type { Hop } from './tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 
@@ -63,6 +65,8 @@ export interface HostOptions {
   identity?: IdentityVerifier;
   /** What `this.call` and `this.publish` go through; by default the one client every host on `nc` shares. */
   client?: MeshClient;
+  /** Where crash and slow-call reports go; by default published on nc and logged, with no reporter hook. */
+  reports?: Reports;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -134,12 +138,14 @@ class Host implements HostedService {
   private beatTimer: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
   private readonly identity: IdentityVerifier;
+  private readonly reports: Reports;
   private micro: MicroService | undefined;
   private events: HostedEvents | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.identity = options.identity ?? NO_KEYS;
+    this.reports = options.reports ?? createReports(options.nc, options.logger);
   }
 
   get name(): string {
@@ -241,11 +247,13 @@ class Host implements HostedService {
     const started = performance.now();
     counters.requests++;
     counters.inFlight++;
+    const hop = hopOf(subject, 'server', msg.headers);
     const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
     const codec = codecForContentType(contentType);
     const beatSubject = msg.reply && msg.headers?.has(HEARTBEAT_HEADER) ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
-    let outcome = 'ok';
+    let caller: Identity | undefined;
+    let failure: { error: MeshError; cause: unknown; own: boolean } | undefined;
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const deadline = deadlineOf(msg.headers);
@@ -254,36 +262,68 @@ class Host implements HostedService {
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
       const token = msg.headers?.get(IDENTITY_HEADER);
-      const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
+      caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const result = await runInCall(
-        { caller, procedure: subject, deadline, forwarded: forwardedOf(msg.headers) },
+        { caller, procedure: subject, deadline, traceId: hop.traceId, forwarded: forwardedThrough(forwardedOf(msg.headers), hop) },
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;
-      const error = this.toMeshError(err, subject);
-      outcome = error.code;
-      if (msg.reply) respondError(msg, codec ?? jsonCodec, error);
+      failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
+      if (msg.reply) respondError(msg, codec ?? jsonCodec, failure.error);
     } finally {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
       counters.totalMs += ms;
-      this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
+      hop.end(failure?.error);
+      if (failure) this.logFailure(subject, hop, failure, ms, caller);
+      else if (ms > (procedure.slowMs ?? this.reports.slowMs)) this.reportSlow(subject, hop, ms, caller, procedure.slowMs ?? this.reports.slowMs);
+      if (this.options.logger.isLevelEnabled('debug')) {
+        this.requestLogger(hop).debug({ subject, ms: Number(ms.toFixed(3)), outcome: failure?.error.code ?? 'ok' }, 'request');
+      }
     }
   }
 
-  private toMeshError(err: unknown, subject: string): MeshError {
-    if (err instanceof MeshError) {
-      if (err.code === 'INTERNAL' && err.cause) this.options.logger.error({ err: err.cause, subject }, err.message);
-      return err;
+  /** A child logger whose every line carries the request's trace id and request id (its span id); made only when logging. */
+  private requestLogger(hop: Hop): Logger {
+    return this.options.logger.child({ trace_id: hop.traceId, request_id: hop.spanId });
+  }
+
+  /**
+   * Logs a failed request under its error id (INTERNAL with the full cause and stack, and a crash report); any
+   * other code as one info line. An error that came from a nested call keeps the id of the hop that made it.
+   */
+  private logFailure(subject: string, hop: Hop, failure: { error: MeshError; cause: unknown; own: boolean }, ms: number, caller: Identity | undefined): void {
+    const { error, cause } = failure;
+    const log = this.requestLogger(hop);
+    if (error.code !== 'INTERNAL' || !failure.own) {
+      log.info({ subject, error_id: error.id, code: error.code, reason: error.message, from: failure.own ? undefined : 'a nested call' }, 'request failed');
+      return;
     }
-    this.options.logger.error({ err, subject }, 'unexpected error in a procedure');
-    return new MeshError('INTERNAL', 'internal error');
+    const err = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
+    log.error({ err, subject, error_id: error.id }, cause instanceof MeshError ? error.message : 'unexpected error in a procedure');
+    const stack = err instanceof Error ? err.stack : undefined;
+    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), kind: 'crash', error_id: error.id, message: error.message, stack });
+  }
+
+  private reportSlow(subject: string, hop: Hop, ms: number, caller: Identity | undefined, thresholdMs: number): void {
+    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), kind: 'slow', threshold_ms: thresholdMs });
+  }
+
+  private reportBase(subject: string, hop: Hop, ms: number, caller: Identity | undefined) {
+    return { service: this.instance.name, procedure: subject, caller: caller?.id, duration_ms: Number(ms.toFixed(3)), trace_id: hop.traceId, at: new Date().toISOString() };
+  }
+
+  /** The error a request is answered with, with its id (kept when it came from a nested call). */
+  private toMeshError(err: unknown): MeshError {
+    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error', { cause: err });
+    withErrorId(error);
+    return error;
   }
 }
 
