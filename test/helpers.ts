@@ -118,3 +118,8 @@ export function errorTextWithoutId(text: string): string {
   if (!match) throw new Error(`no error id in ${text}`);
   return text.replace(match[0], '');
 }
+
+/** WAMP ERROR kwargs (the error object) with their id checked and taken out. */
+export function kwargsWithoutErrorId(kwargs: unknown): unknown {
+  return (withoutErrorId({ error: kwargs }) as { error: unknown }).error;
+}
