@@ -12,7 +12,10 @@ import {
   jsonCodec,
   msgpackCodec,
   replyStatus,
+  startHop,
+  withErrorId,
   type Caller,
+  type Hop,
   type Codec,
   type Logger,
 } from '../mesh/gateway.ts';
@@ -61,6 +64,8 @@ const HEADER_ROOM = 128;
 interface GatewayState {
   codec: Codec;
   identity?: Identity;
+  /** The span of this HTTP request: a child of the caller's `traceparent`, or a fresh trace. */
+  hop: Hop;
 }
 
 type GatewayContext = Context & { state: GatewayState };
@@ -96,6 +101,34 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   const msgpackHeaders: MsgHdrs = natsHeaders();
   msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
+  /** A child logger whose lines carry the request's trace id and request id (its span id). */
+  function requestLogger(ctx: GatewayContext): Logger {
+    return logger.child({ trace_id: ctx.state.hop.traceId, request_id: ctx.state.hop.spanId });
+  }
+
+  /**
+   * The request's span, from the caller's `traceparent` (a malformed one starts a fresh trace); the response
+   * tells the caller its trace: `traceparent` (this span) and `Trace-Id`.
+   */
+  async function traceRequest(ctx: GatewayContext, next: Next) {
+    const hop = startHop(`${ctx.method} ${ctx.path.slice(0, LOGGED_PATH_CHARS)}`, 'server', ctx.get('traceparent') || undefined, ctx.get('tracestate') || undefined);
+    ctx.state.hop = hop;
+    ctx.set('traceparent', hop.traceparent);
+    ctx.set('Trace-Id', hop.traceId);
+    try {
+      await next();
+    } finally {
+      hop.end(ctx.status >= 500 ? new MeshError('INTERNAL', `HTTP ${ctx.status}`) : undefined);
+    }
+  }
+
+  /** Logs an error the gateway made under its id: the full cause for an unexpected one, one info line otherwise. */
+  function logError(ctx: GatewayContext, error: MeshError, cause: unknown) {
+    const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
+    if (cause instanceof MeshError) requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
+    else requestLogger(ctx).error({ err: cause, path, error_id: error.id }, 'unexpected gateway error');
+  }
+
   async function mapErrors(ctx: GatewayContext, next: Next) {
     ctx.state.codec = jsonCodec;
     try {
@@ -103,7 +136,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (ctx.status === 404 && ctx.body === undefined) throw new MeshError('NOT_FOUND', `no route ${ctx.method} ${quoteName(ctx.path)}`);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (!(err instanceof MeshError)) logger.error({ err, path: ctx.path.slice(0, LOGGED_PATH_CHARS) }, 'unexpected gateway error');
+      const made = error.id === undefined;
+      withErrorId(error);
+      if (made) logError(ctx, error, err);
       ctx.status = error.status;
       if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
       ctx.type = ctx.state.codec.contentType;
@@ -184,13 +219,13 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const type = (err as { type?: string }).type;
       const reason = (err as Error).message;
       if (type === 'request.aborted') {
-        logger.debug({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), reason }, 'request body aborted');
+        requestLogger(ctx).debug({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), reason }, 'request body aborted');
         throw new MeshError('CANCELED', 'the request was aborted');
       }
       const error = type === 'entity.too.large'
         ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
         : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
-      logger.warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), code: error.code, reason }, 'bad request body');
+      requestLogger(ctx).warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), code: error.code, reason }, 'bad request body');
       throw error;
     }
   }
@@ -206,16 +241,21 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const contentType = headers ? msgpackCodec.contentType : undefined;
       headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
     }
-    const msg = await caller.request(procedure, body, { timeoutMs, headers }).catch((err: unknown) => {
+    const hop = startHop(procedure, 'client', ctx.state.hop);
+    const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
+      hop.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
       // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
       if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
       throw err;
     });
+    hop.end();
     ctx.status = replyStatus(msg);
     ctx.type = msg.headers?.get(CONTENT_TYPE_HEADER) || JSON_TYPE;
     ctx.body = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-    logger.debug({ subject: procedure, ms: Number((performance.now() - started).toFixed(3)), status: ctx.status }, 'request');
+    if (logger.isLevelEnabled('debug')) {
+      requestLogger(ctx).debug({ subject: procedure, ms: Number((performance.now() - started).toFixed(3)), status: ctx.status }, 'request');
+    }
   }
 
   function health(ctx: GatewayContext) {
@@ -247,6 +287,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   app.on('error', (err: Error & { status?: number; code?: string }) => {
     logger.warn({ code: err.code, status: err.status, reason: err.message }, 'http response error');
   });
+  app.use(traceRequest);
   app.use(mapErrors);
   if (options.corsOrigins.length > 0) {
     const allowed = new Set(options.corsOrigins);

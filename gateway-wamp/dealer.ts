@@ -19,7 +19,7 @@ import {
   type Kwargs,
   type Logger,
 } from '../mesh/gateway.ts';
-import { nameProblem, quoteName } from '../mesh/gateway.ts';
+import { nameProblem, quoteName, startHop, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -140,7 +140,15 @@ function sendError(peer: Peer, requestType: number, requestId: number, uri: stri
   peer.send([MessageType.ERROR, requestType, requestId, {}, uri, args, kwargs]);
 }
 
+/** The span of a CALL: a child of its `traceparent` option (a malformed or absent one starts a fresh trace). */
+function callHop(procedure: string, options: Call['options']): Hop {
+  const { traceparent, tracestate } = options;
+  return startHop(procedure, 'client', typeof traceparent === 'string' ? traceparent : undefined, typeof tracestate === 'string' ? tracestate : undefined);
+}
+
+/** A mesh error as an ERROR; its kwargs (the error body) carry its id, made here unless it came with one. */
 function sendMeshError(peer: Peer, requestType: number, requestId: number, error: MeshError, uri = errorUri(error)): void {
+  if (!(error instanceof WampError)) withErrorId(error);
   sendError(peer, requestType, requestId, uri, ...errorPayload(error));
 }
 
@@ -189,15 +197,22 @@ export class SessionRpc implements Callee {
     (this.calls ??= new Map()).set(requestId, controller);
     this.pendingCalls++;
     let reply: Msg;
+    const hop = callHop(procedure, options);
     try {
       reply = await this.dealer.options.caller.request(procedure, payload, {
         timeoutMs: timeout || this.dealer.options.timeoutMs,
         signal: controller.signal,
         headers: await this.requestHeaders(),
+        trace: hop,
       });
+      hop.end();
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err, procedure }, 'unexpected error in a call');
+      hop.end(error);
+      if (!(err instanceof MeshError)) {
+        withErrorId(error);
+        this.dealer.options.logger.error({ err, procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected error in a call');
+      }
       // Only the caller's own deadline is WAMP's timeout; a service that answers DEADLINE_EXCEEDED keeps its code.
       return sendMeshError(peer, MessageType.CALL, requestId, error, error.code === 'DEADLINE_EXCEEDED' ? WampUri.TIMEOUT : errorUri(error));
     } finally {

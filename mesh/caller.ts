@@ -4,7 +4,7 @@
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from './errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from './heartbeat.ts';
-import { DEADLINE_HEADER } from './propagation.ts';
+import { DEADLINE_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './propagation.ts';
 
 export interface RequestOptions {
   /** Per-request timeout; defaults to the caller's timeoutMs. */
@@ -17,6 +17,22 @@ export interface RequestOptions {
   headers?: MsgHdrs;
   /** Aborting rejects the request with CANCELED; a late reply is dropped. */
   signal?: AbortSignal;
+  /** The trace context of the request's span (`traceparent`, `tracestate`), added to its headers. */
+  trace?: TraceHeaders;
+}
+
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string | undefined;
+}
+
+/** The headers with the request's own trace context: a copy, since the others are shared between requests. */
+function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
+  const traced = natsHeaders();
+  for (const name of headers.keys()) for (const value of headers.values(name)) traced.append(name, value);
+  traced.set(TRACEPARENT_HEADER, trace.traceparent);
+  if (trace.tracestate !== undefined) traced.set(TRACESTATE_HEADER, trace.tracestate);
+  return traced;
 }
 
 export interface Caller {
@@ -116,7 +132,8 @@ class MuxCaller implements Caller {
       this.pending.set(token, entry);
       this.schedule(token, tick);
       try {
-        const headers = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
+        const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
+        const headers = options.trace ? withTrace(shared, options.trace) : shared;
         this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
       } catch (err) {
         this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));

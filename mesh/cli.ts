@@ -14,7 +14,9 @@ import { loadServiceClass, loadStart, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry }
 import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { runProcess } from './process.ts';
+import { followReports } from './cli/reports.ts';
 import { runServices } from './runner.ts';
+import { startTracing, stopTracing } from './tracing.ts';
 import { up } from './up.ts';
 import { runWatched } from './watch.ts';
 
@@ -56,6 +58,16 @@ function parseJsonArgument(name: string, text: string | undefined, fallback: unk
   }
 }
 
+/** The running process, whose stop also exports the spans still buffered (when tracing is on). */
+function exportingSpansOnStop<T extends { stop(): Promise<void> }>(running: T): T {
+  return Object.assign(Object.create(running) as T, {
+    async stop() {
+      await running.stop();
+      await stopTracing();
+    },
+  });
+}
+
 function positiveMs(option: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${option} must be a whole number of milliseconds, got ${text}`);
@@ -75,8 +87,9 @@ program
       return runWatched({ paths: watched, command: unwatchedCommand(), logger });
     }
     await runProcess(logger, async () => {
+      await startTracing(paths.map((p) => p.split('/').filter(Boolean).at(-1)).join(','));
       const running = await runServices(await Promise.all(paths.map(loadServiceClass)), { config, logger });
-      return { running, ready: { services: running.services.map((s) => s.name) } };
+      return { running: exportingSpansOnStop(running), ready: { services: running.services.map((s) => s.name) } };
     });
   });
 
@@ -95,8 +108,9 @@ program
       return runWatched({ paths: [folder, resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
     }
     await runProcess(logger, async () => {
+      await startTracing(`gateway-${kind}`);
       const running = await (await loadStart(folder))({ config, logger });
-      return { running, ready: { health: `${running.url}/health` } };
+      return { running: exportingSpansOnStop(running), ready: { health: `${running.url}/health` } };
     });
   });
 
@@ -150,6 +164,19 @@ program
       client.close();
       await nc.close();
     }
+  });
+
+program
+  .command('reports')
+  .description('follow crash and slow-call reports live (mesh.reports.>)')
+  .option('--json', 'print each report as a JSON line')
+  .action(async (options: { json?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-reports');
+    const close = () => void nc.close();
+    process.once('SIGINT', close);
+    process.once('SIGTERM', close);
+    await followReports(nc, { json: options.json, write: (text) => process.stdout.write(text) });
   });
 
 program

@@ -8,7 +8,8 @@ import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './code
 import { runningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
 import { errorFromBody, MeshError } from './errors.ts';
-import { forwardedHeaders, type Forwarded } from './propagation.ts';
+import { forwardedHeaders, forwardedThrough, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from './propagation.ts';
+import { startHop, type Hop, type HopKind } from './tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
 
 export interface CallOptions {
@@ -79,16 +80,33 @@ class Client implements MeshClient {
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
-      ...this.deadlineOf(options.timeoutMs),
-      signal: options.signal,
-      headers: options.token === undefined ? this.headersFor(codec) : this.headersWithToken(codec, options.token),
-    });
-    return decodeReply(msg, codec);
+    const hop = this.nestedHop(procedure, 'client');
+    try {
+      const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
+        ...this.deadlineOf(options.timeoutMs),
+        signal: options.signal,
+        headers: options.token === undefined ? this.headersFor(codec, hop) : this.headersWithToken(codec, options.token, hop),
+      });
+      const reply = decodeReply(msg, codec);
+      hop?.end();
+      return reply;
+    } catch (err) {
+      hop?.end(err instanceof MeshError ? err : undefined);
+      throw err;
+    }
   }
 
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec) });
+    const hop = this.nestedHop(subject, 'producer');
+    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, hop) });
+    hop?.end();
+  }
+
+  /** Inside a traced handler, the span of a call or event it makes: a child of the handler's span. */
+  private nestedHop(name: string, kind: HopKind): Hop | undefined {
+    const forwarded = runningCall()?.forwarded;
+    const traceparent = forwarded?.[TRACEPARENT_HEADER];
+    return traceparent === undefined ? undefined : startHop(name, kind, traceparent, forwarded?.[TRACESTATE_HEADER]);
   }
 
   /** The inherited deadline, brought forward by timeoutMs when that ends sooner; outside a handler, the timeout. */
@@ -99,9 +117,10 @@ class Client implements MeshClient {
   }
 
   /** The request headers: the Content-Type for MessagePack, and inside a handler the headers it forwards. */
-  private headersFor(codec: Codec): MsgHdrs | undefined {
+  private headersFor(codec: Codec, hop?: Hop): MsgHdrs | undefined {
     const forwarded = runningCall()?.forwarded;
     const msgpack = codec === msgpackCodec;
+    if (forwarded && hop) return forwardedHeaders(forwardedThrough(forwarded, hop), msgpack ? { [CONTENT_TYPE_HEADER]: msgpackCodec.contentType } : undefined);
     if (!forwarded || Object.keys(forwarded).length === 0) return msgpack ? this.msgpackHeaders : undefined;
     let byCodec = this.forwarding.get(forwarded);
     if (!byCodec) this.forwarding.set(forwarded, (byCodec = {}));
@@ -111,9 +130,9 @@ class Client implements MeshClient {
   }
 
   /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
-  private headersWithToken(codec: Codec, token: string): MsgHdrs {
+  private headersWithToken(codec: Codec, token: string, hop: Hop | undefined): MsgHdrs {
     const headers = natsHeaders();
-    const base = this.headersFor(codec);
+    const base = this.headersFor(codec, hop);
     for (const key of base?.keys() ?? []) for (const value of base!.values(key)) headers.append(key, value);
     headers.set(IDENTITY_HEADER, token);
     return headers;

@@ -123,6 +123,12 @@ export const configSchema = z.strictObject({
     dataDir: z.string().min(1).default('.data'),
     poolSize: POSITIVE_INT.max(1000).default(10),
   }).prefault({}),
+  reports: z.strictObject({
+    slowMs: POSITIVE_INT.default(1000),
+    reporter: NULLABLE_TEXT,
+    reporterQueue: POSITIVE_INT.default(100),
+    reporterTimeoutMs: POSITIVE_INT.default(1000),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     format: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -187,6 +193,10 @@ export const ENVIRONMENT = {
   DATABASE_URL: 'database.url',
   DATA_DIR: 'database.dataDir',
   DATABASE_POOL_SIZE: 'database.poolSize',
+  MESH_SLOW_MS: 'reports.slowMs',
+  MESH_REPORTER: 'reports.reporter',
+  MESH_REPORTER_QUEUE: 'reports.reporterQueue',
+  MESH_REPORTER_TIMEOUT_MS: 'reports.reporterTimeoutMs',
   LOG_LEVEL: 'log.level',
   LOG_FORMAT: 'log.format',
 } as const;

@@ -14,6 +14,8 @@ export interface CallContext {
    * request carried no `Mesh-Deadline`. Calls made from the handler inherit it; past it they fail at once.
    */
   readonly deadline: number | undefined;
+  /** The W3C trace id the call belongs to (log it to find every hop of the call). */
+  readonly traceId?: string;
 }
 
 /** The context as the host keeps it: also the headers that calls and events made from the handler carry on. */

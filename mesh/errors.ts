@@ -1,5 +1,6 @@
 // Errors as values: every failure the mesh reports has a stable code, a human message and an HTTP-like status.
-// The wire form is the error body {"error": {code, message, status}}; this module does not know about transports.
+// The wire form is the error body {"error": {code, message, status, id}}; this module does not know about transports.
+import { randomBytes } from 'node:crypto';
 
 export const ERROR_STATUS = {
   INVALID_ARGUMENT: 400,
@@ -34,6 +35,8 @@ export interface ErrorObject {
   status: number;
   /** Field-level reasons, when a declared schema refused the arguments. */
   details?: ErrorDetail[];
+  /** The error's id: the process that made the error logged it under this id, with the full cause. */
+  id?: string;
 }
 
 export interface ErrorBody {
@@ -55,20 +58,37 @@ export class MeshError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: ErrorDetail[] | undefined;
+  /** Given where the error is replied (withErrorId) and kept when it crosses a hop (errorFromBody). */
+  id: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: ErrorDetail[] }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: ErrorDetail[]; id?: string }) {
     super(message, options);
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.details = options?.details;
+    this.id = options?.id;
   }
 
   toBody(): ErrorBody {
     const error: ErrorObject = { code: this.code, message: this.message, status: this.status };
     if (this.details) error.details = this.details;
+    if (this.id !== undefined) error.id = this.id;
     return { error };
   }
 }
+
+/** A new error id: 16 hex digits, e.g. "9f2c4e1a7b3d5c60". */
+export function newErrorId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** Gives the error an id unless it already carries one (from the hop that made it); returns that id. */
+export function withErrorId(error: MeshError): string {
+  return (error.id ??= newErrorId());
+}
+
+/** The shape of an id received from another hop: short printable text, so it can go into a log line or header. */
+const ERROR_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
@@ -89,7 +109,8 @@ function detailsFrom(value: unknown): ErrorDetail[] | undefined {
 export function errorFromBody(body: unknown): MeshError {
   const error = (body as Partial<ErrorBody> | null)?.error;
   if (error && isErrorCode(error.code) && typeof error.message === 'string') {
-    return new MeshError(error.code, error.message, { details: detailsFrom(error.details) });
+    const id = typeof error.id === 'string' && ERROR_ID.test(error.id) ? error.id : undefined;
+    return new MeshError(error.code, error.message, { details: detailsFrom(error.details), id });
   }
   return new MeshError('INTERNAL', 'malformed error reply');
 }

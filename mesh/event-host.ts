@@ -11,7 +11,7 @@ import { parseEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import { eventHandlersOf, type EventHandler } from './event.ts';
 import type { Logger } from './logger.ts';
-import { forwardedOf } from './propagation.ts';
+import { forwardedOf, forwardedThrough, hopOf } from './propagation.ts';
 
 /** What an event handler has seen since the service started. */
 export interface EventCounters {
@@ -75,13 +75,17 @@ export async function hostEvents(instance: { readonly name: string }, options: E
       logger.warn({ subject: msg.subject, method: handler.method, reason: err instanceof MeshError ? err.message : 'undecodable payload' }, 'event not delivered');
       return;
     }
+    const hop = hopOf(msg.subject, 'consumer', msg.headers);
     try {
       const method = (instance as unknown as Record<string, Method>)[handler.method]!;
-      await runInCall({ caller, procedure: msg.subject, deadline: undefined, forwarded: forwardedOf(msg.headers) }, () => method.apply(instance, bound));
+      const forwarded = forwardedThrough(forwardedOf(msg.headers), hop);
+      await runInCall({ caller, procedure: msg.subject, deadline: undefined, traceId: hop.traceId, forwarded }, () => method.apply(instance, bound));
       counters.handled++;
+      hop.end();
     } catch (err) {
       counters.failed++;
-      logger.error({ err, subject: msg.subject, method: handler.method }, 'event handler failed');
+      hop.end(err instanceof MeshError ? err : undefined);
+      logger.error({ err, subject: msg.subject, method: handler.method, trace_id: hop.traceId, request_id: hop.spanId }, 'event handler failed');
     }
   }
 

@@ -1,10 +1,11 @@
 // What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
-// identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent`, `tracestate`, passed through).
+// identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
+import { startHop, type Hop, type HopKind } from './tracing.ts';
 
 /** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
 export const DEADLINE_HEADER = 'Mesh-Deadline';
@@ -70,4 +71,22 @@ export function forwardedHeaders(forwarded: Forwarded, extra?: Readonly<Record<s
   const headers = natsHeaders();
   for (const [name, value] of entries) headers.set(name, value);
   return headers;
+}
+
+/** The forwarded headers with the trace context replaced by the hop's own span: the next hop is its child. */
+export function forwardedThrough(forwarded: Forwarded, hop: Hop): Forwarded {
+  const next: Record<string, string> = { ...forwarded, [TRACEPARENT_HEADER]: hop.traceparent };
+  if (hop.tracestate === undefined) delete next[TRACESTATE_HEADER];
+  else next[TRACESTATE_HEADER] = hop.tracestate;
+  return next;
+}
+
+/** Starts the hop a received request is, from the headers it forwards (a child of its `traceparent`, or a fresh trace). */
+export function hopFrom(name: string, kind: HopKind, forwarded: Forwarded): Hop {
+  return startHop(name, kind, forwarded[TRACEPARENT_HEADER], forwarded[TRACESTATE_HEADER]);
+}
+
+/** Starts the hop a received request or event is (a child of its `traceparent`, or a fresh trace). */
+export function hopOf(name: string, kind: HopKind, headers: MsgHdrs | undefined): Hop {
+  return startHop(name, kind, headers?.get(TRACEPARENT_HEADER) || undefined, headers?.get(TRACESTATE_HEADER) || undefined);
 }

@@ -13,6 +13,8 @@ export interface RpcOptions extends ContractOptions {
   public?: boolean;
   /** Only a verified caller with one of these roles may call it, whatever path the call came by. */
   roles?: readonly string[];
+  /** A call that takes longer than this many ms publishes a slow-call report; by default reports.slowMs (1 s). */
+  slowMs?: number;
 }
 
 /** Who may call a procedure: anyone, or a verified caller with one of the roles. */
@@ -28,6 +30,8 @@ export interface Procedure {
   /** The declared result's JSON Schema, as JSON text. */
   resultSchema: string | undefined;
   description: string | undefined;
+  /** The slow-call threshold it declares, when it declares one. */
+  slowMs: number | undefined;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -48,6 +52,11 @@ function accessOf(method: string, options: RpcOptions): Access {
   return { roles: Object.freeze([...options.roles]) };
 }
 
+function slowMsOf(method: string, slowMs: number | undefined): number | undefined {
+  if (slowMs !== undefined && !(Number.isFinite(slowMs) && slowMs > 0)) throw new TypeError(`@rpc on '${method}': slowMs must be a positive number of ms`);
+  return slowMs;
+}
+
 function mark(prototype: object, method: string, fn: unknown, options: RpcOptions): void {
   if (typeof fn !== 'function') throw new TypeError(`@rpc can only mark methods, not '${method}'`);
   const target = prototype as Marked;
@@ -66,6 +75,7 @@ function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): 
     resultSchema: options.result && resultSchemaOf(options.result),
     description: options.description,
     access: accessOf(method, options),
+    slowMs: slowMsOf(method, options.slowMs),
   };
 }
 

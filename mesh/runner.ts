@@ -4,6 +4,7 @@ import type { NatsConnection } from 'nats';
 import { createIdentityVerifier } from './auth/identity-verifier.ts';
 import { connectNats } from './connection.ts';
 import type { ProcessContext, Running } from './process.ts';
+import { createReports, reportSettings } from './reports.ts';
 import { hostService, type HostedService, type ServiceInstance } from './service-host.ts';
 
 export type ServiceClass = new (context: ProcessContext) => ServiceInstance;
@@ -17,10 +18,12 @@ export interface RunningServices extends Running {
 export async function hostServices(classes: readonly ServiceClass[], context: ProcessContext, nc: NatsConnection): Promise<HostedService[]> {
   const hosted: HostedService[] = [];
   const identity = createIdentityVerifier(context.config.auth);
+  // One report queue per process: the reporter hook's bound and its dropped count are the process's.
+  const reports = createReports(nc, context.logger, await reportSettings(context.config.reports));
   for (const ServiceClass of classes) {
     const instance = new ServiceClass(context);
     const logger = context.logger.child({ service: instance.name });
-    hosted.push(await hostService(instance, { nc, logger, identity, config: context.config }));
+    hosted.push(await hostService(instance, { nc, logger, identity, reports, config: context.config }));
     logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
   }
   return hosted;

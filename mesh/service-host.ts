@@ -8,7 +8,7 @@ import { codecForContentType, jsonCodec } from './codec.ts';
 import { configSchema, type MeshConfig } from './config.ts';
 import { runInCall } from './context.ts';
 import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
-import { MeshError } from './errors.ts';
+import { MeshError, withErrorId } from './errors.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
@@ -16,8 +16,10 @@ import type { MeshClient } from './client.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { readRequestHeaders } from './propagation.ts';
+import { forwardedThrough, hopFrom, readRequestHeaders } from './propagation.ts';
 import { openDependencies, type OpenedDependencies } from './provider.ts';
+import { createReports, type Reports } from './reports.ts';
+import type { Hop } from './tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 
@@ -65,6 +67,8 @@ export interface HostOptions {
   client?: MeshClient;
   /** The configuration dependency providers open with; by default every setting at its default. */
   config?: MeshConfig;
+  /** Where crash and slow-call reports go; by default published on nc and logged, with no reporter hook. */
+  reports?: Reports;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -138,6 +142,7 @@ class Host implements HostedService {
   /** Whether each request gets a debug line: decided once, so no log object is built per request otherwise. */
   private readonly debug: boolean;
   private readonly identity: IdentityVerifier;
+  private readonly reports: Reports;
   private micro: MicroService | undefined;
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
@@ -146,6 +151,7 @@ class Host implements HostedService {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.debug = options.logger.isLevelEnabled('debug');
     this.identity = options.identity ?? NO_KEYS;
+    this.reports = options.reports ?? createReports(options.nc, options.logger);
   }
 
   get name(): string {
@@ -262,46 +268,78 @@ class Host implements HostedService {
     counters.requests++;
     counters.inFlight++;
     const { contentType, heartbeat, deadline, identity: token, forwarded } = readRequestHeaders(msg.headers);
+    const hop = hopFrom(subject, 'server', forwarded);
     const codec = codecForContentType(contentType);
     const beatSubject = msg.reply && heartbeat ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
-    let outcome = 'ok';
+    let caller: Identity | undefined;
+    let failure: { error: MeshError; cause: unknown; own: boolean } | undefined;
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       if (deadline !== undefined && deadline <= Date.now()) {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
-      const caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
+      caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const result = await runInCall(
-        { caller, procedure: subject, deadline, forwarded },
+        { caller, procedure: subject, deadline, traceId: hop.traceId, forwarded: forwardedThrough(forwarded, hop) },
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
     } catch (err) {
       counters.errors++;
-      const error = this.toMeshError(err, subject);
-      outcome = error.code;
-      if (msg.reply) respondError(msg, codec ?? jsonCodec, error);
+      failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
+      if (msg.reply) respondError(msg, codec ?? jsonCodec, failure.error);
     } finally {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
       counters.totalMs += ms;
-      if (this.debug) this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
+      hop.end(failure?.error);
+      if (failure) this.logFailure(subject, hop, failure, ms, caller);
+      else if (ms > (procedure.slowMs ?? this.reports.slowMs)) this.reportSlow(subject, hop, ms, caller, procedure.slowMs ?? this.reports.slowMs);
+      if (this.debug) this.requestLogger(hop).debug({ subject, ms: Number(ms.toFixed(3)), outcome: failure?.error.code ?? 'ok' }, 'request');
     }
   }
 
-  private toMeshError(err: unknown, subject: string): MeshError {
-    if (err instanceof MeshError) {
-      if (err.code === 'INTERNAL' && err.cause) this.options.logger.error({ err: err.cause, subject }, err.message);
-      return err;
+  /** A child logger whose every line carries the request's trace id and request id (its span id); made only when logging. */
+  private requestLogger(hop: Hop): Logger {
+    return this.options.logger.child({ trace_id: hop.traceId, request_id: hop.spanId });
+  }
+
+  /**
+   * Logs a failed request under its error id (INTERNAL with the full cause and stack, and a crash report); any
+   * other code as one info line. An error that came from a nested call keeps the id of the hop that made it.
+   */
+  private logFailure(subject: string, hop: Hop, failure: { error: MeshError; cause: unknown; own: boolean }, ms: number, caller: Identity | undefined): void {
+    const { error, cause } = failure;
+    const log = this.requestLogger(hop);
+    if (error.code !== 'INTERNAL' || !failure.own) {
+      log.info({ subject, error_id: error.id, code: error.code, reason: error.message, from: failure.own ? undefined : 'a nested call' }, 'request failed');
+      return;
     }
-    this.options.logger.error({ err, subject }, 'unexpected error in a procedure');
-    return new MeshError('INTERNAL', 'internal error');
+    const err = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
+    log.error({ err, subject, error_id: error.id }, cause instanceof MeshError ? error.message : 'unexpected error in a procedure');
+    const stack = err instanceof Error ? err.stack : undefined;
+    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), kind: 'crash', error_id: error.id, message: error.message, stack });
+  }
+
+  private reportSlow(subject: string, hop: Hop, ms: number, caller: Identity | undefined, thresholdMs: number): void {
+    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), kind: 'slow', threshold_ms: thresholdMs });
+  }
+
+  private reportBase(subject: string, hop: Hop, ms: number, caller: Identity | undefined) {
+    return { service: this.instance.name, procedure: subject, caller: caller?.id, duration_ms: Number(ms.toFixed(3)), trace_id: hop.traceId, at: new Date().toISOString() };
+  }
+
+  /** The error a request is answered with, with its id (kept when it came from a nested call). */
+  private toMeshError(err: unknown): MeshError {
+    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error', { cause: err });
+    withErrorId(error);
+    return error;
   }
 }
 

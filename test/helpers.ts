@@ -100,3 +100,26 @@ export class OwnNatsServer {
   }
 }
 
+
+/** What an error id looks like: 16 hex digits (mesh/errors.ts newErrorId). */
+export const ERROR_ID = /^[0-9a-f]{16}$/;
+
+/** An error body with its id checked and taken out, so the rest can be compared exactly. */
+export function withoutErrorId(body: unknown): unknown {
+  const error = (body as { error?: Record<string, unknown> } | null)?.error;
+  if (!error || typeof error.id !== 'string' || !ERROR_ID.test(error.id)) throw new Error(`no error id in ${JSON.stringify(body)}`);
+  const { id: _id, ...rest } = error;
+  return { ...(body as object), error: rest };
+}
+
+/** A JSON error body's text with its `"id":"…"` checked and taken out. */
+export function errorTextWithoutId(text: string): string {
+  const match = /,"id":"([0-9a-f]{16})"/.exec(text);
+  if (!match) throw new Error(`no error id in ${text}`);
+  return text.replace(match[0], '');
+}
+
+/** WAMP ERROR kwargs (the error object) with their id checked and taken out. */
+export function kwargsWithoutErrorId(kwargs: unknown): unknown {
+  return (withoutErrorId({ error: kwargs }) as { error: unknown }).error;
+}

@@ -16,7 +16,7 @@ import {
   type MeshClient,
 } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
-import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
+import { errorTextWithoutId, NATS_URL, silentLogger, uniqueName, withoutErrorId } from '../helpers.ts';
 
 const SERVICE = uniqueName('host_test');
 
@@ -101,12 +101,12 @@ describe('service host', () => {
     const msg = await nc.request(`${SERVICE}.missing`, encoder.encode('[["x1"]]'));
     assert.equal(msg.headers?.get('Nats-Service-Error-Code'), '404');
     assert.equal(msg.headers?.get('Nats-Service-Error'), 'no thing x1');
-    assert.deepEqual(JSON.parse(decoder.decode(msg.data)), { error: { code: 'NOT_FOUND', message: 'no thing x1', status: 404 } });
+    assert.deepEqual(withoutErrorId(JSON.parse(decoder.decode(msg.data))), { error: { code: 'NOT_FOUND', message: 'no thing x1', status: 404 } });
   });
 
   it('turns an unexpected exception into INTERNAL without leaking its message or stack', async () => {
     const msg = await nc.request(`${SERVICE}.broken`, encoder.encode('[]'));
-    assert.equal(msg.string(), '{"error":{"code":"INTERNAL","message":"internal error","status":500}}');
+    assert.equal(errorTextWithoutId(msg.string()), '{"error":{"code":"INTERNAL","message":"internal error","status":500}}');
   });
 
   it('names the parameter in INVALID_ARGUMENT and does not call the method', async () => {
@@ -126,7 +126,7 @@ describe('service host', () => {
     assert.equal(msg.headers?.get('Content-Type'), 'application/msgpack');
     assert.deepEqual(decode(msg.data), [[2, 3], { sum: 5 }]);
     const error = await nc.request(`${SERVICE}.missing`, encode([['m']]), { headers: h, timeout: 5000 });
-    assert.deepEqual(decode(error.data), { error: { code: 'NOT_FOUND', message: 'no thing m', status: 404 } });
+    assert.deepEqual(withoutErrorId(decode(error.data)), { error: { code: 'NOT_FOUND', message: 'no thing m', status: 404 } });
     const after = await nc.request(`${SERVICE}.pair`, encode([[1]]), { headers: h, timeout: 5000 });
     assert.equal(after.headers?.has('Nats-Service-Error-Code'), false, 'an error reply leaves no error header behind');
     assert.deepEqual(decode(after.data), [[1, 2], { sum: 3 }]);

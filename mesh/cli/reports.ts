@@ -1,0 +1,39 @@
+// `mesh reports`: follows crash and slow-call reports live (`mesh.reports.>`), one line each, or JSON lines.
+// It only reads what the service hosts publish; making and sending reports is mesh/reports.ts's.
+import type { NatsConnection } from 'nats';
+import { jsonCodec } from '../codec.ts';
+import { REPORTS_SUBJECT, type Report } from '../reports.ts';
+
+/** One report as a terminal line: time, kind, procedure, duration, caller, trace and error ids, then the message. */
+export function reportLine(report: Partial<Report>): string {
+  const parts = [
+    report.at ?? new Date().toISOString(),
+    (report.kind ?? '?').toUpperCase().padEnd(5),
+    report.procedure ?? '?',
+    `${report.duration_ms ?? '?'} ms`,
+    report.threshold_ms === undefined ? undefined : `(threshold ${report.threshold_ms} ms)`,
+    `caller=${report.caller ?? 'anonymous'}`,
+    `trace=${report.trace_id ?? '-'}`,
+    report.error_id === undefined ? undefined : `error=${report.error_id}`,
+    report.message,
+  ];
+  const line = parts.filter((part) => part !== undefined).join(' ');
+  const stack = report.stack?.split('\n').slice(1, 6).join('\n');
+  return stack ? `${line}\n${stack}` : line;
+}
+
+/** Prints every report until the connection closes; `write` is stdout's in the CLI. */
+export async function followReports(nc: NatsConnection, options: { json?: boolean; write: (text: string) => void }): Promise<void> {
+  const subscription = nc.subscribe(`${REPORTS_SUBJECT}.>`);
+  await nc.flush();
+  options.write(options.json ? '' : `following ${REPORTS_SUBJECT}.> (Ctrl-C to stop)\n`);
+  for await (const msg of subscription) {
+    let report: Partial<Report>;
+    try {
+      report = jsonCodec.decode(msg.data) as Partial<Report>;
+    } catch {
+      continue;
+    }
+    options.write(options.json ? `${JSON.stringify(report)}\n` : `${reportLine(report)}\n`);
+  }
+}

@@ -1,0 +1,67 @@
+// W3C trace context (https://www.w3.org/TR/trace-context/): reading a `traceparent`, making ids, writing the next
+// hop's. Pure and cheap (ids come from a pooled random buffer); spans and exporting are tracing.ts's.
+import { randomFillSync } from 'node:crypto';
+
+export interface TraceContext {
+  /** 32 lowercase hex digits, never all zero. */
+  readonly traceId: string;
+  /** 16 lowercase hex digits, never all zero: the span that sends this context on. */
+  readonly spanId: string;
+  /** Two hex digits; 01 is sampled. */
+  readonly flags: string;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/**
+ * The context a `traceparent` header carries, or undefined when it is absent or malformed (wrong shape, version
+ * ff, an all-zero id, or a version-00 header with trailing data): the caller then starts a fresh trace.
+ */
+export function parseTraceparent(value: string | undefined): TraceContext | undefined {
+  if (!value || value.length > 512) return undefined;
+  const match = TRACEPARENT.exec(value.trim());
+  if (!match) return undefined;
+  const [, version, traceId, spanId, flags, rest] = match;
+  if (version === 'ff' || traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
+  if (version === '00' && rest !== undefined) return undefined;
+  return { traceId: traceId!, spanId: spanId!, flags: flags! };
+}
+
+export function formatTraceparent(context: TraceContext): string {
+  return `00-${context.traceId}-${context.spanId}-${context.flags}`;
+}
+
+/** A `tracestate` is passed on only when it is printable ASCII of a sane length; otherwise it is dropped. */
+export function cleanTracestate(value: string | undefined): string | undefined {
+  if (!value || value.length > 512 || !/^[\x20-\x7e]+$/.test(value)) return undefined;
+  return value;
+}
+
+/** Random bytes drawn in blocks: one crypto call per 256 ids instead of one per id. */
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+}
+
+export function newTraceId(): string {
+  return randomHex(16);
+}
+
+export function newSpanId(): string {
+  return randomHex(8);
+}
+
+/** A child of `parent` (same trace, new span id), or a fresh sampled trace when there is no parent. */
+export function childContext(parent: TraceContext | undefined): TraceContext {
+  return parent ? { traceId: parent.traceId, spanId: newSpanId(), flags: parent.flags } : { traceId: newTraceId(), spanId: newSpanId(), flags: '01' };
+}

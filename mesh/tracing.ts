@@ -1,0 +1,111 @@
+// Spans around each hop (gateway request, NATS request, handler) through @opentelemetry/api, exported over
+// OTLP/HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; without it no SDK is loaded and a hop is two ids.
+import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import type { MeshError } from './errors.ts';
+import { childContext, cleanTracestate, formatTraceparent, parseTraceparent, type TraceContext } from './trace-context.ts';
+
+/** One hop's span: its context is what the next hop is a child of. */
+export interface Hop {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** This span as a `traceparent` header value, for the request it makes next (or the response). */
+  readonly traceparent: string;
+  readonly tracestate: string | undefined;
+  /** Ends the span (a no-op without an exporter); an error marks it failed with the error's code and id. */
+  end(error?: MeshError): void;
+}
+
+export type HopKind = 'server' | 'client' | 'producer' | 'consumer';
+
+const KINDS: Record<HopKind, SpanKind> = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+/** Set by startTracing when an exporter is configured; undefined means no span objects at all. */
+let tracer: Tracer | undefined;
+let shutdown: (() => Promise<void>) | undefined;
+
+function noop(): void {}
+
+/** A hop without an exporter: the ids only, made from the parent (or a fresh trace). */
+function bareHop(parent: TraceContext | undefined, tracestate: string | undefined): Hop {
+  const context = childContext(parent);
+  return { traceId: context.traceId, spanId: context.spanId, traceparent: formatTraceparent(context), tracestate, end: noop };
+}
+
+function recordedHop(active: Tracer, name: string, kind: HopKind, parent: TraceContext | undefined, tracestate: string | undefined, attributes?: Attributes): Hop {
+  const parentContext = parent
+    ? trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: parent.traceId,
+        spanId: parent.spanId,
+        traceFlags: Number.parseInt(parent.flags, 16),
+        isRemote: true,
+        traceState: tracestate === undefined ? undefined : createTraceState(tracestate),
+      })
+    : ROOT_CONTEXT;
+  const span = active.startSpan(name, { kind: KINDS[kind], attributes }, parentContext);
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return {
+    traceId,
+    spanId,
+    traceparent: formatTraceparent({ traceId, spanId, flags: traceFlags.toString(16).padStart(2, '0') }),
+    tracestate,
+    end(error) {
+      if (error) {
+        span.setAttributes({ 'mesh.error.code': error.code, 'mesh.error.id': error.id ?? '' });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      }
+      span.end();
+    },
+  };
+}
+
+/**
+ * Starts a span as a child of the `traceparent` received (a malformed or absent one starts a fresh trace, never
+ * an error). `parent` may also be the Hop this one nests in.
+ */
+export function startHop(name: string, kind: HopKind, parent: string | Hop | undefined, tracestate?: string, attributes?: Attributes): Hop {
+  const parentContext = typeof parent === 'string' || parent === undefined
+    ? parseTraceparent(parent)
+    : { traceId: parent.traceId, spanId: parent.spanId, flags: parent.traceparent.slice(-2) };
+  const state = parentContext ? cleanTracestate(tracestate) : undefined;
+  return tracer ? recordedHop(tracer, name, kind, parentContext, state, attributes) : bareHop(parentContext, state);
+}
+
+/** Whether spans are recorded and exported (an OTLP endpoint is configured). */
+export function tracingEnabled(): boolean {
+  return tracer !== undefined;
+}
+
+/**
+ * Loads the OpenTelemetry SDK and an OTLP/HTTP (JSON) exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise
+ * does nothing and costs nothing. The exporter reads the usual OTEL_EXPORTER_OTLP_* variables itself.
+ */
+export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT || tracer) return tracer !== undefined;
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ]);
+  const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY);
+  const processor = new BatchSpanProcessor(new OTLPTraceExporter(), Number.isFinite(delay) && delay > 0 ? { scheduledDelayMillis: delay } : {});
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || serviceName }),
+    spanProcessors: [processor],
+  });
+  tracer = provider.getTracer('nats-mesh');
+  shutdown = () => provider.shutdown();
+  return true;
+}
+
+/** Exports what is buffered and stops recording; called when the process drains. */
+export async function stopTracing(): Promise<void> {
+  const stop = shutdown;
+  tracer = undefined;
+  shutdown = undefined;
+  await stop?.();
+}
