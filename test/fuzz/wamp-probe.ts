@@ -35,7 +35,8 @@ function silenceAllowed(raw: unknown, binary: boolean): boolean {
   // ERROR carries the request type first: [8, type, id, details, uri, ...].
   const [id, options] = type === 8 ? message.slice(2) : message.slice(1);
   if (!isId(id) || !isDict(options)) return false;
-  if (type === 16) return message.length >= 4 && message.length <= 6 && (options.acknowledge === undefined || options.acknowledge === false);
+  // The router reads an option set to null as not given (parse.ts), so `acknowledge: null` asks for no answer.
+  if (type === 16) return message.length >= 4 && message.length <= 6 && (options.acknowledge ?? false) === false;
   if (type === 49) return message.length === 3;
   if (type === 70) return message.length >= 3 && message.length <= 5;
   if (type === 8) return message.length >= 5 && message.length <= 7;
