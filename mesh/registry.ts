@@ -13,6 +13,9 @@ export const HEARTBEAT_METADATA_KEY = 'heartbeat_ms';
 export interface EndpointInstance {
   service: string;
   id: string;
+  /** The instance's service version and description, when it advertises them as strings. */
+  version?: string;
+  description?: string;
   /** The endpoint's metadata, string values only. */
   metadata: Readonly<Record<string, string>>;
 }
@@ -30,6 +33,8 @@ export interface EndpointInfo {
 export interface ProcedureRegistry {
   /** What the last refresh saw, synchronously: a Map hit. */
   get(subject: string): EndpointInfo | undefined;
+  /** Every subject the last refresh saw. */
+  list(): EndpointInfo[];
   /** `get`, or after a refresh when the subject is unknown (misses share refreshes and are rate-limited). */
   lookup(subject: string): Promise<EndpointInfo | undefined>;
   /** Queries `$SRV.INFO` now, or joins the refresh already scheduled. */
@@ -101,7 +106,10 @@ function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | 
     if (nameProblem(endpoint.subject, maxNameBytes) !== undefined) continue;
     const metadata = stringValues(endpoint.metadata);
     const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
-    advertised.push({ subject: endpoint.subject, instance: { service: name, id, metadata }, heartbeatMs });
+    const instance: EndpointInstance = { service: name, id, metadata };
+    if (typeof reply.version === 'string') instance.version = reply.version;
+    if (typeof reply.description === 'string') instance.description = reply.description;
+    advertised.push({ subject: endpoint.subject, instance, heartbeatMs });
   }
   return advertised;
 }
@@ -149,6 +157,10 @@ class InfoRegistry implements ProcedureRegistry {
 
   get(subject: string): EndpointInfo | undefined {
     return this.endpoints.get(subject);
+  }
+
+  list(): EndpointInfo[] {
+    return [...this.endpoints.values()];
   }
 
   async lookup(subject: string): Promise<EndpointInfo | undefined> {
