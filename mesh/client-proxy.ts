@@ -31,8 +31,9 @@ type CallProcedure = (procedure: string, args: Args, kwargs: Kwargs) => Promise<
 
 function isPlainObject(value: unknown): value is Kwargs {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  // Any realm's Object.prototype: the shell's object literals come from a vm context of their own.
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /**

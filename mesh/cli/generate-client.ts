@@ -56,7 +56,7 @@ function resultOf(args: unknown[], kwargs: Record<string, unknown>): unknown {
 
 function splitArguments(given: unknown[]): [unknown[], Record<string, unknown>] {
   const last = given[given.length - 1];
-  const plain = typeof last === 'object' && last !== null && !Array.isArray(last) && Object.getPrototypeOf(last) === Object.prototype;
+  const plain = typeof last === 'object' && last !== null && !Array.isArray(last) && [null, Object.prototype].includes(Object.getPrototypeOf(last));
   return plain ? [given.slice(0, -1), last as Record<string, unknown>] : [given, {}];
 }
 
