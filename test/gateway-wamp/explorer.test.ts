@@ -70,7 +70,7 @@ describe('the mesh explorer page in chromium at 390 px', { skip: !existsSync(CHR
   });
 
   it('has no horizontal overflow at 390 px', async () => {
-    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    const [scrollWidth, clientWidth] = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
     assert.ok(scrollWidth <= clientWidth, `page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
   });
 
