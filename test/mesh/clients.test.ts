@@ -99,14 +99,16 @@ await createClient<{ ${greeting.name}: GreetingService }>(nc).${greeting.name}.g
   });
 
   it('mesh stats sums the counters of the procedures', async () => {
+    type Row = { subject: string; requests: number; errors: number; instances: number };
+    const helloRow = async () => (JSON.parse((await mesh('stats', greeting.name, '--json')).stdout) as Row[]).find((r) => r.subject === `${greeting.name}.hello`)!;
+    const before = await helloRow();
     const client = createClient(nc);
     await client.call(`${greeting.name}.hello`, ['A']);
     await client.call(`${greeting.name}.hello`, ['B']);
     client.close();
-    const rows = JSON.parse((await mesh('stats', greeting.name, '--json')).stdout) as { subject: string; requests: number; errors: number; instances: number }[];
-    const hello = rows.find((r) => r.subject === `${greeting.name}.hello`)!;
-    assert.deepEqual([hello.instances, hello.requests, hello.errors], [1, 2, 0]);
-    assert.match((await mesh('stats', greeting.name)).stdout, new RegExp(`^PROCEDURE +INSTANCES +REQUESTS +ERRORS +AVERAGE +TOTAL\\n${greeting.name}\\.hello +1 +2 +0 `));
+    const now = await helloRow();
+    assert.deepEqual([now.instances, now.requests - before.requests, now.errors], [1, 2, before.errors]);
+    assert.match((await mesh('stats', greeting.name)).stdout, new RegExp(`^PROCEDURE +INSTANCES +REQUESTS +ERRORS +AVERAGE +TOTAL\\n${greeting.name}\\.hello +1 +${now.requests} +${now.errors} `));
   });
 
   it('mesh shell runs piped lines with the client preloaded as mesh', async () => {
