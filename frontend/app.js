@@ -148,6 +148,7 @@ function openConnection() {
     showIdentity(details);
     log('connected', `session ${newSession.id} as ${details.authid}`);
     for (const topic of subscribed.keys()) subscribe(topic).catch((err) => log('error', describeError(err)));
+    document.dispatchEvent(new CustomEvent('mesh-session'));
   };
   opened.onclose = (reason, details) => {
     session = null;

@@ -27,6 +27,7 @@ import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import type { Identity, IdentityForwarder } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
+import type { MetaProcedures } from './meta.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -52,6 +53,8 @@ export interface DealerOptions {
   forwarder: IdentityForwarder | undefined;
   /** How often registrations are checked against the registry (rpc.registryRefreshMs). */
   revokeCheckMs: number;
+  /** Procedures the router answers itself (mesh.services). */
+  meta: MetaProcedures;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -176,6 +179,8 @@ export class SessionRpc implements Callee {
     const { peer, limits } = this;
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
+    // Every session may list what it may call: the answer is filtered by the same policy.
+    if (this.dealer.options.meta.has(procedure)) return peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
     const timeout = options.timeout ?? 0;
@@ -240,6 +245,9 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    if (this.dealer.options.meta.has(procedure)) {
+      return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [`${quoteName(procedure)} is answered by the router itself`]);
+    }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure);
     if (!peer.open) return;
     if (refusal) return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [refusal]);

@@ -14,6 +14,7 @@ import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import { Guard } from './guard.ts';
+import { MetaProcedures } from './meta.ts';
 import { Router } from './router.ts';
 import { createPageHandler } from './static.ts';
 
@@ -62,7 +63,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const registeredHere = (subject: string): boolean => dealer.registrations.get(subject) !== undefined;
   const guard = new Guard({ registry, registeredHere, policy: auth?.policy });
   const forwarder = auth?.forwarder;
-  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs });
+  const meta = new MetaProcedures(registry, guard);
+  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,

@@ -40,6 +40,7 @@ function loadAssets({ path, realm }: PageSettings): Map<string, Asset> {
     ['/', html],
     ['/index.html', html],
     ['/app.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('app.js') }],
+    ['/explorer.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('explorer.js') }],
     ['/style.css', { type: 'text/css; charset=utf-8', body: frontendFile('style.css') }],
     ['/vendor/autobahn.min.js', { type: 'text/javascript; charset=utf-8', body: autobahnBrowser() }],
   ]);

@@ -1,12 +1,17 @@
 // The `mesh` command line: run a service or a gateway, bring the whole mesh up, call, list, print config.
 // Parsing is commander's; every command loads the configuration the same way before doing anything.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { RequestStrategy } from 'nats';
 import { hashApiKey, newApiKey } from './auth/api-keys.ts';
 import { loadPolicy } from './auth/policy.ts';
 import { parseTtl, signUserToken } from './auth/user-token.ts';
+import { discoverServices } from './cli/discover.ts';
+import { generateClient, type ClientTarget } from './cli/generate-client.ts';
+import { formatServiceInfo } from './cli/info.ts';
+import { runShell } from './cli/shell.ts';
+import { formatStats, gatherStats } from './cli/stats.ts';
 import { createClient } from './client.ts';
 import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, SECRET_SETTINGS, type MeshConfig } from './config.ts';
 import { connectNats } from './connection.ts';
@@ -33,6 +38,7 @@ const program = new Command('mesh')
   .option('--nats-url <urls>', 'NATS server URL(s), comma-separated (NATS_URL)')
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (LOG_LEVEL)')
   .option('--timeout <ms>', 'request timeout in milliseconds (REQUEST_TIMEOUT_MS)')
+  .version((JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version, '-V, --version', 'print the nats-mesh version')
   .showHelpAfterError();
 
 function globalOverrides(): Record<string, unknown> {
@@ -202,6 +208,76 @@ program
       }
       if (infos.length === 0 && !options.json) process.stdout.write('no services answer $SRV.INFO\n');
     } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('info')
+  .description('describe one service: description, version, instances, procedures with their schemas')
+  .argument('<service>', 'the service name')
+  .option('--json', 'print the description as JSON')
+  .action(async (service: string, options: { json?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-info');
+    try {
+      const found = (await discoverServices(nc, createLogger(config.log, 'mesh-info'))).find((s) => s.name === service);
+      if (!found) throw new MeshError('NOT_FOUND', `no service ${JSON.stringify(service)} answers $SRV.INFO`);
+      process.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : formatServiceInfo(found));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('stats')
+  .description('per-procedure counters from $SRV.STATS, summed across instances')
+  .argument('[service]', 'only this service')
+  .option('--json', 'print the rows as JSON')
+  .action(async (service: string | undefined, options: { json?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-stats');
+    try {
+      const rows = await gatherStats(nc, service);
+      process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStats(rows));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('client')
+  .description('generate a typed client module from the live $SRV.INFO schemas')
+  .option('-o, --out <file>', 'write the module here (default: stdout)')
+  .addOption(new Option('--target <target>', 'node (over NATS), http (fetch to gateway-http) or wamp (an Autobahn session)').choices(['node', 'http', 'wamp']).default('node'))
+  .option('--import-from <module>', 'where the node target imports createClient from', 'nats-mesh')
+  .option('--service <names...>', 'only these services')
+  .action(async (options: { out?: string; target: ClientTarget; importFrom: string; service?: string[] }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-client');
+    try {
+      const services = (await discoverServices(nc, createLogger(config.log, 'mesh-client'))).filter((s) => !options.service || options.service.includes(s.name));
+      const text = generateClient(services, { target: options.target, importFrom: options.importFrom, generatedAt: new Date() });
+      if (options.out) writeFileSync(options.out, text);
+      else process.stdout.write(text);
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('shell')
+  .description('a Node REPL with a client preloaded as mesh and client: await mesh.greeting_service.hello("Bob")')
+  .option('-e, --eval <code>', 'run this code and exit (else read stdin: a terminal, or piped lines)')
+  .action(async (options: { eval?: string }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-shell');
+    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs });
+    try {
+      const services = await discoverServices(nc, createLogger(config.log, 'mesh-shell'));
+      await runShell({ client, services, evaluate: options.eval });
+    } finally {
+      client.close();
       await nc.close();
     }
   });

@@ -8,6 +8,7 @@ import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './code
 import { runningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
 import { errorFromBody, MeshError } from './errors.ts';
+import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
 import { forwardedHeaders, forwardedThrough, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from './propagation.ts';
 import { startHop, type Hop, type HopKind } from './tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
@@ -143,6 +144,31 @@ class Client implements MeshClient {
   }
 }
 
-export function createClient(nc: NatsConnection, options: { timeoutMs?: number } = {}): MeshClient {
-  return new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000 }));
+/**
+ * A client whose services are also properties: `client.greeting_service.hello('Bob', { last_name: 'Ross' })`, or
+ * `client.proxy.greeting_service.hello(...)` for a service named like a client member (call, publish, close, proxy).
+ */
+export type ProxiedClient<S extends ServiceMap = {}> = MeshClient & { readonly proxy: ServiceProxies<S> } & Omit<ServiceProxies<S>, keyof MeshClient | 'proxy'>;
+
+const CLIENT_MEMBERS = new Set(['call', 'publish', 'close', 'proxy', 'then']);
+
+/**
+ * A client on a connection the caller owns. Typed with the services it calls:
+ * `createClient<{ greeting_service: GreetingService }>(nc)`; untyped, every service and method is reachable.
+ */
+export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: { timeoutMs?: number } = {}): ProxiedClient<S> {
+  const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000 }));
+  const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'proxy') return services;
+      if (typeof property !== 'string' || CLIENT_MEMBERS.has(property) || property in target) return Reflect.get(target, property, receiver) as unknown;
+      return services[property];
+    },
+  }) as unknown as ProxiedClient<S>;
+}
+
+/** One service of a client as an object of methods, typed by its class: `serviceProxy<GreetingService>(client, 'greeting_service')`. */
+export function serviceProxy<S extends object>(client: MeshClient, service: string): ServiceProxy<S> {
+  return serviceMethods((procedure, args, kwargs) => client.call(procedure, args, kwargs), service) as unknown as ServiceProxy<S>;
 }

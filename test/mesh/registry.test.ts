@@ -141,7 +141,7 @@ describe('procedure registry with a rogue responder', () => {
     t.after(() => registry.close());
     await registry.refresh();
     const good = registry.get('good.call');
-    assert.deepEqual(good?.instances, [{ service: 'good', id: 'x1', metadata: { parameters: 'a' } }]);
+    assert.deepEqual(good?.instances, [{ service: 'good', id: 'x1', version: '1.0.0', metadata: { parameters: 'a' } }]);
     for (const subject of ['pinger.x', 'wild.*', '$SYS.REQ', 'svc.x']) assert.equal(registry.get(subject), undefined, subject);
     assert.equal(nc.isClosed(), false);
   });
