@@ -110,7 +110,10 @@ function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | 
     if (nameProblem(endpoint.subject, maxNameBytes) !== undefined) continue;
     const metadata = stringValues(endpoint.metadata);
     const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
-    advertised.push({ subject: endpoint.subject, instance: { service: name, id, metadata, version, description }, heartbeatMs });
+    const instance: EndpointInstance = { service: name, id, metadata };
+    if (version !== undefined) instance.version = version;
+    if (description !== undefined) instance.description = description;
+    advertised.push({ subject: endpoint.subject, instance, heartbeatMs });
   }
   return advertised;
 }
