@@ -37,13 +37,16 @@ async function startConfiguredServer(port: number): Promise<ChildProcess> {
     NATS_SERVICE_PASSWORD: PASSWORDS.service,
   };
   const store = mkdtempSync(join(tmpdir(), 'mesh-nats-conf-'));
-  const child = spawn('nats-server', ['-c', CONF, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { env, stdio: 'ignore' });
+  const child = spawn('nats-server', ['-c', CONF, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   for (let i = 0; i < 100; i++) {
     if (await isListening('127.0.0.1', port, 200)) return child;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nats-server did not start from ${CONF}`);
+  child.kill('SIGKILL');
+  throw new Error(`nats-server did not start from ${CONF} on port ${port}: ${stderr.trim() || 'no output'}`);
 }
 
 /** What nats-server refused this connection next ("publish <subject>" or "subscription <subject>"), or undefined. */
@@ -73,9 +76,17 @@ describe('deploy/nats/nats.conf', () => {
     testConfig({ 'nats.url': url, 'nats.user': user, 'nats.password': PASSWORDS[user], ...overrides });
 
   before(async () => {
-    const port = await freePort();
-    url = `nats://127.0.0.1:${port}`;
-    server = await startConfiguredServer(port);
+    // A free port can be taken by another process between the check and the server's bind: try a few.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      url = `nats://127.0.0.1:${port}`;
+      try {
+        server = await startConfiguredServer(port);
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
   });
 
   after(async () => {

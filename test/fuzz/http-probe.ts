@@ -107,6 +107,12 @@ function decodeBody(contentType: string, body: Buffer): unknown {
 
 const isHealthy = (value: unknown) => (value as { status?: unknown } | null)?.status === 'ok';
 
+/** The method a raw input's request line starts with, if any. */
+function rawMethod(input: HttpInput): string | undefined {
+  if (!('raw' in input)) return undefined;
+  return /^([A-Z]+) /.exec(Buffer.from(input.raw.subarray(0, 16)).toString('latin1'))?.[1];
+}
+
 /** Why the outcome breaks the promise, or undefined when it keeps it. */
 export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | undefined {
   if (outcome.kind === 'timeout') return 'no response (timeout)';
@@ -120,7 +126,7 @@ export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | un
     if (head || (request?.method === 'OPTIONS' && body.length === 0)) return undefined;
     // A GET reads the gateway's pages (the browsable API, /openapi.json, /docs, /ping, /version, /metrics): any
     // content a success may have. Calls are POSTs, and those must answer [args, kwargs].
-    if (request?.method === 'GET') return undefined;
+    if ((request?.method ?? rawMethod(input)) === 'GET') return undefined;
     try {
       const value = decodeBody(contentType, body);
       if (Array.isArray(value) && value.length === 2 && Array.isArray(value[0])) return undefined;
