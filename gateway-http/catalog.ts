@@ -1,10 +1,11 @@
 // What the registry knows, as services and procedures with their parsed contracts: the one source of the OpenAPI
 // document, the browsable API and its JSON. It reads the registry; it calls no procedure and decides no access.
 import { readFileSync } from 'node:fs';
+import { parseSchema, type PublishedSchema } from '../mesh/catalog.ts';
 import type { EndpointInfo, ProcedureRegistry } from '../mesh/registry.ts';
 
-/** A JSON Schema a service published, or why it cannot be used (not JSON, not an object). */
-export type PublishedSchema = { schema: Record<string, unknown> } | { unavailable: string } | undefined;
+export type { PublishedSchema };
+
 
 export interface ProcedureEntry {
   /** The subject, `<service>.<method>`. */
@@ -27,21 +28,6 @@ export interface ServiceEntry {
   procedures: ProcedureEntry[];
 }
 
-/** Longest schema text read; a longer one is unavailable rather than parsed. */
-const MAX_SCHEMA_CHARS = 256 * 1024;
-
-export function parseSchema(text: string | undefined): PublishedSchema {
-  if (text === undefined) return undefined;
-  if (text.length > MAX_SCHEMA_CHARS) return { unavailable: `schema is over ${MAX_SCHEMA_CHARS} characters` };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { unavailable: 'schema is not valid JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { unavailable: 'schema is not a JSON object' };
-  return { schema: value as Record<string, unknown> };
-}
 
 function procedureEntry(info: EndpointInfo): ProcedureEntry {
   const first = info.instances[0]!;

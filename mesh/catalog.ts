@@ -28,16 +28,30 @@ export interface ServiceDescription {
   procedures: ProcedureDescription[];
 }
 
-function parseSchema(text: string | undefined, what: string, problems: string[]): JsonSchema | undefined {
+/** A JSON Schema a service published in its metadata, or why it cannot be used; undefined when it published none. */
+export type PublishedSchema = { schema: JsonSchema } | { unavailable: string } | undefined;
+
+/** Longest schema text read; a longer one is unavailable rather than parsed. */
+const MAX_SCHEMA_CHARS = 256 * 1024;
+
+/** Reads a published schema (`params_schema`, `result_schema`): a JSON object, else the reason it is unusable. */
+export function parseSchema(text: string | undefined): PublishedSchema {
   if (text === undefined) return undefined;
+  if (text.length > MAX_SCHEMA_CHARS) return { unavailable: `schema is over ${MAX_SCHEMA_CHARS} characters` };
+  let value: unknown;
   try {
-    const schema: unknown = JSON.parse(text);
-    if (typeof schema === 'object' && schema !== null && !Array.isArray(schema)) return schema as JsonSchema;
-    problems.push(`${what} is not a JSON object`);
+    value = JSON.parse(text);
   } catch {
-    problems.push(`${what} is not JSON`);
+    return { unavailable: 'schema is not valid JSON' };
   }
-  return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { unavailable: 'schema is not a JSON object' };
+  return { schema: value as JsonSchema };
+}
+
+/** The usable schema of a published one, noting in problems why it is not usable. */
+function usable(published: PublishedSchema, what: string, problems: string[]): JsonSchema | undefined {
+  if (published && 'unavailable' in published) problems.push(`${what}: ${published.unavailable}`);
+  return published && 'schema' in published ? published.schema : undefined;
 }
 
 function describeProcedure(endpoint: EndpointInfo, service: string): ProcedureDescription {
@@ -50,8 +64,8 @@ function describeProcedure(endpoint: EndpointInfo, service: string): ProcedureDe
   if (metadata.description !== undefined) procedure.description = metadata.description;
   if (metadata.parameters !== undefined) procedure.parameters = metadata.parameters;
   if (metadata.access !== undefined) procedure.access = metadata.access;
-  const paramsSchema = parseSchema(metadata.params_schema, 'params_schema', problems);
-  const resultSchema = parseSchema(metadata.result_schema, 'result_schema', problems);
+  const paramsSchema = usable(parseSchema(metadata.params_schema), 'params_schema', problems);
+  const resultSchema = usable(parseSchema(metadata.result_schema), 'result_schema', problems);
   if (paramsSchema) procedure.paramsSchema = paramsSchema;
   if (resultSchema) procedure.resultSchema = resultSchema;
   if (problems.length > 0) procedure.schemaProblem = problems.join('; ');
