@@ -20,6 +20,7 @@ import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
 import type { RateCaller, RateLimiter } from '../mesh/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
+import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/metrics.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -39,6 +40,8 @@ export interface HttpGatewayOptions {
   rateLimiter?: RateLimiter;
   /** Authentication, the policy and identity forwarding; undefined when nothing is configured (all open). */
   auth?: GatewayAuth;
+  /** The gateway's metrics (GET /metrics), and the mesh's (GET /metrics/mesh); undefined when metrics are off. */
+  metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -216,11 +219,57 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.body = { status: 'ok', nats: 'connected' };
   }
 
+  /** Ready to serve: connected to NATS and the registry has answered once. */
+  function ready(ctx: GatewayContext) {
+    if (!registry.loaded) throw new MeshError('UNAVAILABLE', 'the gateway has not loaded the procedure registry yet');
+    health(ctx);
+    ctx.body = { status: 'ok', nats: 'connected', registry: 'loaded' };
+  }
+
+  function live(ctx: GatewayContext) {
+    ctx.body = { status: 'ok' };
+  }
+
+  const metrics = options.metrics;
+  /**
+   * One counter increment and one histogram observation per call; the label is the procedure only when the
+   * registry knows it (a Map hit), so client input never becomes a label value.
+   */
+  async function measure(ctx: GatewayContext, next: Next) {
+    const started = performance.now();
+    let status = 500;
+    try {
+      await next();
+      status = ctx.status;
+    } catch (err) {
+      status = err instanceof MeshError ? err.status : 500;
+      throw err;
+    } finally {
+      const procedure = ctx.params.procedure ?? '';
+      const label = registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL;
+      metrics!.gateway.request(label, String(status), (performance.now() - started) / 1000);
+    }
+  }
+
+  async function serveMetrics(ctx: GatewayContext, render: () => Promise<string>) {
+    const text = await render();
+    ctx.type = METRICS_CONTENT_TYPE;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = text;
+  }
+
   const router = new Router<GatewayState>();
   router.get('/health', health);
+  router.get('/health/live', live);
+  router.get('/health/ready', ready);
+  if (metrics) {
+    router.get('/metrics', (ctx) => serveMetrics(ctx, metrics.gateway.render));
+    router.get('/metrics/mesh', (ctx) => serveMetrics(ctx, metrics.mesh));
+  }
   const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
-  if (auth) router.post('/:procedure', authorize, ...rateSteps, findProcedure, checkContentType, forward);
-  else router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
+  const measureSteps = metrics ? [measure] : [];
+  if (auth) router.post('/:procedure', ...measureSteps, authorize, ...rateSteps, findProcedure, checkContentType, forward);
+  else router.post('/:procedure', ...measureSteps, ...rateSteps, findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

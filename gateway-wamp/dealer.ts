@@ -12,6 +12,7 @@ import {
   parseEnvelope,
   respondError,
   respondResult,
+  replyStatus,
   type Args,
   type Caller,
   type Codec,
@@ -52,6 +53,10 @@ export interface DealerOptions {
   forwarder: IdentityForwarder | undefined;
   /** How often registrations are checked against the registry (rpc.registryRefreshMs). */
   revokeCheckMs: number;
+  /** Counts a CALL forwarded to NATS, with the HTTP status its outcome maps to; undefined when metrics are off. */
+  measure?: (procedure: string, status: number, seconds: number) => void;
+  /** Procedures the gateway answers itself (e.g. mesh.stats): never forwarded, and no session may register them. */
+  meta?: ReadonlyMap<string, () => Promise<unknown>>;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -166,6 +171,8 @@ export class SessionRpc implements Callee {
 
   async call({ requestId, options, procedure, args, kwargs }: Call): Promise<void> {
     const { peer, limits } = this;
+    const meta = this.dealer.options.meta?.get(procedure);
+    if (meta) return this.answerMeta(requestId, meta);
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
@@ -188,6 +195,8 @@ export class SessionRpc implements Callee {
     const controller = new AbortController();
     (this.calls ??= new Map()).set(requestId, controller);
     this.pendingCalls++;
+    const { measure } = this.dealer.options;
+    const started = measure ? performance.now() : 0;
     let reply: Msg;
     try {
       reply = await this.dealer.options.caller.request(procedure, payload, {
@@ -195,8 +204,10 @@ export class SessionRpc implements Callee {
         signal: controller.signal,
         headers: await this.requestHeaders(),
       });
+      measure?.(procedure, replyStatus(reply), (performance.now() - started) / 1000);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      measure?.(procedure, error.status, (performance.now() - started) / 1000);
       if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err, procedure }, 'unexpected error in a call');
       // Only the caller's own deadline is WAMP's timeout; a service that answers DEADLINE_EXCEEDED keeps its code.
       return sendMeshError(peer, MessageType.CALL, requestId, error, error.code === 'DEADLINE_EXCEEDED' ? WampUri.TIMEOUT : errorUri(error));
@@ -205,6 +216,18 @@ export class SessionRpc implements Callee {
       if (this.calls?.get(requestId) === controller) this.calls.delete(requestId);
     }
     this.answer(requestId, reply);
+  }
+
+  /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
+  private async answerMeta(requestId: number, meta: () => Promise<unknown>): Promise<void> {
+    try {
+      const value = await meta();
+      if (this.peer.open) this.peer.send([MessageType.RESULT, requestId, {}, [value]]);
+    } catch (err) {
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err }, 'unexpected error in a gateway procedure');
+      if (this.peer.open) sendMeshError(this.peer, MessageType.CALL, requestId, error);
+    }
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
@@ -225,6 +248,9 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    if (this.dealer.options.meta?.has(procedure)) {
+      return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`${quoteName(procedure)} is answered by the gateway itself`]);
+    }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure);
     if (!peer.open) return;
     if (refusal) return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [refusal]);

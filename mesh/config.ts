@@ -122,6 +122,10 @@ export const configSchema = z.strictObject({
     dataDir: z.string().min(1).default('.data'),
     poolSize: POSITIVE_INT.max(1000).default(10),
   }).prefault({}),
+  metrics: z.strictObject({
+    enabled: BOOLEAN.default(true),
+    meshWaitMs: POSITIVE_INT.max(10_000).default(250),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     format: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -185,6 +189,8 @@ export const ENVIRONMENT = {
   DATABASE_URL: 'database.url',
   DATA_DIR: 'database.dataDir',
   DATABASE_POOL_SIZE: 'database.poolSize',
+  METRICS_ENABLED: 'metrics.enabled',
+  METRICS_MESH_WAIT_MS: 'metrics.meshWaitMs',
   LOG_LEVEL: 'log.level',
   LOG_FORMAT: 'log.format',
 } as const;

@@ -14,6 +14,7 @@ import { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER, heartbeatHeaders } from './hear
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import type { MeshClient } from './client.ts';
+import { countRequest, newEndpointCounters, statsData, type EndpointCounters } from './endpoint-stats.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
@@ -67,13 +68,6 @@ export interface HostOptions {
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
 const NO_KEYS = createIdentityVerifier(configSchema.parse({}).auth);
-
-interface EndpointCounters {
-  requests: number;
-  errors: number;
-  inFlight: number;
-  totalMs: number;
-}
 
 function procedureName(instance: ServiceInstance, procedure: Procedure): string {
   return `${instance.name}.${procedure.method}`;
@@ -168,7 +162,7 @@ class Host implements HostedService {
     });
     for (const procedure of procedures) {
       const subject = procedureName(instance, procedure);
-      const counters: EndpointCounters = { requests: 0, errors: 0, inFlight: 0, totalMs: 0 };
+      const counters = newEndpointCounters();
       this.counters.set(subject, counters);
       this.micro.addEndpoint(procedure.method, {
         subject,
@@ -232,9 +226,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    if (!c) return {};
-    const average = c.requests ? c.totalMs / c.requests : 0;
-    return { requests: c.requests, errors: c.errors, in_flight: c.inFlight, average_ms: Number(average.toFixed(3)) };
+    return c ? statsData(c) : {};
   }
 
   private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
@@ -245,7 +237,7 @@ class Host implements HostedService {
     const codec = codecForContentType(contentType);
     const beatSubject = msg.reply && msg.headers?.has(HEARTBEAT_HEADER) ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
-    let outcome = 'ok';
+    let errorCode: string | undefined;
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const deadline = deadlineOf(msg.headers);
@@ -266,14 +258,14 @@ class Host implements HostedService {
     } catch (err) {
       counters.errors++;
       const error = this.toMeshError(err, subject);
-      outcome = error.code;
+      errorCode = error.code;
       if (msg.reply) respondError(msg, codec ?? jsonCodec, error);
     } finally {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
-      counters.totalMs += ms;
-      this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome }, 'request');
+      countRequest(counters, ms, errorCode);
+      this.options.logger.debug({ subject, ms: Number(ms.toFixed(3)), outcome: errorCode ?? 'ok' }, 'request');
     }
   }
 

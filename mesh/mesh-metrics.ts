@@ -1,0 +1,95 @@
+// Renders the mesh's `$SRV.STATS` figures in the Prometheus text format: per instance and per procedure. It
+// renders what it is given; gathering is mesh-stats.ts's, and the gateway's own metrics are metrics.ts's.
+import type { NatsConnection } from 'nats';
+import { gatherStats, summarize, type EndpointFigures, type GatherOptions } from './mesh-stats.ts';
+
+type Labels = Record<string, string>;
+
+/** A label value as the text format has it: backslash, double quote and newline escaped. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labelText(labels: Labels): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return pairs.length ? `{${pairs.join(',')}}` : '';
+}
+
+class Text {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+
+  sample(name: string, labels: Labels, value: number): void {
+    this.lines.push(`${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
+  }
+
+  toString(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+function bound(seconds: number): string {
+  return String(seconds);
+}
+
+/**
+ * The mesh-wide series: `mesh_endpoint_*` per instance (labels service, instance, procedure) and
+ * `mesh_procedure_*` per procedure over its instances (labels service, procedure), plus how many instances answered.
+ */
+export function renderMeshMetrics(endpoints: readonly EndpointFigures[], gatherSeconds: number): string {
+  const text = new Text();
+  const instanceLabels = (e: EndpointFigures): Labels => ({ service: e.service, instance: e.instance, procedure: e.procedure });
+
+  text.family('mesh_endpoint_requests_total', 'counter', 'Requests an instance has handled since it started ($SRV.STATS num_requests).');
+  for (const e of endpoints) text.sample('mesh_endpoint_requests_total', instanceLabels(e), e.requests);
+  text.family('mesh_endpoint_errors_total', 'counter', 'Requests an instance answered with an error ($SRV.STATS num_errors).');
+  for (const e of endpoints) text.sample('mesh_endpoint_errors_total', instanceLabels(e), e.errors);
+  text.family('mesh_endpoint_processing_seconds_total', 'counter', 'Time an instance spent handling requests ($SRV.STATS processing_time).');
+  for (const e of endpoints) text.sample('mesh_endpoint_processing_seconds_total', instanceLabels(e), e.processingS);
+  text.family('mesh_endpoint_average_processing_seconds', 'gauge', 'Average time per request ($SRV.STATS average_processing_time).');
+  for (const e of endpoints) text.sample('mesh_endpoint_average_processing_seconds', instanceLabels(e), e.averageS);
+  text.family('mesh_endpoint_in_flight_requests', 'gauge', 'Requests an instance is handling now (nats-mesh hosts only).');
+  for (const e of endpoints) if (e.inFlight !== undefined) text.sample('mesh_endpoint_in_flight_requests', instanceLabels(e), e.inFlight);
+  text.family('mesh_endpoint_errors_by_code_total', 'counter', 'Errors by MeshError code (nats-mesh hosts only).');
+  for (const e of endpoints) {
+    for (const [code, n] of Object.entries(e.errorsByCode ?? {})) text.sample('mesh_endpoint_errors_by_code_total', { ...instanceLabels(e), code }, n);
+  }
+  text.family('mesh_endpoint_duration_seconds', 'histogram', 'Time to handle a request (nats-mesh hosts only).');
+  for (const e of endpoints) {
+    if (!e.latency) continue;
+    const labels = instanceLabels(e);
+    e.latency.bucketsS.forEach((le, i) => text.sample('mesh_endpoint_duration_seconds_bucket', { ...labels, le: bound(le) }, e.latency!.counts[i]!));
+    text.sample('mesh_endpoint_duration_seconds_bucket', { ...labels, le: '+Inf' }, e.requests);
+    text.sample('mesh_endpoint_duration_seconds_sum', labels, e.latency.sumS);
+    text.sample('mesh_endpoint_duration_seconds_count', labels, e.requests);
+  }
+
+  const procedures = summarize(endpoints);
+  const procedureLabels = (p: { service: string; procedure: string }): Labels => ({ service: p.service, procedure: p.procedure });
+  text.family('mesh_procedure_instances', 'gauge', 'Instances of the procedure that answered this scrape.');
+  for (const p of procedures) text.sample('mesh_procedure_instances', procedureLabels(p), p.instances);
+  text.family('mesh_procedure_requests', 'gauge', 'Requests over the instances answering now (falls when an instance leaves: rate() the per-instance counter).');
+  for (const p of procedures) text.sample('mesh_procedure_requests', procedureLabels(p), p.requests);
+  text.family('mesh_procedure_errors', 'gauge', 'Errors over the instances answering now.');
+  for (const p of procedures) text.sample('mesh_procedure_errors', procedureLabels(p), p.errors);
+  text.family('mesh_procedure_in_flight_requests', 'gauge', 'Requests in progress over all instances.');
+  for (const p of procedures) text.sample('mesh_procedure_in_flight_requests', procedureLabels(p), p.inFlight);
+  text.family('mesh_procedure_p99_seconds', 'gauge', 'Estimated 99th percentile of the time to handle a request since the instances started.');
+  for (const p of procedures) if (p.p99Ms !== undefined) text.sample('mesh_procedure_p99_seconds', procedureLabels(p), p.p99Ms / 1000);
+
+  text.family('mesh_stats_instances', 'gauge', 'Service instances that answered $SRV.STATS in this scrape.');
+  text.sample('mesh_stats_instances', {}, new Set(endpoints.map((e) => `${e.service}/${e.instance}`)).size);
+  text.family('mesh_stats_gather_seconds', 'gauge', 'How long this scrape waited for $SRV.STATS replies.');
+  text.sample('mesh_stats_gather_seconds', {}, gatherSeconds);
+  return text.toString();
+}
+
+/** One scrape of the mesh: gather `$SRV.STATS` for the bounded wait, then render. */
+export async function scrapeMesh(nc: NatsConnection, options: GatherOptions): Promise<string> {
+  const started = performance.now();
+  const endpoints = await gatherStats(nc, options);
+  return renderMeshMetrics(endpoints, (performance.now() - started) / 1000);
+}
