@@ -14,6 +14,8 @@ import { loadServiceClass, loadStart, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry }
 import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { runProcess } from './process.ts';
+import { pingService } from './cli/ping.ts';
+import { runTop } from './cli/top.ts';
 import { runServices } from './runner.ts';
 import { up } from './up.ts';
 import { runWatched } from './watch.ts';
@@ -174,6 +176,38 @@ program
         }
       }
       if (infos.length === 0 && !options.json) process.stdout.write('no services answer $SRV.INFO\n');
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('ping')
+  .description('ping a service ($SRV.PING): exits 0 when an instance answers, as a health check')
+  .argument('<service>', 'service name, e.g. greeting_service')
+  .option('--wait <ms>', 'how long to wait for answers', '2000')
+  .action(async (service: string, options: { wait: string }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-ping');
+    try {
+      const instances = await pingService(nc, service, positiveMs('--wait', options.wait));
+      for (const instance of instances) process.stdout.write(`${instance.name} ${instance.version} (${instance.id})\n`);
+      if (instances.length === 0) throw new MeshError('UNAVAILABLE', `no instance of ${service} answers $SRV.PING`);
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('top')
+  .description('the procedures on the mesh with rate, errors, p50 and p99, refreshed ($SRV.STATS)')
+  .option('--interval <ms>', 'time between refreshes', '1000')
+  .option('--once', 'print one table and exit')
+  .action(async (options: { interval: string; once?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-top');
+    try {
+      await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout });
     } finally {
       await nc.close();
     }
