@@ -41,7 +41,7 @@ function bound(seconds: number): string {
  */
 export function renderMeshMetrics(endpoints: readonly EndpointFigures[], gatherSeconds: number): string {
   const text = new Text();
-  const instanceLabels = (e: EndpointFigures): Labels => ({ service: e.service, instance: e.instance, procedure: e.procedure });
+  const instanceLabels = (e: EndpointFigures): Labels => ({ service: e.service, instance_id: e.instance, procedure: e.procedure });
 
   text.family('mesh_endpoint_requests_total', 'counter', 'Requests an instance has handled since it started ($SRV.STATS num_requests).');
   for (const e of endpoints) text.sample('mesh_endpoint_requests_total', instanceLabels(e), e.requests);
