@@ -171,12 +171,12 @@ export class SessionRpc implements Callee {
 
   async call({ requestId, options, procedure, args, kwargs }: Call): Promise<void> {
     const { peer, limits } = this;
-    const meta = this.dealer.options.meta?.get(procedure);
-    if (meta) return this.answerMeta(requestId, meta);
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
+    const meta = this.dealer.options.meta?.get(procedure);
+    if (meta) return this.answerMeta(requestId, meta);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
