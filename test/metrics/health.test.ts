@@ -26,6 +26,8 @@ it('both gateways: live always, ready only while NATS is there', async (t) => {
   const http = await startHttp({ config, logger: silentLogger });
   const wamp = await startWamp({ config, logger: silentLogger });
   t.after(async () => {
+    // Whatever state the test left it in: one server running while the gateways drain, then none.
+    await server.stop();
     await server.restart();
     await http.stop();
     await wamp.stop();
