@@ -1,7 +1,7 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
 // status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
 import type { NatsConnection } from 'nats';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Counter as CounterType } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** The one label value for every name no service advertises: client input never becomes a label value. */
@@ -53,7 +53,7 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
     buckets: GATEWAY_BUCKETS_S,
     registers: [registry],
   });
-  const refused: CounterType = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
+  const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
   const reconnects = new Counter({ name: 'mesh_gateway_nats_reconnects_total', help: 'Times the NATS connection was made again.', registers: [registry] });
   const disconnects = new Counter({ name: 'mesh_gateway_nats_disconnects_total', help: 'Times the NATS connection was lost.', registers: [registry] });
   const series = new Map<string, RequestSeries>();
