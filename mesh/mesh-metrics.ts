@@ -1,7 +1,7 @@
 // Renders the mesh's `$SRV.STATS` figures in the Prometheus text format: per instance and per procedure. It
 // renders what it is given; gathering is mesh-stats.ts's, and the gateway's own metrics are metrics.ts's.
 import type { NatsConnection } from 'nats';
-import { gatherStats, summarize, type EndpointFigures, type GatherOptions } from './mesh-stats.ts';
+import { gatherStats, summarize, type EndpointFigures, type GatherOptions, type ProcedureFigures } from './mesh-stats.ts';
 
 type Labels = Record<string, string>;
 
@@ -43,16 +43,18 @@ export function renderMeshMetrics(endpoints: readonly EndpointFigures[], gatherS
   const text = new Text();
   const instanceLabels = (e: EndpointFigures): Labels => ({ service: e.service, instance_id: e.instance, procedure: e.procedure });
 
-  text.family('mesh_endpoint_requests_total', 'counter', 'Requests an instance has handled since it started ($SRV.STATS num_requests).');
-  for (const e of endpoints) text.sample('mesh_endpoint_requests_total', instanceLabels(e), e.requests);
-  text.family('mesh_endpoint_errors_total', 'counter', 'Requests an instance answered with an error ($SRV.STATS num_errors).');
-  for (const e of endpoints) text.sample('mesh_endpoint_errors_total', instanceLabels(e), e.errors);
-  text.family('mesh_endpoint_processing_seconds_total', 'counter', 'Time an instance spent handling requests ($SRV.STATS processing_time).');
-  for (const e of endpoints) text.sample('mesh_endpoint_processing_seconds_total', instanceLabels(e), e.processingS);
-  text.family('mesh_endpoint_average_processing_seconds', 'gauge', 'Average time per request ($SRV.STATS average_processing_time).');
-  for (const e of endpoints) text.sample('mesh_endpoint_average_processing_seconds', instanceLabels(e), e.averageS);
-  text.family('mesh_endpoint_in_flight_requests', 'gauge', 'Requests an instance is handling now (nats-mesh hosts only).');
-  for (const e of endpoints) if (e.inFlight !== undefined) text.sample('mesh_endpoint_in_flight_requests', instanceLabels(e), e.inFlight);
+  const perInstance = (name: string, type: 'counter' | 'gauge', help: string, value: (e: EndpointFigures) => number | undefined) => {
+    text.family(name, type, help);
+    for (const e of endpoints) {
+      const v = value(e);
+      if (v !== undefined) text.sample(name, instanceLabels(e), v);
+    }
+  };
+  perInstance('mesh_endpoint_requests_total', 'counter', 'Requests an instance has handled since it started ($SRV.STATS num_requests).', (e) => e.requests);
+  perInstance('mesh_endpoint_errors_total', 'counter', 'Requests an instance answered with an error ($SRV.STATS num_errors).', (e) => e.errors);
+  perInstance('mesh_endpoint_processing_seconds_total', 'counter', 'Time an instance spent handling requests ($SRV.STATS processing_time).', (e) => e.processingS);
+  perInstance('mesh_endpoint_average_processing_seconds', 'gauge', 'Average time per request ($SRV.STATS average_processing_time).', (e) => e.averageS);
+  perInstance('mesh_endpoint_in_flight_requests', 'gauge', 'Requests an instance is handling now (nats-mesh hosts only).', (e) => e.inFlight);
   text.family('mesh_endpoint_errors_by_code_total', 'counter', 'Errors by MeshError code (nats-mesh hosts only).');
   for (const e of endpoints) {
     for (const [code, n] of Object.entries(e.errorsByCode ?? {})) text.sample('mesh_endpoint_errors_by_code_total', { ...instanceLabels(e), code }, n);
@@ -68,17 +70,18 @@ export function renderMeshMetrics(endpoints: readonly EndpointFigures[], gatherS
   }
 
   const procedures = summarize(endpoints);
-  const procedureLabels = (p: { service: string; procedure: string }): Labels => ({ service: p.service, procedure: p.procedure });
-  text.family('mesh_procedure_instances', 'gauge', 'Instances of the procedure that answered this scrape.');
-  for (const p of procedures) text.sample('mesh_procedure_instances', procedureLabels(p), p.instances);
-  text.family('mesh_procedure_requests', 'gauge', 'Requests over the instances answering now (falls when an instance leaves: rate() the per-instance counter).');
-  for (const p of procedures) text.sample('mesh_procedure_requests', procedureLabels(p), p.requests);
-  text.family('mesh_procedure_errors', 'gauge', 'Errors over the instances answering now.');
-  for (const p of procedures) text.sample('mesh_procedure_errors', procedureLabels(p), p.errors);
-  text.family('mesh_procedure_in_flight_requests', 'gauge', 'Requests in progress over all instances.');
-  for (const p of procedures) text.sample('mesh_procedure_in_flight_requests', procedureLabels(p), p.inFlight);
-  text.family('mesh_procedure_p99_seconds', 'gauge', 'Estimated 99th percentile of the time to handle a request since the instances started.');
-  for (const p of procedures) if (p.p99Ms !== undefined) text.sample('mesh_procedure_p99_seconds', procedureLabels(p), p.p99Ms / 1000);
+  const perProcedure = (name: string, help: string, value: (p: ProcedureFigures) => number | undefined) => {
+    text.family(name, 'gauge', help);
+    for (const p of procedures) {
+      const v = value(p);
+      if (v !== undefined) text.sample(name, { service: p.service, procedure: p.procedure }, v);
+    }
+  };
+  perProcedure('mesh_procedure_instances', 'Instances of the procedure that answered this scrape.', (p) => p.instances);
+  perProcedure('mesh_procedure_requests', 'Requests over the instances answering now (falls when an instance leaves: rate() the per-instance counter).', (p) => p.requests);
+  perProcedure('mesh_procedure_errors', 'Errors over the instances answering now.', (p) => p.errors);
+  perProcedure('mesh_procedure_in_flight_requests', 'Requests in progress over all instances.', (p) => p.inFlight);
+  perProcedure('mesh_procedure_p99_seconds', 'Estimated 99th percentile of the time to handle a request since the instances started.', (p) => (p.p99Ms === undefined ? undefined : p.p99Ms / 1000));
 
   text.family('mesh_stats_instances', 'gauge', 'Service instances that answered $SRV.STATS in this scrape.');
   text.sample('mesh_stats_instances', {}, new Set(endpoints.map((e) => `${e.service}/${e.instance}`)).size);

@@ -89,8 +89,12 @@ export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAM
   const { name: service, id: instance } = reply;
   if (typeof service !== 'string' || !ID.test(service) || typeof instance !== 'string' || !ID.test(instance)) return undefined;
   const out: EndpointFigures[] = [];
+  // A subject listed twice would be a duplicate series, which makes Prometheus refuse the whole scrape.
+  const subjects = new Set<string>();
   for (const endpoint of reply.endpoints.slice(0, MAX_ENDPOINTS_PER_REPLY)) {
     if (!isTree(endpoint) || typeof endpoint.subject !== 'string' || nameProblem(endpoint.subject, maxNameBytes)) continue;
+    if (subjects.has(endpoint.subject)) continue;
+    subjects.add(endpoint.subject);
     const requests = count(endpoint.num_requests);
     const figures: EndpointFigures = {
       service,

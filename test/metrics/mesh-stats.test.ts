@@ -19,11 +19,11 @@ const endpoint = (subject: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe('the $SRV.STATS aggregator', () => {
-  it('ignores what is not a stats reply, and endpoints whose subject is not a name', () => {
+  it('ignores what is not a stats reply, endpoints whose subject is not a name, and a subject listed twice', () => {
     assert.equal(parseStatsReply(new TextEncoder().encode('not json')), undefined);
     assert.equal(parseStatsReply(encode({ type: 'io.nats.micro.v1.info_response', name: 'a', id: 'b', endpoints: [] })), undefined);
     assert.equal(parseStatsReply(encode(statsReply('bad name"', 'id1', []))), undefined);
-    const parsed = parseStatsReply(encode(statsReply('svc', 'id1', [endpoint('svc.ok'), endpoint('svc.bad name'), endpoint('svc.*'), { subject: 42 }])));
+    const parsed = parseStatsReply(encode(statsReply('svc', 'id1', [endpoint('svc.ok'), endpoint('svc.bad name'), endpoint('svc.*'), { subject: 42 }, endpoint('svc.ok', { num_requests: 99 })])));
     assert.deepEqual(parsed?.map((e) => e.procedure), ['svc.ok']);
     assert.deepEqual(parsed?.[0], { service: 'svc', instance: 'id1', procedure: 'svc.ok', requests: 4, errors: 1, processingS: 0.008, averageS: 0.002 });
   });
