@@ -100,6 +100,20 @@ describe('metrics on the HTTP gateway', () => {
     assert.equal(sampleValue(text, 'mesh_endpoint_errors_total', { service: BARE, procedure: `${BARE}.echo` }), 0);
   });
 
+  it('counts rate-limit refusals, exactly', async () => {
+    const limited = await start({ config: testConfig({ 'http.port': 0, 'http.host': '127.0.0.1', 'rateLimit.points': 2, 'rateLimit.durationS': 60 }), logger: silentLogger });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await call(limited, `${SERVICE}.hello`, [['Di'], {}]));
+      assert.deepEqual(statuses, [200, 200, 429, 429, 429]);
+      const text = await scrape(limited, '/metrics');
+      assert.equal(sampleValue(text, 'mesh_gateway_rate_limited_total', {}), 3);
+      assert.equal(sampleValue(text, 'mesh_gateway_requests_total', { procedure: `${SERVICE}.hello`, status: '429' }), 3);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('is off with metrics.enabled false: no /metrics, calls still answered', async () => {
     const quiet = await start({ config: testConfig({ 'http.port': 0, 'http.host': '127.0.0.1', 'metrics.enabled': false }), logger: silentLogger });
     try {

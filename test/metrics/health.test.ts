@@ -48,5 +48,10 @@ it('both gateways: live always, ready only while NATS is there', async (t) => {
   }
 
   await server.restart();
-  for (const url of [http.url, wamp.url]) assert.equal(await until(`${url}/health/ready`, 200), 200);
+  for (const url of [http.url, wamp.url]) {
+    assert.equal(await until(`${url}/health/ready`, 200), 200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^mesh_gateway_nats_disconnects_total\{gateway="(http|wamp)"\} 1$/m);
+    assert.match(metrics, /^mesh_gateway_nats_reconnects_total\{gateway="(http|wamp)"\} 1$/m);
+  }
 });
