@@ -247,7 +247,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     } finally {
       const procedure = ctx.params.procedure ?? '';
       const label = registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL;
-      metrics!.gateway.request(label, String(status), (performance.now() - started) / 1000);
+      metrics!.gateway.request(label, status, (performance.now() - started) / 1000);
     }
   }
 

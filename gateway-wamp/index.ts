@@ -63,7 +63,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('wamp') : undefined;
   // The label is the procedure only when the registry knows it: a name a client made up never becomes a series.
   const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) =>
-    gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, String(status), seconds));
+    gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
   const gatherOptions = { waitMs: config.metrics.meshWaitMs, maxNameBytes: wamp.maxNameBytes };
   const meta = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gatherStats(nc, gatherOptions)) })]]);
   const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, measure, meta });

@@ -22,7 +22,7 @@ interface RequestSeries {
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** Counts one finished request; `procedure` must be a registry name or UNKNOWN_PROCEDURE_LABEL. */
-  request(procedure: string, status: string, seconds: number): void;
+  request(procedure: string, status: number, seconds: number): void;
   /** Wraps a rate limiter so that each refusal is counted. */
   countRefusals(limiter: RateLimiter): RateLimiter;
   /** Reads a gauge's value at scrape time, e.g. open connections or WAMP sessions. */
@@ -56,17 +56,17 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
   const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
   const reconnects = new Counter({ name: 'mesh_gateway_nats_reconnects_total', help: 'Times the NATS connection was made again.', registers: [registry] });
   const disconnects = new Counter({ name: 'mesh_gateway_nats_disconnects_total', help: 'Times the NATS connection was lost.', registers: [registry] });
-  const series = new Map<string, RequestSeries>();
-  const durations = new Map<string, { observe(seconds: number): void }>();
+  /** Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. */
+  const series = new Map<string, Map<number, RequestSeries>>();
 
-  function seriesOf(procedure: string, status: string): RequestSeries {
-    const key = `${procedure} ${status}`;
-    let found = series.get(key);
+  function seriesOf(procedure: string, status: number): RequestSeries {
+    let byStatus = series.get(procedure);
+    if (!byStatus) series.set(procedure, (byStatus = new Map()));
+    let found = byStatus.get(status);
     if (!found) {
-      let observer = durations.get(procedure);
-      if (!observer) durations.set(procedure, (observer = duration.labels(procedure)));
-      found = { count: requests.labels(procedure, status), duration: observer };
-      series.set(key, found);
+      const observer = byStatus.values().next().value?.duration ?? duration.labels(procedure);
+      found = { count: requests.labels(procedure, String(status)), duration: observer };
+      byStatus.set(status, found);
     }
     return found;
   }
