@@ -9,6 +9,7 @@ import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/gateway.ts';
 import { createGatewayMetrics } from '../mesh/metrics.ts';
 import { scrapeMesh } from '../mesh/mesh-metrics.ts';
+import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/mesh-stats.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 
@@ -31,6 +32,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
+  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes });
   const rateLimiter = createRateLimiter(config.rateLimit);
   const app = createHttpApp({
     caller,
@@ -46,7 +48,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     auth,
     metrics: gatewayMetrics && {
       gateway: gatewayMetrics,
-      mesh: () => scrapeMesh(nc, { waitMs: config.metrics.meshWaitMs, maxNameBytes: http.maxNameBytes }),
+      mesh: () => scrapeMesh(gather),
     },
   });
   const server = createGatewayServer(app.callback(), http, logger);

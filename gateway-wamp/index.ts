@@ -8,7 +8,7 @@ import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, MESH_QUEUE, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/metrics.ts';
 import { scrapeMesh } from '../mesh/mesh-metrics.ts';
-import { gatherStats, summarize } from '../mesh/mesh-stats.ts';
+import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/mesh-stats.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
@@ -64,8 +64,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   // The label is the procedure only when the registry knows it: a name a client made up never becomes a series.
   const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) =>
     gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
-  const gatherOptions = { waitMs: config.metrics.meshWaitMs, maxNameBytes: wamp.maxNameBytes };
-  const meta = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gatherStats(nc, gatherOptions)) })]]);
+  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes });
+  const meta = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()) })]]);
   const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, measure, meta });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
@@ -100,7 +100,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const ops = createOpsHandler({
     connected: () => caller.connected,
     registryLoaded: () => registry.loaded,
-    metrics: gatewayMetrics && { gateway: gatewayMetrics, mesh: () => scrapeMesh(nc, gatherOptions) },
+    metrics: gatewayMetrics && { gateway: gatewayMetrics, mesh: () => scrapeMesh(gather) },
   });
   const server = createServer((req, res) => ops(req, res) || page(req, res));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));

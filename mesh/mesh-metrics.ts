@@ -1,7 +1,6 @@
 // Renders the mesh's `$SRV.STATS` figures in the Prometheus text format: per instance and per procedure. It
 // renders what it is given; gathering is mesh-stats.ts's, and the gateway's own metrics are metrics.ts's.
-import type { NatsConnection } from 'nats';
-import { gatherStats, summarize, type EndpointFigures, type GatherOptions, type ProcedureFigures } from './mesh-stats.ts';
+import { summarize, type EndpointFigures, type ProcedureFigures } from './mesh-stats.ts';
 
 type Labels = Record<string, string>;
 
@@ -90,9 +89,9 @@ export function renderMeshMetrics(endpoints: readonly EndpointFigures[], gatherS
   return text.toString();
 }
 
-/** One scrape of the mesh: gather `$SRV.STATS` for the bounded wait, then render. */
-export async function scrapeMesh(nc: NatsConnection, options: GatherOptions): Promise<string> {
+/** One scrape of the mesh: gather `$SRV.STATS` (or share a gather just made), then render. */
+export async function scrapeMesh(gather: () => Promise<EndpointFigures[]>): Promise<string> {
   const started = performance.now();
-  const endpoints = await gatherStats(nc, options);
+  const endpoints = await gather();
   return renderMeshMetrics(endpoints, (performance.now() - started) / 1000);
 }

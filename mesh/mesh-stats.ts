@@ -6,6 +6,9 @@ import { DEFAULT_MAX_NAME_BYTES, nameProblem } from './names.ts';
 export const SERVICE_STATS_SUBJECT = '$SRV.STATS';
 const STATS_RESPONSE_TYPE = 'io.nats.micro.v1.stats_response';
 
+/** How long a gateway answers the last gather again instead of asking the mesh anew. */
+export const STATS_REUSE_MS = 500;
+
 /** Replies one gather reads at most, and endpoints one reply may list: a rogue service cannot grow the output. */
 const MAX_REPLIES = 10_000;
 const MAX_ENDPOINTS_PER_REPLY = 1000;
@@ -215,4 +218,28 @@ export function summarize(endpoints: readonly EndpointFigures[]): ProcedureFigur
     }
     return figures;
   });
+}
+
+/**
+ * Gathers on demand, shared: callers during a gather wait for that one, and a result younger than `reuseMs` is
+ * answered again, so a flood of scrapes or dashboard calls sends at most one `$SRV.STATS` per reuseMs to the mesh.
+ */
+export function createStatsGatherer(nc: NatsConnection, options: GatherOptions & { reuseMs: number }): () => Promise<EndpointFigures[]> {
+  let running: Promise<EndpointFigures[]> | undefined;
+  let last: { at: number; endpoints: EndpointFigures[] } | undefined;
+  return () => {
+    if (last && performance.now() - last.at < options.reuseMs) return Promise.resolve(last.endpoints);
+    running ??= gatherStats(nc, options).then(
+      (endpoints) => {
+        last = { at: performance.now(), endpoints };
+        running = undefined;
+        return endpoints;
+      },
+      (err: unknown) => {
+        running = undefined;
+        throw err;
+      },
+    );
+    return running;
+  };
 }

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { hostService, MeshError, rpc, Service, type HostedService } from '../../mesh/gateway.ts';
-import type { ProcedureFigures } from '../../mesh/mesh-stats.ts';
+import { STATS_REUSE_MS, type ProcedureFigures } from '../../mesh/mesh-stats.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
 import { checkMetrics, sampleValue } from './promtool.ts';
@@ -71,6 +71,8 @@ describe('metrics on the WAMP gateway', () => {
     try {
       client.send([CALL, 1, {}, `${SERVICE}.double`, [21]]);
       assert.deepEqual(await client.next(), [RESULT, 1, {}, [42], {}]);
+      // The gateway answers its last gather again for STATS_REUSE_MS: wait for a fresh one.
+      await new Promise((resolve) => setTimeout(resolve, STATS_REUSE_MS));
       client.send([CALL, 2, {}, 'mesh.stats', []]);
       const [type, id, , [stats]] = (await client.next()) as [number, number, unknown, [{ at: number; procedures: ProcedureFigures[] }]];
       assert.equal(type, RESULT);

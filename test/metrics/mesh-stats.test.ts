@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { renderMeshMetrics } from '../../mesh/mesh-metrics.ts';
-import { gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/mesh-stats.ts';
+import { createStatsGatherer, gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/mesh-stats.ts';
 import { NATS_URL, uniqueName } from '../helpers.ts';
 import { checkMetrics, sampleValue } from './promtool.ts';
 
@@ -69,6 +69,22 @@ describe('the $SRV.STATS aggregator', () => {
       await nc.flush();
     });
     after(() => nc.drain());
+
+    it('shares one gather among callers, and reuses its result for reuseMs: a flood sends one $SRV.STATS', async () => {
+      const inbox = uniqueName('stats_inbox');
+      let asked = 0;
+      const counter = nc.subscribe(SERVICE_STATS_SUBJECT, { callback: (_err, msg) => { if (msg.reply?.startsWith(`${inbox}.`)) asked++; } });
+      await nc.flush();
+      const gather = createStatsGatherer(nc, { waitMs: 100, reuseMs: 400, inboxPrefix: inbox });
+      const first = await Promise.all(Array.from({ length: 20 }, () => gather()));
+      assert.equal(new Set(first).size, 1, 'one result for every caller of the same gather');
+      await gather();
+      assert.equal(asked, 1);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      await gather();
+      assert.equal(asked, 2);
+      counter.unsubscribe();
+    });
 
     it('counts an instance once however often it answers, and waits no longer than asked', async () => {
       const started = performance.now();
