@@ -28,6 +28,7 @@ import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
 import { createJsonRpc } from './jsonrpc.ts';
+import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/metrics.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -49,6 +50,8 @@ export interface HttpGatewayOptions {
   auth?: GatewayAuth;
   /** Calls one JSON-RPC batch may hold. */
   jsonRpcMaxBatch?: number;
+  /** The gateway's metrics (GET /metrics), and the mesh's (GET /metrics/mesh); undefined when metrics are off. */
+  metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -263,8 +266,53 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.body = { status: 'ok', nats: 'connected' };
   }
 
+  /** Ready to serve: connected to NATS and the registry has answered once. */
+  function ready(ctx: GatewayContext) {
+    if (!registry.loaded) throw new MeshError('UNAVAILABLE', 'the gateway has not loaded the procedure registry yet');
+    health(ctx);
+    ctx.body = { status: 'ok', nats: 'connected', registry: 'loaded' };
+  }
+
+  function live(ctx: GatewayContext) {
+    ctx.body = { status: 'ok' };
+  }
+
+  const metrics = options.metrics;
+  /**
+   * One counter increment and one histogram observation per call; the label is the procedure only when the
+   * registry knows it (a Map hit), so client input never becomes a label value.
+   */
+  async function measure(ctx: GatewayContext, next: Next) {
+    const started = performance.now();
+    let status = 500;
+    try {
+      await next();
+      status = ctx.status;
+    } catch (err) {
+      status = err instanceof MeshError ? err.status : 500;
+      throw err;
+    } finally {
+      const procedure = ctx.params.procedure ?? '';
+      const label = registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL;
+      metrics!.gateway.request(label, status, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function serveMetrics(ctx: GatewayContext, render: () => Promise<string>) {
+    const text = await render();
+    ctx.type = METRICS_CONTENT_TYPE;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = text;
+  }
+
   const router = new Router<GatewayState>();
   router.get('/health', health);
+  router.get('/health/live', live);
+  router.get('/health/ready', ready);
+  if (metrics) {
+    router.get('/metrics', (ctx) => serveMetrics(ctx, metrics.gateway.render));
+    router.get('/metrics/mesh', (ctx) => serveMetrics(ctx, metrics.mesh));
+  }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
   const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf });
@@ -280,8 +328,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   router.get('/:procedure', browse.procedure);
   router.post('/jsonrpc', checkContentType, jsonRpc);
   const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
-  if (auth) router.post('/:procedure', authorize, ...rateSteps, findProcedure, checkContentType, forward);
-  else router.post('/:procedure', ...rateSteps, findProcedure, checkContentType, forward);
+  const measureSteps = metrics ? [measure] : [];
+  if (auth) router.post('/:procedure', ...measureSteps, authorize, ...rateSteps, findProcedure, checkContentType, forward);
+  else router.post('/:procedure', ...measureSteps, ...rateSteps, findProcedure, checkContentType, forward);
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {

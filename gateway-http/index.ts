@@ -1,12 +1,15 @@
 // The HTTP gateway process: connects to NATS, learns the procedures, serves the Koa app on http.host:http.port,
 // drains on stop. Run it with `mesh gateway http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/gateway.ts';
+import { createGatewayMetrics } from '../mesh/metrics.ts';
+import { scrapeMesh } from '../mesh/mesh-metrics.ts';
+import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/mesh-stats.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 
@@ -28,6 +31,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   await registry.refresh();
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
   const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
+  const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
+  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes });
+  const rateLimiter = createRateLimiter(config.rateLimit);
   const app = createHttpApp({
     caller,
     logger,
@@ -38,11 +44,24 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
-    rateLimiter: createRateLimiter(config.rateLimit),
+    rateLimiter: gatewayMetrics ? gatewayMetrics.countRefusals(rateLimiter) : rateLimiter,
     auth,
     jsonRpcMaxBatch: http.jsonRpcMaxBatch,
+    metrics: gatewayMetrics && {
+      gateway: gatewayMetrics,
+      mesh: () => scrapeMesh(gather),
+    },
   });
   const server = createGatewayServer(app.callback(), http, logger);
+  if (gatewayMetrics) {
+    let open = 0;
+    server.on('connection', (socket: Socket) => {
+      open++;
+      socket.once('close', () => open--);
+    });
+    gatewayMetrics.gauge('mesh_gateway_open_connections', 'HTTP connections open now.', () => open);
+    gatewayMetrics.watchNats(nc);
+  }
   // A burst of new connections (a thousand clients at once) must not overflow Node's default backlog of 511.
   server.listen({ port: http.port, host: http.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');

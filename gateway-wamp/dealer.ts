@@ -12,6 +12,7 @@ import {
   parseEnvelope,
   respondError,
   respondResult,
+  replyStatus,
   type Args,
   type Caller,
   type Codec,
@@ -53,8 +54,12 @@ export interface DealerOptions {
   forwarder: IdentityForwarder | undefined;
   /** How often registrations are checked against the registry (rpc.registryRefreshMs). */
   revokeCheckMs: number;
-  /** Procedures the router answers itself (mesh.services). */
+  /** Procedures the router answers itself from its registry, before the policy (mesh.services). */
   meta: MetaProcedures;
+  /** Counts a CALL forwarded to NATS, with the HTTP status its outcome maps to; undefined when metrics are off. */
+  measure?: (procedure: string, status: number, seconds: number) => void;
+  /** Procedures the gateway answers itself once the policy allows them (mesh.stats): never forwarded. */
+  gatewayProcedures?: ReadonlyMap<string, () => Promise<unknown>>;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -183,6 +188,8 @@ export class SessionRpc implements Callee {
     if (this.dealer.options.meta.has(procedure)) return peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
+    const own = this.dealer.options.gatewayProcedures?.get(procedure);
+    if (own) return this.answerMeta(requestId, own);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
@@ -201,6 +208,8 @@ export class SessionRpc implements Callee {
     const controller = new AbortController();
     (this.calls ??= new Map()).set(requestId, controller);
     this.pendingCalls++;
+    const { measure } = this.dealer.options;
+    const started = measure ? performance.now() : 0;
     let reply: Msg;
     const hop = callHop(procedure, options);
     try {
@@ -211,9 +220,11 @@ export class SessionRpc implements Callee {
         trace: hop,
       });
       hop.end();
+      measure?.(procedure, replyStatus(reply), (performance.now() - started) / 1000);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       hop.end(error);
+      measure?.(procedure, error.status, (performance.now() - started) / 1000);
       if (!(err instanceof MeshError)) {
         withErrorId(error);
         this.dealer.options.logger.error({ err, procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected error in a call');
@@ -225,6 +236,18 @@ export class SessionRpc implements Callee {
       if (this.calls?.get(requestId) === controller) this.calls.delete(requestId);
     }
     this.answer(requestId, reply);
+  }
+
+  /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
+  private async answerMeta(requestId: number, meta: () => Promise<unknown>): Promise<void> {
+    try {
+      const value = await meta();
+      if (this.peer.open) this.peer.send([MessageType.RESULT, requestId, {}, [value]]);
+    } catch (err) {
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err }, 'unexpected error in a gateway procedure');
+      if (this.peer.open) sendMeshError(this.peer, MessageType.CALL, requestId, error);
+    }
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
@@ -245,7 +268,7 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
-    if (this.dealer.options.meta.has(procedure)) {
+    if (this.dealer.options.meta.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
       return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [`${quoteName(procedure)} is answered by the router itself`]);
     }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure);

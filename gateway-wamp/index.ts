@@ -2,10 +2,13 @@
 // page, on one port. Run it with `mesh gateway wamp`; tests start it on port 0 through the same `start`.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
-import { connectNats, createCaller, MESH_QUEUE, MeshError, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, MESH_QUEUE, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/metrics.ts';
+import { scrapeMesh } from '../mesh/mesh-metrics.ts';
+import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/mesh-stats.ts';
 import { warnIfOpen } from '../mesh/exposure.ts';
 import { createRateLimiter } from '../mesh/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
@@ -16,6 +19,7 @@ import { Dealer } from './dealer.ts';
 import { Guard } from './guard.ts';
 import { MetaProcedures } from './meta.ts';
 import { Router } from './router.ts';
+import { createOpsHandler } from './ops.ts';
 import { createPageHandler } from './static.ts';
 
 export interface RunningWampGateway extends Running {
@@ -30,20 +34,14 @@ export interface RunningWampGateway extends Running {
   readonly serviceId: string;
 }
 
-/** GET /health, as gateway-http answers it: 200 while the NATS connection is up, 503 with the error body otherwise. */
-function answerHealth(res: ServerResponse, connected: boolean): void {
-  const body = connected
-    ? { status: 'ok', nats: 'connected' }
-    : new MeshError('UNAVAILABLE', 'the gateway is not connected to NATS').toBody();
-  res.writeHead(connected ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
-  res.end(JSON.stringify(body));
-}
-
 /** Connections the kernel queues before the gateway accepts them: room for thousands of tabs reconnecting at once. */
 const LISTEN_BACKLOG = 4096;
 
 /** NATS's own default, for a server that does not say. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/** The procedure the page's dashboard calls for the figures of every procedure on the mesh. */
+export const MESH_STATS_PROCEDURE = 'mesh.stats';
 
 /** The version the gateway announces in $SRV replies. */
 const SERVICE_VERSION = '0.1.0';
@@ -63,8 +61,16 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const registeredHere = (subject: string): boolean => dealer.registrations.get(subject) !== undefined;
   const guard = new Guard({ registry, registeredHere, policy: auth?.policy });
   const forwarder = auth?.forwarder;
+  const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('wamp') : undefined;
+  // The label is the procedure only when the registry knows it: a name a client made up never becomes a series.
+  const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) =>
+    gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
+  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes });
   const meta = new MetaProcedures(registry, guard);
-  const dealer: Dealer = new Dealer({ nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta });
+  const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()) })]]);
+  const dealer: Dealer = new Dealer({
+    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures,
+  });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
@@ -83,13 +89,24 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
-    rateLimiter: createRateLimiter(config.rateLimit),
+    rateLimiter: gatewayMetrics ? gatewayMetrics.countRefusals(createRateLimiter(config.rateLimit)) : createRateLimiter(config.rateLimit),
     guard,
     auth,
     logger,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
-  const server = createServer((req, res) => (req.url === '/health' ? answerHealth(res, caller.connected) : page(req, res)));
+  if (gatewayMetrics) {
+    gatewayMetrics.gauge('mesh_wamp_sessions', 'WAMP sessions open now.', () => router.sessionCount);
+    gatewayMetrics.gauge('mesh_wamp_subscriptions', 'NATS subscriptions held for WAMP subscribers (one per topic and policy).', () => broker.natsSubscriptions);
+    gatewayMetrics.gauge('mesh_wamp_registrations', 'Procedures WAMP sessions have registered.', () => dealer.registrations.all().length);
+    gatewayMetrics.watchNats(nc);
+  }
+  const ops = createOpsHandler({
+    connected: () => caller.connected,
+    registryLoaded: () => registry.loaded,
+    metrics: gatewayMetrics && { gateway: gatewayMetrics, mesh: () => scrapeMesh(gather) },
+  });
+  const server = createServer((req, res) => ops(req, res) || page(req, res));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));
   server.listen({ port: wamp.port, host: wamp.host, backlog: LISTEN_BACKLOG });
   await once(server, 'listening');

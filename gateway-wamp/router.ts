@@ -90,6 +90,11 @@ export class Router implements SessionContext {
     this.sessionIds.delete(session.id);
   }
 
+  /** Sessions open now. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   /** Says GOODBYE to every session and closes every websocket. */
   shutdown(): void {
     for (const session of this.sessions) session.shutdown();

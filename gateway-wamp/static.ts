@@ -26,6 +26,11 @@ function autobahnBrowser(): Buffer {
   return readFileSync(createRequire(import.meta.url).resolve('autobahn-browser/autobahn.min.js'));
 }
 
+/** uPlot, the dashboard's charts: its browser build and stylesheet. */
+function uplotFile(name: string): Buffer {
+  return readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${name}`));
+}
+
 function escapeAttribute(value: string): string {
   return value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -43,6 +48,9 @@ function loadAssets({ path, realm }: PageSettings): Map<string, Asset> {
     ['/explorer.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('explorer.js') }],
     ['/style.css', { type: 'text/css; charset=utf-8', body: frontendFile('style.css') }],
     ['/vendor/autobahn.min.js', { type: 'text/javascript; charset=utf-8', body: autobahnBrowser() }],
+    ['/dashboard.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('dashboard.js') }],
+    ['/vendor/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: uplotFile('uPlot.iife.min.js') }],
+    ['/vendor/uPlot.min.css', { type: 'text/css; charset=utf-8', body: uplotFile('uPlot.min.css') }],
   ]);
 }
 

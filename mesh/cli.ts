@@ -20,6 +20,8 @@ import { MeshError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { runProcess } from './process.ts';
 import { followReports } from './cli/reports.ts';
+import { pingService } from './cli/ping.ts';
+import { runTop } from './cli/top.ts';
 import { runServices } from './runner.ts';
 import { startTracing, stopTracing } from './tracing.ts';
 import { up } from './up.ts';
@@ -230,6 +232,23 @@ program
   });
 
 program
+  .command('ping')
+  .description('ping a service ($SRV.PING): exits 0 when an instance answers, as a health check')
+  .argument('<service>', 'service name, e.g. greeting_service')
+  .option('--wait <ms>', 'how long to wait for answers', '2000')
+  .action(async (service: string, options: { wait: string }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-ping');
+    try {
+      const instances = await pingService(nc, service, positiveMs('--wait', options.wait));
+      for (const instance of instances) process.stdout.write(`${instance.name} ${instance.version} (${instance.id})\n`);
+      if (instances.length === 0) throw new MeshError('UNAVAILABLE', `no instance of ${service} answers $SRV.PING`);
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
   .command('stats')
   .description('per-procedure counters from $SRV.STATS, summed across instances')
   .argument('[service]', 'only this service')
@@ -240,6 +259,21 @@ program
     try {
       const rows = await gatherStats(nc, service);
       process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStats(rows));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command('top')
+  .description('the procedures on the mesh with rate, errors, p50 and p99, refreshed ($SRV.STATS)')
+  .option('--interval <ms>', 'time between refreshes', '1000')
+  .option('--once', 'print one table and exit')
+  .action(async (options: { interval: string; once?: boolean }) => {
+    const config = configure();
+    const nc = await connectNats(config.nats, 'mesh-top');
+    try {
+      await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout });
     } finally {
       await nc.close();
     }

@@ -129,6 +129,10 @@ export const configSchema = z.strictObject({
     reporterQueue: POSITIVE_INT.default(100),
     reporterTimeoutMs: POSITIVE_INT.default(1000),
   }).prefault({}),
+  metrics: z.strictObject({
+    enabled: BOOLEAN.default(true),
+    meshWaitMs: POSITIVE_INT.max(10_000).default(250),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     format: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -197,6 +201,8 @@ export const ENVIRONMENT = {
   MESH_REPORTER: 'reports.reporter',
   MESH_REPORTER_QUEUE: 'reports.reporterQueue',
   MESH_REPORTER_TIMEOUT_MS: 'reports.reporterTimeoutMs',
+  METRICS_ENABLED: 'metrics.enabled',
+  METRICS_MESH_WAIT_MS: 'metrics.meshWaitMs',
   LOG_LEVEL: 'log.level',
   LOG_FORMAT: 'log.format',
 } as const;

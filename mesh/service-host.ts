@@ -13,6 +13,7 @@ import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { respondError, respondResult } from './respond.ts';
 import type { MeshClient } from './client.ts';
+import { countRequest, newEndpointCounters, statsData, type EndpointCounters } from './endpoint-stats.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
@@ -73,13 +74,6 @@ export interface HostOptions {
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
 const NO_KEYS = createIdentityVerifier(configSchema.parse({}).auth);
-
-interface EndpointCounters {
-  requests: number;
-  errors: number;
-  inFlight: number;
-  totalMs: number;
-}
 
 function procedureName(instance: ServiceInstance, procedure: Procedure): string {
   return `${instance.name}.${procedure.method}`;
@@ -186,7 +180,7 @@ class Host implements HostedService {
       });
       for (const procedure of procedures) {
         const subject = procedureName(instance, procedure);
-        const counters: EndpointCounters = { requests: 0, errors: 0, inFlight: 0, totalMs: 0 };
+        const counters = newEndpointCounters();
         this.counters.set(subject, counters);
         this.micro.addEndpoint(procedure.method, {
           subject,
@@ -258,9 +252,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    if (!c) return {};
-    const average = c.requests ? c.totalMs / c.requests : 0;
-    return { requests: c.requests, errors: c.errors, in_flight: c.inFlight, average_ms: Number(average.toFixed(3)) };
+    return c ? statsData(c) : {};
   }
 
   private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
@@ -297,7 +289,7 @@ class Host implements HostedService {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
-      counters.totalMs += ms;
+      countRequest(counters, ms, failure?.error.code);
       hop.end(failure?.error);
       if (failure) this.logFailure(subject, hop, failure, ms, caller);
       else if (ms > (procedure.slowMs ?? this.reports.slowMs)) this.reportSlow(subject, hop, ms, caller, procedure.slowMs ?? this.reports.slowMs);

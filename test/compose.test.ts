@@ -180,7 +180,7 @@ describe('docker-compose.yml', () => {
   it('publishes every port on loopback only, unless the operator binds the gateways elsewhere', async () => {
     const bare = await composeConfig(['docker-compose.yml']);
     const published = Object.entries(bare).flatMap(([name, s]) => (s.ports ?? []).map((port) => [name, port] as const));
-    assert.deepEqual(published.map(([name]) => name).sort(), ['gateway-http', 'gateway-wamp', 'nats', 'nats']);
+    assert.deepEqual(published.map(([name]) => name).sort(), ['gateway-http', 'gateway-wamp', 'nats', 'nats', 'prometheus']);
     for (const [name, port] of published) assert.equal(hostAddressOf(port), '127.0.0.1', `${name} ${JSON.stringify(port)}`);
 
     const open = await composeConfig(['docker-compose.yml'], undefined, { MESH_BIND: '0.0.0.0' });

@@ -1,0 +1,66 @@
+// `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99, redrawn every interval from
+// `$SRV.STATS` with plain ANSI escapes. It reads and prints; gathering and summing are mesh-stats.ts's.
+import type { NatsConnection } from 'nats';
+import { gatherStats, summarize, type ProcedureFigures } from '../mesh-stats.ts';
+
+export interface TopOptions {
+  intervalMs: number;
+  /** How long each gather waits for replies. */
+  waitMs: number;
+  /** Print one table and return. */
+  once: boolean;
+  out: NodeJS.WritableStream;
+}
+
+interface Snapshot {
+  at: number;
+  requests: Map<string, number>;
+}
+
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+const COLUMNS = ['PROCEDURE', 'INST', 'REQ/S', 'REQUESTS', 'ERRORS', 'IN FLIGHT', 'P50 MS', 'P99 MS', 'ERROR CODES'];
+
+function ms(value: number | undefined): string {
+  return value === undefined ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(0);
+}
+
+function errorCodes(figures: ProcedureFigures): string {
+  return Object.entries(figures.errorsByCode).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}:${n}`).join(' ');
+}
+
+/** The table, one row per procedure; the rate is over the time since the previous snapshot (none the first time). */
+export function renderTop(procedures: readonly ProcedureFigures[], previous: Snapshot | undefined, now: number): string {
+  const rows = procedures.map((p) => {
+    const before = previous?.requests.get(p.procedure);
+    const seconds = previous ? (now - previous.at) / 1000 : 0;
+    const rate = before === undefined || seconds <= 0 ? '-' : (Math.max(0, p.requests - before) / seconds).toFixed(1);
+    const p50 = p.p50Ms ?? (p.requests ? p.averageMs : undefined);
+    return [p.procedure, String(p.instances), rate, String(p.requests), String(p.errors), String(p.inFlight), ms(p50), ms(p.p99Ms), errorCodes(p)];
+  });
+  const widths = COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const body = rows.length ? rows.map(line).join('\n') : 'no service answers $SRV.STATS';
+  return `${line(COLUMNS)}\n${body}\n`;
+}
+
+function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapshot {
+  return { at, requests: new Map(procedures.map((p) => [p.procedure, p.requests])) };
+}
+
+/** Runs until the process is interrupted, or once. */
+export async function runTop(nc: NatsConnection, { intervalMs, waitMs, once, out }: TopOptions): Promise<void> {
+  let previous: Snapshot | undefined;
+  for (;;) {
+    const started = Date.now();
+    const procedures = summarize(await gatherStats(nc, { waitMs }));
+    const now = Date.now();
+    const table = renderTop(procedures, previous, now);
+    if (once) {
+      out.write(table);
+      return;
+    }
+    out.write(`${CLEAR_SCREEN}mesh top: ${procedures.length} procedures, every ${intervalMs} ms (Ctrl-C to stop)\n\n${table}`);
+    previous = snapshotOf(procedures, now);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - started))));
+  }
+}

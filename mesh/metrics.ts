@@ -1,0 +1,109 @@
+// A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
+// status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
+import type { NatsConnection } from 'nats';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** The one label value for every name no service advertises: client input never becomes a label value. */
+export const UNKNOWN_PROCEDURE_LABEL = '(unknown)';
+
+/** Latency buckets of gateway requests, in seconds: the same bounds the service hosts use. */
+const GATEWAY_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** prom-client's default gauges whose names end in `_total`, as only counters' may. */
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** What one request costs: a counter increment and a histogram observation on label children made once. */
+interface RequestSeries {
+  count: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Counts one finished request; `procedure` must be a registry name or UNKNOWN_PROCEDURE_LABEL. */
+  request(procedure: string, status: number, seconds: number): void;
+  /** Wraps a rate limiter so that each refusal is counted. */
+  countRefusals(limiter: RateLimiter): RateLimiter;
+  /** Reads a gauge's value at scrape time, e.g. open connections or WAMP sessions. */
+  gauge(name: string, help: string, read: () => number): void;
+  /** Counts the connection's reconnects until it closes. */
+  watchNats(nc: NatsConnection): void;
+  /** The text format, for GET /metrics. */
+  render(): Promise<string>;
+}
+
+/** Metrics for a gateway (`gateway` is http or wamp, a constant label so two gateways' series never mix). */
+export function createGatewayMetrics(gateway: string): GatewayMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ gateway });
+  collectDefaultMetrics({ register: registry });
+  // Gauges prom-client names with a counter's `_total` suffix, which Prometheus's lint refuses.
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
+  const requests = new Counter({
+    name: 'mesh_gateway_requests_total',
+    help: 'Requests the gateway answered, by procedure and status (HTTP status, or ok / the error code over WAMP).',
+    labelNames: ['procedure', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'mesh_gateway_request_duration_seconds',
+    help: 'Time from the request to its answer at the gateway, by procedure.',
+    labelNames: ['procedure'],
+    buckets: GATEWAY_BUCKETS_S,
+    registers: [registry],
+  });
+  const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
+  const reconnects = new Counter({ name: 'mesh_gateway_nats_reconnects_total', help: 'Times the NATS connection was made again.', registers: [registry] });
+  const disconnects = new Counter({ name: 'mesh_gateway_nats_disconnects_total', help: 'Times the NATS connection was lost.', registers: [registry] });
+  /** Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. */
+  const series = new Map<string, Map<number, RequestSeries>>();
+
+  function seriesOf(procedure: string, status: number): RequestSeries {
+    let byStatus = series.get(procedure);
+    if (!byStatus) series.set(procedure, (byStatus = new Map()));
+    let found = byStatus.get(status);
+    if (!found) {
+      const observer = byStatus.values().next().value?.duration ?? duration.labels(procedure);
+      found = { count: requests.labels(procedure, String(status)), duration: observer };
+      byStatus.set(status, found);
+    }
+    return found;
+  }
+
+  return {
+    registry,
+    request(procedure, status, seconds) {
+      const s = seriesOf(procedure, status);
+      s.count.inc();
+      s.duration.observe(seconds);
+    },
+    countRefusals(limiter) {
+      return {
+        get enabled() {
+          return limiter.enabled;
+        },
+        async take(caller) {
+          const refusal = await limiter.take(caller);
+          if (refusal) refused.inc();
+          return refusal;
+        },
+      };
+    },
+    gauge(name, help, read) {
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    },
+    watchNats(nc) {
+      void (async () => {
+        for await (const status of nc.status()) {
+          if (status.type === 'reconnect') reconnects.inc();
+          else if (status.type === 'disconnect') disconnects.inc();
+        }
+      })();
+    },
+    render: () => registry.metrics(),
+  };
+}
+
+/** The content type of the text format. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
