@@ -1,5 +1,5 @@
 // The CPU time an HTTP server process spends per request (`node --import tsx bench/gateway-cpu.ts`): bare Koa with
-// the lean caller, gateway-http as configured by default, and gateway-http checking a JWT and a policy. CPU per
+// the lean caller, gateway-http with metrics off, as configured by default, and checking a JWT and a policy. CPU per
 // request moves much less than throughput on a busy 2-core machine, so it shows what each gateway layer costs.
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -20,6 +20,7 @@ try {
   workers.push(load);
   const servers: [string, string[], Record<string, string>][] = [
     ['bare Koa + lean caller', ['koa-lean', service], {}],
+    ['gateway-http, metrics off', ['gateway-no-metrics', service], {}],
     ['gateway-http', ['gateway', service], {}],
     ['gateway-http, JWT + policy', ['gateway-auth', service, secret], { authorization: `Bearer ${token}` }],
   ];

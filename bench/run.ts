@@ -126,6 +126,29 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
 }
 
 const MESH_HTTP_AUTH = 'nats-mesh gateway-http, JWT + policy';
+const MESH_HTTP_NO_METRICS = 'nats-mesh gateway-http, metrics off';
+
+/** The gateway as configured by default (metrics on) against the same gateway with metrics off. */
+function httpMetricsScenario(): Scenario {
+  const mesh = unique('bench_metrics');
+  let load: Worker<Record<string, unknown>>;
+  const urls = new Map<string, string>();
+  const measure = (kind: string): Variant['measure'] => (connections, durationMs) =>
+    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs });
+  return {
+    name: 'HTTP gateway with metrics: POST /greeting.hello, metrics on (the default) and off',
+    variants: [
+      { label: MESH_HTTP_NO_METRICS, baseline: true, measure: measure('gateway-no-metrics') },
+      { label: MESH_HTTP, measure: measure('gateway') },
+    ],
+    async setup() {
+      await worker('responder', 'mesh', mesh);
+      for (const kind of ['gateway-no-metrics', 'gateway']) urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
+      load = await shared('http-load');
+    },
+    teardown: stopAll,
+  };
+}
 
 /** The gateway with authentication off against the same gateway checking a JWT and a policy on every call. */
 function httpAuthScenario(): Scenario {
@@ -396,6 +419,7 @@ const scenarios: Scenario[] = [
   fanoutScenario(),
   connectionsScenario(),
   httpAuthScenario(),
+  httpMetricsScenario(),
 ];
 
 const MEMORY = 'WAMP gateway memory with idle sessions';
@@ -408,8 +432,8 @@ try {
   await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth] = scenarios.map((s) => s.name) as [
-  string, string, string, string, string, string, string, string, string, string,
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpMetrics] = scenarios.map((s) => s.name) as [
+  string, string, string, string, string, string, string, string, string, string, string,
 ];
 const targets: Target[] = [
   { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, plain @rpc / floor', ratio: ratio(rpcJson, '64', MESH_RPC_PLAIN, FLOOR), goal: 0.95 },
@@ -422,6 +446,7 @@ const targets: Target[] = [
   { scenario: thingList, description: 'get_things(limit=100), 64 in flight: mesh / pg floor', ratio: ratio(thingList, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
   { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
   { scenario: httpAuth, description: 'HTTP, 64 connections: JWT + policy / authentication off', ratio: ratio(httpAuth, '64', MESH_HTTP_AUTH, MESH_HTTP), goal: 0.9 },
+  { scenario: httpMetrics, description: 'HTTP, 64 connections: metrics on / metrics off', ratio: ratio(httpMetrics, '64', MESH_HTTP, MESH_HTTP_NO_METRICS), goal: 0.9 },
 ];
 const markdown = writeReport(rows, targets, memory, {
   date: new Date().toISOString(),

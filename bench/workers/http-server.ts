@@ -13,7 +13,7 @@ import { createLogger, loadConfig } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'gateway-auth' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+type Kind = 'gateway' | 'gateway-auth' | 'gateway-no-metrics' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
@@ -32,9 +32,9 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
   };
 }
 
-if (kind === 'gateway' || kind === 'gateway-auth') {
+if (kind === 'gateway' || kind === 'gateway-auth' || kind === 'gateway-no-metrics') {
   // gateway-auth: JWT bearer tokens (HS256) and a policy that lets the role `bench` call the service, deny otherwise.
-  const auth: Record<string, unknown> = {};
+  const auth: Record<string, unknown> = kind === 'gateway-no-metrics' ? { 'metrics.enabled': false } : {};
   if (kind === 'gateway-auth') {
     const policyFile = join(mkdtempSync(join(tmpdir(), 'bench-policy-')), 'policy.json');
     writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));
