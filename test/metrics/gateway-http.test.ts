@@ -117,8 +117,8 @@ describe('metrics on the HTTP gateway', () => {
   it('is off with metrics.enabled false: no /metrics, calls still answered', async () => {
     const quiet = await start({ config: testConfig({ 'http.port': 0, 'http.host': '127.0.0.1', 'metrics.enabled': false }), logger: silentLogger });
     try {
-      // GET of any other path is the procedure route's "use POST".
-      assert.equal((await fetch(`${quiet.url}/metrics`)).status, 405);
+      // No such route: a GET of a path that is no procedure name passes the browsable API by, to a 404.
+      assert.equal((await fetch(`${quiet.url}/metrics`)).status, 404);
       assert.equal((await fetch(`${quiet.url}/metrics/mesh`)).status, 404);
       assert.equal(await call(quiet, `${SERVICE}.hello`, [['Cy'], {}]), 200);
     } finally {
