@@ -3,15 +3,14 @@
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Identity } from './auth/identity.ts';
 import type { IdentityVerifier } from './auth/identity-verifier.ts';
-import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { bindArguments } from './bind.ts';
-import { codecForContentType, CONTENT_TYPE_HEADER } from './codec.ts';
+import { codecForContentType } from './codec.ts';
 import { runInCall } from './context.ts';
 import { parseEnvelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
 import { eventHandlersOf, type EventHandler } from './event.ts';
 import type { Logger } from './logger.ts';
-import { forwardedOf, forwardedThrough, hopOf } from './propagation.ts';
+import { forwardedThrough, hopFrom, readRequestHeaders } from './propagation.ts';
 
 /** What an event handler has seen since the service started. */
 export interface EventCounters {
@@ -62,24 +61,23 @@ export async function hostEvents(instance: { readonly name: string }, options: E
   async function deliver(handler: EventHandler, counters: EventCounters, msg: Msg): Promise<void> {
     let bound: unknown[];
     let caller: Identity | undefined;
+    const { contentType, identity: token, forwarded } = readRequestHeaders(msg.headers);
     try {
-      const contentType = msg.headers?.get(CONTENT_TYPE_HEADER);
       const codec = codecForContentType(contentType);
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       bound = bindArguments(`${instance.name}.${handler.method}`, handler.parameters, args, kwargs);
-      const token = msg.headers?.get(IDENTITY_HEADER);
       caller = token ? (options.identity.peek(token) ?? (await options.identity.verify(token))) : undefined;
     } catch (err) {
       counters.invalid++;
       logger.warn({ subject: msg.subject, method: handler.method, reason: err instanceof MeshError ? err.message : 'undecodable payload' }, 'event not delivered');
       return;
     }
-    const hop = hopOf(msg.subject, 'consumer', msg.headers);
+    const hop = hopFrom(msg.subject, 'consumer', forwarded);
     try {
       const method = (instance as unknown as Record<string, Method>)[handler.method]!;
-      const forwarded = forwardedThrough(forwardedOf(msg.headers), hop);
-      await runInCall({ caller, procedure: msg.subject, deadline: undefined, traceId: hop.traceId, forwarded }, () => method.apply(instance, bound));
+      const next = forwardedThrough(forwarded, hop);
+      await runInCall({ caller, procedure: msg.subject, deadline: undefined, traceId: hop.traceId, forwarded: next }, () => method.apply(instance, bound));
       counters.handled++;
       hop.end();
     } catch (err) {

@@ -20,16 +20,6 @@ export type Forwarded = Readonly<Partial<Record<(typeof FORWARDED)[number], stri
 
 const NOTHING: Forwarded = Object.freeze({});
 
-export function forwardedOf(headers: MsgHdrs | undefined): Forwarded {
-  if (!headers) return NOTHING;
-  let forwarded: Record<string, string> | undefined;
-  for (const name of FORWARDED) {
-    const value = headers.get(name);
-    if (value) (forwarded ??= {})[name] = value;
-  }
-  return forwarded ?? NOTHING;
-}
-
 /** A deadline header's value as ms since the epoch, or undefined when it is not a whole number of ms. */
 function parseDeadline(value: string | undefined): number | undefined {
   return value && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
@@ -81,12 +71,8 @@ export function forwardedThrough(forwarded: Forwarded, hop: Hop): Forwarded {
   return next;
 }
 
-/** Starts the hop a received request is, from the headers it forwards (a child of its `traceparent`, or a fresh trace). */
+/** Starts the hop a received request or event is, from the headers it forwards (a child of its `traceparent`, or a fresh trace). */
 export function hopFrom(name: string, kind: HopKind, forwarded: Forwarded): Hop {
   return startHop(name, kind, forwarded[TRACEPARENT_HEADER], forwarded[TRACESTATE_HEADER]);
 }
 
-/** Starts the hop a received request or event is (a child of its `traceparent`, or a fresh trace). */
-export function hopOf(name: string, kind: HopKind, headers: MsgHdrs | undefined): Hop {
-  return startHop(name, kind, headers?.get(TRACEPARENT_HEADER) || undefined, headers?.get(TRACESTATE_HEADER) || undefined);
-}
