@@ -1,18 +1,18 @@
 // Discovery on gateway-http: openapi.json from the live registry (checked by an OpenAPI 3.1 validator), Swagger UI's
 // "try it" in chromium, the browsable API by Accept, /ping and /version, and a JSON object body as keyword arguments.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start } from '../../gateway-http/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const WAIT = { timeout: 15_000 };
 
@@ -177,15 +177,12 @@ describe('gateway-http describes the mesh: OpenAPI, docs, browsable API', () => 
     assert.equal((await fetch(`${gateway.url}/docs/..%2Fpackage.json`)).status, 404);
   });
 
-  describe('in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
+  describe('in chromium', { skip: NO_CHROMIUM }, () => {
     let browser: Browser;
 
     before(async () => {
       mkdirSync(ARTIFACTS, { recursive: true });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     });
 
     after(async () => {

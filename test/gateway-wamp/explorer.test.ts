@@ -1,20 +1,20 @@
 // The page as a mesh explorer in chromium at phone width (390 px): it lists the services from mesh.services,
 // calls greeting's hello through the form built from its schema, and shows a field-level error next to its field.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const WAIT = { timeout: 15_000 };
 
-describe('the mesh explorer page in chromium at 390 px', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, () => {
+describe('the mesh explorer page in chromium at 390 px', { skip: NO_CHROMIUM }, () => {
   let nc: NatsConnection;
   let hosted: HostedService;
   let gateway: Awaited<ReturnType<typeof start>>;
@@ -28,7 +28,7 @@ describe('the mesh explorer page in chromium at 390 px', { skip: !existsSync(CHR
     nc = await connect({ servers: config.nats.url });
     hosted = await hostService(greeting, { nc, logger: silentLogger });
     gateway = await start({ config, logger: silentLogger });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   });

@@ -1,24 +1,24 @@
 // The page signing in and out in a real browser (Debian chromium via playwright-core), against a gateway with a
 // JWT secret and a policy: anonymous as the guest role, a token's identity shown and used, a bad token refused.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { createIdentityVerifier } from '../../mesh/auth/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 const SECRET = 'a-page-test-secret-that-is-at-least-32-characters';
 
-describe('the WAMP page signing in, in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
+describe('the WAMP page signing in, in chromium', { skip: NO_CHROMIUM }, () => {
   let nc: NatsConnection;
   let hosted: HostedService;
   let gateway: Awaited<ReturnType<typeof start>>;
@@ -37,10 +37,7 @@ describe('the WAMP page signing in, in chromium', { skip: !existsSync(CHROMIUM) 
     nc = await connect({ servers: config.nats.url });
     hosted = await hostService(greeting, { nc, logger: silentLogger, identity: createIdentityVerifier(config.auth) });
     gateway = await start({ config, logger: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
   });
 

@@ -1,10 +1,11 @@
 // The page in a real browser: headless Debian chromium (driven by playwright-core) opens the gateway's page,
 // subscribes, sees an event that a POST to gateway-http caused, publishes, calls, and reconnects by itself.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
@@ -12,11 +13,10 @@ import GreetingService from '../../services/greeting/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { freePort, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const WAIT = { timeout: 15_000 };
 
-describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
+describe('the WAMP page in chromium', { skip: NO_CHROMIUM }, () => {
   let nc: NatsConnection;
   let services: HostedService[];
   let gateway: Awaited<ReturnType<typeof start>>;
@@ -35,10 +35,7 @@ describe('the WAMP page in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMI
     services = [await hostService(greeting, { nc, logger: silentLogger }), await hostService(websocketTest, { nc, logger: silentLogger })];
     gateway = await start({ config, logger: silentLogger });
     http = await startHttp({ config, logger: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 

@@ -1,15 +1,15 @@
 // The dashboard panel in a real browser: headless Debian chromium (driven by playwright-core) opens the WAMP
 // gateway's page and sees a row for a procedure, with the calls made counted and a uPlot chart of its rate.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { hostService, rpc, Service, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 const WAIT = { timeout: 15_000 };
 const SERVICE = uniqueName('dashboard_test');
@@ -22,7 +22,7 @@ class ShownService extends Service {
   }
 }
 
-describe('the dashboard panel in chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
+describe('the dashboard panel in chromium', { skip: NO_CHROMIUM }, () => {
   let nc: NatsConnection;
   let hosted: HostedService;
   let gateway: RunningWampGateway;
@@ -33,10 +33,7 @@ describe('the dashboard panel in chromium', { skip: !existsSync(CHROMIUM) && `${
     nc = await connect({ servers: NATS_URL });
     hosted = await hostService(new ShownService(), { nc, logger: silentLogger });
     gateway = await start({ config: testConfig({ 'wamp.port': 0, 'wamp.host': '127.0.0.1' }), logger: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 
