@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { RequestStrategy } from 'nats';
+import { RequestStrategy, type NatsConnection } from 'nats';
 import { hashApiKey, newApiKey } from './auth/api-keys.ts';
 import { loadPolicy } from './auth/policy.ts';
 import { parseTtl, signUserToken } from './auth/user-token.ts';
@@ -74,6 +74,17 @@ function exportingSpansOnStop<T extends { stop(): Promise<void> }>(running: T): 
       await stopTracing();
     },
   });
+}
+
+/** Runs a command's work on a NATS connection of its own, named after the command, closed however the work ends. */
+async function onNats<T>(name: string, work: (nc: NatsConnection, config: MeshConfig) => Promise<T>): Promise<T> {
+  const config = configure();
+  const nc = await connectNats(config.nats, name);
+  try {
+    return await work(nc, config);
+  } finally {
+    await nc.close();
+  }
 }
 
 function positiveMs(option: string, text: string): number {
@@ -192,9 +203,7 @@ program
   .description('list the services on the mesh and their procedures ($SRV.INFO)')
   .option('--json', 'print the raw service info as JSON lines')
   .action(async (options: { json?: boolean }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-ls');
-    try {
+    await onNats('mesh-ls', async (nc) => {
       const infos = [];
       for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 2000, jitter: 300 }).info()) infos.push(info);
       infos.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
@@ -209,9 +218,7 @@ program
         }
       }
       if (infos.length === 0 && !options.json) process.stdout.write('no services answer $SRV.INFO\n');
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -220,15 +227,11 @@ program
   .argument('<service>', 'the service name')
   .option('--json', 'print the description as JSON')
   .action(async (service: string, options: { json?: boolean }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-info');
-    try {
+    await onNats('mesh-info', async (nc, config) => {
       const found = (await discoverServices(nc, createLogger(config.log, 'mesh-info'))).find((s) => s.name === service);
       if (!found) throw new MeshError('NOT_FOUND', `no service ${JSON.stringify(service)} answers $SRV.INFO`);
       process.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : formatServiceInfo(found));
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -237,15 +240,11 @@ program
   .argument('<service>', 'service name, e.g. greeting_service')
   .option('--wait <ms>', 'how long to wait for answers', '2000')
   .action(async (service: string, options: { wait: string }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-ping');
-    try {
+    await onNats('mesh-ping', async (nc) => {
       const instances = await pingService(nc, service, positiveMs('--wait', options.wait));
       for (const instance of instances) process.stdout.write(`${instance.name} ${instance.version} (${instance.id})\n`);
       if (instances.length === 0) throw new MeshError('UNAVAILABLE', `no instance of ${service} answers $SRV.PING`);
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -254,14 +253,10 @@ program
   .argument('[service]', 'only this service')
   .option('--json', 'print the rows as JSON')
   .action(async (service: string | undefined, options: { json?: boolean }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-stats');
-    try {
+    await onNats('mesh-stats', async (nc) => {
       const rows = await gatherStats(nc, service);
       process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStats(rows));
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -270,13 +265,9 @@ program
   .option('--interval <ms>', 'time between refreshes', '1000')
   .option('--once', 'print one table and exit')
   .action(async (options: { interval: string; once?: boolean }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-top');
-    try {
+    await onNats('mesh-top', async (nc, config) => {
       await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout });
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -287,16 +278,12 @@ program
   .option('--import-from <module>', 'where the node target imports createClient from', 'nats-mesh')
   .option('--service <names...>', 'only these services')
   .action(async (options: { out?: string; target: ClientTarget; importFrom: string; service?: string[] }) => {
-    const config = configure();
-    const nc = await connectNats(config.nats, 'mesh-client');
-    try {
+    await onNats('mesh-client', async (nc, config) => {
       const services = (await discoverServices(nc, createLogger(config.log, 'mesh-client'))).filter((s) => !options.service || options.service.includes(s.name));
       const text = generateClient(services, { target: options.target, importFrom: options.importFrom, generatedAt: new Date() });
       if (options.out) writeFileSync(options.out, text);
       else process.stdout.write(text);
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
