@@ -2,16 +2,16 @@
 // the lean caller, gateway-http with metrics off, as configured by default, and checking a JWT and a policy. CPU per
 // request moves much less than throughput on a busy 2-core machine, so it shows what each gateway layer costs.
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import type { Measurement } from './stats.ts';
+import { benchToken } from './token.ts';
 import { startWorker, type Worker } from './worker.ts';
 
 const DURATION_MS = 4000;
 const CONNECTIONS = 64;
 const service = `gateway_cpu_${randomBytes(3).toString('hex')}`;
 const secret = randomBytes(32).toString('base64');
-const token = await new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+const token = await benchToken(secret);
 
 const workers: Worker<Record<string, unknown>>[] = [];
 try {

@@ -2,11 +2,11 @@
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
 // their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import { writeReport, type Row, type Target } from './report.ts';
 import { median, type Measurement } from './stats.ts';
+import { benchToken } from './token.ts';
 import { startWorker, type Worker } from './worker.ts';
 import { BENCH_POOL_SIZE } from './workers/ipc.ts';
 
@@ -128,49 +128,37 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
 const MESH_HTTP_AUTH = 'nats-mesh gateway-http, JWT + policy';
 const MESH_HTTP_NO_METRICS = 'nats-mesh gateway-http, metrics off';
 
-/** The gateway as configured by default (metrics on) against the same gateway with metrics off. */
-function httpMetricsScenario(): Scenario {
-  const mesh = unique('bench_metrics');
-  let load: Worker<Record<string, unknown>>;
-  const urls = new Map<string, string>();
-  const measure = (kind: string): Variant['measure'] => (connections, durationMs) =>
-    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs });
-  return {
-    name: 'HTTP gateway with metrics: POST /greeting.hello, metrics on (the default) and off',
-    variants: [
-      { label: MESH_HTTP_NO_METRICS, baseline: true, measure: measure('gateway-no-metrics') },
-      { label: MESH_HTTP, measure: measure('gateway') },
-    ],
-    async setup() {
-      await worker('responder', 'mesh', mesh);
-      for (const kind of ['gateway-no-metrics', 'gateway']) urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
-      load = await shared('http-load');
-    },
-    teardown: stopAll,
-  };
+interface GatewayLayer {
+  label: string;
+  /** The http-server worker kind: gateway, gateway-auth, gateway-no-metrics. */
+  kind: string;
+  baseline?: boolean;
+  /** Send the bench token as a bearer credential. */
+  authorized?: boolean;
 }
 
-/** The gateway with authentication off against the same gateway checking a JWT and a policy on every call. */
-function httpAuthScenario(): Scenario {
-  const mesh = unique('bench_auth');
+/** gateway-http in two configurations in front of the same service, to show what one layer costs. */
+function gatewayLayerScenario(name: string, layers: GatewayLayer[]): Scenario {
+  const mesh = unique('bench_layer');
   const secret = randomBytes(32).toString('base64');
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
   let token = '';
-  const measure = (kind: string, headers: () => Record<string, string>): Variant['measure'] => (connections, durationMs) =>
-    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs, headers: headers() });
   return {
-    name: 'HTTP gateway with authentication: POST /greeting.hello with a bearer JWT and a policy',
-    variants: [
-      { label: MESH_HTTP, baseline: true, measure: measure('gateway', () => ({})) },
-      { label: MESH_HTTP_AUTH, measure: measure('gateway-auth', () => ({ authorization: `Bearer ${token}` })) },
-    ],
+    name,
+    variants: layers.map((layer) => ({
+      label: layer.label,
+      baseline: layer.baseline,
+      measure: (connections, durationMs) => load.request<Measurement>({
+        url: `${urls.get(layer.kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs,
+        headers: layer.authorized ? { authorization: `Bearer ${token}` } : {},
+      }),
+    })),
     async setup() {
-      token = await new SignJWT({ roles: ['bench'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('1h')
-        .sign(new TextEncoder().encode(secret));
+      token = await benchToken(secret);
+      // The service verifies the identity an authenticating gateway forwards: it shares the gateway's secret.
       await worker('responder', 'mesh', mesh, secret);
-      urls.set('gateway', (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url);
-      urls.set('gateway-auth', (await worker<{ url: string }>('http-server', 'gateway-auth', mesh, secret)).info.url);
+      for (const { kind } of layers) urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh, secret)).info.url);
       load = await shared('http-load');
     },
     teardown: stopAll,
@@ -418,8 +406,14 @@ const scenarios: Scenario[] = [
   thingScenario('list'),
   fanoutScenario(),
   connectionsScenario(),
-  httpAuthScenario(),
-  httpMetricsScenario(),
+  gatewayLayerScenario('HTTP gateway with authentication: POST /greeting.hello with a bearer JWT and a policy', [
+    { label: MESH_HTTP, kind: 'gateway', baseline: true },
+    { label: MESH_HTTP_AUTH, kind: 'gateway-auth', authorized: true },
+  ]),
+  gatewayLayerScenario('HTTP gateway with metrics: POST /greeting.hello, metrics on (the default) and off', [
+    { label: MESH_HTTP_NO_METRICS, kind: 'gateway-no-metrics', baseline: true },
+    { label: MESH_HTTP, kind: 'gateway' },
+  ]),
 ];
 
 const MEMORY = 'WAMP gateway memory with idle sessions';
