@@ -4,7 +4,7 @@
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from './errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from './heartbeat.ts';
-import { DEADLINE_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './propagation.ts';
+import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './propagation.ts';
 
 export interface RequestOptions {
   /** Per-request timeout; defaults to the caller's timeoutMs. */
@@ -28,11 +28,7 @@ export interface TraceHeaders {
 
 /** The headers with the request's own trace context: a copy, since the others are shared between requests. */
 function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
-  const traced = natsHeaders();
-  for (const name of headers.keys()) for (const value of headers.values(name)) traced.append(name, value);
-  traced.set(TRACEPARENT_HEADER, trace.traceparent);
-  if (trace.tracestate !== undefined) traced.set(TRACESTATE_HEADER, trace.tracestate);
-  return traced;
+  return headersWith(headers, { [TRACEPARENT_HEADER]: trace.traceparent, [TRACESTATE_HEADER]: trace.tracestate });
 }
 
 export interface Caller {
@@ -201,10 +197,7 @@ class MuxCaller implements Caller {
     const key = heartbeat ? 'withHeartbeat' : 'plain';
     let combined = entry[key];
     if (!combined) {
-      combined = natsHeaders();
-      for (const name of base.keys()) for (const value of base.values(name)) combined.append(name, value);
-      combined.set(DEADLINE_HEADER, String(rounded));
-      if (heartbeat) combined.set(HEARTBEAT_HEADER, '1');
+      combined = headersWith(base, { [DEADLINE_HEADER]: String(rounded), [HEARTBEAT_HEADER]: heartbeat ? '1' : undefined });
       entry[key] = combined;
     }
     return combined;

@@ -9,7 +9,7 @@ import { runningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
 import { errorFromBody, MeshError } from './errors.ts';
 import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
-import { forwardedHeaders, forwardedThrough, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from './propagation.ts';
+import { forwardedHeaders, forwardedThrough, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from './propagation.ts';
 import { startHop, type Hop, type HopKind } from './tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
 
@@ -132,11 +132,7 @@ class Client implements MeshClient {
 
   /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
   private headersWithToken(codec: Codec, token: string, hop: Hop | undefined): MsgHdrs {
-    const headers = natsHeaders();
-    const base = this.headersFor(codec, hop);
-    for (const key of base?.keys() ?? []) for (const value of base!.values(key)) headers.append(key, value);
-    headers.set(IDENTITY_HEADER, token);
-    return headers;
+    return headersWith(this.headersFor(codec, hop), { [IDENTITY_HEADER]: token });
   }
 
   close(): void {

@@ -54,13 +54,18 @@ export function readRequestHeaders(headers: MsgHdrs | undefined): RequestHeaders
   return { contentType, heartbeat, deadline, identity, forwarded: forwarded ?? NOTHING };
 }
 
+/** A copy of some request headers (or none) with more set on it; an undefined value sets nothing. */
+export function headersWith(base: MsgHdrs | undefined, more: Readonly<Record<string, string | undefined>>): MsgHdrs {
+  const headers = natsHeaders();
+  for (const name of base?.keys() ?? []) for (const value of base!.values(name)) headers.append(name, value);
+  for (const [name, value] of Object.entries(more)) if (value !== undefined) headers.set(name, value);
+  return headers;
+}
+
 /** Request headers carrying the forwarded ones (and optionally a Content-Type), or undefined when there are none. */
 export function forwardedHeaders(forwarded: Forwarded, extra?: Readonly<Record<string, string>>): MsgHdrs | undefined {
-  const entries = [...Object.entries(forwarded), ...Object.entries(extra ?? {})];
-  if (entries.length === 0) return undefined;
-  const headers = natsHeaders();
-  for (const [name, value] of entries) headers.set(name, value);
-  return headers;
+  const all = { ...forwarded, ...extra };
+  return Object.keys(all).length === 0 ? undefined : headersWith(undefined, all);
 }
 
 /** The forwarded headers with the trace context replaced by the hop's own span: the next hop is its child. */
