@@ -21,14 +21,14 @@ import {
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
-import type { RateLimiter } from '../mesh/rate-limit.ts';
+import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
 import { createJsonRpc } from './jsonrpc.ts';
-import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/metrics.ts';
+import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;

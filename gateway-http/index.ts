@@ -3,13 +3,13 @@
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/gateway.ts';
-import { warnIfOpen } from '../mesh/exposure.ts';
-import { createRateLimiter } from '../mesh/rate-limit.ts';
+import { warnIfOpen } from '../mesh/edge/exposure.ts';
+import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/gateway.ts';
-import { createGatewayMetrics } from '../mesh/metrics.ts';
-import { scrapeMesh } from '../mesh/mesh-metrics.ts';
-import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/mesh-stats.ts';
+import { createGatewayMetrics } from '../mesh/edge/metrics.ts';
+import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
+import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-stats.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 

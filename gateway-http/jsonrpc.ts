@@ -12,7 +12,7 @@ import {
   type ProcedureRegistry,
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-import type { RateLimiter } from '../mesh/rate-limit.ts';
+import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 
 export interface JsonRpcOptions {
   caller: Caller;

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure with the
 // schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
-import { ERROR_STATUS } from '../mesh/errors.ts';
-import type { ProcedureRegistry } from '../mesh/registry.ts';
+import { ERROR_STATUS } from '../mesh/wire/errors.ts';
+import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
 import { catalogOf, PACKAGE_VERSION, type ProcedureEntry, type PublishedSchema } from './catalog.ts';
 
 export interface OpenApiOptions {

@@ -3,8 +3,8 @@
 // publication into it, no registration of a subject a hosted service answers without an explicit grant.
 // It decides from the policy and the procedure registry and sends nothing; the session and dealer answer.
 import type { Action, Identity, Policy } from '../mesh/auth/index.ts';
-import { quoteName } from '../mesh/names.ts';
-import type { ProcedureRegistry } from '../mesh/registry.ts';
+import { quoteName } from '../mesh/wire/names.ts';
+import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
 import { WAMP_SERVICE_NAME } from './advertise.ts';
 
 /** Why an action is refused: the text of its ERROR `wamp.error.not_authorized`. */

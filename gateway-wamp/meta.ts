@@ -1,9 +1,9 @@
 // Procedures the router answers itself, from its registry: `mesh.services` lists the services and the procedures
 // the caller may call, with their contracts. Sessions cannot register these names; NATS never sees these calls.
 import type { Identity } from '../mesh/auth/index.ts';
-import { catalogOf, type ServiceDescription } from '../mesh/catalog.ts';
+import { catalogOf, type ServiceDescription } from '../mesh/calling/catalog.ts';
 import type { Args, Kwargs } from '../mesh/gateway.ts';
-import type { ProcedureRegistry } from '../mesh/registry.ts';
+import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
 import type { Guard } from './guard.ts';
 
 export const SERVICES_PROCEDURE = 'mesh.services';

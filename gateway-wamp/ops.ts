@@ -2,7 +2,7 @@
 // /metrics/mesh. Answers those paths and says whether it did; the page and the websocket are someone else's.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeshError } from '../mesh/gateway.ts';
-import { METRICS_CONTENT_TYPE, type GatewayMetrics } from '../mesh/metrics.ts';
+import { METRICS_CONTENT_TYPE, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface OpsSettings {
   /** True while the NATS connection is up. */

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../mesh/gateway.ts';
-import type { RateLimiter } from '../mesh/rate-limit.ts';
+import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
 import type { GatewayAuth } from '../mesh/auth/index.ts';

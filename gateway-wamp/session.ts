@@ -14,7 +14,7 @@ import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { quoteName } from '../mesh/gateway.ts';
-import type { RateLimitedError, RateLimiter } from '../mesh/rate-limit.ts';
+import type { RateLimitedError, RateLimiter } from '../mesh/edge/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */

@@ -19,7 +19,7 @@ export function isMatchPolicy(value: unknown): value is MatchPolicy {
 }
 
 /**
- * The subject a URI maps to under a match policy: the URI must be a name (mesh/names.ts) of at most maxBytes,
+ * The subject a URI maps to under a match policy: the URI must be a name (mesh/wire/names.ts) of at most maxBytes,
  * not under the router's own `wamp.` space, and the subject built from it (`.>` added, `*` for empty parts)
  * must fit in maxBytes too.
  */

@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, loadConfig, type MeshConfig } from '../mesh/gateway.ts';
-import { isListening } from '../mesh/nats-server.ts';
+import { isListening } from '../mesh/cli/nats-server.ts';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -101,7 +101,7 @@ export class OwnNatsServer {
 }
 
 
-/** What an error id looks like: 16 hex digits (mesh/errors.ts newErrorId). */
+/** What an error id looks like: 16 hex digits (mesh/wire/errors.ts newErrorId). */
 export const ERROR_ID = /^[0-9a-f]{16}$/;
 
 /** An error body with its id checked and taken out, so the rest can be compared exactly. */

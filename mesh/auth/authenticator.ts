@@ -1,7 +1,7 @@
 // Turns a credential (a JWT or an API key) into a verified Identity, or a MeshError: UNAUTHENTICATED for every
 // bad credential, UNAVAILABLE when the JWKS is unreachable. What the identity may do is policy.ts's question.
-import type { AuthConfig } from '../config.ts';
-import { MeshError } from '../errors.ts';
+import type { AuthConfig } from '../process/config.ts';
+import { MeshError } from '../wire/errors.ts';
 import { hashApiKey, loadApiKeys, type ApiKeys } from './api-keys.ts';
 import type { Identity } from './identity.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';

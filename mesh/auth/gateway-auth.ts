@@ -1,6 +1,6 @@
 // Everything a gateway needs to authenticate, authorize and forward identities, built once from the auth settings.
 // Undefined when nothing is configured: the gateway then skips every auth step and forwards no identity.
-import type { AuthConfig } from '../config.ts';
+import type { AuthConfig } from '../process/config.ts';
 import { createAuthenticator, type Authenticator } from './authenticator.ts';
 import { anonymousIdentity, type Identity } from './identity.ts';
 import { createIdentityForwarder, type IdentityForwarder } from './mesh-identity.ts';

@@ -1,10 +1,11 @@
 // What the service host uses to read the `Mesh-Identity` header: an identity token a gateway minted, or a raw NATS
 // caller's own user JWT (verified with the user-token rules). Enforcing a procedure's access is the host's job.
-import type { AuthConfig } from '../config.ts';
-import { MeshError } from '../errors.ts';
+import type { AuthConfig } from '../process/config.ts';
+import { MeshError } from '../wire/errors.ts';
 import type { Identity } from './identity.ts';
 import { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
-import { IDENTITY_HEADER, isIdentityToken, meshKeyOf, verifyIdentityToken } from './mesh-identity.ts';
+import { IDENTITY_HEADER } from '../wire/propagation.ts';
+import { isIdentityToken, meshKeyOf, verifyIdentityToken } from './mesh-identity.ts';
 import { MAX_CREDENTIAL_BYTES } from './authenticator.ts';
 import { TokenCache } from './token-cache.ts';
 

@@ -9,9 +9,9 @@ export {
   mintIdentityToken,
   verifyIdentityToken,
   meshKeyOf,
-  IDENTITY_HEADER,
   type IdentityForwarder,
 } from './mesh-identity.ts';
+export { IDENTITY_HEADER } from '../wire/propagation.ts';
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
 export { createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';

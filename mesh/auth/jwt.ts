@@ -11,8 +11,8 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import type { AuthConfig } from '../config.ts';
-import { MeshError } from '../errors.ts';
+import type { AuthConfig } from '../process/config.ts';
+import { MeshError } from '../wire/errors.ts';
 import type { Identity } from './identity.ts';
 
 /** A verified token: who it names, and when it stops being valid (ms since the epoch). */

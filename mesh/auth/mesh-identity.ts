@@ -3,13 +3,13 @@
 import { hkdfSync } from 'node:crypto';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { CONTENT_TYPE_HEADER } from '../codec.ts';
-import type { AuthConfig } from '../config.ts';
-import { MeshError } from '../errors.ts';
+import { CONTENT_TYPE_HEADER } from '../wire/codec.ts';
+import type { AuthConfig } from '../process/config.ts';
+import { MeshError } from '../wire/errors.ts';
+import { IDENTITY_HEADER } from '../wire/propagation.ts';
 import type { AuthMethod, Identity } from './identity.ts';
 import type { VerifiedToken } from './jwt.ts';
 
-export const IDENTITY_HEADER = 'Mesh-Identity';
 /** The issuer of every identity token: how the service host tells one from a user's own JWT. */
 export const IDENTITY_ISSUER = 'nats-mesh';
 const IDENTITY_AUDIENCE = 'nats-mesh-service';

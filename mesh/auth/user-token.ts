@@ -1,8 +1,8 @@
 // Signs a user JWT with auth.jwtSecret for development and tests (`mesh token`, klue's generate_token).
 // Production tokens come from an identity provider; this never signs with a private key.
 import { SignJWT } from 'jose';
-import type { AuthConfig } from '../config.ts';
-import { MeshError } from '../errors.ts';
+import type { AuthConfig } from '../process/config.ts';
+import { MeshError } from '../wire/errors.ts';
 
 export interface UserTokenClaims {
   sub: string;

@@ -1,9 +1,9 @@
 // The services on the mesh for one command: a single `$SRV.INFO` scatter-gather through the registry, as a catalog.
 // For commands that run once (info, client, shell); gateways keep their own long-lived registry.
 import type { NatsConnection } from 'nats';
-import { catalogOf, type ServiceDescription } from '../catalog.ts';
-import type { Logger } from '../logger.ts';
-import { createRegistry } from '../registry.ts';
+import { catalogOf, type ServiceDescription } from '../calling/catalog.ts';
+import type { Logger } from '../process/logger.ts';
+import { createRegistry } from '../calling/registry.ts';
 
 export async function discoverServices(nc: NatsConnection, logger: Logger, windowMs = 500): Promise<ServiceDescription[]> {
   const registry = createRegistry(nc, { logger, windowMs, refreshMs: 3_600_000 });

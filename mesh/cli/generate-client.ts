@@ -1,7 +1,7 @@
 // `mesh client --out mesh-client.ts`: a typed TypeScript module from the live catalog, for Node over NATS (nats-mesh's
 // createClient), browsers over HTTP fetch to gateway-http, or an Autobahn session over WAMP. It only writes text.
-import type { JsonSchema, ProcedureDescription, ServiceDescription } from '../catalog.ts';
-import { objectMembers, propertyKey, schemaToType } from '../schema-types.ts';
+import type { JsonSchema, ProcedureDescription, ServiceDescription } from '../calling/catalog.ts';
+import { objectMembers, propertyKey, schemaToType } from './schema-types.ts';
 
 export type ClientTarget = 'node' | 'http' | 'wamp';
 

@@ -1,7 +1,7 @@
 // `mesh info <service>`: one service as the catalog describes it, as text (or JSON): description, version,
 // instances, and each procedure with its description and schemas. It formats; discovery is discover.ts's.
-import type { ServiceDescription } from '../catalog.ts';
-import { schemaToType } from '../schema-types.ts';
+import type { ServiceDescription } from '../calling/catalog.ts';
+import { schemaToType } from './schema-types.ts';
 
 export function formatServiceInfo(service: ServiceDescription): string {
   const lines = [`${service.name} ${service.version ?? '(no version)'}`];

@@ -1,8 +1,8 @@
 // `mesh reports`: follows crash and slow-call reports live (`mesh.reports.>`), one line each, or JSON lines.
-// It only reads what the service hosts publish; making and sending reports is mesh/reports.ts's.
+// It only reads what the service hosts publish; making and sending reports is mesh/observability/reports.ts's.
 import type { NatsConnection } from 'nats';
-import { jsonCodec } from '../codec.ts';
-import { REPORTS_SUBJECT, type Report } from '../reports.ts';
+import { jsonCodec } from '../wire/codec.ts';
+import { REPORTS_SUBJECT, type Report } from '../observability/reports.ts';
 
 /** One report as a terminal line: time, kind, procedure, duration, caller, trace and error ids, then the message. */
 export function reportLine(report: Partial<Report>): string {

@@ -2,8 +2,8 @@
 // and completion of service and procedure names from the catalog. Input is a terminal, piped text, or --eval.
 import { Readable } from 'node:stream';
 import repl, { type REPLServer } from 'node:repl';
-import type { ServiceDescription } from '../catalog.ts';
-import type { ProxiedClient } from '../client.ts';
+import type { ServiceDescription } from '../calling/catalog.ts';
+import type { ProxiedClient } from '../calling/client.ts';
 
 type Completion = [string[], string];
 type Completer = (line: string, callback: (err: Error | null, result: Completion) => void) => void;

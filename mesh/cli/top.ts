@@ -1,7 +1,7 @@
 // `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99, redrawn every interval from
 // `$SRV.STATS` with plain ANSI escapes. It reads and prints; gathering and summing are mesh-stats.ts's.
 import type { NatsConnection } from 'nats';
-import { gatherStats, summarize, type ProcedureFigures } from '../mesh-stats.ts';
+import { gatherStats, summarize, type ProcedureFigures } from '../observability/mesh-stats.ts';
 
 export interface TopOptions {
   intervalMs: number;

@@ -13,7 +13,7 @@ import { connect, ErrorCode, Events, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { connectNats, hostService, type HostedService } from '../../mesh/gateway.ts';
-import { isListening } from '../../mesh/nats-server.ts';
+import { isListening } from '../../mesh/cli/nats-server.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
 import { freePort, silentLogger, testConfig } from '../helpers.ts';

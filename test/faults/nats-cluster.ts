@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isListening } from '../../mesh/nats-server.ts';
+import { isListening } from '../../mesh/cli/nats-server.ts';
 import { freePort } from '../helpers.ts';
 
 interface Node {

@@ -10,7 +10,7 @@ const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
 /** The gateways' call deadline: a CALL to a fuzz callee that never answers gets its ERROR within a probe's wait. */
 export const REQUEST_TIMEOUT_MS = 1500;
 
-/** The NATS connection names of the processes under fuzz: a service process is named after its classes (mesh/runner.ts). */
+/** The NATS connection names of the processes under fuzz: a service process is named after its classes (mesh/service/runner.ts). */
 export const CONNECTION_NAMES = ['GreetingService', 'gateway-http', 'gateway-wamp'] as const;
 
 interface MeshChild {

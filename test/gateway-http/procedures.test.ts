@@ -9,7 +9,7 @@ import { createHttpApp } from '../../gateway-http/app.ts';
 import { start } from '../../gateway-http/index.ts';
 import { createGatewayServer } from '../../gateway-http/server.ts';
 import { createCaller, hostService, type HostedService } from '../../mesh/gateway.ts';
-import { createRegistry } from '../../mesh/registry.ts';
+import { createRegistry } from '../../mesh/calling/registry.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

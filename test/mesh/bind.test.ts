@@ -1,10 +1,10 @@
 // Binding [args, kwargs] to a method's parameters, Python style, read from the method's own source.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bindArguments } from '../../mesh/bind.ts';
-import { parseEnvelope } from '../../mesh/envelope.ts';
-import { MeshError } from '../../mesh/errors.ts';
-import { readParameters } from '../../mesh/signature.ts';
+import { bindArguments } from '../../mesh/service/bind.ts';
+import { parseEnvelope } from '../../mesh/wire/envelope.ts';
+import { MeshError } from '../../mesh/wire/errors.ts';
+import { readParameters } from '../../mesh/service/signature.ts';
 
 class Example {
   async hello(first_name: string, last_name = '') {

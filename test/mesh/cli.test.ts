@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
 import { createClient } from '../../mesh/index.ts';
-import { isListening } from '../../mesh/nats-server.ts';
+import { isListening } from '../../mesh/cli/nats-server.ts';
 import { freePort, NATS_URL, uniqueName } from '../helpers.ts';
 
 const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
-import { isLoopback, warnIfOpen } from '../../mesh/exposure.ts';
+import { isLoopback, warnIfOpen } from '../../mesh/edge/exposure.ts';
 import { testConfig } from '../helpers.ts';
 
 /** A logger that keeps its JSON lines. */

@@ -1,7 +1,7 @@
 // The one check for names that become NATS subjects: what passes, and why the rest does not.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_MAX_NAME_BYTES, nameProblem, quoteName } from '../../mesh/names.ts';
+import { DEFAULT_MAX_NAME_BYTES, nameProblem, quoteName } from '../../mesh/wire/names.ts';
 
 describe('nameProblem', () => {
   it('accepts procedure names, topics and Unicode tokens', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../mesh/gateway.ts';
-import { createRateLimiter, RateLimitedError, type RateCaller, type RateLimitConfig } from '../../mesh/rate-limit.ts';
+import { createRateLimiter, RateLimitedError, type RateCaller, type RateLimitConfig } from '../../mesh/edge/rate-limit.ts';
 
 const alice = { id: 'alice', roles: ['reader'], method: 'jwt' } as const;
 const bob = { id: 'bob', roles: ['reader'], method: 'jwt' } as const;

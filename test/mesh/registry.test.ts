@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { hostService, rpc } from '../../mesh/gateway.ts';
-import { createRegistry, SERVICE_INFO_SUBJECT } from '../../mesh/registry.ts';
-import { DEFAULT_HEARTBEAT_MS } from '../../mesh/heartbeat.ts';
+import { createRegistry, SERVICE_INFO_SUBJECT } from '../../mesh/calling/registry.ts';
+import { DEFAULT_HEARTBEAT_MS } from '../../mesh/wire/heartbeat.ts';
 import { NATS_URL, OwnNatsServer, silentLogger, uniqueName } from '../helpers.ts';
 
 class PingService {

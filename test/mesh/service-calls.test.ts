@@ -16,7 +16,7 @@ import {
   type HostedService,
   type MeshClient,
 } from '../../mesh/gateway.ts';
-import { DEADLINE_HEADER } from '../../mesh/propagation.ts';
+import { DEADLINE_HEADER } from '../../mesh/wire/propagation.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
 const GREETER = uniqueName('calls_greeter');

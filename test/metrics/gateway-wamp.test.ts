@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { hostService, MeshError, rpc, Service, type HostedService } from '../../mesh/gateway.ts';
-import { STATS_REUSE_MS, type ProcedureFigures } from '../../mesh/mesh-stats.ts';
+import { STATS_REUSE_MS, type ProcedureFigures } from '../../mesh/observability/mesh-stats.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
 import { checkMetrics, sampleValue } from './promtool.ts';

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { renderMeshMetrics } from '../../mesh/mesh-metrics.ts';
-import { createStatsGatherer, gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/mesh-stats.ts';
+import { renderMeshMetrics } from '../../mesh/observability/mesh-metrics.ts';
+import { createStatsGatherer, gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/observability/mesh-stats.ts';
 import { NATS_URL, uniqueName } from '../helpers.ts';
 import { checkMetrics, sampleValue } from './promtool.ts';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAuthenticator, hashApiKey, type Authenticator } from '../../../mesh/auth/index.ts';
-import { configSchema, type AuthConfig } from '../../../mesh/config.ts';
-import { MeshError } from '../../../mesh/errors.ts';
+import { configSchema, type AuthConfig } from '../../../mesh/process/config.ts';
+import { MeshError } from '../../../mesh/wire/errors.ts';
 import { handmade, hs256, JwksServer, keyPair, now, OTHER_SECRET, SECRET, sign, tempFile } from './tokens.ts';
 
 function authConfig(auth: Partial<AuthConfig>): AuthConfig {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { anonymousIdentity, loadPolicy, type Identity } from '../../../mesh/auth/index.ts';
-import { loadConfig } from '../../../mesh/config.ts';
+import { loadConfig } from '../../../mesh/process/config.ts';
 import { tempFile } from './tokens.ts';
 
 const user = (...roles: string[]): Identity => ({ id: 'u', roles, method: 'jwt' });

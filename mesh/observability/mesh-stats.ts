@@ -1,7 +1,7 @@
 // The figures of every service on the mesh, from one scatter-gather of `$SRV.STATS` (the NATS micro protocol, so
 // services in any language count): per instance and per procedure. It gathers and summarizes; rendering is elsewhere.
 import { createInbox, type NatsConnection } from 'nats';
-import { DEFAULT_MAX_NAME_BYTES, nameProblem } from './names.ts';
+import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 
 export const SERVICE_STATS_SUBJECT = '$SRV.STATS';
 const STATS_RESPONSE_TYPE = 'io.nats.micro.v1.stats_response';

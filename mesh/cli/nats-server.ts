@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { resolve } from 'node:path';
-import { MeshError } from './errors.ts';
+import { MeshError } from '../wire/errors.ts';
 
 export interface LocalNats {
   /** True when this process started the server (and stop() will stop it). */

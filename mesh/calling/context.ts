@@ -1,8 +1,8 @@
 // What a handler can know about the call it is serving, through AsyncLocalStorage: `currentCall()`.
 // The service host sets it around each handler and event; calls made from inside read what to carry on from it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Identity } from './auth/identity.ts';
-import type { Forwarded } from './propagation.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { Forwarded } from '../wire/propagation.ts';
 
 export interface CallContext {
   /** The verified caller, or undefined when the request carried no identity. */

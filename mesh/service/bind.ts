@@ -1,8 +1,8 @@
 // Binds a request's [args, kwargs] to a method's parameters, Python style, before the method is called.
 // Every mismatch is an INVALID_ARGUMENT naming the parameter; nothing here calls the method.
 import { bindContract } from './contract.ts';
-import type { Args, Kwargs } from './envelope.ts';
-import { MeshError } from './errors.ts';
+import type { Args, Kwargs } from '../wire/envelope.ts';
+import { MeshError } from '../wire/errors.ts';
 import type { Procedure } from './rpc.ts';
 import type { Parameter } from './signature.ts';
 

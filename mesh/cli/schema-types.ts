@@ -1,6 +1,6 @@
 // TypeScript type text from JSON Schema, for generated clients: the subset zod 4 emits (object, properties,
 // required, type, enum, const, array, items, anyOf, oneOf, default, nullable). Anything else becomes `unknown`; it validates nothing.
-import type { JsonSchema } from './catalog.ts';
+import type { JsonSchema } from '../calling/catalog.ts';
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

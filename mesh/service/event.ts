@@ -1,6 +1,6 @@
 // `@event(subject)` marks a method as an event handler, Nameko's `@event_handler`: metadata only.
 // event-host.ts subscribes the marked methods; by default one instance of the service handles each event.
-import { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from './names.ts';
+import { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from '../wire/names.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
 export interface EventOptions {

@@ -1,8 +1,8 @@
 // Which subjects hosted procedures answer, learned from the micro services protocol: a scatter-gather of
 // `$SRV.INFO`, refreshed on an interval and on a miss. It lists procedures; it neither calls them nor authorizes.
 import { createInbox, type NatsConnection } from 'nats';
-import type { Logger } from './logger.ts';
-import { DEFAULT_MAX_NAME_BYTES, nameProblem } from './names.ts';
+import type { Logger } from '../process/logger.ts';
+import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 
 export const SERVICE_INFO_SUBJECT = '$SRV.INFO';
 const INFO_RESPONSE_TYPE = 'io.nats.micro.v1.info_response';

@@ -1,26 +1,26 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
 import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
-import { hasAnyRole, type Identity } from './auth/identity.ts';
-import { createIdentityVerifier, type IdentityVerifier } from './auth/identity-verifier.ts';
+import { hasAnyRole, type Identity } from '../auth/identity.ts';
+import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
-import { codecForContentType, jsonCodec } from './codec.ts';
-import { configSchema, type MeshConfig } from './config.ts';
-import { runInCall } from './context.ts';
-import { parseEnvelope, toReplyEnvelope } from './envelope.ts';
-import { MeshError, withErrorId } from './errors.ts';
-import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from './heartbeat.ts';
-import type { Logger } from './logger.ts';
-import { respondError, respondResult } from './respond.ts';
-import type { MeshClient } from './client.ts';
+import { codecForContentType, jsonCodec } from '../wire/codec.ts';
+import { configSchema, type MeshConfig } from '../process/config.ts';
+import { runInCall } from '../calling/context.ts';
+import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
+import { MeshError, withErrorId } from '../wire/errors.ts';
+import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
+import type { Logger } from '../process/logger.ts';
+import { respondError, respondResult } from '../wire/respond.ts';
+import type { MeshClient } from '../calling/client.ts';
 import { countRequest, newEndpointCounters, statsData, type EndpointCounters } from './endpoint-stats.ts';
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { forwardedThrough, hopFrom, readRequestHeaders } from './propagation.ts';
+import { forwardedThrough, readRequestHeaders } from '../wire/propagation.ts';
 import { openDependencies, type OpenedDependencies } from './provider.ts';
-import { createReports, type Reports } from './reports.ts';
-import type { Hop } from './tracing.ts';
+import { createReports, type Reports } from '../observability/reports.ts';
+import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 

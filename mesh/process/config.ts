@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import bytes from 'bytes';
 import { z } from 'zod';
-import { DEFAULT_MAX_NAME_BYTES } from './names.ts';
+import { DEFAULT_MAX_NAME_BYTES } from '../wire/names.ts';
 
 const PORT = z.coerce.number().int().min(0).max(65535);
 const POSITIVE_INT = z.coerce.number().int().positive();

@@ -2,13 +2,13 @@
 // identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
-import { startHop, type Hop, type HopKind } from './tracing.ts';
 
 /** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
 export const DEADLINE_HEADER = 'Mesh-Deadline';
+/** The verified caller, as an identity token a gateway minted (auth/mesh-identity.ts) or a NATS user's own JWT. */
+export const IDENTITY_HEADER = 'Mesh-Identity';
 export const TRACEPARENT_HEADER = 'traceparent';
 export const TRACESTATE_HEADER = 'tracestate';
 
@@ -69,15 +69,9 @@ export function forwardedHeaders(forwarded: Forwarded, extra?: Readonly<Record<s
 }
 
 /** The forwarded headers with the trace context replaced by the hop's own span: the next hop is its child. */
-export function forwardedThrough(forwarded: Forwarded, hop: Hop): Forwarded {
+export function forwardedThrough(forwarded: Forwarded, hop: { traceparent: string; tracestate: string | undefined }): Forwarded {
   const next: Record<string, string> = { ...forwarded, [TRACEPARENT_HEADER]: hop.traceparent };
   if (hop.tracestate === undefined) delete next[TRACESTATE_HEADER];
   else next[TRACESTATE_HEADER] = hop.tracestate;
   return next;
 }
-
-/** Starts the hop a received request or event is, from the headers it forwards (a child of its `traceparent`, or a fresh trace). */
-export function hopFrom(name: string, kind: HopKind, forwarded: Forwarded): Hop {
-  return startHop(name, kind, forwarded[TRACEPARENT_HEADER], forwarded[TRACESTATE_HEADER]);
-}
-

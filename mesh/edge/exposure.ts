@@ -1,6 +1,6 @@
 // Whether a gateway is reachable beyond this machine without authentication, said once at start as a warning.
 // It decides nothing and refuses nothing: binding and authentication are the operator's (README, "Production").
-import type { Logger } from './logger.ts';
+import type { Logger } from '../process/logger.ts';
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '[::1]']);
 

@@ -1,6 +1,6 @@
 // Procedures as methods: `client.greeting_service.hello('Bob', { last_name: 'Ross' })`, typed from a service
 // class when one is given. It only shapes calls for MeshClient.call; encoding, deadlines and headers stay there.
-import type { Args, Envelope, Kwargs } from './envelope.ts';
+import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 
 /** The positional arguments a call may give: any leading part of the method's parameters. */
 type Leading<A extends unknown[]> = A extends [infer Head, ...infer Tail] ? [] | [Head, ...Leading<Tail>] : [];

@@ -1,7 +1,7 @@
 // Dependency providers, Nameko's idea: a service declares what it needs as a field (`database = provide(things)`);
 // the host opens each one before onStart and the first request, and closes them after the last. Not per request.
-import type { MeshConfig } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { MeshConfig } from '../process/config.ts';
+import type { Logger } from '../process/logger.ts';
 
 /** What a provider gets to open its value: the process's configuration, and a logger named after the service. */
 export interface ProviderContext {

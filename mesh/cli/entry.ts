@@ -3,11 +3,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ProcessContext, Running } from './process.ts';
-import type { ServiceClass } from './runner.ts';
+import type { ProcessContext, Running } from '../process/process.ts';
+import type { ServiceClass } from '../service/runner.ts';
 
 /** The folder holding mesh/, services/ and the gateway folders: the checkout, or dist/ in an installed package. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** This package's package.json: beside mesh/ in a checkout, one level up from dist/ when installed. */
 export const PACKAGE_JSON = [resolve(PACKAGE_ROOT, 'package.json'), resolve(PACKAGE_ROOT, '..', 'package.json')].find((p) => existsSync(p))!;

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { watch } from 'chokidar';
 import { spawnChild, stopChild, untilStopSignal } from './child.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../process/logger.ts';
 
 export interface WatchOptions {
   /** Folders (or files) whose .ts files the process uses. */

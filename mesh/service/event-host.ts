@@ -1,16 +1,17 @@
 // Subscribes a hosted instance's @event handlers: decodes, binds and runs each event in a call context, and
 // counts what happened. Events are never answered; a message with a reply subject is a request, not an event.
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import type { Identity } from './auth/identity.ts';
-import type { IdentityVerifier } from './auth/identity-verifier.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindArguments } from './bind.ts';
-import { codecForContentType } from './codec.ts';
-import { runInCall } from './context.ts';
-import { parseEnvelope } from './envelope.ts';
-import { MeshError } from './errors.ts';
+import { codecForContentType } from '../wire/codec.ts';
+import { runInCall } from '../calling/context.ts';
+import { parseEnvelope } from '../wire/envelope.ts';
+import { MeshError } from '../wire/errors.ts';
 import { eventHandlersOf, type EventHandler } from './event.ts';
-import type { Logger } from './logger.ts';
-import { forwardedThrough, hopFrom, readRequestHeaders } from './propagation.ts';
+import type { Logger } from '../process/logger.ts';
+import { forwardedThrough, readRequestHeaders } from '../wire/propagation.ts';
+import { hopFrom } from '../observability/tracing.ts';
 
 /** What an event handler has seen since the service started. */
 export interface EventCounters {

@@ -1,8 +1,8 @@
 // A procedure's declared contract: a zod object for its parameters (names, order, defaults, checks) and a result.
 // It binds and validates [args, kwargs] once, before the handler runs, and describes itself as JSON Schema; it calls nothing.
 import { z } from 'zod';
-import type { Args, Kwargs } from './envelope.ts';
-import { MeshError, type ErrorDetail } from './errors.ts';
+import type { Args, Kwargs } from '../wire/envelope.ts';
+import { MeshError, type ErrorDetail } from '../wire/errors.ts';
 
 /** What `@rpc({ params, result, description })` declares. */
 export interface ContractOptions {

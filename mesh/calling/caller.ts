@@ -2,9 +2,9 @@
 // pending requests and one coarse timer for every deadline. It moves bytes; encoding is the caller's job.
 // Every request carries its deadline (`Mesh-Deadline`), so the responder and its own calls know it.
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
-import { MeshError } from './errors.ts';
-import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from './heartbeat.ts';
-import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './propagation.ts';
+import { MeshError } from '../wire/errors.ts';
+import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
+import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 
 export interface RequestOptions {
   /** Per-request timeout; defaults to the caller's timeoutMs. */

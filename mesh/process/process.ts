@@ -1,7 +1,7 @@
 // What a mesh process is: something started with the configuration and a logger, and stopped by a signal.
 // Services and gateways export `start(context)`; the CLI resolves them by path and runs them the same way.
 import type { MeshConfig } from './config.ts';
-import { MeshError } from './errors.ts';
+import { MeshError } from '../wire/errors.ts';
 import type { Logger } from './logger.ts';
 
 export interface ProcessContext {

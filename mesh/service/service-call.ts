@@ -1,8 +1,8 @@
 // Calls between services: the one client a process shares per NATS connection, attached to each hosted
 // instance so a handler can `this.call(...)` (or `callFrom(this, ...)`). Propagation itself is client.ts's.
 import type { NatsConnection } from 'nats';
-import { createClient, type CallOptions, type MeshClient } from './client.ts';
-import type { Args, Envelope, Kwargs } from './envelope.ts';
+import { createClient, type CallOptions, type MeshClient } from '../calling/client.ts';
+import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 
 const CLIENT = Symbol.for('nats-mesh.client');
 const shared = new WeakMap<NatsConnection, MeshClient>();

@@ -1,10 +1,10 @@
 // Runs service classes in a process, Nameko's runner: one NATS connection, one host per service.
 // A service class is constructed with the process context, so config and logger are injected, not global.
 import type { NatsConnection } from 'nats';
-import { createIdentityVerifier } from './auth/identity-verifier.ts';
-import { connectNats } from './connection.ts';
-import type { ProcessContext, Running } from './process.ts';
-import { createReports, reportSettings } from './reports.ts';
+import { createIdentityVerifier } from '../auth/identity-verifier.ts';
+import { connectNats } from '../process/connection.ts';
+import type { ProcessContext, Running } from '../process/process.ts';
+import { createReports, reportSettings } from '../observability/reports.ts';
 import { hostService, type HostedService, type ServiceInstance } from './service-host.ts';
 
 export type ServiceClass = new (context: ProcessContext) => ServiceInstance;

@@ -3,11 +3,11 @@
 // drains every child before stopping the NATS it started.
 import type { ChildProcess } from 'node:child_process';
 import { spawnChild, stopChild, untilStopSignal } from './child.ts';
-import type { MeshConfig } from './config.ts';
-import { connectNats } from './connection.ts';
-import type { Logger } from './logger.ts';
+import type { MeshConfig } from '../process/config.ts';
+import { connectNats } from '../process/connection.ts';
+import type { Logger } from '../process/logger.ts';
 import { ensureNats } from './nats-server.ts';
-import { isReadyMessage, type ReadyMessage } from './process.ts';
+import { isReadyMessage, type ReadyMessage } from '../process/process.ts';
 
 export interface UpOptions {
   /** Each child's mesh arguments, e.g. ["run", "services/greeting"]. */

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { MeshConfig } from './config.ts';
-import { MeshError } from './errors.ts';
+import { MeshError } from '../wire/errors.ts';
 
 export function connectionOptions(config: MeshConfig['nats'], name: string): ConnectionOptions {
   const tls = config.tlsCaFile || config.tlsCertFile

@@ -2,16 +2,15 @@
 // Inside a handler it carries the call's deadline, identity and trace headers on (propagation.ts says which).
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
-import { IDENTITY_HEADER } from './auth/mesh-identity.ts';
 import { createCaller, type Caller } from './caller.ts';
-import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from './codec.ts';
+import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { runningCall } from './context.ts';
-import { isKwargs, type Args, type Envelope, type Kwargs } from './envelope.ts';
-import { errorFromBody, MeshError } from './errors.ts';
+import { isKwargs, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
+import { errorFromBody, MeshError } from '../wire/errors.ts';
 import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
-import { forwardedHeaders, forwardedThrough, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from './propagation.ts';
-import { startHop, type Hop, type HopKind } from './tracing.ts';
-import { SERVICE_ERROR_CODE_HEADER } from './respond.ts';
+import { forwardedHeaders, forwardedThrough, headersWith, IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
+import { startHop, type Hop, type HopKind } from '../observability/tracing.ts';
+import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
 
 export interface CallOptions {
   /** How long to wait; inside a handler, never past the deadline of the request being served. */

@@ -3,9 +3,9 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
-import { jsonCodec } from './codec.ts';
-import type { MeshConfig } from './config.ts';
-import type { Logger } from './logger.ts';
+import { jsonCodec } from '../wire/codec.ts';
+import type { MeshConfig } from '../process/config.ts';
+import type { Logger } from '../process/logger.ts';
 
 /** Reports go out on `mesh.reports.<kind>`: three tokens, so never a `<service>.<method>` procedure subject. */
 export const REPORTS_SUBJECT = 'mesh.reports';

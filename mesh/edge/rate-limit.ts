@@ -2,7 +2,7 @@
 // when authenticated, else its client address; its budget is its most generous role's, else the default. It
 // counts and refuses; it does not authenticate, and it does not answer (each gateway maps the refusal).
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { MeshError } from './errors.ts';
+import { MeshError } from '../wire/errors.ts';
 
 /** A budget: `points` requests per `durationS` seconds; 0 points means no limit. */
 export interface RateBudget {

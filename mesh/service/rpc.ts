@@ -1,8 +1,8 @@
 // The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
 // Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
-import type { CallOptions } from './client.ts';
+import type { CallOptions } from '../calling/client.ts';
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
-import type { Args, Envelope, Kwargs } from './envelope.ts';
+import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { callFrom, clientOf } from './service-call.ts';
 import { readParameters, type Parameter } from './signature.ts';
 

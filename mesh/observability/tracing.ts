@@ -1,7 +1,8 @@
 // Spans around each hop (gateway request, NATS request, handler) through @opentelemetry/api, exported over
 // OTLP/HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; without it no SDK is loaded and a hop is two ids.
 import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
-import type { MeshError } from './errors.ts';
+import type { MeshError } from '../wire/errors.ts';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
 import { childContext, cleanTracestate, formatTraceparent, parseTraceparent, type TraceContext } from './trace-context.ts';
 
 /** One hop's span: its context is what the next hop is a child of. */
@@ -109,3 +110,9 @@ export async function stopTracing(): Promise<void> {
   shutdown = undefined;
   await stop?.();
 }
+
+/** Starts the hop a received request or event is, from the headers it forwards (a child of its `traceparent`, or a fresh trace). */
+export function hopFrom(name: string, kind: HopKind, forwarded: Forwarded): Hop {
+  return startHop(name, kind, forwarded[TRACEPARENT_HEADER], forwarded[TRACESTATE_HEADER]);
+}
+
