@@ -4,6 +4,7 @@
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from '../wire/errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
+import { sealHeaders } from '../wire/sealed-headers.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 
 export interface RequestOptions {
@@ -197,7 +198,7 @@ class MuxCaller implements Caller {
     const key = heartbeat ? 'withHeartbeat' : 'plain';
     let combined = entry[key];
     if (!combined) {
-      combined = headersWith(base, { [DEADLINE_HEADER]: String(rounded), [HEARTBEAT_HEADER]: heartbeat ? '1' : undefined });
+      combined = sealHeaders(headersWith(base, { [DEADLINE_HEADER]: String(rounded), [HEARTBEAT_HEADER]: heartbeat ? '1' : undefined }));
       entry[key] = combined;
     }
     return combined;

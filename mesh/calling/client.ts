@@ -2,13 +2,14 @@
 // Inside a handler it carries the call's deadline, identity and trace headers on (propagation.ts says which).
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
-import { createCaller, type Caller } from './caller.ts';
+import { createCaller, type Caller, type RequestOptions } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
-import { runningCall } from './context.ts';
+import { runningCall, type RunningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
 import { errorFromBody, MeshError } from '../wire/errors.ts';
 import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
 import { forwardedHeaders, forwardedThrough, headersWith, IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
+import { sealHeaders } from '../wire/sealed-headers.ts';
 import { startHop, type Hop, type HopKind } from '../observability/tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
 
@@ -76,17 +77,23 @@ class Client implements MeshClient {
 
   constructor(private readonly nc: NatsConnection, private readonly caller: Caller) {
     this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+    sealHeaders(this.msgpackHeaders);
   }
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    const hop = this.nestedHop(procedure, 'client');
+    const running = runningCall();
+    const hop = this.nestedHop(running, procedure, 'client');
+    const request: RequestOptions = {
+      signal: options.signal,
+      headers: options.token === undefined ? this.headersFor(codec, running, hop) : this.headersWithToken(codec, options.token, running, hop),
+    };
+    // Inside a handler the request's deadline is inherited, brought forward by timeoutMs when that ends sooner.
+    const inherited = running?.deadline;
+    if (inherited === undefined) request.timeoutMs = options.timeoutMs;
+    else request.deadline = options.timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + options.timeoutMs);
     try {
-      const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), {
-        ...this.deadlineOf(options.timeoutMs),
-        signal: options.signal,
-        headers: options.token === undefined ? this.headersFor(codec, hop) : this.headersWithToken(codec, options.token, hop),
-      });
+      const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), request);
       const reply = decodeReply(msg, codec);
       hop?.end();
       return reply;
@@ -97,28 +104,23 @@ class Client implements MeshClient {
   }
 
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
-    const hop = this.nestedHop(subject, 'producer');
-    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, hop) });
+    const running = runningCall();
+    const hop = this.nestedHop(running, subject, 'producer');
+    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running, hop) });
     hop?.end();
   }
 
   /** Inside a traced handler, the span of a call or event it makes: a child of the handler's span. */
-  private nestedHop(name: string, kind: HopKind): Hop | undefined {
-    const forwarded = runningCall()?.forwarded;
+  private nestedHop(running: RunningCall | undefined, name: string, kind: HopKind): Hop | undefined {
+    if (!running) return undefined;
+    const { forwarded } = running;
     const traceparent = forwarded?.[TRACEPARENT_HEADER];
     return traceparent === undefined ? undefined : startHop(name, kind, traceparent, forwarded?.[TRACESTATE_HEADER]);
   }
 
-  /** The inherited deadline, brought forward by timeoutMs when that ends sooner; outside a handler, the timeout. */
-  private deadlineOf(timeoutMs: number | undefined): { deadline?: number; timeoutMs?: number } {
-    const inherited = runningCall()?.deadline;
-    if (inherited === undefined) return { timeoutMs };
-    return { deadline: timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + timeoutMs) };
-  }
-
   /** The request headers: the Content-Type for MessagePack, and inside a handler the headers it forwards. */
-  private headersFor(codec: Codec, hop?: Hop): MsgHdrs | undefined {
-    const forwarded = runningCall()?.forwarded;
+  private headersFor(codec: Codec, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs | undefined {
+    const forwarded = running?.forwarded;
     const msgpack = codec === msgpackCodec;
     if (forwarded && hop) return forwardedHeaders(forwardedThrough(forwarded, hop), msgpack ? { [CONTENT_TYPE_HEADER]: msgpackCodec.contentType } : undefined);
     if (!forwarded || Object.keys(forwarded).length === 0) return msgpack ? this.msgpackHeaders : undefined;
@@ -130,8 +132,8 @@ class Client implements MeshClient {
   }
 
   /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
-  private headersWithToken(codec: Codec, token: string, hop: Hop | undefined): MsgHdrs {
-    return headersWith(this.headersFor(codec, hop), { [IDENTITY_HEADER]: token });
+  private headersWithToken(codec: Codec, token: string, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs {
+    return headersWith(this.headersFor(codec, running, hop), { [IDENTITY_HEADER]: token });
   }
 
   close(): void {

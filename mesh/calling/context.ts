@@ -2,7 +2,8 @@
 // The service host sets it around each handler and event; calls made from inside read what to carry on from it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from '../auth/identity.ts';
-import type { Forwarded } from '../wire/propagation.ts';
+import type { Hop } from '../observability/tracing.ts';
+import { forwardedThrough, type Forwarded } from '../wire/propagation.ts';
 
 export interface CallContext {
   /** The verified caller, or undefined when the request carried no identity. */
@@ -21,6 +22,30 @@ export interface CallContext {
 /** The context as the host keeps it: also the headers that calls and events made from the handler carry on. */
 export interface RunningCall extends CallContext {
   readonly forwarded: Forwarded;
+}
+
+/**
+ * A request or event being served, as the host hands it to runInCall: its trace id and what its own calls forward
+ * (the received headers with the hop's span as their parent) are worked out when first read, not per request.
+ */
+export class ServedCall implements RunningCall {
+  private next: Forwarded | undefined;
+
+  constructor(
+    readonly caller: Identity | undefined,
+    readonly procedure: string,
+    readonly deadline: number | undefined,
+    private readonly hop: Hop,
+    private readonly received: Forwarded,
+  ) {}
+
+  get traceId(): string {
+    return this.hop.traceId;
+  }
+
+  get forwarded(): Forwarded {
+    return (this.next ??= forwardedThrough(this.received, this.hop));
+  }
 }
 
 const storage = new AsyncLocalStorage<RunningCall>();

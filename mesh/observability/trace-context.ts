@@ -14,6 +14,8 @@ export interface TraceContext {
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
+/** The flags of a trace this mesh starts: sampled. */
+export const SAMPLED = '01';
 
 /**
  * The context a `traceparent` header carries, or undefined when it is absent or malformed (wrong shape, version
@@ -61,7 +63,3 @@ export function newSpanId(): string {
   return randomHex(8);
 }
 
-/** A child of `parent` (same trace, new span id), or a fresh sampled trace when there is no parent. */
-export function childContext(parent: TraceContext | undefined): TraceContext {
-  return parent ? { traceId: parent.traceId, spanId: newSpanId(), flags: parent.flags } : { traceId: newTraceId(), spanId: newSpanId(), flags: '01' };
-}

@@ -3,7 +3,7 @@
 import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import type { MeshError } from '../wire/errors.ts';
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
-import { childContext, cleanTracestate, formatTraceparent, parseTraceparent, type TraceContext } from './trace-context.ts';
+import { cleanTracestate, formatTraceparent, newSpanId, newTraceId, parseTraceparent, SAMPLED, type TraceContext } from './trace-context.ts';
 
 /** One hop's span: its context is what the next hop is a child of. */
 export interface Hop {
@@ -29,12 +29,29 @@ const KINDS: Record<HopKind, SpanKind> = {
 let tracer: Tracer | undefined;
 let shutdown: (() => Promise<void>) | undefined;
 
-function noop(): void {}
+/**
+ * A hop without an exporter: the ids only, from the parent (or a fresh trace). They are drawn when first read, so
+ * a request that logs nothing and calls nothing costs no random ids and no strings.
+ */
+class BareHop implements Hop {
+  private ownTraceId: string | undefined;
+  private ownSpanId: string | undefined;
 
-/** A hop without an exporter: the ids only, made from the parent (or a fresh trace). */
-function bareHop(parent: TraceContext | undefined, tracestate: string | undefined): Hop {
-  const context = childContext(parent);
-  return { traceId: context.traceId, spanId: context.spanId, traceparent: formatTraceparent(context), tracestate, end: noop };
+  constructor(private readonly parent: TraceContext | undefined, readonly tracestate: string | undefined) {}
+
+  get traceId(): string {
+    return this.parent?.traceId ?? (this.ownTraceId ??= newTraceId());
+  }
+
+  get spanId(): string {
+    return (this.ownSpanId ??= newSpanId());
+  }
+
+  get traceparent(): string {
+    return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, flags: this.parent?.flags ?? SAMPLED });
+  }
+
+  end(): void {}
 }
 
 function recordedHop(active: Tracer, name: string, kind: HopKind, parent: TraceContext | undefined, tracestate: string | undefined, attributes?: Attributes): Hop {
@@ -73,7 +90,7 @@ export function startHop(name: string, kind: HopKind, parent: string | Hop | und
     ? parseTraceparent(parent)
     : { traceId: parent.traceId, spanId: parent.spanId, flags: parent.traceparent.slice(-2) };
   const state = parentContext ? cleanTracestate(tracestate) : undefined;
-  return tracer ? recordedHop(tracer, name, kind, parentContext, state, attributes) : bareHop(parentContext, state);
+  return tracer ? recordedHop(tracer, name, kind, parentContext, state, attributes) : new BareHop(parentContext, state);
 }
 
 /** Whether spans are recorded and exported (an OTLP endpoint is configured). */

@@ -5,12 +5,12 @@ import type { Identity } from '../auth/identity.ts';
 import type { IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindArguments } from './bind.ts';
 import { codecForContentType } from '../wire/codec.ts';
-import { runInCall } from '../calling/context.ts';
+import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope } from '../wire/envelope.ts';
 import { MeshError } from '../wire/errors.ts';
 import { eventHandlersOf, type EventHandler } from './event.ts';
 import type { Logger } from '../process/logger.ts';
-import { forwardedThrough, readRequestHeaders } from '../wire/propagation.ts';
+import { readRequestHeaders } from '../wire/propagation.ts';
 import { hopFrom } from '../observability/tracing.ts';
 
 /** What an event handler has seen since the service started. */
@@ -77,8 +77,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
     const hop = hopFrom(msg.subject, 'consumer', forwarded);
     try {
       const method = (instance as unknown as Record<string, Method>)[handler.method]!;
-      const next = forwardedThrough(forwarded, hop);
-      await runInCall({ caller, procedure: msg.subject, deadline: undefined, traceId: hop.traceId, forwarded: next }, () => method.apply(instance, bound));
+      await runInCall(new ServedCall(caller, msg.subject, undefined, hop, forwarded), () => method.apply(instance, bound));
       counters.handled++;
       hop.end();
     } catch (err) {

@@ -6,7 +6,7 @@ import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-
 import { bindProcedure } from './bind.ts';
 import { codecForContentType, jsonCodec } from '../wire/codec.ts';
 import { configSchema, type MeshConfig } from '../process/config.ts';
-import { runInCall } from '../calling/context.ts';
+import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
@@ -17,7 +17,7 @@ import { countRequest, newEndpointCounters, statsData, type EndpointCounters } f
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { forwardedThrough, readRequestHeaders } from '../wire/propagation.ts';
+import { readRequestHeaders } from '../wire/propagation.ts';
 import { openDependencies, type OpenedDependencies } from './provider.ts';
 import { createReports, type Reports } from '../observability/reports.ts';
 import { hopFrom, type Hop } from '../observability/tracing.ts';
@@ -127,7 +127,9 @@ function describeService(instance: ServiceInstance, options: HostOptions): { ver
 
 class Host implements HostedService {
   readonly subjects: string[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Requests whose work has not settled yet, and what stop() waits on until there are none. */
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
   private readonly counters = new Map<string, EndpointCounters>();
   /** Reply subjects of the requests in progress whose callers asked for heartbeats. */
   private readonly beating = new Set<string>();
@@ -210,17 +212,25 @@ class Host implements HostedService {
   async stop(): Promise<void> {
     await this.micro?.stop();
     await this.events?.stop();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.instance.onStop?.();
     await this.dependencies?.close();
   }
 
-  /** Keeps a request's work until it settles; a failure to reply is logged, never an unhandled rejection. */
+  /** Counts a request's work until it settles; a failure to reply is logged, never an unhandled rejection. */
   private track(work: Promise<void>): void {
-    const settled = work.catch((err: unknown) => this.options.logger.error({ err }, 'could not reply to a request'));
-    this.inFlight.add(settled);
-    void settled.finally(() => this.inFlight.delete(settled));
+    this.inFlight++;
+    work.then(this.settled, this.failedToReply);
   }
+
+  private readonly settled = (): void => {
+    if (--this.inFlight === 0) this.idle?.();
+  };
+
+  private readonly failedToReply = (err: unknown): void => {
+    this.options.logger.error({ err }, 'could not reply to a request');
+    this.settled();
+  };
 
   /** Heartbeats go out on one interval that runs only while a request that asked for them is in progress. */
   private startBeating(reply: string): void {
@@ -277,7 +287,7 @@ class Host implements HostedService {
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const result = await runInCall(
-        { caller, procedure: subject, deadline, traceId: hop.traceId, forwarded: forwardedThrough(forwarded, hop) },
+        new ServedCall(caller, subject, deadline, hop, forwarded),
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
       if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));

@@ -1,6 +1,7 @@
 // Heartbeats of a request in progress: how a caller asks for them, what one looks like on the wire, and how
 // long a caller waits in silence before it takes the instance that has its request for gone.
 import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
+import { sealHeaders } from './sealed-headers.ts';
 
 /** A request header asking the responder for heartbeats while it works; a reply header giving their interval. */
 export const HEARTBEAT_HEADER = 'Mesh-Heartbeat';
@@ -20,7 +21,7 @@ export function silenceLimitMs(heartbeatMs: number): number {
 export function heartbeatHeaders(heartbeatMs: number): MsgHdrs {
   const headers = natsHeaders(HEARTBEAT_STATUS, 'Heartbeat');
   headers.set(HEARTBEAT_HEADER, String(heartbeatMs));
-  return headers;
+  return sealHeaders(headers);
 }
 
 export function isHeartbeat(msg: Msg): boolean {

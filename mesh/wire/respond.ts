@@ -4,6 +4,7 @@ import { headers as natsHeaders, type Msg } from 'nats';
 import { CONTENT_TYPE_HEADER, msgpackCodec, type Codec } from './codec.ts';
 import type { Envelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
+import { sealHeaders } from './sealed-headers.ts';
 
 /** The micro services protocol's error headers: the message, and the status as a number. */
 export const SERVICE_ERROR_HEADER = 'Nats-Service-Error';
@@ -14,6 +15,7 @@ type Request = Pick<Msg, 'respond'>;
 /** Success headers naming the codec, made once: publishing only reads headers. */
 const MSGPACK_HEADERS = natsHeaders();
 MSGPACK_HEADERS.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+sealHeaders(MSGPACK_HEADERS);
 
 /** Answers [args, kwargs]; throws INTERNAL (the cause attached) when they cannot be encoded, having sent nothing. */
 export function respondResult(msg: Request, codec: Codec, envelope: Envelope): void {
