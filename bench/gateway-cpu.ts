@@ -20,7 +20,7 @@ try {
   workers.push(load);
   const servers: [string, string[], Record<string, string>][] = [
     ['bare Koa + lean caller', ['koa-lean', service], {}],
-    ['gateway-http, metrics off', ['gateway-no-metrics', service], {}],
+    ['gateway-http, metrics and tracing off', ['gateway-unobserved', service], {}],
     ['gateway-http', ['gateway', service], {}],
     ['gateway-http, JWT + policy', ['gateway-auth', service, secret], { authorization: `Bearer ${token}` }],
   ];

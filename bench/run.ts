@@ -98,17 +98,23 @@ interface RpcVariant {
   label: string;
   /** How the caller process calls (see workers/rpc-caller.ts). */
   mode: 'mesh' | 'lean' | 'request';
-  responder: 'mesh' | 'mesh-plain' | 'raw';
+  responder: 'mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw';
   baseline?: boolean;
 }
 
 const FLOOR = 'raw nats.js responder + lean caller (floor)';
 const MESH_RPC = 'nats-mesh service + mesh client';
 const MESH_RPC_PLAIN = 'nats-mesh service, plain @rpc (no schema)';
+const MESH_RPC_UNOBSERVED = 'nats-mesh service, plain @rpc, metrics and tracing off';
 
 function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVariant[]): Scenario {
   let caller: Worker<Record<string, unknown>>;
-  const subjects = { mesh: `${unique('bench_mesh')}.hello`, 'mesh-plain': `${unique('bench_plain')}.hello`, raw: `${unique('bench_raw')}.hello` };
+  const subjects = {
+    mesh: `${unique('bench_mesh')}.hello`,
+    'mesh-plain': `${unique('bench_plain')}.hello`,
+    'mesh-plain-unobserved': `${unique('bench_unobserved')}.hello`,
+    raw: `${unique('bench_raw')}.hello`,
+  };
   return {
     name,
     variants: variants.map((v) => ({
@@ -126,11 +132,11 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
 }
 
 const MESH_HTTP_AUTH = 'nats-mesh gateway-http, JWT + policy';
-const MESH_HTTP_NO_METRICS = 'nats-mesh gateway-http, metrics off';
+const MESH_HTTP_UNOBSERVED = 'nats-mesh gateway-http, metrics and tracing off';
 
 interface GatewayLayer {
   label: string;
-  /** The http-server worker kind: gateway, gateway-auth, gateway-no-metrics. */
+  /** The http-server worker kind: gateway, gateway-auth, gateway-unobserved. */
   kind: string;
   baseline?: boolean;
   /** Send the bench token as a bearer credential. */
@@ -410,9 +416,13 @@ const scenarios: Scenario[] = [
     { label: MESH_HTTP, kind: 'gateway', baseline: true },
     { label: MESH_HTTP_AUTH, kind: 'gateway-auth', authorized: true },
   ]),
-  gatewayLayerScenario('HTTP gateway with metrics: POST /greeting.hello, metrics on (the default) and off', [
-    { label: MESH_HTTP_NO_METRICS, kind: 'gateway-no-metrics', baseline: true },
+  gatewayLayerScenario('HTTP gateway with metrics and tracing: POST /greeting.hello, both on (the default) and both off', [
+    { label: MESH_HTTP_UNOBSERVED, kind: 'gateway-unobserved', baseline: true },
     { label: MESH_HTTP, kind: 'gateway' },
+  ]),
+  rpcScenario('RPC with metrics and tracing: greeting.hello as a plain @rpc, both on (the default) and both off', 'json', [
+    { label: MESH_RPC_UNOBSERVED, mode: 'mesh', responder: 'mesh-plain-unobserved', baseline: true },
+    { label: MESH_RPC_PLAIN, mode: 'mesh', responder: 'mesh-plain' },
   ]),
 ];
 
@@ -426,8 +436,8 @@ try {
   await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpMetrics] = scenarios.map((s) => s.name) as [
-  string, string, string, string, string, string, string, string, string, string, string,
+const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpObserved, rpcObserved] = scenarios.map((s) => s.name) as [
+  string, string, string, string, string, string, string, string, string, string, string, string,
 ];
 const targets: Target[] = [
   { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, plain @rpc / floor', ratio: ratio(rpcJson, '64', MESH_RPC_PLAIN, FLOOR), goal: 0.95 },
@@ -440,7 +450,8 @@ const targets: Target[] = [
   { scenario: thingList, description: 'get_things(limit=100), 64 in flight: mesh / pg floor', ratio: ratio(thingList, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
   { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
   { scenario: httpAuth, description: 'HTTP, 64 connections: JWT + policy / authentication off', ratio: ratio(httpAuth, '64', MESH_HTTP_AUTH, MESH_HTTP), goal: 0.9 },
-  { scenario: httpMetrics, description: 'HTTP, 64 connections: metrics on / metrics off', ratio: ratio(httpMetrics, '64', MESH_HTTP, MESH_HTTP_NO_METRICS), goal: 0.9 },
+  { scenario: httpObserved, description: 'HTTP, 64 connections: metrics and tracing on / both off', ratio: ratio(httpObserved, '64', MESH_HTTP, MESH_HTTP_UNOBSERVED), goal: 0.9 },
+  { scenario: rpcObserved, description: 'RPC, 64 in flight: metrics and tracing on / both off', ratio: ratio(rpcObserved, '64', MESH_RPC_PLAIN, MESH_RPC_UNOBSERVED), goal: 0.9 },
 ];
 const markdown = writeReport(rows, targets, memory, {
   date: new Date().toISOString(),

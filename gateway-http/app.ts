@@ -13,6 +13,7 @@ import {
   msgpackCodec,
   replyStatus,
   startHop,
+  tracingOn,
   withErrorId,
   type Caller,
   type Hop,
@@ -111,13 +112,15 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   /**
    * The request's span, from the caller's `traceparent` (a malformed one starts a fresh trace); the response
-   * tells the caller its trace: `traceparent` (this span) and `Trace-Id`.
+   * tells the caller its trace: `traceparent` (this span) and `Trace-Id`, unless tracing is off.
    */
   async function traceRequest(ctx: GatewayContext, next: Next) {
     const hop = startHop(`${ctx.method} ${ctx.path.slice(0, LOGGED_PATH_CHARS)}`, 'server', ctx.get('traceparent') || undefined, ctx.get('tracestate') || undefined);
     ctx.state.hop = hop;
-    ctx.set('traceparent', hop.traceparent);
-    ctx.set('Trace-Id', hop.traceId);
+    if (tracingOn()) {
+      ctx.set('traceparent', hop.traceparent);
+      ctx.set('Trace-Id', hop.traceId);
+    }
     try {
       await next();
     } finally {

@@ -106,7 +106,7 @@ program
       return runWatched({ paths: watched, command: unwatchedCommand(), logger });
     }
     await runProcess(logger, async () => {
-      await startTracing(paths.map((p) => p.split('/').filter(Boolean).at(-1)).join(','));
+      await startTracing(paths.map((p) => p.split('/').filter(Boolean).at(-1)).join(','), config.tracing);
       const running = await runServices(await Promise.all(paths.map(loadServiceClass)), { config, logger });
       return { running: exportingSpansOnStop(running), ready: { services: running.services.map((s) => s.name) } };
     });
@@ -127,7 +127,7 @@ program
       return runWatched({ paths: [folder, resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
     }
     await runProcess(logger, async () => {
-      await startTracing(`gateway-${kind}`);
+      await startTracing(`gateway-${kind}`, config.tracing);
       const running = await (await loadStart(folder))({ config, logger });
       return { running: exportingSpansOnStop(running), ready: { health: `${running.url}/health` } };
     });

@@ -3,7 +3,7 @@
 export * from './index.ts';
 export { parseEnvelope, isKwargs, toReplyEnvelope, type Envelope, type Reply } from './wire/envelope.ts';
 export { ERROR_STATUS, errorFromBody, isErrorCode, newErrorId, withErrorId, type ErrorBody, type ErrorObject } from './wire/errors.ts';
-export { startHop, startTracing, stopTracing, tracingEnabled, type Hop, type HopKind } from './observability/tracing.ts';
+export { startHop, startTracing, stopTracing, tracingOn, type Hop, type HopKind } from './observability/tracing.ts';
 export { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
 export { createReports, reportSettings, droppedReports, REPORTS_SUBJECT, type Report, type Reports } from './observability/reports.ts';
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';

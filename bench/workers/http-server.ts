@@ -9,11 +9,11 @@ import Koa from 'koa';
 import { connect } from 'nats';
 import getRawBody from 'raw-body';
 import { start } from '../../gateway-http/index.ts';
-import { createLogger, loadConfig } from '../../mesh/gateway.ts';
+import { createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'gateway-auth' | 'gateway-no-metrics' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
@@ -32,15 +32,16 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
   };
 }
 
-if (kind === 'gateway' || kind === 'gateway-auth' || kind === 'gateway-no-metrics') {
+if (kind === 'gateway' || kind === 'gateway-auth' || kind === 'gateway-unobserved') {
   // gateway-auth: JWT bearer tokens (HS256) and a policy that lets the role `bench` call the service, deny otherwise.
-  const auth: Record<string, unknown> = kind === 'gateway-no-metrics' ? { 'metrics.enabled': false } : {};
+  const auth: Record<string, unknown> = kind === 'gateway-unobserved' ? { 'metrics.enabled': false, 'tracing.enabled': false } : {};
   if (kind === 'gateway-auth') {
     const policyFile = join(mkdtempSync(join(tmpdir(), 'bench-policy-')), 'policy.json');
     writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));
     Object.assign(auth, { 'auth.jwtSecret': jwtSecret, 'auth.policyFile': policyFile });
   }
   const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...auth } });
+  await startTracing('gateway-http', config.tracing, {});
   const gateway = await start({ config, logger });
   serve({ url: gateway.url }, cpuTime, () => gateway.stop());
 } else if (kind === 'moleculer-web') {

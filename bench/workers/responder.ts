@@ -1,17 +1,18 @@
 // A responder in its own process: `mesh` (greeting_service hosted by nats-mesh, its zod schema checking the
-// arguments), `mesh-plain` (the same hello as a plain @rpc, no schema), `raw` (a nats.js queue subscription doing
+// arguments), `mesh-plain` (the same hello as a plain @rpc, no schema), `mesh-plain-unobserved` (that one with
+// metrics and tracing off), `raw` (a nats.js queue subscription doing
 // the same JSON or MessagePack work by hand), `moleculer` (a Moleculer service), or `thing` (thing_service on
 // the Postgres database given as the third argument). For `mesh`, a third argument is the JWT secret the
 // gateway in front of it signs with, so the service verifies the identity it forwards.
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, headers } from 'nats';
-import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc } from '../../mesh/gateway.ts';
+import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startTracing } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import { greet } from '../baselines/greeting.ts';
 import { BENCH_POOL_SIZE, NATS_URL, serve } from './ipc.ts';
 
-const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-plain' | 'raw' | 'moleculer' | 'thing', string, string?];
+const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw' | 'moleculer' | 'thing', string, string?];
 
 /** greeting_service's hello without a declared schema: parameters read from the method, no validation. */
 class PlainGreeting {
@@ -38,10 +39,12 @@ if (kind === 'moleculer') {
   serve({ subject: `${name}.hello` }, async () => null, () => broker.stop());
 } else {
   const nc = await connect({ servers: NATS_URL });
-  if (kind === 'mesh' || kind === 'mesh-plain' || kind === 'thing') {
+  if (kind === 'mesh' || kind === 'mesh-plain' || kind === 'mesh-plain-unobserved' || kind === 'thing') {
     const settings = kind === 'thing' ? { 'database.url': third } : { 'auth.jwtSecret': third };
-    const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'database.poolSize': BENCH_POOL_SIZE, ...settings } });
-    const service = kind === 'mesh' ? new GreetingService() : kind === 'mesh-plain' ? new PlainGreeting() : new ThingService({ config, logger });
+    const observed = kind !== 'mesh-plain-unobserved';
+    const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'database.poolSize': BENCH_POOL_SIZE, 'metrics.enabled': observed, 'tracing.enabled': observed, ...settings } });
+    await startTracing(name, config.tracing, {});
+    const service = kind === 'mesh' ? new GreetingService() : kind === 'thing' ? new ThingService({ config, logger }) : new PlainGreeting();
     service.name = name;
     const hosted = await hostService(service, { nc, logger, config, identity: createIdentityVerifier(config.auth) });
     serve({ subject: `${name}.hello` }, async () => null, async () => {

@@ -5,6 +5,7 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import { MeshError } from '../wire/errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
+import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 
 export interface RequestOptions {
@@ -18,7 +19,7 @@ export interface RequestOptions {
   headers?: MsgHdrs;
   /** Aborting rejects the request with CANCELED; a late reply is dropped. */
   signal?: AbortSignal;
-  /** The trace context of the request's span (`traceparent`, `tracestate`), added to its headers. */
+  /** The trace context of the request's span (`traceparent`, `tracestate`), added to its headers while tracing is on. */
   trace?: TraceHeaders;
 }
 
@@ -130,7 +131,7 @@ class MuxCaller implements Caller {
       this.schedule(token, tick);
       try {
         const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
-        const headers = options.trace ? withTrace(shared, options.trace) : shared;
+        const headers = options.trace && tracingOn() ? withTrace(shared, options.trace) : shared;
         this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
       } catch (err) {
         this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));

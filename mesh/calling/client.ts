@@ -10,7 +10,7 @@ import { errorFromBody, MeshError } from '../wire/errors.ts';
 import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
 import { forwardedHeaders, forwardedThrough, headersWith, IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
-import { startHop, type Hop, type HopKind } from '../observability/tracing.ts';
+import { startHop, tracingOn, type Hop, type HopKind } from '../observability/tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
 
 export interface CallOptions {
@@ -112,7 +112,7 @@ class Client implements MeshClient {
 
   /** Inside a traced handler, the span of a call or event it makes: a child of the handler's span. */
   private nestedHop(running: RunningCall | undefined, name: string, kind: HopKind): Hop | undefined {
-    if (!running) return undefined;
+    if (!running || !tracingOn()) return undefined;
     const { forwarded } = running;
     const traceparent = forwarded?.[TRACEPARENT_HEADER];
     return traceparent === undefined ? undefined : startHop(name, kind, traceparent, forwarded?.[TRACESTATE_HEADER]);

@@ -2,7 +2,7 @@
 // The service host sets it around each handler and event; calls made from inside read what to carry on from it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from '../auth/identity.ts';
-import type { Hop } from '../observability/tracing.ts';
+import { tracingOn, type Hop } from '../observability/tracing.ts';
 import { forwardedThrough, type Forwarded } from '../wire/propagation.ts';
 
 export interface CallContext {
@@ -44,6 +44,7 @@ export class ServedCall implements RunningCall {
   }
 
   get forwarded(): Forwarded {
+    if (!tracingOn()) return this.received;
     return (this.next ??= forwardedThrough(this.received, this.hop));
   }
 }

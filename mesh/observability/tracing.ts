@@ -27,6 +27,8 @@ const KINDS: Record<HopKind, SpanKind> = {
 
 /** Set by startTracing when an exporter is configured; undefined means no span objects at all. */
 let tracer: Tracer | undefined;
+/** False when the configuration turns tracing off (`tracing.enabled`): trace headers are then neither read nor written. */
+let traced = true;
 let shutdown: (() => Promise<void>) | undefined;
 
 /**
@@ -93,17 +95,22 @@ export function startHop(name: string, kind: HopKind, parent: string | Hop | und
   return tracer ? recordedHop(tracer, name, kind, parentContext, state, attributes) : new BareHop(parentContext, state);
 }
 
-/** Whether spans are recorded and exported (an OTLP endpoint is configured). */
-export function tracingEnabled(): boolean {
-  return tracer !== undefined;
+/**
+ * Whether this process takes part in traces: makes spans and sends its own on. When off, received trace headers pass
+ * through unchanged, and a hop's ids (the received trace id, else fresh ones) serve only its log lines.
+ */
+export function tracingOn(): boolean {
+  return traced;
 }
 
 /**
- * Loads the OpenTelemetry SDK and an OTLP/HTTP (JSON) exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise
- * does nothing and costs nothing. The exporter reads the usual OTEL_EXPORTER_OTLP_* variables itself.
+ * Takes the configured switch, and loads the OpenTelemetry SDK and an OTLP/HTTP (JSON) exporter when tracing is on
+ * and OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise loads nothing and costs nothing. The exporter reads the usual
+ * OTEL_EXPORTER_OTLP_* variables itself.
  */
-export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT || tracer) return tracer !== undefined;
+export async function startTracing(serviceName: string, settings: { enabled: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  traced = settings.enabled;
+  if (!traced || !env.OTEL_EXPORTER_OTLP_ENDPOINT || tracer) return tracer !== undefined;
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/exporter-trace-otlp-http'),

@@ -129,6 +129,9 @@ export const configSchema = z.strictObject({
     reporterQueue: POSITIVE_INT.default(100),
     reporterTimeoutMs: POSITIVE_INT.default(1000),
   }).prefault({}),
+  tracing: z.strictObject({
+    enabled: BOOLEAN.default(true),
+  }).prefault({}),
   metrics: z.strictObject({
     enabled: BOOLEAN.default(true),
     meshWaitMs: POSITIVE_INT.max(10_000).default(250),
@@ -201,6 +204,7 @@ export const ENVIRONMENT = {
   MESH_REPORTER: 'reports.reporter',
   MESH_REPORTER_QUEUE: 'reports.reporterQueue',
   MESH_REPORTER_TIMEOUT_MS: 'reports.reporterTimeoutMs',
+  TRACING_ENABLED: 'tracing.enabled',
   METRICS_ENABLED: 'metrics.enabled',
   METRICS_MESH_WAIT_MS: 'metrics.meshWaitMs',
   LOG_LEVEL: 'log.level',

@@ -137,6 +137,8 @@ class Host implements HostedService {
   private readonly heartbeatMs: number;
   /** Whether each request gets a debug line: decided once, so no log object is built per request otherwise. */
   private readonly debug: boolean;
+  /** Whether each request's latency and error code are counted for `$SRV.STATS` (`metrics.enabled`). */
+  private readonly measuring: boolean;
   private readonly identity: IdentityVerifier;
   private readonly reports: Reports;
   private micro: MicroService | undefined;
@@ -146,6 +148,7 @@ class Host implements HostedService {
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.debug = options.logger.isLevelEnabled('debug');
+    this.measuring = options.config?.metrics.enabled ?? true;
     this.identity = options.identity ?? NO_KEYS;
     this.reports = options.reports ?? createReports(options.nc, options.logger);
   }
@@ -299,7 +302,7 @@ class Host implements HostedService {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
-      countRequest(counters, ms, failure?.error.code);
+      if (this.measuring) countRequest(counters, ms, failure?.error.code);
       hop.end(failure?.error);
       if (failure) this.logFailure(subject, hop, failure, ms, caller);
       else if (ms > (procedure.slowMs ?? this.reports.slowMs)) this.reportSlow(subject, hop, ms, caller, procedure.slowMs ?? this.reports.slowMs);
