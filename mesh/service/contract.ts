@@ -93,8 +93,10 @@ export function bindContract(procedure: string, contract: Contract, args: Args, 
     if (index < args.length) throw new MeshError('INVALID_ARGUMENT', `${procedure} got multiple values for argument '${key}'`);
     input[key] = kwargs[key];
   }
-  const parsed = contract.params.safeParse(input, { error: defaultMessages });
-  if (!parsed.success) throw invalid(detailsOf(parsed.error));
+  // Parsed without options first: an error map passed per call takes zod off its compiled fast path (about 2 µs),
+  // so only a failure is parsed again with the messages.
+  const parsed = contract.params.safeParse(input);
+  if (!parsed.success) throw invalid(detailsOf(contract.params.safeParse(input, { error: defaultMessages }).error!));
   const data = parsed.data as Record<string, unknown>;
   return keys.map((key) => data[key]);
 }
