@@ -156,13 +156,16 @@ const CLIENT_MEMBERS = new Set(['call', 'publish', 'close', 'proxy', 'then']);
 export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: { timeoutMs?: number } = {}): ProxiedClient<S> {
   const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000 }));
   const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
-  return new Proxy(client, {
+  // The services sit at the end of the client's prototype chain, behind its own members: `client.call` is found
+  // before the Proxy is reached, so only a name that is no member of the client goes through its trap.
+  const servicesLast = new Proxy(Object.prototype, {
     get(target, property, receiver) {
       if (property === 'proxy') return services;
       if (typeof property !== 'string' || CLIENT_MEMBERS.has(property) || property in target) return Reflect.get(target, property, receiver) as unknown;
       return services[property];
     },
-  }) as unknown as ProxiedClient<S>;
+  });
+  return Object.setPrototypeOf(client, Object.create(servicesLast, Object.getOwnPropertyDescriptors(Client.prototype))) as ProxiedClient<S>;
 }
 
 /** One service of a client as an object of methods, typed by its class: `serviceProxy<GreetingService>(client, 'greeting_service')`. */
