@@ -7,12 +7,14 @@ import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { discoverServices } from '../../mesh/cli/discover.ts';
+import { pingService } from '../../mesh/cli/ping.ts';
+import { gatherStats as gatherCliStats } from '../../mesh/cli/stats.ts';
 import { gatherStats } from '../../mesh/observability/mesh-stats.ts';
 import { ConfigError, createClient, event, hostService, jsonCodec, loadConfig, rpc, runServices, type MeshConfig, type ProcessContext, type RunningServices } from '../../mesh/gateway.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
 
-const { CALL, RESULT, SUBSCRIBE, SUBSCRIBED, PUBLISH, EVENT } = MessageType;
+const { CALL, RESULT, SUBSCRIBE, SUBSCRIBED, PUBLISH, EVENT, REGISTER, REGISTERED, INVOCATION, YIELD } = MessageType;
 
 /** Events each mesh's greeting_service handled, by mesh. */
 const heard = new Map<string, string[]>();
@@ -98,6 +100,8 @@ describe('namespaces on one NATS server', () => {
     assert.deepEqual([greeting!.name, greeting!.instances, greeting!.procedures.map((p) => p.subject)], ['greeting_service', [aId], ['greeting_service.hello']]);
     const figures = await gatherStats(nc, { waitMs: 300, namespace: 'a' });
     assert.deepEqual(figures.map((f) => [f.procedure, f.instance]), [['greeting_service.hello', aId]]);
+    assert.deepEqual((await pingService(nc, 'greeting_service', 1000, 'a')).map((p) => p.id), [aId]);
+    assert.deepEqual((await gatherCliStats(nc, 'greeting_service', 'a', 1000)).map((r) => [r.subject, r.instances]), [['greeting_service.hello', 1]]);
   });
 
   async function meshInstance(mesh: string) {
@@ -170,6 +174,15 @@ describe('namespaces on one NATS server', () => {
       session.send([PUBLISH, 3, {}, 'news', ['from WAMP']]);
       assert.deepEqual(await until('b', 'from WAMP'), ['for b', 'for b over WAMP', 'from WAMP']);
       assert.deepEqual(await until('a', 'not for b'), ['for a', 'not for b']);
+
+      session.send([REGISTER, 4, {}, 'calc.double']);
+      const [registered, , registrationId] = await session.next();
+      assert.equal(registered, REGISTERED);
+      const reply = nc.request('b.calc.double', jsonCodec.encode([[21], {}]));
+      const [invocation, invocationId, registration, , args2] = await session.next();
+      assert.deepEqual([invocation, registration, args2], [INVOCATION, registrationId, [21]]);
+      session.send([YIELD, invocationId, {}, [42]]);
+      assert.deepEqual(jsonCodec.decode((await reply).data), [[42], {}]);
     } finally {
       await session.close();
       await gateway.stop();
