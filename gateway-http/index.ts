@@ -25,14 +25,15 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
   const { http } = config;
+  const { namespace } = config.nats;
   const auth = createGatewayAuth(config.auth);
   const nc = await connectNats(config.nats, 'gateway-http');
-  const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes });
+  const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes, namespace });
   await registry.refresh();
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, known: (subject) => registry.get(subject) });
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject) });
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
-  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes });
+  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
   const rateLimiter = createRateLimiter(config.rateLimit);
   const app = createHttpApp({
     caller,

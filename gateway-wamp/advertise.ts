@@ -1,7 +1,7 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
 import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
-import type { Logger } from '../mesh/gateway.ts';
+import type { Logger, Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 
 /** The micro service name every WAMP gateway process answers to; each process has its own id. */
@@ -14,7 +14,8 @@ const INFO_RESPONSE = 'io.nats.micro.v1.info_response';
 export interface AdvertiseOptions {
   version: string;
   realm: string;
-  queue: string;
+  /** The endpoints' subjects and queue group are under it, and the metadata names it. */
+  namespace: Namespace;
   /** The registrations to list, read at each request. */
   registrations: () => Registration[];
   /** NATS's largest message: an INFO reply with more endpoints than fit lists as many as fit. */
@@ -40,12 +41,13 @@ const encoder = new TextEncoder();
 /** Subscribes the discovery subjects; resolves once the NATS server has them. */
 export async function advertise(nc: NatsConnection, options: AdvertiseOptions): Promise<Advertisement> {
   const id = nuid.next();
-  const identity = { name: WAMP_SERVICE_NAME, id, version: options.version, metadata: { realm: options.realm } };
+  const { namespace } = options;
+  const identity = { name: WAMP_SERVICE_NAME, id, version: options.version, metadata: { realm: options.realm, ...namespace.metadata } };
 
   const endpoint = (registration: Registration): EndpointInfo => ({
     name: registration.uri,
-    subject: registration.uri,
-    queue_group: options.queue,
+    subject: namespace.subject(registration.uri),
+    queue_group: namespace.queue,
     metadata: { parameters: '*args, **kwargs', invoke: registration.policy, callees: String(registration.calleeCount) },
   });
 

@@ -2,7 +2,7 @@
 // it (reference counted), and PUBLISH as a NATS publish in the publisher's serializer, so MessagePack binary
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger } from '../mesh/gateway.ts';
+import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -89,6 +89,8 @@ export class Broker {
     /** Distinguishes this gateway's sessions from another gateway's in EXCLUDE_HEADER. */
     private readonly gatewayId: string,
     private readonly logger: Logger,
+    /** Topics are subscribed and published on their subjects under it; events name the topic without its prefix. */
+    private readonly namespace: Namespace,
   ) {}
 
   /** Number of NATS subscriptions held, one per distinct subscribed subject and policy. */
@@ -111,7 +113,7 @@ export class Broker {
         key,
         pattern: match !== 'exact',
         subscribers: new Set(),
-        nats: this.nc.subscribe(subject, { callback: (err, msg) => (err ? this.logger.warn({ err, subject }, 'subscription failed') : this.deliver(created, msg)) }),
+        nats: this.nc.subscribe(this.namespace.subject(subject), { callback: (err, msg) => (err ? this.logger.warn({ err, subject }, 'subscription failed') : this.deliver(created, msg)) }),
         ready: this.nc.flush(),
         joining: 0,
       };
@@ -172,7 +174,7 @@ export class Broker {
       throw new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
     }
     try {
-      this.nc.publish(subject, payload, { headers });
+      this.nc.publish(this.namespace.subject(subject), payload, { headers });
     } catch (err) {
       throw new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
     }
@@ -210,7 +212,7 @@ export class Broker {
       this.logger.debug({ subject: msg.subject }, 'event with a malformed session list; not delivered');
       return;
     }
-    const details = topic.pattern ? { topic: msg.subject } : {};
+    const details = topic.pattern ? { topic: this.namespace.nameOf(msg.subject) } : {};
     const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
     const frames: [Buffer?, Buffer?] = [];
     for (const peer of topic.subscribers) {

@@ -7,7 +7,6 @@ import {
   decodeReply,
   isErrorReply,
   jsonCodec,
-  MESH_QUEUE,
   MeshError,
   parseEnvelope,
   respondError,
@@ -19,6 +18,7 @@ import {
   type ErrorCode,
   type Kwargs,
   type Logger,
+  type Namespace,
 } from '../mesh/gateway.ts';
 import { nameProblem, quoteName, startHop, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
@@ -60,6 +60,8 @@ export interface DealerOptions {
   measure?: (procedure: string, status: number, seconds: number) => void;
   /** Procedures the gateway answers itself once the policy allows them (mesh.stats): never forwarded. */
   gatewayProcedures?: ReadonlyMap<string, () => Promise<unknown>>;
+  /** Registrations answer on their URI's subject under it, in its queue group. */
+  namespace: Namespace;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -98,7 +100,7 @@ export class Dealer {
   private readonly revokeTimer: NodeJS.Timeout;
 
   constructor(readonly options: DealerOptions) {
-    this.registrations = new Registrations(options.nc, MESH_QUEUE, (registration, msg) => this.route(registration, msg), options.logger);
+    this.registrations = new Registrations(options.nc, options.namespace, (registration, msg) => this.route(registration, msg), options.logger);
     this.revokeTimer = setInterval(() => this.revokeTaken(), options.revokeCheckMs).unref();
   }
 

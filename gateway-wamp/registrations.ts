@@ -3,7 +3,7 @@
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Identity } from '../mesh/auth/index.ts';
-import type { Logger } from '../mesh/gateway.ts';
+import type { Logger, Namespace } from '../mesh/gateway.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
@@ -93,7 +93,8 @@ export class Registrations {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly queue: string,
+    /** Each URI is subscribed on its subject under the namespace, in the namespace's queue group. */
+    private readonly namespace: Namespace,
     private readonly route: (registration: Registration, msg: Msg) => void,
     private readonly logger: Logger,
   ) {}
@@ -112,8 +113,8 @@ export class Registrations {
     if (registration && !registration.admits(policy)) return undefined;
     if (!registration) {
       let created!: Registration;
-      const nats = this.nc.subscribe(uri, {
-        queue: this.queue,
+      const nats = this.nc.subscribe(this.namespace.subject(uri), {
+        queue: this.namespace.queue,
         callback: (err, msg) => (err ? this.logger.warn({ err, uri }, 'registration failed') : this.route(created, msg)),
       });
       registration = created = new Registration(++this.lastId, uri, policy, nats, this.nc.flush());

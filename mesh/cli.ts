@@ -17,6 +17,7 @@ import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, SECRET_SETTING
 import { connectNats } from './process/connection.ts';
 import { loadServiceClass, loadStart, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry } from './cli/entry.ts';
 import { MeshError } from './wire/errors.ts';
+import { meshNamespace } from './wire/namespace.ts';
 import { createLogger } from './process/logger.ts';
 import { runProcess } from './process/process.ts';
 import { followReports } from './cli/reports.ts';
@@ -175,7 +176,7 @@ program
     const args = parseJsonArgument('args', argsText, []);
     const kwargs = parseJsonArgument('kwargs', kwargsText, {});
     const nc = await connectNats(config.nats, 'mesh-call');
-    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs });
+    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs, namespace: config.nats.namespace });
     try {
       const reply = await client.call(procedure, args as unknown[], kwargs as Record<string, unknown>, { encoding: options.encoding, token: options.token });
       process.stdout.write(`${JSON.stringify(reply)}\n`);
@@ -195,7 +196,7 @@ program
     const close = () => void nc.close();
     process.once('SIGINT', close);
     process.once('SIGTERM', close);
-    await followReports(nc, { json: options.json, write: (text) => process.stdout.write(text) });
+    await followReports(nc, { json: options.json, namespace: config.nats.namespace, write: (text) => process.stdout.write(text) });
   });
 
 program
@@ -203,9 +204,12 @@ program
   .description('list the services on the mesh and their procedures ($SRV.INFO)')
   .option('--json', 'print the raw service info as JSON lines')
   .action(async (options: { json?: boolean }) => {
-    await onNats('mesh-ls', async (nc) => {
+    await onNats('mesh-ls', async (nc, config) => {
+      const namespace = meshNamespace(config.nats.namespace);
       const infos = [];
-      for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 2000, jitter: 300 }).info()) infos.push(info);
+      for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 2000, jitter: 300 }).info()) {
+        if (namespace.owns(info.metadata)) infos.push(info);
+      }
       infos.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
       for (const info of infos) {
         if (options.json) {
@@ -214,7 +218,8 @@ program
         }
         process.stdout.write(`${info.name} ${info.version} (${info.id})\n`);
         for (const endpoint of info.endpoints) {
-          process.stdout.write(`  ${endpoint.subject}(${endpoint.metadata?.parameters ?? ''})\n`);
+          const name = namespace.nameOf(endpoint.subject);
+          if (name !== undefined) process.stdout.write(`  ${name}(${endpoint.metadata?.parameters ?? ''})\n`);
         }
       }
       if (infos.length === 0 && !options.json) process.stdout.write('no services answer $SRV.INFO\n');
@@ -228,7 +233,7 @@ program
   .option('--json', 'print the description as JSON')
   .action(async (service: string, options: { json?: boolean }) => {
     await onNats('mesh-info', async (nc, config) => {
-      const found = (await discoverServices(nc, createLogger(config.log, 'mesh-info'))).find((s) => s.name === service);
+      const found = (await discoverServices(nc, createLogger(config.log, 'mesh-info'), config.nats.namespace)).find((s) => s.name === service);
       if (!found) throw new MeshError('NOT_FOUND', `no service ${JSON.stringify(service)} answers $SRV.INFO`);
       process.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : formatServiceInfo(found));
     });
@@ -240,8 +245,8 @@ program
   .argument('<service>', 'service name, e.g. greeting_service')
   .option('--wait <ms>', 'how long to wait for answers', '2000')
   .action(async (service: string, options: { wait: string }) => {
-    await onNats('mesh-ping', async (nc) => {
-      const instances = await pingService(nc, service, positiveMs('--wait', options.wait));
+    await onNats('mesh-ping', async (nc, config) => {
+      const instances = await pingService(nc, service, positiveMs('--wait', options.wait), config.nats.namespace);
       for (const instance of instances) process.stdout.write(`${instance.name} ${instance.version} (${instance.id})\n`);
       if (instances.length === 0) throw new MeshError('UNAVAILABLE', `no instance of ${service} answers $SRV.PING`);
     });
@@ -253,8 +258,8 @@ program
   .argument('[service]', 'only this service')
   .option('--json', 'print the rows as JSON')
   .action(async (service: string | undefined, options: { json?: boolean }) => {
-    await onNats('mesh-stats', async (nc) => {
-      const rows = await gatherStats(nc, service);
+    await onNats('mesh-stats', async (nc, config) => {
+      const rows = await gatherStats(nc, service, config.nats.namespace);
       process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStats(rows));
     });
   });
@@ -266,7 +271,7 @@ program
   .option('--once', 'print one table and exit')
   .action(async (options: { interval: string; once?: boolean }) => {
     await onNats('mesh-top', async (nc, config) => {
-      await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout });
+      await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout, namespace: config.nats.namespace });
     });
   });
 
@@ -279,7 +284,7 @@ program
   .option('--service <names...>', 'only these services')
   .action(async (options: { out?: string; target: ClientTarget; importFrom: string; service?: string[] }) => {
     await onNats('mesh-client', async (nc, config) => {
-      const services = (await discoverServices(nc, createLogger(config.log, 'mesh-client'))).filter((s) => !options.service || options.service.includes(s.name));
+      const services = (await discoverServices(nc, createLogger(config.log, 'mesh-client'), config.nats.namespace)).filter((s) => !options.service || options.service.includes(s.name));
       const text = generateClient(services, { target: options.target, importFrom: options.importFrom, generatedAt: new Date() });
       if (options.out) writeFileSync(options.out, text);
       else process.stdout.write(text);
@@ -293,9 +298,9 @@ program
   .action(async (options: { eval?: string }) => {
     const config = configure();
     const nc = await connectNats(config.nats, 'mesh-shell');
-    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs });
+    const client = createClient(nc, { timeoutMs: config.rpc.timeoutMs, namespace: config.nats.namespace });
     try {
-      const services = await discoverServices(nc, createLogger(config.log, 'mesh-shell'));
+      const services = await discoverServices(nc, createLogger(config.log, 'mesh-shell'), config.nats.namespace);
       await runShell({ client, services, evaluate: options.eval });
     } finally {
       client.close();

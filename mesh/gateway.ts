@@ -12,6 +12,7 @@ export { decodeReply, isErrorReply, replyStatus } from './calling/client.ts';
 export { respondResult, respondError, headerSafe } from './wire/respond.ts';
 export { createRegistry, SERVICE_INFO_SUBJECT, type ProcedureRegistry } from './calling/registry.ts';
 export { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from './wire/names.ts';
+export { meshNamespace, namespaceProblem, NAMESPACE_METADATA, NO_NAMESPACE, type Namespace } from './wire/namespace.ts';
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER } from './wire/heartbeat.ts';
 export { hostService, MESH_QUEUE, type HostedService, type HostOptions, type ServiceInstance, type ServiceLifecycle } from './service/service-host.ts';
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './service/runner.ts';

@@ -9,7 +9,7 @@ export { currentCall, type CallContext } from './calling/context.ts';
 export type { Identity } from './auth/identity.ts';
 export { reply, type Args, type Kwargs } from './wire/envelope.ts';
 export { MeshError, type ErrorCode, type ErrorDetail } from './wire/errors.ts';
-export { createClient, serviceProxy, type MeshClient, type CallOptions, type ProxiedClient } from './calling/client.ts';
+export { createClient, serviceProxy, type MeshClient, type CallOptions, type ClientOptions, type ProxiedClient } from './calling/client.ts';
 export type { ServiceProxy, ServiceProxies, ServiceMap } from './calling/client-proxy.ts';
 export type { ProcessContext } from './process/process.ts';
 export type { MeshConfig } from './process/config.ts';

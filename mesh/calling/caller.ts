@@ -4,6 +4,7 @@
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { MeshError } from '../wire/errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
+import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
 import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
@@ -34,7 +35,7 @@ function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
 }
 
 export interface Caller {
-  /** Sends a request and resolves with the reply message, or rejects with a MeshError. */
+  /** Sends a request to a name (on its subject under the caller's namespace) and resolves with the reply message, or rejects with a MeshError. */
   request(subject: string, payload: Uint8Array, options?: RequestOptions): Promise<Msg>;
   /** False while the NATS connection is down; requests then fail at once with UNAVAILABLE. */
   readonly connected: boolean;
@@ -48,6 +49,8 @@ export interface CallerOptions {
   tickMs?: number;
   /** The inbox prefix the connection was configured with. */
   inboxPrefix?: string;
+  /** The namespace (`nats.namespace`) whose subjects requests go to; none by default. */
+  namespace?: string | null;
   /**
    * What the registry knows of a subject: undefined when it is no known procedure. A request to a known procedure
    * that nothing answers right now is UNAVAILABLE (its instances are away, e.g. reconnecting), not
@@ -85,6 +88,7 @@ class MuxCaller implements Caller {
   /** Tokens by the tick at which they expire; swept in order, so no timer per request. */
   private readonly deadlines = new Map<number, Set<string>>();
   private readonly prefix: string;
+  private readonly namespace: Namespace;
   private readonly tickMs: number;
   private readonly timeoutMs: number;
   private readonly known: ((subject: string) => KnownProcedure | undefined) | undefined;
@@ -102,6 +106,7 @@ class MuxCaller implements Caller {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
     this.known = options.known;
+    this.namespace = meshNamespace(options.namespace);
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
     nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onReply(msg) });
@@ -132,7 +137,7 @@ class MuxCaller implements Caller {
       try {
         const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
         const headers = options.trace && tracingOn() ? withTrace(shared, options.trace) : shared;
-        this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
+        this.nc.publish(this.namespace.subject(subject), payload, { reply: this.prefix + token, headers });
       } catch (err) {
         this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
       }

@@ -9,6 +9,7 @@ import { isKwargs, type Args, type Envelope, type Kwargs } from '../wire/envelop
 import { errorFromBody, MeshError } from '../wire/errors.ts';
 import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
 import { forwardedHeaders, forwardedThrough, headersWith, IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
+import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
 import { startHop, tracingOn, type Hop, type HopKind } from '../observability/tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
@@ -28,7 +29,7 @@ export interface MeshClient {
    * handler the call inherits the request's deadline and forwards its identity and trace headers.
    */
   call(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): Promise<Envelope>;
-  /** Publishes an event [args, kwargs] on a subject (inside a handler, with its identity and trace headers). */
+  /** Publishes an event [args, kwargs] on a subject, under the client's namespace (inside a handler, with its identity and trace headers). */
   publish(subject: string, args?: Args, kwargs?: Kwargs): void;
   close(): void;
 }
@@ -75,7 +76,7 @@ class Client implements MeshClient {
   private readonly msgpackHeaders = natsHeaders();
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
-  constructor(private readonly nc: NatsConnection, private readonly caller: Caller) {
+  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace) {
     this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
     sealHeaders(this.msgpackHeaders);
   }
@@ -106,7 +107,7 @@ class Client implements MeshClient {
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
     const running = runningCall();
     const hop = this.nestedHop(running, subject, 'producer');
-    this.nc.publish(subject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running, hop) });
+    this.nc.publish(this.namespace.subject(subject), jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running, hop) });
     hop?.end();
   }
 
@@ -149,12 +150,19 @@ export type ProxiedClient<S extends ServiceMap = {}> = MeshClient & { readonly p
 
 const CLIENT_MEMBERS = new Set(['call', 'publish', 'close', 'proxy', 'then']);
 
+export interface ClientOptions {
+  timeoutMs?: number;
+  /** The namespace (`nats.namespace`) whose procedures it calls and whose events it publishes; none by default. */
+  namespace?: string | null;
+}
+
 /**
  * A client on a connection the caller owns. Typed with the services it calls:
  * `createClient<{ greeting_service: GreetingService }>(nc)`; untyped, every service and method is reachable.
  */
-export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: { timeoutMs?: number } = {}): ProxiedClient<S> {
-  const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000 }));
+export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
+  const { namespace } = options;
+  const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000, namespace }), meshNamespace(namespace));
   const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
   // The services sit at the end of the client's prototype chain, behind its own members: `client.call` is found
   // before the Proxy is reached, so only a name that is no member of the client goes through its trap.

@@ -1,8 +1,10 @@
 // Which subjects hosted procedures answer, learned from the micro services protocol: a scatter-gather of
 // `$SRV.INFO`, refreshed on an interval and on a miss. It lists procedures; it neither calls them nor authorizes.
+// `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
 import { createInbox, type NatsConnection } from 'nats';
 import type { Logger } from '../process/logger.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
+import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 
 export const SERVICE_INFO_SUBJECT = '$SRV.INFO';
 const INFO_RESPONSE_TYPE = 'io.nats.micro.v1.info_response';
@@ -22,6 +24,7 @@ export interface EndpointInstance {
 
 /** What the registry knows of one subject: every instance that answers it. */
 export interface EndpointInfo {
+  /** The procedure's name, `<service>.<method>`: its subject less the namespace's prefix. */
   subject: string;
   /** The distinct service names advertising the subject. */
   services: readonly string[];
@@ -58,6 +61,8 @@ export interface RegistryOptions {
   maxNameBytes?: number;
   /** The inbox prefix the connection was configured with. */
   inboxPrefix?: string;
+  /** The namespace (`nats.namespace`) whose services it lists; the others are left out. None by default. */
+  namespace?: string | null;
 }
 
 /** Replies one refresh reads at most; more are dropped, so a rogue flood cannot grow memory. */
@@ -90,8 +95,11 @@ interface Advertised {
 
 const decoder = new TextDecoder();
 
-/** The endpoints of one INFO reply, or undefined when the reply is not a micro service info response. */
-function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | undefined {
+/**
+ * The endpoints of one INFO reply by name, or undefined when the reply is not a micro service info response; none
+ * when the service is in another namespace, and only those whose subjects have the namespace's prefix.
+ */
+function parseInfoReply(data: Uint8Array, maxNameBytes: number, namespace: Namespace): Advertised[] | undefined {
   let reply: unknown;
   try {
     reply = JSON.parse(decoder.decode(data));
@@ -101,19 +109,21 @@ function parseInfoReply(data: Uint8Array, maxNameBytes: number): Advertised[] | 
   if (!isTree(reply) || (reply.type !== undefined && reply.type !== INFO_RESPONSE_TYPE)) return undefined;
   const { name, id, endpoints } = reply;
   if (typeof name !== 'string' || typeof id !== 'string' || !Array.isArray(endpoints)) return undefined;
+  if (!namespace.owns(reply.metadata)) return [];
   const serviceMetadata = stringValues(reply.metadata);
   const version = typeof reply.version === 'string' ? reply.version : undefined;
   const description = typeof reply.description === 'string' ? reply.description : undefined;
   const advertised: Advertised[] = [];
   for (const endpoint of endpoints) {
     if (!isTree(endpoint) || typeof endpoint.subject !== 'string') continue;
-    if (nameProblem(endpoint.subject, maxNameBytes) !== undefined) continue;
+    const subject = namespace.nameOf(endpoint.subject);
+    if (subject === undefined || nameProblem(subject, maxNameBytes) !== undefined) continue;
     const metadata = stringValues(endpoint.metadata);
     const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
     const instance: EndpointInstance = { service: name, id, metadata };
     if (version !== undefined) instance.version = version;
     if (description !== undefined) instance.description = description;
-    advertised.push({ subject: endpoint.subject, instance, heartbeatMs });
+    advertised.push({ subject, instance, heartbeatMs });
   }
   return advertised;
 }
@@ -146,6 +156,7 @@ class InfoRegistry implements ProcedureRegistry {
   private readonly windowMs: number;
   private readonly minGapMs: number;
   private readonly maxNameBytes: number;
+  private readonly namespace: Namespace;
   private connected = true;
   private closed = false;
   /** The subjects and instance ids of the map, to tell whether a refresh changed anything. */
@@ -158,6 +169,7 @@ class InfoRegistry implements ProcedureRegistry {
     this.windowMs = options.windowMs ?? 250;
     this.minGapMs = options.minGapMs ?? 250;
     this.maxNameBytes = options.maxNameBytes ?? DEFAULT_MAX_NAME_BYTES;
+    this.namespace = meshNamespace(options.namespace);
     this.timer = setInterval(() => void this.refresh(), this.refreshMs).unref();
     void this.watchStatus();
   }
@@ -207,7 +219,7 @@ class InfoRegistry implements ProcedureRegistry {
     const sub = this.nc.subscribe(inbox, {
       max: MAX_REPLIES,
       callback: (_err, msg) => {
-        const advertised = parseInfoReply(msg.data, this.maxNameBytes);
+        const advertised = parseInfoReply(msg.data, this.maxNameBytes, this.namespace);
         if (!advertised) {
           malformed++;
           return;

@@ -5,8 +5,9 @@ import { catalogOf, type ServiceDescription } from '../calling/catalog.ts';
 import type { Logger } from '../process/logger.ts';
 import { createRegistry } from '../calling/registry.ts';
 
-export async function discoverServices(nc: NatsConnection, logger: Logger, windowMs = 500): Promise<ServiceDescription[]> {
-  const registry = createRegistry(nc, { logger, windowMs, refreshMs: 3_600_000 });
+/** The services of the namespace (`nats.namespace`; none by default) that answer within windowMs. */
+export async function discoverServices(nc: NatsConnection, logger: Logger, namespace: string | null = null, windowMs = 500): Promise<ServiceDescription[]> {
+  const registry = createRegistry(nc, { logger, windowMs, refreshMs: 3_600_000, namespace });
   try {
     await registry.refresh();
     return catalogOf(registry.list());

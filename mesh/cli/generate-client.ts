@@ -76,7 +76,7 @@ function runtime(target: ClientTarget, importFrom: string): string {
 import { createClient, type MeshClient } from ${JSON.stringify(importFrom)};
 
 /** A nats-mesh client on the connection (which the caller owns and closes) with every service as a typed property. */
-export function createMeshClient(nc: NatsConnection, options: { timeoutMs?: number } = {}): MeshClient & Mesh {
+export function createMeshClient(nc: NatsConnection, options: { timeoutMs?: number; namespace?: string | null } = {}): MeshClient & Mesh {
   const client = createClient(nc, options);
   const call = (procedure: string, args: unknown[], kwargs: Record<string, unknown>) => client.call(procedure, args, kwargs).then(([a, k]) => resultOf(a, k));
   return Object.assign(proxies(call), {

@@ -3,6 +3,7 @@
 import type { NatsConnection } from 'nats';
 import { jsonCodec } from '../wire/codec.ts';
 import { REPORTS_SUBJECT, type Report } from '../observability/reports.ts';
+import { meshNamespace } from '../wire/namespace.ts';
 
 /** One report as a terminal line: time, kind, procedure, duration, caller, trace and error ids, then the message. */
 export function reportLine(report: Partial<Report>): string {
@@ -22,11 +23,12 @@ export function reportLine(report: Partial<Report>): string {
   return stack ? `${line}\n${stack}` : line;
 }
 
-/** Prints every report until the connection closes; `write` is stdout's in the CLI. */
-export async function followReports(nc: NatsConnection, options: { json?: boolean; write: (text: string) => void }): Promise<void> {
-  const subscription = nc.subscribe(`${REPORTS_SUBJECT}.>`);
+/** Prints every report of the namespace (none by default) until the connection closes; `write` is stdout's in the CLI. */
+export async function followReports(nc: NatsConnection, options: { json?: boolean; namespace?: string | null; write: (text: string) => void }): Promise<void> {
+  const subject = meshNamespace(options.namespace).subject(`${REPORTS_SUBJECT}.>`);
+  const subscription = nc.subscribe(subject);
   await nc.flush();
-  options.write(options.json ? '' : `following ${REPORTS_SUBJECT}.> (Ctrl-C to stop)\n`);
+  options.write(options.json ? '' : `following ${subject} (Ctrl-C to stop)\n`);
   for await (const msg of subscription) {
     let report: Partial<Report>;
     try {

@@ -1,9 +1,11 @@
 // `mesh stats [service]`: per-procedure counters from `$SRV.STATS`, summed across instances, like `nats micro stats`.
 // It reads the micro protocol's standard fields only; latency histograms are the metrics aggregator's business.
 import { RequestStrategy, type NatsConnection } from 'nats';
+import { meshNamespace } from '../wire/namespace.ts';
 
 export interface ProcedureStats {
   service: string;
+  /** `<service>.<method>`: the subject less the namespace's prefix. */
   subject: string;
   instances: number;
   requests: number;
@@ -14,15 +16,19 @@ export interface ProcedureStats {
   averageMs: number;
 }
 
-/** Gathers `$SRV.STATS` (of one service, or all) for windowMs and sums the endpoints by subject. */
-export async function gatherStats(nc: NatsConnection, service: string | undefined, maxWait = 1000): Promise<ProcedureStats[]> {
+/** Gathers `$SRV.STATS` (of one service, or all, in the namespace) for windowMs and sums the endpoints by subject. */
+export async function gatherStats(nc: NatsConnection, service: string | undefined, namespace: string | null = null, maxWait = 1000): Promise<ProcedureStats[]> {
+  const own = meshNamespace(namespace);
   const bySubject = new Map<string, ProcedureStats>();
   const client = nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait, jitter: 300 });
   for await (const stats of await client.stats(service)) {
+    if (!own.owns(stats.metadata)) continue;
     for (const endpoint of stats.endpoints ?? []) {
-      const key = `${stats.name}\u0000${endpoint.subject}`;
+      const subject = own.nameOf(endpoint.subject);
+      if (subject === undefined) continue;
+      const key = `${stats.name}\u0000${subject}`;
       let sum = bySubject.get(key);
-      if (!sum) bySubject.set(key, (sum = { service: stats.name, subject: endpoint.subject, instances: 0, requests: 0, errors: 0, processingMs: 0, averageMs: 0 }));
+      if (!sum) bySubject.set(key, (sum = { service: stats.name, subject, instances: 0, requests: 0, errors: 0, processingMs: 0, averageMs: 0 }));
       sum.instances++;
       sum.requests += endpoint.num_requests;
       sum.errors += endpoint.num_errors;

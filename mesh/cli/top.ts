@@ -10,6 +10,8 @@ export interface TopOptions {
   /** Print one table and return. */
   once: boolean;
   out: NodeJS.WritableStream;
+  /** Only the services of this namespace (`nats.namespace`); none by default. */
+  namespace?: string | null;
 }
 
 interface Snapshot {
@@ -48,11 +50,11 @@ function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapsh
 }
 
 /** Runs until the process is interrupted, or once. */
-export async function runTop(nc: NatsConnection, { intervalMs, waitMs, once, out }: TopOptions): Promise<void> {
+export async function runTop(nc: NatsConnection, { intervalMs, waitMs, once, out, namespace }: TopOptions): Promise<void> {
   let previous: Snapshot | undefined;
   for (;;) {
     const started = Date.now();
-    const procedures = summarize(await gatherStats(nc, { waitMs }));
+    const procedures = summarize(await gatherStats(nc, { waitMs, namespace }));
     const now = Date.now();
     const table = renderTop(procedures, previous, now);
     if (once) {

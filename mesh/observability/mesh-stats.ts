@@ -1,7 +1,9 @@
 // The figures of every service on the mesh, from one scatter-gather of `$SRV.STATS` (the NATS micro protocol, so
-// services in any language count): per instance and per procedure. It gathers and summarizes; rendering is elsewhere.
+// services in any language count): per instance and per procedure, of the services in its own namespace (`$SRV` is
+// shared by every namespace). It gathers and summarizes; rendering is elsewhere.
 import { createInbox, type NatsConnection } from 'nats';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
+import { meshNamespace, NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
 
 export const SERVICE_STATS_SUBJECT = '$SRV.STATS';
 const STATS_RESPONSE_TYPE = 'io.nats.micro.v1.stats_response';
@@ -24,6 +26,7 @@ export interface LatencyHistogram {
 export interface EndpointFigures {
   service: string;
   instance: string;
+  /** `<service>.<method>`: the subject less the namespace's prefix. */
   procedure: string;
   requests: number;
   errors: number;
@@ -80,8 +83,8 @@ function parseLatency(value: unknown): LatencyHistogram | undefined {
   return { bucketsS, counts: counts.slice(0, -1), sumS: count(value.sum_s) };
 }
 
-/** The endpoints of one `$SRV.STATS` reply, or undefined when it is not one. */
-export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_BYTES): EndpointFigures[] | undefined {
+/** The endpoints of one `$SRV.STATS` reply, or undefined when it is not one; none when it is another namespace's. */
+export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAME_BYTES, namespace: Namespace = NO_NAMESPACE): EndpointFigures[] | undefined {
   let reply: unknown;
   try {
     reply = JSON.parse(new TextDecoder().decode(data));
@@ -91,18 +94,20 @@ export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAM
   if (!isTree(reply) || reply.type !== STATS_RESPONSE_TYPE || !Array.isArray(reply.endpoints)) return undefined;
   const { name: service, id: instance } = reply;
   if (typeof service !== 'string' || !ID.test(service) || typeof instance !== 'string' || !ID.test(instance)) return undefined;
+  if (!namespace.owns(reply.metadata)) return [];
   const out: EndpointFigures[] = [];
   // A subject listed twice would be a duplicate series, which makes Prometheus refuse the whole scrape.
   const subjects = new Set<string>();
   for (const endpoint of reply.endpoints.slice(0, MAX_ENDPOINTS_PER_REPLY)) {
-    if (!isTree(endpoint) || typeof endpoint.subject !== 'string' || nameProblem(endpoint.subject, maxNameBytes)) continue;
-    if (subjects.has(endpoint.subject)) continue;
-    subjects.add(endpoint.subject);
+    if (!isTree(endpoint) || typeof endpoint.subject !== 'string') continue;
+    const procedure = namespace.nameOf(endpoint.subject);
+    if (procedure === undefined || nameProblem(procedure, maxNameBytes) || subjects.has(procedure)) continue;
+    subjects.add(procedure);
     const requests = count(endpoint.num_requests);
     const figures: EndpointFigures = {
       service,
       instance,
-      procedure: endpoint.subject,
+      procedure,
       requests,
       errors: count(endpoint.num_errors),
       // The micro protocol reports times in nanoseconds.
@@ -132,17 +137,20 @@ export interface GatherOptions {
   waitMs: number;
   maxNameBytes?: number;
   inboxPrefix?: string;
+  /** The namespace (`nats.namespace`) whose services count; none by default. */
+  namespace?: string | null;
 }
 
 /** One scatter-gather of `$SRV.STATS`: every instance that answers within waitMs, one entry per endpoint. */
-export async function gatherStats(nc: NatsConnection, { waitMs, maxNameBytes, inboxPrefix }: GatherOptions): Promise<EndpointFigures[]> {
+export async function gatherStats(nc: NatsConnection, { waitMs, maxNameBytes, inboxPrefix, namespace }: GatherOptions): Promise<EndpointFigures[]> {
+  const own = meshNamespace(namespace);
   const found: EndpointFigures[] = [];
   const seen = new Set<string>();
   const inbox = createInbox(inboxPrefix);
   const sub = nc.subscribe(inbox, {
     max: MAX_REPLIES,
     callback: (_err, msg) => {
-      const endpoints = parseStatsReply(msg.data, maxNameBytes);
+      const endpoints = parseStatsReply(msg.data, maxNameBytes, own);
       if (!endpoints?.length) return;
       // An instance answers once; a second reply with its id (a replay, a rogue) is not counted twice.
       const key = `${endpoints[0]!.service}/${endpoints[0]!.instance}`;

@@ -1,4 +1,4 @@
-// Crash and slow-call reports: published on NATS (`mesh.reports.crash`, `mesh.reports.slow`), logged, and handed
+// Crash and slow-call reports: published on NATS (`mesh.reports.crash`, `mesh.reports.slow`, under the namespace), logged, and handed
 // to the configured reporter hook through a bounded queue with a timeout. It never slows or fails the call.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -6,6 +6,7 @@ import type { NatsConnection } from 'nats';
 import { jsonCodec } from '../wire/codec.ts';
 import type { MeshConfig } from '../process/config.ts';
 import type { Logger } from '../process/logger.ts';
+import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 
 /** Reports go out on `mesh.reports.<kind>`: three tokens, so never a `<service>.<method>` procedure subject. */
 export const REPORTS_SUBJECT = 'mesh.reports';
@@ -90,7 +91,7 @@ class ReportQueue implements Reports {
   private running = false;
   dropped = 0;
 
-  constructor(private readonly nc: NatsConnection, private readonly logger: Logger, private readonly settings: ReportSettings) {}
+  constructor(private readonly nc: NatsConnection, private readonly logger: Logger, private readonly settings: ReportSettings, private readonly namespace: Namespace) {}
 
   get slowMs(): number {
     return this.settings.slowMs;
@@ -100,7 +101,7 @@ class ReportQueue implements Reports {
     const level = report.kind === 'crash' ? 'error' : 'warn';
     this.logger[level]({ report }, `${report.kind} report: ${report.procedure} in ${report.duration_ms} ms`);
     try {
-      if (!this.nc.isClosed()) this.nc.publish(reportSubject(report.kind), jsonCodec.encode(report));
+      if (!this.nc.isClosed()) this.nc.publish(this.namespace.subject(reportSubject(report.kind)), jsonCodec.encode(report));
     } catch (err) {
       this.logger.warn({ err }, 'could not publish a report');
     }
@@ -136,6 +137,7 @@ class ReportQueue implements Reports {
   }
 }
 
-export function createReports(nc: NatsConnection, logger: Logger, settings: ReportSettings = DEFAULT_REPORT_SETTINGS): Reports {
-  return new ReportQueue(nc, logger, settings);
+/** Reports published under the namespace (`nats.namespace`), or none. */
+export function createReports(nc: NatsConnection, logger: Logger, settings: ReportSettings = DEFAULT_REPORT_SETTINGS, namespace?: string | null): Reports {
+  return new ReportQueue(nc, logger, settings, meshNamespace(namespace));
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import bytes from 'bytes';
 import { z } from 'zod';
 import { DEFAULT_MAX_NAME_BYTES } from '../wire/names.ts';
+import { namespaceProblem } from '../wire/namespace.ts';
 
 const PORT = z.coerce.number().int().min(0).max(65535);
 const POSITIVE_INT = z.coerce.number().int().positive();
@@ -55,6 +56,10 @@ export const configSchema = z.strictObject({
     tlsCaFile: NULLABLE_TEXT,
     tlsCertFile: NULLABLE_TEXT,
     tlsKeyFile: NULLABLE_TEXT,
+    namespace: z.string().superRefine((name, ctx) => {
+      const problem = namespaceProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }).nullable().default(null),
   }).prefault({}),
   rpc: z.strictObject({
     timeoutMs: POSITIVE_INT.default(60_000),
@@ -158,6 +163,7 @@ export const ENVIRONMENT = {
   NATS_TLS_CA: 'nats.tlsCaFile',
   NATS_TLS_CERT: 'nats.tlsCertFile',
   NATS_TLS_KEY: 'nats.tlsKeyFile',
+  MESH_NAMESPACE: 'nats.namespace',
   REQUEST_TIMEOUT_MS: 'rpc.timeoutMs',
   REGISTRY_REFRESH_MS: 'rpc.registryRefreshMs',
   HTTP_HOST: 'http.host',

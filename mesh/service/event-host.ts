@@ -12,6 +12,7 @@ import { eventHandlersOf, type EventHandler } from './event.ts';
 import type { Logger } from '../process/logger.ts';
 import { readRequestHeaders } from '../wire/propagation.ts';
 import { hopFrom } from '../observability/tracing.ts';
+import { NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
 
 /** What an event handler has seen since the service started. */
 export interface EventCounters {
@@ -28,11 +29,12 @@ export interface EventCounters {
 export interface EventStats extends EventCounters {
   method: string;
   subject: string;
-  /** The queue group, or undefined for a broadcast handler (every instance gets every event). */
+  /** The queue group (under the namespace), or undefined for a broadcast handler (every instance gets every event). */
   queue: string | undefined;
 }
 
 export interface HostedEvents {
+  /** The subjects subscribed, under the namespace. */
   readonly subjects: string[];
   stats(): EventStats[];
   /** Stops taking events and waits for the ones being handled. */
@@ -43,6 +45,8 @@ export interface EventHostOptions {
   nc: NatsConnection;
   logger: Logger;
   identity: IdentityVerifier;
+  /** Subjects and queue groups get its prefix; none by default. */
+  namespace?: Namespace;
 }
 
 /** The queue group a service's pool-mode handlers share, so one instance handles each event. */
@@ -54,7 +58,7 @@ type Method = (...args: unknown[]) => unknown;
 
 /** Subscribes every @event handler of the instance; resolves once the server has the subscriptions. */
 export async function hostEvents(instance: { readonly name: string }, options: EventHostOptions): Promise<HostedEvents> {
-  const { nc, logger } = options;
+  const { nc, logger, namespace = NO_NAMESPACE } = options;
   const inFlight = new Set<Promise<void>>();
   const subscriptions: Subscription[] = [];
   const stats: EventStats[] = [];
@@ -74,10 +78,12 @@ export async function hostEvents(instance: { readonly name: string }, options: E
       logger.warn({ subject: msg.subject, method: handler.method, reason: err instanceof MeshError ? err.message : 'undecodable payload' }, 'event not delivered');
       return;
     }
-    const hop = hopFrom(msg.subject, 'consumer', forwarded);
+    // The subscription is under the namespace, so the subject always has its prefix.
+    const name = namespace.nameOf(msg.subject)!;
+    const hop = hopFrom(name, 'consumer', forwarded);
     try {
       const method = (instance as unknown as Record<string, Method>)[handler.method]!;
-      await runInCall(new ServedCall(caller, msg.subject, undefined, hop, forwarded), () => method.apply(instance, bound));
+      await runInCall(new ServedCall(caller, name, undefined, hop, forwarded), () => method.apply(instance, bound));
       counters.handled++;
       hop.end();
     } catch (err) {
@@ -88,10 +94,10 @@ export async function hostEvents(instance: { readonly name: string }, options: E
   }
 
   for (const handler of eventHandlersOf(instance)) {
-    const queue = handler.broadcast ? undefined : eventQueue(instance.name);
+    const queue = handler.broadcast ? undefined : namespace.subject(eventQueue(instance.name));
     const counters: EventStats = { method: handler.method, subject: handler.subject, queue, handled: 0, failed: 0, invalid: 0, ignoredRequests: 0 };
     stats.push(counters);
-    subscriptions.push(nc.subscribe(handler.subject, {
+    subscriptions.push(nc.subscribe(namespace.subject(handler.subject), {
       queue,
       callback: (_err, msg) => {
         if (msg.reply) {
@@ -106,7 +112,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
   }
   await nc.flush();
   return {
-    subjects: stats.map((s) => s.subject),
+    subjects: stats.map((s) => namespace.subject(s.subject)),
     stats: () => stats.map((s) => ({ ...s })),
     async stop() {
       await Promise.all(subscriptions.map((s) => (nc.isClosed() ? undefined : s.drain())));

@@ -19,11 +19,12 @@ export async function hostServices(classes: readonly ServiceClass[], context: Pr
   const hosted: HostedService[] = [];
   const identity = createIdentityVerifier(context.config.auth);
   // One report queue per process: the reporter hook's bound and its dropped count are the process's.
-  const reports = createReports(nc, context.logger, await reportSettings(context.config.reports));
+  const { namespace } = context.config.nats;
+  const reports = createReports(nc, context.logger, await reportSettings(context.config.reports), namespace);
   for (const ServiceClass of classes) {
     const instance = new ServiceClass(context);
     const logger = context.logger.child({ service: instance.name });
-    hosted.push(await hostService(instance, { nc, logger, identity, reports, config: context.config }));
+    hosted.push(await hostService(instance, { nc, logger, identity, reports, namespace, config: context.config }));
     logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
   }
   return hosted;

@@ -5,12 +5,15 @@ import { createClient, type CallOptions, type MeshClient } from '../calling/clie
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 
 const CLIENT = Symbol.for('nats-mesh.client');
-const shared = new WeakMap<NatsConnection, MeshClient>();
+/** Clients by connection, then by namespace ('' for none). */
+const shared = new WeakMap<NatsConnection, Map<string, MeshClient>>();
 
-/** The client every host on this connection shares: one inbox subscription and one timer for the process. */
-export function sharedClient(nc: NatsConnection): MeshClient {
-  let client = shared.get(nc);
-  if (!client) shared.set(nc, (client = createClient(nc)));
+/** The client every host of a namespace on this connection shares: one inbox subscription and one timer for the process. */
+export function sharedClient(nc: NatsConnection, namespace: string | null = null): MeshClient {
+  let byNamespace = shared.get(nc);
+  if (!byNamespace) shared.set(nc, (byNamespace = new Map()));
+  let client = byNamespace.get(namespace ?? '');
+  if (!client) byNamespace.set(namespace ?? '', (client = createClient(nc, { namespace })));
   return client;
 }
 

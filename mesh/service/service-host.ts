@@ -10,6 +10,7 @@ import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
+import { DEFAULT_QUEUE, meshNamespace, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';
 import { respondError, respondResult } from '../wire/respond.ts';
 import type { MeshClient } from '../calling/client.ts';
@@ -24,8 +25,8 @@ import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 
-/** The queue group every endpoint answers in (the micro protocol's default), so instances share requests. */
-export const MESH_QUEUE = 'q';
+/** The queue group every endpoint answers in without a namespace (the micro protocol's default), so instances share requests. */
+export const MESH_QUEUE = DEFAULT_QUEUE;
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -70,6 +71,8 @@ export interface HostOptions {
   config?: MeshConfig;
   /** Where crash and slow-call reports go; by default published on nc and logged, with no reporter hook. */
   reports?: Reports;
+  /** The namespace (`nats.namespace`) the service answers in: its subjects, queue groups and `$SRV` metadata; none by default. */
+  namespace?: string | null;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -111,6 +114,13 @@ function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<str
   return metadata;
 }
 
+/** The service's `$SRV` metadata: its namespace and fingerprint, or none (left out of the replies) when it has neither. */
+function serviceMetadata(instance: ServiceInstance, namespace: Namespace): Record<string, string> | undefined {
+  const metadata: Record<string, string> = { ...namespace.metadata };
+  if (instance.fingerprint !== undefined) metadata[FINGERPRINT_METADATA] = instance.fingerprint;
+  return Object.keys(metadata).length > 0 ? metadata : undefined;
+}
+
 /** The micro protocol's semantic version: major.minor.patch, with an optional pre-release and build. */
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
@@ -141,6 +151,7 @@ class Host implements HostedService {
   private readonly measuring: boolean;
   private readonly identity: IdentityVerifier;
   private readonly reports: Reports;
+  private readonly namespace: Namespace;
   private micro: MicroService | undefined;
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
@@ -150,7 +161,8 @@ class Host implements HostedService {
     this.debug = options.logger.isLevelEnabled('debug');
     this.measuring = options.config?.metrics.enabled ?? true;
     this.identity = options.identity ?? NO_KEYS;
-    this.reports = options.reports ?? createReports(options.nc, options.logger);
+    this.namespace = meshNamespace(options.namespace);
+    this.reports = options.reports ?? createReports(options.nc, options.logger, undefined, options.namespace);
   }
 
   get name(): string {
@@ -158,16 +170,16 @@ class Host implements HostedService {
   }
 
   async start(): Promise<void> {
-    const { instance, options } = this;
+    const { instance, options, namespace } = this;
     if (typeof instance.name !== 'string' || !SERVICE_NAME.test(instance.name)) {
       throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
     }
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
     const { version, description } = describeService(instance, options);
-    attachClient(instance, options.client ?? sharedClient(options.nc));
+    attachClient(instance, options.client ?? sharedClient(options.nc, namespace.name));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
-    if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint);
+    if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint, namespace);
     this.dependencies = await openDependencies(instance, {
       config: options.config ?? configSchema.parse({}),
       logger: options.logger,
@@ -179,25 +191,27 @@ class Host implements HostedService {
         name: instance.name,
         version,
         description,
-        queue: MESH_QUEUE,
-        metadata: instance.fingerprint === undefined ? undefined : { [FINGERPRINT_METADATA]: instance.fingerprint },
+        metadata: serviceMetadata(instance, namespace),
         statsHandler: (endpoint) => Promise.resolve(this.statsOf(endpoint.subject)),
       });
       for (const procedure of procedures) {
-        const subject = procedureName(instance, procedure);
+        const name = procedureName(instance, procedure);
+        const subject = namespace.subject(name);
         const counters = newEndpointCounters();
         this.counters.set(subject, counters);
         this.micro.addEndpoint(procedure.method, {
           subject,
+          // Per endpoint: nats.js takes no dot in a service-wide queue group.
+          queue: namespace.queue,
           metadata: endpointMetadata(procedure, this.heartbeatMs),
-          handler: (_err, msg) => this.track(this.handle(procedure, subject, counters, msg)),
+          handler: (_err, msg) => this.track(this.handle(procedure, name, counters, msg)),
         });
         this.subjects.push(subject);
       }
       // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
       await options.nc.flush();
       // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
-      this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity });
+      this.events = await hostEvents(instance, { nc: options.nc, logger: options.logger, identity: this.identity, namespace });
       this.subjects.push(...this.events.subjects);
     } catch (err) {
       // A start that fails half-way leaves nothing open: no endpoint answering, no dependency held.
