@@ -62,6 +62,20 @@ const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack'
 /** How much of a path a log line shows. */
 const LOGGED_PATH_CHARS = 300;
 
+/** A path of one segment (a trailing slash allowed, as the router allows it), other than the JSON-RPC route's. */
+const ONE_SEGMENT = /^\/([^/]+)\/?$/;
+
+/** The procedure a POST path names, percent-decoded (text that does not decode stays as sent), or undefined. */
+function procedureOf(path: string): string | undefined {
+  const segment = ONE_SEGMENT.exec(path)?.[1];
+  if (segment === undefined || segment === 'jsonrpc') return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Room left in a NATS message for its headers: a body may take max_payload less this. */
 const HEADER_ROOM = 128;
 
@@ -156,52 +170,53 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
    * Only subjects a service advertises are reachable. A known name costs one Map hit and no await (the registry
    * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything.
    */
-  async function findProcedure(ctx: GatewayContext, next: Next) {
-    const procedure = ctx.params.procedure ?? '';
-    if (!registry.get(procedure)) {
-      const problem = nameProblem(procedure, maxNameBytes);
-      if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(procedure)} is not a procedure name: ${problem}`);
-      if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
+  function findProcedure(procedure: string): Promise<void> | undefined {
+    if (registry.get(procedure)) return undefined;
+    const problem = nameProblem(procedure, maxNameBytes);
+    if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(procedure)} is not a procedure name: ${problem}`);
+    if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
+    return registry.lookup(procedure).then((found) => {
       // The name passed nameProblem: no quote, whitespace or control character to escape.
-      if (!(await registry.lookup(procedure))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
-    }
-    await next();
+      if (!found) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${procedure}'`);
+    });
   }
 
   /** One request from the caller's budget (its identity, else its address); over budget is 429 with Retry-After. */
-  async function limitRate(ctx: GatewayContext, next: Next) {
+  async function limitRate(ctx: GatewayContext) {
     const refused = await options.rateLimiter!.take({ address: ctx.request.socket.remoteAddress ?? '', identity: ctx.state.identity });
     if (refused) {
       ctx.set('Retry-After', String(refused.retryAfterS));
       throw refused;
     }
-    await next();
   }
 
   /**
    * Who calls, and whether the policy lets them call this procedure; before any lookup, so an unauthenticated
    * caller learns nothing of which procedures exist. A cached token or an API key costs no await.
    */
-  async function authorize(ctx: GatewayContext, next: Next) {
+  function authorize(ctx: GatewayContext, procedure: string): Promise<void> | undefined {
     const { authenticator, policy, anonymous } = auth!;
-    const procedure = ctx.params.procedure ?? '';
     const credential = credentialOf(ctx);
     if (credential === undefined) {
       if (!policy.allows(anonymous, 'call', procedure)) {
         throw new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
       }
       ctx.state.identity = anonymous;
-    } else {
-      const identity = authenticator.peek(credential) ?? (await authenticator.authenticate(credential));
+      return undefined;
+    }
+    const admit = (identity: Identity) => {
       if (!policy.allows(identity, 'call', procedure)) {
         throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${quoteName(procedure)}`);
       }
       ctx.state.identity = identity;
-    }
-    await next();
+    };
+    const cached = authenticator.peek(credential);
+    if (!cached) return authenticator.authenticate(credential).then(admit);
+    admit(cached);
+    return undefined;
   }
 
-  async function checkContentType(ctx: GatewayContext, next: Next) {
+  function acceptContentType(ctx: GatewayContext) {
     const codec = requestCodec(ctx, laxContentTypes);
     if (!codec) {
       const type = ctx.request.type || 'none';
@@ -212,6 +227,10 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     if (encoding && encoding !== 'identity') {
       throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${quoteName(encoding)} is not supported`);
     }
+  }
+
+  async function checkContentType(ctx: GatewayContext, next: Next) {
+    acceptContentType(ctx);
     await next();
   }
 
@@ -236,9 +255,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     }
   }
 
-  async function forward(ctx: GatewayContext) {
+  async function forward(ctx: GatewayContext, procedure: string) {
     const started = performance.now();
-    const procedure = ctx.params.procedure!;
     const { codec, identity } = ctx.state;
     const body = keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
@@ -285,20 +303,39 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
    * One counter increment and one histogram observation per call; the label is the procedure only when the
    * registry knows it (a Map hit), so client input never becomes a label value.
    */
-  async function measure(ctx: GatewayContext, next: Next) {
+  async function measured(ctx: GatewayContext, procedure: string) {
     const started = performance.now();
     let status = 500;
     try {
-      await next();
+      await call(ctx, procedure);
       status = ctx.status;
     } catch (err) {
       status = err instanceof MeshError ? err.status : 500;
       throw err;
     } finally {
-      const procedure = ctx.params.procedure ?? '';
       const label = registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL;
       metrics!.gateway.request(label, status, (performance.now() - started) / 1000);
     }
+  }
+
+  const rateLimited = options.rateLimiter?.enabled === true;
+  /**
+   * A call, step by step: who calls and whether they may (before any lookup, so an unauthenticated caller learns
+   * nothing of which procedures exist), their budget, the procedure, the body's type, then forward. A step that
+   * needs nothing asynchronous (a known procedure, a cached token) costs no await.
+   */
+  async function call(ctx: GatewayContext, procedure: string) {
+    if (auth) await authorize(ctx, procedure);
+    if (rateLimited) await limitRate(ctx);
+    const finding = findProcedure(procedure);
+    if (finding) await finding;
+    acceptContentType(ctx);
+    await forward(ctx, procedure);
+  }
+
+  /** POST /<procedure>: the call, with its metrics when they are on. */
+  function callProcedure(ctx: GatewayContext, procedure: string): Promise<void> {
+    return metrics ? measured(ctx, procedure) : call(ctx, procedure);
   }
 
   async function serveMetrics(ctx: GatewayContext, render: () => Promise<string>) {
@@ -330,10 +367,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   router.get('/', browse.services);
   router.get('/:procedure', browse.procedure);
   router.post('/jsonrpc', checkContentType, jsonRpc);
-  const rateSteps = options.rateLimiter?.enabled ? [limitRate] : [];
-  const measureSteps = metrics ? [measure] : [];
-  if (auth) router.post('/:procedure', ...measureSteps, authorize, ...rateSteps, findProcedure, checkContentType, forward);
-  else router.post('/:procedure', ...measureSteps, ...rateSteps, findProcedure, checkContentType, forward);
+  router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
 
   const app = new Koa<GatewayState>();
   app.on('error', (err: Error & { status?: number; code?: string }) => {
@@ -345,6 +379,11 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const allowed = new Set(options.corsOrigins);
     app.use(cors({ origin: (ctx) => (allowed.has('*') || allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '') }));
   }
+  // The call route, taken before the router matches its other routes; the router keeps it too, for Allow headers.
+  app.use((ctx, next) => {
+    const procedure = ctx.method === 'POST' ? procedureOf(ctx.path) : undefined;
+    return procedure === undefined ? next() : callProcedure(ctx, procedure);
+  });
   app.use(router.routes());
   app.use(
     router.allowedMethods({
