@@ -1,5 +1,5 @@
 # One image for every role of nats-mesh: the command picks the service or gateway, e.g.
-#   docker run nats-mesh run services/greeting      docker run nats-mesh gateway http
+#   docker run nats-mesh run services/greeting      docker run nats-mesh gateway gateway-http
 # Stage "build" has the dev dependencies (also the image docker-compose.dev.yml runs from source).
 
 FROM node:20-bookworm-slim AS build

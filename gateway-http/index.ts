@@ -1,5 +1,5 @@
 // The HTTP gateway process: connects to NATS, learns the procedures, serves the Koa app on http.host:http.port,
-// drains on stop. Run it with `mesh gateway http`; tests start it on port 0 through the same `start`.
+// drains on stop. Run it with `mesh gateway gateway-http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/gateway.ts';
@@ -12,6 +12,10 @@ import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-stats.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
+import { httpSettings } from './config.ts';
+
+/** Its section of the configuration, which `mesh gateway --port/--host` set. */
+export { httpSettings as settings };
 
 export interface RunningHttpGateway extends Running {
   readonly url: string;
@@ -24,7 +28,7 @@ const LISTEN_BACKLOG = 4096;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningHttpGateway> {
-  const { http } = config;
+  const http = httpSettings.of(config);
   const { namespace } = config.nats;
   const auth = createGatewayAuth(config.auth);
   const nc = await connectNats(config.nats, 'gateway-http');

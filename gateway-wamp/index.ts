@@ -1,5 +1,5 @@
 // The WAMP gateway process: a WAMP v2 router whose topics and procedures are NATS subjects, and the frontend
-// page, on one port. Run it with `mesh gateway wamp`; tests start it on port 0 through the same `start`.
+// page, on one port. Run it with `mesh gateway gateway-wamp`; tests start it on port 0 through the same `start`.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -21,6 +21,10 @@ import { MetaProcedures } from './meta.ts';
 import { Router } from './router.ts';
 import { createOpsHandler } from './ops.ts';
 import { createPageHandler } from './static.ts';
+import { wampSettings } from './config.ts';
+
+/** Its section of the configuration, which `mesh gateway --port/--host` set. */
+export { wampSettings as settings };
 
 export interface RunningWampGateway extends Running {
   /** The page, e.g. http://127.0.0.1:8080 */
@@ -47,7 +51,7 @@ export const MESH_STATS_PROCEDURE = 'mesh.stats';
 const SERVICE_VERSION = '0.1.0';
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
-  const { wamp } = config;
+  const wamp = wampSettings.of(config);
   const { namespace } = config.nats;
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes, namespace });

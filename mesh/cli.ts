@@ -13,9 +13,10 @@ import { formatServiceInfo } from './cli/info.ts';
 import { runShell } from './cli/shell.ts';
 import { formatStats, gatherStats } from './cli/stats.ts';
 import { createClient } from './calling/client.ts';
-import { ConfigError, defaultConfigFile, ENVIRONMENT, loadConfig, SECRET_SETTINGS, type MeshConfig } from './process/config.ts';
+import { ConfigError, ENVIRONMENT, frameworkDefaults, givenSections, loadConfig, SECRET_SETTINGS, type MeshConfig } from './process/config.ts';
+import { defaultConfigFile, type ConfigSection } from './process/config-section.ts';
 import { connectNats } from './process/connection.ts';
-import { loadServiceClass, loadStart, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry } from './cli/entry.ts';
+import { componentName, loadGateway, loadSettings, loadServiceClass, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry, resolveGatewayEntry } from './cli/entry.ts';
 import { MeshError } from './wire/errors.ts';
 import { meshNamespace } from './wire/namespace.ts';
 import { createLogger } from './process/logger.ts';
@@ -115,21 +116,29 @@ program
 
 program
   .command('gateway')
-  .description('run a gateway: http or wamp')
-  .addArgument(new Command().createArgument('<kind>', 'http or wamp').choices(['http', 'wamp']))
-  .option('-p, --port <port>', 'port to listen on (HTTP_PORT / WAMP_PORT)')
-  .option('--host <host>', 'address to listen on (HTTP_HOST / WAMP_HOST)')
+  .description('run a gateway, e.g. mesh gateway gateway-http (http and wamp are short for the built-in ones)')
+  .argument('<path>', 'gateway folder or file (exports start(context), and its config section as settings)')
+  .option('-p, --port <port>', 'port to listen on: the port setting of the section the gateway declares')
+  .option('--host <host>', 'address to listen on: the host setting of the section the gateway declares')
   .option('-w, --watch', 'restart when a .ts file of the gateway or of mesh/ changes')
-  .action(async (kind: 'http' | 'wamp', options: { port?: string; host?: string; watch?: boolean }) => {
-    const config = configure({ [`${kind}.port`]: options.port, [`${kind}.host`]: options.host });
-    const logger = createLogger(config.log, `gateway-${kind}`);
-    const folder = resolve(PACKAGE_ROOT, `gateway-${kind}`);
+  .action(async (target: string, options: { port?: string; host?: string; watch?: boolean }) => {
+    const config = configure();
+    const entry = resolveGatewayEntry(target);
+    const logger = createLogger(config.log, componentName(entry));
     if (options.watch) {
-      return runWatched({ paths: [folder, resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
+      return runWatched({ paths: [dirname(entry), resolve(PACKAGE_ROOT, 'mesh')], command: unwatchedCommand(), logger });
     }
     await runProcess(logger, async () => {
-      await startTracing(`gateway-${kind}`, config.tracing);
-      const running = await (await loadStart(folder))({ config, logger });
+      await startTracing(componentName(entry), config.tracing);
+      const { start, settings } = await loadGateway(entry);
+      const address = Object.entries({ port: options.port, host: options.host }).filter(([, value]) => value !== undefined);
+      if (address.length > 0 && !settings) {
+        throw new ConfigError(`${entry} declares no config section (export settings) for --port and --host to set`);
+      }
+      const withAddress = settings && address.length > 0
+        ? configure(Object.fromEntries(address.map(([key, value]) => [`${settings.name}.${key}`, value])))
+        : config;
+      const running = await start({ config: withAddress, logger });
       return { running: exportingSpansOnStop(running), ready: { health: `${running.url}/health` } };
     });
   });
@@ -144,7 +153,6 @@ program
   .action(async (processes: string[], upOptions: { watch?: boolean; restartDelay: string; maxRestartDelay: string }) => {
     const config = configure();
     const logger = createLogger(config.log, 'mesh-up');
-    const declared = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { mesh: { up: string[] } }).mesh.up;
     const env: NodeJS.ProcessEnv = { ...process.env };
     const options = program.opts<GlobalOptions>();
     if (options.config) env.MESH_CONFIG = resolve(options.config);
@@ -153,7 +161,7 @@ program
       if (value !== undefined) env[variable] = String(value);
     }
     await up({
-      processes: (processes.length > 0 ? processes : declared).map((p) => [...p.split(/\s+/), ...(upOptions.watch ? ['--watch'] : [])]),
+      processes: (processes.length > 0 ? processes : declaredProcesses()).map((p) => [...p.split(/\s+/), ...(upOptions.watch ? ['--watch'] : [])]),
       config,
       logger,
       meshCommand: [process.execPath, ...process.execArgv, process.argv[1]!],
@@ -339,9 +347,30 @@ apikey
     process.stdout.write(`key:   ${key}\nentry: ${JSON.stringify({ id: options.id, sha256: hashApiKey(key), roles })}\n`);
   });
 
-/** The configuration with every secret masked, and the effective policy the gateways enforce. */
-function printableConfig(config: MeshConfig): unknown {
+/** The processes `mesh up` starts by default, as declared in package.json, e.g. "run services/greeting". */
+function declaredProcesses(): string[] {
+  return (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { mesh: { up: string[] } }).mesh.up;
+}
+
+/** The config sections of the components `mesh up` starts and of those named. */
+async function componentSections(paths: string[]): Promise<ConfigSection<unknown>[]> {
+  const builtIn = declaredProcesses().flatMap((line) => {
+    const [verb, ...targets] = line.split(/\s+/);
+    return targets.map((target) => (verb === 'gateway' ? resolveGatewayEntry(target) : resolveEntry(target)));
+  });
+  const sections = [];
+  for (const entry of [...builtIn, ...paths.map(resolveEntry)]) sections.push(await loadSettings(entry));
+  return sections.filter((section) => section !== undefined);
+}
+
+/** The configuration with every secret masked, each component's section, and the effective policy the gateways enforce. */
+function printableConfig(config: MeshConfig, sections: ConfigSection<unknown>[]): unknown {
+  const unknown = givenSections(config).filter((name) => !(name in frameworkDefaults()) && !sections.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: neither the framework nor a component declares it (name the component: mesh config path/to/it)`);
+  }
   const shown = structuredClone(config) as unknown as Record<string, Record<string, unknown>>;
+  for (const section of sections) shown[section.name] = section.of(config) as Record<string, unknown>;
   for (const setting of SECRET_SETTINGS) {
     const [section, key] = setting.split('.') as [string, string];
     if (shown[section]![key] !== null) shown[section]![key] = '********';
@@ -358,9 +387,11 @@ function printableConfig(config: MeshConfig): unknown {
 program
   .command('config')
   .description('print the effective configuration (secrets masked) and policy, or with --defaults a complete config file skeleton')
+  .argument('[components...]', 'service or gateway folders whose sections to show, besides those mesh up starts')
   .option('--defaults', 'print every setting at its default')
-  .action((options: { defaults?: boolean }) => {
-    process.stdout.write(options.defaults ? defaultConfigFile() : `${JSON.stringify(printableConfig(configure()), null, 2)}\n`);
+  .action(async (components: string[], options: { defaults?: boolean }) => {
+    const sections = await componentSections(components);
+    process.stdout.write(options.defaults ? defaultConfigFile(sections) : `${JSON.stringify(printableConfig(configure(), sections), null, 2)}\n`);
   });
 
 try {

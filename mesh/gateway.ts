@@ -16,7 +16,8 @@ export { meshNamespace, namespaceProblem, NAMESPACE_METADATA, NO_NAMESPACE, type
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER } from './wire/heartbeat.ts';
 export { hostService, MESH_QUEUE, type HostedService, type HostOptions, type ServiceInstance, type ServiceLifecycle } from './service/service-host.ts';
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './service/runner.ts';
-export { loadConfig, defaultConfigFile, ConfigError, ENVIRONMENT, type AuthConfig } from './process/config.ts';
+export { loadConfig, ConfigError, ENVIRONMENT, type AuthConfig, type Environment } from './process/config.ts';
+export { defaultConfigFile } from './process/config-section.ts';
 export { connectNats, connectionOptions } from './process/connection.ts';
 export { createLogger } from './process/logger.ts';
 export { stopOnSignals, type Running } from './process/process.ts';

@@ -13,5 +13,7 @@ export { createClient, serviceProxy, type MeshClient, type CallOptions, type Cli
 export type { ServiceProxy, ServiceProxies, ServiceMap } from './calling/client-proxy.ts';
 export type { ProcessContext } from './process/process.ts';
 export type { MeshConfig } from './process/config.ts';
+export { configSection, type ConfigSection } from './process/config-section.ts';
+export { setting } from './process/setting-types.ts';
 export type { Logger } from './process/logger.ts';
 export { z } from 'zod';

@@ -10,7 +10,10 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { httpSettings } from '../gateway-http/config.ts';
+import { wampSettings } from '../gateway-wamp/config.ts';
 import { ENVIRONMENT } from '../mesh/gateway.ts';
+import { databaseSettings } from '../services/thing/config.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -65,13 +68,15 @@ const NATS_USER_OF: Record<string, string> = {
 };
 
 const isMesh = (service: ComposeService) => service.image?.startsWith('nats-mesh') === true;
-const KNOWN_VARIABLES = new Set([...Object.keys(ENVIRONMENT), 'MESH_CONFIG']);
+const KNOWN_VARIABLES = new Set([
+  ...[ENVIRONMENT, httpSettings.environment, wampSettings.environment, databaseSettings.environment].flatMap(Object.keys),
+  'MESH_CONFIG',
+]);
 
 /** The module a mesh command runs, relative to the package (or dist) root. */
 function entryOf(command: string[]): string {
   const [verb, target] = command;
-  if (verb === 'run') return target!;
-  if (verb === 'gateway') return `gateway-${target}`;
+  if (verb === 'run' || verb === 'gateway') return target!;
   throw new Error(`unexpected mesh command ${command.join(' ')}`);
 }
 
@@ -91,7 +96,7 @@ describe('docker-compose.yml', () => {
 
   it('runs every service and gateway from one image, each command an entry point of the build', async () => {
     const commands = Object.values(services).filter(isMesh).map((s) => s.command!.join(' ')).sort();
-    assert.deepEqual(commands, ['gateway http', 'gateway wamp', 'run services/greeting', 'run services/thing', 'run services/websocket-test']);
+    assert.deepEqual(commands, ['gateway gateway-http', 'gateway gateway-wamp', 'run services/greeting', 'run services/thing', 'run services/websocket-test']);
     for (const service of Object.values(services).filter(isMesh)) {
       const entry = join(build, entryOf(service.command!), 'index.js');
       assert.ok(existsSync(entry), `${service.command!.join(' ')} -> ${entry}`);

@@ -1,10 +1,12 @@
 // Finds and loads what the CLI runs by path: a service folder (default export: the class) or a gateway
-// folder (export: start). Looks in the working directory first, then in this package.
+// folder (export: start, and its config section as settings). Looks in the working directory first, then in this package.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isConfigSection, type ConfigSection } from '../process/config-section.ts';
 import type { ProcessContext, Running } from '../process/process.ts';
 import type { ServiceClass } from '../service/runner.ts';
+import { MeshError } from '../wire/errors.ts';
 
 /** The folder holding mesh/, services/ and the gateway folders: the checkout, or dist/ in an installed package. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,26 +24,55 @@ export function resolveEntry(target: string): string {
       if (existsSync(resolve(path, index))) return resolve(path, index);
     }
   }
-  throw new Error(`cannot find '${target}': expected a file, or a folder with index.ts or index.js`);
+  throw new MeshError('NOT_FOUND', `cannot find '${target}': expected a file, or a folder with index.ts or index.js`);
 }
 
 async function load(path: string): Promise<Record<string, unknown>> {
   return (await import(`${pathToFileURL(path).href}?t=${Date.now()}`)) as Record<string, unknown>;
 }
 
+/** A gateway named by path, or by the short name of one in this package: `http` for gateway-http. */
+export function resolveGatewayEntry(target: string): string {
+  try {
+    return resolveEntry(target);
+  } catch (err) {
+    if (target.includes('/') || !existsSync(resolve(PACKAGE_ROOT, `gateway-${target}`))) throw err;
+    return resolveEntry(resolve(PACKAGE_ROOT, `gateway-${target}`));
+  }
+}
+
+/** What a component is called in logs and traces: its folder's name, or its file's without the extension. */
+export function componentName(entry: string): string {
+  return /^index\.[jt]s$/.test(basename(entry)) ? basename(dirname(entry)) : basename(entry).replace(/\.[jt]s$/, '');
+}
+
 export async function loadServiceClass(target: string): Promise<ServiceClass> {
   const path = resolveEntry(target);
-  const exported = (await load(path)).default;
-  if (typeof exported !== 'function') throw new Error(`${path} must export its service class as default`);
-  return exported as ServiceClass;
+  const module = await load(path);
+  if (typeof module.default !== 'function' && typeof module.start === 'function') {
+    throw new Error(`${path} is a gateway (it exports start): run it with mesh gateway ${target}`);
+  }
+  if (typeof module.default !== 'function') throw new Error(`${path} must export its service class as default`);
+  return module.default as ServiceClass;
+}
+
+/** The config section a component's entry module exports as `settings`, if it declares one. */
+export async function loadSettings(entry: string): Promise<ConfigSection<unknown> | undefined> {
+  const { settings } = await load(entry);
+  return isConfigSection(settings) ? settings : undefined;
 }
 
 /** A gateway's start: it runs until stopped and serves HTTP at `url` (with GET /health). */
 export type Start = (context: ProcessContext) => Promise<Running & { readonly url: string }>;
 
-export async function loadStart(target: string): Promise<Start> {
-  const path = resolveEntry(target);
-  const start = (await load(path)).start;
-  if (typeof start !== 'function') throw new Error(`${path} must export a start(context) function`);
-  return start as Start;
+export interface Gateway {
+  start: Start;
+  /** The gateway's section of the configuration, if it declares one (`mesh gateway --port` sets its port). */
+  settings?: ConfigSection<unknown>;
+}
+
+export async function loadGateway(entry: string): Promise<Gateway> {
+  const { start, settings } = await load(entry);
+  if (typeof start !== 'function') throw new Error(`${entry} must export a start(context) function`);
+  return { start: start as Start, settings: isConfigSection(settings) ? settings : undefined };
 }

@@ -57,7 +57,7 @@ export async function up(options: UpOptions): Promise<void> {
   const firstDelay = options.restartDelayMs ?? 1_000;
   const maxDelay = options.maxRestartDelayMs ?? 30_000;
   const url = config.nats.url[0]!;
-  const nats = await ensureNats(url, config.database.dataDir);
+  const nats = await ensureNats(url, config.up.dataDir);
   if (nats.started) logger.info({ url }, 'started a local nats-server for this session');
   else logger.info({ url }, 'using the NATS server already running');
 

@@ -1,26 +1,11 @@
 // One typed configuration for every process: command line over environment over config file over defaults.
-// A wrong value stops the process before it starts anything, with a message naming the setting.
+// The framework's sections are checked here at load; a component's own section by the component (config-section.ts).
 import { existsSync, readFileSync } from 'node:fs';
-import bytes from 'bytes';
 import { z } from 'zod';
-import { DEFAULT_MAX_NAME_BYTES } from '../wire/names.ts';
 import { namespaceProblem } from '../wire/namespace.ts';
+import { setting } from './setting-types.ts';
 
-const PORT = z.coerce.number().int().min(0).max(65535);
-const POSITIVE_INT = z.coerce.number().int().positive();
-const NULLABLE_TEXT = z.string().min(1).nullable().default(null);
-/** true or false; an environment variable gives "true", "false", "1" or "0". */
-const BOOLEAN = z.preprocess(
-  (value) => ({ true: true, '1': true, false: false, '0': false })[String(value).toLowerCase()] ?? value,
-  z.boolean(),
-);
-
-/** A comma-separated string (as an environment variable gives it) or a list. */
-const list = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
-    z.array(item),
-  );
+const { positiveInt: POSITIVE_INT, optionalText: NULLABLE_TEXT, boolean: BOOLEAN, list } = setting;
 
 const natsUrl = z.string().refine((value) => {
   try {
@@ -31,22 +16,11 @@ const natsUrl = z.string().refine((value) => {
   }
 }, 'must be a NATS URL such as nats://127.0.0.1:4222');
 
-const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const parsed = typeof value === 'number' ? value : bytes.parse(value);
-  if (parsed === null || !Number.isFinite(parsed) || parsed <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a size such as 1mb or 65536' });
-    return z.NEVER;
-  }
-  return Math.floor(parsed);
-});
-
-const databaseUrl = z
-  .string()
-  .refine((value) => /^postgres(ql)?:\/\/.+/.test(value), 'must be a postgres:// URL')
-  .nullable()
-  .default(null);
-
-export const configSchema = z.strictObject({
+/**
+ * The framework's own sections. A top-level key it does not know belongs to a component (a gateway, a service),
+ * which declares and checks its section itself (config-section.ts); inside these sections every key is checked.
+ */
+export const configSchema = z.object({
   nats: z.strictObject({
     url: list(natsUrl).refine((urls) => urls.length > 0, 'needs at least one URL').default(['nats://127.0.0.1:4222']),
     user: NULLABLE_TEXT,
@@ -64,36 +38,6 @@ export const configSchema = z.strictObject({
   rpc: z.strictObject({
     timeoutMs: POSITIVE_INT.default(60_000),
     registryRefreshMs: POSITIVE_INT.default(5000),
-  }).prefault({}),
-  http: z.strictObject({
-    host: z.string().min(1).default('0.0.0.0'),
-    port: PORT.default(5000),
-    bodyLimit: byteSize.default(1024 * 1024),
-    corsOrigins: list(z.string().min(1)).default([]),
-    laxContentTypes: BOOLEAN.default(false),
-    maxNameBytes: POSITIVE_INT.default(DEFAULT_MAX_NAME_BYTES),
-    headersTimeoutMs: POSITIVE_INT.default(10_000),
-    requestTimeoutMs: POSITIVE_INT.default(30_000),
-    keepAliveTimeoutMs: POSITIVE_INT.default(5000),
-    maxConnections: POSITIVE_INT.default(10_000),
-    maxHeaderBytes: byteSize.default(16 * 1024),
-    jsonRpcMaxBatch: POSITIVE_INT.max(10_000).default(100),
-  }).prefault({}).refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
-    path: ['headersTimeoutMs'],
-    message: 'must not be longer than http.requestTimeoutMs',
-  }),
-  wamp: z.strictObject({
-    host: z.string().min(1).default('0.0.0.0'),
-    port: PORT.default(8080),
-    path: z.string().startsWith('/').default('/ws'),
-    realm: z.string().min(1).default('realm1'),
-    maxBufferedBytes: byteSize.default(4 * 1024 * 1024),
-    maxRegistrationsPerSession: POSITIVE_INT.default(100),
-    maxPendingCallsPerSession: POSITIVE_INT.default(1000),
-    maxPendingInvocationsPerSession: POSITIVE_INT.default(1000),
-    maxMessageBytes: byteSize.default(1024 * 1024),
-    maxNameBytes: POSITIVE_INT.max(1024).default(DEFAULT_MAX_NAME_BYTES),
-    maxSubscriptionsPerSession: POSITIVE_INT.default(1000),
   }).prefault({}),
   rateLimit: z.strictObject({
     points: z.coerce.number().int().min(0).default(0),
@@ -123,10 +67,8 @@ export const configSchema = z.strictObject({
     path: ['meshSecret'],
     message: 'is needed (AUTH_MESH_SECRET) with a public key, a JWKS URL or API keys, so services can verify the identity a gateway forwards',
   }),
-  database: z.strictObject({
-    url: databaseUrl,
+  up: z.strictObject({
     dataDir: z.string().min(1).default('.data'),
-    poolSize: POSITIVE_INT.max(1000).default(10),
   }).prefault({}),
   reports: z.strictObject({
     slowMs: POSITIVE_INT.default(1000),
@@ -166,29 +108,6 @@ export const ENVIRONMENT = {
   MESH_NAMESPACE: 'nats.namespace',
   REQUEST_TIMEOUT_MS: 'rpc.timeoutMs',
   REGISTRY_REFRESH_MS: 'rpc.registryRefreshMs',
-  HTTP_HOST: 'http.host',
-  HTTP_PORT: 'http.port',
-  BODY_LIMIT: 'http.bodyLimit',
-  CORS_ORIGINS: 'http.corsOrigins',
-  HTTP_LAX_CONTENT_TYPES: 'http.laxContentTypes',
-  HTTP_MAX_NAME_BYTES: 'http.maxNameBytes',
-  HTTP_HEADERS_TIMEOUT_MS: 'http.headersTimeoutMs',
-  HTTP_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: 'http.keepAliveTimeoutMs',
-  HTTP_MAX_CONNECTIONS: 'http.maxConnections',
-  HTTP_MAX_HEADER_BYTES: 'http.maxHeaderBytes',
-  HTTP_JSONRPC_MAX_BATCH: 'http.jsonRpcMaxBatch',
-  WAMP_HOST: 'wamp.host',
-  WAMP_PORT: 'wamp.port',
-  WAMP_PATH: 'wamp.path',
-  WAMP_REALM: 'wamp.realm',
-  WAMP_MAX_BUFFERED_BYTES: 'wamp.maxBufferedBytes',
-  WAMP_MAX_REGISTRATIONS: 'wamp.maxRegistrationsPerSession',
-  WAMP_MAX_PENDING_CALLS: 'wamp.maxPendingCallsPerSession',
-  WAMP_MAX_PENDING_INVOCATIONS: 'wamp.maxPendingInvocationsPerSession',
-  WAMP_MAX_MESSAGE_BYTES: 'wamp.maxMessageBytes',
-  WAMP_MAX_NAME_BYTES: 'wamp.maxNameBytes',
-  WAMP_MAX_SUBSCRIPTIONS_PER_SESSION: 'wamp.maxSubscriptionsPerSession',
   RATE_LIMIT_POINTS: 'rateLimit.points',
   RATE_LIMIT_DURATION_S: 'rateLimit.durationS',
   AUTH_JWT_SECRET: 'auth.jwtSecret',
@@ -203,9 +122,7 @@ export const ENVIRONMENT = {
   AUTH_MESH_SECRET: 'auth.meshSecret',
   AUTH_IDENTITY_TTL_S: 'auth.identityTtlSec',
   AUTH_TOKEN_CACHE_SIZE: 'auth.tokenCacheSize',
-  DATABASE_URL: 'database.url',
-  DATA_DIR: 'database.dataDir',
-  DATABASE_POOL_SIZE: 'database.poolSize',
+  DATA_DIR: 'up.dataDir',
   MESH_SLOW_MS: 'reports.slowMs',
   MESH_REPORTER: 'reports.reporter',
   MESH_REPORTER_QUEUE: 'reports.reporterQueue',
@@ -260,9 +177,29 @@ function readConfigFile(path: string): Tree {
   return parsed;
 }
 
-function fromEnvironment(env: NodeJS.ProcessEnv): Tree {
+/** Environment variables and the dotted settings they set, e.g. {LOG_LEVEL: 'log.level'}. */
+export type Environment = Readonly<Record<string, string>>;
+
+/** What a configuration was loaded from, kept with it so that each component reads its own section later. */
+interface Layers {
+  readonly path: string | undefined;
+  readonly file: Tree;
+  readonly env: NodeJS.ProcessEnv;
+  /** The settings given on the command line, by dotted path. */
+  readonly overrides: Readonly<Record<string, unknown>>;
+}
+
+const LAYERS = Symbol.for('nats-mesh.config-layers');
+/** A configuration built without loadConfig (a test's, a host's default) has nothing but defaults. */
+const NO_LAYERS: Layers = { path: undefined, file: {}, env: {}, overrides: {} };
+
+function layersOf(config: MeshConfig): Layers {
+  return (config as { [LAYERS]?: Layers })[LAYERS] ?? NO_LAYERS;
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv, environment: Environment): Tree {
   const tree: Tree = {};
-  for (const [variable, path] of Object.entries(ENVIRONMENT)) {
+  for (const [variable, path] of Object.entries(environment)) {
     const value = env[variable];
     if (value !== undefined && value !== '') setPath(tree, path, value);
   }
@@ -281,36 +218,62 @@ function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): s
   return `${shown}${source ? ` (${source})` : ''}: ${issue.message}`;
 }
 
+/**
+ * Validates the layers merged (file, then environment, then command line) with `schema`: the whole tree, or one
+ * section of it. Throws a ConfigError naming each wrong setting and where its value came from.
+ */
+function parseLayers<S extends z.ZodType>(layers: Layers, schema: S, environment: Environment, section?: string): z.output<S> {
+  const { path, file, env, overrides } = layers;
+  const fromCli: Tree = {};
+  for (const [key, value] of Object.entries(overrides)) setPath(fromCli, key, value);
+  const sources = new Map<string, string>();
+  for (const [variable, setting] of Object.entries(environment)) {
+    if (env[variable]) sources.set(setting, `environment ${variable}`);
+  }
+  for (const key of Object.keys(overrides)) sources.set(key, 'command line');
+  const merged = merge(merge(file, fromEnvironment(env, environment)), fromCli);
+  const result = schema.safeParse(section === undefined ? merged : (merged[section] ?? {}));
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const located = section === undefined ? issue : { ...issue, path: [section, ...issue.path] };
+      return `  - ${describeIssue(located, sources)}`;
+    });
+    throw new ConfigError(`invalid configuration${path ? ` (file ${path})` : ''}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
 export interface ConfigSources {
-  /** Settings from the command line, by dotted path (e.g. {"http.port": "5001"}). */
+  /** Settings from the command line, by dotted path (e.g. {"log.level": "debug"}). */
   overrides?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
   /** An explicit config file; else $MESH_CONFIG, else ./mesh.config.json if present. */
   file?: string;
 }
 
-/** Loads and validates the configuration, or throws a ConfigError naming every wrong setting. */
+/**
+ * Loads the configuration and validates the framework's sections, or throws a ConfigError naming every wrong
+ * setting. The other sections are kept as given, for their components to validate (readSection).
+ */
 export function loadConfig({ overrides = {}, env = process.env, file }: ConfigSources = {}): MeshConfig {
   const path = file ?? env[CONFIG_FILE_VARIABLE] ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
-  const fromFile = path ? readConfigFile(path) : {};
-  const fromCli: Tree = {};
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value !== undefined) setPath(fromCli, key, value);
-  }
-  const sources = new Map<string, string>();
-  for (const [variable, setting] of Object.entries(ENVIRONMENT)) {
-    if (env[variable]) sources.set(setting, `environment ${variable}`);
-  }
-  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) sources.set(key, 'command line');
-  const result = configSchema.safeParse(merge(merge(fromFile, fromEnvironment(env)), fromCli));
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, sources)}`);
-    throw new ConfigError(`invalid configuration${path ? ` (file ${path})` : ''}:\n${lines.join('\n')}`);
-  }
-  return result.data;
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const layers: Layers = { path, file: path ? readConfigFile(path) : {}, env, overrides: given };
+  return Object.assign(parseLayers(layers, configSchema, ENVIRONMENT), { [LAYERS]: layers });
 }
 
-/** A complete config file with every setting at its default, for `mesh config --defaults`. */
-export function defaultConfigFile(): string {
-  return `${JSON.stringify(configSchema.parse({}), null, 2)}\n`;
+/** One component's section of a loaded configuration, validated by the component's schema and environment. */
+export function readSection<S extends z.ZodType>(config: MeshConfig, name: string, schema: S, environment: Environment): z.output<S> {
+  return parseLayers(layersOf(config), schema, environment, name);
+}
+
+/** The top-level keys the config file and the command line set, known to the framework or not. */
+export function givenSections(config: MeshConfig): string[] {
+  const { file, overrides } = layersOf(config);
+  return [...new Set([...Object.keys(file), ...Object.keys(overrides).map((key) => key.split('.')[0]!)])];
+}
+
+/** The framework's sections with every setting at its default. */
+export function frameworkDefaults(): MeshConfig {
+  return configSchema.parse({});
 }

@@ -1,6 +1,6 @@
 // What a mesh process is: something started with the configuration and a logger, and stopped by a signal.
 // Services and gateways export `start(context)`; the CLI resolves them by path and runs them the same way.
-import type { MeshConfig } from './config.ts';
+import { ConfigError, type MeshConfig } from './config.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -65,8 +65,10 @@ export async function runProcess(logger: Logger, start: () => Promise<Started>):
   const fatal = (err: unknown, message: string): never => {
     const text = `${message}: ${err instanceof Error ? err.message : String(err)}`;
     if (err instanceof MeshError) logger.fatal({ code: err.code }, text);
+    else if (err instanceof ConfigError) logger.fatal(text);
     else logger.fatal({ err }, text);
-    process.exit(1);
+    // 78 (EX_CONFIG), as the CLI exits on a wrong setting it finds before the process starts.
+    process.exit(err instanceof ConfigError ? 78 : 1);
   };
   process.on('uncaughtException', (err) => fatal(err, 'uncaught exception, exiting'));
   process.on('unhandledRejection', (reason) => fatal(reason, 'unhandled rejection, exiting'));

@@ -1,6 +1,6 @@
 // Dependency providers, Nameko's idea: a service declares what it needs as a field (`database = provide(things)`);
 // the host opens each one before onStart and the first request, and closes them after the last. Not per request.
-import type { MeshConfig } from '../process/config.ts';
+import { ConfigError, type MeshConfig } from '../process/config.ts';
 import type { Logger } from '../process/logger.ts';
 
 /** What a provider gets to open its value: the process's configuration, and a logger named after the service. */
@@ -63,6 +63,8 @@ export async function openDependencies(instance: object, context: ProviderContex
       fields[field] = opening;
     } catch (err) {
       await close();
+      // A wrong setting (the provider reading its section) names the setting already, and stops the process as one.
+      if (err instanceof ConfigError) throw err;
       throw new Error(`${context.service}: could not open ${provider.name} (field ${field}): ${(err as Error).message}`, { cause: err });
     }
   }

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions, type Repository } from 'typeorm';
-import { MeshError, type Logger, type MeshConfig, type Provider } from '../../mesh/index.ts';
+import { MeshError, type Logger, type Provider } from '../../mesh/index.ts';
+import { databaseSettings, type DatabaseSettings } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import { databaseFault, isDatabaseUnavailable } from './faults.ts';
 import { MIGRATIONS } from './migrations/index.ts';
@@ -77,7 +78,7 @@ async function connectAndMigrate(options: DataSourceOptions): Promise<DataSource
 /** The database as a dependency of thing_service: opened before its first request, closed after its last. */
 export const thingDatabase: Provider<ThingDatabase> = {
   name: 'the thing database',
-  open: ({ config, logger }) => openThingDatabase(config.database, logger),
+  open: ({ config, logger }) => openThingDatabase(databaseSettings.of(config), logger),
   close: (database) => database.close(),
 };
 
@@ -85,7 +86,7 @@ export const thingDatabase: Provider<ThingDatabase> = {
  * Opens the database and runs pending migrations. If Postgres cannot be reached yet, it still returns and keeps
  * trying in the background; any other failure (a wrong password, a migration that fails) throws.
  */
-export async function openThingDatabase(settings: MeshConfig['database'], logger: Logger): Promise<ThingDatabase> {
+export async function openThingDatabase(settings: DatabaseSettings, logger: Logger): Promise<ThingDatabase> {
   const target: Target = settings.url
     ? { url: settings.url, poolSize: settings.poolSize }
     : await startEmbeddedPostgres(join(settings.dataDir, 'thing'));
@@ -157,7 +158,7 @@ export async function openThingDatabase(settings: MeshConfig['database'], logger
  * A short hash naming the database a configuration points at, never its password: host, port and database of
  * DATABASE_URL, or this machine and the absolute path of the embedded data directory.
  */
-export function databaseFingerprint(settings: MeshConfig['database']): string {
+export function databaseFingerprint(settings: DatabaseSettings): string {
   let identity: string;
   if (settings.url) {
     const url = new URL(settings.url);

@@ -3,8 +3,12 @@
 // and closes (database.ts says where the data lives and how faults are told apart).
 import { MeshError, provide, rpc, z, type ProcessContext } from '../../mesh/index.ts';
 import { createThingParams, getThingsParams, thingJson, uuidParams } from './arguments.ts';
+import { databaseSettings } from './config.ts';
 import { databaseFingerprint, thingDatabase } from './database.ts';
 import { thingToJson, type Thing, type ThingJson } from './thing.ts';
+
+/** Its section of the configuration (`database.*`), for `mesh config` to show. */
+export { databaseSettings as settings };
 
 const COLUMNS = ['uuid', 'name', 'is_created_at'];
 
@@ -20,7 +24,7 @@ export default class ThingService {
 
   /** Which database this instance serves (fingerprint.ts): instances on different ones refuse to share requests. */
   get fingerprint(): string {
-    return databaseFingerprint(this.context.config.database);
+    return databaseFingerprint(databaseSettings.of(this.context.config));
   }
 
   @rpc({ params: createThingParams, result: thingJson, description: 'Creates a thing; the database sets its uuid and creation time' })

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { createHttpApp } from '../../gateway-http/app.ts';
+import { httpSettings } from '../../gateway-http/config.ts';
 import { start } from '../../gateway-http/index.ts';
 import { createGatewayServer } from '../../gateway-http/server.ts';
 import { createCaller, hostService, type HostedService } from '../../mesh/gateway.ts';
@@ -121,26 +122,26 @@ describe('gateway-http with lax content types', () => {
 
 describe('gateway-http and long names', () => {
   it("answers long names with a coded 4xx and its NATS connection never drops", async (t) => {
-    const config = testConfig();
+    const http = httpSettings.of(testConfig());
     const nc = await connect({ servers: NATS_URL, name: 'gateway-http' });
     let disconnects = 0;
     void (async () => {
       for await (const status of nc.status()) if (status.type === 'disconnect') disconnects++;
     })();
     const caller = createCaller(nc, { timeoutMs: 2000 });
-    const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: config.http.maxNameBytes });
+    const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: http.maxNameBytes });
     const app = createHttpApp({
       caller,
       registry,
       logger: silentLogger,
-      bodyLimit: config.http.bodyLimit,
+      bodyLimit: http.bodyLimit,
       timeoutMs: 2000,
       corsOrigins: [],
-      maxNameBytes: config.http.maxNameBytes,
+      maxNameBytes: http.maxNameBytes,
       laxContentTypes: false,
       maxPayload: () => nc.info!.max_payload,
     });
-    const server = createGatewayServer(app.callback(), config.http, silentLogger);
+    const server = createGatewayServer(app.callback(), http, silentLogger);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode } from '@msgpack/msgpack';
 import { connect, headers as natsHeaders, RequestStrategy, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
+import { wampSettings } from '../../gateway-wamp/config.ts';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { ConfigError, hostService, jsonCodec, loadConfig, MeshError, rpc, type HostedService } from '../../mesh/gateway.ts';
@@ -319,16 +320,16 @@ describe('gateway-wamp dealer conformance', () => {
     let limited: Gateway;
 
     it('have safe defaults, environment variables, and refuse values that are no positive whole number', () => {
-      const { wamp } = loadConfig({ env: {} });
+      const wamp = wampSettings.of(loadConfig({ env: {} }));
       assert.deepEqual(
         [wamp.maxNameBytes, wamp.maxRegistrationsPerSession, wamp.maxPendingCallsPerSession, wamp.maxPendingInvocationsPerSession],
         [256, 100, 1000, 1000],
       );
       const env = { WAMP_MAX_NAME_BYTES: '128', WAMP_MAX_REGISTRATIONS: '5', WAMP_MAX_PENDING_CALLS: '6', WAMP_MAX_PENDING_INVOCATIONS: '7' };
-      const set = loadConfig({ env }).wamp;
+      const set = wampSettings.of(loadConfig({ env }));
       assert.deepEqual([set.maxNameBytes, set.maxRegistrationsPerSession, set.maxPendingCallsPerSession, set.maxPendingInvocationsPerSession], [128, 5, 6, 7]);
       for (const env of [{ WAMP_MAX_PENDING_CALLS: '0' }, { WAMP_MAX_REGISTRATIONS: 'lots' }, { WAMP_MAX_NAME_BYTES: '5000' }]) {
-        assert.throws(() => loadConfig({ env }), (err: unknown) => err instanceof ConfigError && /wamp\.max/.test(err.message), JSON.stringify(env));
+        assert.throws(() => wampSettings.of(loadConfig({ env })), (err: unknown) => err instanceof ConfigError && /wamp\.max/.test(err.message), JSON.stringify(env));
       }
     });
 

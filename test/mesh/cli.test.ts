@@ -55,7 +55,7 @@ describe('mesh up', () => {
     assert.equal(await isListening('127.0.0.1', natsPort), true);
     const readyLines = () => jsonLines(stdout).filter((line) => String(line.msg).startsWith('mesh ready'));
     await until(async () => readyLines().length > 0, 'the mesh ready line');
-    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'gateway http', 'gateway wamp'];
+    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'gateway gateway-http', 'gateway gateway-wamp'];
     assert.deepEqual([...(readyLines()[0]!.processes as string[])].sort(), [...declared].sort());
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
@@ -140,6 +140,57 @@ describe('mesh config', () => {
     const effective = JSON.parse((await run(process.execPath, [MESH, 'config', '--log-level', 'warn'], { env: { ...process.env, HTTP_PORT: '6123' } })).stdout) as { http: { port: number }; log: { level: string } };
     assert.equal(effective.http.port, 6123);
     assert.equal(effective.log.level, 'warn');
+  });
+
+  it("shows each built-in component's section, and the sections of the components named", async () => {
+    const shown = JSON.parse((await run(process.execPath, [MESH, 'config'], { env: { ...process.env, DATA_DIR: '/srv/data' } })).stdout) as Record<string, Record<string, unknown>>;
+    assert.deepEqual([shown.http?.port, shown.wamp?.port, shown.database?.dataDir, shown.up?.dataDir], [5000, 8080, '/srv/data', '/srv/data']);
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-config-'));
+    writeFileSync(join(dir, 'index.ts'), `import { configSection, z } from ${JSON.stringify(MESH_INDEX)};
+export const settings = configSection('greeter', z.strictObject({ greeting: z.string().default('Hello') }), { GREETER_GREETING: 'greeting' });
+export default class Greeter { name = 'greeter_service'; }
+`);
+    writeFileSync(join(dir, 'mesh.config.json'), JSON.stringify({ greeter: { greeting: 'Hi' } }));
+    const withGreeter = await run(process.execPath, [MESH, '--config', join(dir, 'mesh.config.json'), 'config', dir]);
+    assert.deepEqual((JSON.parse(withGreeter.stdout) as { greeter: unknown }).greeter, { greeting: 'Hi' });
+    const unknown = await run(process.execPath, [MESH, '--config', join(dir, 'mesh.config.json'), 'config']).catch((err: { code: number; stderr: string }) => err);
+    assert.equal((unknown as { code: number }).code, 78);
+    assert.match((unknown as { stderr: string }).stderr, /unknown setting greeter: neither the framework nor a component declares it/);
+  });
+});
+
+describe('mesh gateway', () => {
+  it("runs a gateway by path, --port setting the port of the gateway's own section", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-gateway-'));
+    writeFileSync(join(dir, 'index.ts'), `import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { configSection, setting, z, type ProcessContext } from ${JSON.stringify(MESH_INDEX)};
+export const settings = configSection('echo', z.strictObject({ host: z.string().default('127.0.0.1'), port: setting.port.default(0), greeting: z.string().default('hi') }), { ECHO_GREETING: 'greeting' });
+export async function start({ config }: ProcessContext) {
+  const echo = settings.of(config);
+  const server = createServer((req, res) => res.end(JSON.stringify(echo))).listen(echo.port, echo.host);
+  await once(server, 'listening');
+  return { url: \`http://\${echo.host}:\${echo.port}\`, stop: async () => void server.close() };
+}
+`);
+    const port = await freePort();
+    const child = mesh(['gateway', dir, '--port', String(port)], { ECHO_GREETING: 'hello' });
+    const url = `http://127.0.0.1:${port}/health`;
+    await until(async () => (await fetch(url).catch(() => undefined))?.status === 200, 'the gateway to answer');
+    assert.deepEqual(await (await fetch(url)).json(), { host: '127.0.0.1', port, greeting: 'hello' });
+    child.kill('SIGTERM');
+    assert.deepEqual(await once(child, 'exit'), [0, null]);
+  });
+
+  it('refuses a wrong setting of its section before it listens, naming the setting, with exit code 78', async () => {
+    const child = mesh(['gateway', 'http', '--host', '127.0.0.1'], { HTTP_PORT: '70000', LOG_FORMAT: 'json' });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 78);
+    const [line] = jsonLines(stdout);
+    assert.equal(line?.level, 60);
+    assert.match(String(line?.msg), /could not start: invalid configuration:\n {2}- http\.port \(environment HTTP_PORT\): /);
   });
 });
 
