@@ -12,19 +12,34 @@ import { fileURLToPath } from 'node:url';
 import { connect, ErrorCode, Events, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
-import { connectNats, hostService, type HostedService } from '../../mesh/gateway.ts';
+import { connectNats, event, hostService, type HostedService } from '../../mesh/gateway.ts';
 import { isListening } from '../../mesh/cli/nats-server.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
 import { freePort, silentLogger, testConfig } from '../helpers.ts';
 
+/** A service with one pool-mode event handler: it needs the queue group <service>.events. */
+class ConfEvents {
+  name = 'conf_events';
+
+  constructor(private readonly handled: (what: string) => void) {}
+
+  @event('conf_events.happened')
+  async happened(what: string) {
+    this.handled(what);
+  }
+}
+
 const CONF = fileURLToPath(new URL('../../deploy/nats/nats.conf', import.meta.url));
+
+/** A fresh password; it starts with a letter, since nats-server reads a variable's value that starts with a digit as a number. */
+const password = () => `p${randomBytes(12).toString('hex')}`;
 
 /** The passwords the configuration reads from the environment, fresh for this run. */
 const PASSWORDS = {
-  gateway_http: randomBytes(12).toString('hex'),
-  gateway_wamp: randomBytes(12).toString('hex'),
-  service: randomBytes(12).toString('hex'),
+  gateway_http: password(),
+  gateway_wamp: password(),
+  service: password(),
 } as const;
 type User = keyof typeof PASSWORDS;
 
@@ -126,6 +141,20 @@ describe('deploy/nats/nats.conf', () => {
     const refused = nextRefusal(nc);
     nc.subscribe('greeting_service.hello');
     assert.equal(await refused, 'subscription greeting_service.hello');
+  });
+
+  it('lets a service handle events in its pool, with or without a namespace', async () => {
+    const publisher = await as('service');
+    for (const namespace of [null, 'blue']) {
+      const nc = await as('service');
+      const refused = nextRefusal(nc);
+      let handled!: (what: string) => void;
+      const seen = new Promise<string>((resolve) => (handled = resolve));
+      const hosted = await hostService(new ConfEvents(handled), { nc, logger: silentLogger, namespace });
+      publisher.publish(namespace ? `${namespace}.conf_events.happened` : 'conf_events.happened', JSON.stringify([['it happened'], {}]));
+      assert.equal(await Promise.race([seen, refused]), 'it happened', `namespace ${namespace}`);
+      await hosted.stop();
+    }
   });
 
   describe('the mesh, each process as its own user', () => {
