@@ -153,10 +153,14 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   function logError(ctx: GatewayContext, error: MeshError, cause: unknown, started: number) {
     const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
     if (error.code !== 'INTERNAL') return requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
-    const named = ctx.params?.procedure;
-    const procedure = named !== undefined && registry.get(named) ? named : `${ctx.method} ${path}`;
+    reportCrash(ctx, ctx.params?.procedure, ctx.state.identity, error, cause, started);
+  }
+
+  /** An INTERNAL error the gateway made: logged once under its id and reported; named by its procedure when the registry knows it, else the route. */
+  function reportCrash(ctx: GatewayContext, named: string | undefined, identity: Identity | undefined, error: MeshError, cause: unknown, started: number) {
+    const procedure = named !== undefined && registry.get(named) ? named : `${ctx.method} ${ctx.path.slice(0, LOGGED_PATH_CHARS)}`;
     const durationMs = performance.now() - started;
-    reportGatewayCrash(options.reports, logger, { gateway: 'gateway-http', procedure, caller: ctx.state.identity?.id, durationMs, hop: ctx.state.hop, error, cause });
+    reportGatewayCrash(options.reports, logger, { gateway: 'gateway-http', procedure, caller: identity?.id, durationMs, hop: ctx.state.hop, error, cause });
   }
 
   async function mapErrors(ctx: GatewayContext, next: Next) {
@@ -366,7 +370,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash });
   router.get('/openapi.json', (ctx) => {
     ctx.type = JSON_TYPE;
     ctx.body = openApi();

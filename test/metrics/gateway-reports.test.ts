@@ -35,6 +35,8 @@ describe('crash reports from the gateways', () => {
   let nc: NatsConnection;
   let greeting: GreetingService;
   let hosted: HostedService;
+  /** A procedure of a bare nats.js service whose answer is not [args, kwargs] in any codec. */
+  const GARBLED = `${uniqueName('garbled')}.read`;
   let crashes: Subscription;
   const reported: Report[] = [];
 
@@ -53,6 +55,8 @@ describe('crash reports from the gateways', () => {
     greeting = new GreetingService();
     greeting.name = uniqueName('crash_greeting');
     hosted = await hostService(greeting, { nc, logger: silentLogger });
+    const bare = await nc.services.add({ name: GARBLED.split('.')[0]!, version: '0.0.1' });
+    bare.addEndpoint('read', { subject: GARBLED, handler: (_err, msg) => msg.respond('<html>oops</html>') });
     crashes = nc.subscribe('mesh.reports.crash', { callback: (_err, msg) => reported.push(msg.json<Report>()) });
     await nc.flush();
   });
@@ -119,15 +123,12 @@ describe('crash reports from the gateways', () => {
 
   it('gateway-wamp: a reply it cannot decode is an ERROR with an id, one log line under it and a crash report', async (t) => {
     const { logger, lines } = capturingLogger();
-    const procedure = `${uniqueName('garbled')}.read`;
-    // A responder outside the mesh whose answer is not [args, kwargs] in any codec.
-    const responder = nc.subscribe(procedure, { callback: (_err, msg) => msg.respond(new TextEncoder().encode('<html>oops</html>')) });
+    const procedure = GARBLED;
     const gateway = await startWamp({ config: testConfig(), logger });
     const client = await openSession(gateway.wsUrl);
     t.after(async () => {
       await client.close();
       await gateway.stop();
-      responder.unsubscribe();
     });
 
     client.send([MessageType.CALL, 1, { traceparent: TRACEPARENT }, procedure, []]);
@@ -143,5 +144,22 @@ describe('crash reports from the gateways', () => {
     const logged = lines.filter((line) => line.error_id === id);
     assert.equal(logged.length, 1, 'one log line under the error id');
     assert.deepEqual([logged[0]!.level, logged[0]!.procedure, logged[0]!.trace_id], [50, procedure, TRACE_ID]);
+  });
+
+  it('gateway-http JSON-RPC: a reply it cannot decode is an Internal error with an id in its data, logged and reported', async (t) => {
+    const { logger, lines } = capturingLogger();
+    const url = await serveHttp(t, { logger, reports: createReports(nc, logger) });
+    const res = await fetch(`${url}/jsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: TRACEPARENT },
+      body: JSON.stringify({ jsonrpc: '2.0', method: GARBLED, id: 7 }),
+    });
+    assert.equal(res.status, 200);
+    const { error, id } = (await res.json()) as { id: number; error: { code: number; data: { code: string; id: string } } };
+    assert.deepEqual([id, error.code, error.data.code], [7, -32603, 'INTERNAL']);
+    assert.match(error.data.id, ERROR_ID);
+    const report = await reportWithId(error.data.id);
+    assert.deepEqual([report.service, report.procedure, report.trace_id], ['gateway-http', GARBLED, TRACE_ID]);
+    assert.equal(lines.filter((line) => line.error_id === error.data.id).length, 1, 'one log line under the error id');
   });
 });
