@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { currentCall, event, hostService, type HostedService } from '../../mesh/gateway.ts';
+import { currentCall, event, hostService, startTracing, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';
 
@@ -41,6 +41,7 @@ describe('trace context on WAMP PUBLISH', () => {
   });
 
   after(async () => {
+    await startTracing('test', { enabled: true });
     await client.close();
     await gateway.stop();
     await hosted.stop();
@@ -89,5 +90,11 @@ describe('trace context on WAMP PUBLISH', () => {
       assert.equal(seen.traceparent.split('-')[1], seen.traceId);
       assert.equal(seen.tracestate, '', 'a tracestate without a valid traceparent is not passed on');
     }
+  });
+
+  it('adds no trace headers while tracing is off, and still publishes', async () => {
+    await startTracing('test', { enabled: false });
+    const { traceparent, tracestate } = await publish('untraced', { traceparent: TRACEPARENT, tracestate: 'vendor=opaque' });
+    assert.deepEqual([traceparent, tracestate], ['', '']);
   });
 });
