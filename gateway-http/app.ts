@@ -153,7 +153,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   function logError(ctx: GatewayContext, error: MeshError, cause: unknown, started: number) {
     const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
     if (error.code !== 'INTERNAL') return requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
-    reportCrash(ctx, ctx.params?.procedure, ctx.state.identity, error, cause, started);
+    reportCrash(ctx, ctx.method === 'POST' ? procedureOf(ctx.path) : undefined, ctx.state.identity, error, cause, started);
   }
 
   /** An INTERNAL error the gateway made: logged once under its id and reported; named by its procedure when the registry knows it, else the route. */
