@@ -12,6 +12,7 @@ import {
   jsonCodec,
   msgpackCodec,
   replyStatus,
+  reportGatewayCrash,
   startHop,
   tracingOn,
   withErrorId,
@@ -19,6 +20,7 @@ import {
   type Hop,
   type Codec,
   type Logger,
+  type Reports,
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
@@ -53,6 +55,8 @@ export interface HttpGatewayOptions {
   jsonRpcMaxBatch?: number;
   /** The gateway's metrics (GET /metrics), and the mesh's (GET /metrics/mesh); undefined when metrics are off. */
   metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
+  /** Where crash reports of the gateway's own INTERNAL errors go; undefined: they are only logged. */
+  reports?: Reports;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -142,15 +146,26 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     }
   }
 
-  /** Logs an error the gateway made under its id: the full cause for an unexpected one, one info line otherwise. */
-  function logError(ctx: GatewayContext, error: MeshError, cause: unknown) {
+  /**
+   * Logs an error the gateway made under its id: an INTERNAL one with the full cause, and a crash report; one info
+   * line otherwise.
+   */
+  function logError(ctx: GatewayContext, error: MeshError, cause: unknown, started: number) {
     const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
-    if (cause instanceof MeshError) requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
-    else requestLogger(ctx).error({ err: cause, path, error_id: error.id }, 'unexpected gateway error');
+    if (error.code !== 'INTERNAL') return requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
+    reportCrash(ctx, ctx.method === 'POST' ? procedureOf(ctx.path) : undefined, ctx.state.identity, error, cause, started);
+  }
+
+  /** An INTERNAL error the gateway made: logged once under its id and reported; named by its procedure when the registry knows it, else the route. */
+  function reportCrash(ctx: GatewayContext, named: string | undefined, identity: Identity | undefined, error: MeshError, cause: unknown, started: number) {
+    const procedure = named !== undefined && registry.get(named) ? named : `${ctx.method} ${ctx.path.slice(0, LOGGED_PATH_CHARS)}`;
+    const durationMs = performance.now() - started;
+    reportGatewayCrash(options.reports, logger, { gateway: 'gateway-http', procedure, caller: identity?.id, durationMs, hop: ctx.state.hop, error, cause });
   }
 
   async function mapErrors(ctx: GatewayContext, next: Next) {
     ctx.state.codec = jsonCodec;
+    const started = performance.now();
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new MeshError('NOT_FOUND', `no route ${ctx.method} ${quoteName(ctx.path)}`);
@@ -158,7 +173,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       const made = error.id === undefined;
       withErrorId(error);
-      if (made) logError(ctx, error, err);
+      if (made) logError(ctx, error, err, started);
       ctx.status = error.status;
       if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
       ctx.type = ctx.state.codec.contentType;
@@ -355,7 +370,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash });
   router.get('/openapi.json', (ctx) => {
     ctx.type = JSON_TYPE;
     ctx.body = openApi();

@@ -2,7 +2,7 @@
 // drains on stop. Run it with `mesh gateway gateway-http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { connectNats, createCaller, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, createReports, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { warnIfOpen } from '../mesh/edge/exposure.ts';
 import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
@@ -31,6 +31,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const http = httpSettings.of(config);
   const { namespace } = config.nats;
   const auth = createGatewayAuth(config.auth);
+  const reporting = await reportSettings(config.reports);
   const nc = await connectNats(config.nats, 'gateway-http');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes, namespace });
   await registry.refresh();
@@ -39,6 +40,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
   const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
   const rateLimiter = createRateLimiter(config.rateLimit);
+  const reports = createReports(nc, logger, reporting, namespace);
   const app = createHttpApp({
     caller,
     logger,
@@ -56,6 +58,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       gateway: gatewayMetrics,
       mesh: () => scrapeMesh(gather),
     },
+    reports,
   });
   const server = createGatewayServer(app.callback(), http, logger);
   if (gatewayMetrics) {

@@ -7,6 +7,7 @@ import {
   jsonCodec,
   nameProblem,
   quoteName,
+  withErrorId,
   type Caller,
   type Codec,
   type ProcedureRegistry,
@@ -27,6 +28,8 @@ export interface JsonRpcOptions {
   readBody(ctx: Context): Promise<Buffer>;
   /** The credential the request presents, as POST /<procedure> reads it. */
   credentialOf(ctx: Context): string | undefined;
+  /** Logs and reports an INTERNAL error made here (it has its id); `procedure` is the method as the request names it. */
+  crashed?(ctx: Context, procedure: string, identity: Identity | undefined, error: MeshError, cause: unknown, started: number): void;
 }
 
 /** The specification's error codes (JSON-RPC 2.0, section 5.1), and -32000 for any other mesh error. */
@@ -139,10 +142,17 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
     const call = callOf(value);
     if (!call) return failure(JSONRPC_ERRORS.INVALID_REQUEST, null);
     let outcome: unknown;
+    const started = performance.now();
     try {
       outcome = await invoke(ctx, call, who);
     } catch (err) {
-      outcome = rpcErrorOf(err);
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      // An error a service answered keeps the id it was logged under; one made here gets its own.
+      if (error.code === 'INTERNAL' && error.id === undefined) {
+        withErrorId(error);
+        options.crashed?.(ctx, call.method, who?.identity, error, err, started);
+      }
+      outcome = rpcErrorOf(error);
     }
     if (call.id === undefined) return undefined;
     if (outcome === JSONRPC_ERRORS.METHOD_NOT_FOUND) return failure({ ...JSONRPC_ERRORS.METHOD_NOT_FOUND }, call.id);

@@ -1,8 +1,10 @@
 // The WAMP broker on NATS: one NATS subscription per subscribed subject per gateway, shared by every session on
 // it (reference counted), and PUBLISH as a NATS publish in the publisher's serializer, so MessagePack binary
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
+// A publication is a producer span whose `traceparent` goes on in NATS headers, so @event handlers run in its trace.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { startHop, TRACEPARENT_HEADER, TRACESTATE_HEADER, tracingOn } from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -150,8 +152,9 @@ export class Broker {
 
   /**
    * Publishes [args, kwargs] on the subject in the publisher's serializer; returns the publication id that every
-   * subscriber sees. Throws PAYLOAD_TOO_LARGE, before anything is sent, when the message passes the NATS
-   * server's max_payload, and UNAVAILABLE when NATS refuses it.
+   * subscriber sees. While tracing is on, the publication's span is a child of the `traceparent` option (a malformed
+   * or absent one starts a fresh trace) and goes on in the NATS headers. Throws PAYLOAD_TOO_LARGE, before anything
+   * is sent, when the message passes the NATS server's max_payload, and UNAVAILABLE when NATS refuses it.
    */
   publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions): number {
     const { codec } = peer.serializer;
@@ -159,6 +162,9 @@ export class Broker {
     const headers = natsHeaders();
     const publicationId = randomId();
     headers.set(PUBLICATION_HEADER, String(publicationId));
+    const hop = tracingOn() ? startHop(subject, 'producer', options.traceparent, options.tracestate) : undefined;
+    if (hop) headers.set(TRACEPARENT_HEADER, hop.traceparent);
+    if (hop?.tracestate !== undefined) headers.set(TRACESTATE_HEADER, hop.tracestate);
     if (peer.serializer.natsHeaders) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
     if (options.excludeMe) headers.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
     if (options.exclude?.length) headers.set(EXCLUDE_SESSIONS_HEADER, sessionList(options.exclude));
@@ -171,13 +177,18 @@ export class Broker {
     const size = payload.length + headerBytes(headers);
     const maxPayload = this.nc.info?.max_payload;
     if (maxPayload !== undefined && size > maxPayload) {
-      throw new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
+      const error = new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
+      hop?.end(error);
+      throw error;
     }
     try {
       this.nc.publish(this.namespace.subject(subject), payload, { headers });
     } catch (err) {
-      throw new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
+      const error = new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
+      hop?.end(error);
+      throw error;
     }
+    hop?.end();
     return publicationId;
   }
 

@@ -19,8 +19,9 @@ import {
   type Kwargs,
   type Logger,
   type Namespace,
+  type Reports,
 } from '../mesh/gateway.ts';
-import { nameProblem, quoteName, startHop, withErrorId, type Hop } from '../mesh/gateway.ts';
+import { nameProblem, quoteName, reportGatewayCrash, startHop, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -62,6 +63,8 @@ export interface DealerOptions {
   gatewayProcedures?: ReadonlyMap<string, () => Promise<unknown>>;
   /** Registrations answer on their URI's subject under it, in its queue group. */
   namespace: Namespace;
+  /** Where crash reports of the router's own INTERNAL errors go; undefined: they are only logged. */
+  reports?: Reports;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -143,6 +146,9 @@ export class Dealer {
   }
 }
 
+/** The router's name as the `service` of its crash reports. */
+const GATEWAY_NAME = 'gateway-wamp';
+
 /** What a REGISTER gets when NATS cannot confirm the subscription. */
 const REGISTRATION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the registration');
 
@@ -191,7 +197,7 @@ export class SessionRpc implements Callee {
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
     const own = this.dealer.options.gatewayProcedures?.get(procedure);
-    if (own) return this.answerMeta(requestId, own);
+    if (own) return this.answerMeta(requestId, procedure, options, own);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
       return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
@@ -211,7 +217,7 @@ export class SessionRpc implements Callee {
     (this.calls ??= new Map()).set(requestId, controller);
     this.pendingCalls++;
     const { measure } = this.dealer.options;
-    const started = measure ? performance.now() : 0;
+    const started = performance.now();
     let reply: Msg;
     const hop = callHop(procedure, options);
     try {
@@ -227,29 +233,41 @@ export class SessionRpc implements Callee {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       hop.end(error);
       measure?.(procedure, error.status, (performance.now() - started) / 1000);
-      if (!(err instanceof MeshError)) {
-        withErrorId(error);
-        this.dealer.options.logger.error({ err, procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected error in a call');
-      }
+      this.reportIfCrash(procedure, hop, started, error, err);
       // Only the caller's own deadline is WAMP's timeout; a service that answers DEADLINE_EXCEEDED keeps its code.
       return sendMeshError(peer, MessageType.CALL, requestId, error, error.code === 'DEADLINE_EXCEEDED' ? WampUri.TIMEOUT : errorUri(error));
     } finally {
       this.pendingCalls--;
       if (this.calls?.get(requestId) === controller) this.calls.delete(requestId);
     }
-    this.answer(requestId, reply);
+    this.answer(requestId, reply, procedure, hop, started);
   }
 
   /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
-  private async answerMeta(requestId: number, meta: () => Promise<unknown>): Promise<void> {
+  private async answerMeta(requestId: number, procedure: string, options: Call['options'], meta: () => Promise<unknown>): Promise<void> {
+    const hop = callHop(procedure, options);
+    const started = performance.now();
     try {
       const value = await meta();
+      hop.end();
       if (this.peer.open) this.peer.send([MessageType.RESULT, requestId, {}, [value]]);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (!(err instanceof MeshError)) this.dealer.options.logger.error({ err }, 'unexpected error in a gateway procedure');
+      hop.end(error);
+      this.reportIfCrash(procedure, hop, started, error, err);
       if (this.peer.open) sendMeshError(this.peer, MessageType.CALL, requestId, error);
     }
+  }
+
+  /**
+   * An INTERNAL error without an id was made here (a service's error keeps the id it was reported under): it gets
+   * its id, one log line under it and a crash report.
+   */
+  private reportIfCrash(procedure: string, hop: Hop, started: number, error: MeshError, cause: unknown): void {
+    if (error.code !== 'INTERNAL' || error.id !== undefined || error instanceof WampError) return;
+    withErrorId(error);
+    const { reports, logger } = this.dealer.options;
+    reportGatewayCrash(reports, logger, { gateway: GATEWAY_NAME, procedure, caller: this.identity?.id, durationMs: performance.now() - started, hop, error, cause });
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
@@ -377,8 +395,11 @@ export class SessionRpc implements Callee {
     this.peer.send([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
   }
 
-  /** RESULT for a reply; ERROR for an error reply, with the callee's own URI, args and kwargs when it has them. */
-  private answer(requestId: number, reply: Msg): void {
+  /**
+   * RESULT for a reply; ERROR for an error reply, with the callee's own URI, args and kwargs when it has them. A
+   * reply that cannot be read is the router's own INTERNAL error, reported as a crash.
+   */
+  private answer(requestId: number, reply: Msg, procedure: string, hop: Hop, started: number): void {
     const { peer } = this;
     let envelope: [Args, Kwargs];
     try {
@@ -387,6 +408,7 @@ export class SessionRpc implements Callee {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'reply is not decodable');
       const detail = isErrorReply(reply) ? this.wampDetail(reply) : undefined;
       if (detail) return sendError(peer, MessageType.CALL, requestId, detail.uri, detail.args, detail.kwargs);
+      this.reportIfCrash(procedure, hop, started, error, err);
       return sendMeshError(peer, MessageType.CALL, requestId, error);
     }
     peer.send([MessageType.RESULT, requestId, {}, ...envelope]);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
-import { connectNats, createCaller, meshNamespace, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/observability/mesh-stats.ts';
@@ -53,6 +53,7 @@ const SERVICE_VERSION = '0.1.0';
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
   const wamp = wampSettings.of(config);
   const { namespace } = config.nats;
+  const reporting = await reportSettings(config.reports);
   const nc = await connectNats(config.nats, 'gateway-wamp');
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes, namespace });
   // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
@@ -73,8 +74,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
   const meta = new MetaProcedures(registry, guard);
   const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()) })]]);
+  const reports = createReports(nc, logger, reporting, namespace);
   const dealer: Dealer = new Dealer({
-    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures,
+    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports,
     namespace: meshNamespace(namespace),
   });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;

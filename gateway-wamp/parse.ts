@@ -41,6 +41,9 @@ export interface PublishOptions {
   eligibleAuthrole: string[] | undefined;
   /** Payload passthru mode (enc_algo): the payload is opaque bytes, not [args, kwargs] (not supported). */
   passthru: boolean;
+  /** W3C trace context of the publisher; a value that is not a string is ignored (a fresh trace, never an error). */
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 }
 export interface Publish { type: typeof MessageType.PUBLISH; requestId: number; options: PublishOptions; topic: string; args: Args; kwargs: Kwargs }
 export interface Subscribe { type: typeof MessageType.SUBSCRIBE; requestId: number; options: { match: MatchPolicy }; topic: string }
@@ -196,6 +199,7 @@ function checkOptions(name: string, kinds: Record<string, OptionKind>, options: 
 function publishOptions(options: Dict): PublishOptions {
   const ids = (value: unknown) => (given(value) ? (value as number[]) : undefined);
   const strings = (value: unknown) => (given(value) ? (value as string[]) : undefined);
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   return {
     acknowledge: options.acknowledge === true,
     excludeMe: options.exclude_me !== false,
@@ -206,6 +210,8 @@ function publishOptions(options: Dict): PublishOptions {
     eligibleAuthid: strings(options.eligible_authid),
     eligibleAuthrole: strings(options.eligible_authrole),
     passthru: given(options.enc_algo),
+    traceparent: text(options.traceparent),
+    tracestate: text(options.tracestate),
   };
 }
 

@@ -204,7 +204,7 @@ program
     const close = () => void nc.close();
     process.once('SIGINT', close);
     process.once('SIGTERM', close);
-    await followReports(nc, { json: options.json, namespace: config.nats.namespace, write: (text) => process.stdout.write(text) });
+    await followReports(nc, { json: options.json, namespace: config.nats.namespace, write: (text) => process.stdout.write(text), notice: (text) => process.stderr.write(text) });
   });
 
 program

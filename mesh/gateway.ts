@@ -5,7 +5,7 @@ export { parseEnvelope, isKwargs, toReplyEnvelope, type Envelope, type Reply } f
 export { ERROR_STATUS, errorFromBody, isErrorCode, newErrorId, withErrorId, type ErrorBody, type ErrorObject } from './wire/errors.ts';
 export { startHop, startTracing, stopTracing, tracingOn, type Hop, type HopKind } from './observability/tracing.ts';
 export { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
-export { createReports, reportSettings, droppedReports, REPORTS_SUBJECT, type Report, type Reports } from './observability/reports.ts';
+export { createReports, reportSettings, reportGatewayCrash, droppedReports, REPORTS_SUBJECT, type GatewayCrash, type Report, type Reports } from './observability/reports.ts';
 export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
 export { createCaller, type Caller, type CallerOptions, type KnownProcedure, type RequestOptions, type TraceHeaders } from './calling/caller.ts';
 export { decodeReply, isErrorReply, replyStatus } from './calling/client.ts';

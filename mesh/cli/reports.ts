@@ -1,5 +1,5 @@
 // `mesh reports`: follows crash and slow-call reports live (`mesh.reports.>`), one line each, or JSON lines.
-// It only reads what the service hosts publish; making and sending reports is mesh/observability/reports.ts's.
+// It only reads what service hosts and gateways publish; making and sending reports is mesh/observability/reports.ts's.
 import type { NatsConnection } from 'nats';
 import { jsonCodec } from '../wire/codec.ts';
 import { REPORTS_SUBJECT, type Report } from '../observability/reports.ts';
@@ -23,12 +23,15 @@ export function reportLine(report: Partial<Report>): string {
   return stack ? `${line}\n${stack}` : line;
 }
 
-/** Prints every report of the namespace (none by default) until the connection closes; `write` is stdout's in the CLI. */
-export async function followReports(nc: NatsConnection, options: { json?: boolean; namespace?: string | null; write: (text: string) => void }): Promise<void> {
+/**
+ * Prints every report of the namespace (none by default) until the connection closes. `write` (stdout in the CLI)
+ * gets the reports only, so JSON lines pipe cleanly; `notice` (stderr) says once the subscription is in place.
+ */
+export async function followReports(nc: NatsConnection, options: { json?: boolean; namespace?: string | null; write: (text: string) => void; notice: (text: string) => void }): Promise<void> {
   const subject = meshNamespace(options.namespace).subject(`${REPORTS_SUBJECT}.>`);
   const subscription = nc.subscribe(subject);
   await nc.flush();
-  options.write(options.json ? '' : `following ${subject} (Ctrl-C to stop)\n`);
+  options.notice(`following ${subject} (Ctrl-C to stop)\n`);
   for await (const msg of subscription) {
     let report: Partial<Report>;
     try {

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { jsonCodec } from '../wire/codec.ts';
+import { MeshError } from '../wire/errors.ts';
 import type { MeshConfig } from '../process/config.ts';
 import type { Logger } from '../process/logger.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
@@ -140,4 +141,42 @@ class ReportQueue implements Reports {
 /** Reports published under the namespace (`nats.namespace`), or none. */
 export function createReports(nc: NatsConnection, logger: Logger, settings: ReportSettings = DEFAULT_REPORT_SETTINGS, namespace?: string | null): Reports {
   return new ReportQueue(nc, logger, settings, meshNamespace(namespace));
+}
+
+/** An INTERNAL error a gateway made itself: an unexpected exception there, not an error a service answered. */
+export interface GatewayCrash {
+  /** The gateway, the report's `service`: `gateway-http`, `gateway-wamp`. */
+  gateway: string;
+  /** The procedure called, or the route when the request names none the gateway knows. */
+  procedure: string;
+  caller: string | undefined;
+  durationMs: number;
+  /** The span of the request: its trace id and request id go in the log line and the report. */
+  hop: { readonly traceId: string; readonly spanId: string };
+  /** The error answered, with its id. */
+  error: MeshError;
+  /** What was thrown. */
+  cause: unknown;
+}
+
+/**
+ * Logs a gateway's own INTERNAL error once under its error id, with the cause and its stack, and sends its crash
+ * report (without `reports`, it is only logged). An error a service answered was reported by that service.
+ */
+export function reportGatewayCrash(reports: Reports | undefined, logger: Logger, crash: GatewayCrash): void {
+  const { error, cause, hop } = crash;
+  const err = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
+  logger.error({ err, procedure: crash.procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected gateway error');
+  reports?.send({
+    kind: 'crash',
+    service: crash.gateway,
+    procedure: crash.procedure,
+    caller: crash.caller,
+    duration_ms: Number(crash.durationMs.toFixed(3)),
+    trace_id: hop.traceId,
+    error_id: error.id,
+    message: error.message,
+    stack: err instanceof Error ? err.stack : undefined,
+    at: new Date().toISOString(),
+  });
 }

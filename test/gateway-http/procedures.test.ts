@@ -1,18 +1,13 @@
 // gateway-http calls procedures and nothing else: names are checked first, unknown subjects publish nothing
 // (no event, no stream message), and only JSON or MessagePack bodies cross, so a cross-site form cannot call.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
-import { createHttpApp } from '../../gateway-http/app.ts';
-import { httpSettings } from '../../gateway-http/config.ts';
 import { start } from '../../gateway-http/index.ts';
-import { createGatewayServer } from '../../gateway-http/server.ts';
-import { createCaller, hostService, type HostedService } from '../../mesh/gateway.ts';
-import { createRegistry } from '../../mesh/calling/registry.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
+import { serveHttpApp } from './serve-app.ts';
 
 const GREETING = uniqueName('greeting');
 
@@ -122,37 +117,17 @@ describe('gateway-http with lax content types', () => {
 
 describe('gateway-http and long names', () => {
   it("answers long names with a coded 4xx and its NATS connection never drops", async (t) => {
-    const http = httpSettings.of(testConfig());
     const nc = await connect({ servers: NATS_URL, name: 'gateway-http' });
     let disconnects = 0;
     void (async () => {
       for await (const status of nc.status()) if (status.type === 'disconnect') disconnects++;
     })();
-    const caller = createCaller(nc, { timeoutMs: 2000 });
-    const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: http.maxNameBytes });
-    const app = createHttpApp({
-      caller,
-      registry,
-      logger: silentLogger,
-      bodyLimit: http.bodyLimit,
-      timeoutMs: 2000,
-      corsOrigins: [],
-      maxNameBytes: http.maxNameBytes,
-      laxContentTypes: false,
-      maxPayload: () => nc.info!.max_payload,
-    });
-    const server = createGatewayServer(app.callback(), http, silentLogger);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url, stop } = await serveHttpApp(nc);
     const greeting = new GreetingService();
     greeting.name = uniqueName('names');
     const hosted = await hostService(greeting, { nc, logger: silentLogger });
     t.after(async () => {
-      server.close();
-      server.closeAllConnections();
-      registry.close();
-      caller.close();
+      await stop();
       await hosted.stop();
       await nc.drain();
     });
