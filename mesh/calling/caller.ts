@@ -5,7 +5,7 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import { MeshError } from '../wire/errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
-import { sealHeaders } from '../wire/sealed-headers.ts';
+import { sealedWith, sealHeaders } from '../wire/sealed-headers.ts';
 import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 
@@ -29,9 +29,9 @@ export interface TraceHeaders {
   tracestate?: string | undefined;
 }
 
-/** The headers with the request's own trace context: a copy, since the others are shared between requests. */
+/** The (sealed, shared) headers with the request's own trace context added, for this request only. */
 function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
-  return headersWith(headers, { [TRACEPARENT_HEADER]: trace.traceparent, [TRACESTATE_HEADER]: trace.tracestate });
+  return sealedWith(headers, { [TRACEPARENT_HEADER]: trace.traceparent, [TRACESTATE_HEADER]: trace.tracestate });
 }
 
 export interface Caller {

@@ -15,6 +15,7 @@ describe('caller', () => {
     nc = await connect({ servers: NATS_URL });
     nc.subscribe(`${subject}.echo`, { callback: (_e, m) => m.respond(m.data) });
     nc.subscribe(`${subject}.silent`, { callback: () => {} });
+    nc.subscribe(`${subject}.headers`, { callback: (_e, m) => m.respond(JSON.stringify([...(m.headers ?? [])])) });
     await nc.flush();
   });
 
@@ -26,6 +27,19 @@ describe('caller', () => {
       Array.from({ length: 500 }, (_, i) => caller.request(`${subject}.echo`, encoder.encode(String(i)))),
     );
     assert.deepEqual(replies.map((m) => m.string()), Array.from({ length: 500 }, (_, i) => String(i)));
+    caller.close();
+  });
+
+  it("sends its deadline and the request's trace context as headers, and refuses a trace value that would break a header", async () => {
+    const caller = createCaller(nc, { timeoutMs: 5000 });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const reply = await caller.request(`${subject}.headers`, new Uint8Array(), { trace: { traceparent, tracestate: 'vendor=1' } });
+    const sent = new Map(reply.json<[string, string[]][]>());
+    assert.match(sent.get('Mesh-Deadline')?.[0] ?? '', /^\d+$/);
+    assert.deepEqual([sent.get('traceparent'), sent.get('tracestate')], [[traceparent], ['vendor=1']]);
+    await assert.rejects(caller.request(`${subject}.headers`, new Uint8Array(), { trace: { traceparent, tracestate: 'a\r\nMesh-Identity: forged' } }), {
+      code: 'UNAVAILABLE',
+    });
     caller.close();
   });
 
