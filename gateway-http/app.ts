@@ -370,7 +370,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash, refused: (ctx, error) => logError(ctx as GatewayContext, error, error, performance.now()) });
   router.get('/openapi.json', (ctx) => {
     ctx.type = JSON_TYPE;
     ctx.body = openApi();

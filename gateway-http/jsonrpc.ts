@@ -30,6 +30,8 @@ export interface JsonRpcOptions {
   credentialOf(ctx: Context): string | undefined;
   /** Logs and reports an INTERNAL error made here (it has its id); `procedure` is the method as the request names it. */
   crashed?(ctx: Context, procedure: string, identity: Identity | undefined, error: MeshError, cause: unknown, started: number): void;
+  /** Logs any other error made here under its id (one info line). */
+  refused?(ctx: Context, error: MeshError): void;
 }
 
 /** The specification's error codes (JSON-RPC 2.0, section 5.1), and -32000 for any other mesh error. */
@@ -65,6 +67,9 @@ function rpcErrorOf(err: unknown): RpcError {
   if (error.code === 'INTERNAL') return { ...JSONRPC_ERRORS.INTERNAL_ERROR, data };
   return { code: JSONRPC_ERRORS.SERVER_ERROR.code, message: error.message, data };
 }
+
+/** Why a request object is an Invalid Request. */
+const NOT_A_REQUEST = 'not a JSON-RPC 2.0 request: it needs "jsonrpc": "2.0", a string "method", "params" as an array or object when given, and a string, number or null "id" when given';
 
 function isId(value: unknown): value is Id {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
@@ -125,9 +130,10 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
       if (refused) throw refused;
     }
     if (!registry.get(method)) {
-      if (nameProblem(method, maxNameBytes) !== undefined) return JSONRPC_ERRORS.METHOD_NOT_FOUND;
+      const problem = nameProblem(method, maxNameBytes);
+      if (problem !== undefined) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(method)} is not a procedure name: ${problem}`);
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
-      if (!(await registry.lookup(method))) return JSONRPC_ERRORS.METHOD_NOT_FOUND;
+      if (!(await registry.lookup(method))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${method}'`);
     }
     let headers;
     const forwarder = auth?.forwarder;
@@ -137,10 +143,17 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
     return { result: resultOf(decodeReply(msg)) };
   }
 
+  /** A JSON-RPC error the gateway makes: its mesh error in `data`, with a fresh id, logged under that id. */
+  function madeHere(ctx: Context, kind: RpcError, error: MeshError): RpcError {
+    withErrorId(error);
+    options.refused?.(ctx, error);
+    return { ...kind, data: error.toBody().error };
+  }
+
   /** The response to one element of the request, or undefined for a notification. */
   async function answer(ctx: Context, value: unknown, who: Awaited<ReturnType<typeof identify>>): Promise<Response | undefined> {
     const call = callOf(value);
-    if (!call) return failure(JSONRPC_ERRORS.INVALID_REQUEST, null);
+    if (!call) return failure(madeHere(ctx, JSONRPC_ERRORS.INVALID_REQUEST, new MeshError('INVALID_ARGUMENT', NOT_A_REQUEST)), null);
     let outcome: unknown;
     const started = performance.now();
     try {
@@ -148,14 +161,14 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
       // An error a service answered keeps the id it was logged under; one made here gets its own.
-      if (error.code === 'INTERNAL' && error.id === undefined) {
+      if (error.id === undefined) {
         withErrorId(error);
-        options.crashed?.(ctx, call.method, who?.identity, error, err, started);
+        if (error.code === 'INTERNAL') options.crashed?.(ctx, call.method, who?.identity, error, err, started);
+        else options.refused?.(ctx, error);
       }
       outcome = rpcErrorOf(error);
     }
     if (call.id === undefined) return undefined;
-    if (outcome === JSONRPC_ERRORS.METHOD_NOT_FOUND) return failure({ ...JSONRPC_ERRORS.METHOD_NOT_FOUND }, call.id);
     if (typeof outcome === 'object' && outcome !== null && 'result' in outcome) return { jsonrpc: '2.0', result: outcome.result, id: call.id };
     return failure(outcome as RpcError, call.id);
   }
@@ -179,13 +192,18 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
     } catch {
       request = undefined;
     }
-    if (request === undefined) return send(ctx, codec, failure(JSONRPC_ERRORS.PARSE_ERROR, null));
+    if (request === undefined) {
+      const unreadable = new MeshError('INVALID_ARGUMENT', `the body is not ${codec === jsonCodec ? 'JSON' : 'MessagePack'}`);
+      return send(ctx, codec, failure(madeHere(ctx, JSONRPC_ERRORS.PARSE_ERROR, unreadable), null));
+    }
     const who = await identify(ctx);
     if (!Array.isArray(request)) return send(ctx, codec, await answer(ctx, request, who));
-    if (request.length === 0) return send(ctx, codec, failure(JSONRPC_ERRORS.INVALID_REQUEST, null));
+    if (request.length === 0) {
+      return send(ctx, codec, failure(madeHere(ctx, JSONRPC_ERRORS.INVALID_REQUEST, new MeshError('INVALID_ARGUMENT', 'a batch holds at least one call')), null));
+    }
     if (request.length > maxBatch) {
-      const data = new MeshError('INVALID_ARGUMENT', `a batch holds at most ${maxBatch} calls, got ${request.length}`).toBody().error;
-      return send(ctx, codec, failure({ ...JSONRPC_ERRORS.INVALID_REQUEST, data }, null));
+      const tooLong = new MeshError('INVALID_ARGUMENT', `a batch holds at most ${maxBatch} calls, got ${request.length}`);
+      return send(ctx, codec, failure(madeHere(ctx, JSONRPC_ERRORS.INVALID_REQUEST, tooLong), null));
     }
     const responses = (await Promise.all(request.map((item) => answer(ctx, item, who)))).filter((r) => r !== undefined);
     send(ctx, codec, responses.length > 0 ? responses : undefined);
