@@ -73,6 +73,7 @@ const ONE_SEGMENT = /^\/([^/]+)\/?$/;
 function procedureOf(path: string): string | undefined {
   const segment = ONE_SEGMENT.exec(path)?.[1];
   if (segment === undefined || segment === 'jsonrpc') return undefined;
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -110,6 +111,7 @@ export function credentialOf(ctx: Context): string | undefined {
 }
 
 function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
+  if (ctx.req.headers['content-type'] === JSON_TYPE) return jsonCodec;
   const type = ctx.request.type;
   if (type === JSON_TYPE || type.endsWith('+json')) return jsonCodec;
   if (MSGPACK_TYPES.has(type)) return msgpackCodec;
@@ -270,8 +272,10 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     }
   }
 
+  const debug = logger.isLevelEnabled('debug');
+
   async function forward(ctx: GatewayContext, procedure: string) {
-    const started = performance.now();
+    const started = debug ? performance.now() : 0;
     const { codec, identity } = ctx.state;
     const body = keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
@@ -280,19 +284,20 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const contentType = headers ? msgpackCodec.contentType : undefined;
       headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
     }
-    const hop = startHop(procedure, 'client', ctx.state.hop);
+    // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
+    const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
     const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
-      hop.end(err instanceof MeshError ? err : undefined);
+      hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
       // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
       if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
       throw err;
     });
-    hop.end();
+    hop?.end();
     ctx.status = replyStatus(msg);
     ctx.type = msg.headers?.get(CONTENT_TYPE_HEADER) || JSON_TYPE;
     ctx.body = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-    if (logger.isLevelEnabled('debug')) {
+    if (debug) {
       requestLogger(ctx).debug({ subject: procedure, ms: Number((performance.now() - started).toFixed(3)), status: ctx.status }, 'request');
     }
   }
