@@ -4,7 +4,7 @@
 // A publication is a producer span whose `traceparent` goes on in NATS headers, so @event handlers run in its trace.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
-import { startHop, TRACEPARENT_HEADER, TRACESTATE_HEADER, tracingOn } from '../mesh/gateway.ts';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Hop } from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -152,17 +152,16 @@ export class Broker {
 
   /**
    * Publishes [args, kwargs] on the subject in the publisher's serializer; returns the publication id that every
-   * subscriber sees. While tracing is on, the publication's span is a child of the `traceparent` option (a malformed
-   * or absent one starts a fresh trace) and goes on in the NATS headers. Throws PAYLOAD_TOO_LARGE, before anything
-   * is sent, when the message passes the NATS server's max_payload, and UNAVAILABLE when NATS refuses it.
+   * subscriber sees. `hop`, the publication's span while tracing is on (the publisher ends it), goes on in the NATS
+   * headers. Throws PAYLOAD_TOO_LARGE, before anything is sent, when the message passes the NATS server's
+   * max_payload, and UNAVAILABLE when NATS refuses it.
    */
-  publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions): number {
+  publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions, hop: Hop | undefined): number {
     const { codec } = peer.serializer;
     const payload = codec.encode([args, kwargs]);
     const headers = natsHeaders();
     const publicationId = randomId();
     headers.set(PUBLICATION_HEADER, String(publicationId));
-    const hop = tracingOn() ? startHop(subject, 'producer', options.traceparent, options.tracestate) : undefined;
     if (hop) headers.set(TRACEPARENT_HEADER, hop.traceparent);
     if (hop?.tracestate !== undefined) headers.set(TRACESTATE_HEADER, hop.tracestate);
     if (peer.serializer.natsHeaders) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
@@ -177,18 +176,13 @@ export class Broker {
     const size = payload.length + headerBytes(headers);
     const maxPayload = this.nc.info?.max_payload;
     if (maxPayload !== undefined && size > maxPayload) {
-      const error = new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
-      hop?.end(error);
-      throw error;
+      throw new MeshError('PAYLOAD_TOO_LARGE', `the event takes ${size} bytes; the NATS server takes at most ${maxPayload}`);
     }
     try {
       this.nc.publish(this.namespace.subject(subject), payload, { headers });
     } catch (err) {
-      const error = new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
-      hop?.end(error);
-      throw error;
+      throw new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err });
     }
-    hop?.end();
     return publicationId;
   }
 

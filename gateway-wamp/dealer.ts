@@ -15,14 +15,14 @@ import {
   type Args,
   type Caller,
   type Codec,
-  type ErrorCode,
   type Kwargs,
   type Logger,
   type Namespace,
   type Reports,
 } from '../mesh/gateway.ts';
-import { nameProblem, quoteName, reportGatewayCrash, startHop, withErrorId, type Hop } from '../mesh/gateway.ts';
+import { nameProblem, quoteName, startHop, TRACEPARENT_HEADER, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
+import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
@@ -71,13 +71,9 @@ export interface DealerOptions {
 interface Invocation {
   msg: Msg;
   codec: Codec;
+  procedure: string;
+  started: number;
   expires: number;
-}
-
-/** An error the router itself sends with a WAMP URI of its choice; args and kwargs as for any mesh error. */
-function routerError(code: ErrorCode, uri: string, message: string): WampError {
-  const plain = new MeshError(code, message);
-  return new WampError(code, message, { uri, args: [message], kwargs: { ...plain.toBody().error } });
 }
 
 function codecOf(msg: Msg): Codec | undefined {
@@ -141,16 +137,11 @@ export class Dealer {
     if (callee) return callee.invoke(registration, msg);
     if (msg.reply) {
       const error = new MeshError('UNKNOWN_PROCEDURE', `no WAMP session answers ${quoteName(registration.uri)} any more`);
+      recordRouterError(this.options.logger, this.options.reports, error, { name: registration.uri, session: 0, caller: undefined });
       replyError(msg, codecOf(msg) ?? jsonCodec, error, this.options.logger);
     }
   }
 }
-
-/** The router's name as the `service` of its crash reports. */
-const GATEWAY_NAME = 'gateway-wamp';
-
-/** What a REGISTER gets when NATS cannot confirm the subscription. */
-const REGISTRATION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the registration');
 
 function sendError(peer: Peer, requestType: number, requestId: number, uri: string, args: Args = [], kwargs: Kwargs = {}): void {
   peer.send([MessageType.ERROR, requestType, requestId, {}, uri, args, kwargs]);
@@ -191,27 +182,27 @@ export class SessionRpc implements Callee {
   async call({ requestId, options, procedure, args, kwargs }: Call): Promise<void> {
     const { peer, limits } = this;
     const problem = this.dealer.procedureProblem(procedure);
-    if (problem) return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_URI, [problem]);
+    if (problem) return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     // Every session may list what it may call: the answer is filtered by the same policy.
     if (this.dealer.options.meta.has(procedure)) return peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
-    if (refusal) return sendError(peer, MessageType.CALL, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
+    if (refusal) return this.refuse(MessageType.CALL, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const own = this.dealer.options.gatewayProcedures?.get(procedure);
     if (own) return this.answerMeta(requestId, procedure, options, own);
     const timeout = options.timeout ?? 0;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
-      return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['option timeout must be a whole number of milliseconds']);
+      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, 'option timeout must be a whole number of milliseconds'));
     }
     if (this.pendingCalls >= limits.maxPendingCallsPerSession) {
       const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`);
-      return sendMeshError(peer, MessageType.CALL, requestId, error);
+      return this.refuse(MessageType.CALL, requestId, procedure, error);
     }
     const { serializer } = peer;
     let payload: Uint8Array;
     try {
       payload = serializer.codec.encode([args, kwargs]);
     } catch {
-      return sendError(peer, MessageType.CALL, requestId, WampUri.INVALID_ARGUMENT, ['arguments cannot be encoded']);
+      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, 'arguments cannot be encoded'));
     }
     const controller = new AbortController();
     (this.calls ??= new Map()).set(requestId, controller);
@@ -231,9 +222,9 @@ export class SessionRpc implements Callee {
       measure?.(procedure, replyStatus(reply), (performance.now() - started) / 1000);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      this.recordIfMade(procedure, error, { started, hop, cause: err });
       hop.end(error);
       measure?.(procedure, error.status, (performance.now() - started) / 1000);
-      this.reportIfCrash(procedure, hop, started, error, err);
       // Only the caller's own deadline is WAMP's timeout; a service that answers DEADLINE_EXCEEDED keeps its code.
       return sendMeshError(peer, MessageType.CALL, requestId, error, error.code === 'DEADLINE_EXCEEDED' ? WampUri.TIMEOUT : errorUri(error));
     } finally {
@@ -253,21 +244,29 @@ export class SessionRpc implements Callee {
       if (this.peer.open) this.peer.send([MessageType.RESULT, requestId, {}, [value]]);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      this.recordIfMade(procedure, error, { started, hop, cause: err });
       hop.end(error);
-      this.reportIfCrash(procedure, hop, started, error, err);
       if (this.peer.open) sendMeshError(this.peer, MessageType.CALL, requestId, error);
     }
   }
 
   /**
-   * An INTERNAL error without an id was made here (a service's error keeps the id it was reported under): it gets
-   * its id, one log line under it and a crash report.
+   * An error without an id was made here (a service's error keeps the id it was logged under): it gets its id and
+   * one log line under it; an INTERNAL one a crash report too.
    */
-  private reportIfCrash(procedure: string, hop: Hop, started: number, error: MeshError, cause: unknown): void {
-    if (error.code !== 'INTERNAL' || error.id !== undefined || error instanceof WampError) return;
-    withErrorId(error);
+  private recordIfMade(procedure: string, error: MeshError, crash: CrashDetail): void {
+    if (error.id === undefined) this.record(error, procedure, crash);
+  }
+
+  private record(error: MeshError, procedure: string, crash?: CrashDetail): void {
     const { reports, logger } = this.dealer.options;
-    reportGatewayCrash(reports, logger, { gateway: GATEWAY_NAME, procedure, caller: this.identity?.id, durationMs: performance.now() - started, hop, error, cause });
+    recordRouterError(logger, reports, error, { name: procedure, session: this.peer.id, caller: this.identity?.id }, crash);
+  }
+
+  /** An ERROR the router makes for a request of this session, logged once under its id. */
+  private refuse(requestType: number, requestId: number, procedure: string, error: MeshError): void {
+    this.record(error, procedure);
+    sendMeshError(this.peer, requestType, requestId, error);
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
@@ -279,43 +278,44 @@ export class SessionRpc implements Callee {
   async register({ requestId, options, procedure }: Register): Promise<void> {
     const { peer, limits } = this;
     if (options.match !== undefined && options.match !== 'exact') {
-      return sendError(peer, MessageType.REGISTER, requestId, WampUri.OPTION_NOT_ALLOWED, ['only exact registrations are supported']);
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.OPTION_NOT_ALLOWED, 'only exact registrations are supported'));
     }
     const policy = options.invoke ?? 'single';
     if (!isInvokePolicy(policy)) {
       const shown = typeof policy === 'string' ? quoteName(policy) : `a ${typeof policy}`;
-      return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_ARGUMENT, [`option invoke must be single, roundrobin, random, first or last, not ${shown}`]);
+      const message = `option invoke must be single, roundrobin, random, first or last, not ${shown}`;
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, message));
     }
     const problem = this.dealer.procedureProblem(procedure);
-    if (problem) return sendError(peer, MessageType.REGISTER, requestId, WampUri.INVALID_URI, [problem]);
+    if (problem) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     if (this.dealer.options.meta.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
-      return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [`${quoteName(procedure)} is answered by the router itself`]);
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(procedure)} is answered by the router itself`));
     }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure);
     if (!peer.open) return;
-    if (refusal) return sendError(peer, MessageType.REGISTER, requestId, WampUri.NOT_AUTHORIZED, [refusal]);
+    if (refusal) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const registrations = (this.registrations ??= new Map());
     for (const registration of registrations.values()) {
       if (registration.uri === procedure) {
-        return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`this session already registered ${quoteName(procedure)}`]);
+        return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `this session already registered ${quoteName(procedure)}`));
       }
     }
     if (registrations.size >= limits.maxRegistrationsPerSession) {
       const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`);
-      return sendMeshError(peer, MessageType.REGISTER, requestId, error);
+      return this.refuse(MessageType.REGISTER, requestId, procedure, error);
     }
     const registration = this.dealer.registrations.join(this, procedure, policy);
     if (!registration) {
       const held = this.dealer.registrations.get(procedure)?.policy;
       const reason = held === 'single' || policy === 'single' ? 'and does not share it' : `with invoke ${held}`;
-      return sendError(peer, MessageType.REGISTER, requestId, WampUri.PROCEDURE_ALREADY_EXISTS, [`another session registered ${quoteName(procedure)} ${reason}`]);
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `another session registered ${quoteName(procedure)} ${reason}`));
     }
     registrations.set(registration.id, registration);
     try {
       await registration.ready;
     } catch {
       if (this.registrations?.get(registration.id) === registration) this.drop(registration);
-      return sendMeshError(peer, MessageType.REGISTER, requestId, REGISTRATION_UNAVAILABLE);
+      return this.refuse(MessageType.REGISTER, requestId, procedure, new MeshError('UNAVAILABLE', 'NATS did not confirm the registration'));
     }
     // The session may have ended while NATS confirmed; close() has then let the registration go.
     if (this.registrations?.get(registration.id) !== registration) return;
@@ -326,35 +326,48 @@ export class SessionRpc implements Callee {
   unregister({ requestId, registrationId }: Unregister): void {
     const registration = this.registrations?.get(registrationId);
     if (!registration) {
-      return sendError(this.peer, MessageType.UNREGISTER, requestId, WampUri.NO_SUCH_REGISTRATION, [`no registration ${registrationId} in this session`]);
+      const error = routerError('NOT_FOUND', WampUri.NO_SUCH_REGISTRATION, `no registration ${registrationId} in this session`);
+      return this.refuse(MessageType.UNREGISTER, requestId, String(registrationId), error);
     }
     this.drop(registration);
     this.peer.send([MessageType.UNREGISTERED, requestId]);
   }
 
-  /** A YIELD answers its NATS request; one for an invocation that is gone (expired, answered) is ignored. */
+  /**
+   * A YIELD answers its NATS request; one for an invocation that is gone (expired, answered) is ignored. A value that
+   * cannot be sent (not encodable, over the NATS max_payload) is the router's INTERNAL error: logged and reported as a
+   * crash in the caller's trace.
+   */
   yield({ requestId, args, kwargs }: Yield): void {
     const invocation = this.takeInvocation(requestId);
     if (!invocation) return;
     try {
       respondResult(invocation.msg, invocation.codec, [args, kwargs]);
-    } catch {
-      this.replyError(invocation, new MeshError('INTERNAL', 'the WAMP callee yielded a value that cannot be sent'));
+    } catch (err) {
+      const error = new MeshError('INTERNAL', 'the WAMP callee yielded a value that cannot be sent');
+      const { procedure, msg, started } = invocation;
+      const hop = startHop(procedure, 'server', msg.headers?.get(TRACEPARENT_HEADER) || undefined);
+      this.replyError(msg, invocation.codec, procedure, error, { started, hop, cause: err });
+      hop.end(error);
     }
   }
 
-  /** An ERROR for an INVOCATION becomes an error reply: the mesh code its URI names, and the URI, args and kwargs. */
+  /**
+   * An ERROR for an INVOCATION becomes an error reply: the mesh code its URI names, and the URI, args and kwargs. It
+   * enters the mesh here, so it gets its id here.
+   */
   error({ requestId, error, args, kwargs }: ErrorMessage): void {
     const invocation = this.takeInvocation(requestId);
-    if (invocation) this.replyError(invocation, errorFromWamp(error, args, kwargs, this.limits.maxNameBytes));
+    if (invocation) this.replyError(invocation.msg, invocation.codec, invocation.procedure, errorFromWamp(error, args, kwargs, this.limits.maxNameBytes));
   }
 
   /** The session ended: calls are dropped, registrations leave NATS, callers of the invocations it owes get wamp.error.canceled. */
   close(): void {
     for (const controller of this.calls?.values() ?? []) controller.abort();
     for (const registration of this.registrations?.values() ?? []) this.dealer.registrations.leave(this, registration);
-    const gone = routerError('UNAVAILABLE', WampUri.CANCELED, 'the WAMP callee left before answering');
-    for (const invocation of this.invocations?.values() ?? []) this.replyError(invocation, gone);
+    for (const { msg, codec, procedure } of this.invocations?.values() ?? []) {
+      this.replyError(msg, codec, procedure, routerError('UNAVAILABLE', WampUri.CANCELED, 'the WAMP callee left before answering'));
+    }
     this.calls = undefined;
     this.registrations = undefined;
     this.invocations = undefined;
@@ -370,14 +383,14 @@ export class SessionRpc implements Callee {
   invoke(registration: Registration, msg: Msg): void {
     if (!msg.reply) return;
     const codec = codecOf(msg);
-    if (!codec) return replyError(msg, jsonCodec, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'), this.dealer.options.logger);
+    const procedure = registration.uri;
+    if (!codec) return this.replyError(msg, jsonCodec, procedure, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'));
     let args: Args;
     let kwargs: Kwargs;
     try {
       [args, kwargs] = parseEnvelope(codec.decode(msg.data));
     } catch (err) {
-      const error = err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request');
-      return replyError(msg, codec, error, this.dealer.options.logger);
+      return this.replyError(msg, codec, procedure, err instanceof MeshError ? err : new MeshError('INVALID_ARGUMENT', 'malformed request'));
     }
     const invocations = (this.invocations ??= new Map());
     const now = performance.now();
@@ -388,10 +401,10 @@ export class SessionRpc implements Callee {
     }
     if (invocations.size >= max) {
       const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
-      return replyError(msg, codec, error, this.dealer.options.logger);
+      return this.replyError(msg, codec, procedure, error);
     }
     const invocationId = ++this.lastInvocationId;
-    invocations.set(invocationId, { msg, codec, expires: now + this.dealer.options.timeoutMs });
+    invocations.set(invocationId, { msg, codec, procedure, started: now, expires: now + this.dealer.options.timeoutMs });
     this.peer.send([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
   }
 
@@ -408,7 +421,7 @@ export class SessionRpc implements Callee {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'reply is not decodable');
       const detail = isErrorReply(reply) ? this.wampDetail(reply) : undefined;
       if (detail) return sendError(peer, MessageType.CALL, requestId, detail.uri, detail.args, detail.kwargs);
-      this.reportIfCrash(procedure, hop, started, error, err);
+      this.recordIfMade(procedure, error, { started, hop, cause: err });
       return sendMeshError(peer, MessageType.CALL, requestId, error);
     }
     peer.send([MessageType.RESULT, requestId, {}, ...envelope]);
@@ -436,8 +449,10 @@ export class SessionRpc implements Callee {
     this.dealer.registrations.leave(this, registration);
   }
 
-  private replyError(invocation: Invocation, error: MeshError): void {
-    replyError(invocation.msg, invocation.codec, error, this.dealer.options.logger);
+  /** An error reply the router makes for a NATS request to one of this session's registrations, logged once under its id. */
+  private replyError(msg: Msg, codec: Codec, procedure: string, error: MeshError, crash?: CrashDetail): void {
+    this.record(error, procedure, crash);
+    replyError(msg, codec, error, this.dealer.options.logger);
   }
 
   private takeInvocation(requestId: number): Invocation | undefined {

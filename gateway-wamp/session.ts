@@ -1,12 +1,13 @@
 // One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
 // protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
 import type { WebSocket } from 'ws';
-import { MeshError, type Logger } from '../mesh/gateway.ts';
+import { MeshError, startHop, tracingOn, type Logger } from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
 import { errorPayload, errorUri } from './errors.ts';
+import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { Guard } from './guard.ts';
 import type { Authenticate, Call, ClientMessage, Hello, Publish, Register, Subscribe, Unsubscribe } from './parse.ts';
 import { parseMessage } from './parse.ts';
@@ -54,9 +55,6 @@ type State = 'hello' | 'challenged' | 'authenticating' | 'open' | 'closed';
 type Counted = Call | Publish | Register | Subscribe;
 const COUNTED = new Set<number>([MessageType.CALL, MessageType.PUBLISH, MessageType.REGISTER, MessageType.SUBSCRIBE]);
 const isCounted = (message: ClientMessage): message is Counted => COUNTED.has(message.type);
-
-/** What a SUBSCRIBE gets when NATS cannot confirm the subscription. */
-const SUBSCRIPTION_UNAVAILABLE = new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription');
 
 export class Session implements Peer {
   id = 0;
@@ -149,6 +147,8 @@ export class Session implements Peer {
   /** Over budget: ERROR mesh.error.resource_exhausted with `retry_after` (seconds); an unacknowledged PUBLISH is dropped. */
   private refuse(message: Counted, error: RateLimitedError): void {
     if (message.type === MessageType.PUBLISH && !message.options.acknowledge) return;
+    const name = message.type === MessageType.CALL || message.type === MessageType.REGISTER ? message.procedure : message.topic;
+    this.record(error, name);
     this.send([MessageType.ERROR, message.type, message.requestId, { retry_after: error.retryAfterS }, errorUri(error), ...errorPayload(error)]);
   }
 
@@ -230,20 +230,21 @@ export class Session implements Peer {
 
   private async subscribe({ requestId, options: { match }, topic }: Subscribe): Promise<void> {
     const { subject, problem } = subjectOf(topic, match, this.context.maxNameBytes);
+    const refuse = (error: MeshError) => this.error(MessageType.SUBSCRIBE, requestId, topic, error);
     if (subject === undefined) {
-      return this.error(MessageType.SUBSCRIBE, requestId, WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`);
+      return refuse(routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`));
     }
     const refusal = this.context.guard.subscribe(this.identity, topic, subject, match === 'exact');
-    if (refusal) return this.error(MessageType.SUBSCRIBE, requestId, WampUri.NOT_AUTHORIZED, refusal);
+    if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const limit = this.context.maxSubscriptionsPerSession;
     if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
-      return this.error(MessageType.SUBSCRIBE, requestId, WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`);
+      return refuse(routerError('RESOURCE_EXHAUSTED', WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`));
     }
     let subscriptionId: number;
     try {
       subscriptionId = await this.context.broker.subscribe(this, subject, match);
     } catch {
-      return this.error(MessageType.SUBSCRIBE, requestId, errorUri(SUBSCRIPTION_UNAVAILABLE), SUBSCRIPTION_UNAVAILABLE.message);
+      return refuse(new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription'));
     }
     (this.subscriptions ??= new Set()).add(subscriptionId);
     this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
@@ -251,33 +252,52 @@ export class Session implements Peer {
 
   private unsubscribe({ requestId, subscriptionId }: Unsubscribe): void {
     if (!this.subscriptions?.delete(subscriptionId)) {
-      return this.error(MessageType.UNSUBSCRIBE, requestId, WampUri.NO_SUCH_SUBSCRIPTION, `no subscription ${subscriptionId} in this session`);
+      const error = routerError('NOT_FOUND', WampUri.NO_SUCH_SUBSCRIPTION, `no subscription ${subscriptionId} in this session`);
+      return this.error(MessageType.UNSUBSCRIBE, requestId, String(subscriptionId), error);
     }
     this.context.broker.unsubscribe(this, subscriptionId);
     this.send([MessageType.UNSUBSCRIBED, requestId]);
   }
 
-  /** A PUBLISH that cannot be carried out is dropped; it is answered with ERROR only when acknowledged, as the spec asks. */
+  /**
+   * A PUBLISH that cannot be carried out is dropped; it is answered with ERROR only when acknowledged, as the spec asks.
+   * While tracing is on, the publication is a producer span, a child of the `traceparent` option (a malformed or absent
+   * one starts a fresh trace); an unexpected exception is logged and reported as a crash either way.
+   */
   private publish({ requestId, options, topic, args, kwargs }: Publish): void {
-    const refuse = (uri: string, message: string) => options.acknowledge && this.error(MessageType.PUBLISH, requestId, uri, message);
+    const refuse = (error: MeshError, crash?: CrashDetail) => {
+      if (options.acknowledge) this.error(MessageType.PUBLISH, requestId, topic, error, crash);
+      else if (crash) this.record(error, topic, crash);
+    };
     const { subject, problem } = subjectOf(topic, 'exact', this.context.maxNameBytes);
-    if (subject === undefined) return void refuse(WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI: ${problem}`);
-    if (options.passthru) return void refuse(WampUri.OPTION_NOT_ALLOWED, 'payload passthru mode (enc_algo) is not supported');
+    if (subject === undefined) return refuse(routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI: ${problem}`));
+    if (options.passthru) return refuse(routerError('INVALID_ARGUMENT', WampUri.OPTION_NOT_ALLOWED, 'payload passthru mode (enc_algo) is not supported'));
     const refusal = this.context.guard.publish(this.identity, subject);
-    if (refusal) return void refuse(WampUri.NOT_AUTHORIZED, refusal);
+    if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
+    const started = performance.now();
+    const hop = tracingOn() ? startHop(subject, 'producer', options.traceparent, options.tracestate) : undefined;
     let publicationId: number;
     try {
-      publicationId = this.context.broker.publish(this, subject, args, kwargs, options);
+      publicationId = this.context.broker.publish(this, subject, args, kwargs, options, hop);
     } catch (err) {
-      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
-      if (options.acknowledge) this.send([MessageType.ERROR, MessageType.PUBLISH, requestId, {}, errorUri(error), ...errorPayload(error)]);
-      return;
+      const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error', { cause: err });
+      // An unexpected exception is a crash; without tracing its report still names the publisher's trace (or a fresh one).
+      refuse(error, error === err ? undefined : { started, hop: hop ?? startHop(subject, 'producer', options.traceparent), cause: err });
+      return hop?.end(error);
     }
+    hop?.end();
     if (options.acknowledge) this.send([MessageType.PUBLISHED, requestId, publicationId]);
   }
 
-  private error(requestType: number, requestId: number, uri: string, message: string): void {
-    this.send([MessageType.ERROR, requestType, requestId, {}, uri, [message]]);
+  /** An ERROR for a request of this session: its kwargs carry the error body with the error's id. */
+  private error(requestType: number, requestId: number, name: string, error: MeshError, crash?: CrashDetail): void {
+    this.record(error, name, crash);
+    this.send([MessageType.ERROR, requestType, requestId, {}, errorUri(error), ...errorPayload(error)]);
+  }
+
+  /** Logs an error this session's router made, once, under its id (see recordRouterError). */
+  private record(error: MeshError, name: string, crash?: CrashDetail): void {
+    recordRouterError(this.context.logger, this.context.dealer.options.reports, error, { name, session: this.id, caller: this.identity?.id }, crash);
   }
 
   private violation(reason: string): void {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, loadConfig, type MeshConfig } from '../mesh/gateway.ts';
+import { createLogger, loadConfig, type MeshConfig, type Report } from '../mesh/gateway.ts';
 import { isListening } from '../mesh/cli/nats-server.ts';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -117,6 +117,16 @@ export function errorTextWithoutId(text: string): string {
   const match = /,"id":"([0-9a-f]{16})"/.exec(text);
   if (!match) throw new Error(`no error id in ${text}`);
   return text.replace(match[0], '');
+}
+
+/** The report with the given error id among those received so far or within five seconds; fails the test otherwise. */
+export async function reportWithId(reported: readonly Report[], errorId: string): Promise<Report> {
+  for (let i = 0; i < 250; i++) {
+    const report = reported.find((r) => r.error_id === errorId);
+    if (report) return report;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no crash report with error id ${errorId}`);
 }
 
 /** WAMP ERROR kwargs (the error object) with their id checked and taken out. */

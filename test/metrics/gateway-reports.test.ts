@@ -9,7 +9,7 @@ import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { createGatewayAuth, type Authenticator } from '../../mesh/auth/index.ts';
 import { createReports, hostService, type HostedService, type Report } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
-import { ERROR_ID, NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
+import { ERROR_ID, NATS_URL, reportWithId as reportedWithId, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
 import { serveHttpApp } from '../gateway-http/serve-app.ts';
 
@@ -41,14 +41,7 @@ describe('crash reports from the gateways', () => {
   const reported: Report[] = [];
 
   /** The crash report published with the given error id. */
-  async function reportWithId(errorId: string): Promise<Report> {
-    for (let i = 0; i < 250; i++) {
-      const report = reported.find((r) => r.error_id === errorId);
-      if (report) return report;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no crash report with error id ${errorId}`);
-  }
+  const reportWithId = (errorId: string) => reportedWithId(reported, errorId);
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
