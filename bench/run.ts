@@ -199,27 +199,30 @@ function httpScenario(): Scenario {
 /** Connection counts the gateway should hold; the goal (not asserted) is p99 < 250 ms at 1,000 with no timeout. */
 const CONNECTION_LEVELS = [1000, 5000];
 
+/**
+ * Many connections against the gateway, and against bare Koa answering a constant: what the machine itself does
+ * with that many connections (wrk's connection burst at the start of each round costs both some timeouts).
+ */
 function connectionsScenario(): Scenario {
   const mesh = unique('bench_conns');
   let load: Worker<Record<string, unknown>>;
-  let url = '';
+  const urls = new Map<string, string>();
+  const measure = (kind: string): Variant['measure'] => async (connections, durationMs) => {
+    const m = await load.request<Measurement & { timeouts: number }>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs: Math.max(durationMs, 3000) });
+    process.stdout.write(`       ${kind}, ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`);
+    return m;
+  };
   return {
     name: 'HTTP gateway under many connections: POST /greeting.hello (wrk, 2 s timeout)',
     levels: CONNECTION_LEVELS,
     levelUnit: 'conns',
     variants: [
-      {
-        label: MESH_HTTP,
-        async measure(connections, durationMs) {
-          const m = await load.request<Measurement & { timeouts: number }>({ url: `${url}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs: Math.max(durationMs, 3000) });
-          process.stdout.write(`       ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`);
-          return m;
-        },
-      },
+      { label: 'bare Koa returning a constant (HTTP ceiling)', baseline: true, measure: measure('koa-constant') },
+      { label: MESH_HTTP, measure: measure('gateway') },
     ],
     async setup() {
       await worker('responder', 'mesh', mesh);
-      url = (await worker<{ url: string }>('http-server', 'gateway', mesh)).info.url;
+      for (const kind of ['gateway', 'koa-constant']) urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
       load = await worker('http-connections');
     },
     teardown: stopAll,
