@@ -153,9 +153,14 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
    * line otherwise.
    */
   function logError(ctx: GatewayContext, error: MeshError, cause: unknown, started: number) {
-    const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
-    if (error.code !== 'INTERNAL') return requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
+    if (error.code !== 'INTERNAL') return logRefusal(ctx, error);
     reportCrash(ctx, ctx.method === 'POST' ? procedureOf(ctx.path) : undefined, ctx.state.identity, error, cause, started);
+  }
+
+  /** One info line under the error's id, for an error the gateway made that is not INTERNAL. */
+  function logRefusal(ctx: GatewayContext, error: MeshError) {
+    const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
+    requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
   }
 
   /** An INTERNAL error the gateway made: logged once under its id and reported; named by its procedure when the registry knows it, else the route. */
@@ -375,7 +380,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash, refused: (ctx, error) => logError(ctx as GatewayContext, error, error, performance.now()) });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
   router.get('/openapi.json', (ctx) => {
     ctx.type = JSON_TYPE;
     ctx.body = openApi();

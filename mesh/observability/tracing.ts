@@ -27,7 +27,7 @@ const KINDS: Record<HopKind, SpanKind> = {
 
 /** Set by startTracing when an exporter is configured; undefined means no span objects at all. */
 let tracer: Tracer | undefined;
-/** False when the configuration turns tracing off (`tracing.enabled`): trace headers are then neither read nor written. */
+/** False when the configuration turns tracing off (`tracing.enabled`): no spans, and no trace headers of this process's own. */
 let traced = true;
 let shutdown: (() => Promise<void>) | undefined;
 
@@ -38,6 +38,7 @@ let shutdown: (() => Promise<void>) | undefined;
 class BareHop implements Hop {
   private ownTraceId: string | undefined;
   private ownSpanId: string | undefined;
+  private ownTraceparent: string | undefined;
 
   constructor(private readonly parent: TraceContext | undefined, readonly tracestate: string | undefined) {}
 
@@ -50,7 +51,7 @@ class BareHop implements Hop {
   }
 
   get traceparent(): string {
-    return formatTraceparent({ traceId: this.traceId, spanId: this.spanId, flags: this.parent?.flags ?? SAMPLED });
+    return (this.ownTraceparent ??= formatTraceparent({ traceId: this.traceId, spanId: this.spanId, flags: this.parent?.flags ?? SAMPLED }));
   }
 
   end(): void {}

@@ -10,7 +10,7 @@ import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
-import { DEFAULT_QUEUE, meshNamespace, type Namespace } from '../wire/namespace.ts';
+import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';
 import { respondError, respondResult } from '../wire/respond.ts';
 import type { MeshClient } from '../calling/client.ts';
@@ -24,9 +24,6 @@ import { createReports, type Reports } from '../observability/reports.ts';
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
-
-/** The queue group every endpoint answers in without a namespace (the micro protocol's default), so instances share requests. */
-export const MESH_QUEUE = DEFAULT_QUEUE;
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
