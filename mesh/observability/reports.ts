@@ -165,18 +165,24 @@ export interface GatewayCrash {
  */
 export function reportGatewayCrash(reports: Reports | undefined, logger: Logger, crash: GatewayCrash): void {
   const { error, cause, hop } = crash;
-  const err = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
-  logger.error({ err, procedure: crash.procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected gateway error');
+  const { thrown, fields } = crashOf(error, cause);
+  logger.error({ err: thrown, procedure: crash.procedure, error_id: error.id, trace_id: hop.traceId, request_id: hop.spanId }, 'unexpected gateway error');
   reports?.send({
-    kind: 'crash',
+    ...fields,
     service: crash.gateway,
     procedure: crash.procedure,
     caller: crash.caller,
     duration_ms: Number(crash.durationMs.toFixed(3)),
     trace_id: hop.traceId,
-    error_id: error.id,
-    message: error.message,
-    stack: err instanceof Error ? err.stack : undefined,
     at: new Date().toISOString(),
   });
+}
+
+/**
+ * What a crash adds to a report: its error's id and message, and the stack of what was thrown. `thrown` is the
+ * value to log: the cause a MeshError wraps, else the cause itself.
+ */
+export function crashOf(error: MeshError, cause: unknown): { thrown: unknown; fields: Pick<Report, 'kind' | 'error_id' | 'message' | 'stack'> } {
+  const thrown = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
+  return { thrown, fields: { kind: 'crash', error_id: error.id, message: error.message, stack: thrown instanceof Error ? thrown.stack : undefined } };
 }

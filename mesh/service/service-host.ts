@@ -20,7 +20,7 @@ import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { readRequestHeaders } from '../wire/propagation.ts';
 import { openDependencies, type OpenedDependencies } from './provider.ts';
-import { createReports, type Reports } from '../observability/reports.ts';
+import { crashOf, createReports, type Reports } from '../observability/reports.ts';
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
@@ -337,10 +337,9 @@ class Host implements HostedService {
       log.info({ subject, error_id: error.id, code: error.code, reason: error.message, from: failure.own ? undefined : 'a nested call' }, 'request failed');
       return;
     }
-    const err = cause instanceof MeshError && cause.cause !== undefined ? cause.cause : cause;
-    log.error({ err, subject, error_id: error.id }, cause instanceof MeshError ? error.message : 'unexpected error in a procedure');
-    const stack = err instanceof Error ? err.stack : undefined;
-    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), kind: 'crash', error_id: error.id, message: error.message, stack });
+    const { thrown, fields } = crashOf(error, cause);
+    log.error({ err: thrown, subject, error_id: error.id }, cause instanceof MeshError ? error.message : 'unexpected error in a procedure');
+    this.reports.send({ ...this.reportBase(subject, hop, ms, caller), ...fields });
   }
 
   private reportSlow(subject: string, hop: Hop, ms: number, caller: Identity | undefined, thresholdMs: number): void {
