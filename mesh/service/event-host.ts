@@ -66,7 +66,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
   async function deliver(handler: EventHandler, counters: EventCounters, msg: Msg): Promise<void> {
     let bound: unknown[];
     let caller: Identity | undefined;
-    const { contentType, identity: token, forwarded } = readRequestHeaders(msg.headers);
+    const { contentType, identity: token, forwarded } = readRequestHeaders(msg);
     try {
       const codec = codecForContentType(contentType);
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);

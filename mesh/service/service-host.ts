@@ -283,7 +283,7 @@ class Host implements HostedService {
     const started = performance.now();
     counters.requests++;
     counters.inFlight++;
-    const { contentType, heartbeat, deadline, identity: token, forwarded } = readRequestHeaders(msg.headers);
+    const { contentType, heartbeat, deadline, identity: token, forwarded } = readRequestHeaders(msg);
     const hop = hopFrom(subject, 'server', forwarded);
     const codec = codecForContentType(contentType);
     const beatSubject = msg.reply && heartbeat ? msg.reply : undefined;

@@ -1,7 +1,7 @@
 // What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
 // identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
 
@@ -36,8 +36,55 @@ export interface RequestHeaders {
 
 const NO_HEADERS: RequestHeaders = Object.freeze({ contentType: undefined, heartbeat: false, deadline: undefined, identity: undefined, forwarded: NOTHING });
 
-/** Reads a request's headers in one pass (names matched exactly, as nats.js does), not one lookup per header. */
-export function readRequestHeaders(headers: MsgHdrs | undefined): RequestHeaders {
+/** The parts of nats.js's message classes that hold a message's header block undecoded (MsgImpl, ServiceMsgImpl). */
+interface UndecodedMsg {
+  msg?: UndecodedMsg;
+  _msg?: { hdr?: number };
+  _rdata?: Uint8Array;
+  _headers?: MsgHdrs;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A message's header block as text (`NATS/1.0\r\n<name>: <value>\r\n…`), read from nats.js's message without
+ * building its MsgHdrs; '' when it has none, undefined when this nats.js keeps it elsewhere (then msg.headers is read).
+ */
+function headerText(msg: Msg): string | undefined {
+  const raw = ((msg as UndecodedMsg).msg ?? msg) as UndecodedMsg;
+  const length = raw._msg?.hdr;
+  if (typeof length !== 'number' || raw._headers !== undefined || !(raw._rdata instanceof Uint8Array)) return undefined;
+  return length > 0 ? decoder.decode(raw._rdata.subarray(0, length)) : '';
+}
+
+/** The request headers in a header block's text: each name matched exactly, its first value trimmed, as nats.js reads them. */
+function parseRequestHeaders(text: string): RequestHeaders {
+  let contentType: string | undefined;
+  let heartbeat = false;
+  let deadline: number | undefined;
+  let deadlineRead = false;
+  let forwarded: Record<string, string> | undefined;
+  for (let start = text.indexOf('\r\n') + 2, end: number; start > 1 && start < text.length; start = end + 2) {
+    end = text.indexOf('\r\n', start);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon < 0 || colon > end) continue;
+    const name = text.slice(start, colon);
+    const value = text.slice(colon + 1, end).trim();
+    if (name === CONTENT_TYPE_HEADER) contentType ??= value;
+    else if (name === HEARTBEAT_HEADER) heartbeat = true;
+    else if (name === DEADLINE_HEADER) {
+      if (!deadlineRead) deadline = parseDeadline(value);
+      deadlineRead = true;
+    } else if ((FORWARDED as readonly string[]).includes(name) && !(forwarded && name in forwarded)) (forwarded ??= {})[name] = value;
+  }
+  for (const name in forwarded) if (!forwarded[name]) delete forwarded[name];
+  if (forwarded && Object.keys(forwarded).length === 0) forwarded = undefined;
+  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
+}
+
+/** The request headers of a message whose headers nats.js has decoded already. */
+function readDecoded(headers: MsgHdrs | undefined): RequestHeaders {
   if (!headers) return NO_HEADERS;
   let contentType: string | undefined;
   let heartbeat = false;
@@ -50,8 +97,22 @@ export function readRequestHeaders(headers: MsgHdrs | undefined): RequestHeaders
     else if (name === DEADLINE_HEADER) deadline = parseDeadline(value);
     else if (value && (FORWARDED as readonly string[]).includes(name)) (forwarded ??= {})[name] = value;
   }
-  const identity = forwarded?.[IDENTITY_HEADER];
-  return { contentType, heartbeat, deadline, identity, forwarded: forwarded ?? NOTHING };
+  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
+}
+
+/** The last header block read and what it held: a caller sends the same block for every request of a tick. */
+let last: { text: string; read: RequestHeaders } = { text: '', read: NO_HEADERS };
+
+/**
+ * Reads a request's headers: from the undecoded header block when nats.js has it (one text decode, the same block as
+ * the last request's read once), else from msg.headers. Names are matched exactly, as nats.js does.
+ */
+export function readRequestHeaders(msg: Msg): RequestHeaders {
+  const text = headerText(msg);
+  if (text === undefined) return readDecoded(msg.headers);
+  if (text === last.text) return last.read;
+  last = { text, read: parseRequestHeaders(text) };
+  return last.read;
 }
 
 /** A copy of some request headers (or none) with more set on it; an undefined value sets nothing. */
