@@ -41,18 +41,21 @@ export function cleanTracestate(value: string | undefined): string | undefined {
   return value;
 }
 
-/** Random bytes drawn in blocks: one crypto call per 256 ids instead of one per id. */
+/** Random bytes drawn in blocks and hex-encoded at once: one crypto call and one encoding per 256 ids, not per id. */
 const POOL = Buffer.alloc(4096);
-let poolOffset = POOL.length;
+let poolHex = '';
+let poolOffset = poolHex.length;
 
-function randomHex(bytes: number): string {
-  if (poolOffset + bytes > POOL.length) {
+function randomHex(bytes: 8 | 16): string {
+  const digits = 2 * bytes;
+  if (poolOffset + digits > poolHex.length) {
     randomFillSync(POOL);
+    poolHex = POOL.toString('hex');
     poolOffset = 0;
   }
-  const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+  const hex = poolHex.slice(poolOffset, poolOffset + digits);
+  poolOffset += digits;
+  return hex === (bytes === 16 ? ZERO_TRACE : ZERO_SPAN) ? randomHex(bytes) : hex;
 }
 
 export function newTraceId(): string {
