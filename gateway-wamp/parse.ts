@@ -114,12 +114,16 @@ const PASSTHRU_PUBLISH: Field[] = ['id', 'dict', 'uri', 'payload?'];
 /** What an option's value must be; a wrong type is a protocol violation, a wrong value (a known type) is not. */
 type OptionKind = 'bool' | 'string' | 'count' | 'ids' | 'strings' | 'dicts' | 'match' | 'enc_algo';
 
+/** A lone surrogate (`"\ud800"` in JSON) is no Unicode text: no authid or authrole can hold one, nor be matched by it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const isUnicodeText = (value: unknown) => typeof value === 'string' && !LONE_SURROGATE.test(value);
+
 const OPTION_CHECKS: Record<OptionKind, (value: unknown) => boolean> = {
   bool: (value) => typeof value === 'boolean',
   string: (value) => typeof value === 'string',
   count: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
   ids: (value) => Array.isArray(value) && value.length <= MAX_SESSION_LIST && value.every(isId),
-  strings: (value) => Array.isArray(value) && value.length <= MAX_SESSION_LIST && value.every((v) => typeof v === 'string'),
+  strings: (value) => Array.isArray(value) && value.length <= MAX_SESSION_LIST && value.every(isUnicodeText),
   dicts: (value) => Array.isArray(value) && value.every(isKwargs),
   match: isMatchPolicy,
   // The spec's algorithms, and custom ones under `x_`.
@@ -131,7 +135,7 @@ const OPTION_DESCRIPTIONS: Record<OptionKind, string> = {
   string: 'a string',
   count: 'a non-negative integer',
   ids: `a list of at most ${MAX_SESSION_LIST} session ids`,
-  strings: `a list of at most ${MAX_SESSION_LIST} strings`,
+  strings: `a list of at most ${MAX_SESSION_LIST} strings of valid Unicode`,
   dicts: 'a list of dicts',
   match: '"exact", "prefix" or "wildcard"',
   enc_algo: '"cryptobox", "mqtt", "xbr" or a custom "x_..." algorithm',

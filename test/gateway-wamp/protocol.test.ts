@@ -53,6 +53,8 @@ const VIOLATIONS: Violation[] = [
   { name: 'CALL with receive_progress that is not a boolean', established: true, frame: '[48, 1, {"receive_progress": "yes"}, "a.b"]' },
   { name: 'REGISTER with a match that is not a string', established: true, frame: '[64, 1, {"match": 1}, "a.b"]' },
   { name: 'REGISTER with invoke that is not a string', established: true, frame: '[64, 1, {"invoke": ["single"]}, "a.b"]' },
+  { name: 'PUBLISH excluding an authid that is no Unicode text (a lone surrogate)', established: true, frame: '[16, 1, {"acknowledge": true, "exclude_authid": ["\\ud800"]}, "a.b"]' },
+  { name: 'PUBLISH eligible to an authrole that is no Unicode text (a lone surrogate)', established: true, frame: '[16, 1, {"eligible_authrole": ["admin", "\\udfff"]}, "a.b"]' },
   { name: 'PUBLISH excluding more sessions than a header may list', established: true, frame: `[16, 1, {"exclude": [${Array.from({ length: 100_000 }, (_, i) => i + 1).join(',')}]}, "a.b"]` },
   { name: 'a request id past 2^53 that JSON rounds to 2^53', established: true, frame: '[32, 9007199254740993, {}, "a.b"]' },
   { name: 'a request id written as a float', established: true, frame: '[32, 1.0, {}, "a.b"]' },
