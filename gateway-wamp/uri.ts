@@ -12,7 +12,6 @@ export type SubjectOf = { subject: string; problem?: undefined } | { subject?: u
 /** A token that stands for an empty wildcard component while the rest of the URI is checked as a name. */
 const PLACEHOLDER = '_';
 
-const encoder = new TextEncoder();
 
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return typeof value === 'string' && MATCH_POLICIES.has(value);
@@ -32,7 +31,7 @@ export function subjectOf(uri: string, match: MatchPolicy, maxBytes: number): Su
   if (problem) return { problem };
   if (components[0] === 'wamp') return { problem: "names under 'wamp' are reserved for the router" };
   const subject = match === 'prefix' ? `${uri}.>` : match === 'wildcard' ? components.map((c) => (c === '' ? '*' : c)).join('.') : uri;
-  if (subject.length > maxBytes || encoder.encode(subject).length > maxBytes) return { problem: `the subject is longer than ${maxBytes} bytes` };
+  if (subject.length > maxBytes || Buffer.byteLength(subject, 'utf8') > maxBytes) return { problem: `the subject is longer than ${maxBytes} bytes` };
   return { subject };
 }
 

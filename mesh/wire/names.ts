@@ -8,7 +8,6 @@ export const DEFAULT_MAX_NAME_BYTES = 256;
 /** A token: no whitespace or control character, no NATS wildcard (`*`, `>`) and no `#` (reserved by WAMP). */
 const TOKEN = /^[^\s\p{Cc}\p{Cf}\p{Cs}*>#.]+$/u;
 
-const encoder = new TextEncoder();
 
 /** The name as it may appear in a message or a log line: JSON-quoted, and cut short when long. */
 export function quoteName(name: string, maxChars = 64): string {
@@ -22,7 +21,7 @@ export function quoteName(name: string, maxChars = 64): string {
  */
 export function nameProblem(name: string, maxBytes = DEFAULT_MAX_NAME_BYTES): string | undefined {
   if (name.length === 0) return 'the name is empty';
-  if (name.length > maxBytes || encoder.encode(name).length > maxBytes) return `the name is longer than ${maxBytes} bytes`;
+  if (name.length > maxBytes || Buffer.byteLength(name, 'utf8') > maxBytes) return `the name is longer than ${maxBytes} bytes`;
   const tokens = name.split('.');
   if (tokens.some((token) => token === '')) return 'the name has an empty part (a leading, trailing or double dot)';
   if (!tokens.every((token) => TOKEN.test(token))) {
