@@ -100,8 +100,6 @@ function binaryAsString(this: Record<string, unknown>, key: string, value: unkno
   return value;
 }
 
-const textEncoder = new TextEncoder();
-
 const frameEncoder = new Encoder({ ignoreUndefined: true });
 
 /** An integer field past the safe integers: only an id of 2^53, which the encoder would write as a float64. */
@@ -124,7 +122,8 @@ function encodeMsgpackFrame(message: unknown[]): Uint8Array {
 }
 
 const ENCODERS: Record<Subprotocol, (message: unknown[]) => Uint8Array> = {
-  'wamp.2.json': (message) => textEncoder.encode(JSON.stringify(message, binaryAsString)),
+  // Buffer.from draws on Node's shared pool, where TextEncoder allocates an ArrayBuffer per frame.
+  'wamp.2.json': (message) => Buffer.from(JSON.stringify(message, binaryAsString), 'utf8'),
   'wamp.2.msgpack': encodeMsgpackFrame,
 };
 

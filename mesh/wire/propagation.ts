@@ -20,9 +20,16 @@ export type Forwarded = Readonly<Partial<Record<(typeof FORWARDED)[number], stri
 
 const NOTHING: Forwarded = Object.freeze({});
 
-/** A deadline header's value as ms since the epoch, or undefined when it is not a whole number of ms. */
+/** A deadline header's value as ms since the epoch, or undefined when it is not a whole number of ms (1 to 16 digits). */
 function parseDeadline(value: string | undefined): number | undefined {
-  return value && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+  if (!value || value.length > 16) return undefined;
+  let ms = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    ms = ms * 10 + digit;
+  }
+  return ms;
 }
 
 /** What a service host reads from a request's headers: the codec's Content-Type, heartbeats, deadline, what it forwards. */
@@ -57,6 +64,14 @@ function headerText(msg: Msg): string | undefined {
   return length > 0 ? decoder.decode(raw._rdata.subarray(0, length)) : '';
 }
 
+/** The names a host reads, each matched where it stands in the header block's text rather than sliced out. */
+const READ = [CONTENT_TYPE_HEADER, HEARTBEAT_HEADER, DEADLINE_HEADER, ...FORWARDED] as const;
+
+function nameAt(text: string, start: number, end: number): (typeof READ)[number] | undefined {
+  for (const name of READ) if (name.length === end - start && text.startsWith(name, start)) return name;
+  return undefined;
+}
+
 /** The request headers in a header block's text: each name matched exactly, its first value trimmed, as nats.js reads them. */
 function parseRequestHeaders(text: string): RequestHeaders {
   let contentType: string | undefined;
@@ -64,22 +79,28 @@ function parseRequestHeaders(text: string): RequestHeaders {
   let deadline: number | undefined;
   let deadlineRead = false;
   let forwarded: Record<string, string> | undefined;
+  /** The forwarded names already met, by their index in FORWARDED: only a name's first value counts, even an empty one. */
+  let forwardedMet = 0;
   for (let start = text.indexOf('\r\n') + 2, end: number; start > 1 && start < text.length; start = end + 2) {
     end = text.indexOf('\r\n', start);
     if (end < 0) end = text.length;
     const colon = text.indexOf(':', start);
     if (colon < 0 || colon > end) continue;
-    const name = text.slice(start, colon);
+    const name = nameAt(text, start, colon);
+    if (name === undefined) continue;
     const value = text.slice(colon + 1, end).trim();
     if (name === CONTENT_TYPE_HEADER) contentType ??= value;
     else if (name === HEARTBEAT_HEADER) heartbeat = true;
     else if (name === DEADLINE_HEADER) {
       if (!deadlineRead) deadline = parseDeadline(value);
       deadlineRead = true;
-    } else if ((FORWARDED as readonly string[]).includes(name) && !(forwarded && name in forwarded)) (forwarded ??= {})[name] = value;
+    } else {
+      const bit = 1 << FORWARDED.indexOf(name);
+      if (forwardedMet & bit) continue;
+      forwardedMet |= bit;
+      if (value) (forwarded ??= {})[name] = value;
+    }
   }
-  for (const name in forwarded) if (!forwarded[name]) delete forwarded[name];
-  if (forwarded && Object.keys(forwarded).length === 0) forwarded = undefined;
   return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
 }
 
