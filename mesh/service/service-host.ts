@@ -4,7 +4,7 @@ import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
 import { hasAnyRole, type Identity } from '../auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
-import { codecForContentType, jsonCodec } from '../wire/codec.ts';
+import { codecForContentType, jsonCodec, type Codec } from '../wire/codec.ts';
 import { configSchema, type MeshConfig } from '../process/config.ts';
 import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
@@ -18,7 +18,7 @@ import { countRequest, newEndpointCounters, statsData, type EndpointCounters } f
 import { eventHandlersOf } from './event.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
-import { readRequestHeaders } from '../wire/propagation.ts';
+import { readRequestHeaders, type RequestHeaders } from '../wire/propagation.ts';
 import { openDependencies, type OpenedDependencies } from './provider.ts';
 import { crashOf, createReports, type Reports } from '../observability/reports.ts';
 import { hopFrom, type Hop } from '../observability/tracing.ts';
@@ -132,6 +132,32 @@ function describeService(instance: ServiceInstance, options: HostOptions): { ver
   return { version, description };
 }
 
+/** A failed request's error (with its id), what was thrown, and whether the id is this hop's own (not a nested call's). */
+interface Failure {
+  error: MeshError;
+  cause: unknown;
+  own: boolean;
+}
+
+/** A request being served, from its arrival to its answer. */
+interface Served {
+  readonly procedure: Procedure;
+  readonly subject: string;
+  readonly counters: EndpointCounters;
+  readonly msg: ServiceMsg;
+  readonly headers: RequestHeaders;
+  /** The request's codec; undefined when its Content-Type is neither JSON nor MessagePack (the reply is then JSON). */
+  readonly codec: Codec | undefined;
+  readonly beatSubject: string | undefined;
+  readonly started: number;
+  readonly hop: Hop;
+  caller: Identity | undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
 class Host implements HostedService {
   readonly subjects: string[] = [];
   /** Requests whose work has not settled yet, and what stop() waits on until there are none. */
@@ -201,7 +227,7 @@ class Host implements HostedService {
           // Per endpoint: nats.js takes no dot in a service-wide queue group.
           queue: namespace.queue,
           metadata: endpointMetadata(procedure, this.heartbeatMs),
-          handler: (_err, msg) => this.track(this.handle(procedure, name, counters, msg)),
+          handler: (_err, msg) => this.handle(procedure, name, counters, msg),
         });
         this.subjects.push(subject);
       }
@@ -230,21 +256,6 @@ class Host implements HostedService {
     await this.instance.onStop?.();
     await this.dependencies?.close();
   }
-
-  /** Counts a request's work until it settles; a failure to reply is logged, never an unhandled rejection. */
-  private track(work: Promise<void>): void {
-    this.inFlight++;
-    work.then(this.settled, this.failedToReply);
-  }
-
-  private readonly settled = (): void => {
-    if (--this.inFlight === 0) this.idle?.();
-  };
-
-  private readonly failedToReply = (err: unknown): void => {
-    this.options.logger.error({ err }, 'could not reply to a request');
-    this.settled();
-  };
 
   /** Heartbeats go out on one interval that runs only while a request that asked for them is in progress. */
   private startBeating(reply: string): void {
@@ -279,37 +290,83 @@ class Host implements HostedService {
     return c ? statsData(c) : {};
   }
 
-  private async handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): Promise<void> {
-    const started = performance.now();
+  /**
+   * Serves one request. Checks and binding run at once; only a handler's promise (or an identity that needs verifying)
+   * is waited on, with one `then`: no async frame per request. It never throws, and stop() waits until it has answered.
+   */
+  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): void {
+    this.inFlight++;
     counters.requests++;
     counters.inFlight++;
-    const { contentType, heartbeat, deadline, identity: token, forwarded } = readRequestHeaders(msg);
-    const hop = hopFrom(subject, 'server', forwarded);
-    const codec = codecForContentType(contentType);
-    const beatSubject = msg.reply && heartbeat ? msg.reply : undefined;
+    const headers = readRequestHeaders(msg);
+    const beatSubject = msg.reply && headers.heartbeat ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
-    let caller: Identity | undefined;
-    let failure: { error: MeshError; cause: unknown; own: boolean } | undefined;
+    const codec = codecForContentType(headers.contentType);
+    const request: Served = { procedure, subject, counters, msg, headers, codec, beatSubject, started: performance.now(), hop: hopFrom(subject, 'server', headers.forwarded), caller: undefined };
     try {
+      const { contentType, deadline, identity: token } = headers;
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       if (deadline !== undefined && deadline <= Date.now()) {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
-      caller = token ? (this.identity.peek(token) ?? (await this.identity.verify(token))) : undefined;
+      const known = token ? this.identity.peek(token) : undefined;
+      if (token && !known) {
+        this.identity.verify(token).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
+      } else {
+        this.call(request, known);
+      }
+    } catch (err) {
+      this.fail(request, err);
+    }
+  }
+
+  /** Runs the handler for a caller whose identity is settled; its answer is replied when it comes. */
+  private call(request: Served, caller: Identity | undefined): void {
+    const { procedure, subject, msg, headers, codec, hop } = request;
+    request.caller = caller;
+    try {
       checkAccess(subject, procedure.access, caller);
-      const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
+      const [args, kwargs] = parseEnvelope(codec!.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = await runInCall(
-        new ServedCall(caller, subject, deadline, hop, forwarded),
+      const result = runInCall(
+        new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded),
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
-      if (msg.reply) respondResult(msg, codec, toReplyEnvelope(result));
+      if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
+      else this.reply(request, result);
     } catch (err) {
-      counters.errors++;
-      failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
+      this.fail(request, err);
+    }
+  }
+
+  private reply(request: Served, result: unknown): void {
+    const { msg, codec } = request;
+    try {
+      if (msg.reply) respondResult(msg, codec!, toReplyEnvelope(result));
+    } catch (err) {
+      return this.fail(request, err);
+    }
+    this.finish(request, undefined);
+  }
+
+  /** Answers a request that failed with its error (with an id); if even that cannot be sent, says so in the log. */
+  private fail(request: Served, err: unknown): void {
+    const { msg, codec } = request;
+    request.counters.errors++;
+    const failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
+    try {
       if (msg.reply) respondError(msg, codec ?? jsonCodec, failure.error);
-    } finally {
+    } catch (replyErr) {
+      this.options.logger.error({ err: replyErr }, 'could not reply to a request');
+    }
+    this.finish(request, failure);
+  }
+
+  /** What follows every answer: the counts, the span, the log line or report, and stop()'s count of requests in progress. */
+  private finish(request: Served, failure: Failure | undefined): void {
+    const { procedure, subject, counters, beatSubject, started, hop, caller } = request;
+    try {
       if (beatSubject) this.stopBeating(beatSubject);
       counters.inFlight--;
       const ms = performance.now() - started;
@@ -318,6 +375,10 @@ class Host implements HostedService {
       if (failure) this.logFailure(subject, hop, failure, ms, caller);
       else if (ms > (procedure.slowMs ?? this.reports.slowMs)) this.reportSlow(subject, hop, ms, caller, procedure.slowMs ?? this.reports.slowMs);
       if (this.debug) this.requestLogger(hop).debug({ subject, ms: Number(ms.toFixed(3)), outcome: failure?.error.code ?? 'ok' }, 'request');
+    } catch (err) {
+      this.options.logger.error({ err }, 'could not account for a request');
+    } finally {
+      if (--this.inFlight === 0) this.idle?.();
     }
   }
 
@@ -330,7 +391,7 @@ class Host implements HostedService {
    * Logs a failed request under its error id (INTERNAL with the full cause and stack, and a crash report); any
    * other code as one info line. An error that came from a nested call keeps the id of the hop that made it.
    */
-  private logFailure(subject: string, hop: Hop, failure: { error: MeshError; cause: unknown; own: boolean }, ms: number, caller: Identity | undefined): void {
+  private logFailure(subject: string, hop: Hop, failure: Failure, ms: number, caller: Identity | undefined): void {
     const { error, cause } = failure;
     const log = this.requestLogger(hop);
     if (error.code !== 'INTERNAL' || !failure.own) {
