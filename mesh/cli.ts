@@ -363,6 +363,17 @@ async function componentSections(paths: string[]): Promise<ConfigSection<unknown
   return sections.filter((section) => section !== undefined);
 }
 
+const MASK = '********';
+/** The password in a URL's user info (`postgres://app:<password>@db/app`, up to its last @), in each URL of a comma-separated list. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s,]*:)[^\s,]*@/gi;
+
+/** Every string setting with the passwords of the URLs in it masked, in any section (database.url, nats.url, ...). */
+function maskUrlPasswords(section: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(section)) {
+    if (typeof value === 'string') section[key] = value.replace(URL_PASSWORD, `$1${MASK}@`);
+  }
+}
+
 /** The configuration with every secret masked, each component's section, and the effective policy the gateways enforce. */
 function printableConfig(config: MeshConfig, sections: ConfigSection<unknown>[]): unknown {
   const unknown = givenSections(config).filter((name) => !(name in frameworkDefaults()) && !sections.some((s) => s.name === name));
@@ -373,8 +384,9 @@ function printableConfig(config: MeshConfig, sections: ConfigSection<unknown>[])
   for (const section of sections) shown[section.name] = section.of(config) as Record<string, unknown>;
   for (const setting of SECRET_SETTINGS) {
     const [section, key] = setting.split('.') as [string, string];
-    if (shown[section]![key] !== null) shown[section]![key] = '********';
+    if (shown[section]![key] !== null) shown[section]![key] = MASK;
   }
+  for (const section of Object.values(shown)) if (section && typeof section === 'object') maskUrlPasswords(section);
   let policy: unknown;
   try {
     policy = loadPolicy(config.auth.policyFile).definition ?? 'none: everything is allowed to everyone (set AUTH_POLICY)';

@@ -54,10 +54,12 @@ describe('mesh call --token', () => {
 describe('mesh config', () => {
   it('prints the effective policy and masks every secret', async () => {
     const policy = tempFile('policy.json', JSON.stringify({ roles: { reader: [{ uri: 'greeting_service.', match: 'prefix', allow: ['call'] }] } }));
-    const { stdout } = await run(process.execPath, [MESH, 'config'], { env: { ...env, AUTH_POLICY: policy, NATS_PASSWORD: 'nats-pass' } });
-    assert.ok(!stdout.includes(SECRET) && !stdout.includes(MESH_SECRET) && !stdout.includes('nats-pass'));
-    const printed = JSON.parse(stdout) as { auth: Record<string, unknown>; nats: Record<string, unknown>; effectivePolicy: unknown };
+    const databaseUrl = 'postgres://app:db-pass@db.internal:5432/things';
+    const { stdout } = await run(process.execPath, [MESH, 'config'], { env: { ...env, AUTH_POLICY: policy, NATS_PASSWORD: 'nats-pass', DATABASE_URL: databaseUrl } });
+    assert.ok(!stdout.includes(SECRET) && !stdout.includes(MESH_SECRET) && !stdout.includes('nats-pass') && !stdout.includes('db-pass'));
+    const printed = JSON.parse(stdout) as { auth: Record<string, unknown>; nats: Record<string, unknown>; database: Record<string, unknown>; effectivePolicy: unknown };
     assert.deepEqual([printed.auth.jwtSecret, printed.auth.meshSecret, printed.nats.password], ['********', '********', '********']);
+    assert.equal(printed.database.url, 'postgres://app:********@db.internal:5432/things');
     assert.deepEqual(printed.effectivePolicy, { roles: { reader: [{ uri: 'greeting_service.', match: 'prefix', allow: ['call'] }] } });
   });
 });
