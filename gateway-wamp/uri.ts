@@ -12,7 +12,6 @@ export type SubjectOf = { subject: string; problem?: undefined } | { subject?: u
 /** A token that stands for an empty wildcard component while the rest of the URI is checked as a name. */
 const PLACEHOLDER = '_';
 
-
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return typeof value === 'string' && MATCH_POLICIES.has(value);
 }

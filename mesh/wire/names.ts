@@ -8,7 +8,6 @@ export const DEFAULT_MAX_NAME_BYTES = 256;
 /** A token: no whitespace or control character, no NATS wildcard (`*`, `>`) and no `#` (reserved by WAMP). */
 const TOKEN = /^[^\s\p{Cc}\p{Cf}\p{Cs}*>#.]+$/u;
 
-
 /** The name as it may appear in a message or a log line: JSON-quoted, and cut short when long. */
 export function quoteName(name: string, maxChars = 64): string {
   return JSON.stringify(name.length > maxChars ? `${name.slice(0, maxChars)}…` : name);

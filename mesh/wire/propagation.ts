@@ -1,7 +1,7 @@
 // What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
 // identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
-import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type MsgHdrsImpl } from 'nats';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
 
@@ -104,33 +104,16 @@ function parseRequestHeaders(text: string): RequestHeaders {
   return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
 }
 
-/** The request headers of a message whose headers nats.js has decoded already. */
-function readDecoded(headers: MsgHdrs | undefined): RequestHeaders {
-  if (!headers) return NO_HEADERS;
-  let contentType: string | undefined;
-  let heartbeat = false;
-  let deadline: number | undefined;
-  let forwarded: Record<string, string> | undefined;
-  for (const [name, values] of headers as unknown as Iterable<[string, string[]]>) {
-    const value = values[0];
-    if (name === CONTENT_TYPE_HEADER) contentType = value;
-    else if (name === HEARTBEAT_HEADER) heartbeat = true;
-    else if (name === DEADLINE_HEADER) deadline = parseDeadline(value);
-    else if (value && (FORWARDED as readonly string[]).includes(name)) (forwarded ??= {})[name] = value;
-  }
-  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
-}
-
 /** The last header block read and what it held: a caller sends the same block for every request of a tick. */
 let last: { text: string; read: RequestHeaders } = { text: '', read: NO_HEADERS };
 
 /**
- * Reads a request's headers: from the undecoded header block when nats.js has it (one text decode, the same block as
- * the last request's read once), else from msg.headers. Names are matched exactly, as nats.js does.
+ * Reads a request's headers from their header block: the undecoded one when nats.js has it (one text decode, no
+ * MsgHdrs built), else the decoded headers written back as a block, so one parser serves both. The same block as the
+ * last request's is read once. Names are matched exactly, as nats.js does.
  */
 export function readRequestHeaders(msg: Msg): RequestHeaders {
-  const text = headerText(msg);
-  if (text === undefined) return readDecoded(msg.headers);
+  const text = headerText(msg) ?? (msg.headers as MsgHdrsImpl | undefined)?.toString() ?? '';
   if (text === last.text) return last.read;
   last = { text, read: parseRequestHeaders(text) };
   return last.read;
