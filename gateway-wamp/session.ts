@@ -209,6 +209,7 @@ export class Session implements Peer {
     const rpc = this.rpc!;
     switch (message.type) {
       case MessageType.HELLO: return this.violation('HELLO in an open session');
+      case MessageType.AUTHENTICATE: return this.violation('AUTHENTICATE in an open session');
       case MessageType.ABORT: return this.closeSocket(CloseCode.NORMAL, 'aborted');
       case MessageType.GOODBYE:
         this.send([MessageType.GOODBYE, {}, WampUri.GOODBYE_AND_OUT]);
@@ -225,6 +226,11 @@ export class Session implements Peer {
       case MessageType.ERROR:
         if (message.requestType !== MessageType.INVOCATION) return this.violation(`ERROR for message type ${message.requestType}; a client only sends ERROR for INVOCATION`);
         return rpc.error(message);
+      default: {
+        // Every client message is handled above: a new one added to ClientMessage fails to compile here.
+        const unhandled: never = message;
+        return this.violation(`message type ${(unhandled as ClientMessage).type} in an open session`);
+      }
     }
   }
 

@@ -35,6 +35,7 @@ const VIOLATIONS: Violation[] = [
   { name: 'CALL before HELLO', established: false, frame: '[48, 1, {}, "a.b", []]' },
   { name: 'GOODBYE before HELLO', established: false, frame: '[6, {}, "wamp.close.close_realm"]' },
   { name: 'a second HELLO', established: true, frame: HELLO },
+  { name: 'AUTHENTICATE in an open session (no CHALLENGE was sent)', established: true, frame: '[5, "ticket", {}]' },
   { name: 'a request id that is a string', established: true, frame: '[32, "1", {}, "a.b"]' },
   { name: 'a request id of 0', established: true, frame: '[32, 0, {}, "a.b"]' },
   { name: 'a request id over 2^53', established: true, frame: '[48, 18014398509481984, {}, "a.b"]' },
