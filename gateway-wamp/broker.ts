@@ -8,6 +8,7 @@ import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Hop } from '../mesh/gateway
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
+import type { Serializer } from './serializer.ts';
 import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
 import type { MatchPolicy } from './uri.ts';
 
@@ -153,12 +154,18 @@ export class Broker {
   /**
    * Publishes [args, kwargs] on the subject in the publisher's serializer; returns the publication id that every
    * subscriber sees. `hop`, the publication's span while tracing is on (the publisher ends it), goes on in the NATS
-   * headers. Throws PAYLOAD_TOO_LARGE, before anything is sent, when the message passes the NATS server's
-   * max_payload, and UNAVAILABLE when NATS refuses it.
+   * headers. Throws INVALID_ARGUMENT when the arguments cannot be encoded (nested deeper than the codec goes), and
+   * PAYLOAD_TOO_LARGE when the message passes the NATS server's max_payload, both before anything is sent; UNAVAILABLE
+   * when NATS refuses it.
    */
   publish(peer: Peer, subject: string, args: Args, kwargs: Kwargs, options: PublishOptions, hop: Hop | undefined): number {
     const { codec } = peer.serializer;
-    const payload = codec.encode([args, kwargs]);
+    let payload: Uint8Array;
+    try {
+      payload = codec.encode([args, kwargs]);
+    } catch (err) {
+      throw new MeshError('INVALID_ARGUMENT', 'arguments cannot be encoded', { cause: err });
+    }
     const headers = natsHeaders();
     const publicationId = randomId();
     headers.set(PUBLICATION_HEADER, String(publicationId));
@@ -219,14 +226,27 @@ export class Broker {
     }
     const details = topic.pattern ? { topic: this.namespace.nameOf(msg.subject) } : {};
     const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
-    const frames: [Buffer?, Buffer?] = [];
+    /** Each serializer's frame of the event, made once; null when that serializer cannot carry it (nested too deep). */
+    const frames: [(Buffer | null)?, (Buffer | null)?] = [];
     for (const peer of topic.subscribers) {
       if (peer.id === excluded || excludedSessions?.has(peer.id) || (eligible && !eligible.has(peer.id))) continue;
       if (byAuth.excludeAuthid?.has(peer.authid) || (byAuth.eligibleAuthid && !byAuth.eligibleAuthid.has(peer.authid))) continue;
       if (byAuth.excludeAuthrole && peer.authroles.some((role) => byAuth.excludeAuthrole!.has(role))) continue;
       if (byAuth.eligibleAuthrole && !peer.authroles.some((role) => byAuth.eligibleAuthrole!.has(role))) continue;
       const { serializer } = peer;
-      peer.sendFrame((frames[serializer.index] ??= serializer.encode(event)));
+      let frame = frames[serializer.index];
+      if (frame === undefined) frame = frames[serializer.index] = this.eventFrame(serializer, event, msg.subject);
+      if (frame) peer.sendFrame(frame);
+    }
+  }
+
+  /** An event's frame in a serializer, or null (and a log line) when that serializer cannot encode it. */
+  private eventFrame(serializer: Serializer, event: unknown[], subject: string): Buffer | null {
+    try {
+      return serializer.encode(event);
+    } catch (err) {
+      this.logger.warn({ subject, serializer: serializer.subprotocol, reason: (err as Error).message }, 'event cannot be encoded for these subscribers; not delivered to them');
+      return null;
     }
   }
 

@@ -123,6 +123,32 @@ describe('gateway-wamp pubsub', () => {
     await Promise.all([publisher.close(), listener.close()]);
   });
 
+  it('refuses an acknowledged PUBLISH whose arguments are nested deeper than its serializer encodes', async () => {
+    const topic = uniqueName('deep');
+    const client = await openSession(gateway.wsUrl);
+    const depth = 20_000;
+    client.sendRaw(`[16, 3, {"acknowledge": true}, "${topic}", [${'['.repeat(depth)}${']'.repeat(depth)}]]`, false);
+    const [type, requestType, requestId, , uri, args] = await client.next();
+    assert.deepEqual([type, requestType, requestId, uri, args], [ERROR, 16, 3, 'wamp.error.invalid_argument', ['arguments cannot be encoded']]);
+    await client.close();
+  });
+
+  it('delivers an event too deep for MessagePack to JSON subscribers only, and goes on delivering', async () => {
+    const topic = uniqueName('deep_event');
+    const packed = await openSession(gateway.wsUrl, 'wamp.2.msgpack');
+    const plain = await openSession(gateway.wsUrl);
+    await subscribe(packed, topic);
+    await subscribe(plain, topic);
+    let deep: unknown[] = [];
+    for (let i = 0; i < 150; i++) deep = [deep];
+    await publishNats(topic, [deep, {}]);
+    await publishNats(topic, [['after'], {}]);
+    assert.deepEqual((await plain.next())[4], deep);
+    assert.deepEqual((await plain.next())[4], ['after']);
+    assert.deepEqual((await packed.next())[4], ['after']);
+    await Promise.all([packed.close(), plain.close()]);
+  });
+
   it('refuses topics that are not subjects a client may use', async () => {
     const client = await openSession(gateway.wsUrl);
     const cases: Array<[string, Record<string, unknown>, string]> = [
