@@ -1,6 +1,7 @@
 // The CPU time an HTTP server process spends per request (`node --import tsx bench/gateway-cpu.ts`): bare Koa with
-// the lean caller, gateway-http with metrics off, as configured by default, and checking a JWT and a policy. CPU per
-// request moves much less than throughput on a busy 2-core machine, so it shows what each gateway layer costs.
+// the lean caller, gateway-http with metrics and tracing off, with one of them on, as configured by default (both on),
+// and checking a JWT and a policy. CPU per request moves much less than throughput on a busy 2-core machine, so it
+// shows what each gateway layer costs.
 import { randomBytes } from 'node:crypto';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import type { Measurement } from './stats.ts';
@@ -21,6 +22,8 @@ try {
   const servers: [string, string[], Record<string, string>][] = [
     ['bare Koa + lean caller', ['koa-lean', service], {}],
     ['gateway-http, metrics and tracing off', ['gateway-unobserved', service], {}],
+    ['gateway-http, metrics only', ['gateway-metrics-only', service], {}],
+    ['gateway-http, tracing only', ['gateway-tracing-only', service], {}],
     ['gateway-http', ['gateway', service], {}],
     ['gateway-http, JWT + policy', ['gateway-auth', service, secret], { authorization: `Bearer ${token}` }],
   ];
@@ -33,7 +36,7 @@ try {
     const measured = await load.request<Measurement>({ ...request, durationMs: DURATION_MS });
     const used = (await server.request<number>({ cpu: true })) - before;
     const requests = measured.rate * (DURATION_MS / 1000);
-    process.stdout.write(`${label.padEnd(28)} ${(used / requests).toFixed(1).padStart(6)} µs of server CPU per request (${measured.rate.toFixed(0)}/s, ${measured.errors} errors)\n`);
+    process.stdout.write(`${label.padEnd(40)} ${(used / requests).toFixed(1).padStart(6)} µs of server CPU per request (${measured.rate.toFixed(0)}/s, ${measured.errors} errors)\n`);
   }
 } finally {
   await Promise.all(workers.map((w) => w.stop()));

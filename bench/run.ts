@@ -136,7 +136,7 @@ const MESH_HTTP_UNOBSERVED = 'nats-mesh gateway-http, metrics and tracing off';
 
 interface GatewayLayer {
   label: string;
-  /** The http-server worker kind: gateway, gateway-auth, gateway-unobserved. */
+  /** The http-server worker kind: gateway, gateway-auth, gateway-unobserved (see workers/http-server.ts). */
   kind: string;
   baseline?: boolean;
   /** Send the bench token as a bearer credential. */

@@ -36,7 +36,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes, namespace });
   await registry.refresh();
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject) });
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
   const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
   const rateLimiter = createRateLimiter(config.rateLimit);

@@ -59,7 +59,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
   await registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject) });
+  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger, meshNamespace(namespace));
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };

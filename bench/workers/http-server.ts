@@ -1,4 +1,5 @@
-// An HTTP server under test, in its own process: the mesh's gateway-http, or a baseline: bare Koa
+// An HTTP server under test, in its own process: the mesh's gateway-http (as configured by default, with
+// authentication, with metrics and tracing off or only one of them on), or a baseline: bare Koa
 // answering a constant, bare Koa forwarding inline with the lean caller or with nc.request, moleculer-web.
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics-only' | 'gateway-tracing-only' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
@@ -32,9 +33,12 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
   };
 }
 
-if (kind === 'gateway' || kind === 'gateway-auth' || kind === 'gateway-unobserved') {
+if (kind.startsWith('gateway')) {
   // gateway-auth: JWT bearer tokens (HS256) and a policy that lets the role `bench` call the service, deny otherwise.
-  const auth: Record<string, unknown> = kind === 'gateway-unobserved' ? { 'metrics.enabled': false, 'tracing.enabled': false } : {};
+  const auth: Record<string, unknown> = {
+    'metrics.enabled': kind !== 'gateway-unobserved' && kind !== 'gateway-tracing-only',
+    'tracing.enabled': kind !== 'gateway-unobserved' && kind !== 'gateway-metrics-only',
+  };
   if (kind === 'gateway-auth') {
     const policyFile = join(mkdtempSync(join(tmpdir(), 'bench-policy-')), 'policy.json');
     writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));

@@ -59,6 +59,13 @@ export interface CallerOptions {
    * subject is watched the same way once its first heartbeat comes.
    */
   known?: (subject: string) => KnownProcedure | undefined;
+  /**
+   * Publish the requests made in one turn of the event loop together, at its end. nats.js writes to its socket once
+   * per microtask checkpoint, and a gateway makes each request in a callback of its own (one per HTTP connection or
+   * websocket that had data): published at once, each request would cost a write of its own. A caller whose
+   * requests already come in batches (replies read together, each making the next request) gains nothing from it.
+   */
+  coalesce?: boolean;
 }
 
 export interface KnownProcedure {
@@ -70,6 +77,14 @@ interface OutgoingHeaders {
   deadline: number;
   plain?: MsgHdrs;
   withHeartbeat?: MsgHdrs;
+}
+
+/** A request built and waiting for the outbox to be published. */
+interface Outgoing {
+  token: string;
+  subject: string;
+  payload: Uint8Array;
+  headers: MsgHdrs;
 }
 
 interface Pending {
@@ -96,6 +111,9 @@ class MuxCaller implements Caller {
   private readonly outgoing = new WeakMap<MsgHdrs, OutgoingHeaders>();
   /** The key of `outgoing` for a request that came with no headers. */
   private readonly noHeaders: MsgHdrs = natsHeaders();
+  private readonly coalesce: boolean;
+  /** With coalesce, the requests made since the outbox was last published, in order. */
+  private outbox: Outgoing[] = [];
   private nextToken = 0;
   private sweptTick: number;
   private timer: NodeJS.Timeout | undefined;
@@ -106,6 +124,7 @@ class MuxCaller implements Caller {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
     this.known = options.known;
+    this.coalesce = options.coalesce ?? false;
     this.namespace = meshNamespace(options.namespace);
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
@@ -137,12 +156,39 @@ class MuxCaller implements Caller {
       try {
         const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
         const headers = options.trace && tracingOn() ? withTrace(shared, options.trace) : shared;
-        this.nc.publish(this.namespace.subject(subject), payload, { reply: this.prefix + token, headers });
+        if (!this.coalesce) this.publish(token, subject, payload, headers);
+        else if (this.outbox.push({ token, subject, payload, headers }) === 1) setImmediate(this.publishOutbox);
       } catch (err) {
-        this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
+        this.cannotPublish(token, err);
       }
     });
   }
+
+  private publish(token: string, subject: string, payload: Uint8Array, headers: MsgHdrs): void {
+    this.nc.publish(this.namespace.subject(subject), payload, { reply: this.prefix + token, headers });
+  }
+
+  private cannotPublish(token: string, err: unknown): void {
+    this.settle(token)?.reject(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`));
+  }
+
+  /**
+   * With coalesce: publishes the requests made since the last time, once the event loop's I/O callbacks of this
+   * turn have run, so that one write carries them all. A request settled meanwhile (canceled, the connection lost)
+   * is not published.
+   */
+  private readonly publishOutbox = (): void => {
+    const outbox = this.outbox;
+    this.outbox = [];
+    for (const { token, subject, payload, headers } of outbox) {
+      if (!this.pending.has(token)) continue;
+      try {
+        this.publish(token, subject, payload, headers);
+      } catch (err) {
+        this.cannotPublish(token, err);
+      }
+    }
+  };
 
   close(): void {
     this.closed = true;

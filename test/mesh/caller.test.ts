@@ -67,6 +67,33 @@ describe('caller', () => {
     caller.close();
   });
 
+  it('with coalesce, publishes the requests made in separate callbacks of one turn together, each matched to its reply', async () => {
+    const caller = createCaller(nc, { timeoutMs: 5000, coalesce: true });
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => new Promise<string>((resolve, reject) => {
+        setTimeout(() => caller.request(`${subject}.echo`, encoder.encode(String(i))).then((m) => resolve(m.string()), reject), 0);
+      })),
+    );
+    assert.deepEqual(replies, Array.from({ length: 50 }, (_, i) => String(i)));
+    caller.close();
+  });
+
+  it('with coalesce, never publishes a request canceled before the end of its turn', async () => {
+    const caller = createCaller(nc, { timeoutMs: 5000, coalesce: true });
+    const received: string[] = [];
+    const counted = nc.subscribe(`${subject}.counted`, { callback: (_e, m) => received.push(m.string()) });
+    await nc.flush();
+    const controller = new AbortController();
+    const canceled = caller.request(`${subject}.counted`, encoder.encode('canceled'), { signal: controller.signal });
+    const kept = caller.request(`${subject}.counted`, encoder.encode('kept'), { timeoutMs: 200 });
+    controller.abort();
+    await assert.rejects(canceled, { code: 'CANCELED' });
+    await assert.rejects(kept, { code: 'DEADLINE_EXCEEDED' });
+    assert.deepEqual(received, ['kept']);
+    counted.unsubscribe();
+    caller.close();
+  });
+
   it('fails pending and new requests with UNAVAILABLE while NATS is down, and recovers', async (t) => {
     const server = await OwnNatsServer.start();
     const own = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
