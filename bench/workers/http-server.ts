@@ -25,7 +25,8 @@ const cpuTime = async () => {
 };
 
 async function listen(app: Koa): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
+  // The gateways' own listen backlog: with Node's default of 511, a burst of 1,000 connections overflows the queue.
+  const server = app.listen({ port: 0, host: '127.0.0.1', backlog: 4096 });
   await once(server, 'listening');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
