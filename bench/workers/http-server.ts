@@ -39,18 +39,23 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
   };
 }
 
+/** The gateway kinds that turn metrics or tracing off; the others run with both on, as by default. */
+const OBSERVED: Partial<Record<Kind, { metrics: boolean; tracing: boolean }>> = {
+  'gateway-unobserved': { metrics: false, tracing: false },
+  'gateway-metrics-only': { metrics: true, tracing: false },
+  'gateway-tracing-only': { metrics: false, tracing: true },
+};
+
 if (kind.startsWith('gateway')) {
+  const observed = OBSERVED[kind] ?? { metrics: true, tracing: true };
+  const settings: Record<string, unknown> = { 'metrics.enabled': observed.metrics, 'tracing.enabled': observed.tracing };
   // gateway-auth: JWT bearer tokens (HS256) and a policy that lets the role `bench` call the service, deny otherwise.
-  const auth: Record<string, unknown> = {
-    'metrics.enabled': kind !== 'gateway-unobserved' && kind !== 'gateway-tracing-only',
-    'tracing.enabled': kind !== 'gateway-unobserved' && kind !== 'gateway-metrics-only',
-  };
   if (kind === 'gateway-auth') {
     const policyFile = join(mkdtempSync(join(tmpdir(), 'bench-policy-')), 'policy.json');
     writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));
-    Object.assign(auth, { 'auth.jwtSecret': jwtSecret, 'auth.policyFile': policyFile });
+    Object.assign(settings, { 'auth.jwtSecret': jwtSecret, 'auth.policyFile': policyFile });
   }
-  const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...auth } });
+  const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...settings } });
   await startTracing('gateway-http', config.tracing, {});
   const gateway = await start({ config, logger });
   serve({ url: gateway.url }, cpuTime, () => gateway.stop());
