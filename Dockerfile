@@ -2,7 +2,7 @@
 #   docker run nats-mesh run services/greeting      docker run nats-mesh gateway gateway-http
 # Stage "build" has the dev dependencies (also the image docker-compose.dev.yml runs from source).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +15,7 @@ COPY gateway-wamp ./gateway-wamp
 COPY frontend ./frontend
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production LOG_FORMAT=json DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
