@@ -2,7 +2,7 @@
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
 import { decode as decodeMsgpack, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../mesh/gateway.ts';
+import { CONTENT_TYPE_HEADER, jsonCodec, MAX_DEPTH, msgpackCodec, type Codec } from '../mesh/gateway.ts';
 import { MAX_ID, type Subprotocol } from './protocol.ts';
 
 export interface Serializer {
@@ -100,7 +100,8 @@ function binaryAsString(this: Record<string, unknown>, key: string, value: unkno
   return value;
 }
 
-const frameEncoder = new Encoder({ ignoreUndefined: true });
+/** Room for any payload the mesh's codecs accept: a frame holds args one level down, and the encoder counts the scalar. */
+const frameEncoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_DEPTH + 3 });
 
 /** An integer field past the safe integers: only an id of 2^53, which the encoder would write as a float64. */
 const isUnsafeInteger = (field: unknown) => typeof field === 'number' && Number.isInteger(field) && !Number.isSafeInteger(field);

@@ -2,6 +2,7 @@
 // Only bytes <-> values; the shape of a payload is envelope.ts's business.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MeshError } from './errors.ts';
+import { jsonTooDeep, MAX_DEPTH, TOO_DEEP, valueTooDeep } from './depth.ts';
 
 export const CONTENT_TYPE_HEADER = 'Content-Type';
 export const JSON_TYPE = 'application/json';
@@ -9,8 +10,12 @@ export const MSGPACK_TYPE = 'application/msgpack';
 
 export interface Codec {
   readonly contentType: typeof JSON_TYPE | typeof MSGPACK_TYPE;
-  /** Empty input decodes to undefined: an empty payload is a valid request. */
+  /**
+   * Empty input decodes to undefined: an empty payload is a valid request. Malformed input, or a payload nested deeper
+   * than MAX_DEPTH, is INVALID_ARGUMENT.
+   */
   decode(bytes: Uint8Array): unknown;
+  /** Throws INVALID_ARGUMENT for a value nested deeper than MAX_DEPTH, a TypeError for one with no encoding. */
   encode(value: unknown): Uint8Array;
 }
 
@@ -20,15 +25,30 @@ export const jsonCodec: Codec = {
   contentType: JSON_TYPE,
   decode(bytes) {
     if (bytes.length === 0) return undefined;
+    let text: string;
     try {
-      return JSON.parse(textDecoder.decode(bytes));
+      text = textDecoder.decode(bytes);
+    } catch (err) {
+      throw new MeshError('INVALID_ARGUMENT', `payload is not valid JSON: ${(err as Error).message}`);
+    }
+    if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
+    try {
+      return JSON.parse(text);
     } catch (err) {
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid JSON: ${(err as Error).message}`);
     }
   },
   encode(value) {
-    const text = JSON.stringify(value);
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch (err) {
+      // Thousands of levels overflow the stack before the text could be measured.
+      if (valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
+      throw err;
+    }
     if (text === undefined) throw new TypeError('value has no JSON form');
+    if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
     // Buffer.from takes small results from Node's shared pool; TextEncoder allocates an ArrayBuffer per call (about 1 µs).
     return Buffer.from(text, 'utf8');
   },
@@ -36,23 +56,39 @@ export const jsonCodec: Codec = {
 
 // One of each for the process: the library's encode()/decode() functions build a new one, buffers and
 // caches included, on every call. Encoder.encode returns a copy, so sharing is safe.
-const msgpackEncoder = new Encoder({ ignoreUndefined: true });
+// The encoder counts the scalar inside the innermost array as one level more.
+const msgpackEncoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_DEPTH + 1 });
 const msgpackDecoder = new Decoder();
 
 export const msgpackCodec: Codec = {
   contentType: MSGPACK_TYPE,
   decode(bytes) {
     if (bytes.length === 0) return undefined;
+    let value: unknown;
     try {
-      return msgpackDecoder.decode(bytes);
+      value = msgpackDecoder.decode(bytes);
     } catch (err) {
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid MessagePack: ${(err as Error).message}`);
     }
+    // Each level takes a byte at least: shorter payloads cannot be too deep.
+    if (bytes.length > MAX_DEPTH && valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
+    return value;
   },
   encode(value) {
-    return msgpackEncoder.encode(value);
+    try {
+      return msgpackEncoder.encode(value);
+    } catch (err) {
+      if (valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
+      throw err;
+    }
   },
 };
+
+/** INVALID_ARGUMENT for a value a codec could not encode: `problem`, then why when the codec said (too deep, no encoding). */
+export function cannotEncode(problem: string, err: unknown): MeshError {
+  const why = err instanceof Error ? `: ${err.message}` : '';
+  return new MeshError('INVALID_ARGUMENT', `${problem}${why}`, { cause: err });
+}
 
 const MSGPACK_ALIASES = new Set([MSGPACK_TYPE, 'application/x-msgpack', 'application/vnd.msgpack']);
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
-import { jsonCodec } from '../../mesh/gateway.ts';
+import { jsonCodec, MAX_DEPTH } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, type RawClient } from './raw-client.ts';
 
@@ -33,8 +33,9 @@ describe('gateway-wamp pubsub', () => {
     await nc.drain();
   });
 
+  /** Publishes JSON as any NATS client may, past the mesh codec's depth limit too. */
   const publishNats = async (subject: string, payload: unknown) => {
-    nc.publish(subject, jsonCodec.encode(payload));
+    nc.publish(subject, JSON.stringify(payload));
     await nc.flush();
   };
 
@@ -129,23 +130,29 @@ describe('gateway-wamp pubsub', () => {
     const depth = 20_000;
     client.sendRaw(`[16, 3, {"acknowledge": true}, "${topic}", [${'['.repeat(depth)}${']'.repeat(depth)}]]`, false);
     const [type, requestType, requestId, , uri, args] = await client.next();
-    assert.deepEqual([type, requestType, requestId, uri, args], [ERROR, 16, 3, 'wamp.error.invalid_argument', ['arguments cannot be encoded']]);
+    assert.deepEqual([type, requestType, requestId, uri, args], [ERROR, 16, 3, 'wamp.error.invalid_argument', [`arguments cannot be encoded: value is nested deeper than ${MAX_DEPTH} levels`]]);
     await client.close();
   });
 
-  it('delivers an event too deep for MessagePack to JSON subscribers only, and goes on delivering', async () => {
+  it(`delivers an event ${MAX_DEPTH} levels deep to both serializers, one deeper to none, and goes on delivering`, async () => {
     const topic = uniqueName('deep_event');
     const packed = await openSession(gateway.wsUrl, 'wamp.2.msgpack');
     const plain = await openSession(gateway.wsUrl);
     await subscribe(packed, topic);
     await subscribe(plain, topic);
-    let deep: unknown[] = [];
-    for (let i = 0; i < 150; i++) deep = [deep];
-    await publishNats(topic, [deep, {}]);
+    /** `levels` arrays one inside another: with [args, kwargs] around them, a payload levels + 1 deep. */
+    const nested = (levels: number) => {
+      let value: unknown[] = [];
+      for (let i = 1; i < levels; i++) value = [value];
+      return value;
+    };
+    await publishNats(topic, [nested(MAX_DEPTH), {}]);
+    await publishNats(topic, [nested(MAX_DEPTH - 1), {}]);
     await publishNats(topic, [['after'], {}]);
-    assert.deepEqual((await plain.next())[4], deep);
-    assert.deepEqual((await plain.next())[4], ['after']);
-    assert.deepEqual((await packed.next())[4], ['after']);
+    for (const session of [plain, packed]) {
+      assert.deepEqual((await session.next())[4], nested(MAX_DEPTH - 1));
+      assert.deepEqual((await session.next())[4], ['after']);
+    }
     await Promise.all([packed.close(), plain.close()]);
   });
 
