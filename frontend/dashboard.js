@@ -6,7 +6,7 @@
   const REFRESH_MS = 1000;
   /** Points kept per chart: a minute at one refresh a second. */
   const HISTORY = 60;
-  const COLUMNS = ['Procedure', 'Instances', 'Req/s', 'Requests', 'Errors', 'In flight', 'p50 ms', 'p99 ms', 'Rate, last minute'];
+  const COLUMNS = ['Procedure', 'Instances', 'Req/s', 'Requests', 'Errors', 'In flight', 'p50 ms', 'p99 ms', 'NATS reconnects', 'Rate, last minute'];
 
   const panel = document.getElementById('dashboard');
   const metaContent = (name) => document.querySelector(`meta[name="${name}"]`).content;
@@ -65,7 +65,7 @@
       entry.at = stats.at;
       const p50 = p.p50Ms ?? (p.requests ? p.averageMs : undefined);
       const codes = Object.entries(p.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ');
-      const values = [p.procedure, p.instances, rate === undefined ? '-' : rate.toFixed(1), p.requests, p.errors, p.inFlight, ms(p50), ms(p.p99Ms)];
+      const values = [p.procedure, p.instances, rate === undefined ? '-' : rate.toFixed(1), p.requests, p.errors, p.inFlight, ms(p50), ms(p.p99Ms), p.natsReconnects];
       values.forEach((value, i) => { entry.cells[i].textContent = String(value); });
       entry.cells[4].title = codes;
       if (rate !== undefined) {
@@ -81,7 +81,8 @@
       entry.row.remove();
       rows.delete(procedure);
     }
-    status.textContent = `${stats.procedures.length} procedures, updated ${new Date(stats.at).toLocaleTimeString()}`;
+    const { disconnects, reconnects, stale } = stats.nats;
+    status.textContent = `${stats.procedures.length} procedures, updated ${new Date(stats.at).toLocaleTimeString()}; gateway's NATS connection: ${disconnects} lost, ${reconnects} restored, ${stale} stale`;
   }
 
   let timer = null;

@@ -13,12 +13,15 @@ import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 import { httpSettings } from './config.ts';
+import type { NatsConnection } from 'nats';
 
 /** Its section of the configuration, which `mesh gateway --port/--host` set. */
 export { httpSettings as settings };
 
 export interface RunningHttpGateway extends Running {
   readonly url: string;
+  /** The gateway's NATS connection. */
+  readonly nats: NatsConnection;
 }
 
 /** Connections the kernel queues before the gateway accepts them (Linux caps it at net.core.somaxconn). */
@@ -32,13 +35,13 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const { namespace } = config.nats;
   const auth = createGatewayAuth(config.auth);
   const reporting = await reportSettings(config.reports);
-  const nc = await connectNats(config.nats, 'gateway-http');
+  const nc = await connectNats(config.nats, 'gateway-http', logger);
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: http.maxNameBytes, namespace });
   await registry.refresh();
   // Requests to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
+  const caller = createCaller(nc, { logger, timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('http') : undefined;
-  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
+  const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
   const rateLimiter = createRateLimiter(config.rateLimit);
   const reports = createReports(nc, logger, reporting, namespace);
   const app = createHttpApp({
@@ -80,6 +83,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   warnIfOpen('gateway-http', http.host, auth?.authenticator.configured === true, logger);
   return {
     url,
+    nats: nc,
     async stop() {
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();

@@ -1,7 +1,7 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
 import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
-import type { Logger, Namespace } from '../mesh/gateway.ts';
+import { subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 
 /** The micro service name every WAMP gateway process answers to; each process has its own id. */
@@ -78,7 +78,7 @@ export async function advertise(nc: NatsConnection, options: AdvertiseOptions): 
   const subscriptions: Subscription[] = [];
   for (const [verb, body] of [['PING', ping], ['INFO', info]] as const) {
     for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}.${id}`]) {
-      subscriptions.push(nc.subscribe(subject, { callback: (err, msg) => (err ? options.logger.warn({ err, subject }, 'discovery subscription failed') : answer(msg, body)) }));
+      subscriptions.push(subscribe(nc, subject, {}, { logger: options.logger, about: { discovery: subject } }, (msg) => answer(msg, body)));
     }
   }
   await nc.flush();

@@ -3,7 +3,7 @@
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 // A publication is a producer span whose `traceparent` goes on in NATS headers, so @event handlers run in its trace.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import { codecForContentType, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { cannotEncode, codecForContentType, subscribe, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Hop } from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
@@ -116,7 +116,7 @@ export class Broker {
         key,
         pattern: match !== 'exact',
         subscribers: new Set(),
-        nats: this.nc.subscribe(this.namespace.subject(subject), { callback: (err, msg) => (err ? this.logger.warn({ err, subject }, 'subscription failed') : this.deliver(created, msg)) }),
+        nats: subscribe(this.nc, this.namespace.subject(subject), {}, { logger: this.logger, about: { topic: subject } }, (msg) => this.deliver(created, msg)),
         ready: this.nc.flush(),
         joining: 0,
       };
@@ -164,7 +164,7 @@ export class Broker {
     try {
       payload = codec.encode([args, kwargs]);
     } catch (err) {
-      throw new MeshError('INVALID_ARGUMENT', 'arguments cannot be encoded', { cause: err });
+      throw cannotEncode('arguments cannot be encoded', err);
     }
     const headers = natsHeaders();
     const publicationId = randomId();

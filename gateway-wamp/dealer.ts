@@ -20,7 +20,7 @@ import {
   type Namespace,
   type Reports,
 } from '../mesh/gateway.ts';
-import { nameProblem, quoteName, startHop, TRACEPARENT_HEADER, withErrorId, type Hop } from '../mesh/gateway.ts';
+import { cannotEncode, nameProblem, quoteName, startHop, TRACEPARENT_HEADER, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
@@ -184,7 +184,7 @@ export class SessionRpc implements Callee {
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     // Every session may list what it may call: the answer is filtered by the same policy.
-    if (this.dealer.options.meta.has(procedure)) return peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
+    if (this.dealer.options.meta.has(procedure)) return void peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return this.refuse(MessageType.CALL, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const own = this.dealer.options.gatewayProcedures?.get(procedure);
@@ -201,8 +201,8 @@ export class SessionRpc implements Callee {
     let payload: Uint8Array;
     try {
       payload = serializer.codec.encode([args, kwargs]);
-    } catch {
-      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, 'arguments cannot be encoded'));
+    } catch (err) {
+      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, cannotEncode('arguments cannot be encoded', err).message));
     }
     const controller = new AbortController();
     (this.calls ??= new Map()).set(requestId, controller);
@@ -403,9 +403,16 @@ export class SessionRpc implements Callee {
       const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
       return this.replyError(msg, codec, procedure, error);
     }
-    const invocationId = ++this.lastInvocationId;
+    const invocationId = this.lastInvocationId + 1;
+    let frame: Buffer;
+    try {
+      frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
+    } catch (err) {
+      return this.replyError(msg, codec, procedure, cannotEncode(`arguments cannot be encoded for the callee (${this.peer.serializer.subprotocol})`, err));
+    }
+    this.lastInvocationId = invocationId;
     invocations.set(invocationId, { msg, codec, procedure, started: now, expires: now + this.dealer.options.timeoutMs });
-    this.peer.send([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
+    this.peer.sendFrame(frame);
   }
 
   /**
@@ -424,7 +431,10 @@ export class SessionRpc implements Callee {
       this.recordIfMade(procedure, error, { started, hop, cause: err });
       return sendMeshError(peer, MessageType.CALL, requestId, error);
     }
-    peer.send([MessageType.RESULT, requestId, {}, ...envelope]);
+    if (peer.send([MessageType.RESULT, requestId, {}, ...envelope])) return;
+    const error = new MeshError('INTERNAL', `the result cannot be encoded for this ${peer.serializer.subprotocol} session`);
+    this.recordIfMade(procedure, error, { started, hop, cause: error });
+    sendMeshError(peer, MessageType.CALL, requestId, error);
   }
 
   private wampDetail(reply: Msg) {

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
-import { connectNats, createCaller, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/observability/mesh-stats.ts';
@@ -54,12 +54,12 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const wamp = wampSettings.of(config);
   const { namespace } = config.nats;
   const reporting = await reportSettings(config.reports);
-  const nc = await connectNats(config.nats, 'gateway-wamp');
+  const nc = await connectNats(config.nats, 'gateway-wamp', logger);
   const registry = createRegistry(nc, { logger, refreshMs: config.rpc.registryRefreshMs, maxNameBytes: wamp.maxNameBytes, namespace });
   // The rules on procedure subjects hold from the first session: the gateway listens once the registry has answered.
   await registry.refresh();
   // Calls to procedures whose instances send heartbeats fail fast when the instance that took them dies.
-  const caller = createCaller(nc, { timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
+  const caller = createCaller(nc, { logger, timeoutMs: config.rpc.timeoutMs, namespace, known: (subject) => registry.get(subject), coalesce: true });
   const broker = new Broker(nc, randomBytes(8).toString('hex'), logger, meshNamespace(namespace));
   const { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession } = wamp;
   const limits = { maxNameBytes, maxRegistrationsPerSession, maxPendingCallsPerSession, maxPendingInvocationsPerSession };
@@ -71,9 +71,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   // The label is the procedure only when the registry knows it: a name a client made up never becomes a series.
   const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) =>
     gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
-  const gather = createStatsGatherer(nc, { waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
+  const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
   const meta = new MetaProcedures(registry, guard);
-  const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()) })]]);
+  const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()), nats: natsEvents(nc) })]]);
   const reports = createReports(nc, logger, reporting, namespace);
   const dealer: Dealer = new Dealer({
     nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports,

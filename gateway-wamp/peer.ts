@@ -12,8 +12,11 @@ export interface Peer {
   readonly authroles: readonly string[];
   /** False once the session has ended: sends are dropped. */
   readonly open: boolean;
-  /** Encodes and sends one message. */
-  send(message: unknown[]): void;
+  /**
+   * Encodes and sends one message; false when the session's serializer cannot encode it (logged under an error id),
+   * so that the sender can answer otherwise. It never throws.
+   */
+  send(message: unknown[]): boolean;
   /** Sends a frame already encoded with this peer's serializer (a shared EVENT). */
   sendFrame(frame: Buffer): void;
 }

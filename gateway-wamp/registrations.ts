@@ -3,7 +3,7 @@
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Identity } from '../mesh/auth/index.ts';
-import type { Logger, Namespace } from '../mesh/gateway.ts';
+import { subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
@@ -113,10 +113,8 @@ export class Registrations {
     if (registration && !registration.admits(policy)) return undefined;
     if (!registration) {
       let created!: Registration;
-      const nats = this.nc.subscribe(this.namespace.subject(uri), {
-        queue: this.namespace.queue,
-        callback: (err, msg) => (err ? this.logger.warn({ err, uri }, 'registration failed') : this.route(created, msg)),
-      });
+      const guard = { logger: this.logger, about: { uri } };
+      const nats = subscribe(this.nc, this.namespace.subject(uri), { queue: this.namespace.queue }, guard, (msg) => this.route(created, msg));
       registration = created = new Registration(++this.lastId, uri, policy, nats, this.nc.flush());
       this.byUri.set(uri, registration);
     }

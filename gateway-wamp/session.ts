@@ -1,7 +1,7 @@
 // One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
 // protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
 import type { WebSocket } from 'ws';
-import { MeshError, startHop, tracingOn, type Logger } from '../mesh/gateway.ts';
+import { MeshError, newErrorId, startHop, tracingOn, type Logger } from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
@@ -87,8 +87,18 @@ export class Session implements Peer {
     return this.state === 'open';
   }
 
-  send(message: unknown[]): void {
-    if (this.state === 'open') this.sendFrame(this.serializer.encode(message));
+  send(message: unknown[]): boolean {
+    if (this.state !== 'open') return true;
+    let frame: Buffer;
+    try {
+      frame = this.serializer.encode(message);
+    } catch (err) {
+      const errorId = newErrorId();
+      this.context.logger.error({ err, error_id: errorId, session: this.id, type: message[0] }, `a message cannot be encoded for this ${this.serializer.subprotocol} session; not sent`);
+      return false;
+    }
+    this.sendFrame(frame);
+    return true;
   }
 
   /** Sends unless the client has left more than maxBufferedBytes unread; such a client is closed instead. */

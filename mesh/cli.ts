@@ -279,7 +279,7 @@ program
   .option('--once', 'print one table and exit')
   .action(async (options: { interval: string; once?: boolean }) => {
     await onNats('mesh-top', async (nc, config) => {
-      await runTop(nc, { intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout, namespace: config.nats.namespace });
+      await runTop(nc, { logger: createLogger(config.log, 'mesh-top'), intervalMs: positiveMs('--interval', options.interval), waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout, namespace: config.nats.namespace });
     });
   });
 

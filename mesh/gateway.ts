@@ -6,7 +6,8 @@ export { ERROR_STATUS, errorFromBody, isErrorCode, newErrorId, withErrorId, type
 export { startHop, startTracing, stopTracing, tracingOn, type Hop, type HopKind } from './observability/tracing.ts';
 export { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
 export { createReports, reportSettings, reportGatewayCrash, droppedReports, REPORTS_SUBJECT, type GatewayCrash, type Report, type Reports } from './observability/reports.ts';
-export { jsonCodec, msgpackCodec, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
+export { MAX_DEPTH } from './wire/depth.ts';
+export { jsonCodec, msgpackCodec, cannotEncode, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
 export { createCaller, type Caller, type CallerOptions, type KnownProcedure, type RequestOptions, type TraceHeaders } from './calling/caller.ts';
 export { decodeReply, isErrorReply, replyStatus } from './calling/client.ts';
 export { respondResult, respondError, headerSafe } from './wire/respond.ts';
@@ -18,7 +19,8 @@ export { hostService, type HostedService, type HostOptions, type ServiceInstance
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './service/runner.ts';
 export { loadConfig, ConfigError, ENVIRONMENT, type AuthConfig, type Environment } from './process/config.ts';
 export { defaultConfigFile } from './process/config-section.ts';
-export { connectNats, connectionOptions } from './process/connection.ts';
+export { connectNats, connectionOptions, natsEvents, type NatsEvents } from './process/connection.ts';
+export { subscribe, watchStatus, addEndpoint, type Guard, type SubscribeOptions } from './process/nats-callbacks.ts';
 export { createLogger } from './process/logger.ts';
 export { stopOnSignals, type Running } from './process/process.ts';
 export * from './auth/index.ts';

@@ -8,6 +8,8 @@ import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealedWith, sealHeaders } from '../wire/sealed-headers.ts';
 import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
+import type { Logger } from '../process/logger.ts';
+import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
 
 export interface RequestOptions {
   /** Per-request timeout; defaults to the caller's timeoutMs. */
@@ -45,6 +47,8 @@ export interface Caller {
 
 export interface CallerOptions {
   timeoutMs: number;
+  /** Where a failure inside the reply subscription is logged; without one, it is a process warning. */
+  logger?: Logger;
   /** How often deadlines are checked; a deadline fires at most this late. */
   tickMs?: number;
   /** The inbox prefix the connection was configured with. */
@@ -128,8 +132,19 @@ class MuxCaller implements Caller {
     this.namespace = meshNamespace(options.namespace);
     this.sweptTick = this.tickNow();
     this.prefix = `${createInbox(options.inboxPrefix)}.`;
-    nc.subscribe(`${this.prefix}*`, { callback: (_err, msg) => this.onReply(msg) });
-    void this.watchStatus();
+    const guard = { logger: options.logger, about: { inbox: this.prefix } };
+    subscribe(nc, `${this.prefix}*`, {}, guard, (msg) => this.onReply(msg));
+    watchStatus(nc, guard, (status) => {
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.failAll(new MeshError('UNAVAILABLE', 'NATS connection lost before the reply'));
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+      }
+    }, () => {
+      this.connected = false;
+      this.failAll(new MeshError('UNAVAILABLE', 'NATS connection closed'));
+    });
   }
 
   request(subject: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Msg> {
@@ -291,19 +306,6 @@ class MuxCaller implements Caller {
   private failAll(err: MeshError): void {
     for (const token of [...this.pending.keys()]) this.settle(token)?.reject(err);
     this.deadlines.clear();
-  }
-
-  private async watchStatus(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (status.type === 'disconnect') {
-        this.connected = false;
-        this.failAll(new MeshError('UNAVAILABLE', 'NATS connection lost before the reply'));
-      } else if (status.type === 'reconnect') {
-        this.connected = true;
-      }
-    }
-    this.connected = false;
-    this.failAll(new MeshError('UNAVAILABLE', 'NATS connection closed'));
   }
 }
 

@@ -5,6 +5,7 @@ import { createInbox, type NatsConnection } from 'nats';
 import type { Logger } from '../process/logger.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
+import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
 
 export const SERVICE_INFO_SUBJECT = '$SRV.INFO';
 const INFO_RESPONSE_TYPE = 'io.nats.micro.v1.info_response';
@@ -171,7 +172,10 @@ class InfoRegistry implements ProcedureRegistry {
     this.maxNameBytes = options.maxNameBytes ?? DEFAULT_MAX_NAME_BYTES;
     this.namespace = meshNamespace(options.namespace);
     this.timer = setInterval(() => void this.refresh(), this.refreshMs).unref();
-    void this.watchStatus();
+    watchStatus(nc, { logger: options.logger, about: { watcher: 'registry' } }, (status) => {
+      if (status.type === 'disconnect') this.connected = false;
+      else if (status.type === 'reconnect') this.connected = true;
+    }, () => (this.connected = false));
   }
 
   get(subject: string): EndpointInfo | undefined {
@@ -216,20 +220,17 @@ class InfoRegistry implements ProcedureRegistry {
     const inbox = createInbox(this.options.inboxPrefix);
     const found = new Map<string, Advertised[]>();
     let malformed = 0;
-    const sub = this.nc.subscribe(inbox, {
-      max: MAX_REPLIES,
-      callback: (_err, msg) => {
-        const advertised = parseInfoReply(msg.data, this.maxNameBytes, this.namespace);
-        if (!advertised) {
-          malformed++;
-          return;
-        }
-        for (const a of advertised) {
-          const list = found.get(a.subject);
-          if (list) list.push(a);
-          else found.set(a.subject, [a]);
-        }
-      },
+    const sub = subscribe(this.nc, inbox, { max: MAX_REPLIES }, { logger: this.options.logger, about: { query: SERVICE_INFO_SUBJECT } }, (msg) => {
+      const advertised = parseInfoReply(msg.data, this.maxNameBytes, this.namespace);
+      if (!advertised) {
+        malformed++;
+        return;
+      }
+      for (const a of advertised) {
+        const list = found.get(a.subject);
+        if (list) list.push(a);
+        else found.set(a.subject, [a]);
+      }
     });
     const connectedAtStart = this.connected;
     try {
@@ -262,14 +263,6 @@ class InfoRegistry implements ProcedureRegistry {
       this.generation++;
     }
     this.loaded = true;
-  }
-
-  private async watchStatus(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (status.type === 'disconnect') this.connected = false;
-      else if (status.type === 'reconnect') this.connected = true;
-    }
-    this.connected = false;
   }
 }
 

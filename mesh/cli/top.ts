@@ -2,8 +2,11 @@
 // `$SRV.STATS` with plain ANSI escapes. It reads and prints; gathering and summing are mesh-stats.ts's.
 import type { NatsConnection } from 'nats';
 import { gatherStats, summarize, type ProcedureFigures } from '../observability/mesh-stats.ts';
+import type { Logger } from '../process/logger.ts';
 
 export interface TopOptions {
+  /** Where a stats reply that could not be read is logged. */
+  logger: Logger;
   intervalMs: number;
   /** How long each gather waits for replies. */
   waitMs: number;
@@ -50,11 +53,11 @@ function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapsh
 }
 
 /** Runs until the process is interrupted, or once. */
-export async function runTop(nc: NatsConnection, { intervalMs, waitMs, once, out, namespace }: TopOptions): Promise<void> {
+export async function runTop(nc: NatsConnection, { logger, intervalMs, waitMs, once, out, namespace }: TopOptions): Promise<void> {
   let previous: Snapshot | undefined;
   for (;;) {
     const started = Date.now();
-    const procedures = summarize(await gatherStats(nc, { waitMs, namespace }));
+    const procedures = summarize(await gatherStats(nc, { logger, waitMs, namespace }));
     const now = Date.now();
     const table = renderTop(procedures, previous, now);
     if (once) {

@@ -1,6 +1,7 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
 // status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
 import type { NatsConnection } from 'nats';
+import { natsEvents } from '../process/connection.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RateLimiter } from './rate-limit.ts';
 
@@ -27,7 +28,7 @@ export interface GatewayMetrics {
   countRefusals(limiter: RateLimiter): RateLimiter;
   /** Reads a gauge's value at scrape time, e.g. open connections or WAMP sessions. */
   gauge(name: string, help: string, read: () => number): void;
-  /** Counts the connection's reconnects until it closes. */
+  /** Counts the connection's disconnects, reconnects and stale connections (as connectNats saw them) at each scrape. */
   watchNats(nc: NatsConnection): void;
   /** The text format, for GET /metrics. */
   render(): Promise<string>;
@@ -54,8 +55,15 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
     registers: [registry],
   });
   const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
-  const reconnects = new Counter({ name: 'mesh_gateway_nats_reconnects_total', help: 'Times the NATS connection was made again.', registers: [registry] });
-  const disconnects = new Counter({ name: 'mesh_gateway_nats_disconnects_total', help: 'Times the NATS connection was lost.', registers: [registry] });
+  /** Counters that follow a connection's event counts: each scrape adds what happened since the last. */
+  function followed(name: string, help: string, read: () => number): void {
+    let seen = 0;
+    new Counter({ name, help, registers: [registry], collect() {
+      const now = read();
+      this.inc(now - seen);
+      seen = now;
+    } });
+  }
   /** Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. */
   const series = new Map<string, Map<number, RequestSeries>>();
 
@@ -94,12 +102,9 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
       new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
     },
     watchNats(nc) {
-      void (async () => {
-        for await (const status of nc.status()) {
-          if (status.type === 'reconnect') reconnects.inc();
-          else if (status.type === 'disconnect') disconnects.inc();
-        }
-      })();
+      followed('mesh_gateway_nats_reconnects_total', 'Times the NATS connection was made again.', () => natsEvents(nc).reconnects);
+      followed('mesh_gateway_nats_disconnects_total', 'Times the NATS connection was lost.', () => natsEvents(nc).disconnects);
+      followed('mesh_gateway_nats_stale_total', 'Times the NATS server stopped answering pings and the connection was given up.', () => natsEvents(nc).stale);
     },
     render: () => registry.metrics(),
   };

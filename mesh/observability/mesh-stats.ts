@@ -4,6 +4,8 @@
 import { createInbox, type NatsConnection } from 'nats';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
+import type { Logger } from '../process/logger.ts';
+import { subscribe } from '../process/nats-callbacks.ts';
 
 export const SERVICE_STATS_SUBJECT = '$SRV.STATS';
 const STATS_RESPONSE_TYPE = 'io.nats.micro.v1.stats_response';
@@ -37,6 +39,8 @@ export interface EndpointFigures {
   inFlight?: number;
   errorsByCode?: Record<string, number>;
   latency?: LatencyHistogram;
+  /** Times the instance's NATS connection was made again, for hosts that report it. */
+  natsReconnects?: number;
 }
 
 /** One procedure over all its instances, for `mesh top` and the dashboard. */
@@ -49,6 +53,8 @@ export interface ProcedureFigures {
   inFlight: number;
   errorsByCode: Record<string, number>;
   averageMs: number;
+  /** NATS reconnects of the instances that serve it, summed. */
+  natsReconnects: number;
   /** Estimated from the histogram; undefined when no instance sends one. */
   p50Ms?: number;
   p99Ms?: number;
@@ -119,6 +125,7 @@ export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAM
       // A nats-mesh host counts errors and time itself (nats.js times only a handler's synchronous part).
       if (typeof data.errors === 'number') figures.errors = Math.min(count(data.errors), requests);
       if (typeof data.in_flight === 'number') figures.inFlight = count(data.in_flight);
+      if (typeof data.nats_reconnects === 'number') figures.natsReconnects = count(data.nats_reconnects);
       figures.errorsByCode = parseErrorsByCode(data.errors_by_code);
       const latency = parseLatency(data.latency);
       if (latency) {
@@ -133,6 +140,8 @@ export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAM
 }
 
 export interface GatherOptions {
+  /** Where a reply that could not be read is logged. */
+  logger: Logger;
   /** How long to collect replies: the bounded wait of one scrape. */
   waitMs: number;
   maxNameBytes?: number;
@@ -142,22 +151,19 @@ export interface GatherOptions {
 }
 
 /** One scatter-gather of `$SRV.STATS`: every instance that answers within waitMs, one entry per endpoint. */
-export async function gatherStats(nc: NatsConnection, { waitMs, maxNameBytes, inboxPrefix, namespace }: GatherOptions): Promise<EndpointFigures[]> {
+export async function gatherStats(nc: NatsConnection, { logger, waitMs, maxNameBytes, inboxPrefix, namespace }: GatherOptions): Promise<EndpointFigures[]> {
   const own = meshNamespace(namespace);
   const found: EndpointFigures[] = [];
   const seen = new Set<string>();
   const inbox = createInbox(inboxPrefix);
-  const sub = nc.subscribe(inbox, {
-    max: MAX_REPLIES,
-    callback: (_err, msg) => {
-      const endpoints = parseStatsReply(msg.data, maxNameBytes, own);
-      if (!endpoints?.length) return;
-      // An instance answers once; a second reply with its id (a replay, a rogue) is not counted twice.
-      const key = `${endpoints[0]!.service}/${endpoints[0]!.instance}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      found.push(...endpoints);
-    },
+  const sub = subscribe(nc, inbox, { max: MAX_REPLIES }, { logger, about: { query: SERVICE_STATS_SUBJECT } }, (msg) => {
+    const endpoints = parseStatsReply(msg.data, maxNameBytes, own);
+    if (!endpoints?.length) return;
+    // An instance answers once; a second reply with its id (a replay, a rogue) is not counted twice.
+    const key = `${endpoints[0]!.service}/${endpoints[0]!.instance}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    found.push(...endpoints);
   });
   try {
     nc.publish(SERVICE_STATS_SUBJECT, undefined, { reply: inbox });
@@ -204,7 +210,7 @@ export function summarize(endpoints: readonly EndpointFigures[]): ProcedureFigur
   for (const e of endpoints) {
     let entry = byProcedure.get(e.procedure);
     if (!entry) {
-      const figures: ProcedureFigures = { procedure: e.procedure, service: e.service, instances: 0, requests: 0, errors: 0, inFlight: 0, errorsByCode: {}, averageMs: 0 };
+      const figures: ProcedureFigures = { procedure: e.procedure, service: e.service, instances: 0, requests: 0, errors: 0, inFlight: 0, errorsByCode: {}, averageMs: 0, natsReconnects: 0 };
       entry = { figures, processingS: 0, complete: true };
       byProcedure.set(e.procedure, entry);
     }
@@ -213,6 +219,7 @@ export function summarize(endpoints: readonly EndpointFigures[]): ProcedureFigur
     f.requests += e.requests;
     f.errors += e.errors;
     f.inFlight += e.inFlight ?? 0;
+    f.natsReconnects += e.natsReconnects ?? 0;
     for (const [code, n] of Object.entries(e.errorsByCode ?? {})) f.errorsByCode[code] = (f.errorsByCode[code] ?? 0) + n;
     entry.processingS += e.processingS;
     if (e.latency && entry.complete) entry.histogram = addHistograms(entry.histogram, e.latency);

@@ -1,9 +1,56 @@
-// Opens the NATS connection a process uses, from the nats section of the configuration.
-// Reconnects forever once connected; the first connect fails fast with a message that says where it tried.
+// Opens the NATS connection a process uses, from the nats section of the configuration, and watches it: each
+// disconnect, reconnect and stale connection is logged once, with its server, and counted. Reconnects forever once
+// connected; the first connect fails fast with a message that says where it tried.
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection, type Status } from 'nats';
 import type { MeshConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import { watchStatus } from './nats-callbacks.ts';
 import { MeshError } from '../wire/errors.ts';
+
+/** What happened to a connection since it opened. */
+export interface NatsEvents {
+  disconnects: number;
+  reconnects: number;
+  /** Times the server stopped answering pings and the client gave the connection up. */
+  stale: number;
+}
+
+const eventsOf = new WeakMap<NatsConnection, NatsEvents>();
+
+/** The events of a connection that connectNats opened; all zero for another. */
+export function natsEvents(nc: NatsConnection): Readonly<NatsEvents> {
+  return eventsOf.get(nc) ?? { disconnects: 0, reconnects: 0, stale: 0 };
+}
+
+/** A status event's server, when it names one. */
+function serverOf(status: Status): string | undefined {
+  return typeof status.data === 'string' && status.data !== '' ? status.data : undefined;
+}
+
+/** Counts and logs the connection's events: once each, warn for a loss, info for a return. */
+function watchConnection(nc: NatsConnection, name: string, logger: Logger): void {
+  const events: NatsEvents = { disconnects: 0, reconnects: 0, stale: 0 };
+  eventsOf.set(nc, events);
+  watchStatus(nc, { logger, about: { connection: name } }, (status) => {
+    const server = serverOf(status);
+    switch (status.type) {
+      case 'disconnect':
+        events.disconnects++;
+        return logger.warn({ server, connection: name, disconnects: events.disconnects }, 'NATS connection lost; reconnecting');
+      case 'reconnect':
+        events.reconnects++;
+        return logger.info({ server, connection: name, reconnects: events.reconnects }, 'NATS connection restored');
+      case 'staleConnection':
+        events.stale++;
+        return logger.warn({ server: nc.getServer(), connection: name, stale: events.stale }, 'NATS connection stale: the server stopped answering pings');
+      case 'ldm':
+        return logger.warn({ server, connection: name }, 'NATS server entering lame duck mode');
+      case 'error':
+        return logger.warn({ server: nc.getServer(), connection: name, reason: String(status.data) }, 'NATS server reported an error');
+    }
+  });
+}
 
 export function connectionOptions(config: MeshConfig['nats'], name: string): ConnectionOptions {
   const tls = config.tlsCaFile || config.tlsCertFile
@@ -23,10 +70,14 @@ export function connectionOptions(config: MeshConfig['nats'], name: string): Con
   };
 }
 
-export async function connectNats(config: MeshConfig['nats'], name: string): Promise<NatsConnection> {
+/** Connects; with a logger (every long-running process has one), the connection's events are logged and counted. */
+export async function connectNats(config: MeshConfig['nats'], name: string, logger?: Logger): Promise<NatsConnection> {
+  let nc: NatsConnection;
   try {
-    return await connect(connectionOptions(config, name));
+    nc = await connect(connectionOptions(config, name));
   } catch (err) {
     throw new MeshError('UNAVAILABLE', `cannot connect to NATS at ${config.url.join(', ')}: ${(err as Error).message}`, { cause: err });
   }
+  if (logger) watchConnection(nc, name, logger);
+  return nc;
 }

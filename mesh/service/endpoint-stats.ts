@@ -23,6 +23,8 @@ export interface EndpointStatsData {
   average_ms: number;
   errors_by_code: Record<string, number>;
   latency: { buckets_s: readonly number[]; counts: number[]; sum_s: number };
+  /** Times the instance's NATS connection was made again since it started. */
+  nats_reconnects: number;
 }
 
 export function newEndpointCounters(): EndpointCounters {
@@ -40,7 +42,7 @@ export function countRequest(counters: EndpointCounters, ms: number, errorCode: 
 }
 
 /** The endpoint's `data` in `$SRV.STATS`; bucket counts are cumulative, as Prometheus's `le` buckets are. */
-export function statsData(c: EndpointCounters): EndpointStatsData {
+export function statsData(c: EndpointCounters, natsReconnects: number): EndpointStatsData {
   const average = c.requests ? c.totalMs / c.requests : 0;
   let running = 0;
   const counts = c.buckets.map((n) => (running += n));
@@ -51,5 +53,6 @@ export function statsData(c: EndpointCounters): EndpointStatsData {
     average_ms: Number(average.toFixed(3)),
     errors_by_code: { ...c.errorsByCode },
     latency: { buckets_s: LATENCY_BUCKETS_S, counts, sum_s: c.totalMs / 1000 },
+    nats_reconnects: natsReconnects,
   };
 }

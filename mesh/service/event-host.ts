@@ -13,6 +13,7 @@ import type { Logger } from '../process/logger.ts';
 import { readRequestHeaders } from '../wire/propagation.ts';
 import { hopFrom } from '../observability/tracing.ts';
 import { NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
+import { subscribe } from '../process/nats-callbacks.ts';
 
 /** What an event handler has seen since the service started. */
 export interface EventCounters {
@@ -97,17 +98,14 @@ export async function hostEvents(instance: { readonly name: string }, options: E
     const queue = handler.broadcast ? undefined : namespace.subject(eventQueue(instance.name));
     const counters: EventStats = { method: handler.method, subject: handler.subject, queue, handled: 0, failed: 0, invalid: 0, ignoredRequests: 0 };
     stats.push(counters);
-    subscriptions.push(nc.subscribe(namespace.subject(handler.subject), {
-      queue,
-      callback: (_err, msg) => {
-        if (msg.reply) {
-          counters.ignoredRequests++;
-          return;
-        }
-        const work = deliver(handler, counters, msg);
-        inFlight.add(work);
-        void work.finally(() => inFlight.delete(work));
-      },
+    subscriptions.push(subscribe(nc, namespace.subject(handler.subject), { queue }, { logger, about: { method: handler.method } }, (msg) => {
+      if (msg.reply) {
+        counters.ignoredRequests++;
+        return;
+      }
+      const work = deliver(handler, counters, msg);
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
     }));
   }
   await nc.flush();

@@ -24,6 +24,8 @@ import { crashOf, createReports, type Reports } from '../observability/reports.t
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
+import { addEndpoint } from '../process/nats-callbacks.ts';
+import { natsEvents } from '../process/connection.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -222,13 +224,9 @@ class Host implements HostedService {
         const subject = namespace.subject(name);
         const counters = newEndpointCounters();
         this.counters.set(subject, counters);
-        this.micro.addEndpoint(procedure.method, {
-          subject,
-          // Per endpoint: nats.js takes no dot in a service-wide queue group.
-          queue: namespace.queue,
-          metadata: endpointMetadata(procedure, this.heartbeatMs),
-          handler: (_err, msg) => this.handle(procedure, name, counters, msg),
-        });
+        // Per endpoint: nats.js takes no dot in a service-wide queue group.
+        const endpoint = { subject, queue: namespace.queue, metadata: endpointMetadata(procedure, this.heartbeatMs) };
+        addEndpoint(this.micro, procedure.method, endpoint, { logger: options.logger, about: { procedure: name } }, (msg) => this.handle(procedure, name, counters, msg));
         this.subjects.push(subject);
       }
       // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
@@ -287,7 +285,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    return c ? statsData(c) : {};
+    return c ? statsData(c, natsEvents(this.options.nc).reconnects) : {};
   }
 
   /**

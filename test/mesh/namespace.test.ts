@@ -98,7 +98,7 @@ describe('namespaces on one NATS server', () => {
     const [greeting, ...others] = await discoverServices(nc, silentLogger, 'a');
     assert.deepEqual(others, []);
     assert.deepEqual([greeting!.name, greeting!.instances, greeting!.procedures.map((p) => p.subject)], ['greeting_service', [aId], ['greeting_service.hello']]);
-    const figures = await gatherStats(nc, { waitMs: 300, namespace: 'a' });
+    const figures = await gatherStats(nc, { logger: silentLogger, waitMs: 300, namespace: 'a' });
     assert.deepEqual(figures.map((f) => [f.procedure, f.instance]), [['greeting_service.hello', aId]]);
     assert.deepEqual((await pingService(nc, 'greeting_service', 1000, 'a')).map((p) => p.id), [aId]);
     assert.deepEqual((await gatherCliStats(nc, 'greeting_service', 'a', 1000)).map((r) => [r.subject, r.instances]), [['greeting_service.hello', 1]]);

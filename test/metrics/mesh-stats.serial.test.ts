@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { renderMeshMetrics } from '../../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/observability/mesh-stats.ts';
-import { NATS_URL, uniqueName } from '../helpers.ts';
+import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 import { checkMetrics, sampleValue } from './promtool.ts';
 
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -75,7 +75,7 @@ describe('the $SRV.STATS aggregator', () => {
       let asked = 0;
       const counter = nc.subscribe(SERVICE_STATS_SUBJECT, { callback: (_err, msg) => { if (msg.reply?.startsWith(`${inbox}.`)) asked++; } });
       await nc.flush();
-      const gather = createStatsGatherer(nc, { waitMs: 100, reuseMs: 400, inboxPrefix: inbox });
+      const gather = createStatsGatherer(nc, { logger: silentLogger, waitMs: 100, reuseMs: 400, inboxPrefix: inbox });
       const first = await Promise.all(Array.from({ length: 20 }, () => gather()));
       assert.equal(new Set(first).size, 1, 'one result for every caller of the same gather');
       await gather();
@@ -88,7 +88,7 @@ describe('the $SRV.STATS aggregator', () => {
 
     it('counts an instance once however often it answers, and waits no longer than asked', async () => {
       const started = performance.now();
-      const endpoints = await gatherStats(nc, { waitMs: 200 });
+      const endpoints = await gatherStats(nc, { logger: silentLogger, waitMs: 200 });
       assert.ok(performance.now() - started < 1000);
       const mine = endpoints.filter((e) => e.service === service);
       assert.equal(mine.length, 1);
