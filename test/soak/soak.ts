@@ -8,12 +8,15 @@ import { HTTP_CLASSES, WAMP_CLASSES } from '../fuzz/hostile.ts';
 import { describeHttp, httpProblem, outcomeKey, sendHttp, type HttpInput } from '../fuzz/http-probe.ts';
 import { describeWamp, sendWamp, wampOutcomeKey, wampProblem } from '../fuzz/wamp-probe.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
+import { crossCase, Crossing, describeCross, SteadyProbe } from '../fuzz/cross-serializer.ts';
 import type { WampCase } from '../fuzz/hostile.ts';
 
 const { values: options } = parseArgs({
   options: {
     http: { type: 'string', default: '200000' },
     wamp: { type: 'string', default: '150000' },
+    /** Calls and publications from each serializer to the other (deep, wide, big integers), with a steady probe beside them. */
+    cross: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '1200' },
     seed: { type: 'string' },
@@ -23,6 +26,9 @@ const { values: options } = parseArgs({
 });
 const HTTP_COUNT = Number(options.http);
 const WAMP_COUNT = Number(options.wamp);
+const CROSS_COUNT = Number(options.cross);
+/** The p99 a steady probe's calls must keep while the hostile ones run. */
+const PROBE_P99_MS = 250;
 const CONCURRENCY = Number(options.concurrency);
 const SEED = Number(options.seed ?? Date.now() % 2 ** 31);
 const deadline = Date.now() + Number(options['max-seconds']) * 1000;
@@ -114,8 +120,24 @@ try {
   });
   clearInterval(timer);
 
+  const cross = newTally();
+  const crossing = await Crossing.open(mesh.wsUrl, 'soak_cross');
+  const probe = await SteadyProbe.start(mesh.wsUrl, 'greeting_service.hello', ['Bob']);
+  timer = progress('cross-serializer', cross, CROSS_COUNT);
+  await pool(inputs({ cross: crossCase }, CROSS_COUNT), async (input) => {
+    const problem = await crossing.problem(input, 3000).catch((err: Error) => `session failed: ${err.message}`);
+    record(cross, problem === undefined ? `${input.kind} answered` : 'broken', problem, () => describeCross(input));
+  });
+  clearInterval(timer);
+  await probe.stop();
+  const probeP99 = probe.quantile(0.99);
+  const crossingIntact = crossing.intact;
+  await crossing.close();
+
   report('HTTP', http);
   report('WAMP', wamp);
+  report('cross-serializer', cross);
+  process.stdout.write(`steady probe during cross-serializer: ${probe.latencies.length} calls, ${probe.failures} failed, p50 ${probe.quantile(0.5).toFixed(1)} ms, p99 ${probeP99.toFixed(1)} ms (bound ${PROBE_P99_MS} ms); callees and subscribers ${crossingIntact ? 'intact' : 'CLOSED'}\n`);
   if (Date.now() >= deadline) process.stdout.write(`\nstopped at --max-seconds ${options['max-seconds']}\n`);
 
   const deaths = mesh.deaths();
@@ -133,7 +155,7 @@ try {
   await session.close();
   process.stdout.write(`normal call over HTTP: ${httpCall}\nnormal call over WAMP: ${wampCall}\n`);
 
-  failed = http.problems.size > 0 || wamp.problems.size > 0 || deaths.length > 0 || dropped.length > 0 || httpCall !== '200 [["Hello, Bob Ross"],{}]' || !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
+  failed = http.problems.size > 0 || wamp.problems.size > 0 || cross.problems.size > 0 || probe.failures > 0 || !(probeP99 < PROBE_P99_MS) || !crossingIntact || deaths.length > 0 || dropped.length > 0 || httpCall !== '200 [["Hello, Bob Ross"],{}]' || !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
 } finally {
   await mesh.stop();
 }
