@@ -1,5 +1,9 @@
 // The lean caller: replies, no responders, deadlines, cancellation and a lost connection, on real servers.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { createCaller } from '../../mesh/gateway.ts';
@@ -58,24 +62,73 @@ describe('caller', () => {
     caller.close();
   });
 
-  it('rejects with CANCELED when the signal aborts, and drops the late reply', async () => {
+  it('rejects with CANCELED when the signal aborts, and drops the reply that comes later', async () => {
     const caller = createCaller(nc, { timeoutMs: 5000 });
+    let answered!: () => void;
+    const lateReplySent = new Promise<void>((resolve) => (answered = resolve));
+    const late = nc.subscribe(`${subject}.late`, { callback: (_e, m) => setTimeout(() => {
+      m.respond(encoder.encode('late'));
+      answered();
+    }, 100) });
+    await nc.flush();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
     const controller = new AbortController();
-    const pending = caller.request(`${subject}.silent`, new Uint8Array(), { signal: controller.signal });
+    const pending = caller.request(`${subject}.late`, new Uint8Array(), { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
     controller.abort();
     await assert.rejects(pending, { code: 'CANCELED' });
+    await lateReplySent;
+    // The late reply reaches the caller's inbox and is dropped there: the next request gets its own reply.
+    assert.equal((await caller.request(`${subject}.echo`, encoder.encode('next'))).string(), 'next');
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, []);
+    late.unsubscribe();
     caller.close();
   });
 
-  it('with coalesce, publishes the requests made in separate callbacks of one turn together, each matched to its reply', async () => {
-    const caller = createCaller(nc, { timeoutMs: 5000, coalesce: true });
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => new Promise<string>((resolve, reject) => {
-        setTimeout(() => caller.request(`${subject}.echo`, encoder.encode(String(i))).then((m) => resolve(m.string()), reject), 0);
-      })),
-    );
-    assert.deepEqual(replies, Array.from({ length: 50 }, (_, i) => String(i)));
-    caller.close();
+  /**
+   * Runs 50 requests, one per timer callback of one turn, from a process of their own through a TCP relay that
+   * counts the chunks carrying them: a chunk per socket write, since the relay reads while the caller is busy.
+   */
+  async function publishWrites(coalesce: boolean): Promise<{ matched: number; writes: number }> {
+    const marker = uniqueName('turn');
+    const { hostname, port } = new URL(NATS_URL);
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(port || 4222), hostname);
+      client.on('data', (chunk: Buffer) => {
+        if (chunk.includes(marker)) writes++;
+        upstream.write(chunk);
+      });
+      upstream.pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    let writes = 0;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const relay = `nats://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const echo = nc.subscribe(`${marker}.echo`, { callback: (_e, m) => m.respond(m.data) });
+    await nc.flush();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay, `${marker}.echo`, String(coalesce)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+    await once(child, 'exit');
+    echo.unsubscribe();
+    server.close();
+    return { matched: Number(output.trim()), writes };
+  }
+
+  it('with coalesce, publishes the requests made in separate callbacks of one turn in one write, each matched to its reply', async (t) => {
+    const coalesced = await publishWrites(true);
+    assert.equal(coalesced.matched, 50);
+    assert.ok(coalesced.writes <= 2, `${coalesced.writes} writes for one turn's 50 requests`);
+    // The relay does tell writes apart: without coalescing the same turn takes a write per request, or nearly.
+    const separate = await publishWrites(false);
+    assert.equal(separate.matched, 50);
+    assert.ok(separate.writes >= 25, `${separate.writes} writes without coalescing`);
+    t.diagnostic(`writes for 50 requests in one turn: ${coalesced.writes} coalesced, ${separate.writes} not`);
   });
 
   it('with coalesce, never publishes a request canceled before the end of its turn', async () => {
