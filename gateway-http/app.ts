@@ -190,7 +190,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   /**
    * Only subjects a service advertises are reachable. A known name costs one Map hit and no await (the registry
-   * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything.
+   * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything, and an unknown
+   * one is answered from the registry's last view, without waiting on the mesh.
    */
   function findProcedure(procedure: string): Promise<void> | undefined {
     if (registry.get(procedure)) return undefined;
@@ -293,9 +294,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
     const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
-      // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
-      // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
-      if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
+      // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
+      // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
+      if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refreshSoon();
       throw err;
     });
     hop?.end();

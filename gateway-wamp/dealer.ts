@@ -65,6 +65,8 @@ export interface DealerOptions {
   namespace: Namespace;
   /** Where crash reports of the router's own INTERNAL errors go; undefined: they are only logged. */
   reports?: Reports;
+  /** Tells the mesh's registries of a registration NATS confirmed; the callee hears REGISTERED once it resolves. */
+  announce?: (registration: Registration) => Promise<void>;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -320,7 +322,9 @@ export class SessionRpc implements Callee {
     // The session may have ended while NATS confirmed; close() has then let the registration go.
     if (this.registrations?.get(registration.id) !== registration) return;
     registration.confirm(this);
-    peer.send([MessageType.REGISTERED, requestId, registration.id]);
+    // Whoever the callee tells of its registration (a caller over HTTP) then finds it in any gateway's registry.
+    await this.dealer.options.announce?.(registration);
+    if (peer.open) peer.send([MessageType.REGISTERED, requestId, registration.id]);
   }
 
   unregister({ requestId, registrationId }: Unregister): void {

@@ -78,6 +78,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const dealer: Dealer = new Dealer({
     nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports,
     namespace: meshNamespace(namespace),
+    // Registrations come once the router listens, after the advertisement exists.
+    announce: (registration) => advertisement.announce(registration),
   });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
