@@ -1,7 +1,8 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
-// status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
+// status, latency, connections, NATS reconnects, refusals by code, process figures. Mesh-wide figures are mesh-metrics.ts's.
 import type { NatsConnection } from 'nats';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../wire/errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** The one label value for every name no service advertises: client input never becomes a label value. */
@@ -25,6 +26,8 @@ export interface GatewayMetrics {
   request(procedure: string, status: number, seconds: number): void;
   /** Wraps a rate limiter so that each refusal is counted. */
   countRefusals(limiter: RateLimiter): RateLimiter;
+  /** Counts one client error the gateway refused, by its code: every one, whether its log line was written or not. */
+  refusal(code: ErrorCode): void;
   /** Reads a gauge's value at scrape time, e.g. open connections or WAMP sessions. */
   gauge(name: string, help: string, read: () => number): void;
   /** Counts the connection's reconnects until it closes. */
@@ -54,6 +57,12 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
     registers: [registry],
   });
   const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
+  const refusals = new Counter({
+    name: 'mesh_gateway_refusals_total',
+    help: 'Client errors the gateway refused, by error code, whether logged or not (log.refusalsPerSecond).',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const reconnects = new Counter({ name: 'mesh_gateway_nats_reconnects_total', help: 'Times the NATS connection was made again.', registers: [registry] });
   const disconnects = new Counter({ name: 'mesh_gateway_nats_disconnects_total', help: 'Times the NATS connection was lost.', registers: [registry] });
   /** Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. */
@@ -89,6 +98,9 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
           return refusal;
         },
       };
+    },
+    refusal(code) {
+      refusals.labels(code).inc();
     },
     gauge(name, help, read) {
       new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
