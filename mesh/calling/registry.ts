@@ -4,7 +4,7 @@
 // `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
 import { createInbox, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../process/logger.ts';
-import { SERVICE_STARTED_SUBJECT } from '../wire/announce.ts';
+import { SERVICE_STARTED_SUBJECT } from './announce.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 

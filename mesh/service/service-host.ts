@@ -9,7 +9,7 @@ import { configSchema, type MeshConfig } from '../process/config.ts';
 import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
-import { announceStarted } from '../wire/announce.ts';
+import { announceStarted } from '../calling/announce.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';
