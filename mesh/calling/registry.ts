@@ -190,6 +190,8 @@ class InfoRegistry implements ProcedureRegistry {
   private readonly maxNameBytes: number;
   private readonly namespace: Namespace;
   private connected = true;
+  /** Set on reconnect: the next refresh may come before the instances are back, so it adds and forgets nothing. */
+  private reconnected = false;
   private closed = false;
   /** The subjects and instance ids of the map, to tell whether a refresh changed anything. */
   private shape = '';
@@ -281,6 +283,8 @@ class InfoRegistry implements ProcedureRegistry {
   private async gather(): Promise<void> {
     if (this.closed) return;
     this.lastStarted = performance.now();
+    const forgets = !this.reconnected;
+    this.reconnected = false;
     const inbox = createInbox(this.options.inboxPrefix);
     const found = new Map<string, Advertised[]>();
     let malformed = 0;
@@ -316,10 +320,10 @@ class InfoRegistry implements ProcedureRegistry {
     for (const [subject, list] of found) endpoints.set(subject, endpointInfo(subject, list));
     for (const [subject, info] of this.endpoints) {
       if (endpoints.has(subject)) continue;
-      const missed = (this.misses.get(subject) ?? 0) + 1;
+      const missed = (this.misses.get(subject) ?? 0) + (forgets ? 1 : 0);
       if (missed < FORGET_AFTER_MISSES) {
         endpoints.set(subject, info);
-        this.misses.set(subject, missed);
+        if (missed > 0) this.misses.set(subject, missed);
       }
     }
     for (const subject of this.misses.keys()) if (!endpoints.has(subject) || found.has(subject)) this.misses.delete(subject);
@@ -329,12 +333,16 @@ class InfoRegistry implements ProcedureRegistry {
     this.loaded = true;
   }
 
-  /** While NATS is down the view stands still; on reconnect it is asked again, as instances may have come and gone. */
+  /**
+   * While NATS is down the view stands still; on reconnect it is asked again, as instances may have started then
+   * (their announcements lost), but what it does not see yet is not counted missing: its instances may still be reconnecting.
+   */
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect') this.connected = false;
       else if (status.type === 'reconnect') {
         this.connected = true;
+        this.reconnected = true;
         void this.refresh();
       }
     }
