@@ -1,7 +1,11 @@
 // `npm run bench`: nats-mesh side by side with its baselines, in the same run, on the same nats-server.
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
 // their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import { writeReport, type Row, type Target } from './report.ts';
@@ -193,6 +197,79 @@ function httpScenario(): Scenario {
       load = await shared('http-load');
     },
     teardown: stopAll,
+  };
+}
+
+/** A nats-server of the scenario's own on a free port, so that every `$SRV.INFO` seen on it is the gateway's. */
+async function ownNatsServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `nats://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await (await connect({ servers: url })).close();
+      break;
+    } catch (err) {
+      if (i === 100) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * A well-formed name no service answers, against one service on a nats-server of its own: how fast the 404 comes
+ * and how many `$SRV.INFO` queries a second the flood makes the gateway send (each one costs every service a reply).
+ */
+function unknownProcedureScenario(): Scenario {
+  const mesh = unique('bench_known');
+  let load: Worker<Record<string, unknown>>;
+  let nats: Awaited<ReturnType<typeof ownNatsServer>>;
+  let watcher: NatsConnection;
+  let queries = 0;
+  let url = '';
+  return {
+    name: 'HTTP gateway: unknown procedure (404 UNKNOWN_PROCEDURE; autocannon, connections = in flight)',
+    levels: [1, 64],
+    variants: [
+      {
+        label: MESH_HTTP,
+        async measure(connections, durationMs) {
+          const before = queries;
+          const measurement = await load.request<Measurement>({ url: `${url}/${unique('nope')}.x`, body: REQUEST_JSON, connections, durationMs, expect: '4xx' });
+          await watcher.flush();
+          process.stdout.write(`       $SRV.INFO during ${durationMs} ms of misses at ${connections} in flight: ${queries - before} (${(((queries - before) * 1000) / durationMs).toFixed(1)}/s)\n`);
+          return measurement;
+        },
+      },
+    ],
+    async setup() {
+      nats = await ownNatsServer();
+      watcher = await connect({ servers: nats.url });
+      watcher.subscribe('$SRV.INFO', { callback: () => queries++ });
+      await watcher.flush();
+      workers.push(await startWorker('responder', ['mesh', mesh], [], { NATS_URL: nats.url }));
+      const gateway = await startWorker<{ url: string }>('http-server', ['gateway', mesh], [], { NATS_URL: nats.url });
+      workers.push(gateway as Worker<Record<string, unknown>>);
+      url = gateway.info.url;
+      load = await shared('http-load');
+    },
+    async teardown() {
+      await stopAll();
+      await watcher.close();
+      await nats.stop();
+    },
   };
 }
 
@@ -409,6 +486,7 @@ const scenarios: Scenario[] = [
     { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
   ]),
   httpScenario(),
+  unknownProcedureScenario(),
   moleculerRpcScenario(),
   moleculerHttpScenario(),
   thingScenario('create'),
@@ -439,8 +517,8 @@ try {
   await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpObserved, rpcObserved] = scenarios.map((s) => s.name) as [
-  string, string, string, string, string, string, string, string, string, string, string, string,
+const [rpcJson, rpcMsgpack, http, , moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpObserved, rpcObserved] = scenarios.map((s) => s.name) as [
+  string, string, string, string, string, string, string, string, string, string, string, string, string,
 ];
 const targets: Target[] = [
   { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, plain @rpc / floor', ratio: ratio(rpcJson, '64', MESH_RPC_PLAIN, FLOOR), goal: 0.95 },

@@ -10,9 +10,10 @@ export interface Worker<Ready> {
   stop(): Promise<void>;
 }
 
-export async function startWorker<Ready = Record<string, unknown>>(name: string, args: string[] = [], nodeOptions: string[] = []): Promise<Worker<Ready>> {
+/** `env`: variables set for this worker on top of this process's own, e.g. NATS_URL for a nats-server of its own. */
+export async function startWorker<Ready = Record<string, unknown>>(name: string, args: string[] = [], nodeOptions: string[] = [], env: Record<string, string> = {}): Promise<Worker<Ready>> {
   const file = fileURLToPath(new URL(`./workers/${name}.ts`, import.meta.url));
-  const child: ChildProcess = fork(file, args, { execArgv: ['--import', 'tsx', ...nodeOptions], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(file, args, { execArgv: ['--import', 'tsx', ...nodeOptions], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [first] = (await Promise.race([
     once(child, 'message'),
     once(child, 'exit').then(([code]) => {

@@ -25,6 +25,7 @@ import {
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
 import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
+import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
 import { createOpenApi } from './openapi.ts';
@@ -57,6 +58,8 @@ export interface HttpGatewayOptions {
   metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
   /** Where crash reports of the gateway's own INTERNAL errors go; undefined: they are only logged. */
   reports?: Reports;
+  /** The lines of client errors the gateway refuses, rate-limited per code (INTERNAL errors never pass through it). */
+  refusals: RefusalLog;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -157,10 +160,12 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     reportCrash(ctx, ctx.method === 'POST' ? procedureOf(ctx.path) : undefined, ctx.state.identity, error, cause, started);
   }
 
-  /** One info line under the error's id, for an error the gateway made that is not INTERNAL. */
+  /** One info line under the error's id, for an error the gateway made that is not INTERNAL, unless its code used its lines this second. */
   function logRefusal(ctx: GatewayContext, error: MeshError) {
-    const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
-    requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
+    options.refusals.log(error.code, () => {
+      const path = ctx.path.slice(0, LOGGED_PATH_CHARS);
+      requestLogger(ctx).info({ path, error_id: error.id, code: error.code, reason: error.message }, 'request refused');
+    });
   }
 
   /** An INTERNAL error the gateway made: logged once under its id and reported; named by its procedure when the registry knows it, else the route. */
@@ -190,7 +195,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   /**
    * Only subjects a service advertises are reachable. A known name costs one Map hit and no await (the registry
-   * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything.
+   * keeps only names nameProblem accepts); any other name is checked before NATS is asked anything, and an unknown
+   * one is answered from the registry's last view, without waiting on the mesh.
    */
   function findProcedure(procedure: string): Promise<void> | undefined {
     if (registry.get(procedure)) return undefined;
@@ -256,7 +262,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     await next();
   }
 
-  /** The body, at most bodyLimit and what one NATS message carries; a bad body is one log line, no stack. */
+  /** The body, at most bodyLimit and what one NATS message carries; a bad body is one refusal line under its id, no stack. */
   async function readBody(ctx: GatewayContext): Promise<Buffer> {
     const natsLimit = maxPayload() - HEADER_ROOM;
     const limit = Math.min(bodyLimit, natsLimit);
@@ -272,7 +278,10 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       const error = type === 'entity.too.large'
         ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
         : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
-      requestLogger(ctx).warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), code: error.code, reason }, 'bad request body');
+      withErrorId(error);
+      options.refusals.log(error.code, () => {
+        requestLogger(ctx).warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), error_id: error.id, code: error.code, reason }, 'bad request body');
+      });
       throw error;
     }
   }
@@ -293,9 +302,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
     const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
-      // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
-      // went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
-      if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refresh();
+      // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
+      // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
+      if (err instanceof MeshError && err.code === 'UNAVAILABLE' && caller.connected) void registry.refreshSoon();
       throw err;
     });
     hop?.end();

@@ -8,6 +8,7 @@ import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/gateway.ts';
 import { createGatewayMetrics } from '../mesh/edge/metrics.ts';
+import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-stats.ts';
 import { createHttpApp } from './app.ts';
@@ -44,6 +45,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: http.maxNameBytes, namespace });
   const rateLimiter = createRateLimiter(config.rateLimit);
   const reports = createReports(nc, logger, reporting, namespace);
+  const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });
   const app = createHttpApp({
     caller,
     logger,
@@ -62,8 +64,9 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       mesh: () => scrapeMesh(gather),
     },
     reports,
+    refusals,
   });
-  const server = createGatewayServer(app.callback(), http, logger);
+  const server = createGatewayServer(app.callback(), http, logger, refusals);
   if (gatewayMetrics) {
     let open = 0;
     server.on('connection', (socket: Socket) => {
@@ -88,6 +91,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
       await closed;
+      refusals.close();
       registry.close();
       caller.close();
       await nc.drain();

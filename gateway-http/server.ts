@@ -3,6 +3,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { JSON_TYPE, MeshError, type Logger } from '../mesh/gateway.ts';
+import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 
 export interface ServerLimits {
   /** Time a client has to send the request's headers. */
@@ -50,7 +51,7 @@ function clientErrorOf(code: string | undefined, limits: ServerLimits): MeshErro
   return new MeshError('INVALID_ARGUMENT', 'malformed HTTP request');
 }
 
-export function createGatewayServer(handler: Handler, limits: ServerLimits, logger: Logger): Server {
+export function createGatewayServer(handler: Handler, limits: ServerLimits, logger: Logger, refusals: RefusalLog): Server {
   let open = 0;
   const refused = new WeakSet<Duplex>();
 
@@ -99,7 +100,9 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
       return;
     }
     const error = clientErrorOf(err.code, limits);
-    logger.warn({ code: error.code, reason: err.code ?? err.message, remote: (socket as { remoteAddress?: string }).remoteAddress }, 'http client error');
+    refusals.log(error.code, () => {
+      logger.warn({ code: error.code, reason: err.code ?? err.message, remote: (socket as { remoteAddress?: string }).remoteAddress }, 'http client error');
+    });
     socket.end(rawResponse(error));
   });
 

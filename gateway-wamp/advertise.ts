@@ -1,7 +1,8 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
-// discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
+// discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway, and announces
+// each new registration on $SRV.STARTED as a service instance announces its start. It serves no calls.
 import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
-import { subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { announceStarted, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 
 /** The micro service name every WAMP gateway process answers to; each process has its own id. */
@@ -26,6 +27,11 @@ export interface AdvertiseOptions {
 export interface Advertisement {
   /** This gateway process's instance id in $SRV replies. */
   readonly id: string;
+  /**
+   * Tells registries that this process answers the registration's URI (an INFO reply listing it alone); resolves
+   * once the NATS server has it, so that a caller who hears of the registration after that finds it.
+   */
+  announce(registration: Registration): Promise<void>;
   stop(): void;
 }
 
@@ -51,13 +57,13 @@ export async function advertise(nc: NatsConnection, options: AdvertiseOptions): 
     metadata: { parameters: '*args, **kwargs', invoke: registration.policy, callees: String(registration.calleeCount) },
   });
 
+  const description = 'procedures registered by WAMP sessions of one gateway-wamp process';
   /** The INFO reply; when it is too large for NATS, the endpoints are halved until it fits and metadata says so. */
   const info = (): Uint8Array => {
     let endpoints = options.registrations().map(endpoint);
     let truncated = false;
     for (;;) {
       const metadata = truncated ? { ...identity.metadata, truncated: 'true' } : identity.metadata;
-      const description = 'procedures registered by WAMP sessions of one gateway-wamp process';
       const body = encoder.encode(JSON.stringify({ type: INFO_RESPONSE, ...identity, metadata, description, endpoints }));
       if (body.length <= options.maxPayload || endpoints.length === 0) return body;
       endpoints = endpoints.slice(0, Math.floor(endpoints.length / 2));
@@ -84,6 +90,10 @@ export async function advertise(nc: NatsConnection, options: AdvertiseOptions): 
   await nc.flush();
   return {
     id,
+    async announce(registration) {
+      announceStarted(nc, { type: INFO_RESPONSE, ...identity, description, endpoints: [endpoint(registration)] }, options.logger);
+      await nc.flush().catch((err: unknown) => options.logger.debug({ err: (err as Error).message }, 'registration announced without confirmation'));
+    },
     stop() {
       for (const subscription of subscriptions) subscription.unsubscribe();
     },

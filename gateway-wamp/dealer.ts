@@ -23,6 +23,7 @@ import {
 import { cannotEncode, nameProblem, quoteName, startHop, TRACEPARENT_HEADER, withErrorId, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
+import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
@@ -65,6 +66,10 @@ export interface DealerOptions {
   namespace: Namespace;
   /** Where crash reports of the router's own INTERNAL errors go; undefined: they are only logged. */
   reports?: Reports;
+  /** The lines of client errors the router refuses, rate-limited per code (INTERNAL errors never pass through it). */
+  refusals: RefusalLog;
+  /** Tells the mesh's registries of a registration NATS confirmed; the callee hears REGISTERED once it resolves. */
+  announce?: (registration: Registration) => Promise<void>;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -137,7 +142,7 @@ export class Dealer {
     if (callee) return callee.invoke(registration, msg);
     if (msg.reply) {
       const error = new MeshError('UNKNOWN_PROCEDURE', `no WAMP session answers ${quoteName(registration.uri)} any more`);
-      recordRouterError(this.options.logger, this.options.reports, error, { name: registration.uri, session: 0, caller: undefined });
+      recordRouterError(this.options, error, { name: registration.uri, session: 0, caller: undefined });
       replyError(msg, codecOf(msg) ?? jsonCodec, error, this.options.logger);
     }
   }
@@ -259,8 +264,7 @@ export class SessionRpc implements Callee {
   }
 
   private record(error: MeshError, procedure: string, crash?: CrashDetail): void {
-    const { reports, logger } = this.dealer.options;
-    recordRouterError(logger, reports, error, { name: procedure, session: this.peer.id, caller: this.identity?.id }, crash);
+    recordRouterError(this.dealer.options, error, { name: procedure, session: this.peer.id, caller: this.identity?.id }, crash);
   }
 
   /** An ERROR the router makes for a request of this session, logged once under its id. */
@@ -320,7 +324,9 @@ export class SessionRpc implements Callee {
     // The session may have ended while NATS confirmed; close() has then let the registration go.
     if (this.registrations?.get(registration.id) !== registration) return;
     registration.confirm(this);
-    peer.send([MessageType.REGISTERED, requestId, registration.id]);
+    // Whoever the callee tells of its registration (a caller over HTTP) then finds it in any gateway's registry.
+    await this.dealer.options.announce?.(registration);
+    if (peer.open) peer.send([MessageType.REGISTERED, requestId, registration.id]);
   }
 
   unregister({ requestId, registrationId }: Unregister): void {

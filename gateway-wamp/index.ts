@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from 'nats';
 import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
+import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/observability/mesh-stats.ts';
 import { warnIfOpen } from '../mesh/edge/exposure.ts';
@@ -75,9 +76,12 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const meta = new MetaProcedures(registry, guard);
   const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()), nats: natsEvents(nc) })]]);
   const reports = createReports(nc, logger, reporting, namespace);
+  const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });
   const dealer: Dealer = new Dealer({
-    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports,
+    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports, refusals,
     namespace: meshNamespace(namespace),
+    // Registrations come once the router listens, after the advertisement exists.
+    announce: (registration) => advertisement.announce(registration),
   });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const advertisement = await advertise(nc, {
@@ -137,6 +141,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
       await closed;
       broker.close();
       dealer.close();
+      refusals.close();
       advertisement.stop();
       registry.close();
       caller.close();

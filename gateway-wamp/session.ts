@@ -313,7 +313,7 @@ export class Session implements Peer {
 
   /** Logs an error this session's router made, once, under its id (see recordRouterError). */
   private record(error: MeshError, name: string, crash?: CrashDetail): void {
-    recordRouterError(this.context.logger, this.context.dealer.options.reports, error, { name, session: this.id, caller: this.identity?.id }, crash);
+    recordRouterError(this.context.dealer.options, error, { name, session: this.id, caller: this.identity?.id }, crash);
   }
 
   private violation(reason: string): void {

@@ -12,6 +12,7 @@ export { createCaller, type Caller, type CallerOptions, type KnownProcedure, typ
 export { decodeReply, isErrorReply, replyStatus } from './calling/client.ts';
 export { respondResult, respondError, headerSafe } from './wire/respond.ts';
 export { createRegistry, SERVICE_INFO_SUBJECT, type ProcedureRegistry } from './calling/registry.ts';
+export { announceStarted, SERVICE_STARTED_SUBJECT } from './calling/announce.ts';
 export { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from './wire/names.ts';
 export { DEFAULT_QUEUE as MESH_QUEUE, meshNamespace, namespaceProblem, NAMESPACE_METADATA, NO_NAMESPACE, type Namespace } from './wire/namespace.ts';
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER } from './wire/heartbeat.ts';

@@ -10,9 +10,11 @@ interface LoadMessage {
   durationMs: number;
   /** More request headers, e.g. Authorization. */
   headers?: Record<string, string>;
+  /** The status class that counts as answered (2xx unless told, e.g. 4xx for unknown procedures); the others are errors. */
+  expect?: '2xx' | '4xx';
 }
 
-async function load({ url, body, connections, durationMs, headers = {} }: LoadMessage): Promise<Measurement> {
+async function load({ url, body, connections, durationMs, headers = {}, expect = '2xx' }: LoadMessage): Promise<Measurement> {
   const result = await autocannon({
     url,
     method: 'POST',
@@ -21,8 +23,9 @@ async function load({ url, body, connections, durationMs, headers = {} }: LoadMe
     connections,
     duration: durationMs / 1000,
   });
-  const ok = result['2xx'];
-  return { rate: ok / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  const answered = result[expect];
+  const other = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'] - answered;
+  return { rate: answered / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + other };
 }
 
 serve({}, (message) => load(message as unknown as LoadMessage));

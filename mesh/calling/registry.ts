@@ -1,8 +1,10 @@
 // Which subjects hosted procedures answer, learned from the micro services protocol: a scatter-gather of
-// `$SRV.INFO`, refreshed on an interval and on a miss. It lists procedures; it neither calls them nor authorizes.
+// `$SRV.INFO`, refreshed on an interval and on reconnect, plus the announcements of instances that start. It lists
+// procedures; it neither calls them nor authorizes. A miss is answered from the last view: it never waits on the mesh.
 // `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
-import { createInbox, type NatsConnection } from 'nats';
+import { createInbox, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../process/logger.ts';
+import { SERVICE_STARTED_SUBJECT } from './announce.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
@@ -35,12 +37,20 @@ export interface EndpointInfo {
 }
 
 export interface ProcedureRegistry {
-  /** What the last refresh saw, synchronously: a Map hit. */
+  /** What the last refresh and the announcements since saw, synchronously: a Map hit. */
   get(subject: string): EndpointInfo | undefined;
-  /** `get`, or after a refresh when the subject is unknown (misses share refreshes and are rate-limited). */
+  /**
+   * `get`; when the subject is unknown and the view is fresh, undefined at once, with a refresh in the background
+   * (`refreshSoon`). Only before the first refresh, or when the view is stale (NATS was down), does it wait for one.
+   */
   lookup(subject: string): Promise<EndpointInfo | undefined>;
-  /** Queries `$SRV.INFO` now, or joins the refresh already scheduled. */
+  /** Queries `$SRV.INFO` now, or joins the refresh already scheduled: for the process itself, never for a request. */
   refresh(): Promise<void>;
+  /**
+   * What a request may cause (a miss, an instance gone): a refresh unless one was asked this way within missGapMs,
+   * so that no input asks the mesh more often. Resolves when that refresh is done; callers need not wait.
+   */
+  refreshSoon(): Promise<void>;
   /** Every subject the last refresh saw, sorted by subject. */
   list(): EndpointInfo[];
   /** Grows whenever a refresh changes the subjects or their instances: a key for what is built from `list()`. */
@@ -56,8 +66,10 @@ export interface RegistryOptions {
   refreshMs?: number;
   /** How long one refresh collects replies. */
   windowMs?: number;
-  /** The least time between two refreshes that misses cause: a flood of unknown names waits on the same one. */
+  /** The least time between two refreshes (250 ms by default). */
   minGapMs?: number;
+  /** The least time between two refreshes that requests cause (`refreshSoon`, 500 ms by default): a flood of unknown names makes one. */
+  missGapMs?: number;
   /** Endpoint subjects longer than this are ignored, as callers could not name them. */
   maxNameBytes?: number;
   /** The inbox prefix the connection was configured with. */
@@ -140,11 +152,24 @@ function endpointInfo(subject: string, found: Advertised[]): EndpointInfo {
   };
 }
 
+/** `known` with one more instance: an announced one. */
+function withInstance(known: EndpointInfo, a: Advertised): EndpointInfo {
+  return {
+    subject: known.subject,
+    services: known.services.includes(a.instance.service) ? known.services : [...known.services, a.instance.service],
+    instances: [...known.instances, a.instance],
+    heartbeatMs: known.heartbeatMs === undefined || a.heartbeatMs === undefined ? undefined : Math.min(known.heartbeatMs, a.heartbeatMs),
+  };
+}
+
 /**
  * Refreshes in a row a known subject may be missing from before it is forgotten: an instance busy enough to miss
  * one reply window does not make its procedures unknown.
  */
 const FORGET_AFTER_MISSES = 2;
+
+/** A view older than this many refresh intervals is stale (NATS was down): a miss then waits for a refresh. */
+const STALE_AFTER_INTERVALS = 2;
 
 class InfoRegistry implements ProcedureRegistry {
   private endpoints = new Map<string, EndpointInfo>();
@@ -152,13 +177,22 @@ class InfoRegistry implements ProcedureRegistry {
   private readonly misses = new Map<string, number>();
   private scheduled: Promise<void> | undefined;
   private lastStarted = -Infinity;
+  /** When a refresh last replaced the view. */
+  private lastGathered = -Infinity;
+  /** When a request last caused a refresh, and that refresh. */
+  private lastAsked = -Infinity;
+  private asked: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly announcements: Subscription;
   private readonly refreshMs: number;
   private readonly windowMs: number;
   private readonly minGapMs: number;
+  private readonly missGapMs: number;
   private readonly maxNameBytes: number;
   private readonly namespace: Namespace;
   private connected = true;
+  /** Set on reconnect: the next refresh may come before the instances are back, so it adds and forgets nothing. */
+  private reconnected = false;
   private closed = false;
   /** The subjects and instance ids of the map, to tell whether a refresh changed anything. */
   private shape = '';
@@ -169,12 +203,20 @@ class InfoRegistry implements ProcedureRegistry {
     this.refreshMs = options.refreshMs ?? 5000;
     this.windowMs = options.windowMs ?? 250;
     this.minGapMs = options.minGapMs ?? 250;
+    this.missGapMs = options.missGapMs ?? 500;
     this.maxNameBytes = options.maxNameBytes ?? DEFAULT_MAX_NAME_BYTES;
     this.namespace = meshNamespace(options.namespace);
     this.timer = setInterval(() => void this.refresh(), this.refreshMs).unref();
+    this.announcements = subscribe(nc, SERVICE_STARTED_SUBJECT, {}, { logger: options.logger, about: { watcher: 'registry' } }, (msg) => this.learn(msg.data));
+    // While NATS is down the view stands still; on reconnect it is asked again, as instances may have started then
+    // (their announcements lost), but what it does not see yet is not counted missing: its instances may still be reconnecting.
     watchStatus(nc, { logger: options.logger, about: { watcher: 'registry' } }, (status) => {
       if (status.type === 'disconnect') this.connected = false;
-      else if (status.type === 'reconnect') this.connected = true;
+      else if (status.type === 'reconnect') {
+        this.connected = true;
+        this.reconnected = true;
+        void this.refresh();
+      }
     }, () => (this.connected = false));
   }
 
@@ -189,8 +231,19 @@ class InfoRegistry implements ProcedureRegistry {
   async lookup(subject: string): Promise<EndpointInfo | undefined> {
     const known = this.endpoints.get(subject);
     if (known || this.closed) return known;
-    await this.refresh();
+    const asked = this.refreshSoon();
+    if (this.loaded && performance.now() - this.lastGathered < STALE_AFTER_INTERVALS * this.refreshMs) return undefined;
+    await asked;
     return this.endpoints.get(subject);
+  }
+
+  refreshSoon(): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastAsked >= this.missGapMs) {
+      this.lastAsked = now;
+      this.asked = this.refresh();
+    }
+    return this.asked;
   }
 
   refresh(): Promise<void> {
@@ -211,12 +264,37 @@ class InfoRegistry implements ProcedureRegistry {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+    if (!this.announcements.isClosed()) this.announcements.unsubscribe();
+  }
+
+  /** An instance's announcement (its INFO reply): its endpoints join the view at once; a malformed one is ignored. */
+  private learn(data: Uint8Array): void {
+    const advertised = parseInfoReply(data, this.maxNameBytes, this.namespace);
+    if (!advertised || this.closed) return;
+    for (const a of advertised) {
+      const known = this.endpoints.get(a.subject);
+      this.misses.delete(a.subject);
+      if (known?.instances.some((i) => i.id === a.instance.id && i.service === a.instance.service)) continue;
+      this.endpoints.set(a.subject, known ? withInstance(known, a) : endpointInfo(a.subject, [a]));
+    }
+    this.reshape();
+  }
+
+  /** Counts a new generation when the subjects or their instances changed. */
+  private reshape(): void {
+    const shape = this.list().map((e) => `${e.subject}=${e.instances.map((i) => i.id).sort().join(',')}`).join(' ');
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.generation++;
+    }
   }
 
   /** One scatter-gather: publish `$SRV.INFO`, read replies for windowMs, then replace the map. */
   private async gather(): Promise<void> {
     if (this.closed) return;
     this.lastStarted = performance.now();
+    const forgets = !this.reconnected;
+    this.reconnected = false;
     const inbox = createInbox(this.options.inboxPrefix);
     const found = new Map<string, Advertised[]>();
     let malformed = 0;
@@ -249,19 +327,16 @@ class InfoRegistry implements ProcedureRegistry {
     for (const [subject, list] of found) endpoints.set(subject, endpointInfo(subject, list));
     for (const [subject, info] of this.endpoints) {
       if (endpoints.has(subject)) continue;
-      const missed = (this.misses.get(subject) ?? 0) + 1;
+      const missed = (this.misses.get(subject) ?? 0) + (forgets ? 1 : 0);
       if (missed < FORGET_AFTER_MISSES) {
         endpoints.set(subject, info);
-        this.misses.set(subject, missed);
+        if (missed > 0) this.misses.set(subject, missed);
       }
     }
     for (const subject of this.misses.keys()) if (!endpoints.has(subject) || found.has(subject)) this.misses.delete(subject);
     this.endpoints = endpoints;
-    const shape = this.list().map((e) => `${e.subject}=${e.instances.map((i) => i.id).sort().join(',')}`).join(' ');
-    if (shape !== this.shape) {
-      this.shape = shape;
-      this.generation++;
-    }
+    this.reshape();
+    this.lastGathered = performance.now();
     this.loaded = true;
   }
 }

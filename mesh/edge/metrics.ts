@@ -1,8 +1,9 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
-// status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
+// status, latency, connections, NATS reconnects, refusals by code, process figures. Mesh-wide figures are mesh-metrics.ts's.
 import type { NatsConnection } from 'nats';
 import { natsEvents } from '../process/connection.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../wire/errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** The one label value for every name no service advertises: client input never becomes a label value. */
@@ -26,6 +27,8 @@ export interface GatewayMetrics {
   request(procedure: string, status: number, seconds: number): void;
   /** Wraps a rate limiter so that each refusal is counted. */
   countRefusals(limiter: RateLimiter): RateLimiter;
+  /** Counts one client error the gateway refused, by its code: every one, whether its log line was written or not. */
+  refusal(code: ErrorCode): void;
   /** Reads a gauge's value at scrape time, e.g. open connections or WAMP sessions. */
   gauge(name: string, help: string, read: () => number): void;
   /** Counts the connection's disconnects, reconnects and stale connections (as connectNats saw them) at each scrape. */
@@ -55,6 +58,12 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
     registers: [registry],
   });
   const refused = new Counter({ name: 'mesh_gateway_rate_limited_total', help: 'Requests refused by the rate limit.', registers: [registry] });
+  const refusals = new Counter({
+    name: 'mesh_gateway_refusals_total',
+    help: 'Client errors the gateway refused, by error code, whether logged or not (log.refusalsPerSecond).',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   /** Counters that follow a connection's event counts: each scrape adds what happened since the last. */
   function followed(name: string, help: string, read: () => number): void {
     let seen = 0;
@@ -97,6 +106,9 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
           return refusal;
         },
       };
+    },
+    refusal(code) {
+      refusals.labels(code).inc();
     },
     gauge(name, help, read) {
       new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });

@@ -86,6 +86,8 @@ export const configSchema = z.object({
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    /** Log lines a gateway writes a second for refusals of one error code; the rest are counted (refusal-log.ts). */
+    refusalsPerSecond: z.coerce.number().int().min(0).default(10),
   }).prefault({}),
 });
 
@@ -132,6 +134,7 @@ export const ENVIRONMENT = {
   METRICS_MESH_WAIT_MS: 'metrics.meshWaitMs',
   LOG_LEVEL: 'log.level',
   LOG_FORMAT: 'log.format',
+  LOG_REFUSALS_PER_SECOND: 'log.refusalsPerSecond',
 } as const;
 
 /** The variable naming the config file; the default file is ./mesh.config.json when it exists. */

@@ -6,7 +6,7 @@ import type { MeshConfig } from './config.ts';
 
 export type { Logger };
 
-export function createLogger(config: MeshConfig['log'], name: string): Logger {
+export function createLogger(config: Pick<MeshConfig['log'], 'level' | 'format'>, name: string): Logger {
   const usePretty = config.format === 'pretty' || (config.format === 'auto' && process.stdout.isTTY === true);
   const options = { name, level: config.level };
   return usePretty ? pino(options, pretty({ colorize: true, sync: true })) : pino(options);

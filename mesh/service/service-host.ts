@@ -9,6 +9,7 @@ import { configSchema, type MeshConfig } from '../process/config.ts';
 import { runInCall, ServedCall } from '../calling/context.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
+import { announceStarted } from '../calling/announce.ts';
 import { DEFAULT_HEARTBEAT_MS, heartbeatHeaders } from '../wire/heartbeat.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';
@@ -229,6 +230,9 @@ class Host implements HostedService {
         addEndpoint(this.micro, procedure.method, endpoint, { logger: options.logger, about: { procedure: name } }, (msg) => this.handle(procedure, name, counters, msg));
         this.subjects.push(subject);
       }
+      // Registries learn of the procedures from this, without asking the mesh; sent after the subscriptions, so a
+      // caller that reads it reaches them.
+      if (procedures.length > 0) announceStarted(options.nc, this.micro.info(), options.logger);
       // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
       await options.nc.flush();
       // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).

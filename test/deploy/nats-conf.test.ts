@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, ErrorCode, Events, type NatsConnection } from 'nats';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
-import { connectNats, event, hostService, type HostedService } from '../../mesh/gateway.ts';
+import { connectNats, event, hostService, SERVICE_INFO_SUBJECT, SERVICE_STARTED_SUBJECT, type HostedService } from '../../mesh/gateway.ts';
 import { isListening } from '../../mesh/cli/nats-server.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
@@ -134,6 +134,19 @@ describe('deploy/nats/nats.conf', () => {
     const forged = nextRefusal(nc);
     nc.publish('_INBOX.someone_else.1', new TextEncoder().encode('"forged"'));
     assert.equal(await forged, 'publish _INBOX.someone_else.1');
+  });
+
+  it('lets the HTTP gateway user hear instances announce their start, but not answer $SRV discovery', async () => {
+    const nc = await as('gateway_http');
+    const service = await as('service');
+    const refused = nextRefusal(nc);
+    const heard = new Promise<string>((resolve) => nc.subscribe(SERVICE_STARTED_SUBJECT, { max: 1, callback: (_err, msg) => resolve(msg.string()) }));
+    await nc.flush();
+    service.publish(SERVICE_STARTED_SUBJECT, '{"started":true}');
+    assert.equal(await Promise.race([heard, refused]), '{"started":true}');
+    const refusedInfo = nextRefusal(nc);
+    nc.subscribe(SERVICE_INFO_SUBJECT);
+    assert.equal(await refusedInfo, `subscription ${SERVICE_INFO_SUBJECT}`);
   });
 
   it('lets a service take requests only in queue group q', async () => {

@@ -7,6 +7,7 @@ import { createHttpApp, type HttpGatewayOptions } from '../../gateway-http/app.t
 import { httpSettings } from '../../gateway-http/config.ts';
 import { createGatewayServer } from '../../gateway-http/server.ts';
 import { createCaller, createRegistry } from '../../mesh/gateway.ts';
+import { createRefusalLog } from '../../mesh/edge/refusal-log.ts';
 import { silentLogger, testConfig } from '../helpers.ts';
 
 export interface ServedApp {
@@ -14,8 +15,9 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth'>> = {}): Promise<ServedApp> {
+export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth' | 'refusals'>> = {}): Promise<ServedApp> {
   const http = httpSettings.of(testConfig());
+  const refusals = options.refusals ?? createRefusalLog({ logger: options.logger ?? silentLogger, perSecond: 10 });
   const caller = createCaller(nc, { timeoutMs: 2000 });
   const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: http.maxNameBytes });
   await registry.refresh();
@@ -30,8 +32,9 @@ export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<Htt
     maxNameBytes: http.maxNameBytes,
     laxContentTypes: false,
     maxPayload: () => nc.info!.max_payload,
+    refusals,
   });
-  const server = createGatewayServer(app.callback(), http, silentLogger);
+  const server = createGatewayServer(app.callback(), http, silentLogger, refusals);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
@@ -40,6 +43,7 @@ export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<Htt
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
       await closed;
+      refusals.close();
       registry.close();
       caller.close();
     },

@@ -1,5 +1,5 @@
-// The procedure registry over real NATS: hosted services appear and disappear, a miss refreshes it, a flood
-// of misses is rate-limited, and rogue $SRV.INFO replies are ignored.
+// The procedure registry over real NATS: hosted services appear (announced at once) and disappear, a miss is
+// answered from the last view and refreshes it in the background, a flood of misses is rate-limited, rogue replies are ignored.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from 'nats';
@@ -51,15 +51,26 @@ describe('procedure registry', () => {
     assert.equal(registry.get(`${name}.ping`), undefined);
   });
 
-  it('refreshes on a miss, so a service started a moment ago is found', async (t) => {
-    const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
+  it('knows a service started a moment ago on another connection from its announcement, without asking $SRV.INFO', async (t) => {
+    const inboxPrefix = uniqueName('_REGTEST');
+    const own = await connect({ servers: NATS_URL, inboxPrefix });
+    t.after(() => own.close());
+    const registry = createRegistry(own, { logger: silentLogger, refreshMs: 60_000, inboxPrefix });
     t.after(() => registry.close());
     await registry.refresh();
+    const queries = countQueries(inboxPrefix);
+    t.after(() => queries.stop());
+    const generation = registry.generation;
     const name = uniqueName('late');
     const hosted = await hostService(serviceNamed(name), { nc, logger: silentLogger });
     t.after(() => hosted.stop());
-    assert.equal(registry.get(`${name}.ping`), undefined);
-    assert.deepEqual((await registry.lookup(`${name}.ping`))?.services, [name]);
+    // The announcement went out before the host's flush, so the server delivered it before this flush's reply.
+    await own.flush();
+    assert.deepEqual(registry.get(`${name}.ping`)?.services, [name]);
+    assert.deepEqual((await registry.lookup(`${name}.ping`))?.instances.map((i) => i.service), [name]);
+    assert.ok(registry.generation > generation, 'what is built from list() is built again');
+    await nc.flush();
+    assert.equal(queries.seen, 0);
   });
 
   it('refreshes by itself on its interval', async (t) => {
@@ -72,18 +83,12 @@ describe('procedure registry', () => {
     assert.ok(registry.get(`${name}.ping`));
   });
 
-  it('asks $SRV.INFO a few times a second at most, however many unknown names are looked up', async (t) => {
+  it('asks $SRV.INFO at most once per miss gap, however many unknown names are looked up', async (t) => {
     const inboxPrefix = uniqueName('_REGTEST');
-    const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000, minGapMs: 250, inboxPrefix });
+    const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000, missGapMs: 500, inboxPrefix });
     t.after(() => registry.close());
-    let queries = 0;
-    const counter = nc.subscribe(SERVICE_INFO_SUBJECT, {
-      callback: (_err, msg) => {
-        if (msg.reply?.startsWith(inboxPrefix)) queries++;
-      },
-    });
-    t.after(() => counter.unsubscribe());
-    await nc.flush();
+    const queries = countQueries(inboxPrefix);
+    t.after(() => queries.stop());
     const started = performance.now();
     const lookups: Promise<unknown>[] = [];
     for (let round = 0; round < 10; round++) {
@@ -94,9 +99,20 @@ describe('procedure registry', () => {
     const seconds = (performance.now() - started) / 1000;
     await nc.flush();
     assert.ok(results.every((r) => r === undefined));
-    assert.ok(queries >= 2, `a miss queries $SRV.INFO (${queries})`);
-    assert.ok(queries <= Math.ceil(seconds * 4) + 1, `${queries} queries in ${seconds.toFixed(2)} s for 1,000 misses`);
+    assert.ok(queries.seen >= 2, `misses query $SRV.INFO in the background (${queries.seen})`);
+    assert.ok(queries.seen <= Math.ceil(seconds / 0.5) + 1, `${queries.seen} queries in ${seconds.toFixed(2)} s for 1,000 misses`);
   });
+
+  /** Counts the $SRV.INFO queries whose reply inbox has the prefix: one registry's, on a server others share. */
+  function countQueries(inboxPrefix: string) {
+    const counter = { seen: 0, stop: () => sub.unsubscribe() };
+    const sub = nc.subscribe(SERVICE_INFO_SUBJECT, {
+      callback: (_err, msg) => {
+        if (msg.reply?.startsWith(inboxPrefix)) counter.seen++;
+      },
+    });
+    return counter;
+  }
 });
 
 describe('procedure registry with a rogue responder', () => {
@@ -144,6 +160,20 @@ describe('procedure registry with a rogue responder', () => {
     assert.deepEqual(good?.instances, [{ service: 'good', id: 'x1', version: '1.0.0', metadata: { parameters: 'a' } }]);
     for (const subject of ['pinger.x', 'wild.*', '$SYS.REQ', 'svc.x']) assert.equal(registry.get(subject), undefined, subject);
     assert.equal(nc.isClosed(), false);
+  });
+
+  it('answers a miss from its last view at once, and refreshes in the background', async (t) => {
+    const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
+    t.after(() => registry.close());
+    await registry.refresh();
+    // Only a new $SRV.INFO would show this one: it never announces itself.
+    const quiet = { type: 'io.nats.micro.v1.info_response', name: 'quiet', id: 'q1', version: '1.0.0', endpoints: [{ name: 'call', subject: 'quiet.call' }] };
+    const rogue = respondToInfo([quiet]);
+    t.after(() => rogue.unsubscribe());
+    await nc.flush();
+    assert.equal(await registry.lookup('quiet.call'), undefined, 'answered from the view the last refresh left');
+    for (let i = 0; i < 100 && !registry.get('quiet.call'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(registry.get('quiet.call')?.services, ['quiet'], 'the miss refreshed the view behind it');
   });
 
   it('reports the smallest heartbeat only when every instance advertises one', async (t) => {
