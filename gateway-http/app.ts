@@ -23,7 +23,7 @@ import {
   type Reports,
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-import { nameProblem, quoteName } from '../mesh/gateway.ts';
+import { crossOriginProblem, nameProblem, quoteName } from '../mesh/gateway.ts';
 import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
@@ -39,13 +39,12 @@ export interface HttpGatewayOptions {
   logger: Logger;
   bodyLimit: number;
   timeoutMs: number;
+  /** Origins whose browsers may call across sites (CORS, and the cross-origin rule); `*` trusts every one. */
   corsOrigins: readonly string[];
   /** The procedures a call may reach: nothing else is ever published to. */
   registry: ProcedureRegistry;
   /** Longest procedure name, in bytes: the registry's own maxNameBytes. */
   maxNameBytes: number;
-  /** Also read text/plain and form-urlencoded bodies as JSON (types a cross-site form or fetch may send). */
-  laxContentTypes: boolean;
   /** The NATS server's max_payload now (it may change on reconnect). */
   maxPayload: () => number;
   /** Budgets per caller; none, or one not enabled, adds no step. */
@@ -62,8 +61,13 @@ export interface HttpGatewayOptions {
   refusals: RefusalLog;
 }
 
-/** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
-const LAX_JSON_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain']);
+/**
+ * Types curl's `-d` and a plain fetch send: read as JSON, as the seed's `curl -d '[["Bob"]]'` means. A browser could
+ * send them cross-site without a preflight; the cross-origin rule, not the type, refuses that.
+ */
+const PLAIN_JSON_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain']);
+/** Methods that change nothing: the cross-origin rule lets them through, as Go's CrossOriginProtection does. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack', 'application/vnd.msgpack']);
 
 /** How much of a path a log line shows. */
@@ -113,18 +117,18 @@ export function credentialOf(ctx: Context): string | undefined {
   return ctx.get('X-Api-Token') || undefined;
 }
 
-function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
+function requestCodec(ctx: Context): Codec | undefined {
   if (ctx.req.headers['content-type'] === JSON_TYPE) return jsonCodec;
   const type = ctx.request.type;
   if (type === JSON_TYPE || type.endsWith('+json')) return jsonCodec;
   if (MSGPACK_TYPES.has(type)) return msgpackCodec;
-  if (type === '' && !ctx.request.length && ctx.get('Transfer-Encoding') === '') return jsonCodec;
-  if (lax && LAX_JSON_TYPES.has(type)) return jsonCodec;
+  if (type === '') return jsonCodec;
+  if (PLAIN_JSON_TYPES.has(type)) return jsonCodec;
   return undefined;
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {
-  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, laxContentTypes, maxPayload, auth } = options;
+  const { caller, logger, bodyLimit, timeoutMs, registry, maxNameBytes, maxPayload, auth } = options;
   const msgpackHeaders: MsgHdrs = natsHeaders();
   msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
 
@@ -245,7 +249,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
 
   function acceptContentType(ctx: GatewayContext) {
-    const codec = requestCodec(ctx, laxContentTypes);
+    const codec = requestCodec(ctx);
     if (!codec) {
       const type = ctx.request.type || 'none';
       throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${quoteName(type)} is not accepted; send application/json or application/msgpack`);
@@ -409,10 +413,16 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   });
   app.use(traceRequest);
   app.use(mapErrors);
-  if (options.corsOrigins.length > 0) {
-    const allowed = new Set(options.corsOrigins);
-    app.use(cors({ origin: (ctx) => (allowed.has('*') || allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : '') }));
+  const trusted = new Set(options.corsOrigins);
+  if (trusted.size > 0) {
+    app.use(cors({ origin: (ctx) => (trusted.has('*') || trusted.has(ctx.get('Origin')) ? ctx.get('Origin') : '') }));
   }
+  // A browser's request from another site changes nothing, whatever its type: only trusted origins may.
+  app.use((ctx, next) => {
+    const problem = SAFE_METHODS.has(ctx.method) ? undefined : crossOriginProblem(ctx.req.headers, trusted);
+    if (problem) throw new MeshError('PERMISSION_DENIED', problem);
+    return next();
+  });
   // The call route, taken before the router matches its other routes; the router keeps it too, for Allow headers.
   app.use((ctx, next) => {
     const procedure = ctx.method === 'POST' ? procedureOf(ctx.path) : undefined;

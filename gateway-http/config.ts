@@ -2,14 +2,13 @@
 // limits, timeouts and switches. Read once at start; a wrong value stops the gateway before it listens.
 import { configSection, DEFAULT_MAX_NAME_BYTES, setting, z } from '../mesh/gateway.ts';
 
-const { port, positiveInt, byteSize, boolean, list } = setting;
+const { port, positiveInt, byteSize, list } = setting;
 
 export const httpSettings = configSection('http', z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(5000),
   bodyLimit: byteSize.default(1024 * 1024),
   corsOrigins: list(z.string().min(1)).default([]),
-  laxContentTypes: boolean.default(false),
   maxNameBytes: positiveInt.default(DEFAULT_MAX_NAME_BYTES),
   headersTimeoutMs: positiveInt.default(10_000),
   requestTimeoutMs: positiveInt.default(30_000),
@@ -25,7 +24,6 @@ export const httpSettings = configSection('http', z.strictObject({
   HTTP_PORT: 'port',
   BODY_LIMIT: 'bodyLimit',
   CORS_ORIGINS: 'corsOrigins',
-  HTTP_LAX_CONTENT_TYPES: 'laxContentTypes',
   HTTP_MAX_NAME_BYTES: 'maxNameBytes',
   HTTP_HEADERS_TIMEOUT_MS: 'headersTimeoutMs',
   HTTP_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',

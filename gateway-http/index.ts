@@ -54,7 +54,6 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     timeoutMs: config.rpc.timeoutMs,
     corsOrigins: http.corsOrigins,
     maxNameBytes: http.maxNameBytes,
-    laxContentTypes: http.laxContentTypes,
     maxPayload: () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
     rateLimiter: gatewayMetrics ? gatewayMetrics.countRefusals(rateLimiter) : rateLimiter,
     auth,

@@ -2,7 +2,7 @@
 // the limits each session lives within. Read once at start; a wrong value stops the gateway before it listens.
 import { configSection, DEFAULT_MAX_NAME_BYTES, setting, z } from '../mesh/gateway.ts';
 
-const { port, positiveInt, byteSize } = setting;
+const { port, positiveInt, byteSize, list } = setting;
 
 export const wampSettings = configSection('wamp', z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -16,6 +16,8 @@ export const wampSettings = configSection('wamp', z.strictObject({
   maxMessageBytes: byteSize.default(1024 * 1024),
   maxNameBytes: positiveInt.max(1024).default(DEFAULT_MAX_NAME_BYTES),
   maxSubscriptionsPerSession: positiveInt.default(1000),
+  /** Origins besides the gateway's own whose pages may open a websocket; `*` trusts every one. */
+  origins: list(z.string().min(1)).default([]),
 }), {
   WAMP_HOST: 'host',
   WAMP_PORT: 'port',
@@ -28,6 +30,7 @@ export const wampSettings = configSection('wamp', z.strictObject({
   WAMP_MAX_MESSAGE_BYTES: 'maxMessageBytes',
   WAMP_MAX_NAME_BYTES: 'maxNameBytes',
   WAMP_MAX_SUBSCRIPTIONS_PER_SESSION: 'maxSubscriptionsPerSession',
+  WAMP_ORIGINS: 'origins',
 });
 
 export type WampSettings = ReturnType<typeof wampSettings.of>;

@@ -101,6 +101,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     maxPayload: wamp.maxMessageBytes,
     maxNameBytes: wamp.maxNameBytes,
     maxSubscriptionsPerSession: wamp.maxSubscriptionsPerSession,
+    origins: wamp.origins,
     rateLimiter: gatewayMetrics ? gatewayMetrics.countRefusals(createRateLimiter(config.rateLimit)) : createRateLimiter(config.rateLimit),
     guard,
     auth,

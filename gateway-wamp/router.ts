@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../mesh/gateway.ts';
+import { crossOriginProblem, MeshError, withErrorId, type Logger } from '../mesh/gateway.ts';
 import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
@@ -24,6 +24,8 @@ export interface RouterOptions {
   maxPayload: number;
   maxNameBytes: number;
   maxSubscriptionsPerSession: number;
+  /** Origins besides the gateway's own whose pages may open a websocket (`wamp.origins`). */
+  origins: readonly string[];
   rateLimiter?: RateLimiter;
   guard: Guard;
   auth: GatewayAuth | undefined;
@@ -39,8 +41,8 @@ function chooseSubprotocol(header: string | undefined): Subprotocol | undefined 
   return header?.split(',').map((p) => p.trim()).find(isSubprotocol);
 }
 
-function refuse(socket: Duplex, status: string, message: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+function refuse(socket: Duplex, status: string, message: string, type = 'text/plain'): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
 }
 
 export class Router implements SessionContext {
@@ -57,10 +59,12 @@ export class Router implements SessionContext {
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
   private readonly wss: WebSocketServer;
+  private readonly trustedOrigins: ReadonlySet<string>;
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
     ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter, guard: this.guard, auth: this.auth } = options);
+    this.trustedOrigins = new Set(options.origins);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -74,6 +78,13 @@ export class Router implements SessionContext {
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(request.url ?? '/', 'http://gateway').pathname;
     if (path !== this.options.path) return refuse(socket, '404 Not Found', `WAMP is served at ${this.options.path}\n`);
+    // A page from another site may not open a session in its visitor's name: refused before the upgrade.
+    const crossOrigin = crossOriginProblem(request.headers, this.trustedOrigins);
+    if (crossOrigin) {
+      const error = new MeshError('PERMISSION_DENIED', crossOrigin);
+      this.logger.info({ error_id: withErrorId(error), code: error.code, origin: request.headers.origin }, 'websocket refused: cross-origin');
+      return refuse(socket, '403 Forbidden', JSON.stringify(error.toBody()), 'application/json');
+    }
     const subprotocol = chooseSubprotocol(request.headers['sec-websocket-protocol']);
     if (!subprotocol) return refuse(socket, '400 Bad Request', `offer a WAMP subprotocol: ${SUBPROTOCOLS.join(' or ')}\n`);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol, request.socket.remoteAddress ?? ''));

@@ -27,3 +27,4 @@ export { stopOnSignals, type Running } from './process/process.ts';
 export * from './auth/index.ts';
 export { createRateLimiter, RateLimitedError, type RateCaller, type RateLimiter } from './edge/rate-limit.ts';
 export { warnIfOpen, isLoopback } from './edge/exposure.ts';
+export { crossOriginProblem, type OriginSignals } from './edge/cross-origin.ts';

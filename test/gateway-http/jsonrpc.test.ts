@@ -175,8 +175,8 @@ describe('JSON-RPC 2.0 at POST /jsonrpc', () => {
   it('keeps the body limit and the content types of the gateway', async () => {
     const big = await rpcPost(gateway.url, `{"jsonrpc": "2.0", "method": "x.y", "params": ["${'a'.repeat(4096)}"], "id": 1}`);
     assert.deepEqual([big.status, big.body.error.code], [413, 'PAYLOAD_TOO_LARGE']);
-    const form = await rpcPost(gateway.url, '{"jsonrpc": "2.0", "method": "x.y", "id": 1}', { 'content-type': 'text/plain' });
-    assert.deepEqual([form.status, form.body.error.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const xml = await rpcPost(gateway.url, '{"jsonrpc": "2.0", "method": "x.y", "id": 1}', { 'content-type': 'application/xml' });
+    assert.deepEqual([xml.status, xml.body.error.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 
   it('treats a method name that is no subject as not found, without asking NATS', async () => {

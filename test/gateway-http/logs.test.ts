@@ -62,7 +62,7 @@ describe('gateway-http logs', () => {
     const post = (body: string, type = 'application/json') => fetch(procedure, { method: 'POST', body, headers: { 'content-type': type } });
     assert.equal((await post('{bad json')).status, 400);
     assert.equal((await post(`[["${'x'.repeat(2 * 1024 * 1024)}"]]`)).status, 413);
-    assert.equal((await post('[]', 'text/plain')).status, 415);
+    assert.equal((await post('[]', 'application/xml')).status, 415);
     assert.equal((await post('[["Ok"]]')).status, 200);
 
     child.kill('SIGTERM');

@@ -30,7 +30,6 @@ export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<Htt
     timeoutMs: 2000,
     corsOrigins: [],
     maxNameBytes: http.maxNameBytes,
-    laxContentTypes: false,
     maxPayload: () => nc.info!.max_payload,
     refusals,
   });

@@ -112,11 +112,8 @@ describe("the built-in components' sections", () => {
     assert.deepEqual([httpSettings.of(config).port, httpSettings.of(config).host], [6003, '127.0.0.1']);
     assert.equal(http({ BODY_LIMIT: '2kb' }).bodyLimit, 2048);
     assert.deepEqual(http({ CORS_ORIGINS: 'http://x.test' }).corsOrigins, ['http://x.test']);
-    assert.equal(http({}).laxContentTypes, false);
-    assert.equal(http({ HTTP_LAX_CONTENT_TYPES: 'false' }).laxContentTypes, false);
-    assert.equal(http({ HTTP_LAX_CONTENT_TYPES: 'true' }).laxContentTypes, true);
     assert.equal(http({ HTTP_MAX_HEADER_BYTES: '32kb' }).maxHeaderBytes, 32 * 1024);
-    refused(() => http({ HTTP_LAX_CONTENT_TYPES: 'yes' }), /http\.laxContentTypes \(environment HTTP_LAX_CONTENT_TYPES\)/);
+    refused(() => http({ HTTP_MAX_NAME_BYTES: 'yes' }), /http\.maxNameBytes \(environment HTTP_MAX_NAME_BYTES\)/);
     refused(() => http({ HTTP_MAX_CONNECTIONS: '0' }), /http\.maxConnections/);
     refused(() => http({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }), /http\.headersTimeoutMs.*http\.requestTimeoutMs/);
     refused(() => http({ HTTP_PORT: '70000' }), /http\.port \(environment HTTP_PORT\)/);
