@@ -10,7 +10,16 @@ import { thingToJson, type Thing, type ThingJson } from './thing.ts';
 /** Its section of the configuration (`database.*`), for `mesh config` to show. */
 export { databaseSettings as settings };
 
-const COLUMNS = ['uuid', 'name', 'is_created_at'];
+/**
+ * The statements of the hot paths, written once: TypeORM's repository and query builder build the same SQL on
+ * every call and hydrate entities, about 100 µs more per get_things(100) and more per insert (measured, README).
+ */
+const SQL = {
+  insert: 'INSERT INTO thing (name) VALUES ($1) RETURNING uuid, name, is_created_at',
+  page: 'SELECT uuid, name, is_created_at FROM thing ORDER BY is_created_at, uuid LIMIT $1 OFFSET $2',
+  one: 'SELECT uuid, name, is_created_at FROM thing WHERE uuid = $1',
+  delete: 'DELETE FROM thing WHERE uuid = $1 RETURNING uuid, name, is_created_at',
+} as const;
 
 export default class ThingService {
   name = 'thing_service';
@@ -29,32 +38,29 @@ export default class ThingService {
 
   @rpc({ params: createThingParams, result: thingJson, description: 'Creates a thing; the database sets its uuid and creation time' })
   async create_thing(name: string): Promise<ThingJson> {
-    const values = { name };
-    const inserted = await this.database.use((things) => things.createQueryBuilder().insert().values(values).returning(COLUMNS).execute());
-    return thingToJson(inserted.raw[0] as Thing);
+    const [inserted] = await this.database.use((things) => things.query<Thing[]>(SQL.insert, [name]));
+    return thingToJson(inserted!);
   }
 
   @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first' })
   async get_things(take: number, skip: number): Promise<ThingJson[]> {
-    const found = await this.database.use((things) => things.find({ order: { is_created_at: 'ASC', uuid: 'ASC' }, take, skip }));
+    const found = await this.database.use((things) => things.query<Thing[]>(SQL.page, [take, skip]));
     return found.map(thingToJson);
   }
 
   @rpc({ params: uuidParams, result: thingJson, description: 'One thing by its uuid' })
   async get_thing(id: string): Promise<ThingJson> {
-    const found = await this.database.use((things) => things.findOneBy({ uuid: id }));
+    const [found] = await this.database.use((things) => things.query<Thing[]>(SQL.one, [id]));
     if (!found) throw notFound(id);
     return thingToJson(found);
   }
 
   @rpc({ params: uuidParams, result: thingJson, description: 'Deletes a thing and answers it as it was' })
   async delete_thing(id: string): Promise<ThingJson> {
-    const deleted = await this.database.use((things) =>
-      things.createQueryBuilder().delete().where('uuid = :id', { id }).returning(COLUMNS).execute(),
-    );
-    const row = (deleted.raw as Thing[])[0];
-    if (!row) throw notFound(id);
-    return thingToJson(row);
+    // TypeORM answers a DELETE with [rows, rowCount].
+    const [[deleted]] = await this.database.use((things) => things.query<[Thing[], number]>(SQL.delete, [id]));
+    if (!deleted) throw notFound(id);
+    return thingToJson(deleted);
   }
 
 }
