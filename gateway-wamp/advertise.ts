@@ -1,6 +1,6 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway. It serves no calls.
-import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger, Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 

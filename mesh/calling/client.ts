@@ -1,7 +1,7 @@
 // Calls procedures and publishes events from TypeScript: encodes [args, kwargs], decodes replies and errors.
 // Inside a handler it carries the call's deadline, identity and trace headers on (propagation.ts says which).
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
-import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, type Caller, type RequestOptions } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { runningCall, type RunningCall } from './context.ts';

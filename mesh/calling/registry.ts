@@ -1,7 +1,7 @@
 // Which subjects hosted procedures answer, learned from the micro services protocol: a scatter-gather of
 // `$SRV.INFO`, refreshed on an interval and on a miss. It lists procedures; it neither calls them nor authorizes.
 // `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
-import { createInbox, type NatsConnection } from 'nats';
+import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../process/logger.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';

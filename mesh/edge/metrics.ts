@@ -1,6 +1,6 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
 // status, latency, connections, NATS reconnects, rate-limit refusals, process figures. Mesh-wide figures are mesh-metrics.ts's.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RateLimiter } from './rate-limit.ts';
 

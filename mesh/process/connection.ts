@@ -1,7 +1,7 @@
 // Opens the NATS connection a process uses, from the nats section of the configuration.
 // Reconnects forever once connected; the first connect fails fast with a message that says where it tried.
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { MeshConfig } from './config.ts';
 import { MeshError } from '../wire/errors.ts';
 

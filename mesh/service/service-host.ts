@@ -1,6 +1,6 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
-import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { hasAnyRole, type Identity } from '../auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
@@ -16,6 +16,7 @@ import { respondError, respondResult } from '../wire/respond.ts';
 import type { MeshClient } from '../calling/client.ts';
 import { countRequest, newEndpointCounters, statsData, type EndpointCounters } from './endpoint-stats.ts';
 import { eventHandlersOf } from './event.ts';
+import { addMicroService, type MicroService } from './micro-service.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { readRequestHeaders, type RequestHeaders } from '../wire/propagation.ts';
@@ -144,7 +145,7 @@ interface Served {
   readonly procedure: Procedure;
   readonly subject: string;
   readonly counters: EndpointCounters;
-  readonly msg: ServiceMsg;
+  readonly msg: Msg;
   readonly headers: RequestHeaders;
   /** The request's codec; undefined when its Content-Type is neither JSON nor MessagePack (the reply is then JSON). */
   readonly codec: Codec | undefined;
@@ -210,7 +211,7 @@ class Host implements HostedService {
     });
     try {
       await instance.onStart?.();
-      this.micro = await options.nc.services.add({
+      this.micro = addMicroService(options.nc, {
         name: instance.name,
         version,
         description,
@@ -224,7 +225,6 @@ class Host implements HostedService {
         this.counters.set(subject, counters);
         this.micro.addEndpoint(procedure.method, {
           subject,
-          // Per endpoint: nats.js takes no dot in a service-wide queue group.
           queue: namespace.queue,
           metadata: endpointMetadata(procedure, this.heartbeatMs),
           handler: (_err, msg) => this.handle(procedure, name, counters, msg),
@@ -294,7 +294,7 @@ class Host implements HostedService {
    * Serves one request. Checks and binding run at once; only a handler's promise (or an identity that needs verifying)
    * is waited on, with one `then`: no async frame per request. It never throws, and stop() waits until it has answered.
    */
-  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): void {
+  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: Msg): void {
     this.inFlight++;
     counters.requests++;
     counters.inFlight++;

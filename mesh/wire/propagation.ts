@@ -1,7 +1,7 @@
 // What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
 // identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
-import { headers as natsHeaders, type Msg, type MsgHdrs, type MsgHdrsImpl } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type MsgHdrsImpl } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
 

@@ -1,6 +1,6 @@
 // The reply side of the wire format, for anything that answers a mesh request (service hosts, the WAMP
 // gateway for its callees): [args, kwargs] in the request's codec, or an error reply. Decoding is client.ts's.
-import { headers as natsHeaders, type Msg } from 'nats';
+import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER, msgpackCodec, type Codec } from './codec.ts';
 import type { Envelope } from './envelope.ts';
 import { MeshError } from './errors.ts';

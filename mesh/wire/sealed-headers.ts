@@ -1,7 +1,7 @@
 // Headers that many messages share (a codec's Content-Type, a caller's deadline for one tick, heartbeats), encoded
 // once: nats.js encodes a message's headers again at every publish otherwise. A message that needs a few lines
 // more (its own trace context) extends their encoded text instead of copying and re-encoding them.
-import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from 'nats';
+import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from '@nats-io/transport-node';
 
 /** The encoded text of sealed headers: `NATS/1.0\r\n<name>: <value>\r\n...\r\n\r\n`, or '' for none. */
 const sealedText = new WeakMap<MsgHdrs, string>();

@@ -1,7 +1,7 @@
 // The lean caller: replies, no responders, deadlines, cancellation and a lost connection, on real servers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller } from '../../mesh/gateway.ts';
 import { NATS_URL, OwnNatsServer, uniqueName } from '../helpers.ts';
 
@@ -13,9 +13,9 @@ describe('caller', () => {
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
-    nc.subscribe(`${subject}.echo`, { callback: (_e, m) => m.respond(m.data) });
+    nc.subscribe(`${subject}.echo`, { callback: (_e, m) => void m.respond(m.data) });
     nc.subscribe(`${subject}.silent`, { callback: () => {} });
-    nc.subscribe(`${subject}.headers`, { callback: (_e, m) => m.respond(JSON.stringify([...(m.headers ?? [])])) });
+    nc.subscribe(`${subject}.headers`, { callback: (_e, m) => void m.respond(JSON.stringify([...(m.headers ?? [])])) });
     await nc.flush();
   });
 
@@ -81,7 +81,7 @@ describe('caller', () => {
   it('with coalesce, never publishes a request canceled before the end of its turn', async () => {
     const caller = createCaller(nc, { timeoutMs: 5000, coalesce: true });
     const received: string[] = [];
-    const counted = nc.subscribe(`${subject}.counted`, { callback: (_e, m) => received.push(m.string()) });
+    const counted = nc.subscribe(`${subject}.counted`, { callback: (_e, m) => void received.push(m.string()) });
     await nc.flush();
     const controller = new AbortController();
     const canceled = caller.request(`${subject}.counted`, encoder.encode('canceled'), { signal: controller.signal });
@@ -102,7 +102,7 @@ describe('caller', () => {
       await server.stop();
     });
     own.subscribe('x.silent', { callback: () => {} });
-    own.subscribe('x.echo', { callback: (_e, m) => m.respond(m.data) });
+    own.subscribe('x.echo', { callback: (_e, m) => void m.respond(m.data) });
     await own.flush();
     const caller = createCaller(own, { timeoutMs: 30_000 });
     const pending = assert.rejects(caller.request('x.silent', new Uint8Array()), { code: 'UNAVAILABLE' });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { connect, headers as natsHeaders, type Msg, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { readRequestHeaders } from '../../mesh/wire/propagation.ts';
 import { NATS_URL, uniqueName } from '../helpers.ts';
 
