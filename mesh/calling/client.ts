@@ -73,12 +73,13 @@ interface HeadersByCodec {
 }
 
 class Client implements MeshClient {
-  private readonly msgpackHeaders = natsHeaders();
+  private readonly msgpackHeaders: MsgHdrs;
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
   constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace) {
-    this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
-    sealHeaders(this.msgpackHeaders);
+    const msgpackHeaders = natsHeaders();
+    msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+    this.msgpackHeaders = sealHeaders(msgpackHeaders);
   }
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
