@@ -313,7 +313,7 @@ describe('gateway-wamp dealer conformance', () => {
         }
       }
       assert.deepEqual((await call(await session(a), 1, `${SLOW}.lookup`)).slice(0, 5), [ERROR, CALL, 1, {}, 'mesh.error.deadline_exceeded']);
-      assert.deepEqual(statuses.filter((type) => type !== 'pingTimer'), []);
+      assert.deepEqual(statuses.filter((type) => type !== 'ping'), []);
       assert.equal(a.nats.isClosed(), false);
     });
   });
