@@ -2,9 +2,10 @@
 // message's header block undecoded, and publishing headers whose encoding was made once. Nothing else may.
 // test/mesh/nats-internals.test.ts fails when an upgrade changes what these rely on.
 //
-// What they save (bench/header-cost.ts, CPU per request on this machine): reading a request's headers from the
-// undecoded block 0.2-0.6 µs against 0.9-1.3 µs through msg.headers; publishing sealed headers 0.95 µs against 1.5 µs
-// (1.7 µs against 3.0 µs with a per-request traceparent added), of the 5-8 µs a caller or a responder spends per request.
+// What they save (bench/header-cost.ts, µs of CPU per request, 2-core machine, three runs): a host reading a request's
+// headers from the undecoded block 0.2-0.3 against 1.0-1.1 through msg.headers (0.6-0.9 against 1.2-1.6 with a
+// traceparent of its own); a caller publishing sealed headers 1.2-1.4 against 2.0-2.2; with a traceparent added per
+// request the runs disagree (2.2-2.6 against 2.4-2.5). A caller or a responder spends 5-8 µs per request in all.
 import { MsgHdrsImpl, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 
 /**
