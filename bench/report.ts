@@ -42,7 +42,7 @@ export function environment(): Record<string, string> {
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     node: process.version,
     'nats-server': natsServer,
-    ...Object.fromEntries(['nats', 'koa', 'ws', 'typeorm', 'pg', 'moleculer', 'moleculer-web', 'autocannon'].map((p) => [p, version(p)])),
+    ...Object.fromEntries(['@nats-io/transport-node', 'koa', 'ws', 'typeorm', 'pg', 'moleculer', 'moleculer-web', 'autocannon'].map((p) => [p, version(p)])),
   };
 }
 

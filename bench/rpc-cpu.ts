@@ -5,7 +5,7 @@
 import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, createClient, createLogger, hostService, loadConfig, rpc, startHop, startTracing } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { greet, REQUEST, REQUEST_JSON } from './baselines/greeting.ts';
@@ -51,7 +51,7 @@ async function respond(kind: Responder): Promise<void> {
   if (kind === 'raw') {
     const encoder = new TextEncoder();
     const decoder = new TextDecoder();
-    nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data)))))) });
+    nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => void msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data)))))) });
   } else {
     const observed = kind !== 'unobserved';
     const config = loadConfig({ env: {}, overrides: { 'metrics.enabled': observed, 'tracing.enabled': observed } });

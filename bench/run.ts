@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
 import { writeReport, type Row, type Target } from './report.ts';

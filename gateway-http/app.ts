@@ -3,7 +3,7 @@
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import getRawBody from 'raw-body';
 import {
   CONTENT_TYPE_HEADER,

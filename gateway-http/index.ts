@@ -14,7 +14,7 @@ import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 import { httpSettings } from './config.ts';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 /** Its section of the configuration, which `mesh gateway --port/--host` set. */
 export { httpSettings as settings };

@@ -54,6 +54,8 @@ function clientErrorOf(code: string | undefined, limits: ServerLimits): MeshErro
 export function createGatewayServer(handler: Handler, limits: ServerLimits, logger: Logger, refusals: RefusalLog): Server {
   let open = 0;
   const refused = new WeakSet<Duplex>();
+  /** The responses under way on each socket, from their request until they finish or the socket closes. */
+  const responding = new WeakMap<Duplex, Set<ServerResponse>>();
 
   const server = createServer(
     {
@@ -76,6 +78,15 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections * 2;
 
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const responses = responding.get(req.socket) ?? new Set<ServerResponse>();
+    responding.set(req.socket, responses);
+    responses.add(res);
+    const done = () => responses.delete(res);
+    res.once('finish', done);
+    res.once('close', done);
+  });
+
   server.on('connection', (socket: Duplex) => {
     open++;
     if (open > limits.maxConnections) refused.add(socket);
@@ -93,8 +104,8 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Node's own handler answers only while no response has started on the socket; so does this one.
-    const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-    if (CLIENT_GONE.has(err.code ?? '') || !socket.writable || response?.headersSent) {
+    const started = [...(responding.get(socket) ?? [])].some((res) => res.headersSent);
+    if (CLIENT_GONE.has(err.code ?? '') || !socket.writable || started) {
       logger.debug({ reason: err.code ?? err.message }, 'http client went away');
       socket.destroy();
       return;

@@ -1,7 +1,7 @@
 // Makes the WAMP registrations of one gateway process procedures on the mesh: answers the NATS micro services
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway, and announces
 // each new registration on $SRV.STARTED as a service instance announces its start. It serves no calls.
-import { nuid, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { announceStarted, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 

@@ -1,6 +1,6 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
 // NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
-import type { Msg, MsgHdrs, NatsConnection } from 'nats';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import {
   codecForContentType,
   CONTENT_TYPE_HEADER,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
 import { createRefusalLog } from '../mesh/edge/refusal-log.ts';

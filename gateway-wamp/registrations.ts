@@ -1,7 +1,7 @@
 // The procedures WAMP sessions registered in one gateway process: one NATS queue subscription per URI, held by
 // one session or shared by sessions that asked the same invocation policy, and the pick of a callee per request.
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Identity } from '../mesh/auth/index.ts';
 import { subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 

@@ -1,7 +1,7 @@
 // The two WAMP serializers, wamp.2.json in text frames and wamp.2.msgpack in binary frames: frame bytes <-> values.
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
 import { decode as decodeMsgpack, Encoder, ExtensionCodec } from '@msgpack/msgpack';
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER, jsonCodec, MAX_DEPTH, msgpackCodec, type Codec } from '../mesh/gateway.ts';
 import { MAX_ID, type Subprotocol } from './protocol.ts';
 

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { RequestStrategy, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { hashApiKey, newApiKey } from './auth/api-keys.ts';
 import { loadPolicy } from './auth/policy.ts';
 import { parseTtl, signUserToken } from './auth/user-token.ts';
@@ -18,6 +18,7 @@ import { defaultConfigFile, type ConfigSection } from './process/config-section.
 import { connectNats } from './process/connection.ts';
 import { componentName, loadGateway, loadSettings, loadServiceClass, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry, resolveGatewayEntry } from './cli/entry.ts';
 import { MeshError } from './wire/errors.ts';
+import { askServices } from './wire/micro.ts';
 import { meshNamespace } from './wire/namespace.ts';
 import { createLogger } from './process/logger.ts';
 import { runProcess } from './process/process.ts';
@@ -215,7 +216,7 @@ program
     await onNats('mesh-ls', async (nc, config) => {
       const namespace = meshNamespace(config.nats.namespace);
       const infos = [];
-      for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 2000, jitter: 300 }).info()) {
+      for (const info of await askServices(nc, 'INFO', undefined, { maxWaitMs: 2000, silenceMs: 300 })) {
         if (namespace.owns(info.metadata)) infos.push(info);
       }
       infos.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

@@ -21,7 +21,7 @@ export { hostServices, runServices, type ServiceClass, type RunningServices } fr
 export { loadConfig, ConfigError, ENVIRONMENT, type AuthConfig, type Environment } from './process/config.ts';
 export { defaultConfigFile } from './process/config-section.ts';
 export { connectNats, connectionOptions, natsEvents, type NatsEvents } from './process/connection.ts';
-export { subscribe, watchStatus, addEndpoint, type Guard, type SubscribeOptions } from './process/nats-callbacks.ts';
+export { subscribe, watchStatus, type Guard, type SubscribeOptions } from './process/nats-callbacks.ts';
 export { createLogger } from './process/logger.ts';
 export { stopOnSignals, type Running } from './process/process.ts';
 export * from './auth/index.ts';

@@ -7,12 +7,30 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { createLogger, loadConfig, type MeshConfig, type Report } from '../mesh/gateway.ts';
 import { isListening } from '../mesh/cli/nats-server.ts';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 export const silentLogger = createLogger({ level: 'silent', format: 'json' }, 'test');
+
+/**
+ * Subscribes a subject on nc and returns a way to publish one message and get it back as it arrives, the way a
+ * responder would receive it; resolves once the server has the subscription.
+ */
+export async function roundTrips(nc: NatsConnection, subject: string): Promise<(publish: () => void) => Promise<Msg>> {
+  const received: Msg[] = [];
+  let arrived: (() => void) | undefined;
+  nc.subscribe(subject, { callback: (_err, msg) => (received.push(msg), arrived?.()) });
+  await nc.flush();
+  return async (publish) => {
+    const next = new Promise<void>((resolve) => (arrived = resolve));
+    publish();
+    await next;
+    return received.shift()!;
+  };
+}
 
 /** A name no other test run uses, for services and subjects. */
 export function uniqueName(prefix: string): string {

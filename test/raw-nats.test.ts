@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { hostService, type HostedService } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { NATS_URL, silentLogger } from './helpers.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, hostService, type HostedService, type MeshClient, type ServiceInstance } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { OwnNatsServer, silentLogger } from './helpers.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../gateway-http/index.ts';
 import { hostService, type HostedService } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';

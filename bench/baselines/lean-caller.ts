@@ -1,6 +1,6 @@
 // The floor the mesh's caller is measured against: the lean request mux described in the benchmarks
 // issue, written plainly. One wildcard inbox subscription, a map of pending callbacks, no deadlines.
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 
 export type LeanRequest = (subject: string, data: Uint8Array, headers?: MsgHdrs) => Promise<Msg>;
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import getRawBody from 'raw-body';
 import { start } from '../../gateway-http/index.ts';
 import { createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';

@@ -1,6 +1,6 @@
 // Publishes events [args, kwargs] on a NATS subject as fast as the connection takes them, in its own
 // process, and says when it started, so the fan-out benchmark can time delivery end to end.
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { NATS_URL, serve } from './ipc.ts';
 
 const nc = await connect({ servers: NATS_URL });

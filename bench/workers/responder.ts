@@ -5,7 +5,7 @@
 // the Postgres database given as the third argument). For `mesh`, a third argument is the JWT secret the
 // gateway in front of it signs with, so the service verifies the identity it forwards.
 import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers } from 'nats';
+import { connect, headers } from '@nats-io/transport-node';
 import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startTracing } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';

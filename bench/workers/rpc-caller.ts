@@ -1,7 +1,7 @@
 // Calls a greeting responder with a fixed number of requests in flight for a fixed time, in its own
 // process: through the mesh client, the lean baseline caller, nats.js nc.request, or a Moleculer broker.
 import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/gateway.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { REQUEST } from '../baselines/greeting.ts';

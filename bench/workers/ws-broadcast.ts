@@ -2,7 +2,7 @@
 // NATS subscription to all its sockets as it is. No sessions, no framing: the ceiling for fan-out.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { WebSocketServer } from 'ws';
 import { NATS_URL, serve } from './ipc.ts';
 

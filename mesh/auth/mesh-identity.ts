@@ -2,7 +2,7 @@
 // auth.meshSecret, so a service can verify who called and a raw NATS client cannot claim to be someone else.
 import { hkdfSync } from 'node:crypto';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER } from '../wire/codec.ts';
 import type { AuthConfig } from '../process/config.ts';
 import { MeshError } from '../wire/errors.ts';

@@ -1,6 +1,6 @@
 // The announcement a service instance publishes once its endpoints answer: its `$SRV.INFO` reply, sent unasked on
 // `$SRV.STARTED`, so that registries learn of it at once instead of asking the whole mesh. It is not a heartbeat.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../process/logger.ts';
 
 /** Where instances announce that they started (and a WAMP gateway, a new registration): not part of the micro protocol. */

@@ -1,7 +1,7 @@
 // The lean request mux shared by the gateways and the client: one wildcard inbox subscription, a map of
 // pending requests and one coarse timer for every deadline. It moves bytes; encoding is the caller's job.
 // Every request carries its deadline (`Mesh-Deadline`), so the responder and its own calls know it.
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { MeshError } from '../wire/errors.ts';
 import { HEARTBEAT_HEADER, isHeartbeat, silenceLimitMs } from '../wire/heartbeat.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';

@@ -1,7 +1,7 @@
 // Calls procedures and publishes events from TypeScript: encodes [args, kwargs], decodes replies and errors.
 // Inside a handler it carries the call's deadline, identity and trace headers on (propagation.ts says which).
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
-import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, type Caller, type RequestOptions } from './caller.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { runningCall, type RunningCall } from './context.ts';
@@ -73,12 +73,13 @@ interface HeadersByCodec {
 }
 
 class Client implements MeshClient {
-  private readonly msgpackHeaders = natsHeaders();
+  private readonly msgpackHeaders: MsgHdrs;
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
   constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace) {
-    this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
-    sealHeaders(this.msgpackHeaders);
+    const msgpackHeaders = natsHeaders();
+    msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+    this.msgpackHeaders = sealHeaders(msgpackHeaders);
   }
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {

@@ -2,7 +2,7 @@
 // `$SRV.INFO`, refreshed on an interval and on reconnect, plus the announcements of instances that start. It lists
 // procedures; it neither calls them nor authorizes. A miss is answered from the last view: it never waits on the mesh.
 // `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
-import { createInbox, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../process/logger.ts';
 import { SERVICE_STARTED_SUBJECT } from './announce.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';

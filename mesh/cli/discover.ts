@@ -1,6 +1,6 @@
 // The services on the mesh for one command: a single `$SRV.INFO` scatter-gather through the registry, as a catalog.
 // For commands that run once (info, client, shell); gateways keep their own long-lived registry.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { catalogOf, type ServiceDescription } from '../calling/catalog.ts';
 import type { Logger } from '../process/logger.ts';
 import { createRegistry } from '../calling/registry.ts';

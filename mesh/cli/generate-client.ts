@@ -72,7 +72,7 @@ function proxies(call: (procedure: string, args: unknown[], kwargs: Record<strin
 
 function runtime(target: ClientTarget, importFrom: string): string {
   if (target === 'node') {
-    return `import type { NatsConnection } from 'nats';
+    return `import type { NatsConnection } from '@nats-io/transport-node';
 import { createClient, type MeshClient } from ${JSON.stringify(importFrom)};
 
 /** A nats-mesh client on the connection (which the caller owns and closes) with every service as a typed property. */

@@ -1,7 +1,7 @@
 // `mesh ping <service>`: the instances of a service that answer `$SRV.PING` within a wait, as compose's health
 // check of a service container asks. It only pings; it never calls a procedure.
-import type { NatsConnection } from 'nats';
-import { ErrorCode, RequestStrategy } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../wire/micro.ts';
 import { meshNamespace } from '../wire/namespace.ts';
 
 export interface PingedInstance {
@@ -16,15 +16,10 @@ export interface PingedInstance {
  */
 export async function pingService(nc: NatsConnection, service: string, maxWaitMs: number, namespace: string | null = null): Promise<PingedInstance[]> {
   const own = meshNamespace(namespace);
-  const client = nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: maxWaitMs, jitter: Math.min(300, maxWaitMs) });
   const found: PingedInstance[] = [];
-  try {
-    for await (const reply of await client.ping(service)) {
-      if (own.owns(reply.metadata)) found.push({ name: reply.name, id: reply.id, version: reply.version });
-    }
-  } catch (err) {
-    // The server's "no responders" (503): nobody subscribes to the ping subject, so no instance runs.
-    if ((err as { code?: string }).code !== ErrorCode.NoResponders) throw err;
+  // None when nobody subscribes to the ping subject (the server's "no responders"): no instance runs.
+  for (const reply of await askServices(nc, 'PING', service, { maxWaitMs, silenceMs: Math.min(300, maxWaitMs) })) {
+    if (own.owns(reply.metadata)) found.push({ name: reply.name, id: reply.id, version: reply.version });
   }
   return found.sort((a, b) => a.id.localeCompare(b.id));
 }

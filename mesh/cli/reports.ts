@@ -1,6 +1,6 @@
 // `mesh reports`: follows crash and slow-call reports live (`mesh.reports.>`), one line each, or JSON lines.
 // It only reads what service hosts and gateways publish; making and sending reports is mesh/observability/reports.ts's.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jsonCodec } from '../wire/codec.ts';
 import { REPORTS_SUBJECT, type Report } from '../observability/reports.ts';
 import { meshNamespace } from '../wire/namespace.ts';

@@ -1,6 +1,7 @@
 // `mesh stats [service]`: per-procedure counters from `$SRV.STATS`, summed across instances, like `nats micro stats`.
 // It reads the micro protocol's standard fields only; latency histograms are the metrics aggregator's business.
-import { RequestStrategy, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../wire/micro.ts';
 import { meshNamespace } from '../wire/namespace.ts';
 
 export interface ProcedureStats {
@@ -20,8 +21,7 @@ export interface ProcedureStats {
 export async function gatherStats(nc: NatsConnection, service: string | undefined, namespace: string | null = null, maxWait = 1000): Promise<ProcedureStats[]> {
   const own = meshNamespace(namespace);
   const bySubject = new Map<string, ProcedureStats>();
-  const client = nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait, jitter: 300 });
-  for await (const stats of await client.stats(service)) {
+  for (const stats of await askServices(nc, 'STATS', service, { maxWaitMs: maxWait, silenceMs: 300 })) {
     if (!own.owns(stats.metadata)) continue;
     for (const endpoint of stats.endpoints ?? []) {
       const subject = own.nameOf(endpoint.subject);

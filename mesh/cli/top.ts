@@ -1,6 +1,6 @@
 // `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99, redrawn every interval from
 // `$SRV.STATS` with plain ANSI escapes. It reads and prints; gathering and summing are mesh-stats.ts's.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { gatherStats, summarize, type ProcedureFigures } from '../observability/mesh-stats.ts';
 import type { Logger } from '../process/logger.ts';
 

@@ -1,6 +1,6 @@
 // A gateway process's own Prometheus metrics (prom-client, one registry per process): requests by procedure and
 // status, latency, connections, NATS reconnects, refusals by code, process figures. Mesh-wide figures are mesh-metrics.ts's.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { natsEvents } from '../process/connection.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../wire/errors.ts';

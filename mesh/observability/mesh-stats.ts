@@ -1,7 +1,7 @@
 // The figures of every service on the mesh, from one scatter-gather of `$SRV.STATS` (the NATS micro protocol, so
 // services in any language count): per instance and per procedure, of the services in its own namespace (`$SRV` is
 // shared by every namespace). It gathers and summarizes; rendering is elsewhere.
-import { createInbox, type NatsConnection } from 'nats';
+import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';

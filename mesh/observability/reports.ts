@@ -2,7 +2,7 @@
 // to the configured reporter hook through a bounded queue with a timeout. It never slows or fails the call.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jsonCodec } from '../wire/codec.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { MeshConfig } from '../process/config.ts';

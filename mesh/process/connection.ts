@@ -2,7 +2,7 @@
 // disconnect, reconnect and stale connection is logged once, with its server, and counted. Reconnects forever once
 // connected; the first connect fails fast with a message that says where it tried.
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection, type Status } from 'nats';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
 import type { MeshConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { watchStatus } from './nats-callbacks.ts';
@@ -23,31 +23,27 @@ export function natsEvents(nc: NatsConnection): Readonly<NatsEvents> {
   return eventsOf.get(nc) ?? { disconnects: 0, reconnects: 0, stale: 0 };
 }
 
-/** A status event's server, when it names one. */
-function serverOf(status: Status): string | undefined {
-  return typeof status.data === 'string' && status.data !== '' ? status.data : undefined;
-}
-
 /** Counts and logs the connection's events: once each, warn for a loss, info for a return. */
 function watchConnection(nc: NatsConnection, name: string, logger: Logger): void {
   const events: NatsEvents = { disconnects: 0, reconnects: 0, stale: 0 };
   eventsOf.set(nc, events);
-  watchStatus(nc, { logger, about: { connection: name } }, (status) => {
-    const server = serverOf(status);
+  watchStatus(nc, { logger, about: { connection: name } }, (status: Status) => {
     switch (status.type) {
       case 'disconnect':
         events.disconnects++;
-        return logger.warn({ server, connection: name, disconnects: events.disconnects }, 'NATS connection lost; reconnecting');
+        return logger.warn({ server: status.server, connection: name, disconnects: events.disconnects }, 'NATS connection lost; reconnecting');
       case 'reconnect':
         events.reconnects++;
-        return logger.info({ server, connection: name, reconnects: events.reconnects }, 'NATS connection restored');
+        return logger.info({ server: status.server, connection: name, reconnects: events.reconnects }, 'NATS connection restored');
       case 'staleConnection':
         events.stale++;
         return logger.warn({ server: nc.getServer(), connection: name, stale: events.stale }, 'NATS connection stale: the server stopped answering pings');
       case 'ldm':
-        return logger.warn({ server, connection: name }, 'NATS server entering lame duck mode');
+        return logger.warn({ server: status.server, connection: name }, 'NATS server entering lame duck mode');
       case 'error':
-        return logger.warn({ server: nc.getServer(), connection: name, reason: String(status.data) }, 'NATS server reported an error');
+        return logger.warn({ server: nc.getServer(), connection: name, reason: status.error.message }, 'NATS server reported an error');
+      case 'slowConsumer':
+        return logger.warn({ connection: name, subject: status.sub.getSubject(), pending: status.pending }, 'a NATS subscription is falling behind');
     }
   });
 }

@@ -1,8 +1,7 @@
-// The only doors through which nats.js calls our code: subscriptions, micro endpoints and the status iterator. Each
+// The only doors through which nats.js calls our code: subscriptions (micro endpoints included) and the status iterator. Each
 // callback is guarded, so nothing thrown in it can reach the client's socket reader (which would stop reading until
 // the connection went stale): a failure is logged under an error id and its request, if any, answered INTERNAL.
-import type { Msg, NatsConnection, NatsError, Status, Subscription } from 'nats';
-import type { Service as MicroService, ServiceMsg } from 'nats';
+import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { codecForContentType, CONTENT_TYPE_HEADER, jsonCodec } from '../wire/codec.ts';
 import { MeshError, newErrorId } from '../wire/errors.ts';
 import { respondError } from '../wire/respond.ts';
@@ -45,7 +44,7 @@ function deliver(guard: Guard, onMessage: (msg: Msg) => unknown, msg: Msg): void
 }
 
 /** A nats.js message callback that never throws: a subscription error (e.g. a permission) is logged, a message delivered. */
-function guarded(guard: Guard, onMessage: (msg: Msg) => unknown): (err: NatsError | null, msg: Msg) => void {
+function guarded(guard: Guard, onMessage: (msg: Msg) => unknown): (err: Error | null, msg: Msg) => void {
   return (err, msg) => {
     if (err) logError(guard, { err }, 'NATS subscription failed');
     else deliver(guard, onMessage, msg);
@@ -61,18 +60,6 @@ export interface SubscribeOptions {
 /** Subscribes `onMessage` to a subject, guarded: what it throws or rejects is logged, and its request answered. */
 export function subscribe(nc: NatsConnection, subject: string, options: SubscribeOptions, guard: Guard, onMessage: (msg: Msg) => unknown): Subscription {
   return nc.subscribe(subject, { ...options, callback: guarded(guard, onMessage) });
-}
-
-export interface EndpointOptions {
-  subject: string;
-  queue: string;
-  metadata: Record<string, string>;
-}
-
-/** Adds a micro service endpoint whose handler is guarded as subscriptions are. */
-export function addEndpoint(service: MicroService, name: string, options: EndpointOptions, guard: Guard, onRequest: (msg: ServiceMsg) => unknown): void {
-  const callback = guarded(guard, onRequest as (msg: Msg) => unknown);
-  service.addEndpoint(name, { ...options, handler: (err, msg) => callback(err, msg) });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Subscribes a hosted instance's @event handlers: decodes, binds and runs each event in a call context, and
 // counts what happened. Events are never answered; a message with a reply subject is a request, not an event.
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Identity } from '../auth/identity.ts';
 import type { IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindArguments } from './bind.ts';

@@ -1,6 +1,7 @@
 // Keeps instances that do not share state out of one queue group: an instance may declare a fingerprint of what
 // it shares (thing_service: its database), advertised in `$SRV.INFO` metadata and checked against the running ones.
-import { RequestStrategy, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { askServices, type ServiceInfo } from '../wire/micro.ts';
 import { NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
 
 /** The `$SRV.INFO` metadata key holding an instance's fingerprint. */
@@ -16,22 +17,19 @@ const SILENCE_MS = 250;
  * starting at the same moment do not see each other; the check is for the common case of a second process started later.
  */
 export async function refuseForeignInstances(nc: NatsConnection, service: string, fingerprint: string, namespace: Namespace = NO_NAMESPACE): Promise<void> {
-  let infos;
+  let infos: ServiceInfo[];
   try {
-    infos = await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: LISTEN_MS, jitter: SILENCE_MS }).info(service);
+    // None when no instance runs yet.
+    infos = await askServices(nc, 'INFO', service, { maxWaitMs: LISTEN_MS, silenceMs: SILENCE_MS });
   } catch {
     return;
   }
   const others = new Set<string>();
-  try {
-    for await (const info of infos) {
-      // Another namespace's instances answer other subjects: they share nothing with this one.
-      if (!namespace.owns(info.metadata)) continue;
-      const theirs = info.metadata?.[FINGERPRINT_METADATA];
-      if (theirs !== undefined && theirs !== fingerprint) others.add(theirs);
-    }
-  } catch {
-    // No responders: no instance runs yet.
+  for (const info of infos) {
+    // Another namespace's instances answer other subjects: they share nothing with this one.
+    if (!namespace.owns(info.metadata)) continue;
+    const theirs = info.metadata?.[FINGERPRINT_METADATA];
+    if (theirs !== undefined && theirs !== fingerprint) others.add(theirs);
   }
   if (others.size > 0) {
     throw new Error(

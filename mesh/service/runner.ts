@@ -1,6 +1,6 @@
 // Runs service classes in a process, Nameko's runner: one NATS connection, one host per service.
 // A service class is constructed with the process context, so config and logger are injected, not global.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createIdentityVerifier } from '../auth/identity-verifier.ts';
 import { connectNats } from '../process/connection.ts';
 import type { ProcessContext, Running } from '../process/process.ts';

@@ -1,6 +1,6 @@
 // Calls between services: the one client a process shares per NATS connection, attached to each hosted
 // instance so a handler can `this.call(...)` (or `callFrom(this, ...)`). Propagation itself is client.ts's.
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createClient, type CallOptions, type MeshClient } from '../calling/client.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 

@@ -1,6 +1,6 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
-import type { NatsConnection, Service as MicroService, ServiceMsg } from 'nats';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { hasAnyRole, type Identity } from '../auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
@@ -17,6 +17,7 @@ import { respondError, respondResult } from '../wire/respond.ts';
 import type { MeshClient } from '../calling/client.ts';
 import { countRequest, newEndpointCounters, statsData, type EndpointCounters } from './endpoint-stats.ts';
 import { eventHandlersOf } from './event.ts';
+import { addMicroService, type MicroService } from './micro-service.ts';
 import { FINGERPRINT_METADATA, refuseForeignInstances } from './fingerprint.ts';
 import { hostEvents, type EventStats, type HostedEvents } from './event-host.ts';
 import { readRequestHeaders, type RequestHeaders } from '../wire/propagation.ts';
@@ -25,7 +26,6 @@ import { crashOf, createReports, type Reports } from '../observability/reports.t
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
-import { addEndpoint } from '../process/nats-callbacks.ts';
 import { natsEvents } from '../process/connection.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
@@ -147,7 +147,7 @@ interface Served {
   readonly procedure: Procedure;
   readonly subject: string;
   readonly counters: EndpointCounters;
-  readonly msg: ServiceMsg;
+  readonly msg: Msg;
   readonly headers: RequestHeaders;
   /** The request's codec; undefined when its Content-Type is neither JSON nor MessagePack (the reply is then JSON). */
   readonly codec: Codec | undefined;
@@ -213,8 +213,9 @@ class Host implements HostedService {
     });
     try {
       await instance.onStart?.();
-      this.micro = await options.nc.services.add({
+      this.micro = addMicroService(options.nc, {
         name: instance.name,
+        logger: options.logger,
         version,
         description,
         metadata: serviceMetadata(instance, namespace),
@@ -225,9 +226,9 @@ class Host implements HostedService {
         const subject = namespace.subject(name);
         const counters = newEndpointCounters();
         this.counters.set(subject, counters);
-        // Per endpoint: nats.js takes no dot in a service-wide queue group.
-        const endpoint = { subject, queue: namespace.queue, metadata: endpointMetadata(procedure, this.heartbeatMs) };
-        addEndpoint(this.micro, procedure.method, endpoint, { logger: options.logger, about: { procedure: name } }, (msg) => this.handle(procedure, name, counters, msg));
+        // Per endpoint: a queue group with a dot is taken per endpoint, not service-wide.
+        const metadata = endpointMetadata(procedure, this.heartbeatMs);
+        this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, handler: (msg) => this.handle(procedure, name, counters, msg) });
         this.subjects.push(subject);
       }
       // Registries learn of the procedures from this, without asking the mesh; sent after the subscriptions, so a
@@ -296,7 +297,7 @@ class Host implements HostedService {
    * Serves one request. Checks and binding run at once; only a handler's promise (or an identity that needs verifying)
    * is waited on, with one `then`: no async frame per request. It never throws, and stop() waits until it has answered.
    */
-  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: ServiceMsg): void {
+  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: Msg): void {
     this.inFlight++;
     counters.requests++;
     counters.inFlight++;

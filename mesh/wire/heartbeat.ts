@@ -1,6 +1,6 @@
 // Heartbeats of a request in progress: how a caller asks for them, what one looks like on the wire, and how
 // long a caller waits in silence before it takes the instance that has its request for gone.
-import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { sealHeaders } from './sealed-headers.ts';
 
 /** A request header asking the responder for heartbeats while it works; a reply header giving their interval. */

@@ -1,9 +1,10 @@
 // What travels with a call from hop to hop in request headers: the deadline (`Mesh-Deadline`), the caller's
 // identity (`Mesh-Identity`, forwarded unchanged) and trace context (`traceparent` of the hop's own span, `tracestate`).
 // Reading them from a request and writing them on the next one; checking the identity is the host's job.
-import { headers as natsHeaders, type Msg, type MsgHdrs, type MsgHdrsImpl } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
+import { headerBlock } from './nats-internals.ts';
 
 /** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
 export const DEADLINE_HEADER = 'Mesh-Deadline';
@@ -42,27 +43,6 @@ export interface RequestHeaders {
 }
 
 const NO_HEADERS: RequestHeaders = Object.freeze({ contentType: undefined, heartbeat: false, deadline: undefined, identity: undefined, forwarded: NOTHING });
-
-/** The parts of nats.js's message classes that hold a message's header block undecoded (MsgImpl, ServiceMsgImpl). */
-interface UndecodedMsg {
-  msg?: UndecodedMsg;
-  _msg?: { hdr?: number };
-  _rdata?: Uint8Array;
-  _headers?: MsgHdrs;
-}
-
-const decoder = new TextDecoder();
-
-/**
- * A message's header block as text (`NATS/1.0\r\n<name>: <value>\r\n…`), read from nats.js's message without
- * building its MsgHdrs; '' when it has none, undefined when this nats.js keeps it elsewhere (then msg.headers is read).
- */
-function headerText(msg: Msg): string | undefined {
-  const raw = ((msg as UndecodedMsg).msg ?? msg) as UndecodedMsg;
-  const length = raw._msg?.hdr;
-  if (typeof length !== 'number' || raw._headers !== undefined || !(raw._rdata instanceof Uint8Array)) return undefined;
-  return length > 0 ? decoder.decode(raw._rdata.subarray(0, length)) : '';
-}
 
 /** The names a host reads, each matched where it stands in the header block's text rather than sliced out. */
 const READ = [CONTENT_TYPE_HEADER, HEARTBEAT_HEADER, DEADLINE_HEADER, ...FORWARDED] as const;
@@ -104,16 +84,43 @@ function parseRequestHeaders(text: string): RequestHeaders {
   return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
 }
 
+/**
+ * The same from nats.js's decoded headers, the public way: one pass over them, as nats.js keeps each name once
+ * with its values in order. A block nats.js cannot decode (a name with a space, which no nats.js client sends)
+ * reads as no headers: no identity, no deadline, the default codec.
+ */
+function readDecodedHeaders(msg: Msg): RequestHeaders {
+  let headers: MsgHdrs | undefined;
+  try {
+    headers = msg.headers;
+  } catch {
+    return NO_HEADERS;
+  }
+  if (!headers) return NO_HEADERS;
+  let contentType: string | undefined;
+  let heartbeat = false;
+  let deadline: number | undefined;
+  let forwarded: Record<string, string> | undefined;
+  for (const [name, values] of headers) {
+    const value = values[0] ?? '';
+    if (name === CONTENT_TYPE_HEADER) contentType = value;
+    else if (name === HEARTBEAT_HEADER) heartbeat = true;
+    else if (name === DEADLINE_HEADER) deadline = parseDeadline(value);
+    else if ((FORWARDED as readonly string[]).includes(name) && value) (forwarded ??= {})[name] = value;
+  }
+  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
+}
+
 /** The last header block read and what it held: a caller sends the same block for every request of a tick. */
 let last: { text: string; read: RequestHeaders } = { text: '', read: NO_HEADERS };
 
 /**
- * Reads a request's headers from their header block: the undecoded one when nats.js has it (one text decode, no
- * MsgHdrs built), else the decoded headers written back as a block, so one parser serves both. The same block as the
- * last request's is read once. Names are matched exactly, as nats.js does.
+ * Reads a request's headers from their undecoded header block when nats.js has it (one text decode, no MsgHdrs
+ * built: nats-internals.ts), else from msg.headers. The same block as the last request's is read once.
  */
 export function readRequestHeaders(msg: Msg): RequestHeaders {
-  const text = headerText(msg) ?? (msg.headers as MsgHdrsImpl | undefined)?.toString() ?? '';
+  const text = headerBlock(msg);
+  if (text === undefined) return readDecodedHeaders(msg);
   if (text === last.text) return last.read;
   last = { text, read: parseRequestHeaders(text) };
   return last.read;

@@ -1,6 +1,6 @@
 // The reply side of the wire format, for anything that answers a mesh request (service hosts, the WAMP
 // gateway for its callees): [args, kwargs] in the request's codec, or an error reply. Decoding is client.ts's.
-import { headers as natsHeaders, type Msg } from 'nats';
+import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER, msgpackCodec, type Codec } from './codec.ts';
 import type { Envelope } from './envelope.ts';
 import { MeshError } from './errors.ts';
@@ -13,9 +13,9 @@ export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
 type Request = Pick<Msg, 'respond'>;
 
 /** Success headers naming the codec, made once: publishing only reads headers. */
-const MSGPACK_HEADERS = natsHeaders();
-MSGPACK_HEADERS.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
-sealHeaders(MSGPACK_HEADERS);
+const msgpackHeaders = natsHeaders();
+msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+const MSGPACK_HEADERS = sealHeaders(msgpackHeaders);
 
 /** Answers [args, kwargs]; throws INTERNAL (the cause attached) when they cannot be encoded, having sent nothing. */
 export function respondResult(msg: Request, codec: Codec, envelope: Envelope): void {

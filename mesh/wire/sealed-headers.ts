@@ -1,7 +1,8 @@
 // Headers that many messages share (a codec's Content-Type, a caller's deadline for one tick, heartbeats), encoded
 // once: nats.js encodes a message's headers again at every publish otherwise. A message that needs a few lines
 // more (its own trace context) extends their encoded text instead of copying and re-encoding them.
-import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from 'nats';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { encodedHeaders } from './nats-internals.ts';
 
 /** The encoded text of sealed headers: `NATS/1.0\r\n<name>: <value>\r\n...\r\n\r\n`, or '' for none. */
 const sealedText = new WeakMap<MsgHdrs, string>();
@@ -12,13 +13,28 @@ function encodeText(text: string): Uint8Array {
   return Buffer.from(text, 'utf8');
 }
 
-/** Seals headers that will not change again: their encoding is made now and reused; anything set later is not sent. */
+/** The header block of some headers, as nats.js writes it: the status line, then each value of each name in order. */
+function blockOf(headers: MsgHdrs): string {
+  let text = headers.code > 0 && headers.description !== '' ? `NATS/1.0 ${headers.code} ${headers.description}` : 'NATS/1.0';
+  let lines = 0;
+  for (const [name, values] of headers) {
+    for (const value of values) {
+      text += `\r\n${name}: ${value}`;
+      lines++;
+    }
+  }
+  return lines === 0 && headers.code === 0 ? '' : `${text}\r\n\r\n`;
+}
+
+/**
+ * Seals headers that will not change again: a copy that reads the same and publishes an encoding made now;
+ * anything set on it later is not sent.
+ */
 export function sealHeaders(headers: MsgHdrs): MsgHdrs {
-  const text = (headers as MsgHdrsImpl).toString();
-  const bytes = encodeText(text);
-  sealedText.set(headers, text);
-  (headers as MsgHdrsImpl).encode = () => bytes;
-  return headers;
+  const text = blockOf(headers);
+  const sealed = encodedHeaders(headers, encodeText(text));
+  sealedText.set(sealed, text);
+  return sealed;
 }
 
 /**
@@ -36,8 +52,5 @@ export function sealedWith(sealed: MsgHdrs, more: Readonly<Record<string, string
     if (!PRINTABLE.test(value)) throw new TypeError(`header ${name} must be printable ASCII`);
     text += `\r\n${name}: ${value}`;
   }
-  const bytes = encodeText(`${text}\r\n\r\n`);
-  const headers = natsHeaders();
-  (headers as MsgHdrsImpl).encode = () => bytes;
-  return headers;
+  return encodedHeaders(undefined, encodeText(`${text}\r\n\r\n`));
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, ErrorCode, Events, type NatsConnection } from 'nats';
+import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { connectNats, event, hostService, SERVICE_INFO_SUBJECT, SERVICE_STARTED_SUBJECT, type HostedService } from '../../mesh/gateway.ts';
@@ -69,8 +69,7 @@ async function nextRefusal(nc: NatsConnection, timeoutMs = 2000): Promise<string
   const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
   const violation = (async () => {
     for await (const status of nc.status()) {
-      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
-      if (status.type === Events.Error && status.data === ErrorCode.PermissionsViolation && context) return `${context.operation} ${context.subject}`;
+      if (status.type === 'error' && status.error instanceof errors.PermissionViolationError) return `${status.error.operation} ${status.error.subject}`;
     }
     return undefined;
   })();

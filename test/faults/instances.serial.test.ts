@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-http/index.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 import { meshProcess, sleep, startLoad, stopProcess, summary } from './load.ts';

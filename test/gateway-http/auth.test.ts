@@ -2,7 +2,7 @@
 // WWW-Authenticate, API keys work in both headers, the policy allows and denies, and the service sees the caller.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-http/index.ts';
 import { createIdentityVerifier, hashApiKey } from '../../mesh/auth/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-http/index.ts';
 import { createIdentityVerifier, hashApiKey, hostService, newApiKey, type HostedService } from '../../mesh/gateway.ts';
 import { rpc, z } from '../../mesh/index.ts';

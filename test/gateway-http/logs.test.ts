@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { connect as connectTcp } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { hostService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';

@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { addMicroService } from '../../mesh/service/micro-service.ts';
 import type { Browser } from 'playwright-core';
 import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 import { start } from '../../gateway-http/index.ts';
@@ -34,10 +35,10 @@ describe('gateway-http describes the mesh: OpenAPI, docs, browsable API', () => 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     services = [await hostService(greeting, { nc, logger: silentLogger })];
-    // A service written with nats.js alone, publishing a broken schema next to a good one.
-    const bare = await nc.services.add({ name: foreign, version: '0.0.1', description: 'bare <b>nats.js</b> service' });
-    bare.addEndpoint('broken', { subject: `${foreign}.broken`, metadata: { params_schema: '{not json', result_schema: '[1]' }, handler: (_err, msg) => msg.respond('[["ok"],{}]') });
-    bare.addEndpoint('fine', { subject: `${foreign}.fine`, metadata: { params_schema: '{"type":"object","properties":{"n":{"type":"integer"}}}' }, handler: (_err, msg) => msg.respond('[[1],{}]') });
+    // A bare micro service without nats-mesh's host, publishing a broken schema next to a good one.
+    const bare = addMicroService(nc, { name: foreign, logger: silentLogger, version: '0.0.1', description: 'bare <b>nats.js</b> service' });
+    bare.addEndpoint('broken', { subject: `${foreign}.broken`, queue: 'q', metadata: { params_schema: '{not json', result_schema: '[1]' }, handler: (msg) => void msg.respond('[["ok"],{}]') });
+    bare.addEndpoint('fine', { subject: `${foreign}.fine`, queue: 'q', metadata: { params_schema: '{"type":"object","properties":{"n":{"type":"integer"}}}' }, handler: (msg) => void msg.respond('[[1],{}]') });
     gateway = await start({ config: testConfig(), logger: silentLogger });
   });
 

@@ -2,7 +2,8 @@
 // (no event, no stream message), and only JSON or MessagePack bodies cross, so a cross-site form cannot call.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-http/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
@@ -39,7 +40,7 @@ describe('gateway-http reaches procedures only', () => {
   it('answers 404 for an event subject and publishes nothing to its subscribers', async () => {
     const subject = `${uniqueName('events')}.created`;
     let received = 0;
-    const sub = nc.subscribe(subject, { callback: () => received++ });
+    const sub = nc.subscribe(subject, { callback: () => void received++ });
     await nc.flush();
     const res = await post(`${gateway.url}/${subject}`, '[["spoofed"]]');
     assert.equal(res.status, 404);
@@ -50,7 +51,7 @@ describe('gateway-http reaches procedures only', () => {
   });
 
   it('answers 404 for a subject a JetStream stream stores, and the stream stays empty', async (t) => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const stream = uniqueName('STREAM');
     const subject = `${uniqueName('orders')}.placed`;
     await jsm.streams.add({ name: stream, subjects: [subject] });

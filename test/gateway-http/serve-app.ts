@@ -2,7 +2,7 @@
 // options `start` builds from the configuration (a logger to read, an auth to break, reports to follow).
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createHttpApp, type HttpGatewayOptions } from '../../gateway-http/app.ts';
 import { httpSettings } from '../../gateway-http/config.ts';
 import { createGatewayServer } from '../../gateway-http/server.ts';

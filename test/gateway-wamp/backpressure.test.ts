@@ -2,7 +2,7 @@
 // unsent for it, so it cannot grow the gateway's memory; a client on the same topic that reads gets every event.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-wamp/index.ts';
 import { jsonCodec } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';

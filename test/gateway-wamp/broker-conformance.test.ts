@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decode, Encoder } from '@msgpack/msgpack';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-wamp/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, RawClient } from './raw-client.ts';

@@ -3,7 +3,7 @@
 // from start to end, keeps serving every other session meanwhile.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, MAX_DEPTH, msgpackCodec, natsEvents, type ErrorBody } from '../../mesh/gateway.ts';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decode } from '@msgpack/msgpack';
-import { connect, headers as natsHeaders, RequestStrategy, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../../mesh/wire/micro.ts';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { wampSettings } from '../../gateway-wamp/config.ts';
 import { start } from '../../gateway-wamp/index.ts';
@@ -312,7 +313,7 @@ describe('gateway-wamp dealer conformance', () => {
         }
       }
       assert.deepEqual((await call(await session(a), 1, `${SLOW}.lookup`)).slice(0, 5), [ERROR, CALL, 1, {}, 'mesh.error.deadline_exceeded']);
-      assert.deepEqual(statuses.filter((type) => type !== 'pingTimer'), []);
+      assert.deepEqual(statuses.filter((type) => type !== 'ping'), []);
       assert.equal(a.nats.isClosed(), false);
     });
   });
@@ -413,8 +414,7 @@ describe('gateway-wamp dealer conformance', () => {
       const ping = jsonCodec.decode((await nc.request(`$SRV.PING.wamp_gateway.${b.serviceId}`, undefined, { timeout: 2000 })).data);
       assert.deepEqual(ping, { type: 'io.nats.micro.v1.ping_response', name: 'wamp_gateway', id: b.serviceId, version: '0.1.0', metadata: { realm: 'realm1' } });
 
-      const found = [];
-      for await (const reply of await nc.services.client({ strategy: RequestStrategy.Timer, maxWait: 1000 }).info('wamp_gateway')) found.push(reply);
+      const found = await askServices(nc, 'INFO', 'wamp_gateway', { maxWaitMs: 1000, silenceMs: 1000 });
       const ours = found.find((reply) => reply.id === b.serviceId);
       assert.ok(ours?.endpoints.some((endpoint) => endpoint.subject === procedure));
       assert.ok(found.some((reply) => reply.id === a.serviceId), 'every gateway process answers, each with its own id');

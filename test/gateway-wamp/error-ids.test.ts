@@ -2,7 +2,7 @@
 // WAMP callee, carries an id, logged once under it (info; INTERNAL with its stack and a crash report).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { connect, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
@@ -25,7 +25,7 @@ describe('gateway-wamp error ids', () => {
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
-    crashes = nc.subscribe('mesh.reports.crash', { callback: (_err, msg) => reported.push(msg.json<Report>()) });
+    crashes = nc.subscribe('mesh.reports.crash', { callback: (_err, msg) => void reported.push(msg.json<Report>()) });
     await nc.flush();
     // A real pino logger whose JSON lines the tests read; frames may pass the NATS max_payload.
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import autobahn, { type Session } from 'autobahn';
-import { connect, type Msg, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import { createIdentityVerifier } from '../../mesh/auth/index.ts';
 import { Wampy } from 'wampy';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encode } from '@msgpack/msgpack';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
 import { start } from '../../gateway-wamp/index.ts';
 import { jsonCodec } from '../../mesh/gateway.ts';

@@ -2,7 +2,7 @@
 // it runs in the publisher's trace; a malformed or mistyped traceparent still publishes, in a fresh trace.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type Msg, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { currentCall, event, hostService, startTracing, type HostedService } from '../../mesh/gateway.ts';

@@ -2,7 +2,7 @@
 // wildcards, sessions on one topic share one NATS subscription, and a publisher skips its own event unless it asks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { jsonCodec, MAX_DEPTH } from '../../mesh/gateway.ts';

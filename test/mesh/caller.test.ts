@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller } from '../../mesh/gateway.ts';
 import { NATS_URL, OwnNatsServer, uniqueName } from '../helpers.ts';
 
@@ -17,9 +17,9 @@ describe('caller', () => {
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
-    nc.subscribe(`${subject}.echo`, { callback: (_e, m) => m.respond(m.data) });
+    nc.subscribe(`${subject}.echo`, { callback: (_e, m) => void m.respond(m.data) });
     nc.subscribe(`${subject}.silent`, { callback: () => {} });
-    nc.subscribe(`${subject}.headers`, { callback: (_e, m) => m.respond(JSON.stringify([...(m.headers ?? [])])) });
+    nc.subscribe(`${subject}.headers`, { callback: (_e, m) => void m.respond(JSON.stringify([...(m.headers ?? [])])) });
     await nc.flush();
   });
 
@@ -66,10 +66,12 @@ describe('caller', () => {
     const caller = createCaller(nc, { timeoutMs: 5000 });
     let answered!: () => void;
     const lateReplySent = new Promise<void>((resolve) => (answered = resolve));
-    const late = nc.subscribe(`${subject}.late`, { callback: (_e, m) => setTimeout(() => {
-      m.respond(encoder.encode('late'));
-      answered();
-    }, 100) });
+    const late = nc.subscribe(`${subject}.late`, { callback: (_e, m) => {
+      setTimeout(() => {
+        m.respond(encoder.encode('late'));
+        answered();
+      }, 100);
+    } });
     await nc.flush();
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
@@ -109,7 +111,7 @@ describe('caller', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const relay = `nats://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    const echo = nc.subscribe(`${marker}.echo`, { callback: (_e, m) => m.respond(m.data) });
+    const echo = nc.subscribe(`${marker}.echo`, { callback: (_e, m) => void m.respond(m.data) });
     await nc.flush();
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay, `${marker}.echo`, String(coalesce)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
@@ -134,7 +136,7 @@ describe('caller', () => {
   it('with coalesce, never publishes a request canceled before the end of its turn', async () => {
     const caller = createCaller(nc, { timeoutMs: 5000, coalesce: true });
     const received: string[] = [];
-    const counted = nc.subscribe(`${subject}.counted`, { callback: (_e, m) => received.push(m.string()) });
+    const counted = nc.subscribe(`${subject}.counted`, { callback: (_e, m) => void received.push(m.string()) });
     await nc.flush();
     const controller = new AbortController();
     const canceled = caller.request(`${subject}.counted`, encoder.encode('canceled'), { signal: controller.signal });
@@ -155,7 +157,7 @@ describe('caller', () => {
       await server.stop();
     });
     own.subscribe('x.silent', { callback: () => {} });
-    own.subscribe('x.echo', { callback: (_e, m) => m.respond(m.data) });
+    own.subscribe('x.echo', { callback: (_e, m) => void m.respond(m.data) });
     await own.flush();
     const caller = createCaller(own, { timeoutMs: 30_000 });
     const pending = assert.rejects(caller.request('x.silent', new Uint8Array()), { code: 'UNAVAILABLE' });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/index.ts';
 import { isListening } from '../../mesh/cli/nats-server.ts';
 import { freePort, NATS_URL, uniqueName } from '../helpers.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encode } from '@msgpack/msgpack';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, hostService, MeshError, rpc, z, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName, withoutErrorId } from '../helpers.ts';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createIdentityVerifier, IDENTITY_HEADER, meshKeyOf, mintIdentityToken } from '../../mesh/auth/index.ts';
 import { createClient, currentCall, event, hostService, rpc, Service, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';

@@ -2,7 +2,7 @@
 // while a slow but healthy procedure keeps its caller waiting as long as it works. Raw callers see no heartbeat.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, decodeReply, hostService, jsonCodec, rpc, type Caller, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 

@@ -2,7 +2,7 @@
 // that are not JSON, handlers that fail in odd ways. Each gets a coded error reply and the service goes on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type Msg, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, hostService, rpc, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 

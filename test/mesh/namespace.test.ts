@@ -2,7 +2,8 @@
 // none, each host greeting_service with its own reply. Calls, events, gateways and listings stay in their own mesh.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, RequestStrategy, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../../mesh/wire/micro.ts';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
@@ -82,8 +83,7 @@ describe('namespaces on one NATS server', () => {
   });
 
   it('advertises the namespace in $SRV.INFO, with prefixed subjects in the queue group a.q', async () => {
-    const infos = [];
-    for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 1000, jitter: 200 }).info('greeting_service')) infos.push(info);
+    const infos = await askServices(nc, 'INFO', 'greeting_service', { maxWaitMs: 1000, silenceMs: 200 });
     const seen = infos.map((info) => [info.metadata?.namespace ?? 'none', info.endpoints.map((e) => `${e.subject} ${e.queue_group}`)]);
     assert.deepEqual(new Map(seen as [string, string[]][]), new Map([
       ['a', ['a.greeting_service.hello a.q']],
@@ -105,7 +105,7 @@ describe('namespaces on one NATS server', () => {
   });
 
   async function meshInstance(mesh: string) {
-    for await (const info of await nc.services.client({ strategy: RequestStrategy.JitterTimer, maxWait: 1000, jitter: 200 }).info('greeting_service')) {
+    for (const info of await askServices(nc, 'INFO', 'greeting_service', { maxWaitMs: 1000, silenceMs: 200 })) {
       if ((info.metadata?.namespace ?? 'none') === mesh) return info;
     }
     throw new Error(`no instance in ${mesh}`);

@@ -2,7 +2,7 @@
 // first request and closes it after the last; a test passes a fake by assigning the field before hosting.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, hostService, provide, rpc, type MeshClient, type Provider } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

@@ -2,7 +2,7 @@
 // answered from the last view and refreshes it in the background, a flood of misses is rate-limited, rogue replies are ignored.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type Msg, type NatsConnection } from 'nats';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { hostService, rpc } from '../../mesh/gateway.ts';
 import { createRegistry, SERVICE_INFO_SUBJECT } from '../../mesh/calling/registry.ts';
 import { DEFAULT_HEARTBEAT_MS } from '../../mesh/wire/heartbeat.ts';

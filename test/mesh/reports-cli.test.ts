@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { hostService, type HostedService, type Report } from '../../mesh/gateway.ts';
 import Relay from './fixtures/relay.ts';
 import { ERROR_ID, NATS_URL, silentLogger, uniqueName } from '../helpers.ts';

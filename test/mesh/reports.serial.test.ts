@@ -2,7 +2,7 @@
 // every report it does not take is counted.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, type MeshClient } from '../../mesh/index.ts';
 import { createReports, droppedReports, hostService, type HostedService, type Report } from '../../mesh/gateway.ts';
 import Relay from './fixtures/relay.ts';

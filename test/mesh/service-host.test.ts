@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../../mesh/wire/micro.ts';
 import {
   createClient,
   hostService,
@@ -149,15 +150,14 @@ describe('service host', () => {
   });
 
   it('is discoverable through $SRV.INFO with its endpoints, and $SRV.STATS counts its requests', async () => {
-    const infos = [];
-    for await (const info of await nc.services.client().info(SERVICE)) infos.push(info);
+    const infos = await askServices(nc, 'INFO', SERVICE, { maxWaitMs: 2000, silenceMs: 300 });
     assert.equal(infos.length, 2);
     const subjects = infos[0]!.endpoints.map((e) => e.subject).sort();
     assert.deepEqual(subjects, ['broken', 'echo', 'missing', 'nothing', 'pair', 'whoami'].map((m) => `${SERVICE}.${m}`));
     assert.equal(infos[0]!.endpoints.find((e) => e.name === 'pair')?.metadata?.parameters, 'a, b?');
     assert.equal(infos[0]!.endpoints.find((e) => e.name === 'pair')?.queue_group, 'q');
     let requests = 0;
-    for await (const stats of await nc.services.client().stats(SERVICE)) {
+    for (const stats of await askServices(nc, 'STATS', SERVICE, { maxWaitMs: 2000, silenceMs: 300 })) {
       for (const e of stats.endpoints ?? []) requests += e.num_requests;
     }
     assert.ok(requests >= 60, `counted ${requests} requests`);

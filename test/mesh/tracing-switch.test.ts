@@ -2,7 +2,7 @@
 // hop's parent; off, the process makes no spans and passes the trace headers it received on unchanged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, hostService, rpc, Service, startTracing, tracingOn, type Caller, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 
@@ -30,7 +30,7 @@ describe('the tracing switch', () => {
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     nc.subscribe(ECHO, {
-      callback: (_err, msg) => msg.respond(JSON.stringify([[{ traceparent: msg.headers?.get('traceparent') || null }], {}])),
+      callback: (_err, msg) => void msg.respond(JSON.stringify([[{ traceparent: msg.headers?.get('traceparent') || null }], {}])),
     });
     hosted = await hostService(new Front(), { nc, logger: silentLogger, config: testConfig() });
     caller = createCaller(nc, { timeoutMs: 5000 });

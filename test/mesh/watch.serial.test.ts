@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/index.ts';
 import { NATS_URL, uniqueName } from '../helpers.ts';
 

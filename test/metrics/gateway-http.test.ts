@@ -1,8 +1,9 @@
 // GET /metrics and /metrics/mesh on the HTTP gateway, against a real nats-server: promtool accepts both, counters
-// move by exactly the calls made, and a bare nats.js micro service (no nats-mesh) shows up in the mesh's figures.
+// move by exactly the calls made, and a bare micro service (no nats-mesh host) shows up in the mesh's figures.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection, type Service as MicroService } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { addMicroService, type MicroService } from '../../mesh/service/micro-service.ts';
 import { start, type RunningHttpGateway } from '../../gateway-http/index.ts';
 import { hostService, MeshError, rpc, Service, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
@@ -45,9 +46,9 @@ describe('metrics on the HTTP gateway', () => {
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     hosted = await hostService(new MetricsService(), { nc, logger: silentLogger });
-    // A service in the micro protocol written with nats.js alone, as one in another language would be.
-    bare = await nc.services.add({ name: BARE, version: '1.0.0', queue: 'q' });
-    bare.addEndpoint('echo', { subject: `${BARE}.echo`, handler: (_err, msg) => msg.respond(msg.data) });
+    // A service in the micro protocol without nats-mesh's host, as one in another language would be.
+    bare = addMicroService(nc, { name: BARE, logger: silentLogger, version: '1.0.0' });
+    bare.addEndpoint('echo', { subject: `${BARE}.echo`, queue: 'q', handler: (msg) => void msg.respond(msg.data) });
     gateway = await start({ config: testConfig({ 'http.port': 0, 'http.host': '127.0.0.1' }), logger: silentLogger });
   });
 
@@ -79,7 +80,7 @@ describe('metrics on the HTTP gateway', () => {
     assert.ok(sampleValue(text, 'process_cpu_user_seconds_total', { gateway: 'http' }) !== undefined, 'process metrics are there');
   });
 
-  it('serves every procedure on the mesh from $SRV.STATS, bare nats.js services included, and passes promtool', async () => {
+  it('serves every procedure on the mesh from $SRV.STATS, bare micro services included, and passes promtool', async () => {
     for (let i = 0; i < 4; i++) assert.equal(await call(gateway, `${SERVICE}.hello`, [['Bo'], {}]), 200);
     for (let i = 0; i < 3; i++) assert.equal(await call(gateway, `${SERVICE}.refuse`, [[], {}]), 400);
     for (let i = 0; i < 2; i++) assert.equal(await call(gateway, `${BARE}.echo`, [[1], {}]), 200);

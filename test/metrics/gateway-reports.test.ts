@@ -2,7 +2,8 @@
 // answered with an id, logged once under it with the stack, and published on mesh.reports.crash with that id.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { connect, type NatsConnection, type Subscription } from 'nats';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { addMicroService } from '../../mesh/service/micro-service.ts';
 import { pino } from 'pino';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
@@ -48,9 +49,9 @@ describe('crash reports from the gateways', () => {
     greeting = new GreetingService();
     greeting.name = uniqueName('crash_greeting');
     hosted = await hostService(greeting, { nc, logger: silentLogger });
-    const bare = await nc.services.add({ name: GARBLED.split('.')[0]!, version: '0.0.1' });
-    bare.addEndpoint('read', { subject: GARBLED, handler: (_err, msg) => msg.respond('<html>oops</html>') });
-    crashes = nc.subscribe('mesh.reports.crash', { callback: (_err, msg) => reported.push(msg.json<Report>()) });
+    const bare = addMicroService(nc, { name: GARBLED.split('.')[0]!, logger: silentLogger, version: '0.0.1' });
+    bare.addEndpoint('read', { subject: GARBLED, queue: 'q', handler: (msg) => void msg.respond('<html>oops</html>') });
+    crashes = nc.subscribe('mesh.reports.crash', { callback: (_err, msg) => void reported.push(msg.json<Report>()) });
     await nc.flush();
   });
 

@@ -2,7 +2,7 @@
 // page's dashboard calls: the figures of every procedure on the mesh, answered by the gateway, never registrable.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start, type RunningWampGateway } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { hostService, MeshError, rpc, Service, type HostedService } from '../../mesh/gateway.ts';

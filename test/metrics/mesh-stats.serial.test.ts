@@ -2,7 +2,7 @@
 // a second reply from the same instance is not counted twice, bad data is dropped, and promtool accepts the output.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { renderMeshMetrics } from '../../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, gatherStats, parseStatsReply, quantileMs, summarize, SERVICE_STATS_SUBJECT } from '../../mesh/observability/mesh-stats.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';

@@ -2,7 +2,7 @@
 // a second per code plus a line counting the rest, the metrics count every one, and INTERNAL errors are always logged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';

@@ -2,7 +2,7 @@
 // from the service itself, a failed write leaves nothing, and the service serves again by itself once Postgres is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-http/index.ts';
 import { hostService, type HostedService, type MeshConfig } from '../../mesh/gateway.ts';
 import ThingService from '../../services/thing/index.ts';

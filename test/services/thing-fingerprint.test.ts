@@ -5,10 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../../mesh/wire/micro.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import ThingService from '../../services/thing/index.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
+
+/** How long to listen for `$SRV.INFO` replies, and the silence that ends it early. */
+const DISCOVERY = { maxWaitMs: 2000, silenceMs: 300 };
 
 describe('thing_service on another database', () => {
   let server: OwnNatsServer;
@@ -31,8 +35,7 @@ describe('thing_service on another database', () => {
   });
 
   it('advertises a fingerprint of its database in $SRV.INFO, without the path in clear', async () => {
-    const infos = [];
-    for await (const info of await nc.services.client().info('thing_service')) infos.push(info);
+    const infos = await askServices(nc, 'INFO', 'thing_service', DISCOVERY);
     assert.equal(infos.length, 1);
     assert.match(infos[0]!.metadata?.fingerprint ?? '', /^[0-9a-f]{16}$/);
     assert.ok(!JSON.stringify(infos[0]).includes(dirs[0]!));
@@ -41,8 +44,7 @@ describe('thing_service on another database', () => {
   it('refuses to start next to an instance on another database, with a clear error, before opening its own', async () => {
     const second = new ThingService({ config: testConfig({ 'nats.url': server.url, 'database.dataDir': dirs[1] }), logger: silentLogger });
     await assert.rejects(hostService(second, { nc, logger: silentLogger }), /refusing to start thing_service: instances of it already run on this NATS server with different data/);
-    const infos = [];
-    for await (const info of await nc.services.client().info('thing_service')) infos.push(info);
+    const infos = await askServices(nc, 'INFO', 'thing_service', DISCOVERY);
     assert.equal(infos.length, 1);
   });
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { start } from '../../gateway-http/index.ts';
 import { hostService, type HostedService, type MeshConfig } from '../../mesh/gateway.ts';

@@ -2,7 +2,7 @@
 // publishes its [args, kwargs] to <service>.websocket_test, where any NATS subscriber (the WAMP gateway) gets it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, hostService, jsonCodec, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';

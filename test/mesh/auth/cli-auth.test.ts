@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { createAuthenticator, createIdentityVerifier } from '../../../mesh/auth/index.ts';
 import { hostService } from '../../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../../helpers.ts';

@@ -2,7 +2,8 @@
 // forging identities, presenting its own JWT, or none. Handlers read the verified caller with currentCall().
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { askServices } from '../../../mesh/wire/micro.ts';
 import { createIdentityVerifier, mintIdentityToken, meshKeyOf, IDENTITY_HEADER } from '../../../mesh/auth/index.ts';
 import { decodeReply, hostService, jsonCodec, MeshError, type HostedService } from '../../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../../helpers.ts';
@@ -77,8 +78,7 @@ describe('the service host verifies Mesh-Identity and enforces @rpc access', () 
   }
 
   it('publishes each procedure access in the endpoint metadata', async () => {
-    const infos = [];
-    for await (const info of await nc.services.client().info(vault)) infos.push(info);
+    const infos = await askServices(nc, 'INFO', vault, { maxWaitMs: 2000, silenceMs: 300 });
     const access = Object.fromEntries(infos[0]!.endpoints.map((e) => [e.name, e.metadata?.access]));
     assert.deepEqual(access, { whoami: 'public', peek: 'public', open: 'roles:admin' });
   });
