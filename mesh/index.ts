@@ -11,6 +11,7 @@ export { reply, type Args, type Kwargs } from './wire/envelope.ts';
 export { MeshError, type ErrorCode, type ErrorDetail } from './wire/errors.ts';
 export { createClient, serviceProxy, type MeshClient, type CallOptions, type ClientOptions, type ProxiedClient } from './calling/client.ts';
 export type { ServiceProxy, ServiceProxies, ServiceMap } from './calling/client-proxy.ts';
+export type { CallStream } from './calling/call-stream.ts';
 export type { ProcessContext } from './process/process.ts';
 export type { MeshConfig } from './process/config.ts';
 export { configSection, type ConfigSection } from './process/config-section.ts';

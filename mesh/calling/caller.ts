@@ -10,6 +10,8 @@ import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 import type { Logger } from '../process/logger.ts';
 import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
+import { cancelHeaders, cancelSubject, type CancelMode } from '../wire/cancel.ts';
+import { isProgress, STREAM_HEADER } from '../wire/stream.ts';
 
 export interface RequestOptions {
   /** Per-request timeout; defaults to the caller's timeoutMs. */
@@ -20,8 +22,19 @@ export interface RequestOptions {
    */
   deadline?: number;
   headers?: MsgHdrs;
-  /** Aborting rejects the request with CANCELED; a late reply is dropped. */
+  /** Aborting cancels the request (see `cancel`); a late reply is dropped. */
   signal?: AbortSignal;
+  /**
+   * What aborting the signal does, in WAMP's terms: `killnowait` (the default) rejects with CANCELED at once and tells
+   * the responder to abort its handler; `kill` tells it too but waits for its answer (normally CANCELED) until the
+   * deadline; `skip` rejects at once and tells the responder nothing.
+   */
+  cancel?: 'skip' | CancelMode;
+  /**
+   * Asks for progressive results (`Mesh-Stream: 1`): each one the responder sends comes here, in order, before the
+   * promise settles with the final reply. They also show the responder is alive, as heartbeats do.
+   */
+  onProgress?: (msg: Msg) => void;
   /** The trace context of the request's span (`traceparent`, `tracestate`), added to its headers while tracing is on. */
   trace?: TraceHeaders;
 }
@@ -79,8 +92,8 @@ export interface KnownProcedure {
 
 interface OutgoingHeaders {
   deadline: number;
-  plain?: MsgHdrs;
-  withHeartbeat?: MsgHdrs;
+  /** Sealed sets by what they ask for: 1 heartbeats, 2 progressive results, 3 both. */
+  sets: MsgHdrs[];
 }
 
 /** A request built and waiting for the outbox to be published. */
@@ -93,6 +106,9 @@ interface Outgoing {
 
 interface Pending {
   subject: string;
+  onProgress?: (msg: Msg) => void;
+  /** Once published: the subject its cancel goes to, so that aborting can tell the responder. */
+  published?: boolean;
   /** The deadline bucket holding this request's token. */
   tick: number;
   /** The bucket at which silence from the responder means it is gone, when heartbeats are expected. */
@@ -158,18 +174,18 @@ class MuxCaller implements Caller {
     const token = (this.nextToken++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const tick = this.tickNow() + Math.ceil((deadline - now) / this.tickMs) + 1;
-      const entry: Pending = { subject, tick, resolve, reject };
+      const entry: Pending = { subject, tick, resolve, reject, onProgress: options.onProgress };
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
-        const onAbort = () => this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
+        const onAbort = () => this.abort(token, options.cancel ?? 'killnowait');
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
       this.pending.set(token, entry);
       this.schedule(token, tick);
       try {
-        const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline);
+        const shared = this.outgoingHeaders(options.headers, heartbeatMs !== undefined, deadline, options.onProgress !== undefined);
         const headers = options.trace && tracingOn() ? withTrace(shared, options.trace) : shared;
         if (!this.coalesce) this.publish(token, subject, payload, headers);
         else if (this.outbox.push({ token, subject, payload, headers }) === 1) setImmediate(this.publishOutbox);
@@ -181,6 +197,24 @@ class MuxCaller implements Caller {
 
   private publish(token: string, subject: string, payload: Uint8Array, headers: MsgHdrs): void {
     this.nc.publish(this.namespace.subject(subject), payload, { reply: this.prefix + token, headers });
+    const entry = this.pending.get(token);
+    if (entry) entry.published = true;
+  }
+
+  /** The caller gave up on a request: the responder is told unless `skip`, and the promise settles unless `kill`. */
+  private abort(token: string, mode: 'skip' | CancelMode): void {
+    const entry = mode === 'kill' ? this.pending.get(token) : this.settle(token);
+    if (!entry) return;
+    if (mode !== 'kill') entry.reject(new MeshError('CANCELED', 'request canceled'));
+    if (mode === 'skip' || !entry.published) {
+      if (mode === 'kill') this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
+      return;
+    }
+    try {
+      this.nc.publish(this.namespace.subject(cancelSubject(entry.subject)), this.prefix + token, { headers: cancelHeaders(mode) });
+    } catch {
+      // The connection is going: the responder's own deadline ends the work.
+    }
   }
 
   private cannotPublish(token: string, err: unknown): void {
@@ -219,6 +253,8 @@ class MuxCaller implements Caller {
       if (entry) this.expectHeartbeat(token, entry, Number(msg.headers!.get(HEARTBEAT_HEADER)));
       return;
     }
+    // Only a request that asked for progressive results can get one: a plain reply's headers are not read here.
+    if (this.pending.get(token)?.onProgress && isProgress(msg)) return this.progress(token, msg);
     const entry = this.settle(token);
     if (!entry) return;
     if (msg.data.length === 0 && msg.headers?.code === 503) {
@@ -228,6 +264,17 @@ class MuxCaller implements Caller {
     } else {
       entry.resolve(msg);
     }
+  }
+
+  /** A progressive result: to the request's listener, and proof that the responder lives. */
+  private progress(token: string, msg: Msg): void {
+    const entry = this.pending.get(token);
+    if (!entry?.onProgress) return;
+    if (entry.silenceTick !== undefined) {
+      const heartbeatMs = this.known?.(entry.subject)?.heartbeatMs;
+      if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
+    }
+    entry.onProgress(msg);
   }
 
   private settle(token: string): Pending | undefined {
@@ -254,19 +301,19 @@ class MuxCaller implements Caller {
    * The request's headers plus Mesh-Deadline (rounded up to the tick, the timer's own precision) and the heartbeat
    * request when wanted. Reused while the rounded deadline stays the same, so a busy caller builds one set per tick.
    */
-  private outgoingHeaders(headers: MsgHdrs | undefined, heartbeat: boolean, deadline: number): MsgHdrs {
+  private outgoingHeaders(headers: MsgHdrs | undefined, heartbeat: boolean, deadline: number, stream: boolean): MsgHdrs {
     const base = headers ?? this.noHeaders;
     const rounded = Math.ceil(deadline / this.tickMs) * this.tickMs;
     let entry = this.outgoing.get(base);
     if (entry?.deadline !== rounded) {
-      entry = { deadline: rounded };
+      entry = { deadline: rounded, sets: [] };
       this.outgoing.set(base, entry);
     }
-    const key = heartbeat ? 'withHeartbeat' : 'plain';
-    let combined = entry[key];
+    const key = (heartbeat ? 1 : 0) + (stream ? 2 : 0);
+    let combined = entry.sets[key];
     if (!combined) {
-      combined = sealHeaders(headersWith(base, { [DEADLINE_HEADER]: String(rounded), [HEARTBEAT_HEADER]: heartbeat ? '1' : undefined }));
-      entry[key] = combined;
+      const more = { [DEADLINE_HEADER]: String(rounded), [HEARTBEAT_HEADER]: heartbeat ? '1' : undefined, [STREAM_HEADER]: stream ? '1' : undefined };
+      combined = entry.sets[key] = sealHeaders(headersWith(base, more));
     }
     return combined;
   }

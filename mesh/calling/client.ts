@@ -3,6 +3,7 @@
 // Built on the shared caller; the gateways use the caller directly because they forward bytes untouched.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, type Caller, type RequestOptions } from './caller.ts';
+import { openStream, type CallStream } from './call-stream.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { runningCall, type RunningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
@@ -29,6 +30,11 @@ export interface MeshClient {
    * handler the call inherits the request's deadline and forwards its identity and trace headers.
    */
   call(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): Promise<Envelope>;
+  /**
+   * Calls a procedure that streams: iterate for its progressive results, await `result` for the final one.
+   * Stopping the iteration early cancels the call (the handler's signal aborts), as does `options.signal`.
+   */
+  stream(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): CallStream;
   /** Publishes an event [args, kwargs] on a subject, under the client's namespace (inside a handler, with its identity and trace headers). */
   publish(subject: string, args?: Args, kwargs?: Kwargs): void;
   close(): void;
@@ -84,13 +90,27 @@ class Client implements MeshClient {
 
   async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    return this.request(procedure, codec, args, kwargs, options);
+  }
+
+  stream(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): CallStream {
+    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    const start = (onProgress: (msg: Msg) => void, signal: AbortSignal) => this.request(procedure, codec, args, kwargs, { ...options, signal }, onProgress);
+    return openStream(start, (msg) => decodeReply(msg, codec), options.signal);
+  }
+
+  /**
+   * One request: inside a handler it inherits the request's deadline (brought forward by timeoutMs when that ends
+   * sooner) and its signal, so the call is canceled with the handler's.
+   */
+  private async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void): Promise<Envelope> {
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
     const request: RequestOptions = {
-      signal: options.signal,
+      signal: options.signal ?? running?.signal,
+      onProgress,
       headers: options.token === undefined ? this.headersFor(codec, running, hop) : this.headersWithToken(codec, options.token, running, hop),
     };
-    // Inside a handler the request's deadline is inherited, brought forward by timeoutMs when that ends sooner.
     const inherited = running?.deadline;
     if (inherited === undefined) request.timeoutMs = options.timeoutMs;
     else request.deadline = options.timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + options.timeoutMs);

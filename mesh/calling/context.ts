@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from '../auth/identity.ts';
 import { tracingOn, type Hop } from '../observability/tracing.ts';
 import { forwardedThrough, type Forwarded } from '../wire/propagation.ts';
+import { MeshError } from '../wire/errors.ts';
 
 export interface CallContext {
   /** The verified caller, or undefined when the request carried no identity. */
@@ -17,6 +18,16 @@ export interface CallContext {
   readonly deadline: number | undefined;
   /** The W3C trace id the call belongs to (log it to find every hop of the call). */
   readonly traceId?: string;
+  /**
+   * Aborted when the caller cancels or the deadline passes, its reason a MeshError (CANCELED or DEADLINE_EXCEEDED):
+   * hand it to what the handler waits on. Calls made from the handler carry it on, so they are canceled with it.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Sends one progressive result (`[[value], {}]`) to a caller that asked for them; a caller that did not gets only
+   * the final result. An async generator method does the same with each value it yields.
+   */
+  progress(value: unknown): void;
 }
 
 /** The context as the host keeps it: also the headers that calls and events made from the handler carry on. */
@@ -24,12 +35,26 @@ export interface RunningCall extends CallContext {
   readonly forwarded: Forwarded;
 }
 
+/** What the host lets a call it serves do beyond its own work: be canceled by its caller, and stream to it. */
+export interface CallChannel {
+  /** The signal was read: the host keeps its controller, to abort it when the caller cancels. */
+  watch(controller: AbortController): void;
+  /** Sends a progressive result, when the caller asked for them. */
+  progress(value: unknown): void;
+}
+
+/** A channel for a call nobody can cancel or stream from (an event): its signal aborts at the deadline only. */
+const NO_CHANNEL: CallChannel = { watch: () => undefined, progress: () => undefined };
+
 /**
  * A request or event being served, as the host hands it to runInCall: its trace id and what its own calls forward
- * (the received headers with the hop's span as their parent) are worked out when first read, not per request.
+ * (the received headers with the hop's span as their parent) are worked out when first read, not per request; so
+ * is its signal, with the deadline's timer: a handler that never reads it costs neither.
  */
 export class ServedCall implements RunningCall {
   private next: Forwarded | undefined;
+  private controller: AbortController | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly caller: Identity | undefined,
@@ -37,10 +62,32 @@ export class ServedCall implements RunningCall {
     readonly deadline: number | undefined,
     private readonly hop: Hop,
     private readonly received: Forwarded,
+    private readonly channel: CallChannel = NO_CHANNEL,
   ) {}
 
   get traceId(): string {
     return this.hop.traceId;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      this.channel.watch(controller);
+      if (this.deadline !== undefined) {
+        const abort = () => controller.abort(new MeshError('DEADLINE_EXCEEDED', `the caller's deadline for '${this.procedure}' passed`));
+        this.deadlineTimer = setTimeout(abort, Math.max(0, this.deadline - Date.now())).unref();
+      }
+    }
+    return this.controller.signal;
+  }
+
+  progress(value: unknown): void {
+    this.channel.progress(value);
+  }
+
+  /** The call is answered: its deadline timer goes. */
+  end(): void {
+    clearTimeout(this.deadlineTimer);
   }
 
   get forwarded(): Forwarded {

@@ -4,6 +4,7 @@ import type { CallOptions } from '../calling/client.ts';
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { callFrom, clientOf } from './service-call.ts';
+import { currentCall } from '../calling/context.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
 export interface RpcOptions extends ContractOptions {
@@ -136,8 +137,13 @@ export abstract class Service {
     clientOf(this).publish(subject, args, kwargs);
   }
 
-  /** Resolves with the reply [args, kwargs], inheriting the deadline, identity and trace of the request served. */
+  /** Resolves with the reply [args, kwargs], inheriting the deadline, identity, trace and signal of the request served. */
   protected call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options?: CallOptions): Promise<Envelope> {
     return callFrom(this, procedure, args, kwargs, options);
+  }
+
+  /** Sends a progressive result to the caller of the request served, if it asked for them (`currentCall().progress`). */
+  protected progress(value: unknown): void {
+    currentCall()?.progress(value);
   }
 }

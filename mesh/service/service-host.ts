@@ -1,12 +1,15 @@
 // Runs one service instance on a NATS connection: a micro service with one endpoint per @rpc method.
 // It decodes, binds, calls and replies; it never decides what a service does. Drains on stop.
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { hasAnyRole, type Identity } from '../auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
 import { codecForContentType, jsonCodec, type Codec } from '../wire/codec.ts';
 import { configSchema, type MeshConfig } from '../process/config.ts';
-import { runInCall, ServedCall } from '../calling/context.ts';
+import { runInCall, ServedCall, type CallChannel } from '../calling/context.ts';
+import { cancelSubject } from '../wire/cancel.ts';
+import { progressHeadersFor } from '../wire/stream.ts';
+import { subscribe } from '../process/nats-callbacks.ts';
 import { parseEnvelope, toReplyEnvelope } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import { announceStarted } from '../calling/announce.ts';
@@ -155,6 +158,12 @@ interface Served {
   readonly started: number;
   readonly hop: Hop;
   caller: Identity | undefined;
+  /** The call as its handler sees it, once the identity is settled. */
+  served?: ServedCall;
+}
+
+function isAsyncIterator(value: unknown): value is AsyncIterator<unknown, unknown> & AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -179,6 +188,9 @@ class Host implements HostedService {
   private readonly reports: Reports;
   private readonly namespace: Namespace;
   private micro: MicroService | undefined;
+  /** The requests whose handler read its signal, by reply subject: what a cancel message names. */
+  private readonly cancelable = new Map<string, AbortController>();
+  private cancels: Subscription | undefined;
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
 
@@ -231,6 +243,9 @@ class Host implements HostedService {
         this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, handler: (msg) => this.handle(procedure, name, counters, msg) });
         this.subjects.push(subject);
       }
+      // Every instance hears every cancel for the service; the one serving the request it names aborts its handler.
+      const cancels = namespace.subject(cancelSubject(`${instance.name}.>`));
+      this.cancels = subscribe(options.nc, cancels, {}, { logger: options.logger, about: { cancels } }, (msg) => this.cancel(msg));
       // Registries learn of the procedures from this, without asking the mesh; sent after the subscriptions, so a
       // caller that reads it reaches them.
       if (procedures.length > 0) announceStarted(options.nc, this.micro.info(), options.logger);
@@ -254,6 +269,7 @@ class Host implements HostedService {
 
   async stop(): Promise<void> {
     await this.micro?.stop();
+    if (!this.options.nc.isClosed()) this.cancels?.unsubscribe();
     await this.events?.stop();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.instance.onStop?.();
@@ -332,15 +348,51 @@ class Host implements HostedService {
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec!.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const result = runInCall(
-        new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded),
-        () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
-      );
+      const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, msg.reply ? this.channelOf(request) : undefined));
+      const returned = runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)));
+      // An async generator streams: each value it yields is a progressive result, what it returns the final one.
+      const result = isAsyncIterator(returned) ? runInCall(served, () => this.drain(request, returned)) : returned;
       if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
       else this.reply(request, result);
     } catch (err) {
       this.fail(request, err);
     }
+  }
+
+  /** What a request's handler may do towards its caller: be canceled by it, and send it progressive results. */
+  private channelOf(request: Served): CallChannel {
+    const { msg, headers, codec } = request;
+    return {
+      watch: (controller) => this.cancelable.set(msg.reply!, controller),
+      progress: (value) => {
+        if (headers.stream) msg.respond(codec!.encode([[value], {}]), { headers: progressHeadersFor(codec!) });
+      },
+    };
+  }
+
+  /**
+   * Sends each value an async generator yields as a progressive result; resolves with what it returns. Its signal is
+   * watched from the start: once the caller cancels (or the deadline passes), the generator is ended (its `finally`
+   * runs) and the call fails with the signal's reason.
+   */
+  private async drain(request: Served, generator: AsyncIterator<unknown, unknown>): Promise<unknown> {
+    const served = request.served!;
+    const { signal } = served;
+    for (;;) {
+      if (signal.aborted) {
+        await generator.return?.(undefined);
+        throw signal.reason;
+      }
+      const step = await generator.next();
+      if (step.done) return step.value;
+      served.progress(step.value);
+    }
+  }
+
+  /** A cancel message: the request it names, if this instance serves it and its handler watches, is aborted. */
+  private cancel(msg: Msg): void {
+    const controller = this.cancelable.get(msg.string());
+    controller?.abort(new MeshError('CANCELED', 'the caller canceled the call'));
   }
 
   private reply(request: Served, result: unknown): void {
@@ -368,9 +420,13 @@ class Host implements HostedService {
 
   /** What follows every answer: the counts, the span, the log line or report, and stop()'s count of requests in progress. */
   private finish(request: Served, failure: Failure | undefined): void {
-    const { procedure, subject, counters, beatSubject, started, hop, caller } = request;
+    const { procedure, subject, counters, beatSubject, started, hop, caller, served, msg } = request;
     try {
       if (beatSubject) this.stopBeating(beatSubject);
+      if (served) {
+        served.end();
+        if (msg.reply) this.cancelable.delete(msg.reply);
+      }
       counters.inFlight--;
       const ms = performance.now() - started;
       if (this.measuring) countRequest(counters, ms, failure?.error.code);

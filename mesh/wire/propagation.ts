@@ -4,6 +4,7 @@
 import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { CONTENT_TYPE_HEADER } from './codec.ts';
 import { HEARTBEAT_HEADER } from './heartbeat.ts';
+import { STREAM_HEADER } from './stream.ts';
 import { headerBlock } from './nats-internals.ts';
 
 /** The moment a request's answer stops being useful, in milliseconds since the epoch (clocks kept by NTP). */
@@ -37,15 +38,17 @@ function parseDeadline(value: string | undefined): number | undefined {
 export interface RequestHeaders {
   contentType: string | undefined;
   heartbeat: boolean;
+  /** The caller takes progressive results (`Mesh-Stream`, stream.ts). */
+  stream: boolean;
   deadline: number | undefined;
   identity: string | undefined;
   forwarded: Forwarded;
 }
 
-const NO_HEADERS: RequestHeaders = Object.freeze({ contentType: undefined, heartbeat: false, deadline: undefined, identity: undefined, forwarded: NOTHING });
+const NO_HEADERS: RequestHeaders = Object.freeze({ contentType: undefined, heartbeat: false, stream: false, deadline: undefined, identity: undefined, forwarded: NOTHING });
 
 /** The names a host reads, each matched where it stands in the header block's text rather than sliced out. */
-const READ = [CONTENT_TYPE_HEADER, HEARTBEAT_HEADER, DEADLINE_HEADER, ...FORWARDED] as const;
+const READ = [CONTENT_TYPE_HEADER, HEARTBEAT_HEADER, STREAM_HEADER, DEADLINE_HEADER, ...FORWARDED] as const;
 
 function nameAt(text: string, start: number, end: number): (typeof READ)[number] | undefined {
   for (const name of READ) if (name.length === end - start && text.startsWith(name, start)) return name;
@@ -56,6 +59,7 @@ function nameAt(text: string, start: number, end: number): (typeof READ)[number]
 function parseRequestHeaders(text: string): RequestHeaders {
   let contentType: string | undefined;
   let heartbeat = false;
+  let stream = false;
   let deadline: number | undefined;
   let deadlineRead = false;
   let forwarded: Record<string, string> | undefined;
@@ -71,6 +75,7 @@ function parseRequestHeaders(text: string): RequestHeaders {
     const value = text.slice(colon + 1, end).trim();
     if (name === CONTENT_TYPE_HEADER) contentType ??= value;
     else if (name === HEARTBEAT_HEADER) heartbeat = true;
+    else if (name === STREAM_HEADER) stream = value === '1';
     else if (name === DEADLINE_HEADER) {
       if (!deadlineRead) deadline = parseDeadline(value);
       deadlineRead = true;
@@ -81,7 +86,7 @@ function parseRequestHeaders(text: string): RequestHeaders {
       if (value) (forwarded ??= {})[name] = value;
     }
   }
-  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
+  return { contentType, heartbeat, stream, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
 }
 
 /**
@@ -99,16 +104,18 @@ function readDecodedHeaders(msg: Msg): RequestHeaders {
   if (!headers) return NO_HEADERS;
   let contentType: string | undefined;
   let heartbeat = false;
+  let stream = false;
   let deadline: number | undefined;
   let forwarded: Record<string, string> | undefined;
   for (const [name, values] of headers) {
     const value = values[0] ?? '';
     if (name === CONTENT_TYPE_HEADER) contentType = value;
     else if (name === HEARTBEAT_HEADER) heartbeat = true;
+    else if (name === STREAM_HEADER) stream = value === '1';
     else if (name === DEADLINE_HEADER) deadline = parseDeadline(value);
     else if ((FORWARDED as readonly string[]).includes(name) && value) (forwarded ??= {})[name] = value;
   }
-  return { contentType, heartbeat, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
+  return { contentType, heartbeat, stream, deadline, identity: forwarded?.[IDENTITY_HEADER], forwarded: forwarded ?? NOTHING };
 }
 
 /** The last header block read and what it held: a caller sends the same block for every request of a tick. */

@@ -8,7 +8,7 @@ import { headerBlock } from '../../mesh/wire/nats-internals.ts';
 import { readRequestHeaders, type RequestHeaders } from '../../mesh/wire/propagation.ts';
 import { NATS_URL, roundTrips, uniqueName } from '../helpers.ts';
 
-const NAMES = ['Content-Type', 'Mesh-Deadline', 'Mesh-Heartbeat', 'Mesh-Identity', 'traceparent', 'tracestate', 'mesh-deadline', 'X-Other'];
+const NAMES = ['Content-Type', 'Mesh-Deadline', 'Mesh-Heartbeat', 'Mesh-Stream', 'Mesh-Identity', 'traceparent', 'tracestate', 'mesh-deadline', 'X-Other'];
 /** Header values nats.js lets through: printable text, with spaces and colons, possibly empty. */
 const value = fc.oneof(fc.constantFrom('', '1764089384550', ' 17 ', 'application/msgpack', 'a:b', '123456789012345678'), fc.stringMatching(/^[ -~]{0,40}$/));
 const headerSets = fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { maxLength: 8 });
@@ -25,6 +25,7 @@ function expectedFrom(msg: Msg): RequestHeaders {
   return {
     contentType: first('Content-Type'),
     heartbeat: msg.headers?.has('Mesh-Heartbeat') ?? false,
+    stream: first('Mesh-Stream')?.trim() === '1',
     deadline: deadline !== undefined && /^\d{1,16}$/.test(deadline) ? Number(deadline) : undefined,
     identity: forwarded['Mesh-Identity'],
     forwarded,
@@ -57,6 +58,7 @@ describe('request headers', () => {
     assert.deepEqual(readRequestHeaders(msg), {
       contentType: undefined,
       heartbeat: false,
+      stream: false,
       deadline: 1764089384550,
       identity: 'token',
       forwarded: { 'Mesh-Identity': 'token', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
