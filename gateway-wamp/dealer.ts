@@ -1,6 +1,6 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
 // NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
-import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   codecForContentType,
   CONTENT_TYPE_HEADER,
@@ -20,7 +20,7 @@ import {
   type Namespace,
   type Reports,
 } from '../mesh/gateway.ts';
-import { cannotEncode, nameProblem, quoteName, startHop, TRACEPARENT_HEADER, withErrorId, type Hop } from '../mesh/gateway.ts';
+import { cancelModeOf, cancelSubject, cannotEncode, nameProblem, progressHeadersFor, quoteName, startHop, STREAM_HEADER, subscribe, TRACEPARENT_HEADER, withErrorId, type CancelMode, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
@@ -79,7 +79,12 @@ interface Invocation {
   procedure: string;
   started: number;
   expires: number;
+  /** The NATS caller takes progressive results (`Mesh-Stream`): the INVOCATION said receive_progress. */
+  stream: boolean;
 }
+
+/** WAMP's cancel modes (CANCEL's `mode`), the default first. */
+const CANCEL_MODES: ReadonlySet<unknown> = new Set(['kill', 'skip', 'killnowait']);
 
 function codecOf(msg: Msg): Codec | undefined {
   return codecForContentType(msg.headers?.get(CONTENT_TYPE_HEADER));
@@ -102,10 +107,19 @@ function replyError(msg: Msg, codec: Codec, error: MeshError, logger: Logger): v
 export class Dealer {
   readonly registrations: Registrations;
   private readonly revokeTimer: NodeJS.Timeout;
+  /** The sessions owing an answer, by the reply subject of the NATS request: what a cancel message names. */
+  readonly owing = new Map<string, SessionRpc>();
+  private readonly cancels: Subscription;
 
   constructor(readonly options: DealerOptions) {
     this.registrations = new Registrations(options.nc, options.namespace, (registration, msg) => this.route(registration, msg), options.logger);
     this.revokeTimer = setInterval(() => this.revokeTaken(), options.revokeCheckMs).unref();
+    // A caller's cancel for any procedure: the callee this gateway invoked for that request, if any, is interrupted.
+    const cancels = options.namespace.subject(cancelSubject('>'));
+    this.cancels = subscribe(options.nc, cancels, {}, { logger: options.logger, about: { cancels } }, (msg) => {
+      const reply = msg.string();
+      this.owing.get(reply)?.interrupt(reply, cancelModeOf(msg.headers));
+    });
   }
 
   /**
@@ -129,6 +143,7 @@ export class Dealer {
 
   close(): void {
     clearInterval(this.revokeTimer);
+    if (!this.options.nc.isClosed()) this.cancels.unsubscribe();
   }
 
   /** Why a procedure URI cannot be called or registered, or undefined. */
@@ -220,6 +235,8 @@ export class SessionRpc implements Callee {
       reply = await this.dealer.options.caller.request(procedure, payload, {
         timeoutMs: timeout || this.dealer.options.timeoutMs,
         signal: controller.signal,
+        cancel: 'kill',
+        onProgress: options.receive_progress === true ? (msg) => this.progressResult(requestId, msg) : undefined,
         headers: await this.requestHeaders(),
         trace: hop,
       });
@@ -236,7 +253,20 @@ export class SessionRpc implements Callee {
       this.pendingCalls--;
       if (this.calls?.get(requestId) === controller) this.calls.delete(requestId);
     }
+    // Canceled with `kill`: the callee has answered now, and the caller hears that its call was canceled.
+    if (controller.signal.aborted) return this.refuse(MessageType.CALL, requestId, procedure, routerError('CANCELED', WampUri.CANCELED, 'the call was canceled'));
     this.answer(requestId, reply, procedure, hop, started);
+  }
+
+  /** A progressive result for a caller that asked for them (receive_progress): RESULT with `progress: true`. */
+  private progressResult(requestId: number, msg: Msg): void {
+    let envelope: [Args, Kwargs];
+    try {
+      envelope = decodeReply(msg);
+    } catch {
+      return;
+    }
+    this.peer.send([MessageType.RESULT, requestId, { progress: true }, ...envelope]);
   }
 
   /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
@@ -274,8 +304,17 @@ export class SessionRpc implements Callee {
   }
 
   /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
-  cancel({ requestId }: Cancel): void {
-    this.calls?.get(requestId)?.abort();
+  /**
+   * CANCEL in WAMP's modes: `skip` answers the caller at once and leaves the callee alone; `killnowait` answers at once
+   * and interrupts the callee; `kill` (the default) interrupts the callee and answers once it has answered.
+   */
+  cancel({ requestId, options }: Cancel): void {
+    const mode = options.mode ?? 'kill';
+    if (!CANCEL_MODES.has(mode)) {
+      const error = routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, `option mode must be skip, kill or killnowait, not ${quoteName(String(mode))}`);
+      return this.refuse(MessageType.CANCEL, requestId, String(requestId), error);
+    }
+    this.calls?.get(requestId)?.abort(mode);
   }
 
   /** REGISTERED goes out once the NATS server has the queue subscription, so a call made after it is answered. */
@@ -344,7 +383,8 @@ export class SessionRpc implements Callee {
    * cannot be sent (not encodable, over the NATS max_payload) is the router's INTERNAL error: logged and reported as a
    * crash in the caller's trace.
    */
-  yield({ requestId, args, kwargs }: Yield): void {
+  yield({ requestId, options, args, kwargs }: Yield): void {
+    if (options.progress === true) return this.yieldProgress(requestId, args, kwargs);
     const invocation = this.takeInvocation(requestId);
     if (!invocation) return;
     try {
@@ -410,14 +450,16 @@ export class SessionRpc implements Callee {
       return this.replyError(msg, codec, procedure, error);
     }
     const invocationId = this.lastInvocationId + 1;
+    const stream = msg.headers?.get(STREAM_HEADER) === '1';
     let frame: Buffer;
     try {
-      frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, {}, args, kwargs]);
+      frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, stream ? { receive_progress: true } : {}, args, kwargs]);
     } catch (err) {
       return this.replyError(msg, codec, procedure, cannotEncode(`arguments cannot be encoded for the callee (${this.peer.serializer.subprotocol})`, err));
     }
     this.lastInvocationId = invocationId;
-    invocations.set(invocationId, { msg, codec, procedure, started: now, expires: now + this.dealer.options.timeoutMs });
+    invocations.set(invocationId, { msg, codec, procedure, started: now, expires: now + this.dealer.options.timeoutMs, stream });
+    this.dealer.owing.set(msg.reply, this);
     this.peer.sendFrame(frame);
   }
 
@@ -473,7 +515,38 @@ export class SessionRpc implements Callee {
 
   private takeInvocation(requestId: number): Invocation | undefined {
     const invocation = this.invocations?.get(requestId);
-    if (invocation) this.invocations!.delete(requestId);
+    if (invocation) {
+      this.invocations!.delete(requestId);
+      this.dealer.owing.delete(invocation.msg.reply!);
+    }
     return invocation;
+  }
+
+  /**
+   * A progressive YIELD goes to the NATS caller as a progressive result. One for an invocation that did not ask for
+   * them (no receive_progress) breaks the protocol; one for an invocation that is gone is ignored, as a YIELD is.
+   */
+  private yieldProgress(requestId: number, args: Args, kwargs: Kwargs): void {
+    const invocation = this.invocations?.get(requestId);
+    if (!invocation) return;
+    if (!invocation.stream) return this.peer.violate(`YIELD with progress for invocation ${requestId}, which did not ask for progressive results`);
+    try {
+      invocation.msg.respond(invocation.codec.encode([args, kwargs]), { headers: progressHeadersFor(invocation.codec) });
+    } catch (err) {
+      this.dealer.options.logger.info({ err, procedure: invocation.procedure }, 'a progressive result cannot be sent; dropped');
+    }
+  }
+
+  /**
+   * The caller of an invocation this session owes canceled: INTERRUPT goes to the callee in that mode. With
+   * `killnowait` the caller is not waiting: the invocation is dropped and its later answer ignored.
+   */
+  interrupt(reply: string, mode: CancelMode): void {
+    for (const [invocationId, invocation] of this.invocations ?? []) {
+      if (invocation.msg.reply !== reply) continue;
+      if (mode === 'killnowait') this.takeInvocation(invocationId);
+      this.peer.send([MessageType.INTERRUPT, invocationId, { mode }]);
+      return;
+    }
   }
 }

@@ -19,4 +19,6 @@ export interface Peer {
   send(message: unknown[]): boolean;
   /** Sends a frame already encoded with this peer's serializer (a shared EVENT). */
   sendFrame(frame: Buffer): void;
+  /** The peer broke the protocol: ABORT with wamp.error.protocol_violation, and the session ends. */
+  violate(reason: string): void;
 }

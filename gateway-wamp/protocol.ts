@@ -89,6 +89,7 @@ export const ROUTER_ROLES = {
     features: {
       call_canceling: true,
       call_timeout: true,
+      progressive_call_results: true,
       shared_registration: true,
       registration_revocation: true,
     },

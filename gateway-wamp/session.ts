@@ -122,9 +122,9 @@ export class Session implements Peer {
   private receive(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     const decoded = this.serializer.decode(data, isBinary);
-    if (!decoded.ok) return this.violation(decoded.reason);
+    if (!decoded.ok) return this.violate(decoded.reason);
     const parsed = parseMessage(decoded.value);
-    if (!parsed.ok) return this.violation(parsed.reason);
+    if (!parsed.ok) return this.violate(parsed.reason);
     this.admit(parsed.message);
   }
 
@@ -167,13 +167,13 @@ export class Session implements Peer {
     if (this.state === 'hello' && message.type === MessageType.HELLO) return this.hello(message);
     if (this.state === 'challenged' && message.type === MessageType.AUTHENTICATE) return void this.authenticate(message);
     const expected = this.state === 'hello' ? 'HELLO' : this.state === 'challenged' ? 'AUTHENTICATE' : 'WELCOME';
-    this.violation(`message type ${message.type} before ${expected}`);
+    this.violate(`message type ${message.type} before ${expected}`);
   }
 
   private hello(hello: Hello): void {
     const { realm, details } = hello;
     if (typeof details.roles !== 'object' || details.roles === null || Array.isArray(details.roles)) {
-      return this.violation('HELLO details must announce the client roles');
+      return this.violate('HELLO details must announce the client roles');
     }
     if (realm !== this.context.realm) return this.abort(WampUri.NO_SUCH_REALM, `no realm '${realm}' on this router`);
     this.helloMessage = hello;
@@ -218,8 +218,8 @@ export class Session implements Peer {
   private dispatch(message: ClientMessage): void {
     const rpc = this.rpc!;
     switch (message.type) {
-      case MessageType.HELLO: return this.violation('HELLO in an open session');
-      case MessageType.AUTHENTICATE: return this.violation('AUTHENTICATE in an open session');
+      case MessageType.HELLO: return this.violate('HELLO in an open session');
+      case MessageType.AUTHENTICATE: return this.violate('AUTHENTICATE in an open session');
       case MessageType.ABORT: return this.closeSocket(CloseCode.NORMAL, 'aborted');
       case MessageType.GOODBYE:
         this.send([MessageType.GOODBYE, {}, WampUri.GOODBYE_AND_OUT]);
@@ -234,12 +234,12 @@ export class Session implements Peer {
       case MessageType.UNREGISTER: return rpc.unregister(message);
       case MessageType.YIELD: return rpc.yield(message);
       case MessageType.ERROR:
-        if (message.requestType !== MessageType.INVOCATION) return this.violation(`ERROR for message type ${message.requestType}; a client only sends ERROR for INVOCATION`);
+        if (message.requestType !== MessageType.INVOCATION) return this.violate(`ERROR for message type ${message.requestType}; a client only sends ERROR for INVOCATION`);
         return rpc.error(message);
       default: {
         // Every client message is handled above: a new one added to ClientMessage fails to compile here.
         const unhandled: never = message;
-        return this.violation(`message type ${(unhandled as ClientMessage).type} in an open session`);
+        return this.violate(`message type ${(unhandled as ClientMessage).type} in an open session`);
       }
     }
   }
@@ -316,7 +316,7 @@ export class Session implements Peer {
     recordRouterError(this.context.dealer.options, error, { name, session: this.id, caller: this.identity?.id }, crash);
   }
 
-  private violation(reason: string): void {
+  violate(reason: string): void {
     this.context.logger.debug({ session: this.id, reason }, 'WAMP protocol violation');
     this.sendNow([MessageType.ABORT, { message: reason }, WampUri.PROTOCOL_VIOLATION]);
     this.closeSocket(CloseCode.PROTOCOL_ERROR, 'protocol violation');

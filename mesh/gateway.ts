@@ -22,6 +22,8 @@ export { loadConfig, ConfigError, ENVIRONMENT, type AuthConfig, type Environment
 export { defaultConfigFile } from './process/config-section.ts';
 export { connectNats, connectionOptions, natsEvents, type NatsEvents } from './process/connection.ts';
 export { subscribe, watchStatus, type Guard, type SubscribeOptions } from './process/nats-callbacks.ts';
+export { STREAM_HEADER, PROGRESS_HEADER, isProgress, progressHeadersFor } from './wire/stream.ts';
+export { CANCEL_PREFIX, cancelSubject, cancelHeaders, cancelModeOf, type CancelMode } from './wire/cancel.ts';
 export { createLogger } from './process/logger.ts';
 export { stopOnSignals, type Running } from './process/process.ts';
 export * from './auth/index.ts';

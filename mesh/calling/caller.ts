@@ -27,7 +27,8 @@ export interface RequestOptions {
   /**
    * What aborting the signal does, in WAMP's terms: `killnowait` (the default) rejects with CANCELED at once and tells
    * the responder to abort its handler; `kill` tells it too but waits for its answer (normally CANCELED) until the
-   * deadline; `skip` rejects at once and tells the responder nothing.
+   * deadline; `skip` rejects at once and tells the responder nothing. An abort whose reason is one of these three
+   * words takes that mode instead (a WAMP CANCEL names its mode only when it comes).
    */
   cancel?: 'skip' | CancelMode;
   /**
@@ -43,6 +44,9 @@ export interface TraceHeaders {
   traceparent: string;
   tracestate?: string | undefined;
 }
+
+const CANCEL_CHOICES: ReadonlySet<unknown> = new Set(['skip', 'kill', 'killnowait']);
+const isCancelChoice = (reason: unknown): reason is 'skip' | CancelMode => CANCEL_CHOICES.has(reason);
 
 /** The (sealed, shared) headers with the request's own trace context added, for this request only. */
 function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
@@ -178,7 +182,7 @@ class MuxCaller implements Caller {
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
-        const onAbort = () => this.abort(token, options.cancel ?? 'killnowait');
+        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : options.cancel ?? 'killnowait');
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
       }

@@ -132,8 +132,12 @@ describe('gateway-wamp error ids', () => {
     // Answered too late (the callee may owe one answer at a time here).
     callee.send([YIELD, late, {}, []]);
     caller.send([CALL, 2, {}, procedure, []]);
-    assert.equal((await callee.next())[0], INVOCATION);
+    const [type, invocationId] = await callee.next();
+    assert.equal(type, INVOCATION);
+    // Mode kill (the default): the callee is interrupted, and the caller answered once the callee has answered.
     caller.send([CANCEL, 2, {}]);
+    assert.equal((await callee.next())[0], MessageType.INTERRUPT);
+    callee.send([MessageType.ERROR, INVOCATION, invocationId, {}, 'wamp.error.canceled', []]);
     assertRefusalLogged(errorId(await caller.next(), CALL, 2, 'wamp.error.canceled', 'CANCELED', 499));
   });
 

@@ -93,7 +93,7 @@ describe('gateway-wamp sessions', () => {
     assert.equal(details.realm, 'realm1');
     assert.deepEqual(details.roles, {
       broker: { features: { pattern_based_subscription: true, publisher_exclusion: true, subscriber_blackwhite_listing: true } },
-      dealer: { features: { call_canceling: true, call_timeout: true, shared_registration: true, registration_revocation: true } },
+      dealer: { features: { call_canceling: true, call_timeout: true, progressive_call_results: true, shared_registration: true, registration_revocation: true } },
     });
     await client.close();
   });
