@@ -62,11 +62,13 @@ const DEFAULT_INBOXES = '_INBOX.>';
 /** The `$SRV` queries every micro service answers. */
 const DISCOVERY = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS'];
 
-export function inboxPrefixOf(user: string): string {
+/** The inbox prefix a generated user connects with: `_INBOX_<user>`. */
+function userInboxPrefix(user: string): string {
   return `_INBOX_${user}`;
 }
 
-export function passwordVariableOf(user: string): string {
+/** The environment variable nats-server reads a user's password from: `NATS_GATEWAY_HTTP_PASSWORD` for gateway_http. */
+function passwordVariableOf(user: string): string {
   return `NATS_${user.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
 }
 
@@ -80,7 +82,7 @@ const listed = (names: readonly string[]): string => (names.length > 0 ? names.j
 
 function serviceUser(service: ServiceMember, namespace: Namespace): NatsUser {
   const { name } = service;
-  const inboxPrefix = inboxPrefixOf(name);
+  const inboxPrefix = userInboxPrefix(name);
   const procedures = service.procedures.map((method) => `${namespace.subject(`${name}.${method}`)} ${namespace.queue}`);
   const events = service.events.map(({ subject, broadcast }) =>
     broadcast ? namespace.subject(subject) : `${namespace.subject(subject)} ${namespace.subject(eventQueue(name))}`);
@@ -103,8 +105,8 @@ function serviceUser(service: ServiceMember, namespace: Namespace): NatsUser {
 
 function gatewayUser(gateway: GatewayMember, members: readonly MeshMember[], namespace: Namespace): NatsUser {
   const { name } = gateway;
-  const inboxPrefix = inboxPrefixOf(name);
-  const others = members.filter((m) => m.name !== name).map((m) => `${inboxPrefixOf(m.name)}.>`);
+  const inboxPrefix = userInboxPrefix(name);
+  const others = members.filter((m) => m.name !== name).map((m) => `${userInboxPrefix(m.name)}.>`);
   const services = members.filter((m): m is ServiceMember => m.kind === 'service');
   // A gateway calls any procedure (a WAMP client may have registered it), so it publishes anything but NATS's own
   // APIs and inboxes; a reply goes only to a request it took (allow_responses).
