@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type NatsRole, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
 import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
@@ -26,6 +26,12 @@ import { wampSettings } from './config.ts';
 
 /** Its section of the configuration, which `mesh gateway --port/--host` set. */
 export { wampSettings as settings };
+
+/**
+ * For `mesh nats-config`: besides calling, it subscribes to the topics its clients name and answers the procedures
+ * they register (in the mesh queue group), and answers `$SRV` discovery for them as wamp_gateway.
+ */
+export const natsRole: NatsRole = 'router';
 
 export interface RunningWampGateway extends Running {
   /** The page, e.g. http://127.0.0.1:8080 */

@@ -8,6 +8,7 @@ import { hashApiKey, newApiKey } from './auth/api-keys.ts';
 import { loadPolicy } from './auth/policy.ts';
 import { parseTtl, signUserToken } from './auth/user-token.ts';
 import { discoverServices } from './cli/discover.ts';
+import { meshMembers, natsConfig } from './cli/nats-config.ts';
 import { generateClient, type ClientTarget } from './cli/generate-client.ts';
 import { formatServiceInfo } from './cli/info.ts';
 import { runShell } from './cli/shell.ts';
@@ -346,6 +347,19 @@ apikey
     const key = newApiKey();
     const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
     process.stdout.write(`key:   ${key}\nentry: ${JSON.stringify({ id: options.id, sha256: hashApiKey(key), roles })}\n`);
+  });
+
+program
+  .command('nats-config')
+  .description('write the nats-server authorization for the mesh: a user per service and gateway, with only the subjects it needs')
+  .argument('[processes...]', 'processes as mesh arguments, e.g. "run services/greeting"; default: package.json mesh.up')
+  .option('-o, --out <file>', 'write it here (default: stdout)')
+  .action(async (processes: string[], options: { out?: string }) => {
+    const config = configure();
+    const members = await meshMembers(processes.length > 0 ? processes : declaredProcesses(), { config, logger: createLogger({ ...config.log, level: 'silent' }, 'mesh-nats-config') });
+    const text = natsConfig(members, config.nats.namespace);
+    if (options.out) writeFileSync(options.out, text);
+    else process.stdout.write(text);
   });
 
 /** The processes `mesh up` starts by default, as declared in package.json, e.g. "run services/greeting". */

@@ -20,7 +20,8 @@ export { hostService, type HostedService, type HostOptions, type ServiceInstance
 export { hostServices, runServices, type ServiceClass, type RunningServices } from './service/runner.ts';
 export { loadConfig, ConfigError, ENVIRONMENT, type AuthConfig, type Environment } from './process/config.ts';
 export { defaultConfigFile } from './process/config-section.ts';
-export { connectNats, connectionOptions, natsEvents, type NatsEvents } from './process/connection.ts';
+export { connectNats, connectionOptions, inboxPrefixOf, natsEvents, type NatsEvents } from './process/connection.ts';
+export type { NatsRole } from './cli/nats-permissions.ts';
 export { subscribe, watchStatus, type Guard, type SubscribeOptions } from './process/nats-callbacks.ts';
 export { STREAM_HEADER, PROGRESS_HEADER, isProgress, progressHeadersFor } from './wire/stream.ts';
 export { CANCEL_PREFIX, cancelSubject, cancelHeaders, cancelModeOf, type CancelMode } from './wire/cancel.ts';

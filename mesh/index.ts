@@ -2,6 +2,7 @@
 // Everything for gateway builders and tools (caller, codec, registry, config, ...) is in gateway.ts, not here.
 export { rpc, Service, type RpcOptions, type Access } from './service/rpc.ts';
 export { callFrom } from './service/service-call.ts';
+export type { Declarations } from './service/declarations.ts';
 export { event, type EventOptions } from './service/event.ts';
 export { provide, type Provider, type ProviderContext } from './service/provider.ts';
 export type { EventStats } from './service/event-host.ts';

@@ -55,16 +55,16 @@ function hostAddressOf(port: NonNullable<ComposeService['ports']>[number]): stri
 /** The users deploy/nats/nats.conf declares, each with the environment variable holding its password. */
 function natsUsers(): Map<string, string> {
   const conf = readFileSync(join(root, 'deploy', 'nats', 'nats.conf'), 'utf8');
-  return new Map([...conf.matchAll(/user:\s*(\w+)\s+password:\s*\$(\w+)/g)].map((m) => [m[1]!, m[2]!]));
+  return new Map([...conf.matchAll(/user:\s*"(\w+)"\s+password:\s*\$(\w+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
-/** The NATS user each mesh container connects as. */
+/** The NATS user each mesh container connects as: its own. */
 const NATS_USER_OF: Record<string, string> = {
   'gateway-http': 'gateway_http',
   'gateway-wamp': 'gateway_wamp',
-  greeting: 'service',
-  thing: 'service',
-  'websocket-test': 'service',
+  greeting: 'greeting_service',
+  thing: 'thing_service',
+  'websocket-test': 'websocket_test',
 };
 
 const isMesh = (service: ComposeService) => service.image?.startsWith('nats-mesh') === true;
@@ -146,7 +146,7 @@ describe('docker-compose.yml', () => {
 
   it('runs NATS from deploy/nats/nats.conf, the cluster nodes too, with the passwords of its users', () => {
     const users = natsUsers();
-    assert.deepEqual([...users.keys()].sort(), ['gateway_http', 'gateway_wamp', 'service']);
+    assert.deepEqual([...users.keys()].sort(), Object.values(NATS_USER_OF).sort());
     for (const node of ['nats', 'nats-1', 'nats-2', 'nats-3']) {
       const service = services[node]!;
       const [flag, file] = service.command!;
@@ -158,7 +158,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('connects each mesh container to NATS as its own user, with that user\'s password', () => {
+  it('connects each mesh container to NATS as its own user, with that user\'s password and inbox prefix', () => {
     const users = natsUsers();
     const mesh = Object.entries(services).filter(([, s]) => isMesh(s));
     assert.deepEqual(mesh.map(([name]) => name).sort(), Object.keys(NATS_USER_OF).sort());
@@ -166,6 +166,7 @@ describe('docker-compose.yml', () => {
       const user = service.environment?.NATS_USER;
       assert.equal(user, NATS_USER_OF[name], name);
       assert.equal(service.environment?.NATS_PASSWORD, services.nats!.environment![users.get(user!)!], `${name}: the password nats-server expects`);
+      assert.equal(service.environment?.NATS_INBOX_PREFIX, `_INBOX_${user}`, `${name}: the only inbox its user may read`);
     }
     assert.equal(services['gateway-http']?.environment?.NATS_PASSWORD, 'change-me-gateway-http', 'from .env');
   });

@@ -73,6 +73,8 @@ export class OwnNatsServer {
     readonly port: number,
     /** The HTTP monitoring port (`/connz`, `/varz`), when started with `{ monitoring: true }`. */
     readonly monitorPort: number | undefined,
+    /** A configuration file to start from, and the environment it reads (its users' passwords). */
+    private readonly config?: { file: string; env: Record<string, string> },
   ) {}
 
   get url(): string {
@@ -94,20 +96,24 @@ export class OwnNatsServer {
     return this.monitorPort === undefined ? undefined : `http://127.0.0.1:${this.monitorPort}`;
   }
 
-  static async start(options: { monitoring?: boolean } = {}): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(await freePort(), options.monitoring ? await freePort() : undefined);
+  static async start(options: { monitoring?: boolean; config?: { file: string; env: Record<string, string> } } = {}): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort(), options.monitoring ? await freePort() : undefined, options.config);
     await server.restart();
     return server;
   }
 
   async restart(): Promise<void> {
     const monitor = this.monitorPort === undefined ? [] : ['-m', String(this.monitorPort)];
-    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, '-l', this.logPath, ...monitor], { stdio: 'ignore' });
+    const config = this.config ? ['-c', this.config.file] : [];
+    const env = this.config ? { PATH: process.env.PATH, ...this.config.env } : process.env;
+    this.child = spawn('nats-server', [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, '-l', this.logPath, ...monitor], { stdio: 'ignore', env });
     for (let i = 0; i < 100; i++) {
       if (await isListening('127.0.0.1', this.port, 200)) return;
+      if (this.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error('test nats-server did not start');
+    const log = existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8').trim() : '';
+    throw new Error(`test nats-server did not start${this.config ? ` from ${this.config.file}` : ''}: ${log || 'no output'}`);
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import { sealedWith, sealHeaders } from '../wire/sealed-headers.ts';
 import { tracingOn } from '../observability/tracing.ts';
 import { DEADLINE_HEADER, headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 import type { Logger } from '../process/logger.ts';
+import { inboxPrefixOf } from '../process/connection.ts';
 import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
 import { cancelHeaders, cancelSubject, type CancelMode } from '../wire/cancel.ts';
 import { isProgress, STREAM_HEADER } from '../wire/stream.ts';
@@ -68,7 +69,7 @@ export interface CallerOptions {
   logger?: Logger;
   /** How often deadlines are checked; a deadline fires at most this late. */
   tickMs?: number;
-  /** The inbox prefix the connection was configured with. */
+  /** Where its replies come; by default the connection's (`nats.inboxPrefix`, connection.ts's inboxPrefixOf). */
   inboxPrefix?: string;
   /** The namespace (`nats.namespace`) whose subjects requests go to; none by default. */
   namespace?: string | null;
@@ -151,7 +152,7 @@ class MuxCaller implements Caller {
     this.coalesce = options.coalesce ?? false;
     this.namespace = meshNamespace(options.namespace);
     this.sweptTick = this.tickNow();
-    this.prefix = `${createInbox(options.inboxPrefix)}.`;
+    this.prefix = `${createInbox(options.inboxPrefix ?? inboxPrefixOf(nc))}.`;
     const guard = { logger: options.logger, about: { inbox: this.prefix } };
     subscribe(nc, `${this.prefix}*`, {}, guard, (msg) => this.onReply(msg));
     watchStatus(nc, guard, (status) => {

@@ -7,6 +7,7 @@ import type { Logger } from '../process/logger.ts';
 import { SERVICE_STARTED_SUBJECT } from './announce.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
+import { inboxPrefixOf } from '../process/connection.ts';
 import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
 
 export const SERVICE_INFO_SUBJECT = '$SRV.INFO';
@@ -72,7 +73,7 @@ export interface RegistryOptions {
   missGapMs?: number;
   /** Endpoint subjects longer than this are ignored, as callers could not name them. */
   maxNameBytes?: number;
-  /** The inbox prefix the connection was configured with. */
+  /** Where its replies come; by default the connection's (`nats.inboxPrefix`, connection.ts's inboxPrefixOf). */
   inboxPrefix?: string;
   /** The namespace (`nats.namespace`) whose services it lists; the others are left out. None by default. */
   namespace?: string | null;
@@ -295,7 +296,7 @@ class InfoRegistry implements ProcedureRegistry {
     this.lastStarted = performance.now();
     const forgets = !this.reconnected;
     this.reconnected = false;
-    const inbox = createInbox(this.options.inboxPrefix);
+    const inbox = createInbox(this.options.inboxPrefix ?? inboxPrefixOf(this.nc));
     const found = new Map<string, Advertised[]>();
     let malformed = 0;
     const sub = subscribe(this.nc, inbox, { max: MAX_REPLIES }, { logger: this.options.logger, about: { query: SERVICE_INFO_SUBJECT } }, (msg) => {

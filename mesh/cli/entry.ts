@@ -7,6 +7,7 @@ import { isConfigSection, type ConfigSection } from '../process/config-section.t
 import type { ProcessContext, Running } from '../process/process.ts';
 import type { ServiceClass } from '../service/runner.ts';
 import { MeshError } from '../wire/errors.ts';
+import type { NatsRole } from './nats-permissions.ts';
 
 /** The folder holding mesh/, services/ and the gateway folders: the checkout, or dist/ in an installed package. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,10 +70,13 @@ export interface Gateway {
   start: Start;
   /** The gateway's section of the configuration, if it declares one (`mesh gateway --port` sets its port). */
   settings?: ConfigSection<unknown>;
+  /** What it does on NATS, for `mesh nats-config` (`export const natsRole`): a `caller` unless it says otherwise. */
+  natsRole: NatsRole;
 }
 
 export async function loadGateway(entry: string): Promise<Gateway> {
-  const { start, settings } = await load(entry);
+  const { start, settings, natsRole = 'caller' } = await load(entry);
   if (typeof start !== 'function') throw new Error(`${entry} must export a start(context) function`);
-  return { start: start as Start, settings: isConfigSection(settings) ? settings : undefined };
+  if (natsRole !== 'caller' && natsRole !== 'router') throw new Error(`${entry} exports natsRole ${JSON.stringify(natsRole)}: it must be 'caller' or 'router'`);
+  return { start: start as Start, settings: isConfigSection(settings) ? settings : undefined, natsRole };
 }

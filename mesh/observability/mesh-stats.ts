@@ -5,6 +5,7 @@ import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../wire/names.ts';
 import { meshNamespace, NO_NAMESPACE, type Namespace } from '../wire/namespace.ts';
 import type { Logger } from '../process/logger.ts';
+import { inboxPrefixOf } from '../process/connection.ts';
 import { subscribe } from '../process/nats-callbacks.ts';
 
 export const SERVICE_STATS_SUBJECT = '$SRV.STATS';
@@ -155,7 +156,7 @@ export async function gatherStats(nc: NatsConnection, { logger, waitMs, maxNameB
   const own = meshNamespace(namespace);
   const found: EndpointFigures[] = [];
   const seen = new Set<string>();
-  const inbox = createInbox(inboxPrefix);
+  const inbox = createInbox(inboxPrefix ?? inboxPrefixOf(nc));
   const sub = subscribe(nc, inbox, { max: MAX_REPLIES }, { logger, about: { query: SERVICE_STATS_SUBJECT } }, (msg) => {
     const endpoints = parseStatsReply(msg.data, maxNameBytes, own);
     if (!endpoints?.length) return;

@@ -7,6 +7,9 @@ import { setting } from './setting-types.ts';
 
 const { positiveInt: POSITIVE_INT, optionalText: NULLABLE_TEXT, boolean: BOOLEAN, list } = setting;
 
+/** An inbox prefix: subject tokens with no wildcard, since replies come on `<prefix>.<random>`. */
+const INBOX_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
 const natsUrl = z.string().refine((value) => {
   try {
     const url = new URL(value.includes('://') ? value : `nats://${value}`);
@@ -34,6 +37,8 @@ export const configSchema = z.object({
       const problem = namespaceProblem(name);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }).nullable().default(null),
+    /** Where the process's replies come (`_INBOX` by default): a NATS user of `mesh nats-config` may read only its own. */
+    inboxPrefix: z.string().regex(INBOX_PREFIX, 'must be dot-separated tokens of letters, digits, _ and - (no wildcard), such as _INBOX_gateway_http').nullable().default(null),
   }).prefault({}),
   rpc: z.strictObject({
     timeoutMs: POSITIVE_INT.default(60_000),
@@ -108,6 +113,7 @@ export const ENVIRONMENT = {
   NATS_TLS_CERT: 'nats.tlsCertFile',
   NATS_TLS_KEY: 'nats.tlsKeyFile',
   MESH_NAMESPACE: 'nats.namespace',
+  NATS_INBOX_PREFIX: 'nats.inboxPrefix',
   REQUEST_TIMEOUT_MS: 'rpc.timeoutMs',
   REGISTRY_REFRESH_MS: 'rpc.registryRefreshMs',
   RATE_LIMIT_POINTS: 'rateLimit.points',

@@ -17,10 +17,20 @@ export interface NatsEvents {
 }
 
 const eventsOf = new WeakMap<NatsConnection, NatsEvents>();
+/** The inbox prefix each connection that connectNats opened was given (`nats.inboxPrefix`). */
+const inboxPrefixes = new WeakMap<NatsConnection, string>();
 
 /** The events of a connection that connectNats opened; all zero for another. */
 export function natsEvents(nc: NatsConnection): Readonly<NatsEvents> {
   return eventsOf.get(nc) ?? { disconnects: 0, reconnects: 0, stale: 0 };
+}
+
+/**
+ * Where replies to this connection come: the prefix connectNats gave it, else NATS's own `_INBOX`. The mesh's
+ * callers, registries and stats gatherers make their inboxes with it, as nats.js does for its own requests.
+ */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return inboxPrefixes.get(nc);
 }
 
 /** Counts and logs the connection's events: once each, warn for a loss, info for a return. */
@@ -60,6 +70,7 @@ export function connectionOptions(config: MeshConfig['nats'], name: string): Con
     token: config.token ?? undefined,
     authenticator: config.credsFile ? credsAuthenticator(readFileSync(config.credsFile)) : undefined,
     tls,
+    inboxPrefix: config.inboxPrefix ?? undefined,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
@@ -74,6 +85,7 @@ export async function connectNats(config: MeshConfig['nats'], name: string, logg
   } catch (err) {
     throw new MeshError('UNAVAILABLE', `cannot connect to NATS at ${config.url.join(', ')}: ${(err as Error).message}`, { cause: err });
   }
+  if (config.inboxPrefix) inboxPrefixes.set(nc, config.inboxPrefix);
   if (logger) watchConnection(nc, name, logger);
   return nc;
 }

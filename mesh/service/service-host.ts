@@ -29,6 +29,7 @@ import { crashOf, createReports, type Reports } from '../observability/reports.t
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
+import { declarationsOf, keptToDeclarations, type Declarations } from './declarations.ts';
 import { natsEvents } from '../process/connection.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
@@ -39,7 +40,7 @@ export interface ServiceLifecycle {
   onStop?(): Promise<void> | void;
 }
 
-export interface ServiceInstance extends ServiceLifecycle {
+export interface ServiceInstance extends ServiceLifecycle, Declarations {
   readonly name: string;
   /** Semantic version and description for `$SRV.INFO`, when the service sets them. */
   readonly version?: string;
@@ -215,7 +216,7 @@ class Host implements HostedService {
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
     const { version, description } = describeService(instance, options);
-    attachClient(instance, options.client ?? sharedClient(options.nc, namespace.name));
+    attachClient(instance, keptToDeclarations(options.client ?? sharedClient(options.nc, namespace.name), instance.name, declarationsOf(instance)));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
     if (instance.fingerprint !== undefined) await refuseForeignInstances(options.nc, instance.name, instance.fingerprint, namespace);
     this.dependencies = await openDependencies(instance, {

@@ -16,7 +16,7 @@ export function quoteName(name: string, maxChars = 64): string {
 /**
  * Why a name cannot be a subject, or undefined when it can: 1 to maxBytes bytes of UTF-8, tokens
  * separated by single dots, none empty, none holding a wildcard, whitespace or control character, and not under
- * `$` (the NATS system and service APIs) or `_INBOX` (reply subjects).
+ * `$` (the NATS system and service APIs) or `_INBOX…` (reply subjects, `_INBOX_<user>` included).
  */
 export function nameProblem(name: string, maxBytes = DEFAULT_MAX_NAME_BYTES): string | undefined {
   if (name.length === 0) return 'the name is empty';
@@ -27,6 +27,7 @@ export function nameProblem(name: string, maxBytes = DEFAULT_MAX_NAME_BYTES): st
     return 'the name holds a character that is not allowed (whitespace, a control character, a lone surrogate, *, > or #)';
   }
   const first = tokens[0]!;
-  if (first.startsWith('$') || first === '_INBOX') return `names under '${first}' are reserved`;
+  // `_INBOX_<user>` too: the inboxes of users with their own prefix (`nats.inboxPrefix`, mesh nats-config).
+  if (first.startsWith('$') || first.startsWith('_INBOX')) return `names under '${first}' are reserved`;
   return undefined;
 }

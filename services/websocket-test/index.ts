@@ -13,6 +13,11 @@ export default class WebsocketTestService extends Service {
     return `${this.name}.websocket_test`;
   }
 
+  /** What it publishes: only its topic (`mesh nats-config` grants it; the host refuses any other subject). */
+  get publishes(): string[] {
+    return [this.topic];
+  }
+
   @rpc({ variadic: true })
   async ping() {
     return { yay: 'yay' };

@@ -1,67 +1,45 @@
-// The NATS configuration compose ships (deploy/nats/nats.conf), run by a local nats-server from that same file:
-// nats-server itself refuses what a user may not do, and the mesh works with each process as its own user.
+// The NATS configuration compose ships (deploy/nats/nats.conf): `mesh nats-config` writes it from the mesh's services,
+// and a nats-server started from it refuses what each user may not do, attacks included, while the mesh works.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+import { promisify } from 'node:util';
+import { connect, errors, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start as startWamp } from '../../gateway-wamp/index.ts';
-import { connectNats, event, hostService, SERVICE_INFO_SUBJECT, SERVICE_STARTED_SUBJECT, type HostedService } from '../../mesh/gateway.ts';
-import { isListening } from '../../mesh/cli/nats-server.ts';
+import { HEARTBEAT_HEADER, runServices, SERVICE_INFO_SUBJECT, SERVICE_STARTED_SUBJECT, type MeshConfig, type RunningServices } from '../../mesh/gateway.ts';
+import { meshMembers, natsConfig } from '../../mesh/cli/nats-config.ts';
 import GreetingService from '../../services/greeting/index.ts';
+import ThingService from '../../services/thing/index.ts';
+import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
-import { freePort, silentLogger, testConfig } from '../helpers.ts';
+import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 
-/** A service with one pool-mode event handler: it needs the queue group <service>.events. */
-class ConfEvents {
-  name = 'conf_events';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONF = join(ROOT, 'deploy', 'nats', 'nats.conf');
+const run = promisify(execFile);
 
-  constructor(private readonly handled: (what: string) => void) {}
+/** The mesh.up processes of package.json, as compose runs them. */
+const PROCESSES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
 
-  @event('conf_events.happened')
-  async happened(what: string) {
-    this.handled(what);
-  }
-}
-
-const CONF = fileURLToPath(new URL('../../deploy/nats/nats.conf', import.meta.url));
+type User = 'greeting_service' | 'thing_service' | 'websocket_test' | 'gateway_http' | 'gateway_wamp';
 
 /** A fresh password; it starts with a letter, since nats-server reads a variable's value that starts with a digit as a number. */
 const password = () => `p${randomBytes(12).toString('hex')}`;
 
-/** The passwords the configuration reads from the environment, fresh for this run. */
-const PASSWORDS = {
-  gateway_http: password(),
-  gateway_wamp: password(),
-  service: password(),
-} as const;
-type User = keyof typeof PASSWORDS;
-
-/** nats-server started from the shipped file, on a free port, JetStream on (as compose runs it). */
-async function startConfiguredServer(port: number): Promise<ChildProcess> {
-  const env = {
-    PATH: process.env.PATH,
-    NATS_GATEWAY_HTTP_PASSWORD: PASSWORDS.gateway_http,
-    NATS_GATEWAY_WAMP_PASSWORD: PASSWORDS.gateway_wamp,
-    NATS_SERVICE_PASSWORD: PASSWORDS.service,
-  };
-  const store = mkdtempSync(join(tmpdir(), 'mesh-nats-conf-'));
-  const child = spawn('nats-server', ['-c', CONF, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let i = 0; i < 100; i++) {
-    if (await isListening('127.0.0.1', port, 200)) return child;
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
+/** Each user of a configuration file with a fresh password, and the environment nats-server reads them from. */
+function passwordsOf(file: string): { passwords: Map<string, string>; env: Record<string, string> } {
+  const passwords = new Map<string, string>();
+  const env: Record<string, string> = {};
+  for (const [, user, variable] of readFileSync(file, 'utf8').matchAll(/user: "([^"]+)"\s+password: \$(\w+)/g)) {
+    passwords.set(user!, (env[variable!] = password()));
   }
-  child.kill('SIGKILL');
-  throw new Error(`nats-server did not start from ${CONF} on port ${port}: ${stderr.trim() || 'no output'}`);
+  return { passwords, env };
 }
 
 /** What nats-server refused this connection next ("publish <subject>" or "subscription <subject>"), or undefined. */
@@ -76,154 +54,278 @@ async function nextRefusal(nc: NatsConnection, timeoutMs = 2000): Promise<string
   return Promise.race([violation, timeout]);
 }
 
-describe('deploy/nats/nats.conf', () => {
-  let server: ChildProcess;
-  let url: string;
+/** A subscription: its subject, and its queue group or undefined. */
+type Attempt = [string, string | undefined];
+
+/** Asserts nats-server refuses each subscription to this connection's user. */
+async function refusesSubscriptions(nc: NatsConnection, attempts: readonly Attempt[]): Promise<void> {
+  for (const [subject, queue] of attempts) {
+    const refused = nextRefusal(nc);
+    nc.subscribe(subject, { queue });
+    assert.equal(await refused, `subscription ${subject}`, `${subject}${queue ? ` in ${queue}` : ''}`);
+  }
+}
+
+/** A nats-server started from a configuration file, with fresh passwords, and how to be each of its users. */
+async function serverFrom(file: string) {
+  const { passwords, env } = passwordsOf(file);
+  const server = await OwnNatsServer.start({ config: { file, env } });
   const connections: NatsConnection[] = [];
-
-  const as = async (user: User): Promise<NatsConnection> => {
-    const nc = await connect({ servers: url, user, pass: PASSWORDS[user] });
-    connections.push(nc);
-    return nc;
+  return {
+    server,
+    users: [...passwords.keys()],
+    /** A raw connection as the user, with the inbox prefix the configuration gives it. */
+    async as(user: string, inboxPrefix = `_INBOX_${user}`): Promise<NatsConnection> {
+      const nc = await connect({ servers: server.url, user, pass: passwords.get(user), inboxPrefix });
+      connections.push(nc);
+      return nc;
+    },
+    /** A process's configuration as the user, as compose sets it (NATS_USER, NATS_PASSWORD, NATS_INBOX_PREFIX). */
+    configAs(user: string, overrides: Record<string, unknown> = {}): MeshConfig {
+      return testConfig({ 'nats.url': server.url, 'nats.user': user, 'nats.password': passwords.get(user), 'nats.inboxPrefix': `_INBOX_${user}`, 'rpc.registryRefreshMs': 200, ...overrides });
+    },
+    passwordOf: (user: string) => passwords.get(user)!,
+    async stop() {
+      await Promise.all(connections.map((nc) => nc.close()));
+      await server.stop();
+    },
   };
-  const configAs = (user: User, overrides: Record<string, unknown> = {}) =>
-    testConfig({ 'nats.url': url, 'nats.user': user, 'nats.password': PASSWORDS[user], ...overrides });
+}
 
-  before(async () => {
-    // A free port can be taken by another process between the check and the server's bind: try a few.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      url = `nats://127.0.0.1:${port}`;
-      try {
-        server = await startConfiguredServer(port);
-        return;
-      } catch (err) {
-        if (attempt === 3) throw err;
-      }
-    }
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('deploy/nats/nats.conf', () => {
+  it('is what mesh nats-config writes for the processes of package.json mesh.up', async () => {
+    const { stdout } = await run(process.execPath, ['bin/mesh.js', 'nats-config'], { cwd: ROOT, env: { ...process.env, MESH_NAMESPACE: '' } });
+    assert.equal(stdout, readFileSync(CONF, 'utf8'));
   });
 
-  after(async () => {
-    await Promise.all(connections.map((nc) => nc.close()));
-    server.kill('SIGKILL');
-    await once(server, 'exit');
-  });
-
-  it('refuses a connection without the right password', async () => {
-    await assert.rejects(connect({ servers: url, user: 'gateway_http', pass: 'wrong' }), /Authorization Violation/i);
-    await assert.rejects(connect({ servers: url }), /Authorization Violation/i);
-  });
-
-  it('refuses the gateway and service users the JetStream, KV and system APIs', async () => {
-    for (const user of ['gateway_http', 'gateway_wamp', 'service'] as const) {
-      const nc = await as(user);
-      for (const subject of ['$JS.API.INFO', '$KV.config.key', '$SYS.REQ.SERVER.PING']) {
-        const refused = nextRefusal(nc);
-        nc.publish(subject);
-        assert.equal(await refused, `publish ${subject}`, user);
-      }
-    }
-  });
-
-  it('lets the HTTP gateway user neither eavesdrop on procedures nor answer other callers', async () => {
-    const nc = await as('gateway_http');
-    const refused = nextRefusal(nc);
-    nc.subscribe('greeting_service.hello');
-    assert.equal(await refused, 'subscription greeting_service.hello');
-    const forged = nextRefusal(nc);
-    nc.publish('_INBOX.someone_else.1', new TextEncoder().encode('"forged"'));
-    assert.equal(await forged, 'publish _INBOX.someone_else.1');
-  });
-
-  it('lets the HTTP gateway user hear instances announce their start, but not answer $SRV discovery', async () => {
-    const nc = await as('gateway_http');
-    const service = await as('service');
-    const refused = nextRefusal(nc);
-    const heard = new Promise<string>((resolve) => nc.subscribe(SERVICE_STARTED_SUBJECT, { max: 1, callback: (_err, msg) => resolve(msg.string()) }));
-    await nc.flush();
-    service.publish(SERVICE_STARTED_SUBJECT, '{"started":true}');
-    assert.equal(await Promise.race([heard, refused]), '{"started":true}');
-    const refusedInfo = nextRefusal(nc);
-    nc.subscribe(SERVICE_INFO_SUBJECT);
-    assert.equal(await refusedInfo, `subscription ${SERVICE_INFO_SUBJECT}`);
-  });
-
-  it('lets a service take requests only in queue group q', async () => {
-    const nc = await as('service');
-    const refused = nextRefusal(nc);
-    nc.subscribe('greeting_service.hello');
-    assert.equal(await refused, 'subscription greeting_service.hello');
-  });
-
-  it('lets a service handle events in its pool, with or without a namespace', async () => {
-    const publisher = await as('service');
-    for (const namespace of [null, 'blue']) {
-      const nc = await as('service');
-      const refused = nextRefusal(nc);
-      let handled!: (what: string) => void;
-      const seen = new Promise<string>((resolve) => (handled = resolve));
-      const hosted = await hostService(new ConfEvents(handled), { nc, logger: silentLogger, namespace });
-      publisher.publish(namespace ? `${namespace}.conf_events.happened` : 'conf_events.happened', JSON.stringify([['it happened'], {}]));
-      assert.equal(await Promise.race([seen, refused]), 'it happened', `namespace ${namespace}`);
-      await hosted.stop();
-    }
-  });
-
-  describe('the mesh, each process as its own user', () => {
-    let services: HostedService[];
+  describe('a nats-server started from it', () => {
+    let mesh: Awaited<ReturnType<typeof serverFrom>>;
+    let services: RunningServices[];
     let http: Awaited<ReturnType<typeof startHttp>>;
     let wamp: Awaited<ReturnType<typeof startWamp>>;
+    const as = (user: User) => mesh.as(user);
 
     before(async () => {
-      const serviceConnection = await connectNats(configAs('service').nats, 'greeting');
-      connections.push(serviceConnection);
-      services = [await hostService(new GreetingService(), { nc: serviceConnection, logger: silentLogger })];
-      http = await startHttp({ config: configAs('gateway_http', { 'rpc.registryRefreshMs': 200 }), logger: silentLogger });
-      wamp = await startWamp({ config: configAs('gateway_wamp', { 'rpc.registryRefreshMs': 200 }), logger: silentLogger });
+      mesh = await serverFrom(CONF);
+      const dataDir = mkdtempSync(join(tmpdir(), 'nats-conf-thing-'));
+      // Each service in a process of its own, as its own user, as compose runs them.
+      services = await Promise.all([
+        runServices([GreetingService], { config: mesh.configAs('greeting_service'), logger: silentLogger }),
+        runServices([ThingService], { config: mesh.configAs('thing_service', { 'database.dataDir': dataDir }), logger: silentLogger }),
+        runServices([WebsocketTestService], { config: mesh.configAs('websocket_test'), logger: silentLogger }),
+      ]);
+      http = await startHttp({ config: mesh.configAs('gateway_http'), logger: silentLogger });
+      wamp = await startWamp({ config: mesh.configAs('gateway_wamp'), logger: silentLogger });
     });
 
     after(async () => {
-      await http.stop();
-      await wamp.stop();
-      await Promise.all(services.map((s) => s.stop()));
+      await http?.stop();
+      await wamp?.stop();
+      await Promise.all((services ?? []).map((s) => s.stop()));
+      await mesh?.stop();
     });
 
-    it('calls greeting_service, hosted by the service user, through the HTTP gateway', async () => {
-      const res = await fetch(`${http.url}/greeting_service.hello`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([['Bob'], { last_name: 'Ross' }]),
-      });
-      assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), [['Hello, Bob Ross'], {}]);
+    it('has a user for each service and gateway', () => {
+      assert.deepEqual(mesh.users, ['greeting_service', 'thing_service', 'websocket_test', 'gateway_http', 'gateway_wamp']);
     });
 
-    it('calls, registers, subscribes and publishes through the WAMP gateway', async () => {
+    it('refuses a connection without the right password', async () => {
+      await assert.rejects(connect({ servers: mesh.server.url, user: 'gateway_http', pass: 'wrong' }), /Authorization Violation/i);
+      await assert.rejects(connect({ servers: mesh.server.url }), /Authorization Violation/i);
+    });
+
+    it('refuses every user the JetStream, KV and system APIs', async () => {
+      for (const user of mesh.users as User[]) {
+        const nc = await as(user);
+        for (const subject of ['$JS.API.INFO', '$KV.config.key', '$SYS.REQ.SERVER.PING']) {
+          const refused = nextRefusal(nc);
+          nc.publish(subject);
+          assert.equal(await refused, `publish ${subject}`, user);
+        }
+      }
+    });
+
+    it('refuses a service every subscription that would take or read another\'s requests or replies', async () => {
+      const attacker = await as('websocket_test');
+      const attempts: Attempt[] = [
+        ['>', 'evil.events'],
+        ['>', 'q'],
+        ['>', undefined],
+        ['greeting_service.hello', undefined],
+        ['greeting_service.hello', 'q'],
+        ['greeting_service.hello', 'websocket_test.events'],
+        ['greeting_service.*', 'q'],
+        ['_INBOX.>', undefined],
+        ['_INBOX_gateway_http.>', undefined],
+        ['_INBOX_greeting_service.>', undefined],
+        ['$SRV.PING.greeting_service', undefined],
+      ];
+      await refusesSubscriptions(attacker, attempts);
+    });
+
+    it('refuses the WAMP gateway user the subjects of services, their event pools and other users\' inboxes', async () => {
+      const router = await as('gateway_wamp');
+      const attempts: Attempt[] = [
+        ['greeting_service.hello', undefined],
+        ['greeting_service.hello', 'q'],
+        ['websocket_test.websocket_test', 'websocket_test.events'],
+        ['>', 'evil.events'],
+        ['_INBOX.>', undefined],
+        ['_INBOX_gateway_http.>', undefined],
+        ['$SRV.PING.greeting_service', undefined],
+        ['mesh.reports.crash', undefined],
+      ];
+      await refusesSubscriptions(router, attempts);
+    });
+
+    it('refuses a service publishing what it does not declare, and replies to requests it did not take', async () => {
+      const attacker = await as('greeting_service');
+      for (const subject of ['thing_service.delete_thing', 'websocket_test.websocket_test', '_INBOX_gateway_http.x', SERVICE_STARTED_SUBJECT.replace('STARTED', 'INFO.thing_service')]) {
+        const refused = nextRefusal(attacker);
+        attacker.publish(subject, '"forged"');
+        assert.equal(await refused, `publish ${subject}`);
+      }
+    });
+
+    it('answers 20 of 20 HTTP callers truly while a service and the WAMP gateway user try to take and forge them', async () => {
+      const forged = new TextEncoder().encode('[["forged"], {}]');
+      let seen = 0;
+      let answered = 0;
+      const forge = (msg: Msg) => {
+        seen++;
+        if (msg.reply && msg.respond(forged)) answered++;
+      };
+      // The callers' requests and the replies to the HTTP gateway (each user may read its own inbox, not another's).
+      const theirs = (subject: string) => subject.startsWith('greeting_service.') || subject.startsWith('_INBOX_gateway_http.') || subject.startsWith('_INBOX.');
+      const service = await as('websocket_test');
+      const router = await as('gateway_wamp');
+      for (const [nc, subject, queue] of [[service, '>', 'evil.events'], [service, '>', 'q'], [service, '_INBOX.>', undefined], [router, '>', undefined], [router, '>', 'q'], [router, 'greeting_service.*', 'q'], [router, '_INBOX_gateway_http.>', undefined]] as const) {
+        nc.subscribe(subject, { queue, callback: (err, msg) => void (!err && theirs(msg.subject) && forge(msg)) });
+      }
+      await Promise.all([service.flush(), router.flush()]);
+      const replies = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const res = await post(`${http.url}/greeting_service.hello`, [[`caller ${i}`], {}]);
+        return [res.status, await res.json()];
+      }));
+      assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => [200, [[`Hello, caller ${i}`], {}]]));
+      assert.deepEqual({ seen, answered }, { seen: 0, answered: 0 });
+      // The WAMP gateway's user may take a share of what WAMP clients register (its own queue group): not left to later tests.
+      await Promise.all([service.close(), router.close()]);
+    });
+
+    it('lets the HTTP gateway user hear instances announce their start, but not answer $SRV discovery', async () => {
+      const nc = await as('gateway_http');
+      const service = await as('greeting_service');
+      const heard = new Promise<string>((resolve) => nc.subscribe(SERVICE_STARTED_SUBJECT, { max: 1, callback: (_err, msg) => resolve(msg.string()) }));
+      await nc.flush();
+      service.publish(SERVICE_STARTED_SUBJECT, '{"started":true}');
+      assert.equal(await heard, '{"started":true}');
+      const refusedInfo = nextRefusal(nc);
+      nc.subscribe(SERVICE_INFO_SUBJECT);
+      assert.equal(await refusedInfo, `subscription ${SERVICE_INFO_SUBJECT}`);
+    });
+
+    it('calls each service through the HTTP gateway, each hosted as its own user', async () => {
+      const hello = await post(`${http.url}/greeting_service.hello`, [['Bob'], { last_name: 'Ross' }]);
+      assert.deepEqual([hello.status, await hello.json()], [200, [['Hello, Bob Ross'], {}]]);
+      const created = await post(`${http.url}/thing_service.create_thing`, [['lamp'], {}]);
+      assert.equal(created.status, 200);
+      const [[thing]] = (await created.json()) as [[{ uuid: string; name: string }]];
+      const found = await post(`${http.url}/thing_service.get_thing`, [[thing.uuid], {}]);
+      assert.deepEqual([found.status, ((await found.json()) as [[{ name: string }]])[0][0].name], [200, 'lamp']);
+    });
+
+    it('sends heartbeats to a caller that asks for them, on its own inbox', async () => {
+      const nc = await as('gateway_http');
+      const inbox = '_INBOX_gateway_http.heartbeats';
+      const messages: string[] = [];
+      const done = new Promise<void>((resolve) => nc.subscribe(inbox, { callback: (_err, msg) => {
+        messages.push(msg.headers?.get(HEARTBEAT_HEADER) ? 'heartbeat' : msg.string());
+        if (!msg.headers?.get(HEARTBEAT_HEADER)) resolve();
+      } }));
+      const asking = headers();
+      asking.set(HEARTBEAT_HEADER, '1');
+      // The host's heartbeat interval (1 s) runs out before the handler's 1.5 s sleep: timers fire in that order.
+      nc.publish('greeting_service.hello_sleep', JSON.stringify([['Ada'], { seconds: 1.5 }]), { reply: inbox, headers: asking });
+      await done;
+      assert.equal(messages.at(-1), '[["Hello, Ada"],{}]');
+      assert.ok(messages.slice(0, -1).length >= 1 && messages.slice(0, -1).every((m) => m === 'heartbeat'), messages.join(' | '));
+    });
+
+    it('lists the mesh with mesh ls as the HTTP gateway user, and a service pings itself as its health check', async () => {
+      const env = (user: User) => ({ PATH: process.env.PATH, NATS_URL: mesh.server.url, NATS_USER: user, NATS_PASSWORD: mesh.passwordOf(user), NATS_INBOX_PREFIX: `_INBOX_${user}` });
+      const { stdout } = await run(process.execPath, ['bin/mesh.js', 'ls'], { cwd: ROOT, env: env('gateway_http') });
+      const services = stdout.split('\n').filter((line) => /^\S/.test(line)).map((line) => line.split(' ')[0]);
+      assert.deepEqual(services, ['greeting_service', 'thing_service', 'wamp_gateway', 'websocket_test']);
+      assert.match(stdout, /^ {2}greeting_service\.hello\(first_name, last_name\?\)$/m);
+      const ping = await run(process.execPath, ['bin/mesh.js', 'ping', 'greeting_service'], { cwd: ROOT, env: env('greeting_service') });
+      assert.match(ping.stdout, /^greeting_service 1\.0\.0 /);
+    });
+
+    it('calls, registers, subscribes and publishes through the WAMP gateway, and delivers a service\'s event', async () => {
       const client = await RawClient.open(wamp.wsUrl);
       await client.hello();
       client.send([48, 1, {}, 'greeting_service.hello', ['Ada']]);
       assert.deepEqual((await client.next()).slice(0, 4), [50, 1, {}, ['Hello, Ada']]);
 
+      // websocket_test publishes the event it declares, as its own user; the WAMP gateway delivers it.
+      client.send([32, 2, {}, 'websocket_test.websocket_test']);
+      assert.equal((await client.next())[0], 33);
+      client.send([48, 3, {}, 'websocket_test.hello_websocket', ['hi'], { from: 'test' }]);
+      const frames = [await client.next(), await client.next()].sort((a, b) => (a[0] as number) - (b[0] as number));
+      assert.deepEqual([frames[0]![0], frames[0]![4], frames[0]![5]], [36, ['hi'], { from: 'test' }], 'EVENT');
+      assert.equal(frames[1]![0], 50, 'RESULT');
+
       // A WAMP callee answers a call that came in through the HTTP gateway.
-      client.send([64, 2, {}, 'nats_conf_tab.double']);
-      const [registered] = await client.next();
-      assert.equal(registered, 65);
-      const call = fetch(`${http.url}/nats_conf_tab.double`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[[21], {}]' });
+      client.send([64, 4, {}, 'nats_conf_tab.double']);
+      assert.equal((await client.next())[0], 65);
+      const call = post(`${http.url}/nats_conf_tab.double`, [[21], {}]);
       const invocation = await client.next();
       assert.equal(invocation[0], 68);
       client.send([70, invocation[1], {}, [(invocation[4] as number[])[0]! * 2]]);
       const answer = await call;
-      assert.equal(answer.status, 200);
-      assert.deepEqual(await answer.json(), [[42], {}]);
+      assert.deepEqual([answer.status, await answer.json()], [200, [[42], {}]]);
 
-      client.send([32, 3, {}, 'nats_conf.events']);
-      const subscribed = await client.next();
-      assert.equal(subscribed[0], 33);
-      client.send([16, 4, { acknowledge: true, exclude_me: false }, 'nats_conf.events', ['hi']]);
-      const frames = [await client.next(), await client.next()].sort((a, b) => (a[0] as number) - (b[0] as number));
-      assert.equal(frames[0]![0], 17, 'PUBLISHED');
-      assert.deepEqual([frames[1]![0], frames[1]![4]], [36, ['hi']]);
+      client.send([32, 5, {}, 'nats_conf.events']);
+      assert.equal((await client.next())[0], 33);
+      client.send([16, 6, { acknowledge: true, exclude_me: false }, 'nats_conf.events', ['hello']]);
+      const published = [await client.next(), await client.next()].sort((a, b) => (a[0] as number) - (b[0] as number));
+      assert.equal(published[0]![0], 17, 'PUBLISHED');
+      assert.deepEqual([published[1]![0], published[1]![4]], [36, ['hello']]);
       await client.close();
+    });
+  });
+
+  describe('generated for a namespace', () => {
+    let mesh: Awaited<ReturnType<typeof serverFrom>>;
+    let services: RunningServices;
+    let http: Awaited<ReturnType<typeof startHttp>>;
+
+    before(async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'nats-conf-ns-')), 'nats.conf');
+      const members = await meshMembers(['run services/greeting', 'gateway gateway-http'], { config: testConfig(), logger: silentLogger });
+      writeFileSync(file, natsConfig(members, 'blue'));
+      mesh = await serverFrom(file);
+      services = await runServices([GreetingService], { config: mesh.configAs('greeting_service', { 'nats.namespace': 'blue' }), logger: silentLogger });
+      http = await startHttp({ config: mesh.configAs('gateway_http', { 'nats.namespace': 'blue' }), logger: silentLogger });
+    });
+
+    after(async () => {
+      await http?.stop();
+      await services?.stop();
+      await mesh?.stop();
+    });
+
+    it('serves the namespace\'s subjects and queue groups, and no others', async () => {
+      const hello = await post(`${http.url}/greeting_service.hello`, [['Bob'], {}]);
+      assert.deepEqual([hello.status, await hello.json()], [200, [['Hello, Bob'], {}]]);
+      const nc = await mesh.as('greeting_service');
+      const refused = nextRefusal(nc);
+      nc.subscribe('greeting_service.hello', { queue: 'q' });
+      assert.equal(await refused, 'subscription greeting_service.hello');
     });
   });
 });

@@ -13,7 +13,7 @@ class ContractService {
   name = SERVICE;
   version = '1.2.0';
   description = 'declared contracts under test';
-  calls = 0;
+  handled = 0;
 
   @rpc({
     params: z.object({ first_name: z.string(), last_name: z.string().default('') }),
@@ -21,7 +21,7 @@ class ContractService {
     description: 'Greets someone by name',
   })
   async hello(first_name: string, last_name: string) {
-    this.calls++;
+    this.handled++;
     return `Hello, ${first_name} ${last_name}`.trim();
   }
 
@@ -37,18 +37,18 @@ class ContractService {
     }),
   })
   async types(...values: unknown[]) {
-    this.calls++;
+    this.handled++;
     return values;
   }
 
   @rpc({ params: z.object({ count: z.coerce.number().int(), name: z.string().trim().min(1, 'must not be empty') }) })
   async coerced(count: number, name: string) {
-    this.calls++;
+    this.handled++;
     return { count, name };
   }
 
   @rpc async plain(a: number, b = 2) {
-    this.calls++;
+    this.handled++;
     return a + b;
   }
 }
@@ -83,11 +83,11 @@ describe('declared contracts', () => {
 
   /** Asserts the call is refused as INVALID_ARGUMENT with this body, and that the handler did not run. */
   async function refused(method: string, payload: unknown, message: string, details?: { field: string; message: string }[]) {
-    const before = service.calls;
+    const before = service.handled;
     const error: Record<string, unknown> = { code: 'INVALID_ARGUMENT', message, status: 400 };
     if (details) error.details = details;
     assert.deepEqual(withoutErrorId(await request(method, payload)), { error });
-    assert.equal(service.calls, before, 'the handler must not be called');
+    assert.equal(service.handled, before, 'the handler must not be called');
   }
 
   before(async () => {
@@ -157,10 +157,10 @@ describe('declared contracts', () => {
   it('validates MessagePack requests the same way', async () => {
     const h = headers();
     h.set('Content-Type', 'application/msgpack');
-    const before = service.calls;
+    const before = service.handled;
     const msg = await nc.request(`${SERVICE}.hello`, encode([[7], {}]), { timeout: 5000, headers: h });
     assert.equal(msg.headers?.get('Nats-Service-Error-Code'), '400');
-    assert.equal(service.calls, before);
+    assert.equal(service.handled, before);
   });
 
   it('keeps the details when a client reads the error', async () => {

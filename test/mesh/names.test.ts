@@ -30,6 +30,7 @@ describe('nameProblem', () => {
       ['$SRV.PING', /reserved/],
       ['$JS.API.INFO', /reserved/],
       ['_INBOX.abc', /reserved/],
+      ['_INBOX_gateway_http.abc', /reserved/],
     ];
     for (const [name, expected] of cases) assert.match(nameProblem(name) ?? 'accepted', expected, JSON.stringify(name.slice(0, 20)));
   });
