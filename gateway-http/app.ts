@@ -18,6 +18,7 @@ import {
   withErrorId,
   type Caller,
   type Hop,
+  type RequestOptions,
   type Codec,
   type Logger,
   type Reports,
@@ -28,6 +29,7 @@ import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
+import { openStreamResponse, streamFormatOf, type StreamFormat } from './stream-response.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
@@ -304,7 +306,14 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     }
     // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
-    const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
+    // A client that hangs up before its answer cancels the call: the handler's signal aborts.
+    const controller = new AbortController();
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) controller.abort();
+    });
+    const format = codec === jsonCodec ? streamFormatOf(ctx.get('Accept')) : undefined;
+    if (format) return streamCall(ctx, format, controller, procedure, body, { timeoutMs, headers, trace: hop, signal: controller.signal }, hop);
+    const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop, signal: controller.signal }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
       // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
@@ -318,6 +327,26 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     if (debug) {
       requestLogger(ctx).debug({ subject: procedure, ms: Number((performance.now() - started).toFixed(3)), status: ctx.status }, 'request');
     }
+  }
+
+  /** A call whose progressive results are written as they come (`Accept: application/x-ndjson` or `text/event-stream`). */
+  function streamCall(ctx: GatewayContext, format: StreamFormat, controller: AbortController, procedure: string, body: Buffer, options: RequestOptions, hop: Hop | undefined) {
+    const response = openStreamResponse(format, () => controller.abort());
+    ctx.status = 200;
+    ctx.type = response.contentType;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = response.body;
+    caller.request(procedure, body, { ...options, onProgress: (msg) => response.progress(msg) }).then(
+      (msg) => {
+        hop?.end();
+        response.end({ msg });
+      },
+      (err: unknown) => {
+        const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+        hop?.end(error);
+        response.end({ error });
+      },
+    );
   }
 
   function health(ctx: GatewayContext) {
