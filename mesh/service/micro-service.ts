@@ -24,6 +24,17 @@ export interface EndpointOptions {
   metadata?: Record<string, string>;
   /** Serves one request; what it throws is counted as the endpoint's error (and logged by the guard). */
   handler: (msg: Msg) => void;
+  /**
+   * The endpoint's figures as the handler counts them, over each whole answer (a handler that answers later than
+   * it returns, as every async one does): `$SRV.STATS` reports these instead of the synchronous part it can time.
+   */
+  figures?: () => EndpointFigures;
+}
+
+export interface EndpointFigures {
+  requests: number;
+  errors: number;
+  processingMs: number;
 }
 
 export interface MicroService {
@@ -37,6 +48,7 @@ export interface MicroService {
 
 interface Endpoint {
   info: EndpointInfo;
+  figures: (() => EndpointFigures) | undefined;
   requests: number;
   errors: number;
   lastError?: string;
@@ -70,8 +82,8 @@ class Micro implements MicroService {
     }
   }
 
-  addEndpoint(name: string, { subject, queue, metadata, handler }: EndpointOptions): void {
-    const endpoint: Endpoint = { info: { name, subject, queue_group: queue, metadata }, requests: 0, errors: 0, processingMs: 0 };
+  addEndpoint(name: string, { subject, queue, metadata, handler, figures }: EndpointOptions): void {
+    const endpoint: Endpoint = { info: { name, subject, queue_group: queue, metadata }, figures, requests: 0, errors: 0, processingMs: 0 };
     this.served.push(subscribe(this.nc, subject, { queue }, this.guard(subject), (msg) => {
       const start = performance.now();
       endpoint.requests++;
@@ -111,7 +123,9 @@ class Micro implements MicroService {
   }
 
   private async stats(): Promise<ServiceStats> {
-    const endpoints = await Promise.all(this.endpoints.map(async ({ info, requests, errors, lastError, processingMs }): Promise<EndpointStats> => {
+    const endpoints = await Promise.all(this.endpoints.map(async (endpoint): Promise<EndpointStats> => {
+      const { info, lastError } = endpoint;
+      const { requests, errors, processingMs } = endpoint.figures?.() ?? endpoint;
       const processing = Math.round(processingMs * 1e6);
       return {
         name: info.name,

@@ -241,7 +241,8 @@ class Host implements HostedService {
         this.counters.set(subject, counters);
         // Per endpoint: a queue group with a dot is taken per endpoint, not service-wide.
         const metadata = endpointMetadata(procedure, this.heartbeatMs);
-        this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, handler: (msg) => this.handle(procedure, name, counters, msg) });
+        const figures = () => ({ requests: counters.requests, errors: counters.errors, processingMs: counters.totalMs });
+        this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, figures, handler: (msg) => this.handle(procedure, name, counters, msg) });
         this.subjects.push(subject);
       }
       // Every instance hears every cancel for the service; the one serving the request it names aborts its handler.
