@@ -6,7 +6,8 @@ import type { IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindArguments } from './bind.ts';
 import { codecForContentType } from '../wire/codec.ts';
 import { runInCall, ServedCall } from '../calling/context.ts';
-import { parseEnvelope } from '../wire/envelope.ts';
+import { parseEnvelope, type Kwargs } from '../wire/envelope.ts';
+import type { Parameter } from './signature.ts';
 import { MeshError } from '../wire/errors.ts';
 import { eventHandlersOf, type EventHandler } from './event.ts';
 import type { Logger } from '../process/logger.ts';
@@ -57,6 +58,16 @@ export function eventQueue(service: string): string {
 
 type Method = (...args: unknown[]) => unknown;
 
+/**
+ * The keyword arguments a handler declares: a publisher may add others (an event grows a field) without every
+ * older handler dropping the event. A handler with a rest parameter takes them all.
+ */
+function declaredOnly(kwargs: Kwargs, parameters: readonly Parameter[]): Kwargs {
+  if (parameters.at(-1)?.rest) return kwargs;
+  const names = new Set(parameters.map((p) => p.name));
+  return Object.fromEntries(Object.entries(kwargs).filter(([key]) => names.has(key)));
+}
+
 /** Subscribes every @event handler of the instance; resolves once the server has the subscriptions. */
 export async function hostEvents(instance: { readonly name: string }, options: EventHostOptions): Promise<HostedEvents> {
   const { nc, logger, namespace = NO_NAMESPACE } = options;
@@ -72,7 +83,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
       const codec = codecForContentType(contentType);
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
-      bound = bindArguments(`${instance.name}.${handler.method}`, handler.parameters, args, kwargs);
+      bound = bindArguments(`${instance.name}.${handler.method}`, handler.parameters, args, declaredOnly(kwargs, handler.parameters));
       caller = token ? (options.identity.peek(token) ?? (await options.identity.verify(token))) : undefined;
     } catch (err) {
       counters.invalid++;
