@@ -68,6 +68,15 @@ export interface HttpGatewayOptions {
  * send them cross-site without a preflight; the cross-origin rule, not the type, refuses that.
  */
 const PLAIN_JSON_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain']);
+/** RFC 7240's `Prefer: wait=<seconds>`: how long the client will wait for the answer. */
+const PREFER_WAIT = /(?:^|[,;])\s*wait\s*=\s*(\d{1,9})\s*(?:[,;]|$)/i;
+
+/** The time a request may take: the client's `Prefer: wait`, never more than the gateway's own timeout. */
+function waitOf(prefer: string, timeoutMs: number): number {
+  const seconds = prefer ? PREFER_WAIT.exec(prefer)?.[1] : undefined;
+  return seconds === undefined ? timeoutMs : Math.min(timeoutMs, Math.max(1, Number(seconds)) * 1000);
+}
+
 /** Methods that change nothing: the cross-origin rule lets them through, as Go's CrossOriginProtection does. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const MSGPACK_TYPES = new Set([msgpackCodec.contentType, 'application/x-msgpack', 'application/vnd.msgpack']);
@@ -312,8 +321,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (!ctx.res.writableFinished) controller.abort();
     });
     const format = codec === jsonCodec ? streamFormatOf(ctx.get('Accept')) : undefined;
-    if (format) return streamCall(ctx, format, controller, procedure, body, { timeoutMs, headers, trace: hop, signal: controller.signal }, hop);
-    const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop, signal: controller.signal }).catch((err: unknown) => {
+    const wait = waitOf(ctx.get('Prefer'), timeoutMs);
+    if (format) return streamCall(ctx, format, controller, procedure, body, { timeoutMs: wait, headers, trace: hop, signal: controller.signal }, hop);
+    const msg = await caller.request(procedure, body, { timeoutMs: wait, headers, trace: hop, signal: controller.signal }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
       // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.

@@ -129,10 +129,12 @@ describe('gateway-http', () => {
     errorBody('UNSUPPORTED_MEDIA_TYPE', 415)(xml.text);
   });
 
-  it('answers 504 when the reply does not come before the timeout', async () => {
+  it('answers 504 when the reply does not come before the timeout, which Prefer: wait cannot extend', async () => {
     const res = await post(`${gateway.url}/${GREETING}.hello_sleep`, '[["late"], {"seconds": 2}]');
     assert.equal(res.status, 504);
     errorBody('DEADLINE_EXCEEDED', 504)(res.text);
+    const longer = await fetch(`${gateway.url}/${GREETING}.hello_sleep`, { method: 'POST', body: '[["late"], {"seconds": 2}]', headers: { 'content-type': 'application/json', prefer: 'wait=10' } });
+    assert.equal(longer.status, 504);
   });
 
   it('answers 405 with Allow for other methods (GET describes the procedure), and reports health', async () => {

@@ -74,6 +74,14 @@ describe('gateway-http: streams and cancellation', () => {
     assert.deepEqual([res.status, await res.text()], [200, '[["liftoff"],{}]']);
   });
 
+  it("takes the client's own timeout from Prefer: wait (seconds): 504, and the handler's signal aborts at that deadline", async () => {
+    const res = await fetch(`${gateway.url}/${LAUNCH}.hold`, { method: 'POST', body: '[["p1"]]', headers: { 'content-type': 'application/json', prefer: 'respond-sync, wait=1' } });
+    assert.equal(res.status, 504);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'DEADLINE_EXCEEDED');
+    for (let i = 0; i < 200 && !launch.stopped.has('p1'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(launch.stopped.get('p1'), 'DEADLINE_EXCEEDED');
+  });
+
   it("cancels the call when the client hangs up: the handler's signal aborts with CANCELED", async () => {
     const req = request(`${gateway.url}/${LAUNCH}.hold`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     req.on('error', () => undefined);
