@@ -293,14 +293,13 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const { codec, identity } = ctx.state;
     const body = keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
+    const deadline = Date.now() + timeoutMs;
     let headers = codec === msgpackCodec ? msgpackHeaders : undefined;
-    if (forwarder && identity) {
-      const contentType = headers ? msgpackCodec.contentType : undefined;
-      headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
-    }
+    // The identity goes as a token for this procedure's subject that ends by the call's deadline (mesh-identity.ts).
+    if (forwarder && identity) headers = forwarder.headers(identity, caller.subjectOf(procedure), deadline, headers ? msgpackCodec.contentType : undefined);
     // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
-    const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
+    const msg = await caller.request(procedure, body, { deadline, headers, trace: hop }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
       // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.

@@ -135,11 +135,11 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
       if (!(await registry.lookup(method))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${method}'`);
     }
-    let headers;
     const forwarder = auth?.forwarder;
-    if (forwarder && caller_) headers = forwarder.peek(caller_.identity, undefined) ?? (await forwarder.headers(caller_.identity, undefined));
+    const deadline = Date.now() + timeoutMs;
+    const headers = forwarder && caller_ ? forwarder.headers(caller_.identity, caller.subjectOf(method), deadline) : undefined;
     const body = jsonCodec.encode([call.args, call.kwargs]);
-    const msg = await caller.request(method, body, { timeoutMs, headers });
+    const msg = await caller.request(method, body, { deadline, headers });
     return { result: resultOf(decodeReply(msg)) };
   }
 

@@ -217,10 +217,11 @@ export class SessionRpc implements Callee {
     let reply: Msg;
     const hop = callHop(procedure, options);
     try {
+      const deadline = Date.now() + (timeout || this.dealer.options.timeoutMs);
       reply = await this.dealer.options.caller.request(procedure, payload, {
-        timeoutMs: timeout || this.dealer.options.timeoutMs,
+        deadline,
         signal: controller.signal,
-        headers: await this.requestHeaders(),
+        headers: this.requestHeaders(procedure, deadline),
         trace: hop,
       });
       hop.end();
@@ -451,13 +452,12 @@ export class SessionRpc implements Callee {
     }
   }
 
-  /** The NATS headers of a CALL: the Content-Type of the session's serializer, and the caller's Mesh-Identity. */
-  private async requestHeaders(): Promise<MsgHdrs | undefined> {
-    const { forwarder } = this.dealer.options;
+  /** The NATS headers of a CALL: the Content-Type of the session's serializer, and the caller's Mesh-Identity for this procedure until the deadline. */
+  private requestHeaders(procedure: string, deadline: number): MsgHdrs | undefined {
+    const { forwarder, caller } = this.dealer.options;
     const { natsHeaders, codec } = this.peer.serializer;
     if (!forwarder || !this.identity) return natsHeaders;
-    const contentType = natsHeaders ? codec.contentType : undefined;
-    return forwarder.peek(this.identity, contentType) ?? (await forwarder.headers(this.identity, contentType));
+    return forwarder.headers(this.identity, caller.subjectOf(procedure), deadline, natsHeaders ? codec.contentType : undefined);
   }
 
   private drop(registration: Registration): void {

@@ -15,10 +15,11 @@ import type { AuthConfig } from '../process/config.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { Identity } from './identity.ts';
 
-/** A verified token: who it names, and when it stops being valid (ms since the epoch). */
+/** A verified token: who it names, when it stops being valid (ms since the epoch), and the one subject it admits, if bound. */
 export interface VerifiedToken {
   identity: Identity;
   expiresAt: number;
+  subject?: string;
 }
 
 export interface TokenVerifier {

@@ -76,7 +76,7 @@ class Client implements MeshClient {
   private readonly msgpackHeaders = natsHeaders();
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
-  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace) {
+  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace, private readonly timeoutMs: number) {
     this.msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
     sealHeaders(this.msgpackHeaders);
   }
@@ -85,14 +85,19 @@ class Client implements MeshClient {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
-    const request: RequestOptions = {
-      signal: options.signal,
-      headers: options.token === undefined ? this.headersFor(codec, running, hop) : this.headersWithToken(codec, options.token, running, hop),
-    };
+    const request: RequestOptions = { signal: options.signal };
     // Inside a handler the request's deadline is inherited, brought forward by timeoutMs when that ends sooner.
     const inherited = running?.deadline;
     if (inherited === undefined) request.timeoutMs = options.timeoutMs;
     else request.deadline = options.timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + options.timeoutMs);
+    if (options.token !== undefined) {
+      request.headers = this.headersWithToken(codec, options.token, running?.forwarded, hop);
+    } else if (running) {
+      const deadline = request.deadline ?? Date.now() + (options.timeoutMs ?? this.timeoutMs);
+      request.headers = this.headersFor(codec, running.forwardedTo(this.caller.subjectOf(procedure), deadline), hop);
+    } else {
+      request.headers = this.headersFor(codec, undefined, hop);
+    }
     try {
       const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), request);
       const reply = decodeReply(msg, codec);
@@ -107,7 +112,8 @@ class Client implements MeshClient {
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
     const running = runningCall();
     const hop = this.nestedHop(running, subject, 'producer');
-    this.nc.publish(this.namespace.subject(subject), jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running, hop) });
+    const natsSubject = this.namespace.subject(subject);
+    this.nc.publish(natsSubject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running?.forwardedTo(natsSubject, Infinity), hop) });
     hop?.end();
   }
 
@@ -120,8 +126,7 @@ class Client implements MeshClient {
   }
 
   /** The request headers: the Content-Type for MessagePack, and inside a handler the headers it forwards. */
-  private headersFor(codec: Codec, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs | undefined {
-    const forwarded = running?.forwarded;
+  private headersFor(codec: Codec, forwarded: Forwarded | undefined, hop: Hop | undefined): MsgHdrs | undefined {
     const msgpack = codec === msgpackCodec;
     if (forwarded && hop) return forwardedHeaders(forwardedThrough(forwarded, hop), msgpack ? { [CONTENT_TYPE_HEADER]: msgpackCodec.contentType } : undefined);
     if (!forwarded || Object.keys(forwarded).length === 0) return msgpack ? this.msgpackHeaders : undefined;
@@ -133,8 +138,8 @@ class Client implements MeshClient {
   }
 
   /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
-  private headersWithToken(codec: Codec, token: string, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs {
-    return headersWith(this.headersFor(codec, running, hop), { [IDENTITY_HEADER]: token });
+  private headersWithToken(codec: Codec, token: string, forwarded: Forwarded | undefined, hop: Hop | undefined): MsgHdrs {
+    return headersWith(this.headersFor(codec, forwarded, hop), { [IDENTITY_HEADER]: token });
   }
 
   close(): void {
@@ -162,7 +167,8 @@ export interface ClientOptions {
  */
 export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
   const { namespace } = options;
-  const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000, namespace }), meshNamespace(namespace));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const client = new Client(nc, createCaller(nc, { timeoutMs, namespace }), meshNamespace(namespace), timeoutMs);
   const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
   // The services sit at the end of the client's prototype chain, behind its own members: `client.call` is found
   // before the Proxy is reached, so only a name that is no member of the client goes through its trap.

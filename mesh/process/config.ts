@@ -58,7 +58,7 @@ export const configSchema = z.object({
     apiKeysFile: NULLABLE_TEXT,
     policyFile: NULLABLE_TEXT,
     meshSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
-    identityTtlSec: POSITIVE_INT.max(3600).default(60),
+    identityTtlSec: POSITIVE_INT.max(300).default(10),
     tokenCacheSize: z.coerce.number().int().min(0).default(10_000),
   }).prefault({}).refine((auth) => [auth.jwtSecret, auth.jwtPublicKeyFile, auth.jwksUrl].filter(Boolean).length <= 1, {
     path: ['jwtSecret'],

@@ -312,9 +312,9 @@ class Host implements HostedService {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
-      const known = token ? this.identity.peek(token) : undefined;
+      const known = token ? this.identity.peek(token, msg.subject) : undefined;
       if (token && !known) {
-        this.identity.verify(token).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
+        this.identity.verify(token, msg.subject).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
       } else {
         this.call(request, known);
       }
@@ -332,7 +332,7 @@ class Host implements HostedService {
       const [args, kwargs] = parseEnvelope(codec!.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const result = runInCall(
-        new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded),
+        new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, this.identity.forwarder),
         () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)),
       );
       if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
