@@ -66,6 +66,8 @@ export class Session implements Peer {
   private helloMessage: Hello | undefined;
   private claimedAuthid: string | undefined;
   private subscriptions: Set<number> | undefined;
+  /** SUBSCRIBEs accepted and waiting for NATS to confirm the subscription. */
+  private pendingSubscribes = 0;
   private rpc: SessionRpc | undefined;
   /** Messages behind a rate check still under way, in the order they came. */
   private backlog: Promise<void> | undefined;
@@ -250,17 +252,21 @@ export class Session implements Peer {
     if (subject === undefined) {
       return refuse(routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`));
     }
-    const refusal = this.context.guard.subscribe(this.identity, topic, subject, match === 'exact');
+    const refusal = this.context.guard.subscribe(this.identity, topic, subject, match);
     if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const limit = this.context.maxSubscriptionsPerSession;
-    if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
+    // SUBSCRIBEs still waiting for NATS count too: a burst of them sent without waiting is held to the limit.
+    if ((this.subscriptions?.size ?? 0) + this.pendingSubscribes >= limit && !this.context.broker.holds(this, subject, match)) {
       return refuse(routerError('RESOURCE_EXHAUSTED', WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`));
     }
     let subscriptionId: number;
+    this.pendingSubscribes++;
     try {
       subscriptionId = await this.context.broker.subscribe(this, subject, match);
     } catch {
       return refuse(new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription'));
+    } finally {
+      this.pendingSubscribes--;
     }
     (this.subscriptions ??= new Set()).add(subscriptionId);
     this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
