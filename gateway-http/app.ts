@@ -9,6 +9,7 @@ import {
   CONTENT_TYPE_HEADER,
   JSON_TYPE,
   MeshError,
+  RateLimitedError,
   jsonCodec,
   msgpackCodec,
   replyStatus,
@@ -28,6 +29,7 @@ import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
+import { addressOf, credentialOf } from './credentials.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
@@ -100,19 +102,6 @@ type GatewayContext = Context & { state: GatewayState };
  * The codec of a request's body, or undefined when its type is refused. No type at all is accepted only with
  * no body: a call without arguments, as `curl -X POST` sends it.
  */
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
-/** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
-export function credentialOf(ctx: Context): string | undefined {
-  const authorization = ctx.get('Authorization');
-  if (authorization) {
-    const bearer = BEARER.exec(authorization);
-    if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
-    return bearer[1];
-  }
-  return ctx.get('X-Api-Token') || undefined;
-}
-
 function requestCodec(ctx: Context, lax: boolean): Codec | undefined {
   if (ctx.req.headers['content-type'] === JSON_TYPE) return jsonCodec;
   const type = ctx.request.type;
@@ -188,6 +177,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (made) logError(ctx, error, err, started);
       ctx.status = error.status;
       if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
+      if (error instanceof RateLimitedError) ctx.set('Retry-After', String(error.retryAfterS));
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
     }
@@ -211,11 +201,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   /** One request from the caller's budget (its identity, else its address); over budget is 429 with Retry-After. */
   async function limitRate(ctx: GatewayContext) {
-    const refused = await options.rateLimiter!.take({ address: ctx.request.socket.remoteAddress ?? '', identity: ctx.state.identity });
-    if (refused) {
-      ctx.set('Retry-After', String(refused.retryAfterS));
-      throw refused;
-    }
+    const refused = await options.rateLimiter!.take({ address: addressOf(ctx), identity: ctx.state.identity });
+    if (refused) throw refused;
   }
 
   /**
@@ -223,9 +210,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
    * caller learns nothing of which procedures exist. A cached token or an API key costs no await.
    */
   function authorize(ctx: GatewayContext, procedure: string): Promise<void> | undefined {
-    const { authenticator, policy, anonymous } = auth!;
-    const credential = credentialOf(ctx);
-    if (credential === undefined) {
+    const { policy, anonymous } = auth!;
+    const presented = credentialOf(ctx);
+    if (presented === undefined) {
       if (!policy.allows(anonymous, 'call', procedure)) {
         throw new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
       }
@@ -238,9 +225,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       }
       ctx.state.identity = identity;
     };
-    const cached = authenticator.peek(credential);
-    if (!cached) return authenticator.authenticate(credential).then(admit);
-    admit(cached);
+    const identity = auth!.identify(presented.credential, addressOf(ctx), presented.apiKeyOnly);
+    if (identity instanceof Promise) return identity.then(admit);
+    admit(identity);
     return undefined;
   }
 
@@ -388,7 +375,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
   router.get('/openapi.json', (ctx) => {
     ctx.type = JSON_TYPE;
     ctx.body = openApi();

@@ -15,7 +15,7 @@ import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { quoteName } from '../mesh/gateway.ts';
-import type { RateLimitedError, RateLimiter } from '../mesh/edge/rate-limit.ts';
+import { RateLimitedError, type RateLimiter } from '../mesh/edge/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
@@ -185,12 +185,12 @@ export class Session implements Peer {
   /** AUTHENTICATE with the ticket: WELCOME, or ABORT wamp.error.authentication_failed. */
   private async authenticate({ signature }: Authenticate): Promise<void> {
     this.state = 'authenticating';
-    const step = await answerTicket(this.context.auth!, signature, this.claimedAuthid);
+    const step = await answerTicket(this.context.auth!, signature, this.claimedAuthid, this.address);
     if (this.state === 'authenticating') this.proceed(step);
   }
 
   private proceed(step: AuthStep): void {
-    if (step.step === 'abort') return this.abort(step.uri, step.message);
+    if (step.step === 'abort') return this.refuseSession(step.uri, step.error);
     if (step.step === 'challenge') {
       this.state = 'challenged';
       this.claimedAuthid = step.claimedAuthid;
@@ -214,6 +214,17 @@ export class Session implements Peer {
 
   private abort(uri: string, message: string): void {
     this.sendNow([MessageType.ABORT, { message }, uri]);
+    this.closeSocket(CloseCode.NORMAL, 'aborted');
+  }
+
+  /**
+   * A session refused at HELLO or AUTHENTICATE: ABORT whose details carry the error's code and id (logged once under
+   * it) and, when the address has used its failures, `retry_after` in seconds.
+   */
+  private refuseSession(uri: string, error: MeshError): void {
+    this.record(error, 'HELLO');
+    const retry = error instanceof RateLimitedError ? { retry_after: error.retryAfterS } : {};
+    this.sendNow([MessageType.ABORT, { message: error.message, code: error.code, id: error.id, ...retry }, uri]);
     this.closeSocket(CloseCode.NORMAL, 'aborted');
   }
 

@@ -50,16 +50,22 @@ function readPublicKey(file: string): KeyObject {
   }
 }
 
-/** A claim by dotted path (`realm_access.roles` for Keycloak), as a list of role names. */
+/** A claim by dotted path (`realm_access.roles` for Keycloak): a list of role names, none when absent; anything else is refused. */
 function rolesOf(payload: JWTPayload, claim: string): string[] {
   let value: unknown = payload;
   for (const key of claim.split('.')) {
     value = typeof value === 'object' && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
   }
   if (value === undefined) return [];
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
-  if (Array.isArray(value) && value.every((role) => typeof role === 'string')) return value;
+  if (Array.isArray(value) && value.every((role) => typeof role === 'string' && role !== '')) return value;
   throw new MeshError('UNAUTHENTICATED', `the token's ${claim} claim must be a list of role names`);
+}
+
+/** A token issued later than now, beyond the clock skew allowed, is refused: no issuer mints tokens ahead of time. */
+function refuseFutureIssue(payload: JWTPayload, clockSkewSec: number): void {
+  if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + clockSkewSec) {
+    throw new MeshError('UNAUTHENTICATED', 'the token is issued in the future (its iat is ahead of this clock by more than auth.clockSkewSec)');
+  }
 }
 
 /** What a jose failure means to the caller: a fetch of the JWKS that failed is UNAVAILABLE, anything else 401. */
@@ -121,6 +127,7 @@ export function createTokenVerifier(auth: AuthConfig): TokenVerifier | undefined
       } catch (err) {
         throw toMeshError(err);
       }
+      refuseFutureIssue(payload, auth.clockSkewSec);
       const identity: Identity = Object.freeze({ id: payload.sub!, roles: Object.freeze(rolesOf(payload, auth.rolesClaim)), method: 'jwt' as const });
       return { identity, expiresAt: payload.exp! * 1000 };
     },

@@ -59,6 +59,8 @@ export const configSchema = z.object({
     policyFile: NULLABLE_TEXT,
     meshSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
     identityTtlSec: POSITIVE_INT.max(300).default(10),
+    failuresPerAddress: z.coerce.number().int().min(0).default(10),
+    failureWindowS: POSITIVE_INT.default(60),
     tokenCacheSize: z.coerce.number().int().min(0).default(10_000),
   }).prefault({}).refine((auth) => [auth.jwtSecret, auth.jwtPublicKeyFile, auth.jwksUrl].filter(Boolean).length <= 1, {
     path: ['jwtSecret'],
@@ -123,6 +125,8 @@ export const ENVIRONMENT = {
   AUTH_POLICY: 'auth.policyFile',
   AUTH_MESH_SECRET: 'auth.meshSecret',
   AUTH_IDENTITY_TTL_S: 'auth.identityTtlSec',
+  AUTH_FAILURES_PER_ADDRESS: 'auth.failuresPerAddress',
+  AUTH_FAILURE_WINDOW_S: 'auth.failureWindowS',
   AUTH_TOKEN_CACHE_SIZE: 'auth.tokenCacheSize',
   DATA_DIR: 'up.dataDir',
   MESH_SLOW_MS: 'reports.slowMs',
