@@ -33,8 +33,9 @@ import { addressOf, credentialOf } from './credentials.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
+import { createDiscovery } from './discovery.ts';
 import { createJsonRpc } from './jsonrpc.ts';
-import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/edge/metrics.ts';
+import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, withVisibleProcedures, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -62,6 +63,8 @@ export interface HttpGatewayOptions {
   reports?: Reports;
   /** The lines of client errors the gateway refuses, rate-limited per code (INTERNAL errors never pass through it). */
   refusals: RefusalLog;
+  /** False: /openapi.json, /docs, GET / and GET /<procedure> are 404 (http.discovery); true by default. */
+  discovery?: boolean;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -365,27 +368,45 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.body = text;
   }
 
+  const discovery = createDiscovery(auth, options.discovery ?? true);
+  /** Metrics with only the procedures the caller may see. */
+  const visibleMetrics = (render: () => Promise<string>) => async (ctx: GatewayContext) => {
+    const view = await discovery.view(ctx);
+    return serveMetrics(ctx, async () => withVisibleProcedures(await render(), view.visible));
+  };
+  /** A discovery route: 404 while discovery is off. */
+  const discoverable = (ctx: GatewayContext, next: Next) => {
+    discovery.open(ctx);
+    return next();
+  };
+
   const router = new Router<GatewayState>();
   router.get('/health', health);
   router.get('/health/live', live);
   router.get('/health/ready', ready);
   if (metrics) {
-    router.get('/metrics', (ctx) => serveMetrics(ctx, metrics.gateway.render));
-    router.get('/metrics/mesh', (ctx) => serveMetrics(ctx, metrics.mesh));
+    router.get('/metrics', visibleMetrics(metrics.gateway.render));
+    router.get('/metrics/mesh', visibleMetrics(metrics.mesh));
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes });
   const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
-  router.get('/openapi.json', (ctx) => {
+  router.get('/openapi.json', discoverable, async (ctx) => {
+    const view = await discovery.view(ctx);
     ctx.type = JSON_TYPE;
-    ctx.body = openApi();
+    ctx.body = openApi(view);
   });
-  router.get('/docs', docsPage);
-  router.get('/docs/:file', docsFile);
+  router.get('/docs', discoverable, docsPage);
+  router.get('/docs/:file', discoverable, docsFile);
   router.get('/ping', browse.ping);
   router.get('/version', browse.version);
-  router.get('/', browse.services);
-  router.get('/:procedure', browse.procedure);
+  router.get('/', discoverable, async (ctx) => browse.services(ctx, await discovery.view(ctx)));
+  // A path without a dot is no procedure: it is left to the routes after this one.
+  router.get('/:procedure', (ctx, next) => {
+    if (!ctx.params.procedure?.includes('.')) return next();
+    discovery.open(ctx);
+    return browse.procedure(ctx, discovery.view(ctx));
+  });
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
 

@@ -1,8 +1,9 @@
 // The browsable API: GET / lists the services, GET /<service>.<method> shows one procedure with a form made from its
 // schema, as HTML for a browser and as JSON otherwise; and /ping, /version. It shows; calls go through POST.
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { MeshError, nameProblem, quoteName, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, procedureOf, type ProcedureEntry, type PublishedSchema, type ServiceEntry } from './catalog.ts';
+import type { View } from './discovery.ts';
 
 export interface BrowseOptions {
   registry: ProcedureRegistry;
@@ -139,23 +140,27 @@ ${formFields(procedure.params)}
 }
 
 export function createBrowse({ registry, caller, maxNameBytes }: BrowseOptions) {
-  /** GET /: the services. */
-  function services(ctx: Context) {
-    const catalog = catalogOf(registry);
+  /** GET /: the services, with the procedures the view admits. */
+  function services(ctx: Context, view: View) {
+    const catalog = catalogOf(registry, view.visible);
     if (wantsHtml(ctx)) page(ctx, 'nats-mesh services', servicesHtml(catalog));
     else ctx.body = servicesJson(catalog);
   }
 
-  /** GET /<service>.<method>: one procedure; a path without a dot is left to the routes after this one. */
-  async function procedure(ctx: Context, next: Next) {
+  /**
+   * GET /<service>.<method>: one procedure. One the view does not admit is answered as a name no service answers, so a
+   * page cannot tell the one from the other.
+   */
+  async function procedure(ctx: Context, view: View | Promise<View>) {
     const name = ctx.params.procedure ?? '';
-    if (!name.includes('.')) return next();
     const html = wantsHtml(ctx);
     try {
+      const problem = nameProblem(name, maxNameBytes);
+      if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(name)} is not a procedure name: ${problem}`);
+      // The name passed nameProblem: no quote, whitespace or control character to escape.
+      if (!(await view).visible(name)) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${name}'`);
       let found = procedureOf(registry, name);
       if (!found) {
-        const problem = nameProblem(name, maxNameBytes);
-        if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(name)} is not a procedure name: ${problem}`);
         if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
         await registry.lookup(name);
         found = procedureOf(registry, name);

@@ -17,6 +17,7 @@ export const httpSettings = configSection('http', z.strictObject({
   maxConnections: positiveInt.default(10_000),
   maxHeaderBytes: byteSize.default(16 * 1024),
   jsonRpcMaxBatch: positiveInt.max(10_000).default(100),
+  discovery: boolean.default(true),
 }).refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
   path: ['headersTimeoutMs'],
   message: 'must not be longer than http.requestTimeoutMs',
@@ -33,6 +34,7 @@ export const httpSettings = configSection('http', z.strictObject({
   HTTP_MAX_CONNECTIONS: 'maxConnections',
   HTTP_MAX_HEADER_BYTES: 'maxHeaderBytes',
   HTTP_JSONRPC_MAX_BATCH: 'jsonRpcMaxBatch',
+  HTTP_DISCOVERY: 'discovery',
 });
 
 export type HttpSettings = ReturnType<typeof httpSettings.of>;
