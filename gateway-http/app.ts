@@ -389,7 +389,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     router.get('/metrics/mesh', visibleMetrics(metrics.mesh));
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
-  const browse = createBrowse({ registry, caller, maxNameBytes });
+  const browse = createBrowse({ registry, caller, maxNameBytes, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
   const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
   router.get('/openapi.json', discoverable, async (ctx) => {
     const view = await discovery.view(ctx);

@@ -1,7 +1,7 @@
 // The browsable API: GET / lists the services, GET /<service>.<method> shows one procedure with a form made from its
 // schema, as HTML for a browser and as JSON otherwise; and /ping, /version. It shows; calls go through POST.
 import type { Context } from 'koa';
-import { MeshError, nameProblem, quoteName, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
+import { MeshError, nameProblem, quoteName, withErrorId, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, procedureOf, type ProcedureEntry, type PublishedSchema, type ServiceEntry } from './catalog.ts';
 import type { View } from './discovery.ts';
 
@@ -9,6 +9,8 @@ export interface BrowseOptions {
   registry: ProcedureRegistry;
   caller: Caller;
   maxNameBytes: number;
+  /** Logs an error a page shows, under its id (one info line), as the gateway logs the errors it answers. */
+  refused(ctx: Context, error: MeshError): void;
 }
 
 /** Pages load only the gateway's own script and styles; nothing a service sends can run. */
@@ -139,7 +141,7 @@ ${formFields(procedure.params)}
 </details>`;
 }
 
-export function createBrowse({ registry, caller, maxNameBytes }: BrowseOptions) {
+export function createBrowse({ registry, caller, maxNameBytes, refused }: BrowseOptions) {
   /** GET /: the services, with the procedures the view admits. */
   function services(ctx: Context, view: View) {
     const catalog = catalogOf(registry, view.visible);
@@ -170,7 +172,9 @@ export function createBrowse({ registry, caller, maxNameBytes }: BrowseOptions) 
       else ctx.body = procedureJson(found);
     } catch (err) {
       if (!html || !(err instanceof MeshError)) throw err;
-      page(ctx, err.code, `<h1>${escapeHtml(err.code)}</h1>\n<p>${escapeHtml(err.message)}</p>`);
+      withErrorId(err);
+      refused(ctx, err);
+      page(ctx, err.code, `<h1>${escapeHtml(err.code)}</h1>\n<p>${escapeHtml(err.message)}</p>\n<p class="facts">error id ${escapeHtml(err.id)}</p>`);
       ctx.status = err.status;
     }
   }

@@ -1,11 +1,7 @@
 // What an HTTP request presents to be authenticated: its credential (`Authorization: Bearer`, else `X-Api-Token`)
 // and its client address. Verifying the credential is GatewayAuth's job; deciding what it may do, the policy's.
 import type { Context } from 'koa';
-import { MeshError } from '../mesh/gateway.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-
-/** `Bearer <token>`, the token in the first group. */
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+import { bearerCredential, type GatewayAuth, type Identity } from '../mesh/auth/index.ts';
 
 /** A credential as a request presents it, and whether its header takes API keys only. */
 export interface Presented {
@@ -16,11 +12,7 @@ export interface Presented {
 /** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
 export function credentialOf(ctx: Context): Presented | undefined {
   const authorization = ctx.get('Authorization');
-  if (authorization) {
-    const bearer = BEARER.exec(authorization);
-    if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
-    return { credential: bearer[1]!, apiKeyOnly: false };
-  }
+  if (authorization) return { credential: bearerCredential(authorization), apiKeyOnly: false };
   const apiKey = ctx.get('X-Api-Token');
   return apiKey ? { credential: apiKey, apiKeyOnly: true } : undefined;
 }

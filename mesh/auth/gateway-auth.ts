@@ -35,6 +35,16 @@ async function verifyCounted(authenticator: Authenticator, failures: FailureLimi
   }
 }
 
+/** `Bearer <token>`, the token in the first group. */
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The credential of an `Authorization: Bearer <JWT or API key>` header; UNAUTHENTICATED for any other scheme. */
+export function bearerCredential(authorization: string): string {
+  const bearer = BEARER.exec(authorization);
+  if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
+  return bearer[1]!;
+}
+
 /** The gateway's auth, or undefined with no JWT key, API keys, policy or mesh secret configured. */
 export function createGatewayAuth(auth: AuthConfig): GatewayAuth | undefined {
   const authenticator = createAuthenticator(auth);

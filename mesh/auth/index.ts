@@ -14,5 +14,5 @@ export {
 export { IDENTITY_HEADER } from '../wire/propagation.ts';
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
-export { createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
+export { bearerCredential, createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
 export { signUserToken, parseTtl, type UserTokenClaims } from './user-token.ts';

@@ -1,9 +1,12 @@
-// What the discovery routes show, asked as an anonymous caller, a guest-role API key and an admin: /openapi.json,
-// GET /, GET /<procedure> and /metrics name only what the caller may call; http.discovery=false closes them.
+// What the discovery routes show, asked anonymously and as an admin: /openapi.json, GET /, GET /<procedure> and
+// /metrics (gateway-wamp's too) name only what the caller may call; http.discovery=false closes them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { start } from '../../gateway-http/index.ts';
+import { start as startWamp } from '../../gateway-wamp/index.ts';
+import { MessageType } from '../../gateway-wamp/protocol.ts';
+import { RawClient } from '../gateway-wamp/raw-client.ts';
 import { createIdentityVerifier } from '../../mesh/auth/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
@@ -73,6 +76,27 @@ describe('discovery as the policy lets each caller see it', () => {
     assert.match(anonymous, new RegExp(`procedure="${vault}\\.whoami"`));
     assert.doesNotMatch(anonymous, new RegExp(`${vault}\\.open`));
     assert.match(await text('/metrics', admin), new RegExp(`procedure="${vault}\\.open"`));
+  });
+
+  it("names in gateway-wamp's /metrics only the procedures the caller may call, Bearer credential or anonymous", async (t) => {
+    const wamp = await startWamp({ config: testConfig(settings), logger: silentLogger });
+    t.after(() => wamp.stop());
+    const session = await RawClient.open(wamp.wsUrl);
+    session.send([MessageType.HELLO, 'realm1', { roles: { caller: {} }, authmethods: ['ticket'] }]);
+    await session.next();
+    session.send([MessageType.AUTHENTICATE, admin.authorization!.slice('Bearer '.length), {}]);
+    assert.equal((await session.next())[0], MessageType.WELCOME);
+    for (const [id, procedure] of [[1, 'whoami'], [2, 'open']] as const) {
+      session.send([MessageType.CALL, id, {}, `${vault}.${procedure}`, []]);
+      assert.equal((await session.next())[0], MessageType.RESULT);
+    }
+    await session.close();
+    const metrics = async (headers: Record<string, string> = {}) => (await fetch(`${wamp.url}/metrics`, { headers })).text();
+    const anonymous = await metrics();
+    assert.match(anonymous, new RegExp(`procedure="${vault}\\.whoami"`));
+    assert.doesNotMatch(anonymous, new RegExp(`${vault}\\.open`));
+    assert.match(await metrics(admin), new RegExp(`procedure="${vault}\\.open"`));
+    assert.equal((await fetch(`${wamp.url}/metrics`, { headers: { authorization: 'Bearer not-a-key' } })).status, 401);
   });
 
   it('refuses a bad credential on a discovery route with 401, as on a call', async () => {
