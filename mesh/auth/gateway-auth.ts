@@ -57,9 +57,10 @@ export function createGatewayAuth(auth: AuthConfig): GatewayAuth | undefined {
     policy,
     anonymous: anonymousIdentity(policy.anonymousRole),
     forwarder,
-    identify(credential, address, apiKeyOnly = false) {
-      const known = apiKeyOnly && isJwtShaped(credential) ? undefined : authenticator.peek(credential);
-      return known ?? verifyCounted(authenticator, failures, credential, address, apiKeyOnly);
+    // Through `this`, so a copy with another authenticator (`{ ...auth, authenticator }`) uses that one.
+    identify(this: GatewayAuth, credential, address, apiKeyOnly = false) {
+      const known = apiKeyOnly && isJwtShaped(credential) ? undefined : this.authenticator.peek(credential);
+      return known ?? verifyCounted(this.authenticator, failures, credential, address, apiKeyOnly);
     },
   };
 }
