@@ -6,7 +6,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createCaller, createClient, createLogger, hostService, loadConfig, rpc, startHop, startTracing } from '../mesh/gateway.ts';
+import { createCaller, createClient, createIdentityForwarder, createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startHop, startTracing } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { greet, REQUEST, REQUEST_JSON } from './baselines/greeting.ts';
 import { leanCaller } from './baselines/lean-caller.ts';
@@ -18,10 +18,19 @@ const WARMUP = 10_000;
 const IN_FLIGHT = 64;
 const EXPECTED = 'Hello, Bob Ross';
 
-/** raw: a nats.js queue subscription; plain: greeting as a plain @rpc; unobserved: that one with metrics and tracing off; schema: greeting with its zod schema. */
-type Responder = 'raw' | 'plain' | 'unobserved' | 'schema';
-/** lean: the baseline mux; client: the mesh client; traced: the mesh's caller sending a fresh trace context, as gateway-http does. */
-type Caller = 'lean' | 'client' | 'traced';
+/**
+ * raw: a nats.js queue subscription; plain: greeting as a plain @rpc; unobserved: that one with metrics and tracing off;
+ * schema: greeting with its zod schema; verifying: that one verifying the Mesh-Identity each request carries.
+ */
+type Responder = 'raw' | 'plain' | 'unobserved' | 'schema' | 'verifying';
+/**
+ * lean: the baseline mux; client: the mesh client; traced: the mesh's caller sending a fresh trace context, as gateway-http
+ * does; identity: that one also sending the caller's Mesh-Identity bound to the subject and the deadline, as an authenticating gateway does.
+ */
+type Caller = 'lean' | 'client' | 'traced' | 'identity';
+
+/** The mesh secret of the identity pair: the caller mints with it, the responder verifies with it. */
+const AUTH = { 'auth.meshSecret': 'bench-mesh-secret-that-is-long-enough-0123' };
 
 const DEFAULT_PAIRS = 'lean:raw,client:raw,lean:plain,client:plain,client:schema,traced:schema';
 
@@ -54,10 +63,11 @@ async function respond(kind: Responder): Promise<void> {
     nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => void msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data)))))) });
   } else {
     const observed = kind !== 'unobserved';
-    const config = loadConfig({ env: {}, overrides: { 'metrics.enabled': observed, 'tracing.enabled': observed } });
+    const config = loadConfig({ env: {}, overrides: { 'metrics.enabled': observed, 'tracing.enabled': observed, ...AUTH } });
     await startTracing(name, config.tracing, {});
-    const service = kind === 'schema' ? Object.assign(new GreetingService(), { name }) : new PlainGreeting();
-    await hostService(service, { nc, config, logger: createLogger({ level: 'info', format: 'json' }, 'rpc-cpu') });
+    const service = kind === 'schema' || kind === 'verifying' ? Object.assign(new GreetingService(), { name }) : new PlainGreeting();
+    const identity = kind === 'verifying' ? createIdentityVerifier(config.auth) : undefined;
+    await hostService(service, { nc, config, identity, logger: createLogger({ level: 'info', format: 'json' }, 'rpc-cpu') });
   }
   await nc.flush();
   let since = process.cpuUsage();
@@ -87,8 +97,12 @@ function callerFor(kind: Caller, nc: NatsConnection, subject: string): () => Pro
   }
   const caller = createCaller(nc, { timeoutMs: 10_000 });
   const body = encoder.encode(REQUEST_JSON);
+  const forwarder = kind === 'identity' ? createIdentityForwarder(loadConfig({ env: {}, overrides: AUTH }).auth)! : undefined;
+  const bench = { id: 'bench', roles: ['bench'], method: 'jwt' } as const;
   return async () => {
-    const reply = await caller.request(subject, body, { trace: startHop('POST /greeting.hello', 'server', undefined) });
+    const deadline = Date.now() + 10_000;
+    const headers = forwarder?.headers(bench, subject, deadline);
+    const reply = await caller.request(subject, body, { deadline, headers, trace: startHop('POST /greeting.hello', 'server', undefined) });
     check((JSON.parse(decoder.decode(reply.data)) as [[string]])[0][0]);
   };
 }

@@ -9,6 +9,7 @@ import {
   CONTENT_TYPE_HEADER,
   JSON_TYPE,
   MeshError,
+  RateLimitedError,
   jsonCodec,
   msgpackCodec,
   replyStatus,
@@ -30,11 +31,13 @@ import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { ProcedureRegistry } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
 import { openStreamResponse, streamFormatOf, type StreamFormat } from './stream-response.ts';
+import { addressOf, credentialOf } from './credentials.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
+import { createDiscovery } from './discovery.ts';
 import { createJsonRpc } from './jsonrpc.ts';
-import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/edge/metrics.ts';
+import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, withVisibleProcedures, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -61,6 +64,8 @@ export interface HttpGatewayOptions {
   reports?: Reports;
   /** The lines of client errors the gateway refuses, rate-limited per code (INTERNAL errors never pass through it). */
   refusals: RefusalLog;
+  /** False: /openapi.json, /docs, GET / and GET /<procedure> are 404 (http.discovery); true by default. */
+  discovery?: boolean;
 }
 
 /**
@@ -115,19 +120,6 @@ type GatewayContext = Context & { state: GatewayState };
  * The codec of a request's body, or undefined when its type is refused. No type at all is accepted only with
  * no body: a call without arguments, as `curl -X POST` sends it.
  */
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
-/** The credential a request presents: `Authorization: Bearer <jwt or api key>`, else `X-Api-Token: <api key>`. */
-export function credentialOf(ctx: Context): string | undefined {
-  const authorization = ctx.get('Authorization');
-  if (authorization) {
-    const bearer = BEARER.exec(authorization);
-    if (!bearer) throw new MeshError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token or API key>"');
-    return bearer[1];
-  }
-  return ctx.get('X-Api-Token') || undefined;
-}
-
 function requestCodec(ctx: Context): Codec | undefined {
   if (ctx.req.headers['content-type'] === JSON_TYPE) return jsonCodec;
   const type = ctx.request.type;
@@ -203,6 +195,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (made) logError(ctx, error, err, started);
       ctx.status = error.status;
       if (error.code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer realm="nats-mesh"');
+      if (error instanceof RateLimitedError) ctx.set('Retry-After', String(error.retryAfterS));
       ctx.type = ctx.state.codec.contentType;
       ctx.body = Buffer.from(ctx.state.codec.encode(error.toBody()));
     }
@@ -226,11 +219,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
 
   /** One request from the caller's budget (its identity, else its address); over budget is 429 with Retry-After. */
   async function limitRate(ctx: GatewayContext) {
-    const refused = await options.rateLimiter!.take({ address: ctx.request.socket.remoteAddress ?? '', identity: ctx.state.identity });
-    if (refused) {
-      ctx.set('Retry-After', String(refused.retryAfterS));
-      throw refused;
-    }
+    const refused = await options.rateLimiter!.take({ address: addressOf(ctx), identity: ctx.state.identity });
+    if (refused) throw refused;
   }
 
   /**
@@ -238,9 +228,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
    * caller learns nothing of which procedures exist. A cached token or an API key costs no await.
    */
   function authorize(ctx: GatewayContext, procedure: string): Promise<void> | undefined {
-    const { authenticator, policy, anonymous } = auth!;
-    const credential = credentialOf(ctx);
-    if (credential === undefined) {
+    const { policy, anonymous } = auth!;
+    const presented = credentialOf(ctx);
+    if (presented === undefined) {
       if (!policy.allows(anonymous, 'call', procedure)) {
         throw new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
       }
@@ -253,9 +243,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       }
       ctx.state.identity = identity;
     };
-    const cached = authenticator.peek(credential);
-    if (!cached) return authenticator.authenticate(credential).then(admit);
-    admit(cached);
+    const identity = auth!.identify(presented.credential, addressOf(ctx), presented.apiKeyOnly);
+    if (identity instanceof Promise) return identity.then(admit);
+    admit(identity);
     return undefined;
   }
 
@@ -308,11 +298,11 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     const { codec, identity } = ctx.state;
     const body = keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
+    // The client's own timeout (Prefer: wait), never longer than the gateway's.
+    const deadline = Date.now() + waitOf(ctx.get('Prefer'), timeoutMs);
     let headers = codec === msgpackCodec ? msgpackHeaders : undefined;
-    if (forwarder && identity) {
-      const contentType = headers ? msgpackCodec.contentType : undefined;
-      headers = forwarder.peek(identity, contentType) ?? (await forwarder.headers(identity, contentType));
-    }
+    // The identity goes as a token for this procedure's subject that ends by the call's deadline (mesh-identity.ts).
+    if (forwarder && identity) headers = forwarder.headers(identity, caller.subjectOf(procedure), deadline, headers ? msgpackCodec.contentType : undefined);
     // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
     // A client that hangs up before its answer cancels the call: the handler's signal aborts.
@@ -321,9 +311,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       if (!ctx.res.writableFinished) controller.abort();
     });
     const format = codec === jsonCodec ? streamFormatOf(ctx.get('Accept')) : undefined;
-    const wait = waitOf(ctx.get('Prefer'), timeoutMs);
-    if (format) return streamCall(ctx, format, controller, procedure, body, { timeoutMs: wait, headers, trace: hop, signal: controller.signal }, hop);
-    const msg = await caller.request(procedure, body, { timeoutMs: wait, headers, trace: hop, signal: controller.signal }).catch((err: unknown) => {
+    if (format) return streamCall(ctx, format, controller, procedure, body, { deadline, headers, trace: hop, signal: controller.signal }, hop);
+    const msg = await caller.request(procedure, body, { deadline, headers, trace: hop, signal: controller.signal }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (at most once per its miss gap), so a
       // procedure that went away for good is soon UNKNOWN_PROCEDURE rather than UNAVAILABLE.
@@ -422,27 +411,45 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     ctx.body = text;
   }
 
+  const discovery = createDiscovery(auth, options.discovery ?? true);
+  /** Metrics with only the procedures the caller may see. */
+  const visibleMetrics = (render: () => Promise<string>) => async (ctx: GatewayContext) => {
+    const view = await discovery.view(ctx);
+    return serveMetrics(ctx, async () => withVisibleProcedures(await render(), view.visible));
+  };
+  /** A discovery route: 404 while discovery is off. */
+  const discoverable = (ctx: GatewayContext, next: Next) => {
+    discovery.open(ctx);
+    return next();
+  };
+
   const router = new Router<GatewayState>();
   router.get('/health', health);
   router.get('/health/live', live);
   router.get('/health/ready', ready);
   if (metrics) {
-    router.get('/metrics', (ctx) => serveMetrics(ctx, metrics.gateway.render));
-    router.get('/metrics/mesh', (ctx) => serveMetrics(ctx, metrics.mesh));
+    router.get('/metrics', visibleMetrics(metrics.gateway.render));
+    router.get('/metrics/mesh', visibleMetrics(metrics.mesh));
   }
   const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
-  const browse = createBrowse({ registry, caller, maxNameBytes });
-  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, credentialOf, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
-  router.get('/openapi.json', (ctx) => {
+  const browse = createBrowse({ registry, caller, maxNameBytes, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
+  const jsonRpc = createJsonRpc({ caller, registry, maxNameBytes, timeoutMs, auth, rateLimiter: options.rateLimiter, maxBatch: options.jsonRpcMaxBatch ?? 100, readBody, crashed: reportCrash, refused: (ctx, error) => logRefusal(ctx as GatewayContext, error) });
+  router.get('/openapi.json', discoverable, async (ctx) => {
+    const view = await discovery.view(ctx);
     ctx.type = JSON_TYPE;
-    ctx.body = openApi();
+    ctx.body = openApi(view);
   });
-  router.get('/docs', docsPage);
-  router.get('/docs/:file', docsFile);
+  router.get('/docs', discoverable, docsPage);
+  router.get('/docs/:file', discoverable, docsFile);
   router.get('/ping', browse.ping);
   router.get('/version', browse.version);
-  router.get('/', browse.services);
-  router.get('/:procedure', browse.procedure);
+  router.get('/', discoverable, async (ctx) => browse.services(ctx, await discovery.view(ctx)));
+  // A path without a dot is no procedure: it is left to the routes after this one.
+  router.get('/:procedure', (ctx, next) => {
+    if (!ctx.params.procedure?.includes('.')) return next();
+    discovery.open(ctx);
+    return browse.procedure(ctx, discovery.view(ctx));
+  });
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
 

@@ -1,13 +1,16 @@
 // The browsable API: GET / lists the services, GET /<service>.<method> shows one procedure with a form made from its
 // schema, as HTML for a browser and as JSON otherwise; and /ping, /version. It shows; calls go through POST.
-import type { Context, Next } from 'koa';
-import { MeshError, nameProblem, quoteName, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
+import type { Context } from 'koa';
+import { MeshError, nameProblem, quoteName, withErrorId, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, procedureOf, type ProcedureEntry, type PublishedSchema, type ServiceEntry } from './catalog.ts';
+import type { View } from './discovery.ts';
 
 export interface BrowseOptions {
   registry: ProcedureRegistry;
   caller: Caller;
   maxNameBytes: number;
+  /** Logs an error a page shows, under its id (one info line), as the gateway logs the errors it answers. */
+  refused(ctx: Context, error: MeshError): void;
 }
 
 /** Pages load only the gateway's own script and styles; nothing a service sends can run. */
@@ -138,24 +141,28 @@ ${formFields(procedure.params)}
 </details>`;
 }
 
-export function createBrowse({ registry, caller, maxNameBytes }: BrowseOptions) {
-  /** GET /: the services. */
-  function services(ctx: Context) {
-    const catalog = catalogOf(registry);
+export function createBrowse({ registry, caller, maxNameBytes, refused }: BrowseOptions) {
+  /** GET /: the services, with the procedures the view admits. */
+  function services(ctx: Context, view: View) {
+    const catalog = catalogOf(registry, view.visible);
     if (wantsHtml(ctx)) page(ctx, 'nats-mesh services', servicesHtml(catalog));
     else ctx.body = servicesJson(catalog);
   }
 
-  /** GET /<service>.<method>: one procedure; a path without a dot is left to the routes after this one. */
-  async function procedure(ctx: Context, next: Next) {
+  /**
+   * GET /<service>.<method>: one procedure. One the view does not admit is answered as a name no service answers, so a
+   * page cannot tell the one from the other.
+   */
+  async function procedure(ctx: Context, view: View | Promise<View>) {
     const name = ctx.params.procedure ?? '';
-    if (!name.includes('.')) return next();
     const html = wantsHtml(ctx);
     try {
+      const problem = nameProblem(name, maxNameBytes);
+      if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(name)} is not a procedure name: ${problem}`);
+      // The name passed nameProblem: no quote, whitespace or control character to escape.
+      if (!(await view).visible(name)) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${name}'`);
       let found = procedureOf(registry, name);
       if (!found) {
-        const problem = nameProblem(name, maxNameBytes);
-        if (problem) throw new MeshError('UNKNOWN_PROCEDURE', `${quoteName(name)} is not a procedure name: ${problem}`);
         if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
         await registry.lookup(name);
         found = procedureOf(registry, name);
@@ -165,7 +172,9 @@ export function createBrowse({ registry, caller, maxNameBytes }: BrowseOptions) 
       else ctx.body = procedureJson(found);
     } catch (err) {
       if (!html || !(err instanceof MeshError)) throw err;
-      page(ctx, err.code, `<h1>${escapeHtml(err.code)}</h1>\n<p>${escapeHtml(err.message)}</p>`);
+      withErrorId(err);
+      refused(ctx, err);
+      page(ctx, err.code, `<h1>${escapeHtml(err.code)}</h1>\n<p>${escapeHtml(err.message)}</p>\n<p class="facts">error id ${escapeHtml(err.id)}</p>`);
       ctx.status = err.status;
     }
   }

@@ -44,12 +44,12 @@ function procedureEntry(info: EndpointInfo): ProcedureEntry {
   };
 }
 
-/** The services of the registry, by name, each with its procedures by name. */
-export function catalogOf(registry: ProcedureRegistry): ServiceEntry[] {
+/** The services of the registry, by name, each with its procedures by name: those `visible` admits, services with none left out. */
+export function catalogOf(registry: ProcedureRegistry, visible: (procedure: string) => boolean = () => true): ServiceEntry[] {
   const services = new Map<string, ServiceEntry>();
   for (const info of registry.list()) {
     const first = info.instances[0];
-    if (!first) continue;
+    if (!first || !visible(info.subject)) continue;
     let service = services.get(first.service);
     if (!service) {
       service = { name: first.service, version: first.version, description: first.description, procedures: [] };

@@ -2,7 +2,7 @@
 // limits, timeouts and switches. Read once at start; a wrong value stops the gateway before it listens.
 import { configSection, DEFAULT_MAX_NAME_BYTES, setting, z } from '../mesh/gateway.ts';
 
-const { port, positiveInt, byteSize, list } = setting;
+const { port, positiveInt, byteSize, boolean, list } = setting;
 
 export const httpSettings = configSection('http', z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -16,6 +16,7 @@ export const httpSettings = configSection('http', z.strictObject({
   maxConnections: positiveInt.default(10_000),
   maxHeaderBytes: byteSize.default(16 * 1024),
   jsonRpcMaxBatch: positiveInt.max(10_000).default(100),
+  discovery: boolean.default(true),
 }).refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
   path: ['headersTimeoutMs'],
   message: 'must not be longer than http.requestTimeoutMs',
@@ -31,6 +32,7 @@ export const httpSettings = configSection('http', z.strictObject({
   HTTP_MAX_CONNECTIONS: 'maxConnections',
   HTTP_MAX_HEADER_BYTES: 'maxHeaderBytes',
   HTTP_JSONRPC_MAX_BATCH: 'jsonRpcMaxBatch',
+  HTTP_DISCOVERY: 'discovery',
 });
 
 export type HttpSettings = ReturnType<typeof httpSettings.of>;

@@ -58,6 +58,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     rateLimiter: gatewayMetrics ? gatewayMetrics.countRefusals(rateLimiter) : rateLimiter,
     auth,
     jsonRpcMaxBatch: http.jsonRpcMaxBatch,
+    discovery: http.discovery,
     metrics: gatewayMetrics && {
       gateway: gatewayMetrics,
       mesh: () => scrapeMesh(gather),

@@ -14,6 +14,7 @@ import {
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
+import { addressOf, credentialOf } from './credentials.ts';
 
 export interface JsonRpcOptions {
   caller: Caller;
@@ -26,8 +27,6 @@ export interface JsonRpcOptions {
   rateLimiter?: RateLimiter;
   /** The request body, within the gateway's limits. */
   readBody(ctx: Context): Promise<Buffer>;
-  /** The credential the request presents, as POST /<procedure> reads it. */
-  credentialOf(ctx: Context): string | undefined;
   /** Logs and reports an INTERNAL error made here (it has its id); `procedure` is the method as the request names it. */
   crashed?(ctx: Context, procedure: string, identity: Identity | undefined, error: MeshError, cause: unknown, started: number): void;
   /** Logs any other error made here under its id (one info line). */
@@ -113,9 +112,9 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
   /** Who calls: anonymous without a credential; a credential that does not verify fails the whole request. */
   async function identify(ctx: Context): Promise<{ identity: Identity; presented: boolean } | undefined> {
     if (!auth) return undefined;
-    const credential = options.credentialOf(ctx);
-    if (credential === undefined) return { identity: auth.anonymous, presented: false };
-    return { identity: auth.authenticator.peek(credential) ?? (await auth.authenticator.authenticate(credential)), presented: true };
+    const presented = credentialOf(ctx);
+    if (presented === undefined) return { identity: auth.anonymous, presented: false };
+    return { identity: await auth.identify(presented.credential, addressOf(ctx), presented.apiKeyOnly), presented: true };
   }
 
   async function invoke(ctx: Context, call: Call, caller_: { identity: Identity; presented: boolean } | undefined): Promise<unknown> {
@@ -126,7 +125,7 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
         : new MeshError('UNAUTHENTICATED', 'Authorization header missing: send "Authorization: Bearer <token>" or "X-Api-Token: <API key>"');
     }
     if (limited) {
-      const refused = await limited.take({ address: ctx.request.socket.remoteAddress ?? '', identity: caller_?.identity });
+      const refused = await limited.take({ address: addressOf(ctx), identity: caller_?.identity });
       if (refused) throw refused;
     }
     if (!registry.get(method)) {
@@ -135,11 +134,11 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
       if (!caller.connected) throw new MeshError('UNAVAILABLE', 'NATS is unreachable');
       if (!(await registry.lookup(method))) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${method}'`);
     }
-    let headers;
     const forwarder = auth?.forwarder;
-    if (forwarder && caller_) headers = forwarder.peek(caller_.identity, undefined) ?? (await forwarder.headers(caller_.identity, undefined));
+    const deadline = Date.now() + timeoutMs;
+    const headers = forwarder && caller_ ? forwarder.headers(caller_.identity, caller.subjectOf(method), deadline) : undefined;
     const body = jsonCodec.encode([call.args, call.kwargs]);
-    const msg = await caller.request(method, body, { timeoutMs, headers });
+    const msg = await caller.request(method, body, { deadline, headers });
     return { result: resultOf(decodeReply(msg)) };
   }
 

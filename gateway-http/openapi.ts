@@ -1,8 +1,9 @@
-// The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure with the
-// schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
+// The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure the viewer may
+// call, with the schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
 import { ERROR_STATUS } from '../mesh/wire/errors.ts';
 import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
 import { catalogOf, PACKAGE_VERSION, type ProcedureEntry, type PublishedSchema } from './catalog.ts';
+import type { View } from './discovery.ts';
 
 export interface OpenApiOptions {
   registry: ProcedureRegistry;
@@ -121,8 +122,8 @@ function operation(procedure: ProcedureEntry, authenticated: boolean): Schema {
   return op;
 }
 
-function buildDocument({ registry, authenticated }: OpenApiOptions): Schema {
-  const services = catalogOf(registry);
+function buildDocument({ registry, authenticated }: OpenApiOptions, view: View): Schema {
+  const services = catalogOf(registry, view.visible);
   const paths: Schema = {};
   for (const service of services) for (const procedure of service.procedures) paths[`/${procedure.name}`] = { post: operation(procedure, authenticated) };
   const document: Schema = {
@@ -140,14 +141,22 @@ function buildDocument({ registry, authenticated }: OpenApiOptions): Schema {
   return document;
 }
 
-/** The document as JSON text, built again only when the registry's generation has moved. */
-export function createOpenApi(options: OpenApiOptions): () => string {
+/** Views whose documents are kept at once; past it they are all built again as they are asked for. */
+const KEPT_VIEWS = 256;
+
+/** The document of what a view may see, as JSON text: one per view, built again only when the registry's generation has moved. */
+export function createOpenApi(options: OpenApiOptions): (view: View) => string {
   let generation = -1;
-  let text = '';
-  return () => {
+  const texts = new Map<string, string>();
+  return (view) => {
     if (generation !== options.registry.generation) {
       generation = options.registry.generation;
-      text = JSON.stringify(buildDocument(options));
+      texts.clear();
+    }
+    let text = texts.get(view.key);
+    if (text === undefined) {
+      if (texts.size >= KEPT_VIEWS) texts.clear();
+      texts.set(view.key, (text = JSON.stringify(buildDocument(options, view))));
     }
     return text;
   };

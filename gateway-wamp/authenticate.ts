@@ -12,11 +12,18 @@ export interface Authenticated {
   authprovider: string;
 }
 
-/** What a HELLO, or an AUTHENTICATE, leads to. */
+/** What a HELLO, or an AUTHENTICATE, leads to; an ABORT carries its URI and the coded error it stands for. */
 export type AuthStep =
   | { step: 'welcome'; authenticated: Authenticated }
   | { step: 'challenge'; claimedAuthid: string | undefined }
-  | { step: 'abort'; uri: string; message: string };
+  | { step: 'abort'; uri: string; error: MeshError };
+
+/** The ABORT URI of a refused ticket: the JWKS down, too many failures from the address, or a bad ticket. */
+function abortUri(error: MeshError): string {
+  if (error.code === 'UNAVAILABLE') return WampUri.AUTHENTICATION_UNAVAILABLE;
+  if (error.code === 'RESOURCE_EXHAUSTED') return WampUri.AUTHENTICATION_LIMITED;
+  return WampUri.AUTHENTICATION_FAILED;
+}
 
 /** Whether the gateway admits callers without a credential: no policy, or a policy with an anonymous role. */
 function admitsAnonymous(auth: GatewayAuth): boolean {
@@ -38,21 +45,23 @@ export function answerHello(auth: GatewayAuth | undefined, details: Record<strin
     }
   }
   const offered = auth?.authenticator.configured ? (admitsAnonymous(auth) ? 'ticket or anonymous' : 'ticket') : 'anonymous';
-  return { step: 'abort', uri: WampUri.NO_AUTH_METHOD, message: `this router accepts ${offered} authentication` };
+  return { step: 'abort', uri: WampUri.NO_AUTH_METHOD, error: new MeshError('UNAUTHENTICATED', `this router accepts ${offered} authentication`) };
 }
 
-/** The identity a ticket proves; a HELLO authid that names someone else fails like a bad ticket. */
-export async function answerTicket(auth: GatewayAuth, ticket: string, claimedAuthid: string | undefined): Promise<AuthStep> {
+/**
+ * The identity a ticket proves for a client at `address` (failures count against it, as over HTTP); a HELLO authid
+ * that names someone else fails like a bad ticket.
+ */
+export async function answerTicket(auth: GatewayAuth, ticket: string, claimedAuthid: string | undefined, address: string): Promise<AuthStep> {
   let identity: Identity;
   try {
-    identity = auth.authenticator.peek(ticket) ?? (await auth.authenticator.authenticate(ticket));
+    identity = await auth.identify(ticket, address);
   } catch (err) {
     const error = err instanceof MeshError ? err : new MeshError('UNAUTHENTICATED', 'the ticket cannot be verified');
-    if (error.code === 'UNAVAILABLE') return { step: 'abort', uri: WampUri.AUTHENTICATION_UNAVAILABLE, message: error.message };
-    return { step: 'abort', uri: WampUri.AUTHENTICATION_FAILED, message: error.message };
+    return { step: 'abort', uri: abortUri(error), error };
   }
   if (claimedAuthid !== undefined && claimedAuthid !== identity.id) {
-    return { step: 'abort', uri: WampUri.AUTHENTICATION_FAILED, message: 'the ticket is not for the authid HELLO named' };
+    return { step: 'abort', uri: WampUri.AUTHENTICATION_FAILED, error: new MeshError('UNAUTHENTICATED', 'the ticket is not for the authid HELLO named') };
   }
   return { step: 'welcome', authenticated: { identity, authmethod: 'ticket', authprovider: identity.method } };
 }

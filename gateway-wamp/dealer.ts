@@ -232,12 +232,13 @@ export class SessionRpc implements Callee {
     let reply: Msg;
     const hop = callHop(procedure, options);
     try {
+      const deadline = Date.now() + (timeout || this.dealer.options.timeoutMs);
       reply = await this.dealer.options.caller.request(procedure, payload, {
-        timeoutMs: timeout || this.dealer.options.timeoutMs,
+        deadline,
         signal: controller.signal,
         cancel: 'kill',
         onProgress: options.receive_progress === true ? (msg) => this.progressResult(requestId, msg) : undefined,
-        headers: await this.requestHeaders(),
+        headers: this.requestHeaders(procedure, deadline),
         trace: hop,
       });
       hop.end();
@@ -493,13 +494,12 @@ export class SessionRpc implements Callee {
     }
   }
 
-  /** The NATS headers of a CALL: the Content-Type of the session's serializer, and the caller's Mesh-Identity. */
-  private async requestHeaders(): Promise<MsgHdrs | undefined> {
-    const { forwarder } = this.dealer.options;
+  /** The NATS headers of a CALL: the Content-Type of the session's serializer, and the caller's Mesh-Identity for this procedure until the deadline. */
+  private requestHeaders(procedure: string, deadline: number): MsgHdrs | undefined {
+    const { forwarder, caller } = this.dealer.options;
     const { natsHeaders, codec } = this.peer.serializer;
     if (!forwarder || !this.identity) return natsHeaders;
-    const contentType = natsHeaders ? codec.contentType : undefined;
-    return forwarder.peek(this.identity, contentType) ?? (await forwarder.headers(this.identity, contentType));
+    return forwarder.headers(this.identity, caller.subjectOf(procedure), deadline, natsHeaders ? codec.contentType : undefined);
   }
 
   private drop(registration: Registration): void {

@@ -2,7 +2,7 @@
 // and the rules that hold in every configuration: no exact subscription to a procedure's request subject, no
 // publication into it, no registration of a subject a hosted service answers without an explicit grant.
 // It decides from the policy and the procedure registry and sends nothing; the session and dealer answer.
-import type { Action, Identity, Policy } from '../mesh/auth/index.ts';
+import type { Action, Identity, Match, Policy } from '../mesh/auth/index.ts';
 import { quoteName } from '../mesh/wire/names.ts';
 import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
 import { WAMP_SERVICE_NAME } from './advertise.ts';
@@ -44,12 +44,17 @@ export class Guard {
   }
 
   /**
-   * The policy's `subscribe` on the topic URI as given (a pattern for prefix and wildcard). An exact SUBSCRIBE to
-   * a procedure's subject would only ever see its requests, which the broker never delivers: refused always.
+   * The policy's `subscribe` on the topic URI; a prefix or wildcard pattern only when the identity may read every
+   * topic it can match (a grant of `news.*` is no grant of the prefix `news.sports`). An exact SUBSCRIBE to a
+   * procedure's subject would only ever see its requests, which the broker never delivers: refused always.
    */
-  subscribe(identity: Identity | undefined, topic: string, subject: string, exact: boolean): Refusal | undefined {
-    if (!this.allows(identity, 'subscribe', topic)) return denied(identity, 'subscribe to', topic);
-    if (exact && this.isProcedure(subject)) return `${quoteName(topic)} is a procedure: its requests are not events`;
+  subscribe(identity: Identity | undefined, topic: string, subject: string, match: Match): Refusal | undefined {
+    const { policy } = this.options;
+    if (policy && identity !== undefined && !policy.allowsEvery(identity, 'subscribe', topic, match)) {
+      if (match === 'exact') return denied(identity, 'subscribe to', topic);
+      return `${quoteName(identity.id)} may not subscribe to every topic the ${match} ${quoteName(topic)} matches`;
+    }
+    if (match === 'exact' && this.isProcedure(subject)) return `${quoteName(topic)} is a procedure: its requests are not events`;
     return undefined;
   }
 

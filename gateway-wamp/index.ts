@@ -2,7 +2,7 @@
 // page, on one port. Run it with `mesh gateway gateway-wamp`; tests start it on port 0 through the same `start`.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type NatsRole, type ProcessContext, type Running } from '../mesh/gateway.ts';
@@ -12,7 +12,7 @@ import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
 import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/observability/mesh-stats.ts';
 import { warnIfOpen } from '../mesh/edge/exposure.ts';
 import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
-import { createGatewayAuth } from '../mesh/auth/index.ts';
+import { bearerCredential, createGatewayAuth, type GatewayAuth } from '../mesh/auth/index.ts';
 import { createRegistry } from '../mesh/gateway.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
@@ -56,6 +56,13 @@ export const MESH_STATS_PROCEDURE = 'mesh.stats';
 
 /** The version the gateway announces in $SRV replies. */
 const SERVICE_VERSION = '0.1.0';
+
+/** What the sender of an HTTP request to the ops port may see: its `Authorization: Bearer` credential's calls, else anonymous's. */
+async function visibleTo(auth: GatewayAuth, req: IncomingMessage): Promise<(procedure: string) => boolean> {
+  const { authorization } = req.headers;
+  const identity = authorization ? await auth.identify(bearerCredential(authorization), req.socket.remoteAddress ?? '') : auth.anonymous;
+  return (procedure) => auth.policy.allows(identity, 'call', procedure);
+}
 
 export async function start({ config, logger }: ProcessContext): Promise<RunningWampGateway> {
   const wamp = wampSettings.of(config);
@@ -124,6 +131,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     connected: () => caller.connected,
     registryLoaded: () => registry.loaded,
     metrics: gatewayMetrics && { gateway: gatewayMetrics, mesh: () => scrapeMesh(gather) },
+    visibleTo: auth?.policy.configured ? (req) => visibleTo(auth, req) : undefined,
   });
   const server = createServer((req, res) => ops(req, res) || page(req, res));
   server.on('upgrade', (request, socket, head) => router.upgrade(request, socket, head));

@@ -1,8 +1,8 @@
 // The WAMP gateway's operational endpoints on its HTTP port: /health, /health/live, /health/ready, /metrics and
-// /metrics/mesh. Answers those paths and says whether it did; the page and the websocket are someone else's.
+// /metrics/mesh (with only the procedures the caller may see). Answers those paths and says whether it did.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MeshError } from '../mesh/gateway.ts';
-import { METRICS_CONTENT_TYPE, type GatewayMetrics } from '../mesh/edge/metrics.ts';
+import { MeshError, RateLimitedError, withErrorId } from '../mesh/gateway.ts';
+import { METRICS_CONTENT_TYPE, withVisibleProcedures, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface OpsSettings {
   /** True while the NATS connection is up. */
@@ -11,6 +11,11 @@ export interface OpsSettings {
   registryLoaded(): boolean;
   /** Undefined when metrics are off: then /metrics and /metrics/mesh are not found. */
   metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
+  /**
+   * The procedures the request's caller may see (its `Authorization: Bearer` credential, else anonymous): /metrics
+   * leaves out the others' series. Rejects with the MeshError to answer (401, 429). Undefined: everything.
+   */
+  visibleTo?(req: IncomingMessage): Promise<(procedure: string) => boolean>;
 }
 
 function answerJson(res: ServerResponse, status: number, body: unknown): void {
@@ -24,15 +29,25 @@ function answerCheck(res: ServerResponse, problem: string | undefined, ok: Recor
   else answerJson(res, 200, { status: 'ok', ...ok });
 }
 
-function answerMetrics(res: ServerResponse, render: () => Promise<string>): void {
-  render().then(
-    (text) => {
-      res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-cache' });
-      res.end(text);
+function answerMetrics(res: ServerResponse, render: () => Promise<string>, visible: Promise<(procedure: string) => boolean>): void {
+  visible.then(
+    (admits) => render().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-cache' });
+        res.end(withVisibleProcedures(text, admits));
+      },
+      () => answerJson(res, 503, new MeshError('UNAVAILABLE', 'the metrics could not be gathered').toBody()),
+    ),
+    (err: unknown) => {
+      const error = err instanceof MeshError ? err : new MeshError('UNAUTHENTICATED', 'the credential cannot be verified');
+      withErrorId(error);
+      if (error instanceof RateLimitedError) res.setHeader('Retry-After', String(error.retryAfterS));
+      answerJson(res, error.status, error.toBody());
     },
-    () => answerJson(res, 503, new MeshError('UNAVAILABLE', 'the metrics could not be gathered').toBody()),
   );
 }
+
+const EVERYTHING = Promise.resolve(() => true);
 
 /** The handler: true when it answered the request. */
 export function createOpsHandler(settings: OpsSettings): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -55,7 +70,7 @@ export function createOpsHandler(settings: OpsSettings): (req: IncomingMessage, 
       case '/metrics':
       case '/metrics/mesh':
         if (!settings.metrics) return false;
-        answerMetrics(res, path === '/metrics' ? settings.metrics.gateway.render : settings.metrics.mesh);
+        answerMetrics(res, path === '/metrics' ? settings.metrics.gateway.render : settings.metrics.mesh, settings.visibleTo?.(req) ?? EVERYTHING);
         return true;
       default:
         return false;

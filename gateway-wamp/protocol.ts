@@ -48,6 +48,8 @@ export const WampUri = {
   NO_AUTH_METHOD: 'wamp.error.no_auth_method',
   /** ABORT when the ticket cannot be checked now (a JWKS endpoint down, no keys cached): the router's own URI. */
   AUTHENTICATION_UNAVAILABLE: 'mesh.error.unavailable',
+  /** ABORT when the client's address has failed authentication too often (auth.failuresPerAddress): the router's own URI. */
+  AUTHENTICATION_LIMITED: 'mesh.error.resource_exhausted',
   /** A SUBSCRIBE past wamp.maxSubscriptionsPerSession: the router's own URI, the spec has none. */
   TOO_MANY_SUBSCRIPTIONS: 'mesh.error.too_many_subscriptions',
 } as const;

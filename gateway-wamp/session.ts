@@ -15,7 +15,7 @@ import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { quoteName } from '../mesh/gateway.ts';
-import type { RateLimitedError, RateLimiter } from '../mesh/edge/rate-limit.ts';
+import { RateLimitedError, type RateLimiter } from '../mesh/edge/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
@@ -66,6 +66,8 @@ export class Session implements Peer {
   private helloMessage: Hello | undefined;
   private claimedAuthid: string | undefined;
   private subscriptions: Set<number> | undefined;
+  /** SUBSCRIBEs accepted and waiting for NATS to confirm the subscription. */
+  private pendingSubscribes = 0;
   private rpc: SessionRpc | undefined;
   /** Messages behind a rate check still under way, in the order they came. */
   private backlog: Promise<void> | undefined;
@@ -183,12 +185,12 @@ export class Session implements Peer {
   /** AUTHENTICATE with the ticket: WELCOME, or ABORT wamp.error.authentication_failed. */
   private async authenticate({ signature }: Authenticate): Promise<void> {
     this.state = 'authenticating';
-    const step = await answerTicket(this.context.auth!, signature, this.claimedAuthid);
+    const step = await answerTicket(this.context.auth!, signature, this.claimedAuthid, this.address);
     if (this.state === 'authenticating') this.proceed(step);
   }
 
   private proceed(step: AuthStep): void {
-    if (step.step === 'abort') return this.abort(step.uri, step.message);
+    if (step.step === 'abort') return this.refuseSession(step.uri, step.error);
     if (step.step === 'challenge') {
       this.state = 'challenged';
       this.claimedAuthid = step.claimedAuthid;
@@ -212,6 +214,17 @@ export class Session implements Peer {
 
   private abort(uri: string, message: string): void {
     this.sendNow([MessageType.ABORT, { message }, uri]);
+    this.closeSocket(CloseCode.NORMAL, 'aborted');
+  }
+
+  /**
+   * A session refused at HELLO or AUTHENTICATE: ABORT whose details carry the error's code and id (logged once under
+   * it) and, when the address has used its failures, `retry_after` in seconds.
+   */
+  private refuseSession(uri: string, error: MeshError): void {
+    this.record(error, 'HELLO');
+    const retry = error instanceof RateLimitedError ? { retry_after: error.retryAfterS } : {};
+    this.sendNow([MessageType.ABORT, { message: error.message, code: error.code, id: error.id, ...retry }, uri]);
     this.closeSocket(CloseCode.NORMAL, 'aborted');
   }
 
@@ -250,17 +263,21 @@ export class Session implements Peer {
     if (subject === undefined) {
       return refuse(routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`));
     }
-    const refusal = this.context.guard.subscribe(this.identity, topic, subject, match === 'exact');
+    const refusal = this.context.guard.subscribe(this.identity, topic, subject, match);
     if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const limit = this.context.maxSubscriptionsPerSession;
-    if ((this.subscriptions?.size ?? 0) >= limit && !this.context.broker.holds(this, subject, match)) {
+    // SUBSCRIBEs still waiting for NATS count too: a burst of them sent without waiting is held to the limit.
+    if ((this.subscriptions?.size ?? 0) + this.pendingSubscribes >= limit && !this.context.broker.holds(this, subject, match)) {
       return refuse(routerError('RESOURCE_EXHAUSTED', WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`));
     }
     let subscriptionId: number;
+    this.pendingSubscribes++;
     try {
       subscriptionId = await this.context.broker.subscribe(this, subject, match);
     } catch {
       return refuse(new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription'));
+    } finally {
+      this.pendingSubscribes--;
     }
     (this.subscriptions ??= new Set()).add(subscriptionId);
     this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);

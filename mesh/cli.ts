@@ -17,6 +17,7 @@ import { createClient } from './calling/client.ts';
 import { ConfigError, ENVIRONMENT, frameworkDefaults, givenSections, loadConfig, SECRET_SETTINGS, type MeshConfig } from './process/config.ts';
 import { defaultConfigFile, type ConfigSection } from './process/config-section.ts';
 import { connectNats } from './process/connection.ts';
+import { MASK, maskUrlPasswords } from './process/mask.ts';
 import { componentName, loadGateway, loadSettings, loadServiceClass, PACKAGE_JSON, PACKAGE_ROOT, resolveEntry, resolveGatewayEntry } from './cli/entry.ts';
 import { MeshError } from './wire/errors.ts';
 import { askServices } from './wire/micro.ts';
@@ -378,14 +379,11 @@ async function componentSections(paths: string[]): Promise<ConfigSection<unknown
   return sections.filter((section) => section !== undefined);
 }
 
-const MASK = '********';
-/** The password in a URL's user info (`postgres://app:<password>@db/app`, up to its last @), in each URL of a comma-separated list. */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s,]*:)[^\s,]*@/gi;
-
-/** Every string setting with the passwords of the URLs in it masked, in any section (database.url, nats.url, ...). */
-function maskUrlPasswords(section: Record<string, unknown>): void {
+/** Every string setting, in lists too, with the passwords of the URLs in it masked, in any section (database.url, nats.url, ...). */
+function maskSettings(section: Record<string, unknown> | unknown[]): void {
   for (const [key, value] of Object.entries(section)) {
-    if (typeof value === 'string') section[key] = value.replace(URL_PASSWORD, `$1${MASK}@`);
+    if (typeof value === 'string') (section as Record<string, unknown>)[key] = maskUrlPasswords(value);
+    else if (Array.isArray(value)) maskSettings(value);
   }
 }
 
@@ -401,7 +399,7 @@ function printableConfig(config: MeshConfig, sections: ConfigSection<unknown>[])
     const [section, key] = setting.split('.') as [string, string];
     if (shown[section]![key] !== null) shown[section]![key] = MASK;
   }
-  for (const section of Object.values(shown)) if (section && typeof section === 'object') maskUrlPasswords(section);
+  for (const section of Object.values(shown)) if (section && typeof section === 'object') maskSettings(section);
   let policy: unknown;
   try {
     policy = loadPolicy(config.auth.policyFile).definition ?? 'none: everything is allowed to everyone (set AUTH_POLICY)';
@@ -425,8 +423,8 @@ try {
   await program.parseAsync();
 } catch (err) {
   if (err instanceof ConfigError || err instanceof MeshError) {
-    process.stderr.write(`mesh: ${err.message}\n`);
-    if (err instanceof MeshError && program.args[0] === 'call') process.stderr.write(`${JSON.stringify(err.toBody())}\n`);
+    process.stderr.write(`mesh: ${maskUrlPasswords(err.message)}\n`);
+    if (err instanceof MeshError && program.args[0] === 'call') process.stderr.write(`${maskUrlPasswords(JSON.stringify(err.toBody()))}\n`);
     process.exitCode = err instanceof ConfigError ? 78 : 1;
   } else {
     throw err;

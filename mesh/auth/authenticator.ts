@@ -22,6 +22,11 @@ export const MAX_CREDENTIAL_BYTES = 8192;
 /** Three base64url segments: the compact JWS form. Anything else is taken for an API key. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
+/** Whether a credential has the form of a JWT (else it is taken for an API key). */
+export function isJwtShaped(credential: string): boolean {
+  return credential.length <= MAX_CREDENTIAL_BYTES && JWT_SHAPE.test(credential);
+}
+
 class CredentialAuthenticator implements Authenticator {
   private readonly cache: TokenCache;
 

@@ -3,7 +3,7 @@
 export { anonymousIdentity, hasAnyRole, ANONYMOUS_ID, type AuthMethod, type Identity } from './identity.ts';
 export { createAuthenticator, MAX_CREDENTIAL_BYTES, type Authenticator } from './authenticator.ts';
 export { hashApiKey, newApiKey, loadApiKeys } from './api-keys.ts';
-export { loadPolicy, policyFrom, ACTIONS, type Action, type Policy, type PolicyDefinition } from './policy.ts';
+export { loadPolicy, policyFrom, ACTIONS, type Action, type Match, type Policy, type PolicyDefinition } from './policy.ts';
 export {
   createIdentityForwarder,
   mintIdentityToken,
@@ -14,5 +14,5 @@ export {
 export { IDENTITY_HEADER } from '../wire/propagation.ts';
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';
-export { createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
+export { bearerCredential, createGatewayAuth, type GatewayAuth } from './gateway-auth.ts';
 export { signUserToken, parseTtl, type UserTokenClaims } from './user-token.ts';

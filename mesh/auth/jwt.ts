@@ -15,10 +15,11 @@ import type { AuthConfig } from '../process/config.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { Identity } from './identity.ts';
 
-/** A verified token: who it names, and when it stops being valid (ms since the epoch). */
+/** A verified token: who it names, when it stops being valid (ms since the epoch), and the one subject it admits, if bound. */
 export interface VerifiedToken {
   identity: Identity;
   expiresAt: number;
+  subject?: string;
 }
 
 export interface TokenVerifier {
@@ -49,16 +50,22 @@ function readPublicKey(file: string): KeyObject {
   }
 }
 
-/** A claim by dotted path (`realm_access.roles` for Keycloak), as a list of role names. */
+/** A claim by dotted path (`realm_access.roles` for Keycloak): a list of role names, none when absent; anything else is refused. */
 function rolesOf(payload: JWTPayload, claim: string): string[] {
   let value: unknown = payload;
   for (const key of claim.split('.')) {
     value = typeof value === 'object' && value !== null && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
   }
   if (value === undefined) return [];
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
-  if (Array.isArray(value) && value.every((role) => typeof role === 'string')) return value;
+  if (Array.isArray(value) && value.every((role) => typeof role === 'string' && role !== '')) return value;
   throw new MeshError('UNAUTHENTICATED', `the token's ${claim} claim must be a list of role names`);
+}
+
+/** A token issued later than now, beyond the clock skew allowed, is refused: no issuer mints tokens ahead of time. */
+function refuseFutureIssue(payload: JWTPayload, clockSkewSec: number): void {
+  if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + clockSkewSec) {
+    throw new MeshError('UNAUTHENTICATED', 'the token is issued in the future (its iat is ahead of this clock by more than auth.clockSkewSec)');
+  }
 }
 
 /** What a jose failure means to the caller: a fetch of the JWKS that failed is UNAVAILABLE, anything else 401. */
@@ -120,6 +127,7 @@ export function createTokenVerifier(auth: AuthConfig): TokenVerifier | undefined
       } catch (err) {
         throw toMeshError(err);
       }
+      refuseFutureIssue(payload, auth.clockSkewSec);
       const identity: Identity = Object.freeze({ id: payload.sub!, roles: Object.freeze(rolesOf(payload, auth.rolesClaim)), method: 'jwt' as const });
       return { identity, expiresAt: payload.exp! * 1000 };
     },

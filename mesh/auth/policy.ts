@@ -7,9 +7,16 @@ import { readStructuredFile } from './structured-file.ts';
 export const ACTIONS = ['call', 'publish', 'subscribe', 'register'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+export type Match = 'exact' | 'prefix' | 'wildcard';
+
 export interface Policy {
   /** Whether one of the identity's roles has a permission for the action on the URI. */
   allows(identity: Identity, action: Action, uri: string): boolean;
+  /**
+   * Whether one of the identity's roles has the action on every URI a pattern matches: `prefix` `a.b` matches
+   * `a.b.<one or more components>`, `wildcard` `a..c` (or `a.*.c`) any one component where a part is empty.
+   */
+  allowsEvery(identity: Identity, action: Action, pattern: string, match: Match): boolean;
   /** False for the default (no file): then everything is allowed to everyone. */
   readonly configured: boolean;
   /** The role a caller without credential gets, if any. */
@@ -20,7 +27,7 @@ export interface Policy {
 
 const permission = z.strictObject({
   uri: z.string(),
-  match: z.enum(['exact', 'prefix', 'wildcard']).default('exact'),
+  match: z.enum(['exact', 'prefix', 'wildcard'] satisfies Match[]).default('exact'),
   allow: z.array(z.enum(ACTIONS)).min(1),
 });
 
@@ -72,7 +79,24 @@ function allowedBy(rules: RoleRules, uri: string): boolean {
   return rules.wildcards.some((w) => wildcardMatches(w, parts));
 }
 
-const OPEN_POLICY: Policy = Object.freeze({ allows: () => true, configured: false, anonymousRole: undefined, definition: undefined });
+/**
+ * Whether the rules grant every URI a prefix or wildcard pattern matches. Such a pattern matches URIs of any token
+ * in a free position, so no exact rule and no finite set of rules that each fix one can cover it: one rule must.
+ * That is a policy prefix ending before the first free position, or (for a wildcard) a wildcard rule of the same
+ * length that is free wherever the pattern is and equal wherever it is not.
+ */
+function coversEvery(rules: RoleRules, pattern: string, match: 'prefix' | 'wildcard'): boolean {
+  const parts = pattern.split('.');
+  const free = match === 'prefix' ? parts.length : parts.findIndex((p) => p === '' || p === '*');
+  // What every matched URI starts with: the components before the first free one, each with its dot.
+  const fixed = free < 0 ? pattern : parts.slice(0, free).map((p) => `${p}.`).join('');
+  if (rules.prefixes.some((p) => fixed.startsWith(p))) return true;
+  if (match === 'prefix') return false;
+  if (free < 0) return allowedBy(rules, pattern);
+  return rules.wildcards.some((w) => w.length === parts.length && w.every((c, i) => c === '' || c === '*' || c === parts[i]));
+}
+
+const OPEN_POLICY: Policy = Object.freeze({ allows: () => true, allowsEvery: () => true, configured: false, anonymousRole: undefined, definition: undefined });
 
 export function policyFrom(definition: PolicyDefinition): Policy {
   const roles = compile(definition);
@@ -86,6 +110,13 @@ export function policyFrom(definition: PolicyDefinition): Policy {
         if (rules && allowedBy(rules, uri)) return true;
       }
       return false;
+    },
+    allowsEvery(identity: Identity, action: Action, pattern: string, match: Match): boolean {
+      if (match === 'exact') return this.allows(identity, action, pattern);
+      return identity.roles.some((role) => {
+        const rules = roles.get(role)?.[action];
+        return rules !== undefined && coversEvery(rules, pattern, match);
+      });
     },
   });
 }

@@ -57,6 +57,8 @@ function withTrace(headers: MsgHdrs, trace: TraceHeaders): MsgHdrs {
 export interface Caller {
   /** Sends a request to a name (on its subject under the caller's namespace) and resolves with the reply message, or rejects with a MeshError. */
   request(subject: string, payload: Uint8Array, options?: RequestOptions): Promise<Msg>;
+  /** The NATS subject a request to a name goes to: the name under the caller's namespace. */
+  subjectOf(name: string): string;
   /** False while the NATS connection is down; requests then fail at once with UNAVAILABLE. */
   readonly connected: boolean;
   /** Rejects what is pending and unsubscribes; the connection stays open. */
@@ -243,6 +245,10 @@ class MuxCaller implements Caller {
       }
     }
   };
+
+  subjectOf(name: string): string {
+    return this.namespace.subject(name);
+  }
 
   close(): void {
     this.closed = true;

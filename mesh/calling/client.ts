@@ -82,7 +82,7 @@ class Client implements MeshClient {
   private readonly msgpackHeaders: MsgHdrs;
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
-  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace) {
+  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace, private readonly timeoutMs: number) {
     const msgpackHeaders = natsHeaders();
     msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
     this.msgpackHeaders = sealHeaders(msgpackHeaders);
@@ -106,14 +106,18 @@ class Client implements MeshClient {
   private async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void): Promise<Envelope> {
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
-    const request: RequestOptions = {
-      signal: options.signal ?? running?.signal,
-      onProgress,
-      headers: options.token === undefined ? this.headersFor(codec, running, hop) : this.headersWithToken(codec, options.token, running, hop),
-    };
+    const request: RequestOptions = { signal: options.signal ?? running?.signal, onProgress };
     const inherited = running?.deadline;
     if (inherited === undefined) request.timeoutMs = options.timeoutMs;
     else request.deadline = options.timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + options.timeoutMs);
+    if (options.token !== undefined) {
+      request.headers = this.headersWithToken(codec, options.token, running?.forwarded, hop);
+    } else if (running) {
+      const deadline = request.deadline ?? Date.now() + (options.timeoutMs ?? this.timeoutMs);
+      request.headers = this.headersFor(codec, running.forwardedTo(this.caller.subjectOf(procedure), deadline), hop);
+    } else {
+      request.headers = this.headersFor(codec, undefined, hop);
+    }
     try {
       const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), request);
       const reply = decodeReply(msg, codec);
@@ -128,7 +132,8 @@ class Client implements MeshClient {
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
     const running = runningCall();
     const hop = this.nestedHop(running, subject, 'producer');
-    this.nc.publish(this.namespace.subject(subject), jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running, hop) });
+    const natsSubject = this.namespace.subject(subject);
+    this.nc.publish(natsSubject, jsonCodec.encode([args, kwargs]), { headers: this.headersFor(jsonCodec, running?.forwardedTo(natsSubject, Infinity), hop) });
     hop?.end();
   }
 
@@ -141,8 +146,7 @@ class Client implements MeshClient {
   }
 
   /** The request headers: the Content-Type for MessagePack, and inside a handler the headers it forwards. */
-  private headersFor(codec: Codec, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs | undefined {
-    const forwarded = running?.forwarded;
+  private headersFor(codec: Codec, forwarded: Forwarded | undefined, hop: Hop | undefined): MsgHdrs | undefined {
     const msgpack = codec === msgpackCodec;
     if (forwarded && hop) return forwardedHeaders(forwardedThrough(forwarded, hop), msgpack ? { [CONTENT_TYPE_HEADER]: msgpackCodec.contentType } : undefined);
     if (!forwarded || Object.keys(forwarded).length === 0) return msgpack ? this.msgpackHeaders : undefined;
@@ -154,8 +158,8 @@ class Client implements MeshClient {
   }
 
   /** The request headers with the caller's own token as its identity (`mesh call --token`), in place of a forwarded one. */
-  private headersWithToken(codec: Codec, token: string, running: RunningCall | undefined, hop: Hop | undefined): MsgHdrs {
-    return headersWith(this.headersFor(codec, running, hop), { [IDENTITY_HEADER]: token });
+  private headersWithToken(codec: Codec, token: string, forwarded: Forwarded | undefined, hop: Hop | undefined): MsgHdrs {
+    return headersWith(this.headersFor(codec, forwarded, hop), { [IDENTITY_HEADER]: token });
   }
 
   close(): void {
@@ -183,7 +187,8 @@ export interface ClientOptions {
  */
 export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
   const { namespace } = options;
-  const client = new Client(nc, createCaller(nc, { timeoutMs: options.timeoutMs ?? 60_000, namespace }), meshNamespace(namespace));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const client = new Client(nc, createCaller(nc, { timeoutMs, namespace }), meshNamespace(namespace), timeoutMs);
   const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
   // The services sit at the end of the client's prototype chain, behind its own members: `client.call` is found
   // before the Proxy is reached, so only a name that is no member of the client goes through its trap.

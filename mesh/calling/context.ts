@@ -2,8 +2,9 @@
 // The service host sets it around each handler and event; calls made from inside read what to carry on from it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from '../auth/identity.ts';
+import type { IdentityForwarder } from '../auth/mesh-identity.ts';
 import { tracingOn, type Hop } from '../observability/tracing.ts';
-import { forwardedThrough, type Forwarded } from '../wire/propagation.ts';
+import { forwardedThrough, IDENTITY_HEADER, type Forwarded } from '../wire/propagation.ts';
 import { MeshError } from '../wire/errors.ts';
 
 export interface CallContext {
@@ -33,6 +34,11 @@ export interface CallContext {
 /** The context as the host keeps it: also the headers that calls and events made from the handler carry on. */
 export interface RunningCall extends CallContext {
   readonly forwarded: Forwarded;
+  /**
+   * What a call or event to `subject` (the NATS subject) made from the handler carries on: `forwarded`, with the
+   * caller's identity minted again for that subject, ending by `deadline` (Infinity for an event), when the host can mint.
+   */
+  forwardedTo(subject: string, deadline: number): Forwarded;
 }
 
 /** What the host lets a call it serves do beyond its own work: be canceled by its caller, and stream to it. */
@@ -55,6 +61,8 @@ export class ServedCall implements RunningCall {
   private next: Forwarded | undefined;
   private controller: AbortController | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** The forwarded headers by the identity token they carry: the same object for the same token, so clients cache by it. */
+  private bound: Map<string, Forwarded> | undefined;
 
   constructor(
     readonly caller: Identity | undefined,
@@ -62,6 +70,8 @@ export class ServedCall implements RunningCall {
     readonly deadline: number | undefined,
     private readonly hop: Hop,
     private readonly received: Forwarded,
+    /** Mints the identity the calls and events the handler makes carry on, each for its own subject. */
+    private readonly identities?: IdentityForwarder,
     private readonly channel: CallChannel = NO_CHANNEL,
   ) {}
 
@@ -93,6 +103,15 @@ export class ServedCall implements RunningCall {
   get forwarded(): Forwarded {
     if (!tracingOn()) return this.received;
     return (this.next ??= forwardedThrough(this.received, this.hop));
+  }
+
+  forwardedTo(subject: string, deadline: number): Forwarded {
+    const { forwarded, caller, identities } = this;
+    if (!caller || !identities || forwarded[IDENTITY_HEADER] === undefined) return forwarded;
+    const token = identities.token(caller, subject, deadline);
+    let bound = this.bound?.get(token);
+    if (!bound) (this.bound ??= new Map()).set(token, (bound = { ...forwarded, [IDENTITY_HEADER]: token }));
+    return bound;
   }
 }
 

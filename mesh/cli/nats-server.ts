@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { resolve } from 'node:path';
 import { MeshError } from '../wire/errors.ts';
+import { maskUrlPasswords } from '../process/mask.ts';
 
 export interface LocalNats {
   /** True when this process started the server (and stop() will stop it). */
@@ -58,7 +59,7 @@ export async function ensureNats(url: string, dataDir: string): Promise<LocalNat
   const { host, port } = hostAndPort(url);
   if (await isListening(host, port)) return { started: false, stop: async () => {} };
   if (!LOOPBACK.has(host) || !hasNatsServer()) {
-    throw new MeshError('UNAVAILABLE', HOW_TO_GET_NATS.replace('%URL%', url));
+    throw new MeshError('UNAVAILABLE', HOW_TO_GET_NATS.replace('%URL%', maskUrlPasswords(url)));
   }
   const storeDir = resolve(dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });

@@ -6,6 +6,7 @@ import { spawnChild, stopChild, untilStopSignal } from './child.ts';
 import type { MeshConfig } from '../process/config.ts';
 import { connectNats } from '../process/connection.ts';
 import type { Logger } from '../process/logger.ts';
+import { maskUrlPasswords } from '../process/mask.ts';
 import { ensureNats } from './nats-server.ts';
 import { isReadyMessage, type ReadyMessage } from '../process/process.ts';
 
@@ -58,8 +59,9 @@ export async function up(options: UpOptions): Promise<void> {
   const maxDelay = options.maxRestartDelayMs ?? 30_000;
   const url = config.nats.url[0]!;
   const nats = await ensureNats(url, config.up.dataDir);
-  if (nats.started) logger.info({ url }, 'started a local nats-server for this session');
-  else logger.info({ url }, 'using the NATS server already running');
+  const shown = maskUrlPasswords(url);
+  if (nats.started) logger.info({ url: shown }, 'started a local nats-server for this session');
+  else logger.info({ url: shown }, 'using the NATS server already running');
 
   let stopping = false;
   const children = new Map<string, ChildProcess>();

@@ -124,3 +124,28 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
 
 /** The content type of the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** A label's value in a sample line of the text format (`name{a="x",procedure="y"} 1`), unescaped; undefined when absent. */
+function labelValue(line: string, label: string): string | undefined {
+  const start = line.indexOf(`${label}="`);
+  if (start < 0 || line.startsWith('#') || (start > 0 && line[start - 1] !== '{' && line[start - 1] !== ',')) return undefined;
+  let value = '';
+  for (let i = start + label.length + 2; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '"') return value;
+    if (c === '\\') value += line[++i] === 'n' ? '\n' : line[i];
+    else value += c;
+  }
+  return undefined;
+}
+
+/** The metrics text without the samples whose `procedure` label names a procedure the viewer may not see. */
+export function withVisibleProcedures(text: string, visible: (procedure: string) => boolean): string {
+  return text
+    .split('\n')
+    .filter((line) => {
+      const procedure = labelValue(line, 'procedure');
+      return procedure === undefined || procedure === UNKNOWN_PROCEDURE_LABEL || visible(procedure);
+    })
+    .join('\n');
+}

@@ -2,7 +2,9 @@
 // when authenticated, else its client address; its budget is its most generous role's, else the default. It
 // counts and refuses; it does not authenticate, and it does not answer (each gateway maps the refusal).
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { MeshError } from '../wire/errors.ts';
+import { RateLimitedError } from '../wire/errors.ts';
+
+export { RateLimitedError };
 
 /** A budget: `points` requests per `durationS` seconds; 0 points means no limit. */
 export interface RateBudget {
@@ -19,13 +21,6 @@ export interface RateLimitConfig extends RateBudget {
 export interface RateCaller {
   readonly address: string;
   readonly identity?: { readonly id: string; readonly roles: readonly string[]; readonly method: string };
-}
-
-/** A refused request: RESOURCE_EXHAUSTED, and when the caller may try again. */
-export class RateLimitedError extends MeshError {
-  constructor(readonly retryAfterS: number, budget: RateBudget) {
-    super('RESOURCE_EXHAUSTED', `too many requests: at most ${budget.points} per ${budget.durationS} s for this caller; retry in ${retryAfterS} s`);
-  }
 }
 
 export interface RateLimiter {
@@ -75,7 +70,9 @@ export function createRateLimiter(config: RateLimitConfig): RateLimiter {
         return undefined;
       } catch (refusal) {
         if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        return new RateLimitedError(Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)), bucket.budget);
+        const retryAfterS = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+        const { points, durationS } = bucket.budget;
+        return new RateLimitedError(retryAfterS, `too many requests: at most ${points} per ${durationS} s for this caller; retry in ${retryAfterS} s`);
       }
     },
   };

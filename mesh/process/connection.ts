@@ -7,6 +7,7 @@ import type { MeshConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { watchStatus } from './nats-callbacks.ts';
 import { MeshError } from '../wire/errors.ts';
+import { maskUrlPasswords } from './mask.ts';
 
 /** What happened to a connection since it opened. */
 export interface NatsEvents {
@@ -83,7 +84,7 @@ export async function connectNats(config: MeshConfig['nats'], name: string, logg
   try {
     nc = await connect(connectionOptions(config, name));
   } catch (err) {
-    throw new MeshError('UNAVAILABLE', `cannot connect to NATS at ${config.url.join(', ')}: ${(err as Error).message}`, { cause: err });
+    throw new MeshError('UNAVAILABLE', `cannot connect to NATS at ${maskUrlPasswords(config.url.join(', '))}: ${maskUrlPasswords((err as Error).message)}`, { cause: err });
   }
   if (config.inboxPrefix) inboxPrefixes.set(nc, config.inboxPrefix);
   if (logger) watchConnection(nc, name, logger);

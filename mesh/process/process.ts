@@ -3,6 +3,7 @@
 import { ConfigError, type MeshConfig } from './config.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { Logger } from './logger.ts';
+import { maskUrlPasswords } from './mask.ts';
 
 export interface ProcessContext {
   config: MeshConfig;
@@ -63,10 +64,11 @@ export interface Started {
  */
 export async function runProcess(logger: Logger, start: () => Promise<Started>): Promise<void> {
   const fatal = (err: unknown, message: string): never => {
-    const text = `${message}: ${err instanceof Error ? err.message : String(err)}`;
+    // No URL password reaches the log, whatever threw: the message and the stack are masked.
+    const text = maskUrlPasswords(`${message}: ${err instanceof Error ? err.message : String(err)}`);
     if (err instanceof MeshError) logger.fatal({ code: err.code }, text);
     else if (err instanceof ConfigError) logger.fatal(text);
-    else logger.fatal({ err }, text);
+    else logger.fatal({ err: { type: err instanceof Error ? err.name : typeof err, stack: maskUrlPasswords(err instanceof Error ? err.stack ?? '' : '') } }, text);
     // 78 (EX_CONFIG), as the CLI exits on a wrong setting it finds before the process starts.
     process.exit(err instanceof ConfigError ? 78 : 1);
   };

@@ -84,7 +84,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       bound = bindArguments(`${instance.name}.${handler.method}`, handler.parameters, args, declaredOnly(kwargs, handler.parameters));
-      caller = token ? (options.identity.peek(token) ?? (await options.identity.verify(token))) : undefined;
+      caller = token ? (options.identity.peek(token, msg.subject) ?? (await options.identity.verify(token, msg.subject))) : undefined;
     } catch (err) {
       counters.invalid++;
       logger.warn({ subject: msg.subject, method: handler.method, reason: err instanceof MeshError ? err.message : 'undecodable payload' }, 'event not delivered');
@@ -95,7 +95,7 @@ export async function hostEvents(instance: { readonly name: string }, options: E
     const hop = hopFrom(name, 'consumer', forwarded);
     try {
       const method = (instance as unknown as Record<string, Method>)[handler.method]!;
-      await runInCall(new ServedCall(caller, name, undefined, hop, forwarded), () => method.apply(instance, bound));
+      await runInCall(new ServedCall(caller, name, undefined, hop, forwarded, options.identity.forwarder), () => method.apply(instance, bound));
       counters.handled++;
       hop.end();
     } catch (err) {

@@ -331,9 +331,9 @@ class Host implements HostedService {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
-      const known = token ? this.identity.peek(token) : undefined;
+      const known = token ? this.identity.peek(token, msg.subject) : undefined;
       if (token && !known) {
-        this.identity.verify(token).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
+        this.identity.verify(token, msg.subject).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
       } else {
         this.call(request, known);
       }
@@ -350,7 +350,8 @@ class Host implements HostedService {
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec!.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, msg.reply ? this.channelOf(request) : undefined));
+      const channel = msg.reply ? this.channelOf(request) : undefined;
+      const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, this.identity.forwarder, channel));
       const returned = runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)));
       // An async generator streams: each value it yields is a progressive result, what it returns the final one.
       const result = isAsyncIterator(returned) ? runInCall(served, () => this.drain(request, returned)) : returned;

@@ -77,6 +77,13 @@ export class MeshError extends Error {
   }
 }
 
+/** A request refused for now (RESOURCE_EXHAUSTED, 429), and in how many seconds the caller may try again (`Retry-After`). */
+export class RateLimitedError extends MeshError {
+  constructor(readonly retryAfterS: number, message: string) {
+    super('RESOURCE_EXHAUSTED', message);
+  }
+}
+
 /** A new error id: 16 hex digits, e.g. "9f2c4e1a7b3d5c60". */
 export function newErrorId(): string {
   return randomBytes(8).toString('hex');

@@ -46,6 +46,8 @@ describe('gateway-http with JWTs, API keys and a policy', () => {
       '    - { uri: "", match: prefix, allow: [call, publish, subscribe, register] }',
     ].join('\n')),
     'http.maxHeaderBytes': '128kb',
+    // This suite sends many bad credentials from one address; the limit on them has a suite of its own.
+    'auth.failuresPerAddress': 0,
   });
   let nc: NatsConnection;
   let services: HostedService[];
@@ -92,6 +94,9 @@ describe('gateway-http with JWTs, API keys and a policy', () => {
     ['JSON that is not an object', () => handmade({ alg: 'HS256' }, [issuer], SECRET)],
     ['a 64 KB token', () => hs256({ ...issuer, roles: ['admin'], extra: { pad: 'x'.repeat(64 * 1024) } })],
     ['an unknown API key', () => 'not-a-key'],
+    ['issued an hour in the future', () => handmade({ alg: 'HS256' }, { ...issuer, sub: 'eve', roles: ['admin'], iat: now() + 3600, exp: now() + 7200 }, SECRET)],
+    ['roles given as a string', () => hs256({ ...issuer, roles: 'admin' })],
+    ['roles holding a number', () => hs256({ ...issuer, roles: ['admin', 7] })],
   ];
   for (const [name, make] of badTokens) {
     it(`answers 401 with WWW-Authenticate for ${name}`, async () => {
@@ -110,6 +115,14 @@ describe('gateway-http with JWTs, API keys and a policy', () => {
       const res = await call(url(`${vault}.whoami`), headers);
       assert.deepEqual([res.status, res.body], [200, [[{ id: 'ci', roles: ['reader'], method: 'api_key', procedure: `${vault}.whoami` }], {}]]);
     }
+  });
+
+  it('answers 401 for a JWT in X-Api-Token, which takes API keys only, though the same JWT passes as Bearer', async () => {
+    const jwt = await token(['reader']);
+    assert.equal((await call(url(`${vault}.whoami`), bearer(jwt))).status, 200);
+    const res = await call(url(`${vault}.whoami`), { 'x-api-token': jwt });
+    assert.deepEqual([res.status, res.body.error?.code], [401, 'UNAUTHENTICATED']);
+    assert.match(res.body.error!.message, /X-Api-Token takes an API key/);
   });
 
   it('exact: guest may call whoami and nothing else (403 with a token)', async () => {

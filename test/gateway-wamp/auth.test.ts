@@ -80,6 +80,8 @@ describe('gateway-wamp authentication and authorization', () => {
       `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish] }`,
       `    - { uri: ${SERVICE}.whoami, allow: [call] }`,
       `    - { uri: ${SERVICE}.secret, allow: [call] }`,
+      '  sports:',
+      `    - { uri: "${OPEN}.*", match: wildcard, allow: [subscribe] }`,
       '  admin:',
       `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish, register] }`,
       `    - { uri: ${SERVICE}..., match: wildcard, allow: [call] }`,
@@ -169,6 +171,27 @@ describe('gateway-wamp authentication and authorization', () => {
     admin.send([CALL, 2, {}, `${SERVICE}.secret`, []]);
     assert.deepEqual(await admin.next(), [RESULT, 2, {}, ['for alice'], {}], 'the service sees the verified caller');
     for (const client of [guest, reader, admin]) await client.close();
+  });
+
+  it('grants a prefix or wildcard SUBSCRIBE only when the role may read every topic it matches', async () => {
+    const guest = (await hello(gateway.wsUrl, {})).client;
+    // Granted the exact topic only: a prefix subscription on it would also get `<topic>.private`.
+    await expectError(guest, [SUBSCRIBE, 1, { match: 'prefix' }, `${OPEN}.news`], 'wamp.error.not_authorized');
+    await expectError(guest, [SUBSCRIBE, 2, { match: 'wildcard' }, `${OPEN}.`], 'wamp.error.not_authorized');
+    const sports = (await signIn(gateway.wsUrl, await token('sam', ['sports']))).client;
+    // Granted `<open>.*`: one component, not `<open>.sports.deep.secret`.
+    await expectError(sports, [SUBSCRIBE, 1, { match: 'prefix' }, `${OPEN}.sports`], 'wamp.error.not_authorized');
+    await expectError(sports, [SUBSCRIBE, 2, { match: 'prefix' }, OPEN], 'wamp.error.not_authorized');
+    await expectError(sports, [SUBSCRIBE, 3, { match: 'wildcard' }, `${OPEN}..deep`], 'wamp.error.not_authorized');
+    for (const [id, match, topic] of [[4, 'wildcard', `${OPEN}.`], [5, 'exact', `${OPEN}.sports`]] as const) {
+      sports.send([SUBSCRIBE, id, { match }, topic]);
+      assert.equal((await sports.next())[0], SUBSCRIBED, `${match} ${topic}`);
+    }
+    // The reader's prefix grant covers a prefix subscription under it.
+    const reader = (await signIn(gateway.wsUrl, API_KEY)).client;
+    reader.send([SUBSCRIBE, 1, { match: 'prefix' }, `${OPEN}.news`]);
+    assert.equal((await reader.next())[0], SUBSCRIBED);
+    for (const client of [guest, sports, reader]) await client.close();
   });
 
   it('forwards the identity as Mesh-Identity: the service host enforces roles on its own', async () => {

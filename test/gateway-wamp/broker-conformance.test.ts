@@ -180,6 +180,17 @@ describe('gateway-wamp broker conformance', () => {
     await Promise.all([client.close(), other.close()]);
   });
 
+  it('holds a burst of pipelined SUBSCRIBEs to the limit: those waiting for NATS count', async () => {
+    const client = await openSession(a.wsUrl);
+    const root = uniqueName('burst');
+    const BURST = 20;
+    for (let i = 0; i < BURST; i++) client.send([32, 100 + i, {}, `${root}.${i}`]);
+    const answers = [];
+    for (let i = 0; i < BURST; i++) answers.push((await client.next())[0]);
+    assert.deepEqual([answers.filter((t) => t === 33).length, answers.filter((t) => t === 8).length], [3, BURST - 3]);
+    await client.close();
+  });
+
   it('closes a session whose frame passes wamp.maxMessageBytes with 1009, and only that one', async () => {
     const big = await openSession(b.wsUrl);
     const other = await openSession(b.wsUrl);

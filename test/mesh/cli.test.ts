@@ -209,3 +209,19 @@ describe('mesh call', () => {
     assert.match((config as { stderr: string }).stderr, /nats\.url\[0\] \(environment NATS_URL\): must be a NATS URL/);
   });
 });
+
+describe('a password in NATS_URL', () => {
+  it('is masked wherever the CLI prints the URL: mesh config, mesh ls and mesh call errors, mesh run\'s fatal start-up log', async () => {
+    const password = 'pa55-in-the-url';
+    const env = { ...process.env, NATS_URL: `nats://bob:${password}@127.0.0.1:${await freePort()}`, LOG_FORMAT: 'json' };
+    const outputOf = async (args: string[]) => {
+      const result = await run(process.execPath, [MESH, ...args], { env, timeout: 30_000 }).catch((err: { stdout: string; stderr: string }) => err);
+      return `${result.stdout}${result.stderr}`;
+    };
+    for (const args of [['config'], ['ls'], ['call', 'a.b'], ['run', 'services/greeting']]) {
+      const output = await outputOf(args);
+      assert.doesNotMatch(output, new RegExp(password), args.join(' '));
+      assert.match(output, /nats:\/\/bob:\*{8}@127\.0\.0\.1/, args.join(' '));
+    }
+  });
+});

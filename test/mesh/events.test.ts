@@ -131,7 +131,7 @@ describe('event handlers', () => {
   it('carries the caller identity and trace context from a handler to the events it publishes', async () => {
     const raw = nc.subscribe(ANNOUNCED, { max: 1 });
     const h = headers();
-    h.set(IDENTITY_HEADER, await mintIdentityToken({ id: 'ada', roles: [], method: 'jwt' }, meshKeyOf(config.auth)!, 60));
+    h.set(IDENTITY_HEADER, mintIdentityToken({ id: 'ada', roles: [], method: 'jwt' }, meshKeyOf(config.auth)!, { subject: `${ANNOUNCER}.announce`, expiresAt: Date.now() + 60_000 }));
     h.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
     await nc.request(`${ANNOUNCER}.announce`, new TextEncoder().encode('[["news"]]'), { timeout: 5000, headers: h });
     await until(() => a.announcements.length + b.announcements.length === 1, 'the announcement');

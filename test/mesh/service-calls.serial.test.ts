@@ -144,7 +144,7 @@ describe('calls between services', () => {
 
   it('forwards the original caller identity, so the callee enforces its roles on the original caller', async () => {
     const key = meshKeyOf(config.auth)!;
-    const admin = await mintIdentityToken({ id: 'ada', roles: ['admin'], method: 'jwt' }, key, 60);
+    const admin = mintIdentityToken({ id: 'ada', roles: ['admin'], method: 'jwt' }, key, { subject: `${FRONT}.relayWhoCalls`, expiresAt: Date.now() + 60_000 });
     const h = headers();
     h.set(IDENTITY_HEADER, admin);
     const reply = await nc.request(`${FRONT}.relayWhoCalls`, new TextEncoder().encode('[[],{}]'), { timeout: 5000, headers: h });
@@ -152,7 +152,7 @@ describe('calls between services', () => {
     assert.equal(who.id, 'ada');
     assert.deepEqual(who.roles, ['admin']);
 
-    const reader = await mintIdentityToken({ id: 'rita', roles: ['reader'], method: 'jwt' }, key, 60);
+    const reader = mintIdentityToken({ id: 'rita', roles: ['reader'], method: 'jwt' }, key, { subject: `${FRONT}.relayWhoCalls`, expiresAt: Date.now() + 60_000 });
     h.set(IDENTITY_HEADER, reader);
     const refused = await nc.request(`${FRONT}.relayWhoCalls`, new TextEncoder().encode('[]'), { timeout: 5000, headers: h });
     assert.equal(JSON.parse(new TextDecoder().decode(refused.data)).error.code, 'PERMISSION_DENIED');
@@ -160,7 +160,7 @@ describe('calls between services', () => {
 
   it('sends the outer deadline down the chain, not a fresh timeout', async () => {
     const key = meshKeyOf(config.auth)!;
-    const admin = await mintIdentityToken({ id: 'ada', roles: ['admin'], method: 'jwt' }, key, 60);
+    const admin = mintIdentityToken({ id: 'ada', roles: ['admin'], method: 'jwt' }, key, { subject: `${FRONT}.relayWhoCalls`, expiresAt: Date.now() + 60_000 });
     const h = headers();
     h.set(IDENTITY_HEADER, admin);
     const deadline = Date.now() + 3000;

@@ -41,6 +41,26 @@ describe('policy', () => {
     }
   });
 
+  it('allows a prefix or wildcard pattern only when one grant covers every URI it matches', () => {
+    const cases: [string, 'prefix' | 'wildcard', boolean][] = [
+      ['thing_service', 'prefix', true],
+      ['thing_service.get', 'prefix', true],
+      ['thing', 'prefix', false],
+      ['thing_service.', 'wildcard', true],
+      ['websocket_test..', 'wildcard', true],
+      ['websocket_test.a.', 'wildcard', true],
+      ['websocket_test.', 'wildcard', false],
+      ['websocket_test...', 'wildcard', false],
+      ['websocket_test.a', 'prefix', false],
+      ['websocket_test', 'prefix', false],
+    ];
+    for (const [pattern, match, expected] of cases) {
+      const action = pattern.startsWith('thing') ? 'call' : 'subscribe';
+      assert.equal(policy.allowsEvery(user('app'), action, pattern, match), expected, `${match} ${pattern}`);
+    }
+    assert.equal(policy.allowsEvery(user('app'), 'subscribe', 'websocket_test.a.b', 'exact'), true);
+  });
+
   it('with no file allows everything to everyone', () => {
     const open = loadPolicy(null);
     assert.equal(open.configured, false);

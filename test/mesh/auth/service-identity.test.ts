@@ -12,6 +12,8 @@ import { Vault } from './vault.ts';
 
 const config = testConfig({ 'auth.jwtSecret': SECRET, 'auth.meshSecret': MESH_SECRET });
 const meshKey = meshKeyOf(config.auth)!;
+/** A grant for one subject, a minute long unless told. */
+const grant = (subject: string, ms = 60_000) => ({ subject, expiresAt: Date.now() + ms });
 
 async function rawCall(nc: NatsConnection, subject: string, token?: string): Promise<unknown> {
   const headers = natsHeaders();
@@ -48,32 +50,49 @@ describe('the service host verifies Mesh-Identity and enforces @rpc access', () 
 
   it('refuses a role-guarded procedure without identity (UNAUTHENTICATED) and with the wrong role (PERMISSION_DENIED)', async () => {
     assert.equal(await rawRefusal(nc, `${vault}.open`), 'UNAUTHENTICATED');
-    const reader = await mintIdentityToken({ id: 'bob', roles: ['reader'], method: 'jwt' }, meshKey, 60);
+    const reader = mintIdentityToken({ id: 'bob', roles: ['reader'], method: 'jwt' }, meshKey, grant(`${vault}.open`));
     assert.equal(await rawRefusal(nc, `${vault}.open`, reader), 'PERMISSION_DENIED');
   });
 
   it('admits an identity token the mesh minted, and currentCall() gives the handler its caller', async () => {
-    const admin = await mintIdentityToken({ id: 'root', roles: ['admin'], method: 'api_key' }, meshKey, 60);
+    const root = { id: 'root', roles: ['admin'], method: 'api_key' } as const;
+    assert.equal(await rawCall(nc, `${vault}.open`, mintIdentityToken(root, meshKey, grant(`${vault}.open`))), 'opened');
+    const whoami = mintIdentityToken(root, meshKey, grant(`${vault}.whoami`));
+    assert.deepEqual(await rawCall(nc, `${vault}.whoami`, whoami), { id: 'root', roles: ['admin'], method: 'api_key', procedure: `${vault}.whoami` });
+  });
+
+  it('refuses an identity token on any subject but the one it was minted for, even after admitting it there', async () => {
+    const admin = mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, grant(`${vault}.peek`));
+    assert.equal(await rawCall(nc, `${vault}.peek`, admin), 'a peek');
+    assert.equal(await rawRefusal(nc, `${vault}.open`, admin), 'UNAUTHENTICATED');
+    assert.equal(await rawRefusal(nc, `${vault}.whoami`, admin), 'UNAUTHENTICATED');
+  });
+
+  it('refuses an identity token once its expiry has passed, though it was admitted and cached before', async () => {
+    const grant = { subject: `${vault}.open`, expiresAt: Date.now() + 500 };
+    const admin = mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, grant);
     assert.equal(await rawCall(nc, `${vault}.open`, admin), 'opened');
-    assert.deepEqual(await rawCall(nc, `${vault}.whoami`, admin), { id: 'root', roles: ['admin'], method: 'api_key', procedure: `${vault}.whoami` });
+    await new Promise((resolve) => setTimeout(resolve, grant.expiresAt - Date.now() + 10));
+    assert.equal(await rawRefusal(nc, `${vault}.open`, admin), 'UNAUTHENTICATED');
   });
 
   it('admits a raw NATS caller presenting its own user JWT', async () => {
     assert.equal(await rawCall(nc, `${vault}.open`, await hs256({ sub: 'alice', roles: ['admin'] })), 'opened');
   });
 
-  const forgeries: [string, () => Promise<string> | string][] = [
-    ['an identity token signed with another key', () => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, new TextEncoder().encode(OTHER_SECRET), 60)],
-    ['an unsigned identity claim (alg none)', () => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', exp: now() + 60 })],
+  const forgeries: [string, (subject: string) => Promise<string> | string][] = [
+    ['an identity token signed with another key', (subject) => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, new TextEncoder().encode(OTHER_SECRET), grant(subject))],
+    ['an unsigned identity claim (alg none)', (subj) => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', subj, exp: now() + 60 })],
+    ['an identity claim signed with alg none but the right MAC', (subj) => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', subj, exp: now() + 60 }, Buffer.from(meshKey))],
+    ['an identity token without a subject (the unbound form)', () => handmade({ alg: 'HS256' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', exp: now() + 60 }, Buffer.from(meshKey))],
     ['a user JWT signed with another secret', () => hs256({ sub: 'root', roles: ['admin'] }, OTHER_SECRET)],
-    ['an expired identity token', () => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, -60)],
+    ['an expired identity token', (subject) => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, grant(subject, -1))],
     ['plain JSON', () => JSON.stringify({ id: 'root', roles: ['admin'] })],
   ];
   for (const [name, forge] of forgeries) {
     it(`refuses ${name}, on a guarded and on a public procedure`, async () => {
-      const token = await forge();
-      assert.equal(await rawRefusal(nc, `${vault}.open`, token), 'UNAUTHENTICATED');
-      assert.equal(await rawRefusal(nc, `${vault}.peek`, token), 'UNAUTHENTICATED');
+      assert.equal(await rawRefusal(nc, `${vault}.open`, await forge(`${vault}.open`)), 'UNAUTHENTICATED');
+      assert.equal(await rawRefusal(nc, `${vault}.peek`, await forge(`${vault}.peek`)), 'UNAUTHENTICATED');
     });
   }
 
@@ -93,7 +112,7 @@ describe('a service host with no auth settings', () => {
       await hosted.stop();
       await nc.drain();
     });
-    const admin = await mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, 60);
+    const admin = mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, grant(`${vault}.open`));
     assert.equal(await rawRefusal(nc, `${vault}.open`, admin), 'UNAUTHENTICATED');
     assert.equal(await rawRefusal(nc, `${vault}.open`), 'UNAUTHENTICATED');
     assert.equal(await rawCall(nc, `${vault}.peek`), 'a peek');
