@@ -1,5 +1,6 @@
-// Writes the benchmark results: a Markdown table (bench/results/latest.md) and JSON beside it, with the
-// machine, Node and package versions, so a figure always says where it was measured.
+// Writes the benchmark results: a Markdown table (bench/results/latest.md after a full run, partial.md after a
+// quick or --only one) and JSON beside it, with the machine, Node and package versions, so a figure always says
+// where it was measured. The README's table is made from latest.json by readme-table.ts, not here.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -14,11 +15,28 @@ export interface Row {
   ratio: number;
 }
 
+/** A goal and what was measured for it: a ratio of two rows' rates unless `unit` says otherwise. */
 export interface Target {
   scenario: string;
   description: string;
-  ratio: number;
+  value: number;
   goal: number;
+  /** `x` for a ratio (met at or above the goal); `ms` and `MiB` are met below it. */
+  unit: 'x' | 'ms' | 'MiB';
+  /** The rows a ratio compares, for the README's table: the level, the measured variant and its baseline. */
+  level?: string;
+  variant?: string;
+  against?: string;
+}
+
+export const targetMet = (t: Pick<Target, 'value' | 'goal' | 'unit'>) => (t.unit === 'x' ? t.value >= t.goal : t.value < t.goal);
+export const goalText = (t: Pick<Target, 'goal' | 'unit'>) => (t.unit === 'x' ? `≥ ${t.goal}x` : `< ${t.goal} ${t.unit}`);
+export const valueText = (t: Pick<Target, 'value' | 'unit'>) => (t.unit === 'x' ? `${fmt(t.value, 2)}x` : `${fmt(t.value, t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
+
+/** A scenario that did not finish: its replies were wrong, or a worker failed. */
+export interface Failure {
+  scenario: string;
+  error: string;
 }
 
 const here = new URL('.', import.meta.url);
@@ -46,7 +64,7 @@ export function environment(): Record<string, string> {
   };
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 export interface Memory {
   sessions: number;
@@ -55,9 +73,12 @@ export interface Memory {
   kibPerSession: number;
 }
 
-export function writeReport(rows: Row[], targets: Target[], memory: Memory | undefined, meta: Record<string, string>): string {
+export function writeReport(rows: Row[], targets: Target[], memory: Memory | undefined, failures: Failure[], meta: Record<string, string>): string {
   const lines = [`# nats-mesh benchmarks`, '', `Measured ${meta.date} (${meta.mode}, ${meta.rounds} rounds of ${meta.roundMs} ms, medians).`, ''];
   lines.push(Object.entries(environment()).map(([k, v]) => `${k}: ${v}`).join('; '), '');
+  if (failures.length > 0) {
+    lines.push('## Failed', '', ...failures.map((f) => `- **${f.scenario}**: ${f.error}`), '');
+  }
   let scenario = '';
   for (const row of rows) {
     if (row.scenario !== scenario) {
@@ -69,24 +90,19 @@ export function writeReport(rows: Row[], targets: Target[], memory: Memory | und
     const next = rows[rows.indexOf(row) + 1];
     if (!next || next.scenario !== scenario) lines.push('');
   }
-  const projectedMiB = memory ? memory.rssBeforeMiB + (memory.kibPerSession * 10_000) / 1024 : Number.NaN;
   if (memory) lines.push(
     '## WAMP gateway memory, idle sessions',
     '',
     `${memory.sessions} idle WAMP sessions (HELLO, one SUBSCRIBE each): RSS ${fmt(memory.rssBeforeMiB)} MiB -> ${fmt(memory.rssAfterMiB)} MiB after a full GC, ` +
-      `${fmt(memory.kibPerSession, 1)} KiB per session${memory.sessions === 10_000 ? '' : `; about ${fmt(projectedMiB)} MiB at 10,000`}.`,
+      `${fmt(memory.kibPerSession, 1)} KiB per session${memory.sessions === 10_000 ? '' : `; about ${fmt(memory.rssBeforeMiB + (memory.kibPerSession * 10_000) / 1024)} MiB at 10,000`}.`,
     '',
   );
-  lines.push('## Targets', '', '| scenario | ratio | target | met |', '|---|---|---|---|');
-  for (const t of targets.filter((t) => Number.isFinite(t.ratio))) {
-    lines.push(`| ${t.description} | ${fmt(t.ratio, 2)}x | ≥ ${t.goal}x | ${t.ratio >= t.goal ? 'yes' : 'no'} |`);
-  }
-  const memoryMiB = memory?.sessions === 10_000 ? memory.rssAfterMiB : projectedMiB;
-  if (memory) lines.push(`| WAMP gateway with 10,000 idle sessions | ${fmt(memoryMiB)} MiB | < 1024 MiB | ${memoryMiB < 1024 ? 'yes' : 'no'} |`);
+  lines.push('## Targets', '', '| scenario | measured | target | met |', '|---|---|---|---|');
+  for (const t of targets.filter((t) => Number.isFinite(t.value))) lines.push(`| ${t.description} | ${valueText(t)} | ${goalText(t)} | ${targetMet(t) ? 'yes' : 'no'} |`);
   const markdown = `${lines.join('\n')}\n`;
   const dir = new URL('./results/', here);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL('latest.md', dir), markdown);
-  writeFileSync(new URL('latest.json', dir), `${JSON.stringify({ meta, environment: environment(), rows, targets, memory }, null, 2)}\n`);
+  writeFileSync(new URL(`${meta.file}.md`, dir), markdown);
+  writeFileSync(new URL(`${meta.file}.json`, dir), `${JSON.stringify({ meta, environment: environment(), rows, targets, memory, failures }, null, 2)}\n`);
   return markdown;
 }

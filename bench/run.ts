@@ -1,6 +1,8 @@
 // `npm run bench`: nats-mesh side by side with its baselines, in the same run, on the same nats-server.
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
-// their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure.
+// their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure; a scenario
+// whose replies are wrong fails (the run goes on, lists it and exits 1). A full run writes results/latest.*, which
+// the README's table is made from (readme-table.ts, run at the end); a quick or --only run writes results/partial.*.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -8,10 +10,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
-import { writeReport, type Row, type Target } from './report.ts';
+import { updateReadme } from './readme-table.ts';
+import { GREETING, GREETING_REPLY_JSON } from './replies.ts';
+import { environment, writeReport, type Failure, type Row, type Target } from './report.ts';
 import { median, type Measurement } from './stats.ts';
 import { benchToken } from './token.ts';
 import { startWorker, type Worker } from './worker.ts';
+import { THING_CALLS, type ThingCallName } from './baselines/thing.ts';
 import { BENCH_POOL_SIZE } from './workers/ipc.ts';
 
 const quick = process.argv.includes('--quick');
@@ -42,6 +47,7 @@ interface Scenario {
 }
 
 const rows: Row[] = [];
+const failures: Failure[] = [];
 const workers: Worker<Record<string, unknown>>[] = [];
 const unique = (prefix: string) => `${prefix}_${randomBytes(3).toString('hex')}`;
 
@@ -57,12 +63,25 @@ async function stopAll(): Promise<void> {
 
 /** Stateless workers (callers, load generators) live for the whole run: fewer processes to start. */
 const sharedWorkers = new Map<string, Promise<Worker<Record<string, unknown>>>>();
-function shared(name: 'rpc-caller' | 'http-load'): Promise<Worker<Record<string, unknown>>> {
+function shared(name: 'rpc-caller' | 'http-load' | 'stream-caller'): Promise<Worker<Record<string, unknown>>> {
   if (!sharedWorkers.has(name)) sharedWorkers.set(name, startWorker(name));
   return sharedWorkers.get(name)!;
 }
 
+/** Runs a scenario; one that fails (wrong replies, a worker gone) is listed in `failures` and its rows dropped. */
 async function runScenario(scenario: Scenario): Promise<void> {
+  const before = rows.length;
+  try {
+    await measureScenario(scenario);
+  } catch (err) {
+    rows.splice(before);
+    failures.push({ scenario: scenario.name, error: err instanceof Error ? err.message : String(err) });
+    process.stdout.write(`  FAILED: ${failures.at(-1)!.error}\n`);
+    await stopAll();
+  }
+}
+
+async function measureScenario(scenario: Scenario): Promise<void> {
   process.stdout.write(`\n${scenario.name}\n`);
   const started = performance.now();
   await scenario.setup();
@@ -135,6 +154,9 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
   };
 }
 
+/** What every answer of greeting.hello through an HTTP server must be. */
+const GREETING_ANSWER = { equals: GREETING_REPLY_JSON };
+
 const MESH_HTTP_AUTH = 'nats-mesh gateway-http, JWT + policy';
 const MESH_HTTP_UNOBSERVED = 'nats-mesh gateway-http, metrics and tracing off';
 
@@ -160,7 +182,7 @@ function gatewayLayerScenario(name: string, layers: GatewayLayer[]): Scenario {
       label: layer.label,
       baseline: layer.baseline,
       measure: (connections, durationMs) => load.request<Measurement>({
-        url: `${urls.get(layer.kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs,
+        url: `${urls.get(layer.kind)}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs,
         headers: layer.authorized ? { authorization: `Bearer ${token}` } : {},
       }),
     })),
@@ -175,23 +197,27 @@ function gatewayLayerScenario(name: string, layers: GatewayLayer[]): Scenario {
   };
 }
 
+const KOA_LEAN = 'bare Koa + lean caller, inline (as people write it)';
+const KOA_BATCHING = 'bare Koa + batching caller (a turn\'s requests published together)';
+
 function httpScenario(): Scenario {
   const mesh = unique('bench_http');
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
   const measure = (kind: string): Variant['measure'] => (connections, durationMs) =>
-    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs });
+    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs });
   return {
-    name: 'HTTP gateway: POST /greeting.hello (autocannon, connections = in flight)',
+    name: HTTP,
     variants: [
-      { label: 'bare Koa + lean caller, inline', baseline: true, measure: measure('koa-lean') },
+      { label: KOA_LEAN, baseline: true, measure: measure('koa-lean') },
+      { label: KOA_BATCHING, measure: measure('koa-batching') },
       { label: MESH_HTTP, measure: measure('gateway') },
       { label: 'bare Koa + nc.request, inline', measure: measure('koa-request') },
       { label: 'bare Koa returning a constant (HTTP ceiling)', measure: measure('koa-constant') },
     ],
     async setup() {
       await worker('responder', 'mesh', mesh);
-      for (const kind of ['koa-lean', 'gateway', 'koa-request', 'koa-constant']) {
+      for (const kind of ['koa-lean', 'koa-batching', 'gateway', 'koa-request', 'koa-constant']) {
         urls.set(kind, (await worker<{ url: string }>('http-server', kind, mesh)).info.url);
       }
       load = await shared('http-load');
@@ -247,7 +273,7 @@ function unknownProcedureScenario(): Scenario {
         label: MESH_HTTP,
         async measure(connections, durationMs) {
           const before = queries;
-          const measurement = await load.request<Measurement>({ url: `${url}/${unique('nope')}.x`, body: REQUEST_JSON, connections, durationMs, expect: '4xx' });
+          const measurement = await load.request<Measurement>({ url: `${url}/${unique('nope')}.x`, body: REQUEST_JSON, answer: { includes: '"UNKNOWN_PROCEDURE"' }, connections, durationMs, expect: '4xx' });
           await watcher.flush();
           process.stdout.write(`       $SRV.INFO during ${durationMs} ms of misses at ${connections} in flight: ${queries - before} (${(((queries - before) * 1000) / durationMs).toFixed(1)}/s)\n`);
           return measurement;
@@ -257,7 +283,7 @@ function unknownProcedureScenario(): Scenario {
     async setup() {
       nats = await ownNatsServer();
       watcher = await connect({ servers: nats.url });
-      watcher.subscribe('$SRV.INFO', { callback: () => queries++ });
+      watcher.subscribe('$SRV.INFO', { callback: () => { queries++; } });
       await watcher.flush();
       workers.push(await startWorker('responder', ['mesh', mesh], [], { NATS_URL: nats.url }));
       const gateway = await startWorker<{ url: string }>('http-server', ['gateway', mesh], [], { NATS_URL: nats.url });
@@ -285,12 +311,12 @@ function connectionsScenario(): Scenario {
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
   const measure = (kind: string): Variant['measure'] => async (connections, durationMs) => {
-    const m = await load.request<Measurement & { timeouts: number }>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs: Math.max(durationMs, 3000) });
+    const m = await load.request<Measurement & { timeouts: number }>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, expected: GREETING_REPLY_JSON, connections, durationMs: Math.max(durationMs, 3000) });
     process.stdout.write(`       ${kind}, ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`);
     return m;
   };
   return {
-    name: 'HTTP gateway under many connections: POST /greeting.hello (wrk, 2 s timeout)',
+    name: CONNECTIONS,
     levels: CONNECTION_LEVELS,
     levelUnit: 'conns',
     variants: [
@@ -317,7 +343,7 @@ function moleculerRpcScenario(): Scenario {
   const rpc = (mode: string, subject: string): Variant['measure'] => (inflight, durationMs) =>
     caller.request<Measurement>({ mode, subject, encoding: 'json', inflight, durationMs });
   return {
-    name: 'Moleculer 0.14 RPC over the same nats-server',
+    name: MOLECULER,
     variants: [
       { label: MOLECULER_RPC, baseline: true, measure: rpc('moleculer', `${service}.hello`) },
       { label: MESH_RPC, measure: rpc('mesh', `${mesh}.hello`) },
@@ -336,10 +362,15 @@ function moleculerHttpScenario(): Scenario {
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
   return {
-    name: 'moleculer-web 0.10 over the same nats-server (autocannon, connections = in flight)',
+    name: MOLECULER_HTTP,
     variants: [
-      { label: MOLECULER_WEB, baseline: true, measure: (connections, durationMs) => load.request({ url: `${urls.get('moleculer-web')}/${service}.hello`, body: JSON.stringify({ first_name: 'Bob', last_name: 'Ross' }), connections, durationMs }) },
-      { label: MESH_HTTP, measure: (connections, durationMs) => load.request({ url: `${urls.get('gateway')}/${mesh}.hello`, body: REQUEST_JSON, connections, durationMs }) },
+      {
+        label: MOLECULER_WEB,
+        baseline: true,
+        measure: (connections, durationMs) =>
+          load.request({ url: `${urls.get('moleculer-web')}/${service}.hello`, body: JSON.stringify({ first_name: 'Bob', last_name: 'Ross' }), answer: { equals: JSON.stringify(GREETING) }, connections, durationMs }),
+      },
+      { label: MESH_HTTP, measure: (connections, durationMs) => load.request({ url: `${urls.get('gateway')}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs }) },
     ],
     async setup() {
       await Promise.all([worker('responder', 'mesh', mesh), worker('responder', 'moleculer', service)]);
@@ -353,8 +384,9 @@ function moleculerHttpScenario(): Scenario {
 
 /** The Postgres server thing_service is measured on; each scenario makes a database of its own there. */
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const PG_FLOOR = 'pg directly, same pool size (database floor)';
-const MESH_THING = 'thing_service through the mesh (TypeORM)';
+const THING_FLOOR = 'nats.js responder + lean caller, pg, same pool size (floor)';
+const PG_IN_PROCESS = 'pg in the caller\'s process, same pool size (no NATS hop)';
+const MESH_THING = 'thing_service through the mesh';
 
 async function onServer(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -366,23 +398,27 @@ async function onServer(sql: string): Promise<void> {
   }
 }
 
-function thingScenario(query: 'create' | 'list'): Scenario {
+/**
+ * thing_service against its floor, a bare nats.js responder doing the same SQL with `pg` one NATS hop away on a pool of
+ * the same size, called by the lean caller; and `pg` in the caller's own process, for the cost of the hop itself.
+ */
+function thingScenario(query: ThingCallName): Scenario {
   const database = unique('bench_thing');
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${database}`;
   const service = unique('thing_service');
+  const floorService = unique('thing_floor');
+  const { procedure } = THING_CALLS[query];
   let caller: Worker<Record<string, unknown>>;
-  let floor: Worker<Record<string, unknown>>;
-  const call = query === 'create' ? { procedure: 'create_thing', args: ['bench'], kwargs: {} } : { procedure: 'get_things', args: [], kwargs: { limit: 100 } };
+  let inProcess: Worker<Record<string, unknown>>;
+  const call = (mode: 'mesh' | 'lean', name: string): Variant['measure'] => (inflight, durationMs) =>
+    caller.request({ mode, subject: `${name}.${procedure}`, encoding: 'json', thing: query, inflight, durationMs });
   return {
-    name: query === 'create' ? 'thing_service.create_thing on Postgres' : 'thing_service.get_things(limit=100) on Postgres (1,000 rows)',
+    name: query === 'create' ? THING_CREATE : THING_LIST,
     variants: [
-      { label: PG_FLOOR, baseline: true, measure: (inflight, durationMs) => floor.request({ query, inflight, durationMs }) },
-      {
-        label: MESH_THING,
-        measure: (inflight, durationMs) =>
-          caller.request({ mode: 'mesh', subject: `${service}.${call.procedure}`, encoding: 'json', call, inflight, durationMs }),
-      },
+      { label: THING_FLOOR, baseline: true, measure: call('lean', floorService) },
+      { label: MESH_THING, measure: call('mesh', service) },
+      { label: PG_IN_PROCESS, measure: (inflight, durationMs) => inProcess.request({ query, inflight, durationMs }) },
     ],
     async setup() {
       await onServer(`CREATE DATABASE "${database}"`);
@@ -393,13 +429,61 @@ function thingScenario(query: 'create' | 'list'): Scenario {
         await client.query(`INSERT INTO "thing" ("name") SELECT 'seed ' || n FROM generate_series(1, 1000) AS n`);
         await client.end();
       }
-      floor = await worker('pg-floor', url.href, String(BENCH_POOL_SIZE));
+      await worker('responder', 'thing-floor', floorService, url.href);
+      inProcess = await worker('pg-floor', url.href, String(BENCH_POOL_SIZE));
       caller = await shared('rpc-caller');
     },
     async teardown() {
       await stopAll();
       await onServer(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
     },
+  };
+}
+
+const STREAM_ITEMS = 1000;
+const STREAM_FLOOR = 'nats.js responder + bare subscription (floor)';
+const MESH_STREAM = 'nats-mesh async generator + client.stream()';
+
+/** A stream of STREAM_ITEMS small items ([[i], {}] each, then the final [[n], {}]), in items per second. */
+function streamScenario(): Scenario {
+  const mesh = unique('bench_stream');
+  const raw = unique('bench_stream_raw');
+  let caller: Worker<Record<string, unknown>>;
+  const read = (mode: 'mesh' | 'raw', name: string): Variant['measure'] => (inflight, durationMs) =>
+    caller.request({ op: 'items', mode, subject: `${name}.items`, items: STREAM_ITEMS, inflight, durationMs });
+  return {
+    name: STREAM,
+    levels: STREAM_LEVELS,
+    levelUnit: 'streams',
+    variants: [
+      { label: STREAM_FLOOR, baseline: true, measure: read('raw', raw) },
+      { label: MESH_STREAM, measure: read('mesh', mesh) },
+    ],
+    async setup() {
+      await Promise.all([worker('stream-responder', 'mesh', mesh), worker('stream-responder', 'raw', raw)]);
+      caller = await shared('stream-caller');
+    },
+    teardown: stopAll,
+  };
+}
+
+const CANCELS = 200;
+const MESH_CANCEL = 'nats-mesh: client.stream() aborted, its handler in another process';
+
+/** From a caller's abort to the handler's signal firing, one call at a time: p50 and p99 of CANCELS cancels a round. */
+function cancelScenario(): Scenario {
+  const mesh = unique('bench_cancel');
+  let caller: Worker<Record<string, unknown>>;
+  return {
+    name: CANCEL,
+    levels: [1],
+    levelUnit: 'at once',
+    variants: [{ label: MESH_CANCEL, measure: () => caller.request({ op: 'cancel', subject: `${mesh}.wait_for_cancel`, cancels: CANCELS }) }],
+    async setup() {
+      await worker('stream-responder', 'mesh', mesh);
+      caller = await shared('stream-caller');
+    },
+    teardown: stopAll,
   };
 }
 
@@ -413,13 +497,14 @@ function fanoutScenario(): Scenario {
   const clients = new Map<string, Worker<Record<string, unknown>>>();
   const deliver = (kind: string): Variant['measure'] => async (sessions, durationMs) => {
     const events = Math.max(5, Math.round(durationMs / 25));
-    const expected = clients.get(kind)!.request<{ received: number; lastAt: number }>({ op: 'expect', events, timeoutMs: 30_000 });
+    const expected = clients.get(kind)!.request<{ received: number; lastAt: number; wrong: number; firstWrong: string }>({ op: 'expect', events, timeoutMs: 30_000 });
     const { startedAt } = await publisher.request<{ startedAt: number }>({ subject: topic, events });
-    const { received, lastAt } = await expected;
+    const { received, lastAt, wrong, firstWrong } = await expected;
+    if (wrong > 0) throw new Error(`${wrong} events delivered were not the one published, the first ${JSON.stringify(firstWrong)}`);
     return { rate: received / ((lastAt - startedAt) / 1000), p50Ms: Number.NaN, p99Ms: Number.NaN, errors: events * sessions - received };
   };
   return {
-    name: `WAMP fan-out: one publisher, ${FANOUT_SESSIONS} subscribers in another process (events delivered per second)`,
+    name: FANOUT,
     levels: [FANOUT_SESSIONS],
     levelUnit: 'sessions',
     variants: [
@@ -468,20 +553,40 @@ async function idleSessionMemory(sessions: number): Promise<MemoryReading> {
   }
 }
 
-function ratio(scenario: string, level: string, variant: string, against: string): number {
-  const find = (label: string) => rows.find((r) => r.scenario === scenario && r.level === level && r.variant === label)?.measurement.rate ?? Number.NaN;
-  return find(variant) / find(against);
+const row = (scenario: string, level: string, variant: string) => rows.find((r) => r.scenario === scenario && r.level === level && r.variant === variant);
+
+/** A goal for the ratio of two rows' rates at one level: `variant` against `against`. */
+function versus(scenario: string, level: string, variant: string, against: string, goal: number, description: string): Target {
+  const value = (row(scenario, level, variant)?.measurement.rate ?? Number.NaN) / (row(scenario, level, against)?.measurement.rate ?? Number.NaN);
+  return { scenario, description, value, goal, unit: 'x', level, variant, against };
 }
+
+const RPC_JSON = 'RPC over NATS, JSON: greeting.hello';
+const RPC_MSGPACK = 'RPC over NATS, MessagePack: greeting.hello';
+const HTTP = 'HTTP gateway: POST /greeting.hello (autocannon, connections = in flight)';
+const MOLECULER = 'Moleculer 0.14 RPC over the same nats-server';
+const MOLECULER_HTTP = 'moleculer-web 0.10 over the same nats-server (autocannon, connections = in flight)';
+const THING_CREATE = 'thing_service.create_thing on Postgres';
+const THING_LIST = 'thing_service.get_things(limit=100) on Postgres (1,000 rows)';
+const STREAM = `A stream of ${STREAM_ITEMS.toLocaleString('en')} small items (items per second)`;
+const STREAM_LEVELS = [1, 8];
+const CANCEL = `Cancellation latency: a caller's abort to the handler's signal firing (${CANCELS} cancels a round; ms)`;
+const FANOUT = `WAMP fan-out: one publisher, ${FANOUT_SESSIONS} subscribers in another process (events delivered per second)`;
+const CONNECTIONS = 'HTTP gateway under many connections: POST /greeting.hello (wrk, 2 s timeout)';
+const HTTP_AUTH = 'HTTP gateway with authentication: POST /greeting.hello with a bearer JWT and a policy';
+const HTTP_OBSERVED = 'HTTP gateway with metrics and tracing: POST /greeting.hello, both on (the default) and both off';
+const RPC_OBSERVED = 'RPC with metrics and tracing: greeting.hello as a plain @rpc, both on (the default) and both off';
+const MEMORY = 'WAMP gateway memory with idle sessions';
 
 const started = Date.now();
 const scenarios: Scenario[] = [
-  rpcScenario('RPC over NATS, JSON: greeting.hello', 'json', [
+  rpcScenario(RPC_JSON, 'json', [
     { label: FLOOR, mode: 'lean', responder: 'raw', baseline: true },
     { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
     { label: MESH_RPC_PLAIN, mode: 'mesh', responder: 'mesh-plain' },
     { label: 'raw nats.js responder + nc.request', mode: 'request', responder: 'raw' },
   ]),
-  rpcScenario('RPC over NATS, MessagePack: greeting.hello', 'msgpack', [
+  rpcScenario(RPC_MSGPACK, 'msgpack', [
     { label: FLOOR, mode: 'lean', responder: 'raw', baseline: true },
     { label: MESH_RPC, mode: 'mesh', responder: 'mesh' },
   ]),
@@ -491,23 +596,25 @@ const scenarios: Scenario[] = [
   moleculerHttpScenario(),
   thingScenario('create'),
   thingScenario('list'),
+  streamScenario(),
+  cancelScenario(),
   fanoutScenario(),
   connectionsScenario(),
-  gatewayLayerScenario('HTTP gateway with authentication: POST /greeting.hello with a bearer JWT and a policy', [
+  gatewayLayerScenario(HTTP_AUTH, [
     { label: MESH_HTTP, kind: 'gateway', baseline: true },
     { label: MESH_HTTP_AUTH, kind: 'gateway-auth', authorized: true },
   ]),
-  gatewayLayerScenario('HTTP gateway with metrics and tracing: POST /greeting.hello, both on (the default) and both off', [
+  gatewayLayerScenario(HTTP_OBSERVED, [
     { label: MESH_HTTP_UNOBSERVED, kind: 'gateway-unobserved', baseline: true },
     { label: MESH_HTTP, kind: 'gateway' },
   ]),
-  rpcScenario('RPC with metrics and tracing: greeting.hello as a plain @rpc, both on (the default) and both off', 'json', [
+  rpcScenario(RPC_OBSERVED, 'json', [
     { label: MESH_RPC_UNOBSERVED, mode: 'mesh', responder: 'mesh-plain-unobserved', baseline: true },
     { label: MESH_RPC_PLAIN, mode: 'mesh', responder: 'mesh-plain' },
   ]),
 ];
 
-const MEMORY = 'WAMP gateway memory with idle sessions';
+process.stdout.write(`${Object.entries(environment()).map(([k, v]) => `${k}: ${v}`).join('; ')}\n`);
 let memory: MemoryReading | undefined;
 try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) await runScenario(scenario);
@@ -517,28 +624,45 @@ try {
   await Promise.all([...sharedWorkers.values()].map(async (w) => (await w).stop()));
 }
 
-const [rpcJson, rpcMsgpack, http, , moleculerRpc, moleculerHttp, thingCreate, thingList, fanout, , httpAuth, httpObserved, rpcObserved] = scenarios.map((s) => s.name) as [
-  string, string, string, string, string, string, string, string, string, string, string, string, string,
-];
+const cancelP99 = row(CANCEL, '1', MESH_CANCEL)?.measurement.p99Ms ?? Number.NaN;
+const connectionsP99 = row(CONNECTIONS, '1000', MESH_HTTP)?.measurement.p99Ms ?? Number.NaN;
+const memoryMiB = !memory ? Number.NaN : memory.sessions === 10_000 ? memory.rssAfterMiB : memory.rssBeforeMiB + (memory.kibPerSession * 10_000) / 1024;
 const targets: Target[] = [
-  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, plain @rpc / floor', ratio: ratio(rpcJson, '64', MESH_RPC_PLAIN, FLOOR), goal: 0.95 },
-  { scenario: rpcJson, description: 'RPC JSON, 64 in flight: mesh, zod schema / floor', ratio: ratio(rpcJson, '64', MESH_RPC, FLOOR), goal: 0.85 },
-  { scenario: rpcMsgpack, description: 'RPC MessagePack, 64 in flight: mesh / floor', ratio: ratio(rpcMsgpack, '64', MESH_RPC, FLOOR), goal: 0.9 },
-  { scenario: http, description: 'HTTP, 64 connections: gateway / Koa + lean caller', ratio: ratio(http, '64', MESH_HTTP, 'bare Koa + lean caller, inline'), goal: 0.9 },
-  { scenario: moleculerRpc, description: 'RPC, 64 in flight: nats-mesh / Moleculer', ratio: ratio(moleculerRpc, '64', MESH_RPC, MOLECULER_RPC), goal: 1.3 },
-  { scenario: moleculerHttp, description: 'HTTP, 64 connections: gateway-http / moleculer-web', ratio: ratio(moleculerHttp, '64', MESH_HTTP, MOLECULER_WEB), goal: 1.5 },
-  { scenario: thingCreate, description: 'create_thing, 64 in flight: mesh / pg floor', ratio: ratio(thingCreate, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
-  { scenario: thingList, description: 'get_things(limit=100), 64 in flight: mesh / pg floor', ratio: ratio(thingList, '64', MESH_THING, PG_FLOOR), goal: 0.8 },
-  { scenario: fanout, description: `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`, ratio: ratio(fanout, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS), goal: 0.8 },
-  { scenario: httpAuth, description: 'HTTP, 64 connections: JWT + policy / authentication off', ratio: ratio(httpAuth, '64', MESH_HTTP_AUTH, MESH_HTTP), goal: 0.9 },
-  { scenario: httpObserved, description: 'HTTP, 64 connections: metrics and tracing on / both off', ratio: ratio(httpObserved, '64', MESH_HTTP, MESH_HTTP_UNOBSERVED), goal: 0.9 },
-  { scenario: rpcObserved, description: 'RPC, 64 in flight: metrics and tracing on / both off', ratio: ratio(rpcObserved, '64', MESH_RPC_PLAIN, MESH_RPC_UNOBSERVED), goal: 0.9 },
+  versus(RPC_JSON, '64', MESH_RPC_PLAIN, FLOOR, 0.95, 'RPC JSON, 64 in flight: mesh, plain @rpc / floor'),
+  versus(RPC_JSON, '64', MESH_RPC, FLOOR, 0.85, 'RPC JSON, 64 in flight: mesh, zod schema / floor'),
+  versus(RPC_MSGPACK, '64', MESH_RPC, FLOOR, 0.9, 'RPC MessagePack, 64 in flight: mesh / floor'),
+  versus(HTTP, '64', MESH_HTTP, KOA_BATCHING, 1.0, 'HTTP, 64 connections: gateway / Koa + batching caller'),
+  versus(HTTP, '64', MESH_HTTP, KOA_LEAN, 1.3, 'HTTP, 64 connections: gateway / Koa + lean caller, as people write it'),
+  versus(HTTP, '1', MESH_HTTP, KOA_LEAN, 0.9, 'HTTP, 1 connection: gateway / Koa + lean caller'),
+  versus(MOLECULER, '64', MESH_RPC, MOLECULER_RPC, 1.3, 'RPC, 64 in flight: nats-mesh / Moleculer'),
+  versus(MOLECULER_HTTP, '64', MESH_HTTP, MOLECULER_WEB, 1.5, 'HTTP, 64 connections: gateway-http / moleculer-web'),
+  ...['1', '64'].flatMap((level) => [
+    versus(THING_CREATE, level, MESH_THING, THING_FLOOR, 0.8, `create_thing, ${level} in flight: mesh / nats.js + pg floor`),
+    versus(THING_LIST, level, MESH_THING, THING_FLOOR, 0.8, `get_things(limit=100), ${level} in flight: mesh / nats.js + pg floor`),
+  ]),
+  ...STREAM_LEVELS.map((level) => versus(STREAM, String(level), MESH_STREAM, STREAM_FLOOR, 0.8, `stream of ${STREAM_ITEMS.toLocaleString('en')} items, ${level} at once: client.stream() / bare subscription`)),
+  { scenario: CANCEL, description: 'cancellation, abort to handler signal: p99', value: cancelP99, goal: 50, unit: 'ms', level: '1', variant: MESH_CANCEL },
+  versus(FANOUT, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS, 0.8, `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`),
+  { scenario: CONNECTIONS, description: 'gateway-http at 1,000 connections (wrk): p99', value: connectionsP99, goal: 250, unit: 'ms', level: '1000', variant: MESH_HTTP },
+  versus(HTTP_AUTH, '64', MESH_HTTP_AUTH, MESH_HTTP, 0.9, 'HTTP, 64 connections: JWT + policy / authentication off'),
+  versus(HTTP_OBSERVED, '64', MESH_HTTP, MESH_HTTP_UNOBSERVED, 0.9, 'HTTP, 64 connections: metrics and tracing on / both off'),
+  versus(RPC_OBSERVED, '64', MESH_RPC_PLAIN, MESH_RPC_UNOBSERVED, 0.9, 'RPC, 64 in flight: metrics and tracing on / both off'),
+  { scenario: MEMORY, description: 'WAMP gateway with 10,000 idle sessions', value: memoryMiB, goal: 1024, unit: 'MiB' },
 ];
-const markdown = writeReport(rows, targets, memory, {
+/** Only a full run of every scenario stands for the project (latest.*, and the README's table from it). */
+const complete = !quick && only === undefined;
+const file = complete ? 'latest' : 'partial';
+const markdown = writeReport(rows, targets, memory, failures, {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
   rounds: String(ROUNDS),
   roundMs: String(ROUND_MS),
   seconds: ((Date.now() - started) / 1000).toFixed(0),
+  file,
 });
-process.stdout.write(`\n${markdown.slice(markdown.indexOf('## Targets'))}\nwritten to bench/results/latest.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+process.stdout.write(`\n${markdown.slice(markdown.indexOf('## Targets'))}\nwritten to bench/results/${file}.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+process.stdout.write(`${updateReadme() ? 'README.md: performance table made again from' : 'README.md: performance table already matches'} bench/results/latest.json\n`);
+if (failures.length > 0) {
+  process.stdout.write(`\n${failures.length} scenario(s) FAILED:\n${failures.map((f) => `  ${f.scenario}: ${f.error}`).join('\n')}\n`);
+  process.exitCode = 1;
+}

@@ -4,7 +4,8 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-
 
 export type LeanRequest = (subject: string, data: Uint8Array, headers?: MsgHdrs) => Promise<Msg>;
 
-export function leanCaller(nc: NatsConnection): LeanRequest {
+/** The inbox's subscription: `replyTo(resolve)` makes a request's reply subject, whose one reply goes to `resolve`. */
+export function replyInbox(nc: NatsConnection): (resolve: (msg: Msg) => void) => string {
   const inbox = createInbox();
   const pending = new Map<string, (msg: Msg) => void>();
   let next = 0;
@@ -18,10 +19,15 @@ export function leanCaller(nc: NatsConnection): LeanRequest {
       }
     },
   });
-  return (subject, data, headers) =>
-    new Promise((resolve) => {
-      const id = (next++).toString(36);
-      pending.set(id, resolve);
-      nc.publish(subject, data, { reply: `${inbox}.${id}`, headers });
-    });
+  return (resolve) => {
+    const id = (next++).toString(36);
+    pending.set(id, resolve);
+    return `${inbox}.${id}`;
+  };
+}
+
+/** Publishes each request at once, as people write it. */
+export function leanCaller(nc: NatsConnection): LeanRequest {
+  const replyTo = replyInbox(nc);
+  return (subject, data, headers) => new Promise((resolve) => nc.publish(subject, data, { reply: replyTo(resolve), headers }));
 }

@@ -1,6 +1,6 @@
 // An HTTP server under test, in its own process: the mesh's gateway-http (as configured by default, with
 // authentication, with metrics and tracing off or only one of them on), or a baseline: bare Koa
-// answering a constant, bare Koa forwarding inline with the lean caller or with nc.request, moleculer-web.
+// answering a constant, bare Koa forwarding inline with the lean caller, the batching caller or nc.request, moleculer-web.
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,11 @@ import { connect } from '@nats-io/transport-node';
 import getRawBody from 'raw-body';
 import { start } from '../../gateway-http/index.ts';
 import { createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';
+import { batchingCaller } from '../baselines/batching-caller.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics-only' | 'gateway-tracing-only' | 'koa-constant' | 'koa-lean' | 'koa-request' | 'moleculer-web';
+type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics-only' | 'gateway-tracing-only' | 'koa-constant' | 'koa-lean' | 'koa-batching' | 'koa-request' | 'moleculer-web';
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
@@ -74,7 +75,7 @@ if (kind.startsWith('gateway')) {
   serve({ url: `http://127.0.0.1:${api.server.address().port}` }, cpuTime, () => broker.stop());
 } else {
   const nc = await connect({ servers: NATS_URL });
-  const lean = leanCaller(nc);
+  const caller = kind === 'koa-batching' ? batchingCaller(nc) : leanCaller(nc);
   const app = new Koa();
   app.use(async (ctx) => {
     if (kind === 'koa-constant') {
@@ -83,7 +84,7 @@ if (kind.startsWith('gateway')) {
       return;
     }
     const body = await getRawBody(ctx.req, { limit: 1024 * 1024 });
-    const reply = kind === 'koa-lean' ? await lean(`${service}.hello`, body) : await nc.request(`${service}.hello`, body, { timeout: 10_000 });
+    const reply = kind === 'koa-request' ? await nc.request(`${service}.hello`, body, { timeout: 10_000 }) : await caller(`${service}.hello`, body);
     ctx.type = 'application/json';
     ctx.body = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
   });

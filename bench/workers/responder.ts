@@ -1,18 +1,21 @@
 // A responder in its own process: `mesh` (greeting_service hosted by nats-mesh, its zod schema checking the
 // arguments), `mesh-plain` (the same hello as a plain @rpc, no schema), `mesh-plain-unobserved` (that one with
 // metrics and tracing off), `raw` (a nats.js queue subscription doing
-// the same JSON or MessagePack work by hand), `moleculer` (a Moleculer service), or `thing` (thing_service on
-// the Postgres database given as the third argument). For `mesh`, a third argument is the JWT secret the
-// gateway in front of it signs with, so the service verifies the identity it forwards.
-import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers } from '@nats-io/transport-node';
+// the same JSON or MessagePack work by hand), `moleculer` (a Moleculer service), `thing` (thing_service on
+// the Postgres database given as the third argument), or `thing-floor` (a nats.js queue subscription answering
+// create_thing and get_things with the same SQL through `pg`, same pool size). For `mesh`, a third argument is
+// the JWT secret the gateway in front of it signs with, so the service verifies the identity it forwards.
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { connect, type Msg } from '@nats-io/transport-node';
 import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startTracing } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
+import { fixedHeaders } from '../baselines/fixed-headers.ts';
 import { greet } from '../baselines/greeting.ts';
+import { thingQueries } from '../baselines/thing.ts';
 import { BENCH_POOL_SIZE, NATS_URL, serve } from './ipc.ts';
 
-const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw' | 'moleculer' | 'thing', string, string?];
+const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw' | 'moleculer' | 'thing' | 'thing-floor', string, string?];
 
 /** greeting_service's hello without a declared schema: parameters read from the method, no validation. */
 class PlainGreeting {
@@ -51,18 +54,33 @@ if (kind === 'moleculer') {
       await hosted.stop();
       await nc.close();
     });
-  } else {
-    const encoder = new TextEncoder();
+  } else if (kind === 'thing-floor') {
+    const queries = thingQueries(third!, BENCH_POOL_SIZE);
     const decoder = new TextDecoder();
-    const msgpackHeaders = headers();
-    msgpackHeaders.set('Content-Type', 'application/msgpack');
+    const answer = (work: (args: unknown[], kwargs: Record<string, unknown>) => Promise<unknown>) => (_err: unknown, msg: Msg) => {
+      const [args = [], kwargs = {}] = JSON.parse(decoder.decode(msg.data)) as [unknown[]?, Record<string, unknown>?];
+      work(args, kwargs).then((value) => msg.respond(Buffer.from(JSON.stringify([[value], {}]))), (err: unknown) => msg.respond(Buffer.from(JSON.stringify({ error: String(err) }))));
+    };
+    nc.subscribe(`${name}.create_thing`, { queue: 'q', callback: answer((args, kwargs) => queries.create(String(args[0] ?? kwargs.name))) });
+    nc.subscribe(`${name}.get_things`, { queue: 'q', callback: answer((args, kwargs) => queries.list(Number(kwargs.limit ?? args[0] ?? 100), Number(kwargs.offset ?? args[1] ?? 0))) });
+    await nc.flush();
+    serve({ subject: `${name}.create_thing` }, async () => null, async () => {
+      await nc.close();
+      await queries.end();
+    });
+  } else {
+    // As the mesh does: JSON encoded with Buffer.from (no ArrayBuffer per call), one MessagePack encoder and decoder
+    // for the process (the library's encode() and decode() make new ones each call), the MessagePack header encoded once.
+    const decoder = new TextDecoder();
+    const msgpack = { encoder: new Encoder(), decoder: new Decoder() };
+    const msgpackHeaders = fixedHeaders({ 'Content-Type': 'application/msgpack' });
     nc.subscribe(`${name}.hello`, {
       queue: 'q',
       callback: (_err, msg) => {
         if (msg.headers?.get('Content-Type') === 'application/msgpack') {
-          msg.respond(encode(greet(decode(msg.data))), { headers: msgpackHeaders });
+          msg.respond(msgpack.encoder.encode(greet(msgpack.decoder.decode(msg.data))), { headers: msgpackHeaders });
         } else {
-          msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data))))));
+          msg.respond(Buffer.from(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data))))));
         }
       },
     });

@@ -1,11 +1,15 @@
-// Calls a greeting responder with a fixed number of requests in flight for a fixed time, in its own
-// process: through the mesh client, the lean baseline caller, nats.js nc.request, or a Moleculer broker.
-import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+// Calls a responder with a fixed number of requests in flight for a fixed time, in its own process: greeting.hello
+// through the mesh client, the lean baseline caller, nats.js nc.request, or a Moleculer broker; or a thing_service
+// call through the mesh client or the lean caller. Every reply is checked (replies.ts) before it counts.
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/gateway.ts';
+import { fixedHeaders } from '../baselines/fixed-headers.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { REQUEST } from '../baselines/greeting.ts';
+import { THING_CALLS, type ThingCallName } from '../baselines/thing.ts';
 import { measureLoop } from '../loop.ts';
+import { expectGreeting, WrongReply } from '../replies.ts';
 import type { Measurement } from '../stats.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
@@ -15,21 +19,20 @@ type Call = () => Promise<unknown>;
 interface RunMessage {
   mode: Mode;
   subject: string;
-  /** Arguments for another procedure than greeting.hello (mesh mode, on `subject`); its reply is not checked. */
-  call?: { args: unknown[]; kwargs: Record<string, unknown> };
+  /** A thing_service call (THING_CALLS) instead of greeting.hello, on `subject`; mesh and lean modes only. */
+  thing?: ThingCallName;
   encoding: 'json' | 'msgpack';
   inflight: number;
   durationMs: number;
 }
 
-const EXPECTED = 'Hello, Bob Ross';
 const nc: NatsConnection = await connect({ servers: NATS_URL });
 const client = createClient(nc, { timeoutMs: 10_000 });
 const lean = leanCaller(nc);
-const encoder = new TextEncoder();
+// The floors encode as the mesh does: JSON with Buffer.from, one MessagePack encoder and decoder, the header once.
 const decoder = new TextDecoder();
-const msgpackHeaders = headers();
-msgpackHeaders.set('Content-Type', 'application/msgpack');
+const msgpack = { encoder: new Encoder(), decoder: new Decoder() };
+const msgpackHeaders = fixedHeaders({ 'Content-Type': 'application/msgpack' });
 
 let broker: import('moleculer').ServiceBroker | undefined;
 async function moleculerBroker(service: string) {
@@ -42,33 +45,40 @@ async function moleculerBroker(service: string) {
   return broker;
 }
 
-function check(greeting: unknown): void {
-  if (greeting !== EXPECTED) throw new Error(`unexpected reply ${JSON.stringify(greeting)}`);
+/** The first result of a JSON reply [args, kwargs] that the lean caller got. */
+function firstResult(reply: Msg): unknown {
+  const body = JSON.parse(decoder.decode(reply.data)) as unknown;
+  if (!Array.isArray(body) || !Array.isArray(body[0])) throw new WrongReply(`not [args, kwargs]: ${decoder.decode(reply.data).slice(0, 200)}`);
+  return body[0][0];
 }
 
-async function callFor({ mode, subject, encoding, call }: RunMessage): Promise<Call> {
-  if (call) return () => client.call(subject, call.args, call.kwargs, { encoding });
+function thingCall(mode: Mode, subject: string, name: ThingCallName): Call {
+  const { args, kwargs, check } = THING_CALLS[name];
+  if (mode === 'mesh') return async () => check((await client.call(subject, args, kwargs))[0][0]);
+  if (mode === 'lean') return async () => check(firstResult(await lean(subject, Buffer.from(JSON.stringify([args, kwargs])))));
+  throw new Error(`no thing_service call in mode ${mode}`);
+}
+
+async function callFor({ mode, subject, encoding, thing }: RunMessage): Promise<Call> {
+  if (thing) return thingCall(mode, subject, thing);
   const [args, kwargs] = REQUEST;
-  const msgpack = encoding === 'msgpack';
+  const asMsgpack = encoding === 'msgpack';
   switch (mode) {
     case 'mesh':
-      return async () => check((await client.call(subject, args, kwargs, { encoding }))[0][0]);
+      return async () => expectGreeting((await client.call(subject, args, kwargs, { encoding }))[0][0]);
     case 'lean':
-      return async () => {
-        const data = msgpack ? encode(REQUEST) : encoder.encode(JSON.stringify(REQUEST));
-        const reply = await lean(subject, data, msgpack ? msgpackHeaders : undefined);
-        const body = (msgpack ? decode(reply.data) : JSON.parse(decoder.decode(reply.data))) as [[string]];
-        check(body[0][0]);
-      };
+      return asMsgpack
+        ? async () => {
+            const reply = await lean(subject, msgpack.encoder.encode(REQUEST), msgpackHeaders);
+            expectGreeting((msgpack.decoder.decode(reply.data) as [[string]])[0][0]);
+          }
+        : async () => expectGreeting(firstResult(await lean(subject, Buffer.from(JSON.stringify(REQUEST)))));
     case 'request':
-      return async () => {
-        const reply = await nc.request(subject, encoder.encode(JSON.stringify(REQUEST)), { timeout: 10_000 });
-        check((JSON.parse(decoder.decode(reply.data)) as [[string]])[0][0]);
-      };
+      return async () => expectGreeting(firstResult(await nc.request(subject, Buffer.from(JSON.stringify(REQUEST)), { timeout: 10_000 })));
     case 'moleculer': {
       const [service] = subject.split('.');
       const b = await moleculerBroker(service!);
-      return async () => check(await b.call(subject, { first_name: args[0], last_name: kwargs.last_name }));
+      return async () => expectGreeting(await b.call(subject, { first_name: args[0], last_name: kwargs.last_name }));
     }
   }
 }

@@ -1,5 +1,6 @@
 // Many websocket subscribers in one process, for the fan-out benchmark: raw sockets (the bare ws
-// baseline) or WAMP sessions (HELLO, SUBSCRIBE) that count EVENT frames without parsing them.
+// baseline) or WAMP sessions (HELLO, SUBSCRIBE) that count EVENT frames without parsing them; each event's
+// payload is checked by its last bytes, the event's [args, kwargs], which both kinds end with.
 import WebSocket from 'ws';
 import { serve } from './ipc.ts';
 
@@ -18,13 +19,21 @@ interface ExpectMessage {
   timeoutMs: number;
 }
 
+/** How the publisher's event [["websockets"], {"are": "awesome"}] ends, as a raw message and inside a WAMP EVENT. */
+const EVENT_TAIL = Buffer.from('["websockets"],{"are":"awesome"}]');
+
 const sockets: WebSocket[] = [];
 let received = 0;
+let wrong = 0;
+let firstWrong = '';
 let lastAt = 0;
 let onEvent: (() => void) | undefined;
 const now = () => performance.timeOrigin + performance.now();
 
-function countEvent(): void {
+function countEvent(data: Buffer): void {
+  if (data.length < EVENT_TAIL.length || !data.subarray(data.length - EVENT_TAIL.length).equals(EVENT_TAIL)) {
+    if (wrong++ === 0) firstWrong = data.toString('utf8', 0, 200);
+  }
   received++;
   lastAt = now();
   onEvent?.();
@@ -36,12 +45,12 @@ function open({ url, mode, topic, realm = 'realm1' }: ConnectMessage): Promise<W
     socket.once('error', reject);
     if (mode === 'raw') {
       socket.once('open', () => resolve(socket));
-      socket.on('message', countEvent);
+      socket.on('message', (data: Buffer) => countEvent(data));
       return;
     }
     socket.once('open', () => socket.send(JSON.stringify([1, realm, { roles: { subscriber: {} } }])));
     socket.on('message', (data: Buffer) => {
-      if (data[1] === 0x33 && data[2] === 0x36) return countEvent();
+      if (data[1] === 0x33 && data[2] === 0x36) return countEvent(data);
       const message = JSON.parse(data.toString()) as unknown[];
       if (message[0] === 2) socket.send(JSON.stringify([32, 1, {}, topic]));
       else if (message[0] === 33) resolve(socket);
@@ -58,14 +67,14 @@ async function connectAll(message: ConnectMessage): Promise<{ sessions: number }
   return { sessions: sockets.length };
 }
 
-function expect({ events, timeoutMs }: ExpectMessage): Promise<{ received: number; lastAt: number }> {
+function expect({ events, timeoutMs }: ExpectMessage): Promise<{ received: number; lastAt: number; wrong: number; firstWrong: string }> {
   const target = received + events * sockets.length;
   const start = received;
   return new Promise((resolve) => {
     const finish = () => {
       clearTimeout(timer);
       onEvent = undefined;
-      resolve({ received: received - start, lastAt });
+      resolve({ received: received - start, lastAt, wrong, firstWrong });
     };
     const timer = setTimeout(finish, timeoutMs);
     onEvent = () => received >= target && finish();
