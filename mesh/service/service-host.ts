@@ -161,7 +161,12 @@ interface Served {
   caller: Identity | undefined;
   /** The call as its handler sees it, once the identity is settled. */
   served?: ServedCall;
+  /** Progressive results not yet published: those of one turn go out together, before the final reply. */
+  outbox?: Uint8Array[];
 }
+
+/** Progressive results published together at most; a generator that yields more in one turn waits a turn. */
+const PROGRESS_BATCH = 256;
 
 function isAsyncIterator(value: unknown): value is AsyncIterator<unknown, unknown> & AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
@@ -368,7 +373,11 @@ class Host implements HostedService {
     return {
       watch: (controller) => this.cancelable.set(msg.reply!, controller),
       progress: (value) => {
-        if (headers.stream) msg.respond(codec!.encode([[value], {}]), { headers: progressHeadersFor(codec!) });
+        if (!headers.stream) return;
+        const payload = codec!.encode([[value], {}]);
+        if (request.outbox) return void request.outbox.push(payload);
+        request.outbox = [payload];
+        setImmediate(() => this.sendProgress(request));
       },
     };
   }
@@ -389,6 +398,9 @@ class Host implements HostedService {
       const step = await generator.next();
       if (step.done) return step.value;
       served.progress(step.value);
+      // A generator that never awaits would hold the event loop: every so many results, let I/O (the publishes, a
+      // cancel) through.
+      if ((request.outbox?.length ?? 0) >= PROGRESS_BATCH) await new Promise(setImmediate);
     }
   }
 
@@ -398,8 +410,25 @@ class Host implements HostedService {
     controller?.abort(new MeshError('CANCELED', 'the caller canceled the call'));
   }
 
+  /**
+   * Publishes the progressive results waiting: a generator's steps are microtasks, and nats.js writes to its socket
+   * at every microtask checkpoint, so publishing each at once would cost a write per result.
+   */
+  private sendProgress(request: Served): void {
+    const { outbox, msg, codec } = request;
+    if (!outbox) return;
+    request.outbox = undefined;
+    const headers = progressHeadersFor(codec!);
+    try {
+      for (const payload of outbox) msg.respond(payload, { headers });
+    } catch (err) {
+      this.options.logger.info({ err, subject: request.subject }, 'progressive results could not be sent; dropped');
+    }
+  }
+
   private reply(request: Served, result: unknown): void {
     const { msg, codec } = request;
+    this.sendProgress(request);
     try {
       if (msg.reply) respondResult(msg, codec!, toReplyEnvelope(result));
     } catch (err) {
@@ -411,6 +440,7 @@ class Host implements HostedService {
   /** Answers a request that failed with its error (with an id); if even that cannot be sent, says so in the log. */
   private fail(request: Served, err: unknown): void {
     const { msg, codec } = request;
+    this.sendProgress(request);
     request.counters.errors++;
     const failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
     try {
