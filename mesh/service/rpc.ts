@@ -1,9 +1,13 @@
-// The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
+// The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`,
+// `this.call` and `this.enqueue`.
 // Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
 import type { CallOptions } from '../calling/client.ts';
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { callFrom, clientOf } from './service-call.ts';
+import type { EnqueueOptions, TaskHandle } from '../tasks/enqueue.ts';
+import { reportProgress } from '../tasks/worker.ts';
+import { enqueueFrom } from './task-host.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
 export interface RpcOptions extends ContractOptions {
@@ -139,5 +143,15 @@ export abstract class Service {
   /** Resolves with the reply [args, kwargs], inheriting the deadline, identity and trace of the request served. */
   protected call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options?: CallOptions): Promise<Envelope> {
     return callFrom(this, procedure, args, kwargs, options);
+  }
+
+  /** Enqueues a @task (`'mailer.send_email'`) and resolves once it is stored, with a handle on it; it runs later, elsewhere. */
+  protected enqueue(task: string, args: Args = [], kwargs: Kwargs = {}, options?: EnqueueOptions): Promise<TaskHandle> {
+    return enqueueFrom(this, task, args, kwargs, options);
+  }
+
+  /** Inside a running @task: records how far it got (any JSON value), for its status. */
+  protected progress(value: unknown): void {
+    reportProgress(value);
   }
 }

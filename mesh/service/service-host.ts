@@ -25,6 +25,8 @@ import { crashOf, createReports, type Reports } from '../observability/reports.t
 import { hopFrom, type Hop } from '../observability/tracing.ts';
 import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
+import { tasksOf } from './task.ts';
+import { hostTasks, type HostedTasks } from './task-host.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -71,6 +73,8 @@ export interface HostOptions {
   reports?: Reports;
   /** The namespace (`nats.namespace`) the service answers in: its subjects, queue groups and `$SRV` metadata; none by default. */
   namespace?: string | null;
+  /** How long stop() lets running @task attempts finish before handing them back to the queue; 10 s by default. */
+  taskGraceMs?: number;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -179,6 +183,7 @@ class Host implements HostedService {
   private micro: MicroService | undefined;
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
+  private tasks: HostedTasks | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -199,7 +204,7 @@ class Host implements HostedService {
       throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
     }
     const procedures = [...proceduresOf(instance).values()];
-    if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
+    if (procedures.length === 0 && eventHandlersOf(instance).length === 0 && tasksOf(instance).size === 0) throw new Error(`${instance.name} has no @rpc, @event or @task methods`);
     const { version, description } = describeService(instance, options);
     attachClient(instance, options.client ?? sharedClient(options.nc, namespace.name));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
@@ -231,6 +236,9 @@ class Host implements HostedService {
         });
         this.subjects.push(subject);
       }
+      // @task methods: a worker each, and an enqueue endpoint on the same micro service (task-host.ts).
+      this.tasks = await hostTasks(instance, { nc: options.nc, logger: options.logger, namespace, micro: this.micro });
+      this.subjects.push(...this.tasks.subjects);
       // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
       await options.nc.flush();
       // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
@@ -239,6 +247,7 @@ class Host implements HostedService {
     } catch (err) {
       // A start that fails half-way leaves nothing open: no endpoint answering, no dependency held.
       await this.micro?.stop().catch(() => undefined);
+      await this.tasks?.stop(0);
       await this.events?.stop();
       await this.dependencies.close();
       throw err;
@@ -251,6 +260,7 @@ class Host implements HostedService {
 
   async stop(): Promise<void> {
     await this.micro?.stop();
+    await this.tasks?.stop(this.options.taskGraceMs ?? 10_000);
     await this.events?.stop();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.instance.onStop?.();
