@@ -21,6 +21,7 @@ import {
   type Codec,
   type Logger,
   type Reports,
+  type TaskClient,
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { nameProblem, quoteName } from '../mesh/gateway.ts';
@@ -31,6 +32,7 @@ import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
 import { createJsonRpc } from './jsonrpc.ts';
+import { answeredAsync, taskRequestHeaders, taskStatus } from './tasks.ts';
 import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface HttpGatewayOptions {
@@ -57,6 +59,8 @@ export interface HttpGatewayOptions {
   metrics?: { gateway: GatewayMetrics; mesh: () => Promise<string> };
   /** Where crash reports of the gateway's own INTERNAL errors go; undefined: they are only logged. */
   reports?: Reports;
+  /** Reads task statuses for GET /tasks/<id>; undefined: no such route. */
+  tasks?: TaskClient;
 }
 
 /** Types a browser sends cross-site without a CORS preflight: refused unless laxContentTypes. */
@@ -291,6 +295,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     }
     // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
+    headers = taskRequestHeaders(ctx, headers);
     const msg = await caller.request(procedure, body, { timeoutMs, headers, trace: hop }).catch((err: unknown) => {
       hop?.end(err instanceof MeshError ? err : undefined);
       // An instance gone, or none answering for now: the registry looks again (rate-limited), so a procedure that
@@ -299,6 +304,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       throw err;
     });
     hop?.end();
+    if (answeredAsync(ctx, msg)) return;
     ctx.status = replyStatus(msg);
     ctx.type = msg.headers?.get(CONTENT_TYPE_HEADER) || JSON_TYPE;
     ctx.body = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
@@ -390,6 +396,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   router.get('/ping', browse.ping);
   router.get('/version', browse.version);
   router.get('/', browse.services);
+  const { tasks } = options;
+  if (tasks) router.get('/tasks/:id', (ctx) => taskStatus(ctx, tasks, ctx.params.id ?? ''));
   router.get('/:procedure', browse.procedure);
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));

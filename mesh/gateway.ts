@@ -24,3 +24,4 @@ export { stopOnSignals, type Running } from './process/process.ts';
 export * from './auth/index.ts';
 export { createRateLimiter, RateLimitedError, type RateCaller, type RateLimiter } from './edge/rate-limit.ts';
 export { warnIfOpen, isLoopback } from './edge/exposure.ts';
+export { RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_DELAY_HEADER } from './tasks/names.ts';

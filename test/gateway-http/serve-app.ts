@@ -14,7 +14,7 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth'>> = {}): Promise<ServedApp> {
+export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth' | 'tasks'>> = {}): Promise<ServedApp> {
   const http = httpSettings.of(testConfig());
   const caller = createCaller(nc, { timeoutMs: 2000 });
   const registry = createRegistry(nc, { logger: silentLogger, maxNameBytes: http.maxNameBytes });
