@@ -29,7 +29,7 @@ class Arithmetic extends Service {
     return n;
   }
 
-  @task({ retries: { max: 2, backoff: 50 } })
+  @task({ retries: { max: 2, backoff: 100 } })
   async poison(what: string) {
     if (what === 'string') throw 'not an Error';
     throw new Error(`poisoned by ${what}`);
@@ -38,6 +38,13 @@ class Arithmetic extends Service {
   @task({ retries: { max: 1, backoff: 10 }, timeout: 100 })
   async hang() {
     return new Promise(() => undefined);
+  }
+
+  @task({ claim: 300 })
+  async long() {
+    this.seen.push('long');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return 'done';
   }
 
   @rpc async welcome(name: string) {
@@ -116,6 +123,16 @@ describe('tasks', () => {
     assert.deepEqual(status.errors.map((e) => e.attempt), [1, 2, 3]);
     assert.ok(status.errors.every((e) => e.error.code === 'INTERNAL' && ERROR_ID.test(e.error.id!)));
     assert.equal(new Set(status.errors.map((e) => e.error.id)).size, 3);
+    // JetStream held each retry back (a nak with delay): at least half of 100 ms, then of 200 ms.
+    const at = status.errors.map((e) => Date.parse(e.at));
+    assert.ok(at[1]! - at[0]! >= 50 && at[2]! - at[1]! >= 100, `gaps ${at[1]! - at[0]!} and ${at[2]! - at[1]!} ms`);
+  });
+
+  it('keeps its claim while a task runs longer than the claim lasts: it runs once', async () => {
+    const handle = await tasks.enqueue('arithmetic.long');
+    assert.deepEqual(await handle.result({ timeout: 10_000 }), [['done'], {}]);
+    assert.equal((await handle.status()).attempts, 1);
+    assert.equal(service.seen.filter((s) => s === 'long').length, 1);
   });
 
   it('fails an attempt that throws a non-Error, and one that never settles, with an error id', async () => {
