@@ -4,6 +4,7 @@ export { rpc, Service, type RpcOptions, type Access } from './service/rpc.ts';
 export { callFrom } from './service/service-call.ts';
 export { event, type EventOptions } from './service/event.ts';
 export { task, type TaskOptions } from './service/task.ts';
+export { enqueueFrom } from './service/task-host.ts';
 export { createTaskClient, type TaskClient, type TaskHandle, type EnqueueOptions } from './tasks/enqueue.ts';
 export type { TaskStatus, TaskState, AttemptError } from './tasks/state.ts';
 export { provide, type Provider, type ProviderContext } from './service/provider.ts';
