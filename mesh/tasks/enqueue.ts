@@ -109,5 +109,10 @@ class Client implements TaskClient {
 
 /** A task client on a connection the caller owns, in a namespace (`nats.namespace`; none by default). */
 export function createTaskClient(nc: NatsConnection, options: { namespace?: string | null } = {}): TaskClient {
-  return new Client(taskStore(nc, meshNamespace(options.namespace)));
+  return createTaskClientOn(taskStore(nc, meshNamespace(options.namespace)));
+}
+
+/** A task client on a store already opened. */
+export function createTaskClientOn(store: TaskStore): TaskClient {
+  return new Client(store);
 }

@@ -243,7 +243,7 @@ class Worker implements TaskWorker {
         this.stats.retried++;
         return;
       }
-      const reason = unrunnable ? `cannot run: ${error.message}` : `failed ${status.attempts} attempts`;
+      const reason = unrunnable ? `cannot run: ${error.message}` : `failed ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`;
       const died = new Date().toISOString();
       await bury(this.options.store, { id: status.id, task: this.task, reason, attempts: status.attempts, errors, ...keptBody(attempt.body, attempt.msg.headers), enqueued_at: status.enqueued_at!, died_at: died });
       await this.finish(attempt, { state: 'dead', error: error.toBody().error, errors, finished_at: died });
