@@ -297,7 +297,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    return c ? statsData(c) : {};
+    return c ? statsData(c) : (this.tasks?.statsOf(subject) ?? {});
   }
 
   /**

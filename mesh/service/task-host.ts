@@ -30,7 +30,8 @@ export interface TaskHostOptions {
 
 export interface HostedTasks {
   readonly subjects: string[];
-  counters(): (TaskCounters & { task: string })[];
+  /** What the task on an endpoint subject has done (running, succeeded, failed, retried, dead, durations), for `$SRV.STATS`. */
+  statsOf(subject: string): TaskCounters | undefined;
   /** Stops the workers: running attempts get `graceMs` to finish, the rest go back to the queue at once. */
   stop(graceMs: number): Promise<void>;
 }
@@ -114,8 +115,8 @@ class Tasks implements HostedTasks {
     }
   }
 
-  counters() {
-    return this.workers.map((worker) => ({ task: worker.task, ...worker.counters() }));
+  statsOf(subject: string): TaskCounters | undefined {
+    return this.workers.find((worker) => this.options.namespace.subject(worker.task) === subject)?.counters();
   }
 
   async stop(graceMs: number): Promise<void> {

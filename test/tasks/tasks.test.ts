@@ -123,6 +123,9 @@ describe('tasks', () => {
     assert.deepEqual(status.errors.map((e) => e.attempt), [1, 2, 3]);
     assert.ok(status.errors.every((e) => e.error.code === 'INTERNAL' && ERROR_ID.test(e.error.id!)));
     assert.equal(new Set(status.errors.map((e) => e.error.id)).size, 3);
+    const stats = (await nc.request('$SRV.STATS.arithmetic', '', { timeout: 2_000 })).json<{ endpoints: { name: string; data: Record<string, number> }[] }>();
+    const poison = stats.endpoints.find((e) => e.name === 'poison')!.data;
+    assert.deepEqual([poison.failed, poison.retried, poison.dead], [3, 2, 1]);
     // JetStream held each retry back (a nak with delay): at least half of 100 ms, then of 200 ms.
     const at = status.errors.map((e) => Date.parse(e.at));
     assert.ok(at[1]! - at[0]! >= 50 && at[2]! - at[1]! >= 100, `gaps ${at[1]! - at[0]!} and ${at[2]! - at[1]!} ms`);
