@@ -55,7 +55,7 @@ describe('mesh up', () => {
     assert.equal(await isListening('127.0.0.1', natsPort), true);
     const readyLines = () => jsonLines(stdout).filter((line) => String(line.msg).startsWith('mesh ready'));
     await until(async () => readyLines().length > 0, 'the mesh ready line');
-    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'gateway gateway-http', 'gateway gateway-wamp'];
+    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'run services/mailer', 'gateway gateway-http', 'gateway gateway-wamp'];
     assert.deepEqual([...(readyLines()[0]!.processes as string[])].sort(), [...declared].sort());
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
