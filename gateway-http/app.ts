@@ -23,6 +23,7 @@ import {
   type Codec,
   type Logger,
   type Reports,
+  type TaskClient,
 } from '../mesh/gateway.ts';
 import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { crossOriginProblem, nameProblem, quoteName } from '../mesh/gateway.ts';
@@ -37,6 +38,7 @@ import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
 import { createDiscovery } from './discovery.ts';
 import { createJsonRpc } from './jsonrpc.ts';
+import { answeredAsync, taskRequestHeaders, taskStatus } from './tasks.ts';
 import { METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, withVisibleProcedures, type GatewayMetrics } from '../mesh/edge/metrics.ts';
 
 export interface HttpGatewayOptions {
@@ -66,6 +68,8 @@ export interface HttpGatewayOptions {
   refusals: RefusalLog;
   /** False: /openapi.json, /docs, GET / and GET /<procedure> are 404 (http.discovery); true by default. */
   discovery?: boolean;
+  /** Reads task statuses for GET /tasks/<id>; undefined: no such route. */
+  tasks?: TaskClient;
 }
 
 /**
@@ -305,6 +309,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     if (forwarder && identity) headers = forwarder.headers(identity, caller.subjectOf(procedure), deadline, headers ? msgpackCodec.contentType : undefined);
     // The NATS request's span, a child of the HTTP request's; without tracing there is none, and no ids are drawn.
     const hop = tracingOn() ? startHop(procedure, 'client', ctx.state.hop) : undefined;
+    headers = taskRequestHeaders(ctx, headers);
     // A client that hangs up before its answer cancels the call: the handler's signal aborts.
     const controller = new AbortController();
     ctx.res.once('close', () => {
@@ -320,6 +325,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
       throw err;
     });
     hop?.end();
+    if (answeredAsync(ctx, msg)) return;
     ctx.status = replyStatus(msg);
     ctx.type = msg.headers?.get(CONTENT_TYPE_HEADER) || JSON_TYPE;
     ctx.body = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
@@ -444,6 +450,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   router.get('/ping', browse.ping);
   router.get('/version', browse.version);
   router.get('/', discoverable, async (ctx) => browse.services(ctx, await discovery.view(ctx)));
+  const { tasks } = options;
+  if (tasks) router.get('/tasks/:id', (ctx) => taskStatus(ctx, tasks, ctx.params.id ?? ''));
   // A path without a dot is no procedure: it is left to the routes after this one.
   router.get('/:procedure', (ctx, next) => {
     if (!ctx.params.procedure?.includes('.')) return next();

@@ -2,7 +2,7 @@
 // drains on stop. Run it with `mesh gateway gateway-http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { connectNats, createCaller, createReports, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, createTaskClient, createReports, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { warnIfOpen } from '../mesh/edge/exposure.ts';
 import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
 import { createGatewayAuth } from '../mesh/auth/index.ts';
@@ -65,6 +65,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     },
     reports,
     refusals,
+    tasks: createTaskClient(nc, { namespace }),
   });
   const server = createGatewayServer(app.callback(), http, logger, refusals);
   if (gatewayMetrics) {

@@ -30,6 +30,10 @@ import { runTop } from './cli/top.ts';
 import { runServices } from './service/runner.ts';
 import { startTracing, stopTracing } from './observability/tracing.ts';
 import { up } from './cli/up.ts';
+import { listDead } from './tasks/dead-letter.ts';
+import { listQueues, purgeQueue, retryDead } from './tasks/queues.ts';
+import { readStatus } from './tasks/state.ts';
+import { taskStore } from './tasks/store.ts';
 import { runWatched } from './cli/watch.ts';
 
 interface GlobalOptions {
@@ -330,6 +334,19 @@ program
     const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
     process.stdout.write(`${await signUserToken(config.auth, { sub: options.sub, roles, ttlSec: parseTtl(options.ttl) })}\n`);
   });
+
+const tasks = program.command('tasks').description('durable task queues (@task): depth, status, dead tasks');
+/** Runs a `mesh tasks` subcommand on the task store of the configured namespace, printing what it returns as JSON. */
+function onTasks(name: string, work: (store: ReturnType<typeof taskStore>) => Promise<unknown>): Promise<void> {
+  return onNats(`mesh-tasks-${name}`, async (nc, config) => {
+    process.stdout.write(`${JSON.stringify(await work(taskStore(nc, meshNamespace(config.nats.namespace))), null, 2)}\n`);
+  });
+}
+tasks.command('ls').description('each task queue: tasks queued, claimed (running or waiting to retry), oldest age in ms').action(() => onTasks('ls', listQueues));
+tasks.command('inspect').description('a task\'s status').argument('<id>', 'task id, e.g. mailer.send_email.42').action((id: string) => onTasks('inspect', (store) => readStatus(store, id)));
+tasks.command('retry').description('enqueue a dead task again with its arguments; prints the new id').argument('<id>', 'dead task id').action((id: string) => onTasks('retry', async (store) => ({ id: await retryDead(store, id) })));
+tasks.command('purge').description('drop every task waiting in a queue').argument('<task>', 'e.g. mailer.send_email').action((task: string) => onTasks('purge', async (store) => ({ purged: await purgeQueue(store, task) })));
+tasks.command('dead').description('the dead tasks kept, oldest first, with their errors').action(() => onTasks('dead', (store) => listDead(store)));
 
 const apikey = program.command('apikey').description('API keys: make one, or hash one for the keys file (AUTH_API_KEYS_FILE)');
 apikey

@@ -31,3 +31,4 @@ export * from './auth/index.ts';
 export { createRateLimiter, RateLimitedError, type RateCaller, type RateLimiter } from './edge/rate-limit.ts';
 export { warnIfOpen, isLoopback } from './edge/exposure.ts';
 export { crossOriginProblem, type OriginSignals } from './edge/cross-origin.ts';
+export { RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_DELAY_HEADER } from './tasks/names.ts';

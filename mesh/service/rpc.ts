@@ -1,10 +1,14 @@
-// The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`.
+// The user-facing service model: `@rpc` marks a method as a procedure, `Service` gives a class `this.publish`,
+// `this.call` and `this.enqueue`.
 // Only metadata lives here; service-host.ts is what puts the marked methods on NATS.
 import type { CallOptions } from '../calling/client.ts';
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { callFrom, clientOf } from './service-call.ts';
 import { currentCall } from '../calling/context.ts';
+import type { EnqueueOptions, TaskHandle } from '../tasks/enqueue.ts';
+import { inRunningTask, reportProgress } from '../tasks/worker.ts';
+import { enqueueFrom } from './task-host.ts';
 import { readParameters, type Parameter } from './signature.ts';
 
 export interface RpcOptions extends ContractOptions {
@@ -142,8 +146,17 @@ export abstract class Service {
     return callFrom(this, procedure, args, kwargs, options);
   }
 
-  /** Sends a progressive result to the caller of the request served, if it asked for them (`currentCall().progress`). */
+  /** Enqueues a @task (`'mailer.send_email'`) and resolves once it is stored, with a handle on it; it runs later, elsewhere. */
+  protected enqueue(task: string, args: Args = [], kwargs: Kwargs = {}, options?: EnqueueOptions): Promise<TaskHandle> {
+    return enqueueFrom(this, task, args, kwargs, options);
+  }
+
+  /**
+   * Reports progress: inside a running @task it is recorded for the task's status; inside a call it is sent as a
+   * progressive result to a caller that asked for them (`currentCall().progress`).
+   */
   protected progress(value: unknown): void {
-    currentCall()?.progress(value);
+    if (inRunningTask()) reportProgress(value);
+    else currentCall()?.progress(value);
   }
 }

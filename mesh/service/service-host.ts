@@ -31,6 +31,8 @@ import { proceduresOf, type Access, type Procedure } from './rpc.ts';
 import { attachClient, sharedClient } from './service-call.ts';
 import { declarationsOf, keptToDeclarations, type Declarations } from './declarations.ts';
 import { natsEvents } from '../process/connection.ts';
+import { tasksOf } from './task.ts';
+import { hostTasks, type HostedTasks } from './task-host.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -77,6 +79,8 @@ export interface HostOptions {
   reports?: Reports;
   /** The namespace (`nats.namespace`) the service answers in: its subjects, queue groups and `$SRV` metadata; none by default. */
   namespace?: string | null;
+  /** How long stop() lets running @task attempts finish before handing them back to the queue; 10 s by default. */
+  taskGraceMs?: number;
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -199,6 +203,7 @@ class Host implements HostedService {
   private cancels: Subscription | undefined;
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
+  private tasks: HostedTasks | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -219,7 +224,7 @@ class Host implements HostedService {
       throw new Error(`service name must match ${SERVICE_NAME}, got ${JSON.stringify(instance.name)}`);
     }
     const procedures = [...proceduresOf(instance).values()];
-    if (procedures.length === 0 && eventHandlersOf(instance).length === 0) throw new Error(`${instance.name} has no @rpc or @event methods`);
+    if (procedures.length === 0 && eventHandlersOf(instance).length === 0 && tasksOf(instance).size === 0) throw new Error(`${instance.name} has no @rpc, @event or @task methods`);
     const { version, description } = describeService(instance, options);
     attachClient(instance, keptToDeclarations(options.client ?? sharedClient(options.nc, namespace.name), instance.name, declarationsOf(instance)));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.
@@ -250,12 +255,15 @@ class Host implements HostedService {
         this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, figures, handler: (msg) => this.handle(procedure, name, counters, msg) });
         this.subjects.push(subject);
       }
+      // @task methods: a worker each, and an enqueue endpoint on the same micro service (task-host.ts).
+      this.tasks = await hostTasks(instance, { nc: options.nc, logger: options.logger, namespace, micro: this.micro });
+      this.subjects.push(...this.tasks.subjects);
       // Every instance hears every cancel for the service; the one serving the request it names aborts its handler.
       const cancels = namespace.subject(cancelSubject(`${instance.name}.>`));
       this.cancels = subscribe(options.nc, cancels, {}, { logger: options.logger, about: { cancels } }, (msg) => this.cancel(msg));
       // Registries learn of the procedures from this, without asking the mesh; sent after the subscriptions, so a
       // caller that reads it reaches them.
-      if (procedures.length > 0) announceStarted(options.nc, this.micro.info(), options.logger);
+      if (procedures.length > 0 || this.tasks.subjects.length > 0) announceStarted(options.nc, this.micro.info(), options.logger);
       // Once the server has the subscriptions, a request from any connection reaches them: ready means reachable.
       await options.nc.flush();
       // Event handlers: their own subscriptions, apart from the micro endpoints (event-host.ts).
@@ -264,6 +272,7 @@ class Host implements HostedService {
     } catch (err) {
       // A start that fails half-way leaves nothing open: no endpoint answering, no dependency held.
       await this.micro?.stop().catch(() => undefined);
+      await this.tasks?.stop(0);
       await this.events?.stop();
       await this.dependencies.close();
       throw err;
@@ -277,6 +286,7 @@ class Host implements HostedService {
   async stop(): Promise<void> {
     await this.micro?.stop();
     if (!this.options.nc.isClosed()) this.cancels?.unsubscribe();
+    await this.tasks?.stop(this.options.taskGraceMs ?? 10_000);
     await this.events?.stop();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.instance.onStop?.();
@@ -313,7 +323,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    return c ? statsData(c, natsEvents(this.options.nc).reconnects) : {};
+    return c ? statsData(c, natsEvents(this.options.nc).reconnects) : (this.tasks?.statsOf(subject) ?? {});
   }
 
   /**

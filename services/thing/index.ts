@@ -1,7 +1,7 @@
 // thing_service: the example of a service with persistence, things kept by TypeORM in Postgres or an embedded PGlite.
 // Its arguments are declared (arguments.ts) and checked by the host; its database is a dependency the host opens
 // and closes (database.ts says where the data lives and how faults are told apart).
-import { MeshError, provide, rpc, z, type ProcessContext } from '../../mesh/index.ts';
+import { enqueueFrom, MeshError, provide, rpc, z, type ProcessContext } from '../../mesh/index.ts';
 import { createThingParams, getThingsParams, thingJson, uuidParams } from './arguments.ts';
 import { databaseSettings } from './config.ts';
 import { databaseFingerprint, thingDatabase } from './database.ts';
@@ -39,7 +39,15 @@ export default class ThingService {
   @rpc({ params: createThingParams, result: thingJson, description: 'Creates a thing; the database sets its uuid and creation time' })
   async create_thing(name: string): Promise<ThingJson> {
     const [inserted] = await this.database.use((things) => things.query<Thing[]>(SQL.insert, [name]));
-    return thingToJson(inserted!);
+    const thing = thingToJson(inserted!);
+    await this.sendWelcome(thing);
+    return thing;
+  }
+
+  /** Enqueues a welcome mail (mailer.send_email) and goes on; without a mailer the thing is made all the same. */
+  private async sendWelcome(thing: ThingJson): Promise<void> {
+    const mail = { to: 'owner@example.com', subject: `Welcome, ${thing.name}`, body: `Your thing ${thing.uuid} is ready.` };
+    await enqueueFrom(this, 'mailer.send_email', [], mail).catch((err: unknown) => this.context.logger.warn({ err, thing: thing.uuid }, 'could not enqueue the welcome mail'));
   }
 
   @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first' })

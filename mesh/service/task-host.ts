@@ -1,0 +1,196 @@
+// Hosts a service instance's @task methods: a worker per task (mesh/tasks/worker.ts) that binds each attempt's
+// arguments and calls the method in a call context, and an endpoint `<service>.<method>` that checks arguments
+// against the task's contract and enqueues them (what the gateways and other languages call). It decides nothing else.
+import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { runInCall, ServedCall } from '../calling/context.ts';
+import { hopFrom } from '../observability/tracing.ts';
+import type { Logger } from '../process/logger.ts';
+import { createTaskClient, type EnqueueOptions, type TaskClient, type TaskHandle } from '../tasks/enqueue.ts';
+import { RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER } from '../tasks/names.ts';
+import { taskStore } from '../tasks/store.ts';
+import { startWorker, type TaskCounters, type TaskWorker } from '../tasks/worker.ts';
+import { CONTENT_TYPE_HEADER, codecForContentType, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
+import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from '../wire/envelope.ts';
+import { MeshError, withErrorId } from '../wire/errors.ts';
+import type { Namespace } from '../wire/namespace.ts';
+import { readRequestHeaders, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
+import { respondError, respondResult } from '../wire/respond.ts';
+import { bindArguments } from './bind.ts';
+import { bindContract } from './contract.ts';
+import type { MicroService } from './micro-service.ts';
+import { tasksOf, type TaskDeclaration } from './task.ts';
+
+export interface TaskHostOptions {
+  nc: NatsConnection;
+  logger: Logger;
+  namespace: Namespace;
+  /** The service's micro service, where each task's enqueue endpoint is added. */
+  micro: MicroService;
+}
+
+export interface HostedTasks {
+  readonly subjects: string[];
+  /** What the task on an endpoint subject has done (running, succeeded, failed, retried, dead, durations), for `$SRV.STATS`. */
+  statsOf(subject: string): TaskCounters | undefined;
+  /** Stops the workers: running attempts get `graceMs` to finish, the rest go back to the queue at once. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** How long a request without a deadline waits for the result of the task it enqueued. */
+const DEFAULT_WAIT_MS = 60_000;
+
+type Method = (...args: unknown[]) => unknown;
+
+function bindTask(name: string, declaration: TaskDeclaration, args: Args, kwargs: Kwargs): unknown[] {
+  if (declaration.contract) return bindContract(name, declaration.contract, args, kwargs);
+  return bindArguments(name, declaration.parameters!, args, kwargs);
+}
+
+/** The endpoint metadata of a task, as `@rpc`'s: the registry, docs and OpenAPI describe it like a procedure. */
+function taskMetadata(declaration: TaskDeclaration): Record<string, string> {
+  const { contract, parameters } = declaration;
+  const metadata: Record<string, string> = {
+    task: 'true',
+    parameters: contract ? contract.signature : parameters!.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name)).join(', '),
+    access: 'public',
+    retries: String(declaration.retries.max),
+  };
+  if (contract) metadata.params_schema = contract.paramsSchema;
+  if (declaration.resultSchema) metadata.result_schema = declaration.resultSchema;
+  if (declaration.description) metadata.description = declaration.description;
+  return metadata;
+}
+
+/** The headers a task message keeps from the request that enqueued it: its Content-Type and trace context. */
+function keptHeaders(msg: Msg, codec: Codec) {
+  const headers = natsHeaders();
+  if (codec === msgpackCodec) headers.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+  for (const name of [TRACEPARENT_HEADER, TRACESTATE_HEADER]) {
+    const value = msg.headers?.get(name);
+    if (value) headers.set(name, value);
+  }
+  return headers;
+}
+
+class Tasks implements HostedTasks {
+  readonly subjects: string[] = [];
+  private readonly workers: TaskWorker[] = [];
+  readonly client: TaskClient;
+
+  constructor(private readonly instance: { readonly name: string }, private readonly options: TaskHostOptions) {
+    this.client = createTaskClient(options.nc, { namespace: options.namespace.name ?? null });
+  }
+
+  async start(): Promise<void> {
+    const { nc, logger, namespace, micro } = this.options;
+    const store = taskStore(nc, namespace);
+    for (const declaration of tasksOf(this.instance).values()) {
+      const name = `${this.instance.name}.${declaration.method}`;
+      const method = (this.instance as unknown as Record<string, Method>)[declaration.method]!;
+      this.workers.push(
+        await startWorker({
+          store,
+          task: name,
+          concurrency: declaration.concurrency,
+          retries: declaration.retries,
+          timeoutMs: declaration.timeoutMs,
+          claimMs: declaration.claimMs,
+          logger,
+          run: ({ args, kwargs, forwarded }) => {
+            const bound = bindTask(name, declaration, args, kwargs);
+            const call = new ServedCall(undefined, name, undefined, hopFrom(name, 'consumer', forwarded), forwarded);
+            const result = runInCall(call, () => method.apply(this.instance, bound));
+            return Promise.resolve(result).then(toReplyEnvelope);
+          },
+        }),
+      );
+      const subject = namespace.subject(name);
+      micro.addEndpoint(declaration.method, {
+        subject,
+        queue: namespace.queue,
+        metadata: taskMetadata(declaration),
+        handler: (msg) => this.enqueueRequest(name, declaration, msg),
+      });
+      this.subjects.push(subject);
+    }
+  }
+
+  statsOf(subject: string): TaskCounters | undefined {
+    return this.workers.find((worker) => this.options.namespace.subject(worker.task) === subject)?.counters();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.stop(graceMs)));
+  }
+
+  /**
+   * A request to a task's endpoint: arguments checked against its contract (nothing is stored when they do not
+   * fit), then enqueued; answered with `{id}` at once when it asks to respond async, else with the task's result.
+   * A NATS callback: it never throws.
+   */
+  private enqueueRequest(name: string, declaration: TaskDeclaration, msg: Msg): void {
+    const { contentType, deadline } = readRequestHeaders(msg);
+    const codec = codecForContentType(contentType);
+    try {
+      if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
+      bindTask(name, declaration, args, kwargs);
+      const delayText = msg.headers?.get(TASK_DELAY_HEADER);
+      const delay = delayText ? Number(delayText) : undefined;
+      const key = msg.headers?.get(TASK_KEY_HEADER) || undefined;
+      const async = msg.headers?.has(RESPOND_ASYNC_HEADER) === true;
+      this.client
+        .enqueueEncoded(name, msg.data, keptHeaders(msg, codec), { delay, key })
+        .then(async (handle) => {
+          if (async) return this.respondId(msg, codec, handle.id);
+          const waitMs = deadline === undefined ? DEFAULT_WAIT_MS : Math.max(0, deadline - Date.now());
+          respondResult(msg, codec, await handle.result({ timeout: waitMs }));
+        })
+        .catch((err: unknown) => this.respondFailure(msg, codec, err));
+    } catch (err) {
+      this.respondFailure(msg, codec ?? jsonCodec, err);
+    }
+  }
+
+  private respondId(msg: Msg, codec: Codec, id: string): void {
+    const headers = natsHeaders();
+    headers.set(TASK_ID_HEADER, id);
+    if (codec === msgpackCodec) headers.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
+    msg.respond(codec.encode([[{ id }], {}]), { headers });
+  }
+
+  private respondFailure(msg: Msg, codec: Codec, err: unknown): void {
+    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'could not enqueue the task', { cause: err });
+    const id = withErrorId(error);
+    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.options.logger.error({ err, error_id: id }, 'task enqueue failed');
+    try {
+      respondError(msg, codec, error);
+    } catch (replyErr) {
+      this.options.logger.error({ err: replyErr, error_id: id }, 'could not reply to a task enqueue');
+    }
+  }
+}
+
+const TASK_CLIENT = Symbol.for('nats-mesh.task-client');
+
+/**
+ * Enqueues a task from a hosted service instance: `await enqueueFrom(this, 'mailer.send_email', [to])`, what
+ * Service's `this.enqueue` does. Inside a handler the task carries on the handler's trace.
+ */
+export function enqueueFrom(instance: object, task: string, args?: Args, kwargs?: Kwargs, options?: EnqueueOptions): Promise<TaskHandle> {
+  const client = (instance as { [TASK_CLIENT]?: TaskClient })[TASK_CLIENT];
+  if (!client) return Promise.reject(new Error(`${(instance as { name?: string }).name ?? 'this object'} is not running in a service host, so it cannot enqueue`));
+  return client.enqueue(task, args, kwargs, options);
+}
+
+/**
+ * Starts a worker and an enqueue endpoint for each @task of the instance (none when it declares no task), and
+ * gives the instance the task client `enqueueFrom` uses.
+ */
+export async function hostTasks(instance: { readonly name: string }, options: TaskHostOptions): Promise<HostedTasks> {
+  const tasks = new Tasks(instance, options);
+  Object.defineProperty(instance, TASK_CLIENT, { value: tasks.client, configurable: true });
+  await tasks.start();
+  return tasks;
+}
+

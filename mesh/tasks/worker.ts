@@ -1,0 +1,319 @@
+// Runs one task's queue in this process: pulls from the shared durable consumer only as many tasks as it has free
+// slots, keeps each claim alive while it runs, writes what happened to the state bucket, retries with backoff
+// (a `nak` with delay) and buries what cannot succeed. What a task does is the `run` function's business.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { codecForContentType, jsonCodec } from '../wire/codec.ts';
+import { parseEnvelope, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
+import { MeshError, withErrorId } from '../wire/errors.ts';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
+import type { Logger } from '../process/logger.ts';
+import { bury, keptBody } from './dead-letter.ts';
+import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
+import { retryDelay, type RetryPolicy } from './retry.ts';
+import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
+import type { TaskStore } from './store.ts';
+
+/** One attempt at a task, as the run function gets it. */
+export interface TaskAttempt {
+  readonly id: string;
+  readonly task: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly args: Args;
+  readonly kwargs: Kwargs;
+  /** The enqueuer's trace context, when it had one. */
+  readonly forwarded: Forwarded;
+}
+
+export interface WorkerOptions {
+  store: TaskStore;
+  /** `<service>.<method>`. */
+  task: string;
+  /** At most this many of the task's attempts run at once in this process. */
+  concurrency: number;
+  retries: RetryPolicy;
+  /** An attempt running longer than this fails (its handler is no longer waited for). */
+  timeoutMs: number;
+  /** How long a claim lasts without a sign of life: a worker killed mid-task loses its tasks after this. */
+  claimMs: number;
+  logger: Logger;
+  /**
+   * Runs an attempt and returns (or resolves with) its reply [args, kwargs]. An INVALID_ARGUMENT thrown before
+   * the handler starts (arguments the schema refuses) buries the task at once: trying again cannot help.
+   */
+  run(attempt: TaskAttempt): Envelope | PromiseLike<Envelope>;
+}
+
+/** What a worker has done since it started. */
+export interface TaskCounters {
+  running: number;
+  succeeded: number;
+  /** Attempts that failed (each retried or buried). */
+  failed: number;
+  retried: number;
+  dead: number;
+  /** Attempt durations in ms, by upper bound (the last bucket is +Inf). */
+  durations: { le: number; count: number }[];
+}
+
+export interface TaskWorker {
+  readonly task: string;
+  counters(): TaskCounters;
+  /** Stops pulling, lets running attempts finish for up to `graceMs`, then hands the rest back at once. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** How long one pull waits for tasks before asking again. */
+const PULL_EXPIRES_MS = 5_000;
+/** An attempt still running after this is marked running in the state bucket (a shorter one goes straight to its end). */
+const MARK_RUNNING_MS = 250;
+const DURATION_BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, Infinity];
+
+/** An attempt in progress. */
+interface Running {
+  readonly msg: JsMsg;
+  readonly status: TaskStatus;
+  readonly started: number;
+  readonly body: Uint8Array;
+  /** Set once the attempt's outcome is settled (or it was handed back): later results and progress are ignored. */
+  over: boolean;
+  markTimer: NodeJS.Timeout | undefined;
+}
+
+const runningTask = new AsyncLocalStorage<{ progress(value: unknown): void }>();
+
+/** Records progress for the task the caller runs in; throws outside a task. */
+/** Whether the code runs inside a @task's attempt. */
+export function inRunningTask(): boolean {
+  return runningTask.getStore() !== undefined;
+}
+
+export function reportProgress(value: unknown): void {
+  const task = runningTask.getStore();
+  if (!task) throw new Error('progress() is only for a running @task');
+  task.progress(value);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+class Worker implements TaskWorker {
+  readonly task: string;
+  private free: number;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private pull: ConsumerMessages | undefined;
+  private loopDone: Promise<void> | undefined;
+  private readonly running = new Set<Running>();
+  private idle: (() => void) | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly stats: TaskCounters;
+
+  constructor(private readonly options: WorkerOptions, private readonly bucket: KV) {
+    this.task = options.task;
+    this.free = options.concurrency;
+    this.stats = { running: 0, succeeded: 0, failed: 0, retried: 0, dead: 0, durations: DURATION_BOUNDS.map((le) => ({ le, count: 0 })) };
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  counters(): TaskCounters {
+    return { ...this.stats, running: this.running.size, durations: this.stats.durations.map((b) => ({ ...b })) };
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.pull?.close().catch(() => undefined);
+    await this.loopDone;
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    for (const attempt of this.running) {
+      this.options.logger.warn({ task: this.task, id: attempt.status.id }, 'task still running at stop: handed back');
+      this.end(attempt);
+      attempt.msg.nak();
+    }
+  }
+
+  /** Pulls as many tasks as there are free slots, and waits for a slot when there is none. */
+  private async loop(): Promise<void> {
+    const { store, task, logger } = this.options;
+    while (!this.stopping) {
+      if (this.free === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      try {
+        const consumer = await store.js.consumers.get(store.names.stream(task), WORKER_CONSUMER);
+        this.pull = await consumer.fetch({ max_messages: this.free, expires: PULL_EXPIRES_MS });
+        for await (const msg of this.pull) {
+          if (this.stopping) msg.nak();
+          else this.take(msg);
+        }
+      } catch (err) {
+        if (this.stopping) break;
+        logger.warn({ err, task }, 'could not pull tasks; trying again in a second');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        this.pull = undefined;
+      }
+    }
+  }
+
+  /** Starts an attempt at a delivered task; never throws (a failure here fails the attempt). */
+  private take(msg: JsMsg): void {
+    const { info, headers } = msg;
+    const id = taskId(this.task, info.streamSequence);
+    const notBefore = Number(headers?.get(NOT_BEFORE_HEADER) ?? 0);
+    const wait = notBefore - Date.now();
+    if (wait > 0 && info.deliveryCount === 1) {
+      // A delayed task arrives at once and is held by JetStream until its time: no slot, no attempt counted.
+      msg.nak(wait);
+      return;
+    }
+    const attemptNo = notBefore > 0 ? Math.max(1, info.deliveryCount - 1) : info.deliveryCount;
+    const status: TaskStatus = {
+      ...emptyStatus(id, this.task),
+      attempts: attemptNo,
+      enqueued_at: new Date(Math.floor(info.timestampNanos / 1e6)).toISOString(),
+      started_at: new Date().toISOString(),
+    };
+    const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, markTimer: undefined };
+    this.free--;
+    this.running.add(attempt);
+    this.keepClaimsAlive();
+    attempt.markTimer = setTimeout(() => this.write(attempt, { state: 'running' }), MARK_RUNNING_MS);
+    try {
+      const codec = codecForContentType(headers?.get('Content-Type'));
+      if (!codec) throw new MeshError('INVALID_ARGUMENT', `unsupported Content-Type '${headers?.get('Content-Type')}'`);
+      const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
+      const forwarded: Record<string, string> = {};
+      for (const name of [TRACEPARENT_HEADER, TRACESTATE_HEADER] as const) {
+        const value = headers?.get(name);
+        if (value) forwarded[name] = value;
+      }
+      const context = { progress: (value: unknown) => this.write(attempt, { state: 'running', progress: value }) };
+      const result = runningTask.run(context, () => this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded }));
+      if (!isThenable(result)) return void this.succeed(attempt, result);
+      const timer = setTimeout(
+        () => this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${this.options.timeoutMs} ms)`), false),
+        this.options.timeoutMs,
+      );
+      Promise.resolve(result).then(
+        (value) => (clearTimeout(timer), this.succeed(attempt, value)),
+        (err: unknown) => (clearTimeout(timer), this.fail(attempt, err, false)),
+      );
+    } catch (err) {
+      // Before the handler ran: an argument the schema refuses, or a body that is not [args, kwargs].
+      this.fail(attempt, err, err instanceof MeshError && err.code === 'INVALID_ARGUMENT');
+    }
+  }
+
+  private async succeed(attempt: Running, result: Envelope): Promise<void> {
+    if (!this.end(attempt)) return;
+    try {
+      await this.finish(attempt, { state: 'succeeded', result, finished_at: new Date().toISOString() });
+      attempt.msg.ack();
+      this.stats.succeeded++;
+    } catch (err) {
+      this.options.logger.error({ err, task: this.task, id: attempt.status.id }, 'could not record a task that succeeded; it will run again when its claim lapses');
+    }
+  }
+
+  /** Retries the task after its backoff, or buries it when out of retries or unrunnable. Never throws. */
+  private async fail(attempt: Running, err: unknown, unrunnable: boolean): Promise<void> {
+    if (!this.end(attempt)) return;
+    const { logger, retries } = this.options;
+    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'the task failed', { cause: err });
+    withErrorId(error);
+    const { status } = attempt;
+    logger.error({ err, task: this.task, id: status.id, attempt: status.attempts, error_id: error.id }, 'task attempt failed');
+    this.stats.failed++;
+    try {
+      const earlier = status.attempts > 1 ? statusOfEntry(await this.bucket.get(status.id))?.errors ?? [] : [];
+      const errors = [...earlier, { attempt: status.attempts, error: error.toBody().error, at: new Date().toISOString() }];
+      const outOfRetries = status.attempts > retries.max;
+      if (!unrunnable && !outOfRetries) {
+        const delay = retryDelay(retries, status.attempts);
+        await this.finish(attempt, { state: 'failed', error: error.toBody().error, errors });
+        attempt.msg.nak(delay);
+        this.stats.retried++;
+        return;
+      }
+      const reason = unrunnable ? `cannot run: ${error.message}` : `failed ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`;
+      const died = new Date().toISOString();
+      await bury(this.options.store, { id: status.id, task: this.task, reason, attempts: status.attempts, errors, ...keptBody(attempt.body, attempt.msg.headers), enqueued_at: status.enqueued_at!, died_at: died });
+      await this.finish(attempt, { state: 'dead', error: error.toBody().error, errors, finished_at: died });
+      attempt.msg.ack();
+      this.stats.dead++;
+    } catch (writeErr) {
+      logger.error({ err: writeErr, task: this.task, id: status.id }, 'could not record a failed task; it will run again when its claim lapses');
+    }
+  }
+
+  /** Ends an attempt's hold on its slot, once; false when it had already ended (a late result, or handed back). */
+  private end(attempt: Running): boolean {
+    if (attempt.over) return false;
+    attempt.over = true;
+    clearTimeout(attempt.markTimer);
+    this.running.delete(attempt);
+    const ms = performance.now() - attempt.started;
+    this.stats.durations.find((b) => ms <= b.le)!.count++;
+    this.free++;
+    this.wake?.();
+    this.wake = undefined;
+    if (this.running.size === 0) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+      this.idle?.();
+    }
+    return true;
+  }
+
+  /** The attempt's final word in the state bucket. */
+  private async finish(attempt: Running, change: Partial<TaskStatus>): Promise<void> {
+    await this.bucket.put(attempt.status.id, jsonCodec.encode({ ...attempt.status, ...change }));
+  }
+
+  /** A word while the attempt runs (running, progress): dropped once it has ended, and never fatal. */
+  private write(attempt: Running, change: Partial<TaskStatus>): void {
+    if (attempt.over) return;
+    Object.assign(attempt.status, change);
+    this.bucket.put(attempt.status.id, jsonCodec.encode(attempt.status)).catch((err: unknown) => {
+      this.options.logger.warn({ err, task: this.task, id: attempt.status.id }, 'could not record a running task');
+    });
+  }
+
+  /** While attempts run, each claim is renewed a few times per claim period (`working()`, an in-progress ack). */
+  private keepClaimsAlive(): void {
+    if (this.keepAlive) return;
+    this.keepAlive = setInterval(() => {
+      for (const attempt of this.running) {
+        try {
+          attempt.msg.working();
+        } catch (err) {
+          this.options.logger.warn({ err, task: this.task }, 'could not renew a task claim');
+        }
+      }
+    }, Math.max(100, Math.floor(this.options.claimMs / 3)));
+  }
+}
+
+/** Prepares the task's stream, consumer and state bucket, and starts pulling. */
+export async function startWorker(options: WorkerOptions): Promise<TaskWorker> {
+  const { store, task, claimMs, concurrency } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`${task}: concurrency must be a whole number, at least 1`);
+  const bucket = await store.prepare();
+  await store.prepareTask(task, claimMs);
+  const worker = new Worker(options, bucket);
+  worker.start();
+  return worker;
+}

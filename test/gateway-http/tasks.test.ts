@@ -1,0 +1,112 @@
+// Tasks through the HTTP gateway, on a nats-server of its own with JetStream: `Prefer: respond-async` answers 202
+// with where to follow the task, `GET /tasks/<id>` its status, `Idempotency-Key` dedupes, bad input is refused.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createTaskClient, hostService, task, z, type HostedService } from '../../mesh/gateway.ts';
+import { OwnNatsServer, silentLogger, withoutErrorId } from '../helpers.ts';
+import { serveHttpApp, type ServedApp } from './serve-app.ts';
+
+class Reports {
+  name = 'reports';
+  runs = 0;
+
+  @task({ params: z.object({ title: z.string().min(1), pages: z.number().int().positive() }) })
+  async render(title: string, pages: number) {
+    this.runs++;
+    return { file: `${title}.pdf`, pages };
+  }
+}
+
+const ASYNC = { 'Content-Type': 'application/json', Prefer: 'respond-async' };
+
+describe('HTTP gateway: tasks', () => {
+  let server: OwnNatsServer;
+  let nc: NatsConnection;
+  let hosted: HostedService;
+  let app: ServedApp;
+  const reports = new Reports();
+
+  before(async () => {
+    server = await OwnNatsServer.start();
+    nc = await connect({ servers: server.url });
+    hosted = await hostService(reports, { nc, logger: silentLogger });
+    app = await serveHttpApp(nc, { tasks: createTaskClient(nc) });
+  });
+
+  after(async () => {
+    await app?.stop();
+    await hosted?.stop();
+    await nc?.close();
+    await server?.stop();
+  });
+
+  async function followed(location: string): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 100; i++) {
+      const body = (await (await fetch(app.url + location)).json()) as Record<string, unknown>;
+      if (body.state === 'succeeded' || body.state === 'dead') return body;
+      await sleep(20);
+    }
+    throw new Error(`${location} did not end`);
+  }
+
+  it('answers Prefer: respond-async with 202, the id and a Location to poll until it succeeded', async () => {
+    const res = await fetch(`${app.url}/reports.render`, { method: 'POST', headers: ASYNC, body: JSON.stringify({ title: 'q3', pages: 12 }) });
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get('preference-applied'), 'respond-async');
+    const { id } = (await res.json()) as { id: string };
+    assert.match(id, /^reports\.render\.\d+$/);
+    assert.equal(res.headers.get('location'), `/tasks/${id}`);
+    const status = await followed(res.headers.get('location')!);
+    assert.deepEqual(Object.keys(status).sort(), ['attempts', 'enqueued_at', 'error', 'finished_at', 'id', 'progress', 'result', 'started_at', 'state', 'task']);
+    assert.deepEqual({ id: status.id, task: status.task, state: status.state, attempts: status.attempts, result: status.result, error: status.error }, {
+      id,
+      task: 'reports.render',
+      state: 'succeeded',
+      attempts: 1,
+      result: [[{ file: 'q3.pdf', pages: 12 }], {}],
+      error: null,
+    });
+  });
+
+  it('waits for the result when the call does not ask to respond async', async () => {
+    const res = await fetch(`${app.url}/reports.render`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([['annual', 3], {}]) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), [[{ file: 'annual.pdf', pages: 3 }], {}]);
+  });
+
+  it('enqueues once per Idempotency-Key', async () => {
+    const runs = reports.runs;
+    const send = () => fetch(`${app.url}/reports.render`, { method: 'POST', headers: { ...ASYNC, 'Idempotency-Key': 'render-q4' }, body: JSON.stringify({ title: 'q4', pages: 1 }) });
+    const first = (await (await send()).json()) as { id: string };
+    const second = (await (await send()).json()) as { id: string };
+    assert.equal(second.id, first.id);
+    await followed(`/tasks/${first.id}`);
+    assert.equal(reports.runs, runs + 1);
+  });
+
+  it('refuses arguments that fail the schema with 400 and the fields', async () => {
+    const res = await fetch(`${app.url}/reports.render`, { method: 'POST', headers: ASYNC, body: JSON.stringify({ title: '', pages: 0 }) });
+    assert.equal(res.status, 400);
+    assert.deepEqual(withoutErrorId(await res.json()), {
+      error: {
+        code: 'INVALID_ARGUMENT',
+        message: 'title Too small: expected string to have >=1 characters; pages Too small: expected number to be >0',
+        status: 400,
+        details: [
+          { field: 'title', message: 'Too small: expected string to have >=1 characters' },
+          { field: 'pages', message: 'Too small: expected number to be >0' },
+        ],
+      },
+    });
+  });
+
+  it('answers 404 for an unknown task or task id, 413 for a body over the limit', async () => {
+    assert.equal((await fetch(`${app.url}/reports.nothing`, { method: 'POST', headers: ASYNC, body: '[]' })).status, 404);
+    assert.equal((await fetch(`${app.url}/tasks/reports.render.999999`)).status, 404);
+    assert.equal((await fetch(`${app.url}/tasks/not-an-id`)).status, 404);
+    const huge = JSON.stringify({ title: 'x'.repeat(2 * 1024 * 1024), pages: 1 });
+    assert.equal((await fetch(`${app.url}/reports.render`, { method: 'POST', headers: ASYNC, body: huge })).status, 413);
+  });
+});
