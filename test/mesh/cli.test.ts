@@ -43,9 +43,11 @@ async function until(check: () => Promise<boolean>, what: string, ms = 20_000): 
 
 describe('mesh up', () => {
   it('starts a nats-server when none runs, serves the curl example, and stops everything on Ctrl-C', async () => {
-    const [natsPort, httpPort] = [await freePort(), await freePort()];
+    const [natsPort, httpPort, wampPort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = mkdtempSync(join(tmpdir(), 'mesh-up-'));
-    const child = mesh(['up'], { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    // Every port free: another mesh on this machine may hold the defaults (5000, 8080).
+    const env = { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), WAMP_PORT: String(wampPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
+    const child = mesh(['up'], env);
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const url = `http://127.0.0.1:${httpPort}/greeting_service.hello`;
