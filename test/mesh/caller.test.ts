@@ -125,11 +125,12 @@ describe('caller', () => {
   it('with coalesce, publishes the requests made in separate callbacks of one turn in one write, each matched to its reply', async (t) => {
     const coalesced = await publishWrites(true);
     assert.equal(coalesced.matched, 50);
-    assert.ok(coalesced.writes <= 2, `${coalesced.writes} writes for one turn's 50 requests`);
-    // The relay does tell writes apart: without coalescing the same turn takes a write per request, or nearly.
+    assert.ok(coalesced.writes <= 3, `${coalesced.writes} writes for one turn's 50 requests`);
+    // The relay does tell writes apart: without coalescing the same turn takes a write per request (5 ms apart; a
+    // relay slowed by a busy machine may read a few at once, never most of them).
     const separate = await publishWrites(false);
     assert.equal(separate.matched, 50);
-    assert.ok(separate.writes >= 25, `${separate.writes} writes without coalescing`);
+    assert.ok(separate.writes >= 15 && separate.writes > 5 * coalesced.writes, `${separate.writes} writes without coalescing, ${coalesced.writes} with`);
     t.diagnostic(`writes for 50 requests in one turn: ${coalesced.writes} coalesced, ${separate.writes} not`);
   });
 
