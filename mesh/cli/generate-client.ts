@@ -81,6 +81,7 @@ export function createMeshClient(nc: NatsConnection, options: { timeoutMs?: numb
   const call = (procedure: string, args: unknown[], kwargs: Record<string, unknown>) => client.call(procedure, args, kwargs).then(([a, k]) => resultOf(a, k));
   return Object.assign(proxies(call), {
     call: client.call.bind(client),
+    stream: client.stream.bind(client),
     publish: client.publish.bind(client),
     close: client.close.bind(client),
   });
