@@ -185,7 +185,7 @@ class MuxCaller implements Caller {
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
-        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : options.cancel ?? 'killnowait');
+        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : options.cancel ?? 'killnowait', signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
@@ -208,13 +208,17 @@ class MuxCaller implements Caller {
     if (entry) entry.published = true;
   }
 
-  /** The caller gave up on a request: the responder is told unless `skip`, and the promise settles unless `kill`. */
-  private abort(token: string, mode: 'skip' | CancelMode): void {
+  /**
+   * The caller gave up on a request: the responder is told unless `skip`, and the promise settles unless `kill`,
+   * with the signal's reason when it is a MeshError (a handler's signal says DEADLINE_EXCEEDED at its deadline).
+   */
+  private abort(token: string, mode: 'skip' | CancelMode, reason: unknown): void {
     const entry = mode === 'kill' ? this.pending.get(token) : this.settle(token);
     if (!entry) return;
-    if (mode !== 'kill') entry.reject(new MeshError('CANCELED', 'request canceled'));
+    const error = reason instanceof MeshError ? reason : new MeshError('CANCELED', 'request canceled');
+    if (mode !== 'kill') entry.reject(error);
     if (mode === 'skip' || !entry.published) {
-      if (mode === 'kill') this.settle(token)?.reject(new MeshError('CANCELED', 'request canceled'));
+      if (mode === 'kill') this.settle(token)?.reject(error);
       return;
     }
     try {
