@@ -268,10 +268,11 @@ class MuxCaller implements Caller {
       if (entry) this.expectHeartbeat(token, entry, Number(msg.headers!.get(HEARTBEAT_HEADER)));
       return;
     }
-    // Only a request that asked for progressive results can get one: a plain reply's headers are not read here.
-    if (this.pending.get(token)?.onProgress && isProgress(msg)) return this.progress(token, msg);
-    const entry = this.settle(token);
+    const entry = this.pending.get(token);
     if (!entry) return;
+    // Only a request that asked for progressive results can get one: a plain reply's headers are not read here.
+    if (entry.onProgress && isProgress(msg)) return this.progress(token, entry, entry.onProgress, msg);
+    this.release(token, entry);
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       entry.reject(this.known?.(entry.subject)
         ? new MeshError('UNAVAILABLE', `no instance of '${entry.subject}' is reachable right now`)
@@ -282,24 +283,26 @@ class MuxCaller implements Caller {
   }
 
   /** A progressive result: to the request's listener, and proof that the responder lives. */
-  private progress(token: string, msg: Msg): void {
-    const entry = this.pending.get(token);
-    if (!entry?.onProgress) return;
+  private progress(token: string, entry: Pending, onProgress: (msg: Msg) => void, msg: Msg): void {
     if (entry.silenceTick !== undefined) {
       const heartbeatMs = this.known?.(entry.subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
     }
-    entry.onProgress(msg);
+    onProgress(msg);
   }
 
   private settle(token: string): Pending | undefined {
     const entry = this.pending.get(token);
-    if (!entry) return undefined;
+    if (entry) this.release(token, entry);
+    return entry;
+  }
+
+  /** Takes a request out of the pending map and its deadline buckets. */
+  private release(token: string, entry: Pending): void {
     this.pending.delete(token);
     this.deadlines.get(entry.tick)?.delete(token);
     if (entry.silenceTick !== undefined) this.deadlines.get(entry.silenceTick)?.delete(token);
     entry.cleanup?.();
-    return entry;
   }
 
   /** Moves a request's silence deadline to a few heartbeats from now (never past its own deadline). */
