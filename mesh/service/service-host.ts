@@ -33,6 +33,7 @@ import { declarationsOf, keptToDeclarations, type Declarations } from './declara
 import { natsEvents } from '../process/connection.ts';
 import { tasksOf } from './task.ts';
 import { hostTasks, type HostedTasks } from './task-host.ts';
+import { isThenable } from '../process/thenable.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -176,9 +177,6 @@ function isAsyncIterator(value: unknown): value is AsyncIterator<unknown, unknow
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-}
 
 class Host implements HostedService {
   readonly subjects: string[] = [];

@@ -14,6 +14,7 @@ import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
 import { retryDelay, type RetryPolicy } from './retry.ts';
 import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
 import type { TaskStore } from './store.ts';
+import { isThenable } from '../process/thenable.ts';
 
 /** One attempt at a task, as the run function gets it. */
 export interface TaskAttempt {
@@ -96,9 +97,6 @@ export function reportProgress(value: unknown): void {
   task.progress(value);
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-}
 
 class Worker implements TaskWorker {
   readonly task: string;
