@@ -1,6 +1,6 @@
 // Writes the benchmark results: a Markdown table (bench/results/latest.md after a full run, partial.md after a
 // quick or --only one) and JSON beside it, with the machine, Node and package versions, so a figure always says
-// where it was measured. The README's table is made from latest.json by readme-table.ts, not here.
+// where it was measured. The table of docs/performance.md is made from latest.json by performance-table.ts, not here.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -23,7 +23,7 @@ export interface Target {
   goal: number;
   /** `x` for a ratio (met at or above the goal); `ms` and `MiB` are met below it. */
   unit: 'x' | 'ms' | 'MiB';
-  /** The rows a ratio compares, for the README's table: the level, the measured variant and its baseline. */
+  /** The rows a ratio compares, for the performance table: the level, the measured variant and its baseline. */
   level?: string;
   variant?: string;
   against?: string;

@@ -2,7 +2,7 @@
 // Callers, responders, servers and load generators each run in their own process; rounds alternate
 // their order to cancel drift; each figure is the median of its rounds. Nothing here fails on a figure; a scenario
 // whose replies are wrong fails (the run goes on, lists it and exits 1). A full run writes results/latest.*, which
-// the README's table is made from (readme-table.ts, run at the end); a quick or --only run writes results/partial.*.
+// the table of docs/performance.md is made from (performance-table.ts, run at the end); a quick or --only run writes results/partial.*.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
-import { updateReadme } from './readme-table.ts';
+import { updatePerformancePage } from './performance-table.ts';
 import { GREETING, GREETING_REPLY_JSON } from './replies.ts';
 import { environment, writeReport, type Failure, type Row, type Target } from './report.ts';
 import { median, type Measurement } from './stats.ts';
@@ -649,7 +649,7 @@ const targets: Target[] = [
   versus(RPC_OBSERVED, '64', MESH_RPC_PLAIN, MESH_RPC_UNOBSERVED, 0.9, 'RPC, 64 in flight: metrics and tracing on / both off'),
   { scenario: MEMORY, description: 'WAMP gateway with 10,000 idle sessions', value: memoryMiB, goal: 1024, unit: 'MiB' },
 ];
-/** Only a full run of every scenario stands for the project (latest.*, and the README's table from it). */
+/** Only a full run of every scenario stands for the project (latest.*, and the table of docs/performance.md from it). */
 const complete = !quick && only === undefined;
 const file = complete ? 'latest' : 'partial';
 const markdown = writeReport(rows, targets, memory, failures, {
@@ -661,7 +661,7 @@ const markdown = writeReport(rows, targets, memory, failures, {
   file,
 });
 process.stdout.write(`\n${markdown.slice(markdown.indexOf('## Targets'))}\nwritten to bench/results/${file}.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-process.stdout.write(`${updateReadme() ? 'README.md: performance table made again from' : 'README.md: performance table already matches'} bench/results/latest.json\n`);
+process.stdout.write(`${updatePerformancePage() ? 'docs/performance.md: performance table made again from' : 'docs/performance.md: performance table already matches'} bench/results/latest.json\n`);
 if (failures.length > 0) {
   process.stdout.write(`\n${failures.length} scenario(s) FAILED:\n${failures.map((f) => `  ${f.scenario}: ${f.error}`).join('\n')}\n`);
   process.exitCode = 1;

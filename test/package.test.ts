@@ -1,5 +1,5 @@
 // The package as a newcomer gets it: `npm pack`, installed into an empty project outside the repository, the
-// README's service files written there verbatim, run with `npx mesh run`, called over raw NATS and over HTTP.
+// service files of docs/services.md written there verbatim, run with `npx mesh run`, called over raw NATS and over HTTP.
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,8 +14,9 @@ import { errorTextWithoutId, freePort, OwnNatsServer, withoutErrorId } from './h
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const SECTION = README.slice(README.indexOf('## Writing a service'), README.indexOf('\n## ', README.indexOf('## Writing a service') + 1));
+const PAGE = readFileSync(join(ROOT, 'docs', 'services.md'), 'utf8');
+/** "Writing a service": the page up to its first subsection. */
+const SECTION = PAGE.slice(PAGE.indexOf('# Writing a service\n'), PAGE.indexOf('\n## '));
 
 /** The section's ```ts title="path" blocks: the files a reader writes. */
 function serviceFiles(): Map<string, string> {
@@ -103,14 +104,14 @@ describe('the installed package', { timeout: 120_000 }, () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships compiled JavaScript and declarations, not the sources', () => {
+  it('ships compiled JavaScript, declarations and the docs, not the sources', () => {
     const installed = join(project, 'node_modules', 'nats-mesh');
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { exports: Record<string, { types: string }> };
     for (const entry of ['.', './gateway']) readFileSync(join(installed, manifest.exports[entry]!.types));
-    assert.deepEqual(readdirSync(installed).sort(), ['README.md', 'bin', 'dist', 'package.json']);
+    assert.deepEqual(readdirSync(installed).sort(), ['CHANGELOG.md', 'README.md', 'bin', 'dist', 'docs', 'package.json']);
   });
 
-  it("type-checks the README's services against the package's declarations", async () => {
+  it("type-checks the page's services against the package's declarations", async () => {
     writeFileSync(
       join(project, 'tsconfig.json'),
       JSON.stringify({ compilerOptions: { module: 'nodenext', strict: true, experimentalDecorators: true, noEmit: true, skipLibCheck: true, types: [] } }),
@@ -118,12 +119,12 @@ describe('the installed package', { timeout: 120_000 }, () => {
     await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project]);
   });
 
-  it("answers the README's raw NATS requests exactly as printed", async () => {
+  it("answers the page's raw NATS requests exactly as printed", async () => {
     const requests = natsRequests();
-    assert.ok(requests.length >= 2, 'the README shows raw NATS requests');
+    assert.ok(requests.length >= 2, 'the page shows raw NATS requests');
     for (const { subject, payload, output } of requests) {
       const msg = await nc.request(subject, encoder.encode(payload), { timeout: 5000 });
-      // An error id is new on every call: the README's printed one and the answer's are both checked, then set aside.
+      // An error id is new on every call: the page's printed one and the answer's are both checked, then set aside.
       const comparable = (text: string) => (text.startsWith('{"error"') ? errorTextWithoutId(text) : text);
       assert.equal(comparable(decoder.decode(msg.data)), comparable(output), `nats request ${subject} '${payload}'`);
     }

@@ -1,5 +1,6 @@
-// The README's "Calls between services" and "Events" examples, run as written: their ```ts blocks are written to
-// a module (importing nats-mesh from this checkout), hosted next to greeting_service on a nats-server of our own.
+// The "Calls between services" (docs/calling.md) and "Events" (docs/services.md) examples, run as written: their ```ts
+// blocks are written to a module (importing nats-mesh from this checkout), hosted next to greeting_service on a
+// nats-server of our own.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,16 +13,17 @@ import { OwnNatsServer, silentLogger } from './helpers.ts';
 
 const root = new URL('..', import.meta.url);
 
-/** The ```ts blocks of a README section, from its heading to the next heading of any level. */
-function sectionCode(markdown: string, heading: string): string[] {
-  const start = markdown.indexOf(`\n### ${heading}\n`);
-  assert.ok(start >= 0, `README has a section "${heading}"`);
-  const rest = markdown.slice(start + heading.length + 6);
-  const section = rest.slice(0, rest.search(/\n#{2,3} /));
+/** The ```ts blocks of a section of a docs/ page, from its `## heading` to the next heading of any level. */
+function sectionCode(page: string, heading: string): string[] {
+  const markdown = readFileSync(new URL(`docs/${page}`, root), 'utf8');
+  const start = markdown.indexOf(`\n## ${heading}\n`);
+  assert.ok(start >= 0, `docs/${page} has a section "${heading}"`);
+  const rest = markdown.slice(start + heading.length + 5);
+  const section = rest.slice(0, rest.search(/\n#{1,3} /));
   return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-describe('README: calls between services and events', () => {
+describe('docs: calls between services and events', () => {
   let server: OwnNatsServer;
   let nc: NatsConnection;
   let client: MeshClient;
@@ -31,8 +33,7 @@ describe('README: calls between services and events', () => {
   const dir = mkdtempSync(join(new URL('.', import.meta.url).pathname, '.readme-'));
 
   before(async () => {
-    const readme = readFileSync(new URL('README.md', root), 'utf8');
-    const blocks = [...sectionCode(readme, 'Calls between services'), ...sectionCode(readme, 'Events')];
+    const blocks = [...sectionCode('calling.md', 'Calls between services'), ...sectionCode('services.md', 'Events')];
     assert.equal(blocks.length, 2);
     const imports = blocks.map((b) => [...b.matchAll(/^import \{([^}]*)\} from 'nats-mesh';$/gm)].flatMap((m) => m[1]!.split(',').map((n) => n.trim())));
     const names = [...new Set(imports.flat())].join(', ');

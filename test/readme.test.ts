@@ -1,8 +1,8 @@
-// The README's console examples, run as written (curl against a gateway on a free port instead of :5000,
-// `npx mesh` as is), must print exactly what the README shows.
+// The console examples of the README and of every docs/ page, run as written (curl against a gateway on a free port
+// instead of :5000, `npx mesh` as is), must print exactly what the page shows.
 import assert from 'node:assert/strict';
 import { exec } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,17 +18,22 @@ import { NATS_URL, silentLogger, testConfig } from './helpers.ts';
 const root = new URL('..', import.meta.url);
 
 interface Example {
+  page: string;
   command: string;
   output: string;
 }
 
+/** The README and the docs/ pages, by their path in the repository. */
+const pages = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
 /** `$ command` lines of ```console blocks, with the lines printed after them; only curl and npx are run. */
-function consoleExamples(markdown: string): Example[] {
+function consoleExamples(page: string): Example[] {
+  const markdown = readFileSync(new URL(page, root), 'utf8');
   const examples: Example[] = [];
   for (const block of markdown.matchAll(/```console\n([\s\S]*?)```/g)) {
     for (const chunk of block[1]!.split(/^\$ /m).slice(1)) {
       const [command, ...output] = chunk.replace(/\n$/, '').split('\n');
-      if (/^(curl|npx mesh) /.test(command!)) examples.push({ command: command!, output: output.join('\n') });
+      if (/^(curl|npx mesh) /.test(command!)) examples.push({ page, command: command!, output: output.join('\n') });
     }
   }
   return examples;
@@ -39,7 +44,7 @@ function anyErrorId(text: string): string {
   return text.replace(/"id":"[0-9a-f]{16}"/g, '"id":<error id>');
 }
 
-describe('README examples', () => {
+describe('the examples of the README and docs/', () => {
   let nc: NatsConnection;
   let hosted: HostedService[];
   let gateway: Awaited<ReturnType<typeof start>>;
@@ -64,26 +69,29 @@ describe('README examples', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const examples = consoleExamples(readFileSync(new URL('README.md', root), 'utf8'));
+  const examples = pages.flatMap(consoleExamples);
 
-  it('has curl examples to run', () => {
-    assert.ok(examples.filter((e) => e.command.startsWith('curl')).length >= 4);
+  it('has curl examples to run in the README and in the pages that show them', () => {
+    const curlsOn = (page: string) => examples.filter((e) => e.page === page && e.command.startsWith('curl')).length;
+    assert.ok(curlsOn('README.md') >= 4);
+    assert.ok(curlsOn('docs/thing-service.md') >= 4);
+    assert.ok(curlsOn('docs/wamp-gateway.md') >= 1);
   });
 
-  it("shows the seed's curl -d form next to --json", () => {
-    const curls = examples.filter((e) => e.command.startsWith('curl')).map((e) => e.command);
+  it("shows the seed's curl -d form next to --json in the README", () => {
+    const curls = examples.filter((e) => e.page === 'README.md' && e.command.startsWith('curl')).map((e) => e.command);
     assert.ok(curls.some((c) => / --json /.test(c)));
     assert.ok(curls.includes(`curl -X POST 'http://127.0.0.1:5000/greeting_service.hello' -d '[["Bob"]]'`));
   });
 
   for (const example of examples) {
-    it(example.command, async () => {
+    it(`${example.page}: ${example.command}`, async () => {
       const command = example.command.replaceAll('http://127.0.0.1:5000', gateway.url);
       const { stdout } = await promisify(exec)(command, {
         cwd: root,
         env: { ...process.env, NATS_URL, LOG_LEVEL: 'silent' },
       });
-      // An error id is new on every call: the README shows one, and the output must carry one in the same place.
+      // An error id is new on every call: the page shows one, and the output must carry one in the same place.
       assert.equal(anyErrorId(stdout.replace(/\n$/, '')), anyErrorId(example.output));
     });
   }

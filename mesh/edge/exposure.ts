@@ -1,5 +1,5 @@
 // Whether a gateway is reachable beyond this machine without authentication, said once at start as a warning.
-// It decides nothing and refuses nothing: binding and authentication are the operator's (README, "Production").
+// It decides nothing and refuses nothing: binding and authentication are the operator's (docs/operations.md).
 import type { Logger } from '../process/logger.ts';
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '[::1]']);
@@ -18,7 +18,7 @@ export function warnIfOpen(gateway: string, host: string, authConfigured: boolea
   logger.warn(
     { host, gateway },
     `${gateway} listens on ${host} with no authentication: anyone who can reach this address can call every procedure. ` +
-      'Configure authentication and a policy, or listen on 127.0.0.1 (README, "Production")',
+      'Configure authentication and a policy, or listen on 127.0.0.1 (docs/operations.md, "Production")',
   );
   return true;
 }

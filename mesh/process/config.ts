@@ -104,7 +104,7 @@ export type AuthConfig = MeshConfig['auth'];
 /** Settings whose values are secrets: `mesh config` shows them masked. */
 export const SECRET_SETTINGS = ['nats.password', 'nats.token', 'auth.jwtSecret', 'auth.meshSecret'] as const;
 
-/** Environment variables and the settings they set, as the README's table lists them. */
+/** Environment variables and the settings they set, as docs/configuration.md's table lists them. */
 export const ENVIRONMENT = {
   NATS_URL: 'nats.url',
   NATS_USER: 'nats.user',

@@ -12,7 +12,7 @@ export { databaseSettings as settings };
 
 /**
  * The statements of the hot paths, written once: TypeORM's repository and query builder build the same SQL on
- * every call and hydrate entities, about 100 µs more per get_things(100) and more per insert (measured, README).
+ * every call and hydrate entities, about 100 µs more per get_things(100) and more per insert (measured, docs/thing-service.md).
  */
 const SQL = {
   insert: 'INSERT INTO thing (name) VALUES ($1) RETURNING uuid, name, is_created_at',

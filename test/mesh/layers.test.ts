@@ -1,4 +1,4 @@
-// The framework's folders import one way, in the order the README's architecture section lists them: a module
+// The framework's folders import one way, in the order docs/architecture.md lists them: a module
 // may import from its own folder and from folders before it, never from one after it.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';

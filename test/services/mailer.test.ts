@@ -1,4 +1,4 @@
-// mailer, the durable-task example, the way the README walks through it: enqueue over HTTP with
+// mailer, the durable-task example, the way docs/tasks.md walks through it: enqueue over HTTP with
 // `Prefer: respond-async`, follow /tasks/<id>, read the outbox; and thing_service's welcome mail.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

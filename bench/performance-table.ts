@@ -1,12 +1,12 @@
-// Makes the README's performance table from bench/results/latest.json and writes it between the marker comments in
-// README.md, so the table is never copied by hand. The bench runs it at its end; `npm run bench:table` runs it alone,
-// and `npm run bench:table -- --check` only says (exit 1) whether README.md holds the table latest.json makes.
+// Makes the performance table of docs/performance.md from bench/results/latest.json and writes it between the marker
+// comments there, so the table is never copied by hand. The bench runs it at its end; `npm run bench:table` runs it
+// alone, and `npm run bench:table -- --check` only says (exit 1) whether the page holds the table latest.json makes.
 // It reads results only: it measures nothing and judges nothing that report.ts has not.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fmt, goalText, targetMet, valueText, type Row, type Target } from './report.ts';
 
-export const TABLE_START = '<!-- bench-table: made by bench/readme-table.ts from bench/results/latest.json; do not edit -->';
+export const TABLE_START = '<!-- bench-table: made by bench/performance-table.ts from bench/results/latest.json; do not edit -->';
 export const TABLE_END = '<!-- /bench-table -->';
 
 interface Results {
@@ -16,10 +16,10 @@ interface Results {
   targets: Target[];
 }
 
-const README = new URL('../README.md', import.meta.url);
+const PAGE = new URL('../docs/performance.md', import.meta.url);
 const LATEST = new URL('./results/latest.json', import.meta.url);
 
-/** A rate as the README writes it: 12,345/s. */
+/** A rate as the page writes it: 12,345/s. */
 const perSecond = (rate: number) => (Number.isFinite(rate) ? `${Math.round(rate).toLocaleString('en')}/s` : 'n/a');
 
 /** What the measured side and the baseline of a target did, from the rows it compares. */
@@ -31,7 +31,7 @@ function figures(results: Results, t: Target): [string, string] {
   return [measured ? perSecond(measured.measurement.rate) : '', against ? `${against.variant} ${perSecond(against.measurement.rate)}` : ''];
 }
 
-export function readmeTable(results: Results): string {
+export function performanceTable(results: Results): string {
   const { meta, environment: env } = results;
   const lines = [
     `A ${meta.mode} run (${meta.rounds} rounds of ${meta.roundMs} ms, medians) on ${(meta.date ?? '').slice(0, 10)}: ${env.cpu}, Node ${env.node}, ` +
@@ -48,26 +48,26 @@ export function readmeTable(results: Results): string {
   return lines.join('\n');
 }
 
-/** Writes the table into README.md between the markers (unless `check`); false when it was already there as made. */
-export function updateReadme(check = false): boolean {
-  const readme = readFileSync(README, 'utf8');
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${TABLE_START} ... ${TABLE_END} markers`);
-  const table = readmeTable(JSON.parse(readFileSync(LATEST, 'utf8')) as Results);
-  const updated = `${readme.slice(0, start + TABLE_START.length)}\n${table}\n${readme.slice(end)}`;
-  if (updated === readme) return false;
-  if (!check) writeFileSync(README, updated);
+/** Writes the table into docs/performance.md between the markers (unless `check`); false when it was already there as made. */
+export function updatePerformancePage(check = false): boolean {
+  const page = readFileSync(PAGE, 'utf8');
+  const start = page.indexOf(TABLE_START);
+  const end = page.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`docs/performance.md has no ${TABLE_START} ... ${TABLE_END} markers`);
+  const table = performanceTable(JSON.parse(readFileSync(LATEST, 'utf8')) as Results);
+  const updated = `${page.slice(0, start + TABLE_START.length)}\n${table}\n${page.slice(end)}`;
+  if (updated === page) return false;
+  if (!check) writeFileSync(PAGE, updated);
   return true;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
-  const differed = updateReadme(check);
-  if (!differed) process.stdout.write('README.md: the performance table matches bench/results/latest.json\n');
-  else if (!check) process.stdout.write('README.md: performance table made from bench/results/latest.json\n');
+  const differed = updatePerformancePage(check);
+  if (!differed) process.stdout.write('docs/performance.md: the performance table matches bench/results/latest.json\n');
+  else if (!check) process.stdout.write('docs/performance.md: performance table made from bench/results/latest.json\n');
   else {
-    process.stdout.write('README.md: the performance table differs from what bench/results/latest.json makes; run `npm run bench:table`\n');
+    process.stdout.write('docs/performance.md: the performance table differs from what bench/results/latest.json makes; run `npm run bench:table`\n');
     process.exitCode = 1;
   }
 }
