@@ -2,7 +2,7 @@
 // headers, a reply naming a task becomes 202 with `Location: /tasks/<id>`, and `GET /tasks/<id>` reads its status.
 import type { Context } from 'koa';
 import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
-import { MeshError, RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, type TaskClient } from '../mesh/gateway.ts';
+import { MeshError, RESPOND_ASYNC_HEADER, statusView, TASK_ID_HEADER, TASK_KEY_HEADER, type TaskClient } from '../mesh/gateway.ts';
 
 /** What an Idempotency-Key may be: printable ASCII without spaces, as JetStream's Nats-Msg-Id takes it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -40,6 +40,5 @@ export function answeredAsync(ctx: Context, msg: Msg): boolean {
 
 /** GET /tasks/<id>: the task's status, or the mesh error (404 for an id no one knows). */
 export async function taskStatus(ctx: Context, tasks: TaskClient, id: string): Promise<void> {
-  const { task, state, attempts, result, error, progress, enqueued_at, started_at, finished_at } = await tasks.handle(id).status();
-  ctx.body = { id, task, state, attempts, result, error, progress, enqueued_at, started_at, finished_at };
+  ctx.body = statusView(await tasks.handle(id).status());
 }

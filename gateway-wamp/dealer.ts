@@ -31,6 +31,7 @@ import { isInvokePolicy, Registrations, type Callee, type Registration } from '.
 import type { Identity, IdentityForwarder } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
 import type { MetaProcedures } from './meta.ts';
+import { ENQUEUE_PROCEDURE, enqueueHeaders, parseEnqueue, type EnqueueRequest, type TaskProcedures } from './task-procedures.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -60,6 +61,8 @@ export interface DealerOptions {
   meta: MetaProcedures;
   /** Counts a CALL forwarded to NATS, with the HTTP status its outcome maps to; undefined when metrics are off. */
   measure?: (procedure: string, status: number, seconds: number) => void;
+  /** The task procedures (mesh.tasks.*), each checked against the policy for the task it names. */
+  tasks: TaskProcedures;
   /** Procedures the gateway answers itself once the policy allows them (mesh.stats): never forwarded. */
   gatewayProcedures?: ReadonlyMap<string, () => Promise<unknown>>;
   /** Registrations answer on their URI's subject under it, in its queue group. */
@@ -199,12 +202,15 @@ export class SessionRpc implements Callee {
     return this.dealer.options.limits;
   }
 
-  async call({ requestId, options, procedure, args, kwargs }: Call): Promise<void> {
+  /** A CALL; `enqueue`, when it is the call of a task's endpoint that `mesh.tasks.enqueue` stands for. */
+  async call(message: Call, enqueue?: EnqueueRequest): Promise<void> {
+    const { requestId, options, procedure, args, kwargs } = message;
     const { peer, limits } = this;
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     // Every session may list what it may call: the answer is filtered by the same policy.
     if (this.dealer.options.meta.has(procedure)) return void peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
+    if (!enqueue && this.dealer.options.tasks.has(procedure)) return this.answerTasks(message);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return this.refuse(MessageType.CALL, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const own = this.dealer.options.gatewayProcedures?.get(procedure);
@@ -238,7 +244,7 @@ export class SessionRpc implements Callee {
         signal: controller.signal,
         cancel: 'kill',
         onProgress: options.receive_progress === true ? (msg) => this.progressResult(requestId, msg) : undefined,
-        headers: this.requestHeaders(procedure, deadline),
+        headers: enqueue ? enqueueHeaders(this.requestHeaders(procedure, deadline), enqueue) : this.requestHeaders(procedure, deadline),
         trace: hop,
       });
       hop.end();
@@ -268,6 +274,32 @@ export class SessionRpc implements Callee {
       return;
     }
     this.peer.send([MessageType.RESULT, requestId, { progress: true }, ...envelope]);
+  }
+
+  /**
+   * `mesh.tasks.*`. An enqueue is a call of the task's endpoint, under the same rules as calling it, once the
+   * registry shows a task there; the others are answered from the task store.
+   */
+  private async answerTasks(message: Call): Promise<void> {
+    const { requestId, options, procedure, args, kwargs } = message;
+    const { tasks, guard } = this.dealer.options;
+    if (procedure !== ENQUEUE_PROCEDURE) return this.answerMeta(requestId, procedure, options, () => tasks.answer(procedure, args, this.identity));
+    let request: EnqueueRequest;
+    try {
+      request = parseEnqueue(args, kwargs);
+    } catch (err) {
+      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, (err as Error).message));
+    }
+    const { task } = request;
+    const problem = this.dealer.procedureProblem(task);
+    if (problem) return this.refuse(MessageType.CALL, requestId, task, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, problem));
+    const refusal = guard.call(this.identity, task);
+    if (refusal) return this.refuse(MessageType.CALL, requestId, task, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
+    if (!(await tasks.isTask(task))) {
+      return this.refuse(MessageType.CALL, requestId, task, routerError('UNKNOWN_PROCEDURE', WampUri.NO_SUCH_PROCEDURE, `no service runs a task ${quoteName(task)}`));
+    }
+    if (!this.peer.open) return;
+    return this.call({ ...message, procedure: task, args: request.args, kwargs: request.kwargs }, request);
   }
 
   /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
@@ -332,7 +364,7 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
-    if (this.dealer.options.meta.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
+    if (this.dealer.options.meta.has(procedure) || this.dealer.options.tasks.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
       return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(procedure)} is answered by the router itself`));
     }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, type NatsRole, type ProcessContext, type Running } from '../mesh/gateway.ts';
+import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, taskStore, type NatsRole, type ProcessContext, type Running } from '../mesh/gateway.ts';
 import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
 import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
 import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
@@ -19,6 +19,7 @@ import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import { Guard } from './guard.ts';
 import { MetaProcedures } from './meta.ts';
+import { TaskProcedures } from './task-procedures.ts';
 import { Router } from './router.ts';
 import { createOpsHandler } from './ops.ts';
 import { createPageHandler } from './static.ts';
@@ -87,11 +88,12 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
   const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
   const meta = new MetaProcedures(registry, guard);
+  const tasks = new TaskProcedures(taskStore(nc, meshNamespace(namespace)), guard, registry);
   const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()), nats: natsEvents(nc) })]]);
   const reports = createReports(nc, logger, reporting, namespace);
   const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });
   const dealer: Dealer = new Dealer({
-    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, measure, gatewayProcedures, reports, refusals,
+    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, tasks, measure, gatewayProcedures, reports, refusals,
     namespace: meshNamespace(namespace),
     // Registrations come once the router listens, after the advertisement exists.
     announce: (registration) => advertisement.announce(registration),

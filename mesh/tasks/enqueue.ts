@@ -42,7 +42,8 @@ export interface TaskClient {
 /** The longest key JetStream's Nats-Msg-Id is given: printable ASCII, no spaces. */
 const KEY = /^[\x21-\x7e]{1,128}$/;
 
-function checkOptions(options: Omit<EnqueueOptions, 'encoding'>): void {
+/** Throws INVALID_ARGUMENT for a key JetStream would not take or a delay that is not a number of ms. */
+export function checkEnqueueOptions(options: Omit<EnqueueOptions, 'encoding'>): void {
   if (options.key !== undefined && !KEY.test(options.key)) throw new MeshError('INVALID_ARGUMENT', 'key must be 1 to 128 printable ASCII characters without spaces');
   if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0)) throw new MeshError('INVALID_ARGUMENT', 'delay must be a number of ms, at least 0');
 }
@@ -89,7 +90,7 @@ class Client implements TaskClient {
 
   async enqueueEncoded(task: string, body: Uint8Array, headers: MsgHdrs | undefined, options: Omit<EnqueueOptions, 'encoding'> = {}): Promise<TaskHandle> {
     checkTaskName(task);
-    checkOptions(options);
+    checkEnqueueOptions(options);
     let sent = headers;
     if (options.delay) (sent ??= natsHeaders()).set(NOT_BEFORE_HEADER, String(Date.now() + Math.round(options.delay)));
     if (options.key !== undefined) (sent ??= natsHeaders()).set(MSG_ID_HEADER, options.key);

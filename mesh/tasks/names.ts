@@ -7,6 +7,9 @@ import type { Namespace } from '../wire/namespace.ts';
 /** The durable pull consumer every instance of a task's service shares. */
 export const WORKER_CONSUMER = 'worker';
 
+/** Where task lifecycle events go: `mesh.tasks.<service>.<method>.<seq>`, a topic any subscriber (a WAMP page) may follow. */
+export const TASK_EVENTS_PREFIX = 'mesh.tasks';
+
 /** When a delayed task may start, in ms since the epoch (decimal text). */
 export const NOT_BEFORE_HEADER = 'Mesh-Task-Not-Before';
 /** JetStream's deduplication header: an enqueue with a key sends it, so the same key within the window is stored once. */
@@ -29,6 +32,8 @@ export interface TaskNames {
   deadSubject(id: string): string;
   /** Every subject of the dead-letter stream, for its configuration and for listing it. */
   readonly deadSubjects: string;
+  /** The core NATS subject of one task's lifecycle events: `[ns.]mesh.tasks.<id>` (a WAMP topic as it stands). */
+  eventSubject(id: string): string;
 }
 
 /** Throws INVALID_ARGUMENT unless `task` is `<service>.<method>`. */
@@ -47,6 +52,7 @@ export function taskNames(namespace: Namespace): TaskNames {
     deadStream: `${prefix}TASKS_DEAD`,
     deadSubject: (id) => namespace.subject(`tasks-dead.${id}`),
     deadSubjects: namespace.subject('tasks-dead.>'),
+    eventSubject: (id) => namespace.subject(`${TASK_EVENTS_PREFIX}.${id}`),
   };
 }
 

@@ -40,6 +40,14 @@ export interface TaskStatus {
   finished_at: string | null;
 }
 
+/** What `GET /tasks/<id>` and WAMP's `mesh.tasks.get` answer: the status without every attempt's error. */
+export type TaskStatusView = Omit<TaskStatus, 'errors'>;
+
+export function statusView(status: TaskStatus): TaskStatusView {
+  const { id, task, state, attempts, result, error, progress, enqueued_at, started_at, finished_at } = status;
+  return { id, task, state, attempts, result, error, progress, enqueued_at, started_at, finished_at };
+}
+
 /** The states after which nothing more happens to a task. */
 export function isFinal(state: TaskState): boolean {
   return state === 'succeeded' || state === 'dead';

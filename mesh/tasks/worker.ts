@@ -10,6 +10,7 @@ import { MeshError, withErrorId } from '../wire/errors.ts';
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
 import type { Logger } from '../process/logger.ts';
 import { bury, keptBody } from './dead-letter.ts';
+import { publishTaskEvent, type TaskEvent } from './events.ts';
 import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
 import { retryDelay, type RetryPolicy } from './retry.ts';
 import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
@@ -82,6 +83,9 @@ interface Running {
   over: boolean;
   markTimer: NodeJS.Timeout | undefined;
 }
+
+/** An event as the worker states it: what happened, and when when it is not now. */
+type AnnouncedEvent = Omit<TaskEvent, 'id' | 'task' | 'attempt' | 'at'> & { at?: string };
 
 const runningTask = new AsyncLocalStorage<{ progress(value: unknown): void }>();
 
@@ -188,7 +192,7 @@ class Worker implements TaskWorker {
     this.free--;
     this.running.add(attempt);
     this.keepClaimsAlive();
-    attempt.markTimer = setTimeout(() => this.write(attempt, { state: 'running' }), MARK_RUNNING_MS);
+    attempt.markTimer = setTimeout(() => this.write(attempt, { state: 'running' }, { event: 'running' }), MARK_RUNNING_MS);
     try {
       const codec = codecForContentType(headers?.get('Content-Type'));
       if (!codec) throw new MeshError('INVALID_ARGUMENT', `unsupported Content-Type '${headers?.get('Content-Type')}'`);
@@ -198,7 +202,7 @@ class Worker implements TaskWorker {
         const value = headers?.get(name);
         if (value) forwarded[name] = value;
       }
-      const context = { progress: (value: unknown) => this.write(attempt, { state: 'running', progress: value }) };
+      const context = { progress: (value: unknown) => this.write(attempt, { state: 'running', progress: value }, { event: 'progress', progress: value }) };
       const result = runningTask.run(context, () => this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded }));
       if (!isThenable(result)) return void this.succeed(attempt, result);
       const timer = setTimeout(
@@ -218,9 +222,11 @@ class Worker implements TaskWorker {
   private async succeed(attempt: Running, result: Envelope): Promise<void> {
     if (!this.end(attempt)) return;
     try {
-      await this.finish(attempt, { state: 'succeeded', result, finished_at: new Date().toISOString() });
+      const at = new Date().toISOString();
+      await this.finish(attempt, { state: 'succeeded', result, finished_at: at });
       attempt.msg.ack();
       this.stats.succeeded++;
+      this.announce(attempt, { event: 'succeeded', result, at });
     } catch (err) {
       this.options.logger.error({ err, task: this.task, id: attempt.status.id }, 'could not record a task that succeeded; it will run again when its claim lapses');
     }
@@ -244,6 +250,7 @@ class Worker implements TaskWorker {
         await this.finish(attempt, { state: 'failed', error: error.toBody().error, errors });
         attempt.msg.nak(delay);
         this.stats.retried++;
+        this.announce(attempt, { event: 'failed', error: error.toBody().error, retry_in_ms: delay });
         return;
       }
       const reason = unrunnable ? `cannot run: ${error.message}` : `failed ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`;
@@ -252,6 +259,7 @@ class Worker implements TaskWorker {
       await this.finish(attempt, { state: 'dead', error: error.toBody().error, errors, finished_at: died });
       attempt.msg.ack();
       this.stats.dead++;
+      this.announce(attempt, { event: 'dead', error: error.toBody().error, at: died });
     } catch (writeErr) {
       logger.error({ err: writeErr, task: this.task, id: status.id }, 'could not record a failed task; it will run again when its claim lapses');
     }
@@ -281,13 +289,20 @@ class Worker implements TaskWorker {
     await this.bucket.put(attempt.status.id, jsonCodec.encode({ ...attempt.status, ...change }));
   }
 
-  /** A word while the attempt runs (running, progress): dropped once it has ended, and never fatal. */
-  private write(attempt: Running, change: Partial<TaskStatus>): void {
+  /** A word while the attempt runs (running, progress), and its event: dropped once it has ended, and never fatal. */
+  private write(attempt: Running, change: Partial<TaskStatus>, event: AnnouncedEvent): void {
     if (attempt.over) return;
     Object.assign(attempt.status, change);
     this.bucket.put(attempt.status.id, jsonCodec.encode(attempt.status)).catch((err: unknown) => {
       this.options.logger.warn({ err, task: this.task, id: attempt.status.id }, 'could not record a running task');
     });
+    this.announce(attempt, event);
+  }
+
+  /** Tells listeners of the task (`mesh.tasks.<id>`) what just happened to the attempt. */
+  private announce(attempt: Running, event: AnnouncedEvent): void {
+    const { id, task, attempts } = attempt.status;
+    publishTaskEvent(this.options.store, { id, task, attempt: attempts, at: new Date().toISOString(), ...event }, this.options.logger);
   }
 
   /** While attempts run, each claim is renewed a few times per claim period (`working()`, an in-progress ack). */

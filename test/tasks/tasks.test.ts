@@ -115,8 +115,16 @@ describe('tasks', () => {
   });
 
   it('retries a failing task with growing backoff, then buries it with every attempt\'s error', async () => {
+    const events = nc.subscribe('mesh.tasks.arithmetic.poison.>');
     const handle = await tasks.enqueue('arithmetic.poison', ['arsenic']);
     await assert.rejects(handle.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL' && ERROR_ID.test(err.id!));
+    const told: { event: string; id: string; attempt: number; error: { id: string }; retry_in_ms?: number }[] = [];
+    for await (const msg of events) {
+      told.push(msg.json<[[], (typeof told)[number]]>()[1]);
+      if (told.at(-1)!.event === 'dead') break;
+    }
+    assert.deepEqual(told.map((e) => [e.event, e.attempt, e.id]), [['failed', 1, handle.id], ['failed', 2, handle.id], ['dead', 3, handle.id]]);
+    assert.ok(told[0]!.retry_in_ms! >= 50 && ERROR_ID.test(told[2]!.error.id));
     const status = await handle.status();
     assert.equal(status.state, 'dead');
     assert.equal(status.attempts, 3);
