@@ -12,10 +12,17 @@ const realm = meta('wamp-realm');
 const subscribed = new Map();
 let session = null;
 
+/** An element with a class and a text, the page's building block. */
+function element(tag, className, text = '') {
+  const made = document.createElement(tag);
+  made.className = className;
+  made.textContent = text;
+  return made;
+}
+
 function log(kind, text) {
-  const item = document.createElement('li');
-  item.className = kind;
-  item.textContent = `${new Date().toLocaleTimeString()} ${kind} ${text}`;
+  const item = element('li', kind);
+  item.append(element('time', 'at', new Date().toLocaleTimeString()), ' ', element('span', 'kind', kind), ' ', element('span', 'text', text));
   byId('log').prepend(item);
 }
 
@@ -50,11 +57,10 @@ async function subscribe(topic) {
 
 function addSubscription(topic) {
   if (subscribed.has(topic)) return;
-  const item = document.createElement('li');
-  item.textContent = `${topic} `;
-  const remove = document.createElement('button');
+  const item = element('li', 'chip');
+  item.append(element('span', 'name', topic), ' ');
+  const remove = element('button', 'small', 'Unsubscribe');
   remove.type = 'button';
-  remove.textContent = 'Unsubscribe';
   remove.addEventListener('click', async () => {
     subscribed.delete(topic);
     item.remove();

@@ -7,19 +7,30 @@
   /** Points kept per chart: a minute at one refresh a second. */
   const HISTORY = 60;
   const COLUMNS = ['Procedure', 'Instances', 'Req/s', 'Requests', 'Errors', 'In flight', 'p50 ms', 'p99 ms', 'NATS reconnects', 'Rate, last minute'];
+  /** Columns a phone leaves out (style.css hides them below 720 px): the table keeps procedure, rate, errors, p50, p99. */
+  const SECONDARY = new Set(['Instances', 'Requests', 'In flight', 'NATS reconnects', 'Rate, last minute']);
+  const columnClass = (column) => (SECONDARY.has(column) ? 'secondary' : '');
 
   const panel = document.getElementById('dashboard');
   const metaContent = (name) => document.querySelector(`meta[name="${name}"]`).content;
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${metaContent('wamp-path')}`;
 
+  const head = document.createElement('div');
+  head.className = 'panel-head';
   const heading = document.createElement('h2');
   heading.textContent = 'Procedures on the mesh';
   const status = document.createElement('p');
-  status.className = 'dashboard-status';
+  status.className = 'panel-note dashboard-status';
   status.textContent = 'waiting for mesh.stats';
+  head.append(heading, status);
   const table = document.createElement('table');
-  table.innerHTML = `<thead><tr>${COLUMNS.map((c) => `<th scope="col">${c}</th>`).join('')}</tr></thead><tbody></tbody>`;
-  panel.append(heading, status, table);
+  // A unit in its own span, which a phone leaves out.
+  const label = (column) => column.replace(/ ms$/, '<span class="unit"> ms</span>');
+  table.innerHTML = `<thead><tr>${COLUMNS.map((c) => `<th scope="col" class="${columnClass(c)}">${label(c)}</th>`).join('')}</tr></thead><tbody></tbody>`;
+  const scroller = document.createElement('div');
+  scroller.className = 'table-wrap';
+  scroller.append(table);
+  panel.append(head, scroller);
   const body = table.querySelector('tbody');
 
   /** procedure -> { row, cells, plot, times, rates, requests, at } */
@@ -45,9 +56,10 @@
     if (entry) return entry;
     const row = document.createElement('tr');
     row.dataset.procedure = procedure;
-    const cells = COLUMNS.map(() => row.insertCell());
-    cells[0].textContent = procedure;
-    cells[COLUMNS.length - 1].className = 'dashboard-chart';
+    const cells = COLUMNS.map((column) => Object.assign(row.insertCell(), { className: columnClass(column) }));
+    // A line may break after each dot of a long name: <wbr> adds no text.
+    procedure.split('.').forEach((part, i) => cells[0].append(...(i === 0 ? [part] : ['.', document.createElement('wbr'), part])));
+    cells[COLUMNS.length - 1].classList.add('dashboard-chart');
     body.append(row);
     entry = { row, cells, plot: chartFor(cells[COLUMNS.length - 1]), times: [], rates: [], requests: undefined, at: undefined };
     rows.set(procedure, entry);
@@ -65,8 +77,8 @@
       entry.at = stats.at;
       const p50 = p.p50Ms ?? (p.requests ? p.averageMs : undefined);
       const codes = Object.entries(p.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ');
-      const values = [p.procedure, p.instances, rate === undefined ? '-' : rate.toFixed(1), p.requests, p.errors, p.inFlight, ms(p50), ms(p.p99Ms), p.natsReconnects];
-      values.forEach((value, i) => { entry.cells[i].textContent = String(value); });
+      const values = [p.instances, rate === undefined ? '-' : rate.toFixed(1), p.requests, p.errors, p.inFlight, ms(p50), ms(p.p99Ms), p.natsReconnects];
+      values.forEach((value, i) => { entry.cells[i + 1].textContent = String(value); });
       entry.cells[4].title = codes;
       if (rate !== undefined) {
         entry.times.push(stats.at / 1000);
@@ -82,7 +94,7 @@
       rows.delete(procedure);
     }
     const { disconnects, reconnects, stale } = stats.nats;
-    status.textContent = `${stats.procedures.length} procedures, updated ${new Date(stats.at).toLocaleTimeString()}; gateway's NATS connection: ${disconnects} lost, ${reconnects} restored, ${stale} stale`;
+    status.textContent = `${stats.procedures.length} procedures, updated ${new Date(stats.at).toLocaleTimeString()} · gateway's NATS connection: ${disconnects} lost, ${reconnects} restored, ${stale} stale`;
   }
 
   let timer = null;

@@ -29,10 +29,9 @@ function jsonView(value, depth = 0) {
 }
 
 function addHistory(procedure, request, outcome, ms, ok) {
-  const item = document.createElement('li');
-  item.className = ok ? 'result' : 'error';
-  const title = document.createElement('div');
-  title.textContent = `${procedure} ${ok ? 'ok' : 'error'} in ${ms.toFixed(1)} ms`;
+  const item = element('li', ok ? 'result' : 'error');
+  const title = element('div', 'entry-title');
+  title.append(element('span', 'text', procedure), ' ', element('span', 'kind', ok ? 'ok' : 'error'), ' ', element('span', 'at', `in ${ms.toFixed(1)} ms`));
   item.append(title, jsonView({ request, [ok ? 'result' : 'error']: outcome }, 1));
   byId('history').prepend(item);
 }
@@ -121,11 +120,9 @@ function procedureForm(procedure) {
     label.append(input);
     form.append(label);
   }
-  const button = document.createElement('button');
+  const button = element('button', 'primary', 'Call');
   button.type = 'submit';
-  button.textContent = 'Call';
-  const outcome = document.createElement('div');
-  outcome.className = 'outcome';
+  const outcome = element('div', 'outcome');
   form.append(button, outcome);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -165,24 +162,29 @@ function renderServices(services) {
     block.dataset.key = service.name;
     block.dataset.service = service.name;
     block.open = open.has(service.name) || services.length <= 3;
-    const summary = document.createElement('summary');
-    summary.textContent = `${service.name} ${service.version || ''} · ${service.instances.length} instance(s)`;
+    const summary = element('summary', 'service-head');
+    const instances = service.instances.length;
+    summary.append(element('span', 'name', service.name), ' ', element('span', 'meta', `${service.version || ''} · ${instances} instance${instances === 1 ? '' : 's'}`));
     block.append(summary);
-    if (service.description) block.append(Object.assign(document.createElement('p'), { textContent: service.description }));
+    if (service.description) block.append(element('p', 'description', service.description));
+    const procedures = element('div', 'procedures');
+    block.append(procedures);
     for (const procedure of service.procedures) {
       const item = document.createElement('details');
       item.className = 'procedure';
       item.dataset.key = procedure.subject;
       item.dataset.procedure = procedure.subject;
       item.open = open.has(procedure.subject);
-      const title = document.createElement('summary');
-      title.textContent = `${procedure.name}${procedure.description ? ` — ${procedure.description}` : ''}`;
+      const title = element('summary', 'procedure-head');
+      title.append(element('span', 'name', procedure.name));
+      if (procedure.description) title.append(' ', element('span', 'description', procedure.description));
       item.append(title, procedureForm(procedure));
-      block.append(item);
+      procedures.append(item);
     }
     list.append(block);
   }
-  byId('services-status').textContent = `${services.length} service(s), ${services.reduce((n, s) => n + s.procedures.length, 0)} procedure(s)`;
+  const count = services.reduce((n, s) => n + s.procedures.length, 0);
+  byId('services-status').textContent = `${services.length} service${services.length === 1 ? '' : 's'}, ${count} procedure${count === 1 ? '' : 's'}`;
 }
 
 async function refreshServices() {
@@ -204,11 +206,10 @@ onSubmit('register-form', async () => {
     log('invocation', `${procedure} ${compact([args || [], kwargs || {}])}`);
     return new autobahn.Result(args || [], kwargs || {});
   });
-  const item = document.createElement('li');
-  item.textContent = `${procedure} `;
-  const remove = document.createElement('button');
+  const item = element('li', 'chip');
+  item.append(element('span', 'name', procedure), ' ');
+  const remove = element('button', 'small', 'Unregister');
   remove.type = 'button';
-  remove.textContent = 'Unregister';
   remove.addEventListener('click', async () => {
     registered.delete(procedure);
     item.remove();

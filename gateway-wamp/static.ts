@@ -1,4 +1,4 @@
-// Serves the frontend on the WAMP gateway's port: the page at `/`, its script and style, and the WAMP client
+// Serves the frontend on the WAMP gateway's port: the page at `/`, its scripts, style and icon, and the WAMP client
 // library from node_modules (the machine may be offline: no CDN). A fixed list of files; nothing else is reachable.
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -47,6 +47,7 @@ function loadAssets({ path, realm }: PageSettings): Map<string, Asset> {
     ['/app.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('app.js') }],
     ['/explorer.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('explorer.js') }],
     ['/style.css', { type: 'text/css; charset=utf-8', body: frontendFile('style.css') }],
+    ['/favicon.svg', { type: 'image/svg+xml', body: frontendFile('favicon.svg') }],
     ['/vendor/autobahn.min.js', { type: 'text/javascript; charset=utf-8', body: autobahnBrowser() }],
     ['/dashboard.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('dashboard.js') }],
     ['/vendor/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: uplotFile('uPlot.iife.min.js') }],

@@ -1,5 +1,6 @@
-// The page as a mesh explorer in chromium at phone width (390 px): it lists the services from mesh.services,
-// calls greeting's hello through the form built from its schema, and shows a field-level error next to its field.
+// The page as a mesh explorer in chromium at phone width (390 px): it lists the services from mesh.services first,
+// calls greeting's hello through the form built from its schema, shows a field-level error next to its field, and
+// fits the phone (no overflow, figures' headers within two lines); it has an icon.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +73,36 @@ describe('the mesh explorer page in chromium at 390 px', { skip: NO_CHROMIUM }, 
   it('has no horizontal overflow at 390 px', async () => {
     const [scrollWidth, clientWidth] = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
     assert.ok(scrollWidth <= clientWidth, `page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
+  });
+
+  it('shows the services first, before every other panel', async () => {
+    assert.equal(await page.locator('main > section').first().getAttribute('id'), 'explorer');
+  });
+
+  it("keeps the figures table's header cells within two lines, and the table within its panel", async () => {
+    await page.locator('#dashboard tbody tr').first().waitFor(WAIT);
+    const { cells, tableWidth, panelWidth } = (await page.evaluate(`(() => {
+      const visible = [...document.querySelectorAll('#dashboard th')].filter((th) => th.getClientRects().length > 0);
+      const cells = visible.map((th) => {
+        const style = getComputedStyle(th);
+        const lines = (th.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)) / parseFloat(style.lineHeight);
+        return { text: th.textContent, lines };
+      });
+      const wrap = document.querySelector('#dashboard .table-wrap');
+      return { cells, tableWidth: wrap.scrollWidth, panelWidth: wrap.clientWidth };
+    })()`)) as { cells: { text: string; lines: number }[]; tableWidth: number; panelWidth: number };
+    assert.ok(cells.length >= 3, 'a phone still shows the procedure and some figures');
+    for (const { text, lines } of cells) assert.ok(lines <= 2.1, `header "${text}" is ${lines.toFixed(1)} lines tall`);
+    assert.ok(tableWidth <= panelWidth, `the table is ${tableWidth} px wide in a ${panelWidth} px panel`);
+    await page.locator('#dashboard').screenshot({ path: new URL('dashboard-390.png', ARTIFACTS).pathname });
+  });
+
+  it('has an icon, served by the gateway', async () => {
+    const href = await page.evaluate(`document.querySelector('link[rel="icon"]').href`) as string;
+    const res = await fetch(href);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/svg+xml');
+    assert.match(await res.text(), /^<svg /);
   });
 
   it('registers a procedure from the register panel, and it answers calls', async () => {
