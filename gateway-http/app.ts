@@ -2,11 +2,18 @@
 // A pipeline read top to bottom: trace, map errors, cross-origin rules, the call route, the other routes.
 import Router from '@koa/router';
 import Koa from 'koa';
-import { MeshError, type Caller, type Logger, type ProcedureRegistry, type Reports, type TaskClient } from '../mesh/gateway.ts';
-import type { GatewayAuth } from '../mesh/auth/index.ts';
-import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
-import type { GatewayMetrics } from '../mesh/edge/metrics.ts';
+import {
+  MeshError,
+  type Caller,
+  type Logger,
+  type ProcedureRegistry,
+  type Reports,
+  type TaskClient,
+  type GatewayAuth,
+  type RateLimiter,
+  type RefusalLog,
+  type GatewayMetrics,
+} from '../mesh/gateway.ts';
 import { procedureOf, type GatewayContext, type GatewayState } from './context.ts';
 import { traceRequest } from './trace-request.ts';
 import { createErrorAnswers } from './errors.ts';

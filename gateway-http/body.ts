@@ -2,8 +2,7 @@
 // bytes within http.bodyLimit and one NATS message. It reads bytes; what they mean is the service's business.
 import type { Next } from 'koa';
 import getRawBody from 'raw-body';
-import { JSON_TYPE, MeshError, jsonCodec, msgpackCodec, quoteName, withErrorId, type Codec, type Logger } from '../mesh/gateway.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
+import { JSON_TYPE, MeshError, jsonCodec, msgpackCodec, quoteName, withErrorId, type Codec, type Logger, type RefusalLog } from '../mesh/gateway.ts';
 import { LOGGED_PATH_CHARS, requestLogger, type GatewayContext } from './context.ts';
 
 /**

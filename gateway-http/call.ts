@@ -1,9 +1,17 @@
 // POST /<procedure>, step by step: who calls and whether they may, their budget, the procedure, the body's type,
 // then forward.ts; counted in the metrics when they are on. It decides whether a call goes out, not how.
-import { MeshError, nameProblem, quoteName, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
-import { UNKNOWN_PROCEDURE_LABEL, type GatewayMetrics } from '../mesh/edge/metrics.ts';
+import {
+  MeshError,
+  nameProblem,
+  quoteName,
+  type Caller,
+  type ProcedureRegistry,
+  type GatewayAuth,
+  type Identity,
+  type RateLimiter,
+  UNKNOWN_PROCEDURE_LABEL,
+  type GatewayMetrics,
+} from '../mesh/gateway.ts';
 import { addressOf, credentialOf } from './credentials.ts';
 import { acceptContentType } from './body.ts';
 import type { Forward } from './forward.ts';

@@ -1,8 +1,7 @@
 // What the registry knows, as services and procedures with their parsed contracts: the one source of the OpenAPI
 // document, the browsable API and its JSON. It reads the registry; it calls no procedure and decides no access.
 import { readFileSync } from 'node:fs';
-import { parseSchema, type PublishedSchema } from '../mesh/calling/catalog.ts';
-import type { EndpointInfo, ProcedureRegistry } from '../mesh/calling/registry.ts';
+import { parseSchema, type PublishedSchema, type EndpointInfo, type ProcedureRegistry } from '../mesh/gateway.ts';
 
 export type { PublishedSchema };
 

@@ -1,8 +1,7 @@
 // What every step of the HTTP gateway's pipeline sees of a request: its state (codec, identity, span), the procedure
 // its path names, and a logger carrying its ids. It holds no behaviour of its own; the steps are in their modules.
 import type { Context } from 'koa';
-import type { Codec, Hop, Logger } from '../mesh/gateway.ts';
-import type { Identity } from '../mesh/auth/index.ts';
+import type { Codec, Hop, Logger, Identity } from '../mesh/gateway.ts';
 
 export interface GatewayState {
   codec: Codec;

@@ -1,7 +1,7 @@
 // What an HTTP request presents to be authenticated: its credential (`Authorization: Bearer`, else `X-Api-Token`)
 // and its client address. Verifying the credential is GatewayAuth's job; deciding what it may do, the policy's.
 import type { Context } from 'koa';
-import { bearerCredential, type GatewayAuth, type Identity } from '../mesh/auth/index.ts';
+import { bearerCredential, type GatewayAuth, type Identity } from '../mesh/gateway.ts';
 
 /** A credential as a request presents it, and whether its header takes API keys only. */
 export interface Presented {

@@ -2,8 +2,7 @@
 // while discovery is off), and /ping, /version. They show what discovery.ts lets a caller see; calls are POSTs.
 import type Router from '@koa/router';
 import type { Next } from 'koa';
-import { JSON_TYPE, type Caller, type MeshError, type ProcedureRegistry } from '../mesh/gateway.ts';
-import type { GatewayAuth } from '../mesh/auth/index.ts';
+import { JSON_TYPE, type Caller, type MeshError, type ProcedureRegistry, type GatewayAuth } from '../mesh/gateway.ts';
 import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';

@@ -1,8 +1,7 @@
 // What the discovery routes (/openapi.json, /docs, GET /, GET /<procedure>, /metrics) show a caller: only the procedures
 // its policy lets it call, and nothing at all when http.discovery is off. It decides what is seen; the routes render it.
 import type { Context } from 'koa';
-import { MeshError, quoteName } from '../mesh/gateway.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
+import { MeshError, quoteName, type GatewayAuth, type Identity } from '../mesh/gateway.ts';
 import { callerOf } from './credentials.ts';
 
 /** What one caller may see. */

@@ -1,9 +1,19 @@
 // How the HTTP gateway answers an error: the MeshError's status and body in the request's codec, under its id,
 // with one refusal line or (INTERNAL) a crash report. It answers errors; the steps that throw them are elsewhere.
 import type { Next } from 'koa';
-import { MeshError, RateLimitedError, jsonCodec, quoteName, reportGatewayCrash, withErrorId, type Logger, type ProcedureRegistry, type Reports } from '../mesh/gateway.ts';
-import type { Identity } from '../mesh/auth/index.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
+import {
+  MeshError,
+  RateLimitedError,
+  jsonCodec,
+  quoteName,
+  reportGatewayCrash,
+  withErrorId,
+  type Logger,
+  type ProcedureRegistry,
+  type Reports,
+  type Identity,
+  type RefusalLog,
+} from '../mesh/gateway.ts';
 import { LOGGED_PATH_CHARS, procedureOf, requestLogger, type GatewayContext } from './context.ts';
 
 export interface ErrorAnswerOptions {

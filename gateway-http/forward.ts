@@ -1,8 +1,22 @@
 // The last step of a call: its body, deadline, identity and trace become one NATS request, and the reply (or its
 // progress, as a stream) becomes the response. It forwards; who may call and what exists is decided before it.
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { CONTENT_TYPE_HEADER, JSON_TYPE, MeshError, jsonCodec, msgpackCodec, replyStatus, startHop, tracingOn, type Caller, type Hop, type Logger, type ProcedureRegistry, type RequestOptions } from '../mesh/gateway.ts';
-import type { GatewayAuth } from '../mesh/auth/index.ts';
+import {
+  CONTENT_TYPE_HEADER,
+  JSON_TYPE,
+  MeshError,
+  jsonCodec,
+  msgpackCodec,
+  replyStatus,
+  startHop,
+  tracingOn,
+  type Caller,
+  type Hop,
+  type Logger,
+  type ProcedureRegistry,
+  type RequestOptions,
+  type GatewayAuth,
+} from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
 import { openStreamResponse, streamFormatOf, type StreamFormat } from './stream-response.ts';
 import { answeredAsync, taskRequestHeaders } from './tasks.ts';

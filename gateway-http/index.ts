@@ -2,15 +2,24 @@
 // drains on stop. Run it with `mesh gateway gateway-http`; tests start it on port 0 through the same `start`.
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { connectNats, createCaller, createTaskClient, createReports, reportSettings, type ProcessContext, type Running } from '../mesh/gateway.ts';
-import { warnIfOpen } from '../mesh/edge/exposure.ts';
-import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
-import { createGatewayAuth } from '../mesh/auth/index.ts';
-import { createRegistry } from '../mesh/gateway.ts';
-import { createGatewayMetrics } from '../mesh/edge/metrics.ts';
-import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
-import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
-import { createStatsGatherer, STATS_REUSE_MS } from '../mesh/observability/mesh-stats.ts';
+import {
+  connectNats,
+  createCaller,
+  createTaskClient,
+  createReports,
+  reportSettings,
+  type ProcessContext,
+  type Running,
+  warnIfOpen,
+  createRateLimiter,
+  createGatewayAuth,
+  createRegistry,
+  createGatewayMetrics,
+  createRefusalLog,
+  scrapeMesh,
+  createStatsGatherer,
+  STATS_REUSE_MS,
+} from '../mesh/gateway.ts';
 import { createHttpApp } from './app.ts';
 import { createGatewayServer } from './server.ts';
 import { httpSettings } from './config.ts';

@@ -11,9 +11,10 @@ import {
   type Caller,
   type Codec,
   type ProcedureRegistry,
+  type GatewayAuth,
+  type Identity,
+  type RateLimiter,
 } from '../mesh/gateway.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
-import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
 import { addressOf, credentialOf } from './credentials.ts';
 
 export interface JsonRpcOptions {

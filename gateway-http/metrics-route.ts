@@ -1,6 +1,6 @@
 // GET /metrics and /metrics/mesh: the Prometheus text of the gateway's metrics or the mesh's, showing only the
 // procedures the caller may see. It serves the text; the metrics themselves are mesh/edge/metrics.ts's.
-import { METRICS_CONTENT_TYPE, withVisibleProcedures } from '../mesh/edge/metrics.ts';
+import { METRICS_CONTENT_TYPE, withVisibleProcedures } from '../mesh/gateway.ts';
 import type { Discovery } from './discovery.ts';
 import type { GatewayContext } from './context.ts';
 

@@ -1,7 +1,6 @@
 // The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure the viewer may
 // call, with the schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
-import { ERROR_STATUS } from '../mesh/wire/errors.ts';
-import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
+import { ERROR_STATUS, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, type ProcedureEntry, type PublishedSchema } from './catalog.ts';
 import type { View } from './discovery.ts';
 

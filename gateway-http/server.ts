@@ -2,8 +2,7 @@
 // on connections, and malformed HTTP answered with a coded error and one log line. It knows nothing of NATS.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { JSON_TYPE, MeshError, type Logger } from '../mesh/gateway.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
+import { JSON_TYPE, MeshError, type Logger, type RefusalLog } from '../mesh/gateway.ts';
 
 export interface ServerLimits {
   /** Time a client has to send the request's headers. */

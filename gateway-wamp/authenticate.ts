@@ -1,7 +1,7 @@
 // How a HELLO becomes an identity: the authmethod chosen from the client's list (`ticket`, `anonymous`), the
 // ticket checked by the shared Authenticator (a JWT or an API key). It sends nothing; the session speaks WAMP.
 import { MeshError } from '../mesh/index.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
+import type { GatewayAuth, Identity } from '../mesh/gateway.ts';
 import { WampUri } from './protocol.ts';
 
 /** The identity a session gets, and how it got it (WELCOME's authmethod and authprovider). */

@@ -3,8 +3,22 @@
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 // A publication is a producer span whose `traceparent` goes on in NATS headers, so @event handlers run in its trace.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { cannotEncode, codecForContentType, subscribe, CONTENT_TYPE_HEADER, MeshError, parseEnvelope, type Args, type Envelope, type Kwargs, type Logger, type Namespace } from '../mesh/gateway.ts';
-import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Hop } from '../mesh/gateway.ts';
+import {
+  cannotEncode,
+  codecForContentType,
+  subscribe,
+  CONTENT_TYPE_HEADER,
+  MeshError,
+  parseEnvelope,
+  type Args,
+  type Envelope,
+  type Kwargs,
+  type Logger,
+  type Namespace,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+  type Hop,
+} from '../mesh/gateway.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';

@@ -19,16 +19,29 @@ import {
   type Logger,
   type Namespace,
   type Reports,
+  cancelModeOf,
+  cancelSubject,
+  cannotEncode,
+  nameProblem,
+  progressHeadersFor,
+  quoteName,
+  startHop,
+  STREAM_HEADER,
+  subscribe,
+  TRACEPARENT_HEADER,
+  withErrorId,
+  type CancelMode,
+  type Hop,
+  type RefusalLog,
+  type Identity,
+  type IdentityForwarder,
 } from '../mesh/gateway.ts';
-import { cancelModeOf, cancelSubject, cannotEncode, nameProblem, progressHeadersFor, quoteName, startHop, STREAM_HEADER, subscribe, TRACEPARENT_HEADER, withErrorId, type CancelMode, type Hop } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
-import type { Identity, IdentityForwarder } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
 import type { MetaProcedures } from './meta.ts';
 import { ENQUEUE_PROCEDURE, enqueueHeaders, parseEnqueue, type EnqueueRequest, type TaskProcedures } from './task-procedures.ts';

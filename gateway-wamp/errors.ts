@@ -1,7 +1,6 @@
 // Mesh errors as WAMP error URIs and back: a caller sees `wamp.error.*` for what WAMP names, `mesh.error.<code>`
 // for the rest; a WAMP callee's ERROR becomes an error reply that keeps its URI, args and kwargs. No transport here.
-import { isErrorCode, isKwargs, MeshError, type Args, type ErrorBody, type ErrorCode, type Kwargs } from '../mesh/gateway.ts';
-import { nameProblem } from '../mesh/gateway.ts';
+import { isErrorCode, isKwargs, MeshError, type Args, type ErrorBody, type ErrorCode, type Kwargs, nameProblem } from '../mesh/gateway.ts';
 import { MESH_ERROR_PREFIX, WampUri } from './protocol.ts';
 
 /** Mesh codes that WAMP has its own URI for. */

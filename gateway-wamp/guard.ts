@@ -2,9 +2,7 @@
 // and the rules that hold in every configuration: no exact subscription to a procedure's request subject, no
 // publication into it, no registration of a subject a hosted service answers without an explicit grant.
 // It decides from the policy and the procedure registry and sends nothing; the session and dealer answer.
-import type { Action, Identity, Match, Policy } from '../mesh/auth/index.ts';
-import { quoteName } from '../mesh/wire/names.ts';
-import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
+import { type Action, type Identity, type Match, type Policy, quoteName, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { WAMP_SERVICE_NAME } from './advertise.ts';
 
 /** Why an action is refused: the text of its ERROR `wamp.error.not_authorized`. */

@@ -5,15 +5,31 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, createCaller, natsEvents, createReports, meshNamespace, reportSettings, taskStore, type NatsRole, type ProcessContext, type Running } from '../mesh/gateway.ts';
-import { createGatewayMetrics, UNKNOWN_PROCEDURE_LABEL } from '../mesh/edge/metrics.ts';
-import { createRefusalLog } from '../mesh/edge/refusal-log.ts';
-import { scrapeMesh } from '../mesh/observability/mesh-metrics.ts';
-import { createStatsGatherer, STATS_REUSE_MS, summarize } from '../mesh/observability/mesh-stats.ts';
-import { warnIfOpen } from '../mesh/edge/exposure.ts';
-import { createRateLimiter } from '../mesh/edge/rate-limit.ts';
-import { bearerCredential, createGatewayAuth, type GatewayAuth } from '../mesh/auth/index.ts';
-import { createRegistry } from '../mesh/gateway.ts';
+import {
+  connectNats,
+  createCaller,
+  natsEvents,
+  createReports,
+  meshNamespace,
+  reportSettings,
+  taskStore,
+  type NatsRole,
+  type ProcessContext,
+  type Running,
+  createGatewayMetrics,
+  UNKNOWN_PROCEDURE_LABEL,
+  createRefusalLog,
+  scrapeMesh,
+  createStatsGatherer,
+  STATS_REUSE_MS,
+  summarize,
+  warnIfOpen,
+  createRateLimiter,
+  bearerCredential,
+  createGatewayAuth,
+  type GatewayAuth,
+  createRegistry,
+} from '../mesh/gateway.ts';
 import { advertise } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';

@@ -1,9 +1,6 @@
 // Procedures the router answers itself, from its registry: `mesh.services` lists the services and the procedures
 // the caller may call, with their contracts. Sessions cannot register these names; NATS never sees these calls.
-import type { Identity } from '../mesh/auth/index.ts';
-import { catalogOf, type ServiceDescription } from '../mesh/calling/catalog.ts';
-import type { Args, Kwargs } from '../mesh/gateway.ts';
-import type { ProcedureRegistry } from '../mesh/calling/registry.ts';
+import { type Identity, catalogOf, type ServiceDescription, type Args, type Kwargs, type ProcedureRegistry } from '../mesh/gateway.ts';
 import type { Guard } from './guard.ts';
 
 export const SERVICES_PROCEDURE = 'mesh.services';

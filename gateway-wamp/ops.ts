@@ -1,8 +1,7 @@
 // The WAMP gateway's operational endpoints on its HTTP port: /health, /health/live, /health/ready, /metrics and
 // /metrics/mesh (with only the procedures the caller may see). Answers those paths and says whether it did.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MeshError, RateLimitedError, withErrorId } from '../mesh/gateway.ts';
-import { METRICS_CONTENT_TYPE, withVisibleProcedures, type GatewayMetrics } from '../mesh/edge/metrics.ts';
+import { MeshError, RateLimitedError, withErrorId, METRICS_CONTENT_TYPE, withVisibleProcedures, type GatewayMetrics } from '../mesh/gateway.ts';
 
 export interface OpsSettings {
   /** True while the NATS connection is up. */

@@ -1,8 +1,7 @@
 // The one place a decoded WAMP frame is validated: it becomes a typed client message or a protocol violation
 // saying what is wrong. It checks shape, field and option types only; what a message means is the session's,
 // the broker's and the dealer's business.
-import type { Args, Kwargs } from '../mesh/gateway.ts';
-import { isKwargs } from '../mesh/gateway.ts';
+import { type Args, type Kwargs, isKwargs } from '../mesh/gateway.ts';
 import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
 import { isMatchPolicy, type MatchPolicy } from './uri.ts';
 

@@ -2,8 +2,7 @@
 // one session or shared by sessions that asked the same invocation policy, and the pick of a callee per request.
 // It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Identity } from '../mesh/auth/index.ts';
-import { subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { type Identity, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';

@@ -1,7 +1,6 @@
 // The errors the router makes itself, for a WAMP ERROR or a NATS error reply: each carries an id and is logged once
 // under it. Errors a service or a WAMP callee answered pass on with their own id and are not logged again here.
-import { MeshError, newErrorId, reportGatewayCrash, withErrorId, type ErrorCode, type Logger, type Reports } from '../mesh/gateway.ts';
-import type { RefusalLog } from '../mesh/edge/refusal-log.ts';
+import { MeshError, newErrorId, reportGatewayCrash, withErrorId, type ErrorCode, type Logger, type Reports, type RefusalLog } from '../mesh/gateway.ts';
 import { WampError } from './errors.ts';
 
 /** The router's name as the `service` of its crash reports. */

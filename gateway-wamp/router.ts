@@ -3,11 +3,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { crossOriginProblem, MeshError, withErrorId, type Logger } from '../mesh/gateway.ts';
-import type { RateLimiter } from '../mesh/edge/rate-limit.ts';
+import { crossOriginProblem, MeshError, withErrorId, type Logger, type RateLimiter, type GatewayAuth } from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
 import type { Dealer } from './dealer.ts';
-import type { GatewayAuth } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
 import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';

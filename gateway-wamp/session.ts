@@ -1,9 +1,19 @@
 // One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
 // protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
 import type { WebSocket } from 'ws';
-import { MeshError, newErrorId, startHop, tracingOn, type Logger } from '../mesh/gateway.ts';
+import {
+  MeshError,
+  newErrorId,
+  startHop,
+  tracingOn,
+  type Logger,
+  type GatewayAuth,
+  type Identity,
+  quoteName,
+  RateLimitedError,
+  type RateLimiter,
+} from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
-import type { GatewayAuth, Identity } from '../mesh/auth/index.ts';
 import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
 import { errorPayload, errorUri } from './errors.ts';
@@ -14,8 +24,6 @@ import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
-import { quoteName } from '../mesh/gateway.ts';
-import { RateLimitedError, type RateLimiter } from '../mesh/edge/rate-limit.ts';
 import { subjectOf } from './uri.ts';
 
 /** What a session needs from the router that accepted it. */
