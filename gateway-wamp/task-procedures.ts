@@ -22,8 +22,8 @@ import {
   type TaskQueue,
   type TaskStatusView,
   type TaskStore,
+  type Identity,
 } from '../mesh/gateway.ts';
-import type { Identity } from '../mesh/auth/index.ts';
 import type { Guard } from './guard.ts';
 import { WampUri } from './protocol.ts';
 import { routerError } from './router-errors.ts';
