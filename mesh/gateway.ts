@@ -36,6 +36,11 @@ export { createRefusalLog, type RefusalLog } from './edge/refusal-log.ts';
 export { warnIfOpen, isLoopback } from './edge/exposure.ts';
 export { crossOriginProblem, type OriginSignals } from './edge/cross-origin.ts';
 
+// Resilience: the figures of a client's declared policies, as Prometheus series; the policies' config section.
+export { registerResilienceMetrics } from './resilience/metrics.ts';
+export { resilienceSettings } from './resilience/policy.ts';
+export type { ResilienceFigures, ResilienceOptions } from './resilience/guard.ts';
+
 // Observing: the gateway's own metrics, the mesh's figures ($SRV.STATS), traces and crash reports.
 export { createGatewayMetrics, METRICS_CONTENT_TYPE, UNKNOWN_PROCEDURE_LABEL, withVisibleProcedures, type GatewayMetrics } from './edge/metrics.ts';
 export { createStatsGatherer, summarize, STATS_REUSE_MS } from './observability/mesh-stats.ts';

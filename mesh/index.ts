@@ -16,6 +16,8 @@ export { reply, type Args, type Kwargs } from './wire/envelope.ts';
 export { MeshError, type ErrorCode, type ErrorDetail } from './wire/errors.ts';
 export { createClient, serviceProxy, type MeshClient, type CallOptions, type ClientOptions, type ProxiedClient } from './calling/client.ts';
 export type { ServiceProxy, ServiceProxies, ServiceMap } from './calling/client-proxy.ts';
+export type { CallHooks, HookedCall } from './resilience/hooks.ts';
+export type { CallPolicyInput as CallPolicy, FallbackFunction } from './resilience/policy.ts';
 export type { CallStream } from './calling/call-stream.ts';
 export type { ProcessContext } from './process/process.ts';
 export type { MeshConfig } from './process/config.ts';

@@ -14,6 +14,9 @@ import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
 import { startHop, tracingOn, type Hop, type HopKind } from '../observability/tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
+import { createCallGuard, type CallGuard, type ResilienceOptions } from '../resilience/guard.ts';
+import { registerResilienceMetrics } from '../resilience/metrics.ts';
+import type { Registry } from 'prom-client';
 
 export interface CallOptions {
   /** How long to wait; inside a handler, never past the deadline of the request being served. */
@@ -82,7 +85,7 @@ class Client implements MeshClient {
   private readonly msgpackHeaders: MsgHdrs;
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
-  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace, private readonly timeoutMs: number) {
+  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace, protected readonly timeoutMs: number) {
     const msgpackHeaders = natsHeaders();
     msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
     this.msgpackHeaders = sealHeaders(msgpackHeaders);
@@ -103,7 +106,7 @@ class Client implements MeshClient {
    * One request: inside a handler it inherits the request's deadline (brought forward by timeoutMs when that ends
    * sooner) and its signal, so the call is canceled with the handler's.
    */
-  private async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void): Promise<Envelope> {
+  protected async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void): Promise<Envelope> {
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
     const request: RequestOptions = { signal: options.signal ?? running?.signal, onProgress };
@@ -167,6 +170,21 @@ class Client implements MeshClient {
   }
 }
 
+/** A client with hooks or procedure policies: each call goes through its guard (resilience/guard.ts). */
+class GuardedClient extends Client {
+  constructor(nc: NatsConnection, caller: Caller, namespace: Namespace, timeoutMs: number, private readonly guard: CallGuard) {
+    super(nc, caller, namespace, timeoutMs);
+  }
+
+  override call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
+    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    const running = runningCall();
+    const deadline = Math.min(running?.deadline ?? Infinity, Date.now() + (options.timeoutMs ?? this.timeoutMs));
+    const attempt = (timeoutMs: number) => this.request(procedure, codec, args, kwargs, { ...options, timeoutMs });
+    return this.guard.run(procedure, args, kwargs, attempt, deadline, options.signal ?? running?.signal);
+  }
+}
+
 /**
  * A client whose services are also properties: `client.greeting_service.hello('Bob', { last_name: 'Ross' })`, or
  * `client.proxy.greeting_service.hello(...)` for a service named like a client member (call, publish, close, proxy).
@@ -175,8 +193,10 @@ export type ProxiedClient<S extends ServiceMap = {}> = MeshClient & { readonly p
 
 const CLIENT_MEMBERS = new Set(['call', 'publish', 'close', 'proxy', 'then']);
 
-export interface ClientOptions {
+export interface ClientOptions extends ResilienceOptions {
   timeoutMs?: number;
+  /** Where the resilience figures of the declared procedures go (`mesh_resilience_*`), e.g. a gateway's /metrics registry. */
+  metrics?: Registry;
   /** The namespace (`nats.namespace`) whose procedures it calls and whose events it publishes; none by default. */
   namespace?: string | null;
 }
@@ -188,7 +208,14 @@ export interface ClientOptions {
 export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
   const { namespace } = options;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const client = new Client(nc, createCaller(nc, { timeoutMs, namespace }), meshNamespace(namespace), timeoutMs);
+  // A declared procedure is known to exist: when nothing answers it, it is UNAVAILABLE (retryable), not UNKNOWN_PROCEDURE.
+  const declared = new Set(Object.keys(options.procedures ?? {}).map((procedure) => meshNamespace(namespace).subject(procedure)));
+  const known = declared.size > 0 ? (subject: string) => (declared.has(subject) ? { heartbeatMs: undefined } : undefined) : undefined;
+  const caller = createCaller(nc, { timeoutMs, namespace, known });
+  // Hooks and policies are checked here, so a bad one fails the start; a client that declares none has no guard.
+  const guard = createCallGuard('createClient', options, (err) => process.emitWarning(`a call hook's error hook failed: ${String(err)}`));
+  if (guard && options.metrics) registerResilienceMetrics(options.metrics, () => guard.figures());
+  const client = guard ? new GuardedClient(nc, caller, meshNamespace(namespace), timeoutMs, guard) : new Client(nc, caller, meshNamespace(namespace), timeoutMs);
   const services = servicesByName((procedure, args, kwargs) => client.call(procedure, args, kwargs));
   // The services sit at the end of the client's prototype chain, behind its own members: `client.call` is found
   // before the Proxy is reached, so only a name that is no member of the client goes through its trap.
@@ -199,7 +226,8 @@ export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, opti
       return services[property];
     },
   });
-  return Object.setPrototypeOf(client, Object.create(servicesLast, Object.getOwnPropertyDescriptors(Client.prototype))) as ProxiedClient<S>;
+  const members = { ...Object.getOwnPropertyDescriptors(Client.prototype), ...(guard && Object.getOwnPropertyDescriptors(GuardedClient.prototype)) };
+  return Object.setPrototypeOf(client, Object.create(servicesLast, members)) as ProxiedClient<S>;
 }
 
 /** One service of a client as an object of methods, typed by its class: `serviceProxy<GreetingService>(client, 'greeting_service')`. */

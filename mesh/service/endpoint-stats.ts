@@ -1,5 +1,6 @@
 // What a service host counts per endpoint for `$SRV.STATS`: requests, errors by code, in flight, and a latency
 // histogram with fixed buckets, so one aggregator can render real histograms. It counts; it neither sends nor renders.
+import type { Bulkhead } from '../resilience/bulkhead.ts';
 
 /** Upper bounds of the latency buckets, in seconds (Prometheus's defaults, plus 1 ms): the same for every endpoint. */
 export const LATENCY_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -25,6 +26,8 @@ export interface EndpointStatsData {
   latency: { buckets_s: readonly number[]; counts: number[]; sum_s: number };
   /** Times the instance's NATS connection was made again since it started. */
   nats_reconnects: number;
+  /** The procedure's bulkhead (`@rpc({ bulkhead })`), when it declares one: requests running, waiting, refused. */
+  bulkhead?: { in_flight: number; queued: number; refused: number };
 }
 
 export function newEndpointCounters(): EndpointCounters {
@@ -42,11 +45,11 @@ export function countRequest(counters: EndpointCounters, ms: number, errorCode: 
 }
 
 /** The endpoint's `data` in `$SRV.STATS`; bucket counts are cumulative, as Prometheus's `le` buckets are. */
-export function statsData(c: EndpointCounters, natsReconnects: number): EndpointStatsData {
+export function statsData(c: EndpointCounters, natsReconnects: number, bulkhead?: Bulkhead): EndpointStatsData {
   const average = c.requests ? c.totalMs / c.requests : 0;
   let running = 0;
   const counts = c.buckets.map((n) => (running += n));
-  return {
+  const data: EndpointStatsData = {
     requests: c.requests,
     errors: c.errors,
     in_flight: c.inFlight,
@@ -55,4 +58,6 @@ export function statsData(c: EndpointCounters, natsReconnects: number): Endpoint
     latency: { buckets_s: LATENCY_BUCKETS_S, counts, sum_s: c.totalMs / 1000 },
     nats_reconnects: natsReconnects,
   };
+  if (bulkhead) data.bulkhead = { in_flight: bulkhead.inFlight, queued: bulkhead.queued, refused: bulkhead.refused };
+  return data;
 }

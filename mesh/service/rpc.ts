@@ -10,6 +10,8 @@ import type { EnqueueOptions, TaskHandle } from '../tasks/enqueue.ts';
 import { inRunningTask, reportProgress } from '../tasks/worker.ts';
 import { enqueueFrom } from './task-host.ts';
 import { readParameters, type Parameter } from './signature.ts';
+import { readBulkhead } from '../resilience/policy.ts';
+import type { BulkheadPolicy } from '../resilience/bulkhead.ts';
 
 export interface RpcOptions extends ContractOptions {
   /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
@@ -20,6 +22,10 @@ export interface RpcOptions extends ContractOptions {
   roles?: readonly string[];
   /** A call that takes longer than this many ms publishes a slow-call report; by default reports.slowMs (1 s). */
   slowMs?: number;
+  /** Running it twice does no harm: advertised in `$SRV.INFO` (`idempotent`), so callers may declare retries for it. */
+  idempotent?: boolean;
+  /** At most `limit` calls run at once on each instance, `queue` more wait; the rest are refused with RESOURCE_EXHAUSTED. */
+  bulkhead?: { limit: number; queue?: number };
 }
 
 /** Who may call a procedure: anyone, or a verified caller with one of the roles. */
@@ -37,6 +43,9 @@ export interface Procedure {
   description: string | undefined;
   /** The slow-call threshold it declares, when it declares one. */
   slowMs: number | undefined;
+  idempotent: boolean;
+  /** The in-flight limit each instance keeps, when it declares one. */
+  bulkhead: BulkheadPolicy | undefined;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -81,6 +90,8 @@ function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): 
     description: options.description,
     access: accessOf(method, options),
     slowMs: slowMsOf(method, options.slowMs),
+    idempotent: options.idempotent === true,
+    bulkhead: options.bulkhead && readBulkhead(`@rpc on '${method}'`, options.bulkhead),
   };
 }
 

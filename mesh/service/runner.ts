@@ -6,6 +6,8 @@ import { connectNats } from '../process/connection.ts';
 import type { ProcessContext, Running } from '../process/process.ts';
 import { createReports, reportSettings } from '../observability/reports.ts';
 import { hostService, type HostedService, type ServiceInstance } from './service-host.ts';
+import { createClient } from '../calling/client.ts';
+import { resilienceSettings } from '../resilience/policy.ts';
 
 export type ServiceClass = new (context: ProcessContext) => ServiceInstance;
 
@@ -21,10 +23,13 @@ export async function hostServices(classes: readonly ServiceClass[], context: Pr
   // One report queue per process: the reporter hook's bound and its dropped count are the process's.
   const { namespace } = context.config.nats;
   const reports = createReports(nc, context.logger, await reportSettings(context.config.reports), namespace);
+  // The `resilience` section's caller policies apply to every call the process's services make; checked before any starts.
+  const { calls } = resilienceSettings.of(context.config);
+  const client = Object.keys(calls).length > 0 ? createClient(nc, { namespace, timeoutMs: context.config.rpc.timeoutMs, procedures: calls }) : undefined;
   for (const ServiceClass of classes) {
     const instance = new ServiceClass(context);
     const logger = context.logger.child({ service: instance.name });
-    hosted.push(await hostService(instance, { nc, logger, identity, reports, namespace, config: context.config }));
+    hosted.push(await hostService(instance, { nc, logger, identity, reports, namespace, config: context.config, client }));
     logger.info({ subjects: hosted.at(-1)!.subjects }, 'service ready');
   }
   return hosted;

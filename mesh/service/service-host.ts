@@ -34,6 +34,8 @@ import { natsEvents } from '../process/connection.ts';
 import { tasksOf } from './task.ts';
 import { hostTasks, type HostedTasks } from './task-host.ts';
 import { isThenable } from '../process/thenable.ts';
+import { Bulkhead } from '../resilience/bulkhead.ts';
+import { checkHooks, runAfter, runBefore, runError, type CallHooks, type HookedCall } from '../resilience/hooks.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
@@ -53,6 +55,8 @@ export interface ServiceInstance extends ServiceLifecycle, Declarations {
    * advertised in `$SRV.INFO` metadata; an instance refuses to start next to running ones with another.
    */
   readonly fingerprint?: string;
+  /** Hooks around every request the service serves (before, after, error), after those of the host's `use`. */
+  readonly use?: readonly CallHooks[];
 }
 
 export interface HostedService {
@@ -82,6 +86,8 @@ export interface HostOptions {
   namespace?: string | null;
   /** How long stop() lets running @task attempts finish before handing them back to the queue; 10 s by default. */
   taskGraceMs?: number;
+  /** Hooks around every request the service serves: before, after and error (resilience/hooks.ts). */
+  use?: readonly CallHooks[];
 }
 
 /** A verifier with no keys: a host started without auth settings cannot be told who calls. */
@@ -120,6 +126,8 @@ function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<str
   if (procedure.contract) metadata.params_schema = procedure.contract.paramsSchema;
   if (procedure.resultSchema) metadata.result_schema = procedure.resultSchema;
   if (procedure.description) metadata.description = procedure.description;
+  if (procedure.idempotent) metadata.idempotent = 'true';
+  if (procedure.bulkhead) metadata.bulkhead = JSON.stringify(procedure.bulkhead);
   return metadata;
 }
 
@@ -168,6 +176,10 @@ interface Served {
   served?: ServedCall;
   /** Progressive results not yet published: those of one turn go out together, before the final reply. */
   outbox?: Uint8Array[];
+  /** The procedure's bulkhead, once the request holds a place in it. */
+  bulkhead?: Bulkhead;
+  /** The request as the hooks see it, when the service has hooks. */
+  hooked?: HookedCall;
 }
 
 /** Progressive results published together at most; a generator that yields more in one turn waits a turn. */
@@ -184,6 +196,7 @@ class Host implements HostedService {
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private readonly counters = new Map<string, EndpointCounters>();
+  private readonly bulkheads = new Map<string, Bulkhead>();
   /** Reply subjects of the requests in progress whose callers asked for heartbeats. */
   private readonly beating = new Set<string>();
   private beatTimer: NodeJS.Timeout | undefined;
@@ -202,6 +215,8 @@ class Host implements HostedService {
   private dependencies: OpenedDependencies | undefined;
   private events: HostedEvents | undefined;
   private tasks: HostedTasks | undefined;
+  /** The hooks around each request, or undefined when none are declared: requests then run as if hooks did not exist. */
+  private readonly hooks: readonly CallHooks[] | undefined;
 
   constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -210,6 +225,8 @@ class Host implements HostedService {
     this.identity = options.identity ?? NO_KEYS;
     this.namespace = meshNamespace(options.namespace);
     this.reports = options.reports ?? createReports(options.nc, options.logger, undefined, options.namespace);
+    const hooks = checkHooks(`${String(instance.name)}: hosting`, [...(options.use ?? []), ...(instance.use ?? [])]);
+    this.hooks = hooks.length > 0 ? hooks : undefined;
   }
 
   get name(): string {
@@ -250,7 +267,9 @@ class Host implements HostedService {
         // Per endpoint: a queue group with a dot is taken per endpoint, not service-wide.
         const metadata = endpointMetadata(procedure, this.heartbeatMs);
         const figures = () => ({ requests: counters.requests, errors: counters.errors, processingMs: counters.totalMs });
-        this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, figures, handler: (msg) => this.handle(procedure, name, counters, msg) });
+        const bulkhead = procedure.bulkhead && new Bulkhead(name, procedure.bulkhead);
+        if (bulkhead) this.bulkheads.set(subject, bulkhead);
+        this.micro.addEndpoint(procedure.method, { subject, queue: namespace.queue, metadata, figures, handler: (msg) => this.handle(procedure, name, counters, msg, bulkhead) });
         this.subjects.push(subject);
       }
       // @task methods: a worker each, and an enqueue endpoint on the same micro service (task-host.ts).
@@ -321,14 +340,14 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    return c ? statsData(c, natsEvents(this.options.nc).reconnects) : (this.tasks?.statsOf(subject) ?? {});
+    return c ? statsData(c, natsEvents(this.options.nc).reconnects, this.bulkheads.get(subject)) : (this.tasks?.statsOf(subject) ?? {});
   }
 
   /**
    * Serves one request. Checks and binding run at once; only a handler's promise (or an identity that needs verifying)
    * is waited on, with one `then`: no async frame per request. It never throws, and stop() waits until it has answered.
    */
-  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: Msg): void {
+  private handle(procedure: Procedure, subject: string, counters: EndpointCounters, msg: Msg, bulkhead: Bulkhead | undefined): void {
     this.inFlight++;
     counters.requests++;
     counters.inFlight++;
@@ -338,8 +357,24 @@ class Host implements HostedService {
     const codec = codecForContentType(headers.contentType);
     const request: Served = { procedure, subject, counters, msg, headers, codec, beatSubject, started: performance.now(), hop: hopFrom(subject, 'server', headers.forwarded), caller: undefined };
     try {
-      const { contentType, deadline, identity: token } = headers;
-      if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${headers.contentType}'`);
+      if (bulkhead) {
+        // A full bulkhead throws RESOURCE_EXHAUSTED; a request that must queue goes on once a place is free.
+        const waiting = bulkhead.enter();
+        request.bulkhead = bulkhead;
+        if (waiting) return void waiting.then(() => this.identify(request));
+      }
+      this.identify(request);
+    } catch (err) {
+      this.fail(request, err);
+    }
+  }
+
+  /** Checks the deadline and the identity, then runs the handler for the caller it proves. */
+  private identify(request: Served): void {
+    const { subject, msg } = request;
+    try {
+      const { deadline, identity: token } = request.headers;
       if (deadline !== undefined && deadline <= Date.now()) {
         throw new MeshError('DEADLINE_EXCEEDED', `the caller's deadline passed before '${subject}' started`);
       }
@@ -365,14 +400,34 @@ class Host implements HostedService {
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
       const channel = msg.reply ? this.channelOf(request) : undefined;
       const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, this.identity.forwarder, channel));
-      const returned = runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs)));
-      // An async generator streams: each value it yields is a progressive result, what it returns the final one.
-      const result = isAsyncIterator(returned) ? runInCall(served, () => this.drain(request, returned)) : returned;
-      if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
-      else this.reply(request, result);
+      if (this.hooks) return this.callHooked(request, method, args, kwargs);
+      this.settle(request, runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))));
     } catch (err) {
       this.fail(request, err);
     }
+  }
+
+  /** Runs the `before` hooks, then the handler; `after` and `error` run where the request is answered. */
+  private callHooked(request: Served, method: (...a: unknown[]) => unknown, args: unknown[], kwargs: Record<string, unknown>): void {
+    const { subject, procedure, served } = request;
+    const hooked = (request.hooked = { procedure: subject, side: 'service', args, kwargs } as const);
+    const run = () => {
+      try {
+        this.settle(request, runInCall(served!, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))));
+      } catch (err) {
+        this.fail(request, err);
+      }
+    };
+    const before = runInCall(served!, () => runBefore(this.hooks!, hooked));
+    if (before) before.then(run, (err: unknown) => this.fail(request, err));
+    else run();
+  }
+
+  /** Replies what a handler returned once it settles. An async generator streams: each value it yields is a progressive result, what it returns the final one. */
+  private settle(request: Served, returned: unknown): void {
+    const result = isAsyncIterator(returned) ? runInCall(request.served!, () => this.drain(request, returned)) : returned;
+    if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
+    else this.reply(request, result);
   }
 
   /** What a request's handler may do towards its caller: be canceled by it, and send it progressive results. */
@@ -438,6 +493,7 @@ class Host implements HostedService {
     const { msg, codec } = request;
     this.sendProgress(request);
     try {
+      if (request.hooked) runAfter(this.hooks!, request.hooked, result);
       if (msg.reply) respondResult(msg, codec!, toReplyEnvelope(result));
     } catch (err) {
       return this.fail(request, err);
@@ -451,6 +507,7 @@ class Host implements HostedService {
     this.sendProgress(request);
     request.counters.errors++;
     const failure = { error: this.toMeshError(err), cause: err, own: !(err instanceof MeshError && err.id !== undefined) };
+    if (request.hooked) runError(this.hooks!, request.hooked, failure.error, (hookErr) => this.options.logger.warn({ err: hookErr, subject: request.subject }, 'an error hook failed'));
     try {
       if (msg.reply) respondError(msg, codec ?? jsonCodec, failure.error);
     } catch (replyErr) {
@@ -464,6 +521,7 @@ class Host implements HostedService {
     const { procedure, subject, counters, beatSubject, started, hop, caller, served, msg } = request;
     try {
       if (beatSubject) this.stopBeating(beatSubject);
+      request.bulkhead?.release();
       if (served) {
         served.end();
         if (msg.reply) this.cancelable.delete(msg.reply);

@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   CANCELED: 499,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /** A caller's circuit breaker for the procedure is open: the call was not sent (resilience/breaker.ts). */
+  CIRCUIT_OPEN: 503,
   DEADLINE_EXCEEDED: 504,
 } as const;
 

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const MESH = fileURLToPath(new URL('../../mesh/', import.meta.url));
-const ORDER = ['wire', 'process', 'observability', 'auth', 'edge', 'calling', 'tasks', 'service', 'cli'];
+const ORDER = ['wire', 'process', 'observability', 'auth', 'edge', 'resilience', 'calling', 'tasks', 'service', 'cli'];
 const IMPORT = /(?:from|import)\s*\(?\s*'(\.[^']+)'/g;
 
 /** Every relative import in a folder's modules that reaches a folder later in ORDER, as "file -> target". */
