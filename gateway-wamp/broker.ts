@@ -2,6 +2,7 @@
 // it (reference counted), and PUBLISH as a NATS publish in the publisher's serializer, so MessagePack binary
 // values reach MessagePack subscribers unchanged. Each event is decoded once and encoded once per serializer.
 // A publication is a producer span whose `traceparent` goes on in NATS headers, so @event handlers run in its trace.
+// Meta topics (wamp.session.on_join, ...) are local topics without NATS: the router's meta API emits on them.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   cannotEncode,
@@ -24,7 +25,7 @@ import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
 import type { Serializer } from './serializer.ts';
 import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
-import type { MatchPolicy } from './uri.ts';
+import { matchesPrefix, natsSubjectsOf, type MatchPolicy } from './uri.ts';
 
 /** Header carrying the publication id, so PUBLISHED and every EVENT on every gateway agree on it. */
 const PUBLICATION_HEADER = 'Wamp-Publication';
@@ -34,6 +35,10 @@ const EXCLUDE_HEADER = 'Wamp-Exclude';
 const EXCLUDE_SESSIONS_HEADER = 'Wamp-Exclude-Sessions';
 /** Header listing the only session ids that may get the event (PUBLISH option `eligible`), as `[1,2,3]`. */
 const ELIGIBLE_HEADER = 'Wamp-Eligible';
+/** Headers disclosing the publisher (PUBLISH option disclose_me): its session id, and its authid and authrole percent-encoded. */
+const PUBLISHER_HEADER = 'Wamp-Publisher';
+const PUBLISHER_AUTHID_HEADER = 'Wamp-Publisher-Authid';
+const PUBLISHER_AUTHROLE_HEADER = 'Wamp-Publisher-Authrole';
 
 /** Headers carrying the authid and authrole black/white lists of a PUBLISH, each as a nameList. */
 const AUTH_LIST_HEADERS = {
@@ -83,15 +88,51 @@ function headerBytes(headers: MsgHdrs): number {
   return size;
 }
 
-/** A NATS subscription shared by the sessions subscribed to one subject under one match policy. */
-interface Topic {
+/** The EVENT details disclosing a publisher, from its headers; undefined when it did not ask (or they are malformed). */
+function publisherOf(headers: MsgHdrs): Record<string, unknown> | undefined {
+  const publisher = Number(headers.get(PUBLISHER_HEADER));
+  if (!Number.isInteger(publisher) || publisher < 1 || publisher > MAX_ID) return undefined;
+  try {
+    return {
+      publisher,
+      publisher_authid: decodeURIComponent(headers.get(PUBLISHER_AUTHID_HEADER)),
+      publisher_authrole: decodeURIComponent(headers.get(PUBLISHER_AUTHROLE_HEADER)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the subscription meta API tells of a subscription. */
+export interface SubscriptionInfo {
   readonly id: number;
+  /** The topic URI as subscribed (a prefix or wildcard pattern under those policies). */
+  readonly uri: string;
+  readonly match: MatchPolicy;
+  /** When it was created, ISO 8601. */
+  readonly created: string;
+  readonly subscribers: ReadonlySet<Peer>;
+}
+
+/** Told of each subscription's life, for the subscription meta events (meta.ts). */
+export interface SubscriptionWatcher {
+  created(peer: Peer, subscription: SubscriptionInfo): void;
+  subscribed(peer: Peer, subscription: SubscriptionInfo): void;
+  unsubscribed(peer: Peer, subscription: SubscriptionInfo): void;
+  deleted(peer: Peer, subscription: SubscriptionInfo): void;
+}
+
+/** A NATS subscription shared by the sessions subscribed to one topic under one match policy. */
+interface Topic extends SubscriptionInfo {
   readonly key: string;
   readonly pattern: boolean;
+  /** What a topic must start with to be delivered (a prefix of more than one part); undefined: NATS matched it. */
+  readonly prefix: string | undefined;
   readonly subscribers: Set<Peer>;
-  readonly nats: Subscription;
+  /** None for a meta topic, two for a one-part prefix (natsSubjectsOf). */
+  nats: Subscription[];
   /** Settles once the NATS server has the subscription: a session joins only then. */
-  readonly ready: Promise<void>;
+  ready: Promise<void>;
   /** Sessions waiting for `ready`; the subscription is kept while any are. */
   joining: number;
 }
@@ -100,6 +141,10 @@ export class Broker {
   private readonly topics = new Map<string, Topic>();
   private readonly byId = new Map<number, Topic>();
   private lastId = 0;
+  /** Meta topics with subscribers: while 0, nothing is built for a meta event. */
+  private metaTopics = 0;
+  /** Told of subscriptions made and dropped (the subscription meta events); unset: nothing is. */
+  watcher: SubscriptionWatcher | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -110,33 +155,25 @@ export class Broker {
     private readonly namespace: Namespace,
   ) {}
 
-  /** Number of NATS subscriptions held, one per distinct subscribed subject and policy. */
+  /** Number of topics subscribed, one per distinct topic and policy. */
   get natsSubscriptions(): number {
     return this.topics.size;
   }
 
   /**
-   * Adds the peer to the shared subscription of `subject`, creating it if needed; the same subject gives the
-   * same id. Resolves once the NATS server has the subscription, so an event published after SUBSCRIBED
-   * reaches the session and none reaches it before; rejects when NATS cannot confirm it.
+   * Adds the peer to the shared subscription of the topic URI (its NATS subject `subject`, see uri.ts), creating it
+   * if needed; the same topic and policy give the same id. Resolves once the NATS server has the subscription, so an
+   * event published after SUBSCRIBED reaches the session and none reaches it before; rejects when NATS cannot confirm it.
    */
-  async subscribe(peer: Peer, subject: string, match: MatchPolicy): Promise<number> {
-    const key = `${match} ${subject}`;
+  async subscribe(peer: Peer, uri: string, subject: string, match: MatchPolicy): Promise<number> {
+    const key = `${match} ${uri}`;
     let topic = this.topics.get(key);
     if (!topic) {
-      const id = ++this.lastId;
-      const created: Topic = {
-        id,
-        key,
-        pattern: match !== 'exact',
-        subscribers: new Set(),
-        nats: subscribe(this.nc, this.namespace.subject(subject), {}, { logger: this.logger, about: { topic: subject } }, (msg) => this.deliver(created, msg)),
-        ready: this.nc.flush(),
-        joining: 0,
-      };
-      topic = created;
-      this.topics.set(key, topic);
-      this.byId.set(id, topic);
+      const guard = { logger: this.logger, about: { topic: uri } };
+      const created = (topic = this.newTopic(key, uri, match, match === 'prefix' && uri.includes('.') ? uri : undefined));
+      created.nats = natsSubjectsOf(uri, match, subject).map((s) => subscribe(this.nc, this.namespace.subject(s), {}, guard, (msg) => this.deliver(created, msg)));
+      created.ready = this.nc.flush();
+      this.watcher?.created(peer, topic);
     }
     topic.joining++;
     try {
@@ -148,20 +185,68 @@ export class Broker {
       this.release(topic);
       throw new Error('the session ended before its subscription was ready');
     }
+    if (!topic.subscribers.has(peer)) {
+      topic.subscribers.add(peer);
+      this.watcher?.subscribed(peer, topic);
+    }
+    return topic.id;
+  }
+
+  /** Adds the peer to a meta topic of the router (wamp.session.on_join, ...), which NATS never carries. */
+  subscribeMeta(peer: Peer, uri: string): number {
+    const key = `meta ${uri}`;
+    let topic = this.topics.get(key);
+    topic ??= this.newTopic(key, uri, 'exact', undefined);
+    if (topic.subscribers.size === 0) this.metaTopics++;
     topic.subscribers.add(peer);
     return topic.id;
   }
 
-  /** Whether the peer already holds the subscription of `subject` under `match` (subscribing again gives the same one). */
-  holds(peer: Peer, subject: string, match: MatchPolicy): boolean {
-    return this.topics.get(`${match} ${subject}`)?.subscribers.has(peer) ?? false;
+  /**
+   * Sends an event on a meta topic to its subscribers that may see it; `event` builds its [args, kwargs] only when
+   * someone is subscribed, so a meta event nobody listens to costs one comparison.
+   */
+  emitMeta(uri: string, event: () => [Args, Kwargs], visible?: (peer: Peer) => boolean): void {
+    if (this.metaTopics === 0) return;
+    const topic = this.topics.get(`meta ${uri}`);
+    if (!topic || topic.subscribers.size === 0) return;
+    const message = [MessageType.EVENT, topic.id, randomId(), {}, ...event()];
+    const frames: [(Buffer | null)?, (Buffer | null)?] = [];
+    for (const peer of topic.subscribers) {
+      if (!peer.open || (visible && !visible(peer))) continue;
+      const { serializer } = peer;
+      let frame = frames[serializer.index];
+      if (frame === undefined) frame = frames[serializer.index] = this.eventFrame(serializer, message, uri);
+      if (frame) peer.sendFrame(frame);
+    }
+  }
+
+  /** The subscriptions NATS carries (meta topics left out), for the subscription meta API. */
+  subscriptions(): SubscriptionInfo[] {
+    return [...this.byId.values()].filter((topic) => topic.nats.length > 0);
+  }
+
+  /** A subscription NATS carries, by id. */
+  subscription(id: number): SubscriptionInfo | undefined {
+    const topic = this.byId.get(id);
+    return topic && topic.nats.length > 0 ? topic : undefined;
+  }
+
+  /** Whether the peer already holds the subscription of the topic under `match` (subscribing again gives the same one). */
+  holds(peer: Peer, uri: string, match: MatchPolicy | 'meta'): boolean {
+    return this.topics.get(`${match} ${uri}`)?.subscribers.has(peer) ?? false;
   }
 
   /** Removes the peer from a subscription; the NATS subscription goes with its last subscriber. False if the peer had none. */
   unsubscribe(peer: Peer, subscriptionId: number): boolean {
     const topic = this.byId.get(subscriptionId);
     if (!topic?.subscribers.delete(peer)) return false;
-    this.release(topic);
+    if (topic.nats.length === 0) {
+      if (topic.subscribers.size === 0) this.metaTopics--;
+      return true;
+    }
+    this.watcher?.unsubscribed(peer, topic);
+    if (this.release(topic)) this.watcher?.deleted(peer, topic);
     return true;
   }
 
@@ -187,6 +272,11 @@ export class Broker {
     if (hop?.tracestate !== undefined) headers.set(TRACESTATE_HEADER, hop.tracestate);
     if (peer.serializer.natsHeaders) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
     if (options.excludeMe) headers.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
+    if (options.discloseMe) {
+      headers.set(PUBLISHER_HEADER, String(peer.id));
+      headers.set(PUBLISHER_AUTHID_HEADER, encodeURIComponent(peer.authid));
+      headers.set(PUBLISHER_AUTHROLE_HEADER, encodeURIComponent(peer.authrole));
+    }
     if (options.exclude?.length) headers.set(EXCLUDE_SESSIONS_HEADER, sessionList(options.exclude));
     if (options.eligible) headers.set(ELIGIBLE_HEADER, sessionList(options.eligible));
     for (const [option, header] of Object.entries(AUTH_LIST_HEADERS) as [AuthList, string][]) {
@@ -208,22 +298,33 @@ export class Broker {
   }
 
   close(): void {
-    for (const topic of this.topics.values()) topic.nats.unsubscribe();
+    for (const topic of this.topics.values()) for (const nats of topic.nats) nats.unsubscribe();
     this.topics.clear();
     this.byId.clear();
   }
 
-  /** Drops the NATS subscription of a topic nobody has or is joining. */
-  private release(topic: Topic): void {
-    if (topic.subscribers.size > 0 || topic.joining > 0 || this.byId.get(topic.id) !== topic) return;
+  /** A topic with no subscriber and no NATS subscription yet, registered under its key and a new id. */
+  private newTopic(key: string, uri: string, match: MatchPolicy, prefix: string | undefined): Topic {
+    const topic: Topic = { id: ++this.lastId, key, uri, match, created: new Date().toISOString(), pattern: match !== 'exact', prefix, subscribers: new Set(), nats: [], ready: Promise.resolve(), joining: 0 };
+    this.topics.set(key, topic);
+    this.byId.set(topic.id, topic);
+    return topic;
+  }
+
+  /** Drops the NATS subscription of a topic nobody has or is joining; true when it did. */
+  private release(topic: Topic): boolean {
+    if (topic.subscribers.size > 0 || topic.joining > 0 || this.byId.get(topic.id) !== topic) return false;
     this.topics.delete(topic.key);
     this.byId.delete(topic.id);
-    topic.nats.unsubscribe();
+    for (const nats of topic.nats) nats.unsubscribe();
+    return true;
   }
 
   /** A message with a reply subject is somebody's request, never an event: no session sees another caller's requests. */
   private deliver(topic: Topic, msg: Msg): void {
     if (topic.subscribers.size === 0 || msg.reply) return;
+    const name = topic.pattern ? this.namespace.nameOf(msg.subject) : undefined;
+    if (topic.prefix !== undefined && !matchesPrefix(name!, topic.prefix)) return;
     const envelope = this.decodeEvent(msg);
     if (!envelope) return;
     const headers = msg.headers;
@@ -238,7 +339,8 @@ export class Broker {
       this.logger.debug({ subject: msg.subject }, 'event with a malformed session list; not delivered');
       return;
     }
-    const details = topic.pattern ? { topic: this.namespace.nameOf(msg.subject) } : {};
+    const publisher = headers && publisherOf(headers);
+    const details = name !== undefined ? { topic: name, ...publisher } : (publisher ?? {});
     const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
     /** Each serializer's frame of the event, made once; null when that serializer cannot carry it (nested too deep). */
     const frames: [(Buffer | null)?, (Buffer | null)?] = [];

@@ -1,6 +1,6 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
 // NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   codecForContentType,
   CONTENT_TYPE_HEADER,
@@ -40,11 +40,12 @@ import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from '
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
-import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
+import { MAX_ID, MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import type { Guard } from './guard.ts';
 import type { MetaProcedures } from './meta.ts';
 import { ENQUEUE_PROCEDURE, enqueueHeaders, parseEnqueue, type EnqueueRequest, type TaskProcedures } from './task-procedures.ts';
+import type { WampMeta } from './wamp-meta.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -72,6 +73,8 @@ export interface DealerOptions {
   revokeCheckMs: number;
   /** Procedures the router answers itself from its registry, before the policy (mesh.services). */
   meta: MetaProcedures;
+  /** WAMP's meta procedures (wamp.session.*, wamp.registration.*, wamp.subscription.*), after the policy. */
+  wampMeta?: WampMeta;
   /** Counts a CALL forwarded to NATS, with the HTTP status its outcome maps to; undefined when metrics are off. */
   measure?: (procedure: string, status: number, seconds: number) => void;
   /** The task procedures (mesh.tasks.*), each checked against the policy for the task it names. */
@@ -97,6 +100,25 @@ interface Invocation {
   expires: number;
   /** The NATS caller takes progressive results (`Mesh-Stream`): the INVOCATION said receive_progress. */
   stream: boolean;
+}
+
+/**
+ * Headers disclosing the caller to the callee (CALL option disclose_me): its session id, and its authid and authrole
+ * percent-encoded. A WAMP callee finds them in INVOCATION's details; they are what the calling gateway states.
+ */
+const CALLER_HEADER = 'Wamp-Caller';
+const CALLER_AUTHID_HEADER = 'Wamp-Caller-Authid';
+const CALLER_AUTHROLE_HEADER = 'Wamp-Caller-Authrole';
+
+/** INVOCATION details naming the caller, from the request's headers; undefined when it did not disclose itself. */
+function callerOf(headers: MsgHdrs): Record<string, unknown> | undefined {
+  const caller = Number(headers.get(CALLER_HEADER));
+  if (!Number.isInteger(caller) || caller < 1 || caller > MAX_ID) return undefined;
+  try {
+    return { caller, caller_authid: decodeURIComponent(headers.get(CALLER_AUTHID_HEADER)), caller_authrole: decodeURIComponent(headers.get(CALLER_AUTHROLE_HEADER)) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** WAMP's cancel modes (CANCEL's `mode`), the default first. */
@@ -215,10 +237,15 @@ export class SessionRpc implements Callee {
     return this.dealer.options.limits;
   }
 
+  get sessionId(): number {
+    return this.peer.id;
+  }
+
   /** A CALL; `enqueue`, when it is the call of a task's endpoint that `mesh.tasks.enqueue` stands for. */
   async call(message: Call, enqueue?: EnqueueRequest): Promise<void> {
     const { requestId, options, procedure, args, kwargs } = message;
     const { peer, limits } = this;
+    if (this.dealer.options.wampMeta?.has(procedure)) return this.callWampMeta(requestId, procedure, args, kwargs);
     const problem = this.dealer.procedureProblem(procedure);
     if (problem) return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     // Every session may list what it may call: the answer is filtered by the same policy.
@@ -257,7 +284,7 @@ export class SessionRpc implements Callee {
         signal: controller.signal,
         cancel: 'kill',
         onProgress: options.receive_progress === true ? (msg) => this.progressResult(requestId, msg) : undefined,
-        headers: enqueue ? enqueueHeaders(this.requestHeaders(procedure, deadline), enqueue) : this.requestHeaders(procedure, deadline),
+        headers: this.callHeaders(procedure, deadline, options.disclose_me === true, enqueue),
         trace: hop,
       });
       hop.end();
@@ -276,6 +303,24 @@ export class SessionRpc implements Callee {
     // Canceled with `kill`: the callee has answered now, and the caller hears that its call was canceled.
     if (controller.signal.aborted) return this.refuse(MessageType.CALL, requestId, procedure, routerError('CANCELED', WampUri.CANCELED, 'the call was canceled'));
     this.answer(requestId, reply, procedure, hop, started);
+  }
+
+  /** A WAMP meta procedure, if the policy lets the session call it: RESULT, or ERROR with the spec's URI for a bad argument. */
+  private callWampMeta(requestId: number, procedure: string, args: Args, kwargs: Kwargs): void {
+    const refusal = this.dealer.options.wampMeta!.ownSession(procedure) ? undefined : this.dealer.options.guard.call(this.identity, procedure);
+    if (refusal) return this.refuse(MessageType.CALL, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
+    let results: Args | undefined;
+    try {
+      results = this.dealer.options.wampMeta!.answer(this.peer, procedure, args, kwargs);
+    } catch (err) {
+      if (err instanceof MeshError) return this.refuse(MessageType.CALL, requestId, procedure, err);
+      const error = new MeshError('INTERNAL', 'internal error', { cause: err });
+      const hop = callHop(procedure, {});
+      this.record(error, procedure, { started: performance.now(), hop, cause: err });
+      hop.end(error);
+      return sendMeshError(this.peer, MessageType.CALL, requestId, error);
+    }
+    this.peer.send(results ? [MessageType.RESULT, requestId, {}, results] : [MessageType.RESULT, requestId, {}]);
   }
 
   /** A progressive result for a caller that asked for them (receive_progress): RESULT with `progress: true`. */
@@ -408,7 +453,7 @@ export class SessionRpc implements Callee {
     }
     // The session may have ended while NATS confirmed; close() has then let the registration go.
     if (this.registrations?.get(registration.id) !== registration) return;
-    registration.confirm(this);
+    this.dealer.registrations.confirm(this, registration);
     // Whoever the callee tells of its registration (a caller over HTTP) then finds it in any gateway's registry.
     await this.dealer.options.announce?.(registration);
     if (peer.open) peer.send([MessageType.REGISTERED, requestId, registration.id]);
@@ -497,9 +542,11 @@ export class SessionRpc implements Callee {
     }
     const invocationId = this.lastInvocationId + 1;
     const stream = msg.headers?.get(STREAM_HEADER) === '1';
+    const caller = msg.headers && callerOf(msg.headers);
+    const details = stream ? { receive_progress: true, ...caller } : (caller ?? {});
     let frame: Buffer;
     try {
-      frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, stream ? { receive_progress: true } : {}, args, kwargs]);
+      frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, details, args, kwargs]);
     } catch (err) {
       return this.replyError(msg, codec, procedure, cannotEncode(`arguments cannot be encoded for the callee (${this.peer.serializer.subprotocol})`, err));
     }
@@ -545,6 +592,23 @@ export class SessionRpc implements Callee {
     const { natsHeaders, codec } = this.peer.serializer;
     if (!forwarder || !this.identity) return natsHeaders;
     return forwarder.headers(this.identity, caller.subjectOf(procedure), deadline, natsHeaders ? codec.contentType : undefined);
+  }
+
+  /** A CALL's headers: a task's enqueue headers for `mesh.tasks.enqueue`, and this session named as the caller when it asks (disclose_me). */
+  private callHeaders(procedure: string, deadline: number, disclose: boolean, enqueue: EnqueueRequest | undefined): MsgHdrs | undefined {
+    const headers = enqueue ? enqueueHeaders(this.requestHeaders(procedure, deadline), enqueue) : this.requestHeaders(procedure, deadline);
+    return disclose ? this.disclosing(headers) : headers;
+  }
+
+  /** The request's headers naming this session as the caller (disclose_me). */
+  private disclosing(headers: MsgHdrs | undefined): MsgHdrs {
+    const { id, authid, authrole } = this.peer;
+    const disclosed = natsHeaders();
+    for (const [name, values] of headers ?? []) for (const value of values) disclosed.append(name, value);
+    disclosed.set(CALLER_HEADER, String(id));
+    disclosed.set(CALLER_AUTHID_HEADER, encodeURIComponent(authid));
+    disclosed.set(CALLER_AUTHROLE_HEADER, encodeURIComponent(authrole));
+    return disclosed;
   }
 
   private drop(registration: Registration): void {

@@ -36,6 +36,7 @@ import { Dealer } from './dealer.ts';
 import { Guard } from './guard.ts';
 import { MetaProcedures } from './meta.ts';
 import { TaskProcedures } from './task-procedures.ts';
+import { WampMeta } from './wamp-meta.ts';
 import { Router } from './router.ts';
 import { createOpsHandler } from './ops.ts';
 import { createPageHandler } from './static.ts';
@@ -108,13 +109,15 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()), nats: natsEvents(nc) })]]);
   const reports = createReports(nc, logger, reporting, namespace);
   const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });
+  const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  const wampMeta = new WampMeta({ broker, guard, maxNameBytes, maxTestamentBytes: Math.min(maxPayload, wamp.maxMessageBytes), logger });
   const dealer: Dealer = new Dealer({
-    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, tasks, measure, gatewayProcedures, reports, refusals,
+    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, wampMeta, tasks, measure, gatewayProcedures, reports, refusals,
     namespace: meshNamespace(namespace),
     // Registrations come once the router listens, after the advertisement exists.
     announce: (registration) => advertisement.announce(registration),
   });
-  const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  wampMeta.watch(dealer.registrations);
   const advertisement = await advertise(nc, {
     version: SERVICE_VERSION,
     realm: wamp.realm,
@@ -137,6 +140,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     guard,
     auth,
     logger,
+    meta: wampMeta,
   });
   const page = createPageHandler({ path: wamp.path, realm: wamp.realm });
   if (gatewayMetrics) {

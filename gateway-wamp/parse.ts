@@ -26,6 +26,8 @@ export interface PublishOptions {
   acknowledge: boolean;
   /** WAMP's exclude_me: true unless the client says false. */
   excludeMe: boolean;
+  /** WAMP's disclose_me: the events name the publisher's session, authid and authrole. */
+  discloseMe: boolean;
   /** Session ids that must not get the event. */
   exclude: number[] | undefined;
   /** Session ids that alone may get the event. */
@@ -206,6 +208,7 @@ function publishOptions(options: Dict): PublishOptions {
   return {
     acknowledge: options.acknowledge === true,
     excludeMe: options.exclude_me !== false,
+    discloseMe: options.disclose_me === true,
     exclude: ids(options.exclude),
     eligible: ids(options.eligible),
     excludeAuthid: strings(options.exclude_authid),
@@ -242,6 +245,11 @@ function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
     case MessageType.UNREGISTER: return { type, requestId: v[0] as number, registrationId: v[1] as number };
     case MessageType.YIELD: return { type, requestId: v[0] as number, options: v[1] as Dict, args: args(v[2]), kwargs: kwargs(v[3]) };
   }
+}
+
+/** PUBLISH options given elsewhere (a testament's publish_options), typed, or why they are not well-typed. */
+export function parsePublishOptions(options: Dict): PublishOptions | string {
+  return checkOptions('publish_options', OPTIONS[MessageType.PUBLISH]!, options) ?? publishOptions(options);
 }
 
 /** Validates a decoded frame: an array whose first item is a type a client may send, with fields of the right types. */

@@ -1,5 +1,6 @@
 // What the broker and the dealer see of a session: its id, its serializer and a way to send it messages.
 // The session implements it; keeping the interface here lets broker and dealer not know about sockets.
+import type { Identity } from '../mesh/gateway.ts';
 import type { Serializer } from './serializer.ts';
 
 export interface Peer {
@@ -10,6 +11,10 @@ export interface Peer {
   readonly authid: string;
   /** Every role of the session's identity (WELCOME's authrole is the first). */
   readonly authroles: readonly string[];
+  /** WELCOME's authrole. */
+  readonly authrole: string;
+  /** Who the session is, for the policy; undefined when nothing is configured. */
+  readonly identity: Identity | undefined;
   /** False once the session has ended: sends are dropped. */
   readonly open: boolean;
   /**

@@ -84,16 +84,23 @@ export const ROUTER_ROLES = {
     features: {
       pattern_based_subscription: true,
       publisher_exclusion: true,
+      publisher_identification: true,
+      session_meta_api: true,
       subscriber_blackwhite_listing: true,
+      subscription_meta_api: true,
     },
   },
   dealer: {
     features: {
       call_canceling: true,
       call_timeout: true,
+      caller_identification: true,
       progressive_call_results: true,
-      shared_registration: true,
+      registration_meta_api: true,
       registration_revocation: true,
+      session_meta_api: true,
+      shared_registration: true,
+      testament_meta_api: true,
     },
   },
 } as const;

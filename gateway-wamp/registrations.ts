@@ -15,6 +15,8 @@ export function isInvokePolicy(value: unknown): value is InvokePolicy {
 
 /** A session that answers invocations (the dealer's SessionRpc). */
 export interface Callee {
+  /** The callee's WAMP session id. */
+  readonly sessionId: number;
   /** Who registered; undefined when nothing is configured. */
   readonly identity: Identity | undefined;
   invoke(registration: Registration, msg: Msg): void;
@@ -28,6 +30,10 @@ export class Registration {
   /** The members whose REGISTERED went out: invocations go to these only. */
   private readonly callees: Callee[] = [];
   private turn = 0;
+  /** Whether wamp.registration.on_create went out: with the first REGISTERED. */
+  announced = false;
+  /** When it was created, ISO 8601. */
+  readonly created = new Date().toISOString();
 
   constructor(
     readonly id: number,
@@ -40,6 +46,11 @@ export class Registration {
 
   get calleeCount(): number {
     return this.callees.length;
+  }
+
+  /** The session ids of the callees that get invocations. */
+  calleeIds(): number[] {
+    return this.callees.map((callee) => callee.sessionId);
   }
 
   get isEmpty(): boolean {
@@ -60,16 +71,20 @@ export class Registration {
     this.members.push(callee);
   }
 
-  /** The callee's REGISTERED is on its way: it gets invocations from now on. */
-  confirm(callee: Callee): void {
-    if (this.members.includes(callee) && !this.callees.includes(callee)) this.callees.push(callee);
+  /** The callee's REGISTERED is on its way: it gets invocations from now on. True when it was not a callee yet. */
+  confirm(callee: Callee): boolean {
+    if (!this.members.includes(callee) || this.callees.includes(callee)) return false;
+    this.callees.push(callee);
+    return true;
   }
 
-  remove(callee: Callee): void {
-    for (const list of [this.members, this.callees]) {
-      const index = list.indexOf(callee);
-      if (index >= 0) list.splice(index, 1);
-    }
+  /** Takes the callee out; true when it got invocations. */
+  remove(callee: Callee): boolean {
+    const index = this.members.indexOf(callee);
+    if (index >= 0) this.members.splice(index, 1);
+    const confirmed = this.callees.indexOf(callee);
+    if (confirmed >= 0) this.callees.splice(confirmed, 1);
+    return confirmed >= 0;
   }
 
   /** The callee for the next invocation, by the policy. */
@@ -86,9 +101,19 @@ export class Registration {
   }
 }
 
+/** Told of each registration's life, for the registration meta events (wamp-meta.ts). */
+export interface RegistrationWatcher {
+  registrationCreated(sessionId: number, registration: Registration): void;
+  registered(sessionId: number, registration: Registration): void;
+  unregistered(sessionId: number, registration: Registration): void;
+  registrationDeleted(sessionId: number, registration: Registration): void;
+}
+
 export class Registrations {
   private readonly byUri = new Map<string, Registration>();
   private lastId = 0;
+  /** Told of registrations made and dropped; unset: nothing is. */
+  watcher: RegistrationWatcher | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -121,12 +146,23 @@ export class Registrations {
     return registration;
   }
 
+  /** The callee's REGISTERED goes out: it gets invocations from now on. */
+  confirm(callee: Callee, registration: Registration): void {
+    if (!registration.confirm(callee)) return;
+    if (!registration.announced) {
+      registration.announced = true;
+      this.watcher?.registrationCreated(callee.sessionId, registration);
+    }
+    this.watcher?.registered(callee.sessionId, registration);
+  }
+
   /** Takes the callee out; the last one out ends the NATS subscription. */
   leave(callee: Callee, registration: Registration): void {
-    registration.remove(callee);
+    if (registration.remove(callee)) this.watcher?.unregistered(callee.sessionId, registration);
     if (!registration.isEmpty) return;
     registration.nats.unsubscribe();
     if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+    if (registration.announced) this.watcher?.registrationDeleted(callee.sessionId, registration);
   }
 
   /** Takes a registration from the given callees, who are told; the NATS subscription goes with the last holder. */

@@ -11,6 +11,7 @@ import { randomId } from './ids.ts';
 import { SUBPROTOCOLS, type Subprotocol } from './protocol.ts';
 import { SERIALIZERS } from './serializer.ts';
 import { Session, type SessionContext } from './session.ts';
+import type { WampMeta } from './wamp-meta.ts';
 
 export interface RouterOptions {
   path: string;
@@ -28,6 +29,8 @@ export interface RouterOptions {
   guard: Guard;
   auth: GatewayAuth | undefined;
   logger: Logger;
+  /** WAMP's meta API over this router's sessions. */
+  meta: WampMeta;
 }
 
 function isSubprotocol(value: string): value is Subprotocol {
@@ -54,6 +57,7 @@ export class Router implements SessionContext {
   readonly guard: Guard;
   readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
+  readonly meta: WampMeta;
   private readonly sessions = new Set<Session>();
   private readonly sessionIds = new Set<number>();
   private readonly wss: WebSocketServer;
@@ -61,7 +65,7 @@ export class Router implements SessionContext {
 
   constructor(private readonly options: RouterOptions) {
     ({ realm: this.realm, broker: this.broker, dealer: this.dealer, maxBufferedBytes: this.maxBufferedBytes, logger: this.logger } = options);
-    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter, guard: this.guard, auth: this.auth } = options);
+    ({ maxNameBytes: this.maxNameBytes, maxSubscriptionsPerSession: this.maxSubscriptionsPerSession, rateLimiter: this.rateLimiter, guard: this.guard, auth: this.auth, meta: this.meta } = options);
     this.trustedOrigins = new Set(options.origins);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -96,6 +100,7 @@ export class Router implements SessionContext {
   }
 
   leave(session: Session): void {
+    this.meta.left(session);
     this.sessionIds.delete(session.id);
   }
 

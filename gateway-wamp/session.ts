@@ -24,7 +24,8 @@ import { parseMessage } from './parse.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
-import { subjectOf } from './uri.ts';
+import { subjectOf, type MatchPolicy } from './uri.ts';
+import type { WampMeta, MetaSession } from './wamp-meta.ts';
 
 /** What a session needs from the router that accepted it. */
 export interface SessionContext {
@@ -41,6 +42,8 @@ export interface SessionContext {
   /** Authentication and the policy; undefined when nothing is configured (every session anonymous). */
   readonly auth: GatewayAuth | undefined;
   readonly logger: Logger;
+  /** WAMP's meta API: its meta topics are subscribed here, and it hears of sessions that join and leave. */
+  readonly meta: WampMeta;
   /** Issues a session id no other session of this gateway has. */
   join(session: Session): number;
   leave(session: Session): void;
@@ -64,12 +67,15 @@ type Counted = Call | Publish | Register | Subscribe;
 const COUNTED = new Set<number>([MessageType.CALL, MessageType.PUBLISH, MessageType.REGISTER, MessageType.SUBSCRIBE]);
 const isCounted = (message: ClientMessage): message is Counted => COUNTED.has(message.type);
 
-export class Session implements Peer {
+export class Session implements MetaSession {
   id = 0;
   authid = '';
   authroles: readonly string[] = [];
+  authrole = '';
+  authmethod = '';
+  authprovider = '';
   /** Who the session is; undefined when nothing is configured. */
-  private identity: Identity | undefined;
+  identity: Identity | undefined;
   private state: State = 'hello';
   private helloMessage: Hello | undefined;
   private claimedAuthid: string | undefined;
@@ -213,11 +219,14 @@ export class Session implements Peer {
     this.identity = identity;
     this.authid = identity?.id ?? String(this.id);
     this.authroles = identity?.roles ?? ['anonymous'];
-    const authrole = this.authroles[0] ?? (authmethod === 'anonymous' ? 'anonymous' : 'authenticated');
+    const authrole = (this.authrole = this.authroles[0] ?? (authmethod === 'anonymous' ? 'anonymous' : 'authenticated'));
+    this.authmethod = authmethod;
+    this.authprovider = authprovider;
     this.state = 'open';
     this.rpc = this.context.dealer.attach(this, identity, announces(details, 'callee', 'registration_revocation'));
     const authextra = identity ? { authextra: { roles: [...identity.roles] } } : {};
     this.send([MessageType.WELCOME, this.id, { realm, authid: this.authid, authrole, authmethod, authprovider, ...authextra, roles: ROUTER_ROLES }]);
+    this.context.meta.joined(this);
   }
 
   private abort(uri: string, message: string): void {
@@ -266,22 +275,19 @@ export class Session implements Peer {
   }
 
   private async subscribe({ requestId, options: { match }, topic }: Subscribe): Promise<void> {
-    const { subject, problem } = subjectOf(topic, match, this.context.maxNameBytes);
     const refuse = (error: MeshError) => this.error(MessageType.SUBSCRIBE, requestId, topic, error);
+    if (match === 'exact' && this.context.meta.isTopic(topic)) return this.subscribeMeta(requestId, topic, refuse);
+    const { subject, problem } = subjectOf(topic, match, this.context.maxNameBytes);
     if (subject === undefined) {
       return refuse(routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, `${quoteName(topic)} is not a topic URI for ${match} matching: ${problem}`));
     }
     const refusal = this.context.guard.subscribe(this.identity, topic, subject, match);
     if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
-    const limit = this.context.maxSubscriptionsPerSession;
-    // SUBSCRIBEs still waiting for NATS count too: a burst of them sent without waiting is held to the limit.
-    if ((this.subscriptions?.size ?? 0) + this.pendingSubscribes >= limit && !this.context.broker.holds(this, subject, match)) {
-      return refuse(routerError('RESOURCE_EXHAUSTED', WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${limit} subscriptions`));
-    }
+    if (this.atSubscriptionLimit(topic, match)) return refuse(this.tooManySubscriptions());
     let subscriptionId: number;
     this.pendingSubscribes++;
     try {
-      subscriptionId = await this.context.broker.subscribe(this, subject, match);
+      subscriptionId = await this.context.broker.subscribe(this, topic, subject, match);
     } catch {
       return refuse(new MeshError('UNAVAILABLE', 'NATS did not confirm the subscription'));
     } finally {
@@ -289,6 +295,27 @@ export class Session implements Peer {
     }
     (this.subscriptions ??= new Set()).add(subscriptionId);
     this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
+  }
+
+  /** A meta topic (wamp.session.on_join, ...): the router's own events, as the policy's `subscribe` allows. */
+  private subscribeMeta(requestId: number, topic: string, refuse: (error: MeshError) => void): void {
+    if (!this.context.guard.allows(this.identity, 'subscribe', topic)) {
+      return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(this.identity?.id ?? 'anonymous')} may not subscribe to ${quoteName(topic)}`));
+    }
+    if (this.atSubscriptionLimit(topic, 'meta')) return refuse(this.tooManySubscriptions());
+    const subscriptionId = this.context.broker.subscribeMeta(this, topic);
+    (this.subscriptions ??= new Set()).add(subscriptionId);
+    this.send([MessageType.SUBSCRIBED, requestId, subscriptionId]);
+  }
+
+  /** SUBSCRIBEs still waiting for NATS count too: a burst of them sent without waiting is held to the limit. */
+  private atSubscriptionLimit(topic: string, match: MatchPolicy | 'meta'): boolean {
+    const held = (this.subscriptions?.size ?? 0) + this.pendingSubscribes;
+    return held >= this.context.maxSubscriptionsPerSession && !this.context.broker.holds(this, topic, match);
+  }
+
+  private tooManySubscriptions(): MeshError {
+    return routerError('RESOURCE_EXHAUSTED', WampUri.TOO_MANY_SUBSCRIPTIONS, `a session may hold at most ${this.context.maxSubscriptionsPerSession} subscriptions`);
   }
 
   private unsubscribe({ requestId, subscriptionId }: Unsubscribe): void {

@@ -1,5 +1,6 @@
 // Maps WAMP topic and procedure URIs to NATS subjects: components become tokens, and the match policies
-// `prefix` (a.b -> a.b.>) and `wildcard` (a..c -> a.*.c) become NATS wildcards. Nothing here touches NATS.
+// `prefix` (a string prefix: a.b -> a.> filtered by the string) and `wildcard` (a..c -> a.*.c) become NATS
+// wildcards. Nothing here touches NATS.
 import { DEFAULT_MAX_NAME_BYTES, nameProblem } from '../mesh/gateway.ts';
 
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
@@ -37,4 +38,21 @@ export function subjectOf(uri: string, match: MatchPolicy, maxBytes: number): Su
 /** The NATS subject of an exact URI (a topic to publish to, a procedure to call or register), or undefined if it is not one. */
 export function exactSubject(uri: string, maxBytes = DEFAULT_MAX_NAME_BYTES): string | undefined {
   return subjectOf(uri, 'exact', maxBytes).subject;
+}
+
+/**
+ * The NATS subjects a subscription listens on. WAMP's prefix matches by string (`a.b` matches `a.b`, `a.b.c` and
+ * `a.bc`), NATS by token: a prefix listens on its enclosing `a.>` and the broker keeps the topics that start with
+ * it (matchesPrefix). A one-part prefix listens on `a` and `a.>`: the first part stays whole (`ab` is not matched),
+ * since a subscription to `>` would take in the whole mesh.
+ */
+export function natsSubjectsOf(uri: string, match: MatchPolicy, subject: string): string[] {
+  if (match !== 'prefix') return [subject];
+  const lastDot = uri.lastIndexOf('.');
+  return lastDot < 0 ? [uri, `${uri}.>`] : [`${uri.slice(0, lastDot)}.>`];
+}
+
+/** Whether a topic is one a prefix subscription delivers: it starts with the prefix (WAMP's string prefix match). */
+export function matchesPrefix(topic: string, prefix: string): boolean {
+  return topic.startsWith(prefix);
 }

@@ -14,7 +14,7 @@ export interface Policy {
   allows(identity: Identity, action: Action, uri: string): boolean;
   /**
    * Whether one of the identity's roles has the action on every URI a pattern matches: `prefix` `a.b` matches
-   * `a.b.<one or more components>`, `wildcard` `a..c` (or `a.*.c`) any one component where a part is empty.
+   * every URI that starts with the string `a.b` (`a.b`, `a.b.c`, `a.bc`), `wildcard` `a..c` (or `a.*.c`) any one component where a part is empty.
    */
   allowsEvery(identity: Identity, action: Action, pattern: string, match: Match): boolean;
   /** False for the default (no file): then everything is allowed to everyone. */
@@ -87,9 +87,10 @@ function allowedBy(rules: RoleRules, uri: string): boolean {
  */
 function coversEvery(rules: RoleRules, pattern: string, match: 'prefix' | 'wildcard'): boolean {
   const parts = pattern.split('.');
-  const free = match === 'prefix' ? parts.length : parts.findIndex((p) => p === '' || p === '*');
-  // What every matched URI starts with: the components before the first free one, each with its dot.
-  const fixed = free < 0 ? pattern : parts.slice(0, free).map((p) => `${p}.`).join('');
+  const free = match === 'prefix' ? -1 : parts.findIndex((p) => p === '' || p === '*');
+  // What every matched URI starts with: a prefix itself (WAMP's prefix matches by string), else the components
+  // before the first free one, each with its dot.
+  const fixed = match === 'prefix' ? pattern : free < 0 ? pattern : parts.slice(0, free).map((p) => `${p}.`).join('');
   if (rules.prefixes.some((p) => fixed.startsWith(p))) return true;
   if (match === 'prefix') return false;
   if (free < 0) return allowedBy(rules, pattern);

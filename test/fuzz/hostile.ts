@@ -161,8 +161,15 @@ function field<T extends Hostile>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<
   return fc.oneof({ arbitrary: valid, weight: 2 }, { arbitrary: hostile, weight: 1 });
 }
 
+/** The router's meta procedures and meta topics (gateway-wamp/wamp-meta.ts), called and subscribed with any arguments. */
+const META_URIS = [
+  'wamp.session.count', 'wamp.session.list', 'wamp.session.get', 'wamp.session.add_testament', 'wamp.session.flush_testaments',
+  'wamp.registration.lookup', 'wamp.registration.match', 'wamp.registration.get', 'wamp.registration.list_callees',
+  'wamp.subscription.list', 'wamp.subscription.match', 'wamp.subscription.count_subscribers', 'wamp.session.on_join', 'wamp.registration.on_create',
+];
+
 /** Valid URIs for calls and topics; registrations use their own names so that no fuzz session answers a real call. */
-const callUri = field(fc.constantFrom('greeting_service.hello', 'greeting_service.nope', 'fuzz_probe.alive', 'fuzz_topic.x'), fc.oneof(hostileName, wrongType));
+const callUri = field(fc.constantFrom('greeting_service.hello', 'greeting_service.nope', 'fuzz_probe.alive', 'fuzz_topic.x', ...META_URIS), fc.oneof(hostileName, wrongType));
 const registerUri = field(fc.constantFrom('fuzz_callee.proc', 'fuzz_callee.other'), fc.oneof(hostileName.filter((n) => !n.startsWith('greeting_service.hello')), wrongType));
 const realm = field(fc.constant('realm1'), fc.oneof(hostileName, wrongType));
 const errorUri = field(fc.constantFrom('wamp.error.canceled', 'app.error.x', 'wamp.close.normal'), fc.oneof(hostileName, wrongType));
@@ -260,6 +267,19 @@ export const FIXED_HTTP: HttpInput[] = [
 ];
 
 export const FIXED_WAMP: WampCase[] = [
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.session.get', ['not an id']]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.session.list', [{ authrole: 1 }]]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.registration.lookup', ['a.b', 'options']]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.subscription.match', []]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.session.add_testament', ['fuzz_topic.testament', 'args', 7]]),
+  encodeCase('wamp.2.msgpack', true, [48, 1, {}, 'wamp.session.add_testament', ['fuzz_topic.testament', [new Nested(10_000)]]]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.session.add_testament', ['fuzz_topic.testament', [], {}], { publish_options: { exclude: [0] }, scope: 'destroyed' }]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.session.flush_testaments', [], { scope: 42 }]),
+  encodeCase('wamp.2.json', true, [48, 1, { disclose_me: true }, 'greeting_service.hello', ['Bob']]),
+  encodeCase('wamp.2.json', true, [16, 1, { disclose_me: true, acknowledge: true }, 'fuzz_topic.x', []]),
+  encodeCase('wamp.2.json', true, [32, 1, { match: 'prefix' }, 'wamp.session']),
+  encodeCase('wamp.2.json', true, [70, 1, { progress: true }, ['unasked']]),
+  encodeCase('wamp.2.json', true, [8, 68, 77, {}, 'wamp.error.canceled', []]),
   encodeCase('wamp.2.json', true, [48, 1, {}, 'greeting_service.hello', [], { 'a\nb': 1 }]),
   encodeCase('wamp.2.msgpack', true, [48, 1, {}, 'greeting_service.hello', [], { 'a\nb': 1 }]),
   encodeCase('wamp.2.json', true, [32, 1, {}, 'a\r\nb.c']),

@@ -302,7 +302,7 @@ describe('gateway-wamp dealer conformance', () => {
       void (async () => {
         for await (const status of a.nats.status()) statuses.push(status.type);
       })();
-      const uris = ['x'.repeat(5000), `a.${'é'.repeat(200)}`, 'a.b\nc', '$SRV.INFO', '_INBOX.abc', 'a.*', 'a..b', 'wamp.session.count'];
+      const uris = ['x'.repeat(5000), `a.${'é'.repeat(200)}`, 'a.b\nc', '$SRV.INFO', '_INBOX.abc', 'a.*', 'a..b', 'wamp.session.kill'];
       for (const protocol of ['wamp.2.json', 'wamp.2.msgpack'] as const) {
         const client = await session(a, protocol);
         for (const [i, uri] of uris.entries()) {

@@ -6,11 +6,13 @@ import { encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
 import { start } from '../../gateway-wamp/index.ts';
+import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { jsonCodec } from '../../mesh/gateway.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
 import { openSession, RawClient } from './raw-client.ts';
 
 const HELLO = '[1, "realm1", {"roles": {"subscriber": {}}}]';
+const { CALL, ERROR, INVOCATION, RESULT, YIELD } = MessageType;
 
 /** A violation: frames sent after the socket opens; `established` sends a valid HELLO first. */
 interface Violation {
@@ -67,6 +69,8 @@ const VIOLATIONS: Violation[] = [
   { name: 'msgpack with trailing bytes', established: false, frame: new Uint8Array([...encode([1, 'realm1', { roles: {} }]), 0x01]), binary: true, protocol: 'wamp.2.msgpack' },
   { name: 'a msgpack map instead of an array', established: false, frame: encode({ type: 1 }), binary: true, protocol: 'wamp.2.msgpack' },
   { name: 'msgpack SUBSCRIBE before HELLO', established: false, frame: encode([32, 1, {}, 'a.b']), binary: true, protocol: 'wamp.2.msgpack' },
+  { name: 'CALL with disclose_me that is not a boolean', established: true, frame: '[48, 1, {"disclose_me": "yes"}, "wamp.session.count"]' },
+  { name: 'PUBLISH with disclose_me that is not a boolean', established: true, frame: '[16, 1, {"disclose_me": 1}, "a.b"]' },
 ];
 
 describe('gateway-wamp sessions', () => {
@@ -92,8 +96,18 @@ describe('gateway-wamp sessions', () => {
     assert.ok(Number.isInteger(id) && id >= 1 && id <= 2 ** 53, `session id ${id}`);
     assert.equal(details.realm, 'realm1');
     assert.deepEqual(details.roles, {
-      broker: { features: { pattern_based_subscription: true, publisher_exclusion: true, subscriber_blackwhite_listing: true } },
-      dealer: { features: { call_canceling: true, call_timeout: true, progressive_call_results: true, shared_registration: true, registration_revocation: true } },
+      broker: {
+        features: {
+          pattern_based_subscription: true, publisher_exclusion: true, publisher_identification: true, session_meta_api: true,
+          subscriber_blackwhite_listing: true, subscription_meta_api: true,
+        },
+      },
+      dealer: {
+        features: {
+          call_canceling: true, call_timeout: true, caller_identification: true, progressive_call_results: true, registration_meta_api: true,
+          registration_revocation: true, session_meta_api: true, shared_registration: true, testament_meta_api: true,
+        },
+      },
     });
     await client.close();
   });
@@ -116,6 +130,41 @@ describe('gateway-wamp sessions', () => {
     assert.equal(reason, 'wamp.error.no_such_realm');
     assert.match(details.message, /nowhere/);
     assert.equal((await client.closed).code, 1000);
+  });
+
+  it('ignores answers to invocations it never sent (a late INTERRUPT answer, a YIELD, a progressive YIELD) and goes on', async () => {
+    const client = await RawClient.open(gateway.wsUrl);
+    await client.hello();
+    client.send([ERROR, INVOCATION, 77, {}, 'wamp.error.canceled', []]);
+    client.send([YIELD, 78, {}, ['late']]);
+    client.send([YIELD, 79, { progress: true }, ['later']]);
+    client.send([CALL, 80, {}, 'wamp.session.count']);
+    const [type, request, , [count]] = (await client.next()) as [number, number, unknown, [number]];
+    assert.deepEqual([type, request, Number.isInteger(count) && count >= 1], [RESULT, 80, true]);
+    await client.close();
+  });
+
+  it('answers a meta procedure with a wrong argument wamp.error.invalid_argument, never an internal error', async () => {
+    const client = await RawClient.open(gateway.wsUrl);
+    await client.hello();
+    const cases: [string, unknown[], Record<string, unknown>][] = [
+      ['wamp.session.get', [], {}],
+      ['wamp.session.get', [2 ** 60], {}],
+      ['wamp.session.count', ['admin'], {}],
+      ['wamp.registration.lookup', ['a.b', { match: 'fuzzy' }], {}],
+      ['wamp.subscription.match', [42], {}],
+      ['wamp.subscription.list_subscribers', [null], {}],
+      ['wamp.session.add_testament', ['a.b', {}], {}],
+      ['wamp.session.add_testament', ['a.b', [], []], {}],
+      ['wamp.session.add_testament', ['a.b', []], { publish_options: [] }],
+      ['wamp.session.flush_testaments', [], { scope: 'everything' }],
+    ];
+    for (const [index, [procedure, args, kwargs]] of cases.entries()) {
+      client.send([CALL, index + 1, {}, procedure, args, kwargs]);
+      const [type, requestType, request, , uri] = await client.next();
+      assert.deepEqual([type, requestType, request, uri], [ERROR, CALL, index + 1, 'wamp.error.invalid_argument'], `${procedure} ${JSON.stringify([args, kwargs])}`);
+    }
+    await client.close();
   });
 
   it('answers GOODBYE with GOODBYE wamp.close.goodbye_and_out, and then takes a new HELLO', async () => {

@@ -92,6 +92,26 @@ describe('gateway-wamp pubsub', () => {
     await client.close();
   });
 
+  it('matches a prefix by string, as WAMP does: a.b gets a.b, a.b.c and a.bc, never a.c or a requests', async () => {
+    const root = uniqueName('strprefix');
+    const client = await openSession(gateway.wsUrl);
+    const prefix = await subscribe(client, `${root}.ab`, { match: 'prefix' });
+    nc.publish(`${root}.abc`, JSON.stringify([['request'], {}]), { reply: 'someone.else' });
+    for (const topic of [`${root}.a`, `${root}.ac`, `${root}.ab`, `${root}.abc.d`, `${root}.abc`]) await publishNats(topic, [[topic], {}]);
+    const heard = [];
+    for (let i = 0; i < 3; i++) {
+      const [type, subscription, , details, args] = await client.next();
+      assert.deepEqual([type, subscription, args], [EVENT, prefix, [(details as { topic: string }).topic]]);
+      heard.push((details as { topic: string }).topic);
+    }
+    assert.deepEqual(heard, [`${root}.ab`, `${root}.abc.d`, `${root}.abc`]);
+    // A one-part prefix keeps its part whole: it would otherwise listen on the whole mesh.
+    const one = await subscribe(client, `${root}x`, { match: 'prefix' });
+    for (const topic of [`${root}xy`, `${root}x`, `${root}x.y`]) await publishNats(topic, [[topic], {}]);
+    for (const topic of [`${root}x`, `${root}x.y`]) assert.deepEqual((await client.next()).slice(1, 5).filter((_, i) => i !== 1), [one, { topic }, [topic]]);
+    await client.close();
+  });
+
   it('publishes [args, kwargs] to NATS and acknowledges with PUBLISHED when asked', async () => {
     const topic = uniqueName('out');
     const client = await openSession(gateway.wsUrl);
@@ -166,7 +186,8 @@ describe('gateway-wamp pubsub', () => {
       ['a..b', {}, 'wamp.error.invalid_uri'],
       ['has space.b', {}, 'wamp.error.invalid_uri'],
       ['.b', { match: 'wildcard' }, 'wamp.error.invalid_uri'],
-      ['wamp.session.on_join', {}, 'wamp.error.invalid_uri'],
+      ['wamp.session.on_nothing', {}, 'wamp.error.invalid_uri'],
+      ['wamp.session.on_join', { match: 'prefix' }, 'wamp.error.invalid_uri'],
       ['a\u0000b', {}, 'wamp.error.invalid_uri'],
     ];
     for (const [index, [topic, options, uri]] of cases.entries()) {

@@ -92,7 +92,7 @@ describe('gateway-wamp rpc', () => {
       [10, `${uniqueName('nobody')}.hello`, [], {}, 'wamp.error.no_such_procedure', 'UNKNOWN_PROCEDURE', 404],
       [11, `${GREETING}.hello`, [], { middle_name: 'x' }, 'wamp.error.invalid_argument', 'INVALID_ARGUMENT', 400],
       [12, `${FAULTY}.missing`, ['42'], {}, 'mesh.error.not_found', 'NOT_FOUND', 404],
-      [13, 'wamp.session.count', [], {}, 'wamp.error.invalid_uri', '', 0],
+      [13, 'wamp.session.kill', [], {}, 'wamp.error.invalid_uri', '', 0],
     ];
     for (const [request, procedure, args, kwargs, uri, code, status] of cases) {
       client.send([CALL, request, {}, procedure, args, kwargs]);

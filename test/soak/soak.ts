@@ -8,6 +8,7 @@ import { HTTP_CLASSES, WAMP_CLASSES } from '../fuzz/hostile.ts';
 import { describeHttp, httpProblem, outcomeKey, sendHttp, type HttpInput } from '../fuzz/http-probe.ts';
 import { describeWamp, sendWamp, wampOutcomeKey, wampProblem } from '../fuzz/wamp-probe.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
+import { metaChurn } from './meta-churn.ts';
 import { crossCase, Crossing, describeCross, SteadyProbe } from '../fuzz/cross-serializer.ts';
 import type { WampCase } from '../fuzz/hostile.ts';
 
@@ -17,6 +18,8 @@ const { values: options } = parseArgs({
     wamp: { type: 'string', default: '150000' },
     /** Calls and publications from each serializer to the other (deep, wide, big integers), with a steady probe beside them. */
     cross: { type: 'string', default: '5000' },
+    /** Sessions that join, leave a testament and go while one session watches the meta events. */
+    meta: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '1200' },
     seed: { type: 'string' },
@@ -27,6 +30,7 @@ const { values: options } = parseArgs({
 const HTTP_COUNT = Number(options.http);
 const WAMP_COUNT = Number(options.wamp);
 const CROSS_COUNT = Number(options.cross);
+const META_COUNT = Number(options.meta);
 /** The p99 a steady probe's calls must keep while the hostile ones run. */
 const PROBE_P99_MS = 250;
 const CONCURRENCY = Number(options.concurrency);
@@ -134,10 +138,14 @@ try {
   const crossingIntact = crossing.intact;
   await crossing.close();
 
+  process.stdout.write(`meta churn: ${META_COUNT} sessions joining, leaving a testament and going\n`);
+  const churn = await metaChurn(mesh.wsUrl, META_COUNT);
+
   report('HTTP', http);
   report('WAMP', wamp);
   report('cross-serializer', cross);
   process.stdout.write(`steady probe during cross-serializer: ${probe.latencies.length} calls, ${probe.failures} failed, p50 ${probe.quantile(0.5).toFixed(1)} ms, p99 ${probeP99.toFixed(1)} ms (bound ${PROBE_P99_MS} ms); callees and subscribers ${crossingIntact ? 'intact' : 'CLOSED'}\n`);
+  process.stdout.write(`meta churn: ${churn.sessions} sessions, ${churn.problems.length === 0 ? 'every join, leave and testament told once, none left over' : churn.problems.join('; ')}\n`);
   if (Date.now() >= deadline) process.stdout.write(`\nstopped at --max-seconds ${options['max-seconds']}\n`);
 
   const deaths = mesh.deaths();
@@ -155,7 +163,7 @@ try {
   await session.close();
   process.stdout.write(`normal call over HTTP: ${httpCall}\nnormal call over WAMP: ${wampCall}\n`);
 
-  failed = http.problems.size > 0 || wamp.problems.size > 0 || cross.problems.size > 0 || probe.failures > 0 || !(probeP99 < PROBE_P99_MS) || !crossingIntact || deaths.length > 0 || dropped.length > 0 || httpCall !== '200 [["Hello, Bob Ross"],{}]' || !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
+  failed = http.problems.size > 0 || wamp.problems.size > 0 || cross.problems.size > 0 || churn.problems.length > 0 || probe.failures > 0 || !(probeP99 < PROBE_P99_MS) || !crossingIntact || deaths.length > 0 || dropped.length > 0 || httpCall !== '200 [["Hello, Bob Ross"],{}]' || !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
 } finally {
   await mesh.stop();
 }

@@ -43,8 +43,10 @@ describe('policy', () => {
 
   it('allows a prefix or wildcard pattern only when one grant covers every URI it matches', () => {
     const cases: [string, 'prefix' | 'wildcard', boolean][] = [
-      ['thing_service', 'prefix', true],
+      // WAMP's prefix matches by string: `thing_service` matches `thing_service_v2.x`, which `thing_service.` does not grant.
+      ['thing_service', 'prefix', false],
       ['thing_service.get', 'prefix', true],
+      ['thing_service.g', 'prefix', true],
       ['thing', 'prefix', false],
       ['thing_service.', 'wildcard', true],
       ['websocket_test..', 'wildcard', true],
