@@ -8,7 +8,6 @@ import {
   type Logger,
   type ProcedureRegistry,
   type Reports,
-  type TaskClient,
   type GatewayAuth,
   type RateLimiter,
   type RefusalLog,
@@ -26,7 +25,7 @@ import { metricsRoute } from './metrics-route.ts';
 import { createDiscovery } from './discovery.ts';
 import { addDiscoveryRoutes } from './discovery-routes.ts';
 import { createJsonRpc } from './jsonrpc.ts';
-import { taskStatus } from './tasks.ts';
+import { createTaskStatusForward, taskStatusRoute } from './tasks.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -55,16 +54,16 @@ export interface HttpGatewayOptions {
   refusals: RefusalLog;
   /** False: /openapi.json, /docs, GET / and GET /<procedure> are 404 (http.discovery); true by default. */
   discovery?: boolean;
-  /** Reads task statuses for GET /tasks/<id>; undefined: no such route. */
-  tasks?: TaskClient;
 }
 
 export function createHttpApp(options: HttpGatewayOptions): Koa {
-  const { caller, logger, timeoutMs, registry, maxNameBytes, auth, refusals, metrics, tasks } = options;
+  const { caller, logger, timeoutMs, registry, maxNameBytes, auth, refusals, metrics } = options;
   const errors = createErrorAnswers({ logger, registry, refusals, reports: options.reports });
   const readBody = createBodyReader({ bodyLimit: options.bodyLimit, maxPayload: options.maxPayload, logger, refusals });
   const forward = createForward({ caller, registry, logger, timeoutMs, auth, readBody });
   const callProcedure = createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, metrics: metrics?.gateway, forward });
+  // A task's status goes through the same checks as a call of its procedure, and is not counted as one.
+  const taskStatus = createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, forward: createTaskStatusForward({ caller, auth, timeoutMs }) });
   const discovery = createDiscovery(auth, options.discovery ?? true);
   const health = createHealthRoutes(caller, registry);
   const jsonRpc = createJsonRpc({
@@ -89,7 +88,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     router.get('/metrics/mesh', metricsRoute(metrics.mesh, discovery));
   }
   addDiscoveryRoutes(router, { discovery, registry, caller, maxNameBytes, auth, refused: errors.logRefusal });
-  if (tasks) router.get('/tasks/:id', (ctx) => taskStatus(ctx, tasks, ctx.params.id ?? ''));
+  router.get('/tasks/:id', taskStatusRoute(taskStatus));
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
 

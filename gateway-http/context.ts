@@ -8,6 +8,8 @@ export interface GatewayState {
   identity?: Identity;
   /** The span of this HTTP request: a child of the caller's `traceparent`, or a fresh trace. */
   hop: Hop;
+  /** The task id a `GET /tasks/<id>` asks about. */
+  taskId?: string;
 }
 
 export type GatewayContext = Context & { state: GatewayState };

@@ -5,7 +5,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import {
   connectNats,
   createCaller,
-  createTaskClient,
   createReports,
   reportSettings,
   type ProcessContext,
@@ -74,7 +73,6 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     },
     reports,
     refusals,
-    tasks: createTaskClient(nc, { namespace }),
   });
   const server = createGatewayServer(app.callback(), http, logger, refusals);
   if (gatewayMetrics) {

@@ -1,8 +1,25 @@
 // Tasks over HTTP: `Prefer: respond-async` (and `Idempotency-Key`) on a call become the task endpoint's request
-// headers, a reply naming a task becomes 202 with `Location: /tasks/<id>`, and `GET /tasks/<id>` reads its status.
+// headers, a reply naming a task becomes 202 with `Location: /tasks/<id>`, and `GET /tasks/<id>` asks the task's
+// endpoint for its status.
 import type { Context } from 'koa';
 import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
-import { MeshError, RESPOND_ASYNC_HEADER, statusView, TASK_ID_HEADER, TASK_KEY_HEADER, type TaskClient } from '../mesh/gateway.ts';
+import {
+  JSON_TYPE,
+  jsonCodec,
+  MeshError,
+  parseTaskId,
+  replyStatus,
+  RESPOND_ASYNC_HEADER,
+  statusView,
+  TASK_ID_HEADER,
+  TASK_KEY_HEADER,
+  TASK_STATUS_HEADER,
+  type Caller,
+  type GatewayAuth,
+  type TaskStatus,
+} from '../mesh/gateway.ts';
+import type { GatewayContext } from './context.ts';
+import type { Forward } from './forward.ts';
 
 /** What an Idempotency-Key may be: printable ASCII without spaces, as JetStream's Nats-Msg-Id takes it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -38,7 +55,41 @@ export function answeredAsync(ctx: Context, msg: Msg): boolean {
   return true;
 }
 
-/** GET /tasks/<id>: the task's status, or the mesh error (404 for an id no one knows). */
-export async function taskStatus(ctx: Context, tasks: TaskClient, id: string): Promise<void> {
-  ctx.body = statusView(await tasks.handle(id).status());
+/** How long GET /tasks/<id> waits for the task's endpoint to answer. */
+const STATUS_WAIT_MS = 10_000;
+
+/**
+ * GET /tasks/<id>'s last step, after the call pipeline's checks on the task's procedure (the policy's `call`, the
+ * budget, whether it exists): a request to the task's endpoint with `Mesh-Task-Status: <id>`, answered with the
+ * status's fields, or the endpoint's error as it said it. The gateway itself reads no JetStream.
+ */
+export function createTaskStatusForward({ caller, auth, timeoutMs }: { caller: Caller; auth?: GatewayAuth; timeoutMs: number }): Forward {
+  return async (ctx: GatewayContext, task: string) => {
+    const deadline = Date.now() + Math.min(timeoutMs, STATUS_WAIT_MS);
+    const { identity, taskId } = ctx.state;
+    const forwarded = auth?.forwarder && identity ? auth.forwarder.headers(identity, caller.subjectOf(task), deadline, undefined) : undefined;
+    const headers = natsHeaders();
+    for (const name of forwarded?.keys() ?? []) for (const value of forwarded!.values(name)) headers.append(name, value);
+    headers.set(TASK_STATUS_HEADER, taskId!);
+    const msg = await caller.request(task, EMPTY_CALL, { deadline, headers });
+    ctx.status = replyStatus(msg);
+    if (ctx.status !== 200) {
+      ctx.type = JSON_TYPE;
+      ctx.body = Buffer.from(msg.data);
+      return;
+    }
+    ctx.body = statusView((jsonCodec.decode(msg.data) as [[TaskStatus]])[0][0]);
+  };
+}
+
+/** The body of a request without arguments: `[[], {}]`. */
+const EMPTY_CALL = jsonCodec.encode([[], {}]);
+
+/** GET /tasks/<id>: the task named by the id goes through `status` as a call of its procedure would. */
+export function taskStatusRoute(status: (ctx: GatewayContext, task: string) => Promise<void>) {
+  return (ctx: GatewayContext & { params: { id?: string } }) => {
+    const id = ctx.params.id ?? '';
+    ctx.state.taskId = id;
+    return status(ctx, parseTaskId(id).task);
+  };
 }

@@ -49,7 +49,7 @@ export { startHop, startTracing, stopTracing, tracingOn, type Hop, type HopKind 
 export { createReports, reportSettings, reportGatewayCrash, droppedReports, REPORTS_SUBJECT, type GatewayCrash, type Report, type Reports } from './observability/reports.ts';
 
 // Tasks on JetStream: the task headers of a call, task ids and events, statuses, queues and dead letters.
-export { RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_DELAY_HEADER, TASK_EVENTS_PREFIX, parseTaskId } from './tasks/names.ts';
+export { RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_DELAY_HEADER, TASK_EVENTS_PREFIX, TASK_STATUS_HEADER, parseTaskId } from './tasks/names.ts';
 export { statusView, readStatus, type TaskStatusView } from './tasks/state.ts';
 export { taskStore, type TaskStore } from './tasks/store.ts';
 export { checkEnqueueOptions } from './tasks/enqueue.ts';

@@ -14,6 +14,7 @@ import { httpSettings } from '../gateway-http/config.ts';
 import { wampSettings } from '../gateway-wamp/config.ts';
 import { ENVIRONMENT } from '../mesh/gateway.ts';
 import { databaseSettings } from '../services/thing/config.ts';
+import { settings as mailerSettings } from '../services/mailer/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -65,11 +66,12 @@ const NATS_USER_OF: Record<string, string> = {
   greeting: 'greeting_service',
   thing: 'thing_service',
   'websocket-test': 'websocket_test',
+  mailer: 'mailer',
 };
 
 const isMesh = (service: ComposeService) => service.image?.startsWith('nats-mesh') === true;
 const KNOWN_VARIABLES = new Set([
-  ...[ENVIRONMENT, httpSettings.environment, wampSettings.environment, databaseSettings.environment].flatMap(Object.keys),
+  ...[ENVIRONMENT, httpSettings.environment, wampSettings.environment, databaseSettings.environment, mailerSettings.environment].flatMap(Object.keys),
   'MESH_CONFIG',
 ]);
 
@@ -96,7 +98,7 @@ describe('docker-compose.yml', () => {
 
   it('runs every service and gateway from one image, each command an entry point of the build', async () => {
     const commands = Object.values(services).filter(isMesh).map((s) => s.command!.join(' ')).sort();
-    assert.deepEqual(commands, ['gateway gateway-http', 'gateway gateway-wamp', 'run services/greeting', 'run services/thing', 'run services/websocket-test']);
+    assert.deepEqual(commands, ['gateway gateway-http', 'gateway gateway-wamp', 'run services/greeting', 'run services/mailer', 'run services/thing', 'run services/websocket-test']);
     for (const service of Object.values(services).filter(isMesh)) {
       const entry = join(build, entryOf(service.command!), 'index.js');
       assert.ok(existsSync(entry), `${service.command!.join(' ')} -> ${entry}`);
@@ -199,7 +201,7 @@ describe('docker-compose.dev.yml', () => {
   it('runs each process from the mounted source in watch mode', async () => {
     const services = await composeConfig(['docker-compose.yml', 'docker-compose.dev.yml'], '.env.example');
     const mesh = Object.entries(services).filter(([, s]) => isMesh(s));
-    assert.equal(mesh.length, 5);
+    assert.equal(mesh.length, 6);
     for (const [name, service] of mesh) {
       assert.deepEqual(service.entrypoint, ['node', 'bin/mesh.js'], name);
       assert.equal(service.command!.at(-1), '--watch', name);

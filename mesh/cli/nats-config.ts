@@ -4,6 +4,7 @@ import type { ProcessContext } from '../process/process.ts';
 import { proceduresOf } from '../service/rpc.ts';
 import { eventHandlersOf } from '../service/event.ts';
 import { declarationsOf } from '../service/declarations.ts';
+import { tasksOf } from '../service/task.ts';
 import { MeshError } from '../wire/errors.ts';
 import { componentName, loadGateway, loadServiceClass, resolveGatewayEntry } from './entry.ts';
 import { natsUsers, type MeshMember, type NatsUser, type Rights } from './nats-permissions.ts';
@@ -31,9 +32,11 @@ export async function meshMembers(processes: readonly string[], context: Process
       name: instance.name,
       source: line,
       procedures: [...proceduresOf(instance).keys()],
+      tasks: [...tasksOf(instance).keys()],
       events: eventHandlersOf(instance).map(({ subject, broadcast }) => ({ subject, broadcast })),
       calls: [...(declared.calls ?? [])],
       publishes: [...(declared.publishes ?? [])],
+      enqueues: [...(declared.enqueues ?? [])],
     });
   }
   const names = members.map((m) => m.name);

@@ -1,10 +1,11 @@
 // Least privilege on NATS: what each service and gateway of a mesh may publish and subscribe, derived from what the
-// services declare (@rpc, @event, calls, publishes) and what each gateway is. It computes; nats-config.ts finds and writes.
+// services declare (@rpc, @task, @event, calls, publishes, enqueues) and what each gateway is. It computes; nats-config.ts finds and writes.
 import { REPORTS_SUBJECT } from '../observability/reports.ts';
 import { cancelSubject } from '../wire/cancel.ts';
 import { eventQueue } from '../service/event-host.ts';
 import { SERVICE_STARTED_SUBJECT } from '../calling/announce.ts';
 import type { Namespace } from '../wire/namespace.ts';
+import { taskNames, WORKER_CONSUMER } from '../tasks/names.ts';
 
 /**
  * What a gateway does on NATS (a gateway module says it as `export const natsRole`): a `caller` (the HTTP gateway)
@@ -21,9 +22,13 @@ export interface ServiceMember {
   readonly source: string;
   /** Its @rpc methods. */
   readonly procedures: readonly string[];
+  /** Its @task methods: each an endpoint like a procedure, and a JetStream stream and consumer of its own. */
+  readonly tasks: readonly string[];
   readonly events: readonly { readonly subject: string; readonly broadcast: boolean }[];
   readonly calls: readonly string[];
   readonly publishes: readonly string[];
+  /** The tasks it enqueues (`<service>.<method>`). */
+  readonly enqueues: readonly string[];
 }
 
 export interface GatewayMember {
@@ -81,26 +86,59 @@ function discoveryOf(service: string): string[] {
 const unique = (subjects: string[]): string[] => [...new Set(subjects)];
 const listed = (names: readonly string[]): string => (names.length > 0 ? names.join(', ') : 'nothing');
 
+/**
+ * The JetStream subjects of a service's tasks (mesh/tasks/store.ts, worker.ts and state.ts use exactly these): for
+ * each of its own tasks its work stream and the durable consumer `worker` (create and read them, pull, acknowledge,
+ * read a message by sequence); the shared state bucket and dead-letter stream, created if missing but written
+ * and read only under the service's own task ids, and the lifecycle events of its own tasks. For each task it enqueues: the task's subject and the reads of
+ * its status. No other stream's messages, no other consumer, no delete, purge or update of a stream.
+ */
+function taskRights(service: ServiceMember, namespace: Namespace): { publish: string[]; subscribe: string[] } {
+  const names = taskNames(namespace);
+  const statusReads = (task: string) => [`$JS.API.DIRECT.GET.${names.stream(task)}`, `$JS.API.DIRECT.GET.${names.stateStream}.${names.stateSubject(`${task}.>`)}`];
+  const own = service.tasks.map((method) => `${service.name}.${method}`);
+  const publish = own.flatMap((task) => {
+    const stream = names.stream(task);
+    const consumer = `${stream}.${WORKER_CONSUMER}`;
+    return [names.subject(task), `$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.CONSUMER.CREATE.${consumer}`,
+      `$JS.API.CONSUMER.INFO.${consumer}`, `$JS.API.CONSUMER.MSG.NEXT.${consumer}`, `$JS.ACK.${consumer}.>`, `$JS.API.DIRECT.GET.${stream}`];
+  });
+  const subscribe: string[] = [];
+  if (own.length > 0) {
+    const mine = `${service.name}.>`;
+    publish.push(...[names.stateStream, names.deadStream].flatMap((stream) => [`$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`]),
+      names.stateSubject(mine), `$JS.API.DIRECT.GET.${names.stateStream}.${names.stateSubject(mine)}`, names.deadSubject(mine), names.eventSubject(mine));
+    subscribe.push(names.stateSubject(mine));
+  }
+  for (const task of service.enqueues) {
+    publish.push(names.subject(task), ...statusReads(task));
+    subscribe.push(names.stateSubject(`${task}.>`));
+  }
+  return { publish, subscribe };
+}
+
 function serviceUser(service: ServiceMember, namespace: Namespace): NatsUser {
   const { name } = service;
   const inboxPrefix = userInboxPrefix(name);
-  const procedures = service.procedures.map((method) => `${namespace.subject(`${name}.${method}`)} ${namespace.queue}`);
+  const tasks = taskRights(service, namespace);
+  const procedures = [...service.procedures, ...service.tasks].map((method) => `${namespace.subject(`${name}.${method}`)} ${namespace.queue}`);
   const events = service.events.map(({ subject, broadcast }) =>
     broadcast ? namespace.subject(subject) : `${namespace.subject(subject)} ${namespace.subject(eventQueue(name))}`);
   return {
     user: name,
     passwordVariable: passwordVariableOf(name),
     inboxPrefix,
-    about: `${name} (${service.source}): answers ${listed(service.procedures.map((m) => `${name}.${m}`))}; handles ${listed(service.events.map((e) => e.subject))}; ` +
-      `calls ${listed(service.calls)}; publishes ${listed(service.publishes)}.`,
+    about: `${name} (${service.source}): answers ${listed(service.procedures.map((m) => `${name}.${m}`))}; ` +
+      `${service.tasks.length > 0 ? `runs the tasks ${listed(service.tasks.map((m) => `${name}.${m}`))}; ` : ''}handles ${listed(service.events.map((e) => e.subject))}; ` +
+      `calls ${listed(service.calls)}; publishes ${listed(service.publishes)}${service.enqueues.length > 0 ? `; enqueues ${listed(service.enqueues)}` : ''}.`,
     publish: {
       // Its announcement, its own discovery (the fingerprint check, `mesh ping` as its health check), its reports,
       // and the cancels of the calls it makes.
       allow: unique([SERVICE_STARTED_SUBJECT, `$SRV.PING.${name}`, `$SRV.INFO.${name}`, namespace.subject(`${REPORTS_SUBJECT}.>`),
-        ...service.calls.flatMap((c) => [namespace.subject(c), namespace.subject(cancelSubject(c))]), ...service.publishes.map((p) => namespace.subject(p))]),
+        ...service.calls.flatMap((c) => [namespace.subject(c), namespace.subject(cancelSubject(c))]), ...service.publishes.map((p) => namespace.subject(p)), ...tasks.publish]),
       deny: [],
     },
-    subscribe: { allow: unique([...procedures, namespace.subject(cancelSubject(`${name}.>`)), ...events, ...DISCOVERY, ...discoveryOf(name), `${inboxPrefix}.>`]), deny: [] },
+    subscribe: { allow: unique([...procedures, namespace.subject(cancelSubject(`${name}.>`)), ...events, ...tasks.subscribe, ...DISCOVERY, ...discoveryOf(name), `${inboxPrefix}.>`]), deny: [] },
     answers: true,
   };
 }
@@ -112,7 +150,10 @@ function gatewayUser(gateway: GatewayMember, members: readonly MeshMember[], nam
   const services = members.filter((m): m is ServiceMember => m.kind === 'service');
   // A gateway calls any procedure (a WAMP client may have registered it), so it publishes anything but NATS's own
   // APIs and inboxes; a reply goes only to a request it took (allow_responses).
-  const publishDeny = [...NATS_APIS, DEFAULT_INBOXES, `${inboxPrefix}.>`, ...others];
+  // Nor a task's subject: a task enqueued there would skip its endpoint's argument check (gateways enqueue
+  // through the endpoint), and a subscriber there would read every task's arguments.
+  const taskSubjects = [namespace.subject('tasks.>'), namespace.subject('tasks-dead.>')];
+  const publishDeny = [...NATS_APIS, ...taskSubjects, DEFAULT_INBOXES, `${inboxPrefix}.>`, ...others];
   if (gateway.role === 'caller') {
     return {
       user: name,
@@ -135,8 +176,8 @@ function gatewayUser(gateway: GatewayMember, members: readonly MeshMember[], nam
     subscribe: {
       // A plain `>` admits any queue group; with `> q` beside it a queue subscription must be in q.
       allow: ['>', `> ${namespace.queue}`],
-      deny: unique([...NATS_APIS, DEFAULT_INBOXES, ...others,
-        ...services.flatMap((s) => [...s.procedures.map((m) => namespace.subject(`${s.name}.${m}`)), ...discoveryOf(s.name)]),
+      deny: unique([...NATS_APIS, ...taskSubjects, DEFAULT_INBOXES, ...others,
+        ...services.flatMap((s) => [...[...s.procedures, ...s.tasks].map((m) => namespace.subject(`${s.name}.${m}`)), ...discoveryOf(s.name)]),
         namespace.subject(`${REPORTS_SUBJECT}.>`)]),
     },
     answers: true,

@@ -1,5 +1,5 @@
 // What a service says it does on NATS besides answering its procedures and handling its events: the procedures it
-// calls (`calls`) and the events it publishes (`publishes`). `mesh nats-config` grants exactly these; the host refuses the rest.
+// calls (`calls`), the events it publishes (`publishes`) and the tasks it enqueues (`enqueues`). `mesh nats-config` grants exactly these; the host refuses the rest.
 import type { CallOptions, MeshClient } from '../calling/client.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { MeshError } from '../wire/errors.ts';
@@ -15,12 +15,15 @@ export interface Declarations {
   readonly calls?: readonly string[];
   /** The subjects `this.publish` may publish events on. */
   readonly publishes?: readonly string[];
+  /** The tasks (`<service>.<method>`) `this.enqueue` may enqueue. */
+  readonly enqueues?: readonly string[];
 }
 
 /** What a service declared, each list undefined when it did not declare it. */
 export interface Declared {
   readonly calls: ReadonlySet<string> | undefined;
   readonly publishes: ReadonlySet<string> | undefined;
+  readonly enqueues: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -42,12 +45,15 @@ export function declarationsOf(instance: Declarations & { readonly name: string 
   return {
     calls: declaredList(instance.name, 'calls', instance.calls),
     publishes: declaredList(instance.name, 'publishes', instance.publishes),
+    enqueues: declaredList(instance.name, 'enqueues', instance.enqueues),
   };
 }
 
-function refuse(service: string, field: keyof Declarations, name: string, declared: ReadonlySet<string>): MeshError {
+const VERBS: Record<keyof Declarations, string> = { calls: 'call', publishes: 'publish', enqueues: 'enqueue' };
+
+export function refuse(service: string, field: keyof Declarations, name: string, declared: ReadonlySet<string>): MeshError {
   const list = declared.size > 0 ? [...declared].join(', ') : 'nothing';
-  return new MeshError('PERMISSION_DENIED', `${service} does not declare ${quoteName(name)} in ${field} (it declares ${list}), so it may not ${field === 'calls' ? 'call' : 'publish'} it`);
+  return new MeshError('PERMISSION_DENIED', `${service} does not declare ${quoteName(name)} in ${field} (it declares ${list}), so it may not ${VERBS[field]} it`);
 }
 
 /** A client that calls and publishes only what the service declared: the rest is PERMISSION_DENIED before NATS sees it. */

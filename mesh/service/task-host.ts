@@ -6,17 +6,19 @@ import { runInCall, ServedCall } from '../calling/context.ts';
 import { hopFrom } from '../observability/tracing.ts';
 import type { Logger } from '../process/logger.ts';
 import { createTaskClient, type EnqueueOptions, type TaskClient, type TaskHandle } from '../tasks/enqueue.ts';
-import { RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER } from '../tasks/names.ts';
+import { parseTaskId, RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_STATUS_HEADER } from '../tasks/names.ts';
 import { taskStore } from '../tasks/store.ts';
 import { startWorker, type TaskCounters, type TaskWorker } from '../tasks/worker.ts';
 import { CONTENT_TYPE_HEADER, codecForContentType, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import type { Namespace } from '../wire/namespace.ts';
+import { quoteName } from '../wire/names.ts';
 import { readRequestHeaders, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../wire/propagation.ts';
 import { respondError, respondResult } from '../wire/respond.ts';
 import { bindArguments } from './bind.ts';
 import { bindContract } from './contract.ts';
+import { declarationsOf, refuse, type Declarations } from './declarations.ts';
 import type { MicroService } from './micro-service.ts';
 import { tasksOf, type TaskDeclaration } from './task.ts';
 
@@ -126,13 +128,16 @@ class Tasks implements HostedTasks {
   /**
    * A request to a task's endpoint: arguments checked against its contract (nothing is stored when they do not
    * fit), then enqueued; answered with `{id}` at once when it asks to respond async, else with the task's result.
-   * A NATS callback: it never throws.
+   * With `Mesh-Task-Status: <id>` it answers that task's status instead (how a gateway, which has no JetStream
+   * rights, reads one). A NATS callback: it never throws.
    */
   private enqueueRequest(name: string, declaration: TaskDeclaration, msg: Msg): void {
     const { contentType, deadline } = readRequestHeaders(msg);
     const codec = codecForContentType(contentType);
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
+      const statusOf = msg.headers?.get(TASK_STATUS_HEADER);
+      if (statusOf) return this.respondStatus(name, msg, codec, statusOf);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       bindTask(name, declaration, args, kwargs);
       const delayText = msg.headers?.get(TASK_DELAY_HEADER);
@@ -150,6 +155,16 @@ class Tasks implements HostedTasks {
     } catch (err) {
       this.respondFailure(msg, codec ?? jsonCodec, err);
     }
+  }
+
+  /** The status of one of this endpoint's tasks; an id of another task is NOT_FOUND here. */
+  private respondStatus(name: string, msg: Msg, codec: Codec, id: string): void {
+    if (parseTaskId(id).task !== name) throw new MeshError('NOT_FOUND', `no task with id ${quoteName(id)} among ${name}'s`);
+    this.client
+      .handle(id)
+      .status()
+      .then((status) => respondResult(msg, codec, [[status], {}]))
+      .catch((err: unknown) => this.respondFailure(msg, codec, err));
   }
 
   private respondId(msg: Msg, codec: Codec, id: string): void {
@@ -179,7 +194,11 @@ const TASK_CLIENT = Symbol.for('nats-mesh.task-client');
  */
 export function enqueueFrom(instance: object, task: string, args?: Args, kwargs?: Kwargs, options?: EnqueueOptions): Promise<TaskHandle> {
   const client = (instance as { [TASK_CLIENT]?: TaskClient })[TASK_CLIENT];
-  if (!client) return Promise.reject(new Error(`${(instance as { name?: string }).name ?? 'this object'} is not running in a service host, so it cannot enqueue`));
+  const name = (instance as { name?: string }).name;
+  if (!client) return Promise.reject(new Error(`${name ?? 'this object'} is not running in a service host, so it cannot enqueue`));
+  // A service that declares `enqueues` enqueues only those: its NATS user may publish no other task's subject.
+  const { enqueues } = declarationsOf(instance as Declarations & { name: string });
+  if (enqueues && !enqueues.has(task)) return Promise.reject(refuse(name!, 'enqueues', task, enqueues));
   return client.enqueue(task, args, kwargs, options);
 }
 

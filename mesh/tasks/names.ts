@@ -27,6 +27,9 @@ export interface TaskNames {
   subject(task: string): string;
   /** The key-value bucket where workers write what happened to each task (running, failed, succeeded, dead). */
   readonly bucket: string;
+  /** The stream behind the bucket (`KV_<bucket>`), and the subject of one task's entry in it (`$KV.<bucket>.<id>`). */
+  readonly stateStream: string;
+  stateSubject(id: string): string;
   /** The dead-letter stream, and the subject a dead task is kept under there. */
   readonly deadStream: string;
   deadSubject(id: string): string;
@@ -49,6 +52,8 @@ export function taskNames(namespace: Namespace): TaskNames {
     stream: (task) => `${prefix}TASKS_${task.replace('.', '-')}`,
     subject: (task) => namespace.subject(`tasks.${task}`),
     bucket: `${prefix}TASKS_STATE`,
+    stateStream: `KV_${prefix}TASKS_STATE`,
+    stateSubject: (id) => `$KV.${prefix}TASKS_STATE.${id}`,
     deadStream: `${prefix}TASKS_DEAD`,
     deadSubject: (id) => namespace.subject(`tasks-dead.${id}`),
     deadSubjects: namespace.subject('tasks-dead.>'),
@@ -74,5 +79,7 @@ export const RESPOND_ASYNC_HEADER = 'Mesh-Respond-Async';
 export const TASK_KEY_HEADER = 'Mesh-Task-Key';
 /** On a request to a task's endpoint: start no sooner than this many ms from now. */
 export const TASK_DELAY_HEADER = 'Mesh-Task-Delay';
+/** On a request to a task's endpoint: answer with the status of this task (an id of that task) instead of enqueuing. */
+export const TASK_STATUS_HEADER = 'Mesh-Task-Status';
 /** On the reply of a task's endpoint: the id of the task it enqueued. */
 export const TASK_ID_HEADER = 'Mesh-Task-Id';

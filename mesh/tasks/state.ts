@@ -67,17 +67,31 @@ export function statusOfEntry(entry: KvEntry | null): TaskStatus | undefined {
   }
 }
 
-/** The status of a task by id: NOT_FOUND when neither the state bucket nor the work stream knows it. */
+/** What the worker last wrote for a task (a direct get by its entry's subject); undefined when nothing, or deleted. */
+async function writtenStatus(store: TaskStore, id: string): Promise<TaskStatus | undefined> {
+  const jsm = await store.jsm();
+  const msg = await jsm.direct.getMessage(store.names.stateStream, { last_by_subj: store.names.stateSubject(id) }).catch(() => null);
+  if (!msg || /^(DEL|PURGE)$/.test(msg.header.get('KV-Operation'))) return undefined;
+  try {
+    return msg.json<TaskStatus>();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The status of a task by id: NOT_FOUND when neither the state bucket nor the work stream knows it. Direct gets
+ * only (of the task's own entry and its stream), so a NATS user granted one task's subjects may read its status.
+ */
 export async function readStatus(store: TaskStore, id: string): Promise<TaskStatus> {
   const { task, seq } = parseTaskId(id);
-  const bucket = await store.state();
-  const written = statusOfEntry((await bucket?.get(id)) ?? null);
+  const written = await writtenStatus(store, id);
   if (written) return written;
   const jsm = await store.jsm();
   const queued = await jsm.direct.getMessage(store.names.stream(task), { seq }).catch(() => null);
   if (queued) return { ...emptyStatus(id, task), enqueued_at: queued.time.toISOString() };
   // Between the two reads a short task may have finished (its message acked, its state written): read again.
-  const finished = statusOfEntry((await (bucket ?? (await store.state()))?.get(id)) ?? null);
+  const finished = await writtenStatus(store, id);
   if (finished) return finished;
   throw new MeshError('NOT_FOUND', `no task with id ${id} (unknown, or finished longer ago than the state is kept)`);
 }
@@ -89,7 +103,7 @@ export async function readStatus(store: TaskStore, id: string): Promise<TaskStat
 export async function waitForEnd(store: TaskStore, id: string, timeoutMs: number): Promise<TaskStatus> {
   parseTaskId(id);
   // Subscribed before the first read, so an end written between the read and the watch is not missed.
-  const sub = store.nc.subscribe(`$KV.${store.names.bucket}.${id}`);
+  const sub = store.nc.subscribe(store.names.stateSubject(id));
   const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
   try {
     const now = await readStatus(store, id);

@@ -28,8 +28,6 @@ export interface TaskStore {
   readonly names: TaskNames;
   readonly js: JetStreamClient;
   jsm(): Promise<JetStreamManager>;
-  /** The state bucket; undefined while no worker has made it (no task has run yet). */
-  state(): Promise<KV | undefined>;
   /** Makes the state bucket and the dead-letter stream when missing (a worker, at start). */
   prepare(): Promise<KV>;
   /** Makes a task's work stream and consumer when missing; a claim lasts `claimMs` without a sign of life. */
@@ -46,30 +44,19 @@ class Store implements TaskStore {
   readonly names: TaskNames;
   readonly js: JetStreamClient;
   private manager: Promise<JetStreamManager> | undefined;
-  private bucket: Promise<KV> | undefined;
 
   constructor(readonly nc: NatsConnection, namespace: Namespace) {
     this.names = taskNames(namespace);
-    this.js = jetstream(nc);
+    // No `$JS.API.INFO` probe (also the one Kvm's create makes): a process whose NATS user has only its own
+    // tasks' subjects may not ask it.
+    this.js = jetstream(nc, { checkAPI: false });
   }
 
   jsm(): Promise<JetStreamManager> {
-    return (this.manager ??= jetstreamManager(this.nc).catch((err: unknown) => {
+    return (this.manager ??= jetstreamManager(this.nc, { checkAPI: false }).catch((err: unknown) => {
       this.manager = undefined;
       throw err;
     }));
-  }
-
-  async state(): Promise<KV | undefined> {
-    if (this.bucket) return this.bucket;
-    try {
-      const jsm = await this.jsm();
-      await jsm.streams.info(`KV_${this.names.bucket}`);
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
-    return (this.bucket = new Kvm(this.js).open(this.names.bucket));
   }
 
   async prepare(): Promise<KV> {
@@ -88,8 +75,7 @@ class Store implements TaskStore {
         allow_direct: true,
       });
     }
-    this.bucket = new Kvm(this.js).create(bucket, { history: 1, ttl: STATE_TTL_MS, storage: StorageType.File });
-    return this.bucket;
+    return new Kvm(this.js).create(bucket, { history: 1, ttl: STATE_TTL_MS, storage: StorageType.File });
   }
 
   async prepareTask(task: string, claimMs: number): Promise<void> {

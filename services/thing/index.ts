@@ -23,6 +23,8 @@ const SQL = {
 
 export default class ThingService {
   name = 'thing_service';
+  /** create_thing's welcome mail: its NATS user may publish this task's subject and read its status. */
+  enqueues = ['mailer.send_email'];
   /** Opened by the host before the first request, closed after the last; a test may assign a fake instead. */
   database = provide(thingDatabase);
   private readonly context: ProcessContext;

@@ -17,6 +17,7 @@ import { meshMembers, natsConfig } from '../../mesh/cli/nats-config.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
+import Mailer from '../../services/mailer/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 
@@ -27,7 +28,7 @@ const run = promisify(execFile);
 /** The mesh.up processes of package.json, as compose runs them. */
 const PROCESSES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
 
-type User = 'greeting_service' | 'thing_service' | 'websocket_test' | 'gateway_http' | 'gateway_wamp';
+type User = 'greeting_service' | 'thing_service' | 'websocket_test' | 'mailer' | 'gateway_http' | 'gateway_wamp';
 
 /** A fresh password; it starts with a letter, since nats-server reads a variable's value that starts with a digit as a number. */
 const password = () => `p${randomBytes(12).toString('hex')}`;
@@ -116,6 +117,7 @@ describe('deploy/nats/nats.conf', () => {
         runServices([GreetingService], { config: mesh.configAs('greeting_service'), logger: silentLogger }),
         runServices([ThingService], { config: mesh.configAs('thing_service', { 'database.dataDir': dataDir }), logger: silentLogger }),
         runServices([WebsocketTestService], { config: mesh.configAs('websocket_test'), logger: silentLogger }),
+        runServices([Mailer], { config: mesh.configAs('mailer', { 'mailer.dataDir': dataDir }), logger: silentLogger }),
       ]);
       http = await startHttp({ config: mesh.configAs('gateway_http'), logger: silentLogger });
       wamp = await startWamp({ config: mesh.configAs('gateway_wamp'), logger: silentLogger });
@@ -129,7 +131,7 @@ describe('deploy/nats/nats.conf', () => {
     });
 
     it('has a user for each service and gateway', () => {
-      assert.deepEqual(mesh.users, ['greeting_service', 'thing_service', 'websocket_test', 'gateway_http', 'gateway_wamp']);
+      assert.deepEqual(mesh.users, ['greeting_service', 'thing_service', 'websocket_test', 'mailer', 'gateway_http', 'gateway_wamp']);
     });
 
     it('refuses a connection without the right password', async () => {
@@ -140,7 +142,7 @@ describe('deploy/nats/nats.conf', () => {
     it('refuses every user the JetStream, KV and system APIs', async () => {
       for (const user of mesh.users as User[]) {
         const nc = await as(user);
-        for (const subject of ['$JS.API.INFO', '$KV.config.key', '$SYS.REQ.SERVER.PING']) {
+        for (const subject of ['$JS.API.INFO', '$JS.API.STREAM.LIST', '$KV.config.key', '$SYS.REQ.SERVER.PING']) {
           const refused = nextRefusal(nc);
           nc.publish(subject);
           assert.equal(await refused, `publish ${subject}`, user);
@@ -216,6 +218,63 @@ describe('deploy/nats/nats.conf', () => {
       await Promise.all([service.close(), router.close()]);
     });
 
+    it('runs tasks under the generated users: the HTTP gateway enqueues and follows one, thing_service enqueues a welcome mail', async () => {
+      const accepted = await fetch(`${http.url}/mailer.send_email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+        body: JSON.stringify({ to: 'ada@example.com', subject: 'Hello' }),
+      });
+      assert.equal(accepted.status, 202);
+      let status: { state?: string; attempts?: number } = {};
+      for (let i = 0; i < 200 && status.state !== 'succeeded'; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+        status = (await (await fetch(http.url + accepted.headers.get('location')!)).json()) as typeof status;
+      }
+      assert.deepEqual([status.state, status.attempts], ['succeeded', 1]);
+      assert.equal((await post(`${http.url}/thing_service.create_thing`, [['kettle'], {}])).status, 200);
+      let outbox: { subject: string }[] = [];
+      for (let i = 0; i < 200 && !outbox.some((m) => m.subject === 'Welcome, kettle'); i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+        outbox = ((await (await post(`${http.url}/mailer.outbox`, [[], { limit: 50 }])).json()) as [[{ subject: string }[]]])[0][0];
+      }
+      assert.ok(outbox.some((m) => m.subject === 'Welcome, kettle'), 'the welcome mail was sent');
+      assert.deepEqual(readFileSync(mesh.server.logPath, 'utf8').split('\n').filter((line) => /Permissions Violation/.test(line)), []);
+    });
+
+    it('refuses the mailer another task\'s stream, another consumer, other tasks\' state and stream management', async () => {
+      const mailer = await as('mailer');
+      for (const subject of [
+        '$JS.API.CONSUMER.MSG.NEXT.TASKS_mailer-send_email.other',
+        '$JS.API.CONSUMER.MSG.NEXT.TASKS_greeting_service-hello.worker',
+        '$JS.API.CONSUMER.CREATE.TASKS_mailer-send_email.other',
+        '$JS.API.DIRECT.GET.TASKS_greeting_service-hello',
+        '$JS.API.STREAM.MSG.GET.TASKS_mailer-send_email',
+        '$JS.API.STREAM.DELETE.TASKS_mailer-send_email',
+        '$JS.API.STREAM.PURGE.TASKS_DEAD',
+        '$JS.API.STREAM.UPDATE.KV_TASKS_STATE',
+        '$JS.API.DIRECT.GET.KV_TASKS_STATE',
+        '$JS.API.DIRECT.GET.KV_TASKS_STATE.$KV.TASKS_STATE.greeting_service.hello.1',
+        '$KV.TASKS_STATE.greeting_service.hello.1',
+        'tasks.greeting_service.hello',
+        'tasks-dead.greeting_service.hello.1',
+      ]) {
+        const refused = nextRefusal(mailer);
+        mailer.publish(subject);
+        assert.equal(await refused, `publish ${subject}`);
+      }
+      await refusesSubscriptions(mailer, [['$KV.TASKS_STATE.>', undefined], ['tasks.>', undefined]]);
+    });
+
+    it('refuses the gateways and other services the task subjects, which only the endpoint and declared enqueuers use', async () => {
+      for (const [user, subject] of [['gateway_http', 'tasks.mailer.send_email'], ['gateway_wamp', 'tasks.mailer.send_email'], ['thing_service', 'tasks.greeting_service.hello'], ['greeting_service', 'tasks.mailer.send_email']] as const) {
+        const nc = await as(user);
+        const refused = nextRefusal(nc);
+        nc.publish(subject);
+        assert.equal(await refused, `publish ${subject}`, user);
+      }
+      await refusesSubscriptions(await as('gateway_wamp'), [['tasks.mailer.send_email', undefined], ['tasks-dead.>', undefined], ['mailer.send_email', 'q']]);
+    });
+
     it('lets the HTTP gateway user hear instances announce their start, but not answer $SRV discovery', async () => {
       const nc = await as('gateway_http');
       const service = await as('greeting_service');
@@ -259,7 +318,7 @@ describe('deploy/nats/nats.conf', () => {
       const env = (user: User) => ({ PATH: process.env.PATH, NATS_URL: mesh.server.url, NATS_USER: user, NATS_PASSWORD: mesh.passwordOf(user), NATS_INBOX_PREFIX: `_INBOX_${user}` });
       const { stdout } = await run(process.execPath, ['bin/mesh.js', 'ls'], { cwd: ROOT, env: env('gateway_http') });
       const services = stdout.split('\n').filter((line) => /^\S/.test(line)).map((line) => line.split(' ')[0]);
-      assert.deepEqual(services, ['greeting_service', 'thing_service', 'wamp_gateway', 'websocket_test']);
+      assert.deepEqual(services, ['greeting_service', 'mailer', 'thing_service', 'wamp_gateway', 'websocket_test']);
       assert.match(stdout, /^ {2}greeting_service\.hello\(first_name, last_name\?\)$/m);
       const ping = await run(process.execPath, ['bin/mesh.js', 'ping', 'greeting_service'], { cwd: ROOT, env: env('greeting_service') });
       assert.match(ping.stdout, /^greeting_service 1\.0\.0 /);

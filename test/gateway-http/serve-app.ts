@@ -15,7 +15,7 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth' | 'refusals' | 'tasks'>> = {}): Promise<ServedApp> {
+export async function serveHttpApp(nc: NatsConnection, options: Partial<Pick<HttpGatewayOptions, 'logger' | 'reports' | 'auth' | 'refusals'>> = {}): Promise<ServedApp> {
   const http = httpSettings.of(testConfig());
   const refusals = options.refusals ?? createRefusalLog({ logger: options.logger ?? silentLogger, perSecond: 10 });
   const caller = createCaller(nc, { timeoutMs: 2000 });

@@ -32,7 +32,7 @@ describe('HTTP gateway: tasks', () => {
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
     hosted = await hostService(reports, { nc, logger: silentLogger });
-    app = await serveHttpApp(nc, { tasks: createTaskClient(nc) });
+    app = await serveHttpApp(nc);
   });
 
   after(async () => {

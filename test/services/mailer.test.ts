@@ -27,7 +27,7 @@ describe('mailer', () => {
     const context = { config, logger: silentLogger };
     hosted.push(await hostService(new Mailer(context), { nc, logger: silentLogger, config }));
     hosted.push(await hostService(new ThingService(context), { nc, logger: silentLogger, config }));
-    app = await serveHttpApp(nc, { tasks: createTaskClient(nc) });
+    app = await serveHttpApp(nc);
   });
 
   after(async () => {
