@@ -1,7 +1,8 @@
 // The CPU time one RPC costs in each process on its way (`node --import tsx bench/rpc-cpu.ts [caller:responder,...]`):
 // the caller, the responder and the nats-server between them, 64 in flight. On a 2-core machine the three take
 // turns on one batch of requests after another, so throughput follows their sum, and the sum shows which layer costs what.
-// Pairs alternate over ROUNDS rounds (3 by default); each figure is the median of its rounds.
+// Pairs alternate over ROUNDS rounds (3 by default); each figure is the median of its rounds. PROFILE_DIR=<dir> writes
+// each responder's CPU profile there (node --cpu-prof), to see where its microseconds go.
 import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,8 @@ async function respond(kind: Responder): Promise<void> {
       process.send!({ microseconds: used.user + used.system });
     }
   });
+  // exit rather than die on the parent's kill, so that a --cpu-prof profile gets written
+  process.once('SIGTERM', () => process.exit(0));
   process.send!({ subject: `${name}.hello` });
 }
 
@@ -109,7 +112,8 @@ function callerFor(kind: Caller, nc: NatsConnection, subject: string): () => Pro
 
 /** One round of a pair: µs of CPU per request in the caller, the responder and nats-server, and requests per second. */
 async function measure(callerKind: Caller, responder: Responder): Promise<number[]> {
-  const child = fork(fileURLToPath(import.meta.url), ['respond', responder], { execArgv: ['--import', 'tsx'] });
+  const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
+  const child = fork(fileURLToPath(import.meta.url), ['respond', responder], { execArgv: ['--import', 'tsx', ...profile] });
   const next = <T>() => new Promise<T>((resolve) => child.once('message', (message) => resolve(message as T)));
   const { subject } = await next<{ subject: string }>();
   const nc = await connect();

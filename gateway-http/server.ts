@@ -81,9 +81,8 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
     const responses = responding.get(req.socket) ?? new Set<ServerResponse>();
     responding.set(req.socket, responses);
     responses.add(res);
-    const done = () => responses.delete(res);
-    res.once('finish', done);
-    res.once('close', done);
+    // 'close' follows 'finish', and comes alone when the connection ends first
+    res.once('close', () => responses.delete(res));
   });
 
   server.on('connection', (socket: Duplex) => {

@@ -91,7 +91,7 @@ class Client implements MeshClient {
     this.msgpackHeaders = sealHeaders(msgpackHeaders);
   }
 
-  async call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
+  call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
     return this.request(procedure, codec, args, kwargs, options);
   }

@@ -159,27 +159,46 @@ interface Failure {
   own: boolean;
 }
 
-/** A request being served, from its arrival to its answer. */
-interface Served {
-  readonly procedure: Procedure;
-  readonly subject: string;
-  readonly counters: EndpointCounters;
-  readonly msg: Msg;
-  readonly headers: RequestHeaders;
-  /** The request's codec; undefined when its Content-Type is neither JSON nor MessagePack (the reply is then JSON). */
-  readonly codec: Codec | undefined;
-  readonly beatSubject: string | undefined;
-  readonly started: number;
-  readonly hop: Hop;
-  caller: Identity | undefined;
+/**
+ * A request being served, from its arrival to its answer; also what its handler may do towards its caller (its
+ * CallChannel): be canceled by it, and send it progressive results. A class, so that serving one makes no closures.
+ */
+class Served implements CallChannel {
+  caller: Identity | undefined = undefined;
   /** The call as its handler sees it, once the identity is settled. */
-  served?: ServedCall;
+  served: ServedCall | undefined = undefined;
   /** Progressive results not yet published: those of one turn go out together, before the final reply. */
-  outbox?: Uint8Array[];
+  outbox: Uint8Array[] | undefined = undefined;
   /** The procedure's bulkhead, once the request holds a place in it. */
-  bulkhead?: Bulkhead;
+  bulkhead: Bulkhead | undefined = undefined;
   /** The request as the hooks see it, when the service has hooks. */
-  hooked?: HookedCall;
+  hooked: HookedCall | undefined = undefined;
+
+  constructor(
+    private readonly host: Host,
+    readonly procedure: Procedure,
+    readonly subject: string,
+    readonly counters: EndpointCounters,
+    readonly msg: Msg,
+    readonly headers: RequestHeaders,
+    /** The request's codec; undefined when its Content-Type is neither JSON nor MessagePack (the reply is then JSON). */
+    readonly codec: Codec | undefined,
+    readonly beatSubject: string | undefined,
+    readonly started: number,
+    readonly hop: Hop,
+  ) {}
+
+  watch(controller: AbortController): void {
+    this.host.watchCancel(this.msg.reply!, controller);
+  }
+
+  progress(value: unknown): void {
+    if (!this.headers.stream) return;
+    const payload = this.codec!.encode([[value], {}]);
+    if (this.outbox) return void this.outbox.push(payload);
+    this.outbox = [payload];
+    setImmediate(() => this.host.sendProgress(this));
+  }
 }
 
 /** Progressive results published together at most; a generator that yields more in one turn waits a turn. */
@@ -355,7 +374,7 @@ class Host implements HostedService {
     const beatSubject = msg.reply && headers.heartbeat ? msg.reply : undefined;
     if (beatSubject) this.startBeating(beatSubject);
     const codec = codecForContentType(headers.contentType);
-    const request: Served = { procedure, subject, counters, msg, headers, codec, beatSubject, started: performance.now(), hop: hopFrom(subject, 'server', headers.forwarded), caller: undefined };
+    const request = new Served(this, procedure, subject, counters, msg, headers, codec, beatSubject, performance.now(), hopFrom(subject, 'server', headers.forwarded));
     try {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${headers.contentType}'`);
       if (bulkhead) {
@@ -398,7 +417,7 @@ class Host implements HostedService {
       checkAccess(subject, procedure.access, caller);
       const [args, kwargs] = parseEnvelope(codec!.decode(msg.data));
       const method = (this.instance as unknown as Record<string, (...a: unknown[]) => unknown>)[procedure.method]!;
-      const channel = msg.reply ? this.channelOf(request) : undefined;
+      const channel = msg.reply ? request : undefined;
       const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, this.identity.forwarder, channel));
       if (this.hooks) return this.callHooked(request, method, args, kwargs);
       this.settle(request, runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))));
@@ -430,19 +449,9 @@ class Host implements HostedService {
     else this.reply(request, result);
   }
 
-  /** What a request's handler may do towards its caller: be canceled by it, and send it progressive results. */
-  private channelOf(request: Served): CallChannel {
-    const { msg, headers, codec } = request;
-    return {
-      watch: (controller) => this.cancelable.set(msg.reply!, controller),
-      progress: (value) => {
-        if (!headers.stream) return;
-        const payload = codec!.encode([[value], {}]);
-        if (request.outbox) return void request.outbox.push(payload);
-        request.outbox = [payload];
-        setImmediate(() => this.sendProgress(request));
-      },
-    };
+  /** A request's handler read its signal: a cancel message naming its reply subject aborts it. */
+  watchCancel(reply: string, controller: AbortController): void {
+    this.cancelable.set(reply, controller);
   }
 
   /**
@@ -477,7 +486,7 @@ class Host implements HostedService {
    * Publishes the progressive results waiting: a generator's steps are microtasks, and nats.js writes to its socket
    * at every microtask checkpoint, so publishing each at once would cost a write per result.
    */
-  private sendProgress(request: Served): void {
+  sendProgress(request: Served): void {
     const { outbox, msg, codec } = request;
     if (!outbox) return;
     request.outbox = undefined;
