@@ -73,6 +73,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     timeoutMs,
     auth,
     rateLimiter: options.rateLimiter,
+    metrics: metrics?.gateway,
     maxBatch: options.jsonRpcMaxBatch ?? 100,
     readBody,
     crashed: errors.reportCrash,

@@ -11,6 +11,8 @@ import {
   type Caller,
   type Codec,
   type ProcedureRegistry,
+  UNKNOWN_PROCEDURE_LABEL,
+  type GatewayMetrics,
   type GatewayAuth,
   type Identity,
   type RateLimiter,
@@ -26,6 +28,8 @@ export interface JsonRpcOptions {
   maxBatch: number;
   auth?: GatewayAuth;
   rateLimiter?: RateLimiter;
+  /** Counts each call as POST /<procedure> counts its one (procedure and status); undefined when metrics are off. */
+  metrics?: GatewayMetrics;
   /** The request body, within the gateway's limits. */
   readBody(ctx: Context): Promise<Buffer>;
   /** Logs and reports an INTERNAL error made here (it has its id); `procedure` is the method as the request names it. */
@@ -107,7 +111,7 @@ function resultOf([args, kwargs]: [unknown[], Record<string, unknown>]): unknown
 }
 
 export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promise<void> {
-  const { caller, registry, maxNameBytes, timeoutMs, maxBatch, auth, rateLimiter } = options;
+  const { caller, registry, maxNameBytes, timeoutMs, maxBatch, auth, rateLimiter, metrics } = options;
   const limited = rateLimiter?.enabled ? rateLimiter : undefined;
 
   /** Who calls: anonymous without a credential; a credential that does not verify fails the whole request. */
@@ -155,11 +159,13 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
     const call = callOf(value);
     if (!call) return failure(madeHere(ctx, JSONRPC_ERRORS.INVALID_REQUEST, new MeshError('INVALID_ARGUMENT', NOT_A_REQUEST)), null);
     let outcome: unknown;
+    let status = 200;
     const started = performance.now();
     try {
       outcome = await invoke(ctx, call, who);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'internal error');
+      status = error.status;
       // An error a service answered keeps the id it was logged under; one made here gets its own.
       if (error.id === undefined) {
         withErrorId(error);
@@ -168,6 +174,8 @@ export function createJsonRpc(options: JsonRpcOptions): (ctx: Context) => Promis
       }
       outcome = rpcErrorOf(error);
     }
+    // The label is the method only when the registry knows it, so client input never becomes a label value.
+    metrics?.request(registry.get(call.method) ? call.method : UNKNOWN_PROCEDURE_LABEL, status, (performance.now() - started) / 1000);
     if (call.id === undefined) return undefined;
     if (typeof outcome === 'object' && outcome !== null && 'result' in outcome) return { jsonrpc: '2.0', result: outcome.result, id: call.id };
     return failure(outcome as RpcError, call.id);

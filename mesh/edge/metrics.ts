@@ -12,6 +12,9 @@ export const UNKNOWN_PROCEDURE_LABEL = '(unknown)';
 /** Latency buckets of gateway requests, in seconds: the same bounds the service hosts use. */
 const GATEWAY_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Procedures whose label children are kept at hand for the next request. */
+const MAX_CACHED_PROCEDURES = 10_000;
+
 /** prom-client's default gauges whose names end in `_total`, as only counters' may. */
 const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -73,12 +76,18 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
       seen = now;
     } });
   }
-  /** Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. */
+  /**
+   * Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. Bounded:
+   * past MAX_CACHED_PROCEDURES (procedures come and go) it starts again; children made again count into the same series.
+   */
   const series = new Map<string, Map<number, RequestSeries>>();
 
   function seriesOf(procedure: string, status: number): RequestSeries {
     let byStatus = series.get(procedure);
-    if (!byStatus) series.set(procedure, (byStatus = new Map()));
+    if (!byStatus) {
+      if (series.size >= MAX_CACHED_PROCEDURES) series.clear();
+      series.set(procedure, (byStatus = new Map()));
+    }
     let found = byStatus.get(status);
     if (!found) {
       const observer = byStatus.values().next().value?.duration ?? duration.labels(procedure);

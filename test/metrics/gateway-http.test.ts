@@ -37,6 +37,18 @@ async function scrape(gateway: RunningHttpGateway, path: string): Promise<string
   return res.text();
 }
 
+/** A procedure's count of requests answered with a status, in one scrape (0 before its first). */
+function counted(text: string, procedure: string, status: string): number {
+  return sampleValue(text, 'mesh_gateway_requests_total', { procedure, status }) ?? 0;
+}
+
+/** What the calls between two scrapes added: ok calls, refused ones (400), unknown names (404), and ok's latency observations. */
+function countsAdded(before: string, after: string, ok: string, refused: string): number[] {
+  const added = (procedure: string, status: string) => counted(after, procedure, status) - counted(before, procedure, status);
+  const observed = (text: string) => sampleValue(text, 'mesh_gateway_request_duration_seconds_count', { procedure: ok }) ?? 0;
+  return [added(ok, '200'), added(refused, '400'), added('(unknown)', '404'), observed(after) - observed(before)];
+}
+
 describe('metrics on the HTTP gateway', () => {
   let nc: NatsConnection;
   let hosted: HostedService;
@@ -64,18 +76,13 @@ describe('metrics on the HTTP gateway', () => {
     const refuse = `${SERVICE}.refuse`;
     const unknownName = uniqueName('no_such_service') + '.nothing';
     const before = await scrape(gateway, '/metrics');
-    const counted = (text: string, procedure: string, status: string) => sampleValue(text, 'mesh_gateway_requests_total', { procedure, status }) ?? 0;
     for (let i = 0; i < 3; i++) assert.equal(await call(gateway, hello, [['Ann'], {}]), 200);
     for (let i = 0; i < 2; i++) assert.equal(await call(gateway, refuse, [[], {}]), 400);
     assert.equal(await call(gateway, unknownName, [[], {}]), 404);
     const text = await scrape(gateway, '/metrics');
     assert.equal(checkMetrics(text), '');
-    assert.equal(counted(text, hello, '200') - counted(before, hello, '200'), 3);
-    assert.equal(counted(text, refuse, '400') - counted(before, refuse, '400'), 2);
-    assert.equal(counted(text, '(unknown)', '404') - counted(before, '(unknown)', '404'), 1);
+    assert.deepEqual(countsAdded(before, text, hello, refuse), [3, 2, 1, 3]);
     assert.ok(!text.includes(unknownName), 'a name no service advertises never becomes a label value');
-    const observed = (t: string) => sampleValue(t, 'mesh_gateway_request_duration_seconds_count', { procedure: hello }) ?? 0;
-    assert.equal(observed(text) - observed(before), 3);
     assert.ok((sampleValue(text, 'mesh_gateway_open_connections', {}) ?? -1) >= 0);
     assert.ok(sampleValue(text, 'process_cpu_user_seconds_total', { gateway: 'http' }) !== undefined, 'process metrics are there');
   });
@@ -99,6 +106,27 @@ describe('metrics on the HTTP gateway', () => {
     assert.equal(sampleValue(text, 'mesh_endpoint_requests_total', { service: BARE, procedure: `${BARE}.echo` }), 2);
     assert.equal(sampleValue(text, 'mesh_procedure_requests', { service: BARE, procedure: `${BARE}.echo` }), 2);
     assert.equal(sampleValue(text, 'mesh_endpoint_errors_total', { service: BARE, procedure: `${BARE}.echo` }), 0);
+  });
+
+  it('counts JSON-RPC calls as it counts POST /<procedure>: each call of a batch by its procedure and status', async () => {
+    const hello = `${SERVICE}.hello`;
+    const refuse = `${SERVICE}.refuse`;
+    const unknownName = uniqueName('no_such_service') + '.nothing';
+    const before = await scrape(gateway, '/metrics');
+    const batch = [
+      { jsonrpc: '2.0', method: hello, params: ['Ann'], id: 1 },
+      { jsonrpc: '2.0', method: hello, params: ['Bob'] },
+      { jsonrpc: '2.0', method: refuse, id: 2 },
+      { jsonrpc: '2.0', method: unknownName, id: 3 },
+      { not: 'a request' },
+    ];
+    const res = await fetch(`${gateway.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(batch) });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as unknown[]).length, 4);
+    const text = await scrape(gateway, '/metrics');
+    assert.equal(checkMetrics(text), '');
+    assert.deepEqual(countsAdded(before, text, hello, refuse), [2, 1, 1, 2]);
+    assert.ok(!text.includes(unknownName), 'a name no service advertises never becomes a label value');
   });
 
   it('counts rate-limit refusals, exactly', async () => {

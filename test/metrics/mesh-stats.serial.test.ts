@@ -44,12 +44,25 @@ describe('the $SRV.STATS aggregator', () => {
     assert.equal(quantileMs(histogram, 0, 0.5), undefined);
   });
 
-  it('renders label values with quotes and backslashes escaped, accepted by promtool', () => {
+  it('renders label values with quotes and backslashes escaped, accepted by promtool', async () => {
     const figures = { service: 'svc', instance: 'id1', procedure: 'svc.a\\"b', requests: 3, errors: 0, processingS: 0.3, averageS: 0.1 };
-    const text = renderMeshMetrics([figures], 0.25);
+    const text = await renderMeshMetrics([figures], 0.25);
     assert.equal(checkMetrics(text), '');
     assert.ok(text.includes('procedure="svc.a\\\\\\"b"'), text);
     assert.equal(sampleValue(text, 'mesh_stats_instances', {}), 1);
+  });
+
+  it("renders each instance's latency histogram with the bounds it sent, accepted by promtool", async () => {
+    const figures = (instance: string, bucketsS: number[], counts: number[]) => ({
+      service: 'svc', instance, procedure: 'svc.a', requests: counts.at(-1)! + 1, errors: 0, processingS: 0.5, averageS: 0.1, latency: { bucketsS, counts, sumS: 0.5 },
+    });
+    const text = await renderMeshMetrics([figures('id1', [0.01, 0.1], [1, 3]), figures('id2', [0.5], [2])], 0.25);
+    assert.equal(checkMetrics(text), '');
+    const bucket = (instance_id: string, le: string) => sampleValue(text, 'mesh_endpoint_duration_seconds_bucket', { instance_id, le });
+    assert.deepEqual([bucket('id1', '0.01'), bucket('id1', '0.1'), bucket('id1', '+Inf'), bucket('id1', '0.5')], [1, 3, 4, undefined]);
+    assert.deepEqual([bucket('id2', '0.5'), bucket('id2', '+Inf')], [2, 3]);
+    assert.equal(sampleValue(text, 'mesh_endpoint_duration_seconds_sum', { instance_id: 'id2' }), 0.5);
+    assert.equal(sampleValue(text, 'mesh_endpoint_duration_seconds_count', { instance_id: 'id2' }), 3);
   });
 
   describe('gathering on NATS', () => {
