@@ -7,7 +7,8 @@ import { hopFrom } from '../observability/tracing.ts';
 import type { Logger } from '../process/logger.ts';
 import { createTaskClient, type EnqueueOptions, type TaskClient, type TaskHandle } from '../tasks/enqueue.ts';
 import { parseTaskId, RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_STATUS_HEADER } from '../tasks/names.ts';
-import { taskStore } from '../tasks/store.ts';
+import { taskStore, type TaskStore } from '../tasks/store.ts';
+import { runSchedule, tickKey, type Schedule } from '../tasks/schedule.ts';
 import { startWorker, type TaskCounters, type TaskWorker } from '../tasks/worker.ts';
 import { CONTENT_TYPE_HEADER, codecForContentType, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from '../wire/envelope.ts';
@@ -77,6 +78,7 @@ function keptHeaders(msg: Msg, codec: Codec) {
 class Tasks implements HostedTasks {
   readonly subjects: string[] = [];
   private readonly workers: TaskWorker[] = [];
+  private readonly schedules: { stop(): void }[] = [];
   readonly client: TaskClient;
 
   constructor(private readonly instance: { readonly name: string }, private readonly options: TaskHostOptions) {
@@ -106,6 +108,7 @@ class Tasks implements HostedTasks {
           },
         }),
       );
+      if (declaration.schedule) this.schedules.push(await this.schedule(name, declaration.schedule, store));
       const subject = namespace.subject(name);
       micro.addEndpoint(declaration.method, {
         subject,
@@ -122,7 +125,33 @@ class Tasks implements HostedTasks {
   }
 
   async stop(graceMs: number): Promise<void> {
+    for (const schedule of this.schedules) schedule.stop();
     await Promise.all(this.workers.map((worker) => worker.stop(graceMs)));
+  }
+
+  /**
+   * Enqueues the task at each tick of its schedule, with no arguments, under the tick's key: every instance tries,
+   * JetStream's dedupe stores one. With `missed: 'once'` each tick is also written down (`<task>.last_tick` in the
+   * state bucket), and a start after a missed tick enqueues that one.
+   */
+  private async schedule(name: string, schedule: Schedule, store: TaskStore): Promise<{ stop(): void }> {
+    const { logger } = this.options;
+    const lastTick = store.names.stateSubject(`${name}.last_tick`);
+    const enqueueTick = async (tick: number) => {
+      try {
+        await this.client.enqueue(name, [], {}, { key: tickKey(name, tick) });
+        if (schedule.missed === 'once') await store.js.publish(lastTick, String(tick));
+      } catch (err) {
+        logger.warn({ err, task: name, schedule: schedule.text, tick: new Date(tick).toISOString() }, 'could not enqueue a scheduled tick');
+      }
+    };
+    const previous = schedule.previous(Date.now());
+    if (schedule.missed === 'once' && previous !== undefined) {
+      const jsm = await store.jsm();
+      const last = await jsm.direct.getMessage(store.names.stateStream, { last_by_subj: lastTick }).catch(() => null);
+      if (!last || Number(last.string()) < previous) await enqueueTick(previous);
+    }
+    return runSchedule(schedule, enqueueTick);
   }
 
   /**

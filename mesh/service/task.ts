@@ -3,8 +3,9 @@
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import { readParameters, type Parameter } from './signature.ts';
 import { retryPolicy, type RetryPolicy } from '../tasks/retry.ts';
+import { scheduleOf, type Schedule, type ScheduleOptions } from '../tasks/schedule.ts';
 
-export interface TaskOptions extends ContractOptions {
+export interface TaskOptions extends ContractOptions, ScheduleOptions {
   /** At most this many attempts run at once in each instance; 10 by default. */
   concurrency?: number;
   /** How often a failure is retried, after what backoff (ms, doubling, with jitter): `{ max: 3, backoff: 1000 }` by default. */
@@ -26,6 +27,8 @@ export interface TaskDeclaration {
   retries: RetryPolicy;
   timeoutMs: number;
   claimMs: number;
+  /** When it runs by itself (`every` or `cron`); undefined: only when enqueued. */
+  schedule: Schedule | undefined;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -44,8 +47,11 @@ function positive(method: string, name: string, value: number | undefined, fallb
 
 function declare(method: string, fn: AnyMethod, options: TaskOptions): TaskDeclaration {
   let retries: RetryPolicy;
+  let schedule: Schedule | undefined;
+  // Checked when the class is defined, so a bad value stops the start instead of the first tick.
   try {
     retries = retryPolicy(options.retries);
+    schedule = scheduleOf(options);
   } catch (err) {
     throw new TypeError(`@task on '${method}': ${(err as Error).message}`);
   }
@@ -59,6 +65,7 @@ function declare(method: string, fn: AnyMethod, options: TaskOptions): TaskDecla
     retries,
     timeoutMs: positive(method, 'timeout', options.timeout, 5 * 60_000),
     claimMs: positive(method, 'claim', options.claim, 30_000),
+    schedule,
   };
 }
 
