@@ -19,7 +19,7 @@ declare module 'autobahn' {
     subscribe(topic: string, handler: (args: Args, kwargs: Kwargs, details: Kwargs) => void, options?: Kwargs): Promise<Subscription>;
     publish(topic: string, args?: Args, kwargs?: Kwargs, options?: Kwargs): Promise<unknown>;
     call(procedure: string, args?: Args, kwargs?: Kwargs, options?: Kwargs): Promise<unknown>;
-    register(procedure: string, endpoint: (args: Args, kwargs: Kwargs) => unknown, options?: Kwargs): Promise<unknown>;
+    register(procedure: string, endpoint: (args: Args, kwargs: Kwargs, details: Kwargs) => unknown, options?: Kwargs): Promise<unknown>;
   }
 
   export interface ConnectionOptions {
