@@ -39,13 +39,18 @@ export interface TaskClient {
   handle(id: string): TaskHandle;
 }
 
+/** The longest delay an enqueue may ask for: a year (JetStream holds a task back by a delay in ns). */
+export const MAX_DELAY_MS = 365 * 24 * 3600_000;
+
 /** The longest key JetStream's Nats-Msg-Id is given: printable ASCII, no spaces. */
 const KEY = /^[\x21-\x7e]{1,128}$/;
 
 /** Throws INVALID_ARGUMENT for a key JetStream would not take or a delay that is not a number of ms. */
 export function checkEnqueueOptions(options: Omit<EnqueueOptions, 'encoding'>): void {
   if (options.key !== undefined && !KEY.test(options.key)) throw new MeshError('INVALID_ARGUMENT', 'key must be 1 to 128 printable ASCII characters without spaces');
-  if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0)) throw new MeshError('INVALID_ARGUMENT', 'delay must be a number of ms, at least 0');
+  if (options.delay !== undefined && !(Number.isFinite(options.delay) && options.delay >= 0 && options.delay <= MAX_DELAY_MS)) {
+    throw new MeshError('INVALID_ARGUMENT', `delay must be a number of ms from 0 to ${MAX_DELAY_MS} (a year)`);
+  }
 }
 
 /** What JetStream's refusal of a publish means for the enqueuer: no stream on the subject is no such task. */

@@ -106,6 +106,7 @@ describe('HTTP gateway: tasks', () => {
     assert.equal((await fetch(`${app.url}/reports.nothing`, { method: 'POST', headers: ASYNC, body: '[]' })).status, 404);
     assert.equal((await fetch(`${app.url}/tasks/reports.render.999999`)).status, 404);
     assert.equal((await fetch(`${app.url}/tasks/not-an-id`)).status, 404);
+    assert.equal((await fetch(`${app.url}/tasks/reports.nothing.1`)).status, 404, 'an id of a task no worker declared');
     const huge = JSON.stringify({ title: 'x'.repeat(2 * 1024 * 1024), pages: 1 });
     assert.equal((await fetch(`${app.url}/reports.render`, { method: 'POST', headers: ASYNC, body: huge })).status, 413);
   });
