@@ -1,7 +1,11 @@
-// The mesh a fuzz run attacks, as a user runs it: its own nats-server (with monitoring), greeting_service and both
+// The mesh a fuzz run attacks, as a user runs it: its own nats-server (with monitoring and JetStream), greeting_service,
+// the mailer (tasks; its outbox in a temp dir) and both
 // gateways as `mesh` CLI child processes. It reports liveness and NATS disconnects; it judges no reply itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OwnNatsServer } from '../helpers.ts';
 
@@ -11,7 +15,7 @@ const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
 export const REQUEST_TIMEOUT_MS = 1500;
 
 /** The NATS connection names of the processes under fuzz: a service process is named after its classes (mesh/service/runner.ts). */
-export const CONNECTION_NAMES = ['GreetingService', 'gateway-http', 'gateway-wamp'] as const;
+export const CONNECTION_NAMES = ['GreetingService', 'Mailer', 'gateway-http', 'gateway-wamp'] as const;
 
 interface MeshChild {
   label: string;
@@ -36,9 +40,9 @@ export interface FuzzedMesh {
   stop(): Promise<void>;
 }
 
-function startChild(label: string, args: string[], natsUrl: string): MeshChild {
+function startChild(label: string, args: string[], natsUrl: string, env: Record<string, string> = {}): MeshChild {
   const child = spawn(process.execPath, [MESH, ...args], {
-    env: { ...process.env, NATS_URL: natsUrl, LOG_FORMAT: 'json', LOG_LEVEL: 'info', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+    env: { ...process.env, NATS_URL: natsUrl, LOG_FORMAT: 'json', LOG_LEVEL: 'info', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry: MeshChild = { label, child, output: '' };
@@ -67,14 +71,16 @@ export async function startFuzzedMesh(): Promise<FuzzedMesh> {
   const nats = await OwnNatsServer.start({ monitoring: true });
   const children = [
     startChild('mesh run services/greeting', ['run', 'services/greeting'], nats.url),
+    startChild('mesh run services/mailer', ['run', 'services/mailer'], nats.url, { DATA_DIR: mkdtempSync(join(tmpdir(), 'fuzz-mailer-')) }),
     startChild('mesh gateway http', ['gateway', 'http', '--port', '0', '--host', '127.0.0.1'], nats.url),
     startChild('mesh gateway wamp', ['gateway', 'wamp', '--port', '0', '--host', '127.0.0.1'], nats.url),
   ] as const;
   try {
-    const [, http, wamp] = await Promise.all([
+    const [, , http, wamp] = await Promise.all([
       logLine(children[0], 'service ready'),
-      logLine(children[1], 'http gateway listening'),
-      logLine(children[2], 'wamp gateway listening'),
+      logLine(children[1], 'service ready'),
+      logLine(children[2], 'http gateway listening'),
+      logLine(children[3], 'wamp gateway listening'),
     ]);
     return {
       httpUrl: http.url as string,

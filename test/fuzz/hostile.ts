@@ -109,7 +109,26 @@ function request(parts: Partial<HttpRequest>): HttpRequest {
   return { method: 'POST', path: '/greeting_service.hello', headers: ['Content-Type: application/json'], body: '[["Bob"], {"last_name": "Ross"}]', ...parts };
 }
 
+/** Task ids: real-looking ones (some may exist), sequences out of range, and hostile text. */
+const taskIdText: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('mailer.send_email.1', 'mailer.send_email.0', 'mailer.send_email.99999999999999999999', 'mailer.outbox.1', 'a.b.1', 'mailer.send_email.-1', 'mailer.send_email.1.2'),
+  hostileName,
+  hostileText.map((t) => `mailer.send_email.${t}`),
+);
+
+/** A valid mail now and then, so that enqueues are stored and run too (the fuzzed mesh's mailer delivers to a temp dir). */
+const mailBody = fc.oneof(
+  { arbitrary: fc.constant(JSON.stringify({ to: 'ada@example.com', subject: 'fuzz', body: 'hi' })), weight: 1 },
+  { arbitrary: hostileBody, weight: 4 },
+);
+
+const idempotencyKey = fc.oneof(fc.constant<string[]>([]), fc.constantFrom('k1', 'order-42').map((k) => [`Idempotency-Key: ${k}`]), hostileText.map((k) => [`Idempotency-Key: ${k}`]));
+
 export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
+  'hostile task enqueues: Prefer: respond-async and Idempotency-Key to mailer.send_email': fc
+    .tuple(mailBody, idempotencyKey, fc.constantFrom('respond-async', 'respond-async, wait=1', 'wait=1', ' RESPOND-ASYNC ', 'respond-async;x'))
+    .map(([body, key, prefer]) => request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', `Prefer: ${prefer}`, ...key], body })),
+  'hostile task ids in GET /tasks/<id>': taskIdText.map((id) => request({ method: 'GET', path: `/tasks/${percentEncode(id)}`, headers: [], body: '' })),
   'hostile bodies and content types to greeting_service.hello': fc.tuple(contentTypeHeader, hostileBody).map(([headers, body]) => request({ headers, body })),
   'hostile procedure names in the path (percent-encoded)': fc.tuple(hostileName, hostileBody).map(([name, body]) => request({ path: `/${percentEncode(name)}`, body })),
   'raw CR/LF/NUL and other bytes in the path': fc
@@ -193,6 +212,20 @@ const args = field(fc.array(hostileValue, { maxLength: 3 }), fc.oneof(wrongType,
 const kwargs = field(hostileKwargs, wrongType);
 const details = field(fc.constant({ roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } } as Hostile), fc.oneof(optionsDict, wrongType));
 
+/** The router's task procedures with hostile task names, envelopes, ids and enqueue options. */
+const taskName = field(fc.constantFrom('mailer.send_email', 'mailer.outbox', 'greeting_service.hello', 'mailer.nope'), fc.oneof(hostileName, wrongType));
+const enqueueOptions = field(
+  fc.record({ key: field(fc.constantFrom('k1', 'order-42'), fc.oneof(hostileText, wrongType)), delay: field(fc.integer({ min: 0, max: 1000 }), fc.oneof(hostileNumber, wrongType)) }, { requiredKeys: [] }) as fc.Arbitrary<Hostile>,
+  fc.oneof(hostileKwargs, wrongType),
+);
+const mail = fc.constant({ to: 'ada@example.com', subject: 'fuzz' } as Hostile);
+const taskCall: fc.Arbitrary<Hostile> = fc
+  .oneof(
+    fc.tuple(hostileId, options, fc.constant('mesh.tasks.enqueue' as Hostile), field(fc.tuple(taskName, args, fc.oneof(mail, kwargs)) as fc.Arbitrary<Hostile>, args), enqueueOptions),
+    fc.tuple(hostileId, options, fc.constantFrom<Hostile>('mesh.tasks.get', 'mesh.tasks.retry', 'mesh.tasks.queues'), field(fc.tuple(field(taskIdText, wrongType)) as fc.Arbitrary<Hostile>, args), kwargs),
+  )
+  .map((fields) => [48, ...fields] as Hostile);
+
 /** Each message a client may send, by type code, field by field. */
 const MESSAGES: Record<number, fc.Arbitrary<Hostile[]>> = {
   1: fc.tuple(realm, details),
@@ -231,6 +264,7 @@ function encodeCase(protocolName: WampProtocol, hello: boolean, message: Hostile
 export const WAMP_CLASSES: Record<string, fc.Arbitrary<WampCase>> = {
   'messages with every field valid or of a wrong type, in a session': fc.tuple(protocol, wampMessage).map(([p, m]) => encodeCase(p, true, m)),
   'messages before HELLO': fc.tuple(protocol, wampMessage).map(([p, m]) => encodeCase(p, false, m)),
+  'calls of the task procedures (mesh.tasks.*) with hostile tasks, arguments, ids and options': fc.tuple(protocol, taskCall).map(([p, m]) => encodeCase(p, true, m)),
   'raw frames: random bytes, text, JSON and deep nesting': fc
     .tuple(
       protocol,
@@ -250,6 +284,9 @@ export const WAMP_CLASSES: Record<string, fc.Arbitrary<WampCase>> = {
 
 /** Inputs that once hurt the mesh or are named in the hardening issue, always sent. */
 export const FIXED_HTTP: HttpInput[] = [
+  request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', 'Prefer: respond-async'], body: JSON.stringify({ to: 'ada@example.com', subject: 'x'.repeat(2 * 1024 * 1024) }) }),
+  request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', 'Prefer: respond-async', `Idempotency-Key: ${'k'.repeat(129)}`], body: '{"to": "ada@example.com", "subject": "s"}' }),
+  request({ method: 'GET', path: `/tasks/mailer.send_email.${'9'.repeat(100_000)}`, headers: [], body: '' }),
   request({ body: '[[], {"a\\nb": 1}]' }),
   request({ body: '[[], {"a\\r\\nNats-Service-Error: x": 1}]' }),
   request({ body: toJson([new Nested(10_000), {}]) }),
@@ -280,6 +317,9 @@ export const FIXED_WAMP: WampCase[] = [
   encodeCase('wamp.2.json', true, [32, 1, { match: 'prefix' }, 'wamp.session']),
   encodeCase('wamp.2.json', true, [70, 1, { progress: true }, ['unasked']]),
   encodeCase('wamp.2.json', true, [8, 68, 77, {}, 'wamp.error.canceled', []]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'mesh.tasks.enqueue', ['mailer.send_email', [], { to: 'ada@example.com', subject: 'later' }], { delay: 1e308 }]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'mesh.tasks.enqueue', ['mailer.send_email', [], { to: 'not an address' }], { key: 'k\r\nX: 1' }]),
+  encodeCase('wamp.2.msgpack', true, [48, 1, {}, 'mesh.tasks.get', ['mailer.send_email.99999999999999999999'], {}]),
   encodeCase('wamp.2.json', true, [48, 1, {}, 'greeting_service.hello', [], { 'a\nb': 1 }]),
   encodeCase('wamp.2.msgpack', true, [48, 1, {}, 'greeting_service.hello', [], { 'a\nb': 1 }]),
   encodeCase('wamp.2.json', true, [32, 1, {}, 'a\r\nb.c']),

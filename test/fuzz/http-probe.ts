@@ -130,6 +130,8 @@ export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | un
     try {
       const value = decodeBody(contentType, body);
       if (Array.isArray(value) && value.length === 2 && Array.isArray(value[0])) return undefined;
+      // A task enqueued with Prefer: respond-async: 202, its id, and where to follow it.
+      if (status === 202 && typeof (value as { id?: unknown } | null)?.id === 'string' && /\r\nlocation: \/tasks\/[^\r\n]+/i.test(outcome.head)) return undefined;
       if (request?.path.startsWith('/health') && isHealthy(value)) return undefined;
       return `${status} with a body that is not [args, kwargs]: ${describe(body.toString('utf8'))}`;
     } catch {
