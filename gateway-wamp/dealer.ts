@@ -44,7 +44,7 @@ import { MAX_ID, MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import type { Guard } from './guard.ts';
 import type { MetaProcedures } from './meta.ts';
-import { ENQUEUE_PROCEDURE, enqueueHeaders, parseEnqueue, type EnqueueRequest, type TaskProcedures } from './task-procedures.ts';
+import { isTaskCall, parseTaskCall, taskCallHeaders, taskCallResult, type TaskCall, type TaskProcedures } from './task-procedures.ts';
 import type { WampMeta } from './wamp-meta.ts';
 import { exactSubject } from './uri.ts';
 
@@ -241,8 +241,8 @@ export class SessionRpc implements Callee {
     return this.peer.id;
   }
 
-  /** A CALL; `enqueue`, when it is the call of a task's endpoint that `mesh.tasks.enqueue` stands for. */
-  async call(message: Call, enqueue?: EnqueueRequest): Promise<void> {
+  /** A CALL; `taskCall`, when it is the call of a task's endpoint that `mesh.tasks.enqueue` or `.get` stands for. */
+  async call(message: Call, taskCall?: TaskCall): Promise<void> {
     const { requestId, options, procedure, args, kwargs } = message;
     const { peer, limits } = this;
     if (this.dealer.options.wampMeta?.has(procedure)) return this.callWampMeta(requestId, procedure, args, kwargs);
@@ -250,7 +250,7 @@ export class SessionRpc implements Callee {
     if (problem) return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
     // Every session may list what it may call: the answer is filtered by the same policy.
     if (this.dealer.options.meta.has(procedure)) return void peer.send([MessageType.RESULT, requestId, {}, ...this.dealer.options.meta.answer(procedure, this.identity)]);
-    if (!enqueue && this.dealer.options.tasks.has(procedure)) return this.answerTasks(message);
+    if (!taskCall && this.dealer.options.tasks.has(procedure)) return this.answerTasks(message);
     const refusal = this.dealer.options.guard.call(this.identity, procedure);
     if (refusal) return this.refuse(MessageType.CALL, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const own = this.dealer.options.gatewayProcedures?.get(procedure);
@@ -284,7 +284,7 @@ export class SessionRpc implements Callee {
         signal: controller.signal,
         cancel: 'kill',
         onProgress: options.receive_progress === true ? (msg) => this.progressResult(requestId, msg) : undefined,
-        headers: this.callHeaders(procedure, deadline, options.disclose_me === true, enqueue),
+        headers: this.callHeaders(procedure, deadline, options.disclose_me === true, taskCall),
         trace: hop,
       });
       hop.end();
@@ -302,7 +302,7 @@ export class SessionRpc implements Callee {
     }
     // Canceled with `kill`: the callee has answered now, and the caller hears that its call was canceled.
     if (controller.signal.aborted) return this.refuse(MessageType.CALL, requestId, procedure, routerError('CANCELED', WampUri.CANCELED, 'the call was canceled'));
-    this.answer(requestId, reply, procedure, hop, started);
+    this.answer(requestId, reply, procedure, hop, started, taskCall);
   }
 
   /** A WAMP meta procedure, if the policy lets the session call it: RESULT, or ERROR with the spec's URI for a bad argument. */
@@ -335,20 +335,21 @@ export class SessionRpc implements Callee {
   }
 
   /**
-   * `mesh.tasks.*`. An enqueue is a call of the task's endpoint, under the same rules as calling it, once the
-   * registry shows a task there; the others are answered from the task store.
+   * `mesh.tasks.*`. An enqueue or a status read is a call of the task's endpoint, under the same rules as calling
+   * it, once the registry shows a task there; queues and retry are answered from the task store.
    */
   private async answerTasks(message: Call): Promise<void> {
     const { requestId, options, procedure, args, kwargs } = message;
     const { tasks, guard } = this.dealer.options;
-    if (procedure !== ENQUEUE_PROCEDURE) return this.answerMeta(requestId, procedure, options, () => tasks.answer(procedure, args, this.identity));
-    let request: EnqueueRequest;
+    if (!isTaskCall(procedure)) return this.answerMeta(requestId, procedure, options, () => tasks.answer(procedure, args, this.identity));
+    let taskCall: TaskCall;
     try {
-      request = parseEnqueue(args, kwargs);
+      taskCall = parseTaskCall(procedure, args, kwargs);
     } catch (err) {
-      return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, (err as Error).message));
+      const error = err instanceof MeshError && err.code === 'NOT_FOUND' ? err : new MeshError('INVALID_ARGUMENT', (err as Error).message);
+      return this.refuse(MessageType.CALL, requestId, procedure, routerError(error.code, errorUri(error), error.message));
     }
-    const { task } = request;
+    const { task } = taskCall;
     const problem = this.dealer.procedureProblem(task);
     if (problem) return this.refuse(MessageType.CALL, requestId, task, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, problem));
     const refusal = guard.call(this.identity, task);
@@ -357,7 +358,8 @@ export class SessionRpc implements Callee {
       return this.refuse(MessageType.CALL, requestId, task, routerError('UNKNOWN_PROCEDURE', WampUri.NO_SUCH_PROCEDURE, `no service runs a task ${quoteName(task)}`));
     }
     if (!this.peer.open) return;
-    return this.call({ ...message, procedure: task, args: request.args, kwargs: request.kwargs }, request);
+    const call = taskCall.kind === 'enqueue' ? { ...message, procedure: task, args: taskCall.request.args, kwargs: taskCall.request.kwargs } : { ...message, procedure: task, args: [], kwargs: {} };
+    return this.call(call, taskCall);
   }
 
   /** A procedure the gateway answers itself: RESULT with its value as the one argument. */
@@ -560,11 +562,12 @@ export class SessionRpc implements Callee {
    * RESULT for a reply; ERROR for an error reply, with the callee's own URI, args and kwargs when it has them. A
    * reply that cannot be read is the router's own INTERNAL error, reported as a crash.
    */
-  private answer(requestId: number, reply: Msg, procedure: string, hop: Hop, started: number): void {
+  private answer(requestId: number, reply: Msg, procedure: string, hop: Hop, started: number, taskCall?: TaskCall): void {
     const { peer } = this;
     let envelope: [Args, Kwargs];
     try {
       envelope = decodeReply(reply);
+      if (taskCall) envelope = taskCallResult(taskCall, envelope);
     } catch (err) {
       const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'reply is not decodable');
       const detail = isErrorReply(reply) ? this.wampDetail(reply) : undefined;
@@ -595,8 +598,8 @@ export class SessionRpc implements Callee {
   }
 
   /** A CALL's headers: a task's enqueue headers for `mesh.tasks.enqueue`, and this session named as the caller when it asks (disclose_me). */
-  private callHeaders(procedure: string, deadline: number, disclose: boolean, enqueue: EnqueueRequest | undefined): MsgHdrs | undefined {
-    const headers = enqueue ? enqueueHeaders(this.requestHeaders(procedure, deadline), enqueue) : this.requestHeaders(procedure, deadline);
+  private callHeaders(procedure: string, deadline: number, disclose: boolean, taskCall: TaskCall | undefined): MsgHdrs | undefined {
+    const headers = taskCall ? taskCallHeaders(this.requestHeaders(procedure, deadline), taskCall) : this.requestHeaders(procedure, deadline);
     return disclose ? this.disclosing(headers) : headers;
   }
 

@@ -1,5 +1,5 @@
-// The router's task procedures: `mesh.tasks.enqueue` read into the call of a task's endpoint that the dealer makes,
-// and `mesh.tasks.get`, `.queues` and `.retry` answered from the task store, each under the policy's rules for the task.
+// The router's task procedures: `mesh.tasks.enqueue` and `mesh.tasks.get` read into calls of the task's endpoint that the
+// dealer makes (the gateway reads no JetStream for them), `.queues` and `.retry` answered from the task store; each under the policy's rules for the task.
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import {
   checkEnqueueOptions,
@@ -9,18 +9,19 @@ import {
   MeshError,
   parseTaskId,
   quoteName,
-  readStatus,
   retryDead,
   RESPOND_ASYNC_HEADER,
   statusView,
   TASK_DELAY_HEADER,
   TASK_KEY_HEADER,
+  TASK_STATUS_HEADER,
   type Args,
+  type Envelope,
   type ErrorObject,
   type Kwargs,
   type ProcedureRegistry,
   type TaskQueue,
-  type TaskStatusView,
+  type TaskStatus,
   type TaskStore,
   type Identity,
 } from '../mesh/gateway.ts';
@@ -80,14 +81,42 @@ export function parseEnqueue(args: Args, kwargs: Kwargs): EnqueueRequest {
   return { task, args: taskArgs, kwargs: taskKwargs, key, delay };
 }
 
-/** The request headers of an enqueue: the call's own, and what the task's endpoint reads (respond at once, key, delay). */
-export function enqueueHeaders(base: MsgHdrs | undefined, request: EnqueueRequest): MsgHdrs {
+/** A call of a task's endpoint that a task procedure stands for: an enqueue, or a status read by id. */
+export type TaskCall = { kind: 'enqueue'; task: string; request: EnqueueRequest } | { kind: 'status'; task: string; id: string };
+
+/** Reads a task procedure's arguments into the call of the task's endpoint it stands for; INVALID_ARGUMENT or NOT_FOUND. */
+export function parseTaskCall(procedure: string, args: Args, kwargs: Kwargs): TaskCall {
+  if (procedure === ENQUEUE_PROCEDURE) {
+    const request = parseEnqueue(args, kwargs);
+    return { kind: 'enqueue', task: request.task, request };
+  }
+  const id = idArgument(procedure, args);
+  return { kind: 'status', task: parseTaskId(id).task, id };
+}
+
+/** The request headers of a task call: the call's own, and what the task's endpoint reads (respond at once, key, delay; or the status asked for). */
+export function taskCallHeaders(base: MsgHdrs | undefined, call: TaskCall): MsgHdrs {
   const headers = natsHeaders();
   for (const name of base?.keys() ?? []) for (const value of base!.values(name)) headers.append(name, value);
+  if (call.kind === 'status') {
+    headers.set(TASK_STATUS_HEADER, call.id);
+    return headers;
+  }
   headers.set(RESPOND_ASYNC_HEADER, '1');
-  if (request.key !== undefined) headers.set(TASK_KEY_HEADER, request.key);
-  if (request.delay) headers.set(TASK_DELAY_HEADER, String(Math.round(request.delay)));
+  if (call.request.key !== undefined) headers.set(TASK_KEY_HEADER, call.request.key);
+  if (call.request.delay) headers.set(TASK_DELAY_HEADER, String(Math.round(call.request.delay)));
   return headers;
+}
+
+/** The endpoint's reply as the caller gets it: a status as `GET /tasks/<id>` shows it, an enqueue's `[{id}]` as it came. */
+export function taskCallResult(call: TaskCall, envelope: Envelope): Envelope {
+  if (call.kind === 'enqueue') return envelope;
+  return [[statusView(envelope[0][0] as TaskStatus)], {}];
+}
+
+/** Whether the procedure stands for a call of a task's endpoint (enqueue, get), not an answer of the router's own. */
+export function isTaskCall(procedure: string): boolean {
+  return procedure === ENQUEUE_PROCEDURE || procedure === GET_PROCEDURE;
 }
 
 /** The task an id names; INVALID_ARGUMENT unless the procedure got exactly one string. */
@@ -110,22 +139,14 @@ export class TaskProcedures {
     return known?.instances.some((instance) => instance.metadata.task === 'true') ?? false;
   }
 
-  /** The answer of get, queues or retry (enqueue is the dealer's call); a MeshError when refused. */
+  /** The answer of queues or retry (enqueue and get are the dealer's calls); a MeshError when refused. */
   async answer(procedure: string, args: Args, identity: Identity | undefined): Promise<unknown> {
     if (procedure === QUEUES_PROCEDURE) return this.overview(identity);
+    if (procedure !== RETRY_PROCEDURE) throw new Error(`not a task procedure the router answers: ${procedure}`);
     const id = idArgument(procedure, args);
-    const { task } = parseTaskId(id);
-    this.mayCall(identity, task);
-    if (procedure === GET_PROCEDURE) return this.status(id);
-    if (procedure === RETRY_PROCEDURE) {
-      this.mayCall(identity, RETRY_PROCEDURE);
-      return { id: await retryDead(this.store, id) };
-    }
-    throw new Error(`not a task procedure: ${procedure}`);
-  }
-
-  private async status(id: string): Promise<TaskStatusView> {
-    return statusView(await readStatus(this.store, id));
+    this.mayCall(identity, parseTaskId(id).task);
+    this.mayCall(identity, RETRY_PROCEDURE);
+    return { id: await retryDead(this.store, id) };
   }
 
   /** Every queue and dead task of the tasks the identity may call. */
