@@ -39,7 +39,7 @@ describe("mesh up's nats-server", () => {
     assert.equal(nats.started, true);
     nc = await connect({ servers: url });
     // A worker makes the queue, then leaves: the tasks wait in the stream.
-    await (await hostService(new Ledger(), { nc, logger: silentLogger })).stop(0);
+    await (await hostService(new Ledger(), { nc, logger: silentLogger })).stop();
     const tasks = createTaskClient(nc);
     const ids = await Promise.all(Array.from({ length: 300 }, (_, n) => tasks.enqueue('ledger.book', [n]).then((h) => h.id)));
     assert.equal(new Set(ids).size, 300);
