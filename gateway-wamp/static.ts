@@ -46,6 +46,7 @@ function loadAssets({ path, realm }: PageSettings): Map<string, Asset> {
     ['/index.html', html],
     ['/app.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('app.js') }],
     ['/explorer.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('explorer.js') }],
+    ['/tasks.js', { type: 'text/javascript; charset=utf-8', body: frontendFile('tasks.js') }],
     ['/style.css', { type: 'text/css; charset=utf-8', body: frontendFile('style.css') }],
     ['/favicon.svg', { type: 'image/svg+xml', body: frontendFile('favicon.svg') }],
     ['/vendor/autobahn.min.js', { type: 'text/javascript; charset=utf-8', body: autobahnBrowser() }],
