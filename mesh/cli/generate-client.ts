@@ -15,23 +15,29 @@ function comment(text: string | undefined, indent: string): string {
   return text ? `${indent}/** ${text.replace(/\*\//g, '* /').replace(/\s+/g, ' ')} */\n` : '';
 }
 
-/** The overloads of one procedure: positional parameters, then each split into leading positionals and kwargs. */
+/** A parameter whose value is an object: given last, the runtime (as createClient's) sends it as keyword arguments. */
+function objectLike(type: string): boolean {
+  return type.startsWith('{') || type.startsWith('Record<');
+}
+
+/**
+ * The overloads of one procedure, as the runtime binds a call: leading positionals, then optionally one object of
+ * keyword arguments. A call that would end with an object-typed positional is left out (its object would be sent as
+ * keyword arguments and refused), so `welcome('P', 3, { city: 'Rome' })` does not compile where `options` is the
+ * third parameter; `welcome('P', 3, { options: { city: 'Rome' } })` does.
+ */
 function signatures(procedure: ProcedureDescription): string[] {
   const result = `Promise<${procedure.resultSchema ? schemaToType(procedure.resultSchema) : 'unknown'}>`;
   const params: JsonSchema | undefined = procedure.paramsSchema?.type === 'object' ? procedure.paramsSchema : undefined;
   if (!params) return [`(...args: unknown[]): ${result}`];
   const members = objectMembers(params);
-  const positional = (count: number) => members.slice(0, count).map((m, i) => {
-    // A parameter may only be optional when every one after it is.
-    const optional = m.optional && members.slice(i + 1, count).every((n) => n.optional);
-    return `${IDENTIFIER.test(m.name) && !RESERVED.has(m.name) ? m.name : `arg${i}`}${optional ? '?' : ''}: ${m.type}`;
-  });
-  const kwargs = (from: number) => {
-    const rest = members.slice(from);
-    const allOptional = rest.every((m) => m.optional);
-    return `kwargs${allOptional ? '?' : ''}: { ${rest.map((m) => `${m.key}${m.optional ? '?' : ''}: ${m.type}`).join('; ')} }`;
-  };
-  const overloads = [`(${positional(members.length).join(', ')}): ${result}`];
+  const positional = (count: number) => members.slice(0, count).map((m, i) => `${IDENTIFIER.test(m.name) && !RESERVED.has(m.name) ? m.name : `arg${i}`}: ${m.type}`);
+  const kwargs = (from: number) => `kwargs: { ${members.slice(from).map((m) => `${m.key}${m.optional ? '?' : ''}: ${m.type}`).join('; ')} }`;
+  const overloads: string[] = [];
+  for (let count = 0; count <= members.length; count++) {
+    const restOptional = members.slice(count).every((m) => m.optional);
+    if (restOptional && (count === 0 || !objectLike(members[count - 1]!.type))) overloads.push(`(${positional(count).join(', ')}): ${result}`);
+  }
   for (let from = 0; from < members.length; from++) overloads.push(`(${[...positional(from), kwargs(from)].join(', ')}): ${result}`);
   return overloads;
 }

@@ -7,12 +7,22 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createClient, serviceProxy } from '../../mesh/index.ts';
+import { createClient, rpc, serviceProxy, z } from '../../mesh/index.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
 const run = promisify(execFile);
+
+/** A procedure whose last parameter is an object: the call the issue found typed one way and bound another. */
+class WelcomeService {
+  name = uniqueName('welcome');
+
+  @rpc({ params: z.object({ name: z.string(), age: z.number(), options: z.object({ city: z.string() }) }), result: z.string() })
+  async welcome(name: string, age: number, options: { city: string }) {
+    return `Welcome ${name} (${age}) to ${options.city}`;
+  }
+}
 const ROOT = new URL('../../', import.meta.url).pathname;
 const mesh = (...args: string[]) => run(process.execPath, [join(ROOT, 'bin/mesh.js'), ...args], { env: { ...process.env, NATS_URL, LOG_LEVEL: 'silent' }, cwd: ROOT });
 const TSC = ['--noEmit', '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--experimentalDecorators', '--allowImportingTsExtensions', '--skipLibCheck', '--types', 'node'];
@@ -24,14 +34,18 @@ describe('typed clients and the discovery commands', () => {
   const greeting = new GreetingService();
   greeting.name = uniqueName('greeting');
   const dir = mkdtempSync(join(ROOT, 'test/.clients-'));
+  const welcome = new WelcomeService();
+  let hostedWelcome: HostedService;
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     hosted = await hostService(greeting, { nc, logger: silentLogger });
+    hostedWelcome = await hostService(welcome, { nc, logger: silentLogger });
   });
 
   after(async () => {
     rmSync(dir, { recursive: true, force: true });
+    await hostedWelcome.stop();
     await hosted.stop();
     await nc.drain();
   });
@@ -52,7 +66,7 @@ describe('typed clients and the discovery commands', () => {
   it('generates a module that compiles with tsc and calls the live service; a wrong argument type does not compile', async () => {
     const out = join(dir, 'mesh-client.ts');
     await mesh('client', '--out', out, '--service', greeting.name, '--import-from', '../../mesh/index.ts');
-    assert.match(readFileSync(out, 'utf8'), /hello\(first_name: string, last_name\?: string\): Promise<string>;/);
+    assert.match(readFileSync(out, 'utf8'), /hello\(first_name: string\): Promise<string>;\n.*\n  hello\(first_name: string, last_name: string\): Promise<string>;/);
     writeFileSync(join(dir, 'good.ts'), `import { connect } from '@nats-io/transport-node';
 import { createMeshClient } from './mesh-client.ts';
 import { createClient } from '../../mesh/index.ts';
@@ -84,6 +98,31 @@ await createClient<{ ${greeting.name}: GreetingService }>(nc).${greeting.name}.g
     assert.match(bad, /bad\.ts\(8,\d+\): error TS2339/);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'good.ts')], { cwd: ROOT });
     assert.equal(stdout.trim(), '["Hello, Bob Ross","Hello, Bob Ross","Hello, Al"]');
+  });
+
+  it('types a generated call the way the runtime binds it: a trailing object is keyword arguments, never a positional one', async () => {
+    const out = join(dir, 'welcome-client.ts');
+    await mesh('client', '--out', out, '--service', welcome.name, '--import-from', '../../mesh/index.ts');
+    writeFileSync(join(dir, 'welcome-good.ts'), `import { connect } from '@nats-io/transport-node';
+import { createMeshClient } from './welcome-client.ts';
+const nc = await connect({ servers: ${JSON.stringify(NATS_URL)} });
+const client = createMeshClient(nc);
+const a: string = await client.${welcome.name}.welcome('P', 3, { options: { city: 'Rome' } });
+const b: string = await client.${welcome.name}.welcome('P', { age: 3, options: { city: 'Oslo' } });
+console.log(JSON.stringify([a, b]));
+client.close();
+await nc.close();
+`);
+    writeFileSync(join(dir, 'welcome-bad.ts'), `import type { NatsConnection } from '@nats-io/transport-node';
+import { createMeshClient } from './welcome-client.ts';
+declare const nc: NatsConnection;
+await createMeshClient(nc).${welcome.name}.welcome('P', 3, { city: 'Rome' });
+`);
+    const [good, bad] = await Promise.all([tsc(join(dir, 'welcome-good.ts')), tsc(join(dir, 'welcome-bad.ts'))]);
+    assert.equal(good, '');
+    assert.match(bad, /welcome-bad\.ts\(4,\d+\): error TS2353: .*'city' does not exist/);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'welcome-good.ts')], { cwd: ROOT });
+    assert.equal(stdout.trim(), '["Welcome P (3) to Rome","Welcome P (3) to Oslo"]');
   });
 
   it('mesh --version prints the package version', async () => {
