@@ -120,8 +120,8 @@ async function measureScenario(scenario: Scenario): Promise<void> {
 interface RpcVariant {
   label: string;
   /** How the caller process calls (see workers/rpc-caller.ts). */
-  mode: 'mesh' | 'lean' | 'request';
-  responder: 'mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw';
+  mode: 'mesh' | 'mesh-resilient' | 'lean' | 'request';
+  responder: 'mesh' | 'mesh-hooked' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw';
   baseline?: boolean;
 }
 
@@ -134,6 +134,7 @@ function rpcScenario(name: string, encoding: 'json' | 'msgpack', variants: RpcVa
   let caller: Worker<Record<string, unknown>>;
   const subjects = {
     mesh: `${unique('bench_mesh')}.hello`,
+    'mesh-hooked': `${unique('bench_hooked')}.hello`,
     'mesh-plain': `${unique('bench_plain')}.hello`,
     'mesh-plain-unobserved': `${unique('bench_unobserved')}.hello`,
     raw: `${unique('bench_raw')}.hello`,
@@ -577,6 +578,8 @@ const HTTP_AUTH = 'HTTP gateway with authentication: POST /greeting.hello with a
 const HTTP_OBSERVED = 'HTTP gateway with metrics and tracing: POST /greeting.hello, both on (the default) and both off';
 const RPC_OBSERVED = 'RPC with metrics and tracing: greeting.hello as a plain @rpc, both on (the default) and both off';
 const MEMORY = 'WAMP gateway memory with idle sessions';
+const RPC_RESILIENT = 'RPC with hooks+retries+breaker declared, not triggered: greeting.hello, plain and declared';
+const MESH_RPC_RESILIENT = 'nats-mesh, idle hooks both sides, retries + breaker declared';
 
 const started = Date.now();
 const scenarios: Scenario[] = [
@@ -611,6 +614,10 @@ const scenarios: Scenario[] = [
   rpcScenario(RPC_OBSERVED, 'json', [
     { label: MESH_RPC_UNOBSERVED, mode: 'mesh', responder: 'mesh-plain-unobserved', baseline: true },
     { label: MESH_RPC_PLAIN, mode: 'mesh', responder: 'mesh-plain' },
+  ]),
+  rpcScenario(RPC_RESILIENT, 'json', [
+    { label: MESH_RPC, mode: 'mesh', responder: 'mesh', baseline: true },
+    { label: MESH_RPC_RESILIENT, mode: 'mesh-resilient', responder: 'mesh-hooked' },
   ]),
 ];
 
@@ -647,6 +654,7 @@ const targets: Target[] = [
   versus(HTTP_AUTH, '64', MESH_HTTP_AUTH, MESH_HTTP, 0.9, 'HTTP, 64 connections: JWT + policy / authentication off'),
   versus(HTTP_OBSERVED, '64', MESH_HTTP, MESH_HTTP_UNOBSERVED, 0.9, 'HTTP, 64 connections: metrics and tracing on / both off'),
   versus(RPC_OBSERVED, '64', MESH_RPC_PLAIN, MESH_RPC_UNOBSERVED, 0.9, 'RPC, 64 in flight: metrics and tracing on / both off'),
+  versus(RPC_RESILIENT, '64', MESH_RPC_RESILIENT, MESH_RPC, 0.98, 'RPC, 64 in flight: hooks, retries and breaker declared, not triggered / none'),
   { scenario: MEMORY, description: 'WAMP gateway with 10,000 idle sessions', value: memoryMiB, goal: 1024, unit: 'MiB' },
 ];
 /** Only a full run of every scenario stands for the project (latest.*, and the table of docs/performance.md from it). */

@@ -14,8 +14,9 @@ import { fixedHeaders } from '../baselines/fixed-headers.ts';
 import { greet } from '../baselines/greeting.ts';
 import { thingQueries } from '../baselines/thing.ts';
 import { BENCH_POOL_SIZE, NATS_URL, serve } from './ipc.ts';
+import { IDLE_HOOKS } from '../baselines/idle-resilience.ts';
 
-const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw' | 'moleculer' | 'thing' | 'thing-floor', string, string?];
+const [kind, name, third] = process.argv.slice(2) as ['mesh' | 'mesh-hooked' | 'mesh-plain' | 'mesh-plain-unobserved' | 'raw' | 'moleculer' | 'thing' | 'thing-floor', string, string?];
 
 /** greeting_service's hello without a declared schema: parameters read from the method, no validation. */
 class PlainGreeting {
@@ -42,14 +43,15 @@ if (kind === 'moleculer') {
   serve({ subject: `${name}.hello` }, async () => null, () => broker.stop());
 } else {
   const nc = await connect({ servers: NATS_URL });
-  if (kind === 'mesh' || kind === 'mesh-plain' || kind === 'mesh-plain-unobserved' || kind === 'thing') {
+  if (kind === 'mesh' || kind === 'mesh-hooked' || kind === 'mesh-plain' || kind === 'mesh-plain-unobserved' || kind === 'thing') {
     const settings = kind === 'thing' ? { 'database.url': third } : { 'auth.jwtSecret': third };
     const observed = kind !== 'mesh-plain-unobserved';
     const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'database.poolSize': BENCH_POOL_SIZE, 'metrics.enabled': observed, 'tracing.enabled': observed, ...settings } });
     await startTracing(name, config.tracing, {});
-    const service = kind === 'mesh' ? new GreetingService() : kind === 'thing' ? new ThingService({ config, logger }) : new PlainGreeting();
+    const service = kind === 'mesh' || kind === 'mesh-hooked' ? new GreetingService() : kind === 'thing' ? new ThingService({ config, logger }) : new PlainGreeting();
     service.name = name;
-    const hosted = await hostService(service, { nc, logger, config, identity: createIdentityVerifier(config.auth) });
+    const use = kind === 'mesh-hooked' ? [IDLE_HOOKS] : undefined;
+    const hosted = await hostService(service, { nc, logger, config, identity: createIdentityVerifier(config.auth), use });
     serve({ subject: `${name}.hello` }, async () => null, async () => {
       await hosted.stop();
       await nc.close();

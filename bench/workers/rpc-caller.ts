@@ -7,13 +7,14 @@ import { createClient } from '../../mesh/gateway.ts';
 import { fixedHeaders } from '../baselines/fixed-headers.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
 import { REQUEST } from '../baselines/greeting.ts';
+import { IDLE_HOOKS, IDLE_POLICY } from '../baselines/idle-resilience.ts';
 import { THING_CALLS, type ThingCallName } from '../baselines/thing.ts';
 import { measureLoop } from '../loop.ts';
 import { expectGreeting, WrongReply } from '../replies.ts';
 import type { Measurement } from '../stats.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Mode = 'mesh' | 'lean' | 'request' | 'moleculer';
+type Mode = 'mesh' | 'mesh-resilient' | 'lean' | 'request' | 'moleculer';
 type Call = () => Promise<unknown>;
 
 interface RunMessage {
@@ -29,6 +30,13 @@ interface RunMessage {
 const nc: NatsConnection = await connect({ servers: NATS_URL });
 const client = createClient(nc, { timeoutMs: 10_000 });
 const lean = leanCaller(nc);
+/** Clients with idle hooks and the idle policy declared for one subject, made on first use. */
+const resilient = new Map<string, ReturnType<typeof createClient>>();
+function resilientClient(subject: string) {
+  let declared = resilient.get(subject);
+  if (!declared) resilient.set(subject, (declared = createClient(nc, { timeoutMs: 10_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } })));
+  return declared;
+}
 // The floors encode as the mesh does: JSON with Buffer.from, one MessagePack encoder and decoder, the header once.
 const decoder = new TextDecoder();
 const msgpack = { encoder: new Encoder(), decoder: new Decoder() };
@@ -66,6 +74,10 @@ async function callFor({ mode, subject, encoding, thing }: RunMessage): Promise<
   switch (mode) {
     case 'mesh':
       return async () => expectGreeting((await client.call(subject, args, kwargs, { encoding }))[0][0]);
+    case 'mesh-resilient': {
+      const declared = resilientClient(subject);
+      return async () => expectGreeting((await declared.call(subject, args, kwargs, { encoding }))[0][0]);
+    }
     case 'lean':
       return asMsgpack
         ? async () => {
@@ -90,5 +102,6 @@ async function measure(message: RunMessage): Promise<Measurement> {
 serve({}, (message) => measure(message as unknown as RunMessage), async () => {
   await broker?.stop();
   client.close();
+  for (const declared of resilient.values()) declared.close();
   await nc.close();
 });
