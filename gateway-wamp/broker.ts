@@ -20,6 +20,7 @@ import {
   TRACESTATE_HEADER,
   type Hop,
 } from '../mesh/gateway.ts';
+import { disclosedBy, disclosure } from './disclosure.ts';
 import { randomId } from './ids.ts';
 import type { PublishOptions } from './parse.ts';
 import type { Peer } from './peer.ts';
@@ -27,7 +28,10 @@ import type { Serializer } from './serializer.ts';
 import { MAX_ID, MAX_SESSION_LIST, MessageType } from './protocol.ts';
 import { matchesPrefix, natsSubjectsOf, type MatchPolicy } from './uri.ts';
 
-/** Header carrying the publication id, so PUBLISHED and every EVENT on every gateway agree on it. */
+/**
+ * Header carrying the publication id, so PUBLISHED and every EVENT on every gateway agree on it; with disclose_me,
+ * `<id>;<publisher session>;<authid>;<authrole>` (both percent-encoded): a header every event is read for already.
+ */
 const PUBLICATION_HEADER = 'Wamp-Publication';
 /** Header naming the publishing session (`<gateway id>/<session id>`) when it must not get its own event. */
 const EXCLUDE_HEADER = 'Wamp-Exclude';
@@ -35,10 +39,6 @@ const EXCLUDE_HEADER = 'Wamp-Exclude';
 const EXCLUDE_SESSIONS_HEADER = 'Wamp-Exclude-Sessions';
 /** Header listing the only session ids that may get the event (PUBLISH option `eligible`), as `[1,2,3]`. */
 const ELIGIBLE_HEADER = 'Wamp-Eligible';
-/** Headers disclosing the publisher (PUBLISH option disclose_me): its session id, and its authid and authrole percent-encoded. */
-const PUBLISHER_HEADER = 'Wamp-Publisher';
-const PUBLISHER_AUTHID_HEADER = 'Wamp-Publisher-Authid';
-const PUBLISHER_AUTHROLE_HEADER = 'Wamp-Publisher-Authrole';
 
 /** Headers carrying the authid and authrole black/white lists of a PUBLISH, each as a nameList. */
 const AUTH_LIST_HEADERS = {
@@ -88,19 +88,10 @@ function headerBytes(headers: MsgHdrs): number {
   return size;
 }
 
-/** The EVENT details disclosing a publisher, from its headers; undefined when it did not ask (or they are malformed). */
-function publisherOf(headers: MsgHdrs): Record<string, unknown> | undefined {
-  const publisher = Number(headers.get(PUBLISHER_HEADER));
-  if (!Number.isInteger(publisher) || publisher < 1 || publisher > MAX_ID) return undefined;
-  try {
-    return {
-      publisher,
-      publisher_authid: decodeURIComponent(headers.get(PUBLISHER_AUTHID_HEADER)),
-      publisher_authrole: decodeURIComponent(headers.get(PUBLISHER_AUTHROLE_HEADER)),
-    };
-  } catch {
-    return undefined;
-  }
+/** The EVENT details naming a publisher that disclosed itself (disclosure.ts); undefined when malformed. */
+function publisherOf(value: string): Record<string, unknown> | undefined {
+  const disclosed = disclosedBy(value);
+  return disclosed && { publisher: disclosed.session, publisher_authid: disclosed.authid, publisher_authrole: disclosed.authrole };
 }
 
 /** What the subscription meta API tells of a subscription. */
@@ -267,16 +258,11 @@ export class Broker {
     }
     const headers = natsHeaders();
     const publicationId = randomId();
-    headers.set(PUBLICATION_HEADER, String(publicationId));
+    headers.set(PUBLICATION_HEADER, options.discloseMe ? `${publicationId};${disclosure(peer)}` : String(publicationId));
     if (hop) headers.set(TRACEPARENT_HEADER, hop.traceparent);
     if (hop?.tracestate !== undefined) headers.set(TRACESTATE_HEADER, hop.tracestate);
     if (peer.serializer.natsHeaders) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
     if (options.excludeMe) headers.set(EXCLUDE_HEADER, `${this.gatewayId}/${peer.id}`);
-    if (options.discloseMe) {
-      headers.set(PUBLISHER_HEADER, String(peer.id));
-      headers.set(PUBLISHER_AUTHID_HEADER, encodeURIComponent(peer.authid));
-      headers.set(PUBLISHER_AUTHROLE_HEADER, encodeURIComponent(peer.authrole));
-    }
     if (options.exclude?.length) headers.set(EXCLUDE_SESSIONS_HEADER, sessionList(options.exclude));
     if (options.eligible) headers.set(ELIGIBLE_HEADER, sessionList(options.eligible));
     for (const [option, header] of Object.entries(AUTH_LIST_HEADERS) as [AuthList, string][]) {
@@ -328,7 +314,9 @@ export class Broker {
     const envelope = this.decodeEvent(msg);
     if (!envelope) return;
     const headers = msg.headers;
-    const stated = Number(headers?.get(PUBLICATION_HEADER));
+    const publication = headers?.get(PUBLICATION_HEADER) ?? '';
+    const semicolon = publication.indexOf(';');
+    const stated = Number(semicolon < 0 ? publication : publication.slice(0, semicolon));
     const publicationId = Number.isInteger(stated) && stated >= 1 && stated <= MAX_ID ? stated : randomId();
     const excluded = this.excludedSession(headers);
     const excludedSessions = readSessionList(headers, EXCLUDE_SESSIONS_HEADER);
@@ -339,7 +327,7 @@ export class Broker {
       this.logger.debug({ subject: msg.subject }, 'event with a malformed session list; not delivered');
       return;
     }
-    const publisher = headers && publisherOf(headers);
+    const publisher = semicolon < 0 ? undefined : publisherOf(publication.slice(semicolon + 1));
     const details = name !== undefined ? { topic: name, ...publisher } : (publisher ?? {});
     const event = [MessageType.EVENT, topic.id, publicationId, details, envelope[0], envelope[1]];
     /** Each serializer's frame of the event, made once; null when that serializer cannot carry it (nested too deep). */

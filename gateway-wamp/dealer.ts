@@ -40,12 +40,13 @@ import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from '
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
 import type { Call, Cancel, ErrorMessage, Register, Unregister, Yield } from './parse.ts';
 import type { Peer } from './peer.ts';
-import { MAX_ID, MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
+import { MESH_ERROR_PREFIX, MessageType, WampUri } from './protocol.ts';
 import { isInvokePolicy, Registrations, type Callee, type Registration } from './registrations.ts';
 import type { Guard } from './guard.ts';
 import type { MetaProcedures } from './meta.ts';
 import { isTaskCall, parseTaskCall, taskCallHeaders, taskCallResult, type TaskCall, type TaskProcedures } from './task-procedures.ts';
 import type { WampMeta } from './wamp-meta.ts';
+import { disclosedBy, disclosure } from './disclosure.ts';
 import { exactSubject } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
@@ -103,22 +104,16 @@ interface Invocation {
 }
 
 /**
- * Headers disclosing the caller to the callee (CALL option disclose_me): its session id, and its authid and authrole
- * percent-encoded. A WAMP callee finds them in INVOCATION's details; they are what the calling gateway states.
+ * Header disclosing the caller to the callee (CALL option disclose_me, see disclosure.ts). A WAMP callee finds it in
+ * INVOCATION's details; it is what the calling gateway states.
  */
 const CALLER_HEADER = 'Wamp-Caller';
-const CALLER_AUTHID_HEADER = 'Wamp-Caller-Authid';
-const CALLER_AUTHROLE_HEADER = 'Wamp-Caller-Authrole';
 
 /** INVOCATION details naming the caller, from the request's headers; undefined when it did not disclose itself. */
 function callerOf(headers: MsgHdrs): Record<string, unknown> | undefined {
-  const caller = Number(headers.get(CALLER_HEADER));
-  if (!Number.isInteger(caller) || caller < 1 || caller > MAX_ID) return undefined;
-  try {
-    return { caller, caller_authid: decodeURIComponent(headers.get(CALLER_AUTHID_HEADER)), caller_authrole: decodeURIComponent(headers.get(CALLER_AUTHROLE_HEADER)) };
-  } catch {
-    return undefined;
-  }
+  const value = headers.get(CALLER_HEADER);
+  const disclosed = value ? disclosedBy(value) : undefined;
+  return disclosed && { caller: disclosed.session, caller_authid: disclosed.authid, caller_authrole: disclosed.authrole };
 }
 
 /** WAMP's cancel modes (CANCEL's `mode`), the default first. */
@@ -605,12 +600,9 @@ export class SessionRpc implements Callee {
 
   /** The request's headers naming this session as the caller (disclose_me). */
   private disclosing(headers: MsgHdrs | undefined): MsgHdrs {
-    const { id, authid, authrole } = this.peer;
     const disclosed = natsHeaders();
     for (const [name, values] of headers ?? []) for (const value of values) disclosed.append(name, value);
-    disclosed.set(CALLER_HEADER, String(id));
-    disclosed.set(CALLER_AUTHID_HEADER, encodeURIComponent(authid));
-    disclosed.set(CALLER_AUTHROLE_HEADER, encodeURIComponent(authrole));
+    disclosed.set(CALLER_HEADER, disclosure(this.peer));
     return disclosed;
   }
 

@@ -2,7 +2,7 @@
 // wildcards, sessions on one topic share one NATS subscription, and a publisher skips its own event unless it asks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { start } from '../../gateway-wamp/index.ts';
 import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { jsonCodec, MAX_DEPTH } from '../../mesh/gateway.ts';
@@ -109,6 +109,25 @@ describe('gateway-wamp pubsub', () => {
     const one = await subscribe(client, `${root}x`, { match: 'prefix' });
     for (const topic of [`${root}xy`, `${root}x`, `${root}x.y`]) await publishNats(topic, [[topic], {}]);
     for (const topic of [`${root}x`, `${root}x.y`]) assert.deepEqual((await client.next()).slice(1, 5).filter((_, i) => i !== 1), [one, { topic }, [topic]]);
+    await client.close();
+  });
+
+  it('names no publisher for a malformed disclosure in Wamp-Publication, and still delivers the event', async () => {
+    const topic = uniqueName('disclosed');
+    const client = await openSession(gateway.wsUrl);
+    const subscription = await subscribe(client, topic);
+    const values = ['5;x;a;b', '5;7;%zz;b', '5;7;a', '5;7;a;b;c', '5;0;a;b', '5;7;a;b'];
+    for (const value of values) {
+      const headers = natsHeaders();
+      headers.set('Wamp-Publication', value);
+      nc.publish(topic, JSON.stringify([[value], {}]), { headers });
+    }
+    await nc.flush();
+    for (const value of values) {
+      const [type, id, publication, details, args] = await client.next();
+      const disclosed = value === '5;7;a;b' ? { publisher: 7, publisher_authid: 'a', publisher_authrole: 'b' } : {};
+      assert.deepEqual([type, id, publication, details, args], [EVENT, subscription, 5, disclosed, [value]]);
+    }
     await client.close();
   });
 
