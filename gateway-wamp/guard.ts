@@ -56,6 +56,11 @@ export class Guard {
     return undefined;
   }
 
+  /** A router meta topic (wamp.session.on_join, ...): the policy's `subscribe`, as for any topic; it is no procedure's subject. */
+  subscribeMeta(identity: Identity | undefined, topic: string): Refusal | undefined {
+    return this.allows(identity, 'subscribe', topic) ? undefined : denied(identity, 'subscribe to', topic);
+  }
+
   /** A PUBLISH into a procedure's subject would invoke it without a reply, past the rules for calls: it takes a grant. */
   publish(identity: Identity | undefined, topic: string): Refusal | undefined {
     if (!this.allows(identity, 'publish', topic)) return denied(identity, 'publish to', topic);

@@ -299,9 +299,8 @@ export class Session implements MetaSession {
 
   /** A meta topic (wamp.session.on_join, ...): the router's own events, as the policy's `subscribe` allows. */
   private subscribeMeta(requestId: number, topic: string, refuse: (error: MeshError) => void): void {
-    if (!this.context.guard.allows(this.identity, 'subscribe', topic)) {
-      return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(this.identity?.id ?? 'anonymous')} may not subscribe to ${quoteName(topic)}`));
-    }
+    const refusal = this.context.guard.subscribeMeta(this.identity, topic);
+    if (refusal) return refuse(routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     if (this.atSubscriptionLimit(topic, 'meta')) return refuse(this.tooManySubscriptions());
     const subscriptionId = this.context.broker.subscribeMeta(this, topic);
     (this.subscriptions ??= new Set()).add(subscriptionId);
