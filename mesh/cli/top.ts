@@ -1,8 +1,11 @@
-// `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99, redrawn every interval from
-// `$SRV.STATS` with plain ANSI escapes. It reads and prints; gathering and summing are mesh-stats.ts's.
+// `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99 from `$SRV.STATS`, and the task
+// queues with their dead tasks from JetStream, redrawn every interval with plain ANSI escapes. It reads and prints.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { gatherStats, summarize, type ProcedureFigures } from '../observability/mesh-stats.ts';
 import type { Logger } from '../process/logger.ts';
+import { listQueues, type TaskQueue } from '../tasks/queues.ts';
+import { taskStore } from '../tasks/store.ts';
+import { meshNamespace } from '../wire/namespace.ts';
 
 export interface TopOptions {
   /** Where a stats reply that could not be read is logged. */
@@ -48,6 +51,18 @@ export function renderTop(procedures: readonly ProcedureFigures[], previous: Sna
   return `${line(COLUMNS)}\n${body}\n`;
 }
 
+const QUEUE_COLUMNS = ['TASK', 'QUEUED', 'CLAIMED', 'OLDEST S', 'DEAD'];
+
+/** The task queues, one row per task; or why they cannot be read (no JetStream, or no rights to it). */
+export function renderQueues(queues: readonly TaskQueue[] | Error): string {
+  if (queues instanceof Error) return `task queues: cannot read them (${queues.message})\n`;
+  if (queues.length === 0) return 'no task queue\n';
+  const rows = queues.map((q) => [q.task, String(q.queued), String(q.claimed), q.queued ? (q.oldest_ms / 1000).toFixed(1) : '-', String(q.dead)]);
+  const widths = QUEUE_COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  return `${line(QUEUE_COLUMNS)}\n${rows.map(line).join('\n')}\n`;
+}
+
 function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapshot {
   return { at, requests: new Map(procedures.map((p) => [p.procedure, p.requests])) };
 }
@@ -55,11 +70,15 @@ function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapsh
 /** Runs until the process is interrupted, or once. */
 export async function runTop(nc: NatsConnection, { logger, intervalMs, waitMs, once, out, namespace }: TopOptions): Promise<void> {
   let previous: Snapshot | undefined;
+  const store = taskStore(nc, meshNamespace(namespace));
   for (;;) {
     const started = Date.now();
-    const procedures = summarize(await gatherStats(nc, { logger, waitMs, namespace }));
+    const [procedures, queues] = await Promise.all([
+      gatherStats(nc, { logger, waitMs, namespace }).then(summarize),
+      listQueues(store).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    ]);
     const now = Date.now();
-    const table = renderTop(procedures, previous, now);
+    const table = `${renderTop(procedures, previous, now)}\n${renderQueues(queues)}`;
     if (once) {
       out.write(table);
       return;

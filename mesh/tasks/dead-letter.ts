@@ -65,3 +65,16 @@ export async function forgetDead(store: TaskStore, id: string): Promise<void> {
   const jsm = await store.jsm();
   await jsm.streams.purge(store.names.deadStream, { filter: store.names.deadSubject(id) });
 }
+
+/** How many dead tasks the dead-letter stream keeps of each task, by task name (one stream info request). */
+export async function countDead(store: TaskStore): Promise<Map<string, number>> {
+  const jsm = await store.jsm();
+  const info = await jsm.streams.info(store.names.deadStream, { subjects_filter: store.names.deadSubjects }).catch(() => undefined);
+  const prefix = store.names.deadSubject('');
+  const counts = new Map<string, number>();
+  for (const [subject, count] of Object.entries(info?.state.subjects ?? {})) {
+    const task = subject.slice(prefix.length).replace(/\.[0-9]+$/, '');
+    counts.set(task, (counts.get(task) ?? 0) + count);
+  }
+  return counts;
+}

@@ -1,7 +1,7 @@
 // What an operator sees and does to task queues (`mesh tasks`): each task's depth, oldest waiting age and claims
 // out, purging a queue, and retrying a dead task. Workers and enqueuers never need it.
 import { MeshError } from '../wire/errors.ts';
-import { deadBody, forgetDead, readDead } from './dead-letter.ts';
+import { countDead, deadBody, forgetDead, readDead } from './dead-letter.ts';
 import { WORKER_CONSUMER } from './names.ts';
 import type { TaskStore } from './store.ts';
 import { headers as natsHeaders } from '@nats-io/transport-node';
@@ -15,19 +15,22 @@ export interface TaskQueue {
   claimed: number;
   /** How long the oldest task in the stream has been there, in ms (0 when empty). */
   oldest_ms: number;
+  /** Its dead tasks the dead-letter stream keeps. */
+  dead: number;
 }
 
 /** Every task queue of the store's namespace, by name. */
 export async function listQueues(store: TaskStore): Promise<TaskQueue[]> {
   const jsm = await store.jsm();
   const queues: TaskQueue[] = [];
+  const dead = await countDead(store);
   const prefix = store.names.stream('x.x').slice(0, -'x-x'.length);
   for await (const info of jsm.streams.list()) {
     if (!info.config.name.startsWith(prefix) || info.config.name === store.names.deadStream) continue;
     const task = info.config.name.slice(prefix.length).replace('-', '.');
     const consumer = await jsm.consumers.info(info.config.name, WORKER_CONSUMER).catch(() => undefined);
     const first = info.state.messages > 0 ? Date.parse(info.state.first_ts) : Date.now();
-    queues.push({ task, queued: info.state.messages, claimed: consumer?.num_ack_pending ?? 0, oldest_ms: Math.max(0, Date.now() - first) });
+    queues.push({ task, queued: info.state.messages, claimed: consumer?.num_ack_pending ?? 0, oldest_ms: Math.max(0, Date.now() - first), dead: dead.get(task) ?? 0 });
   }
   return queues.sort((a, b) => a.task.localeCompare(b.task));
 }

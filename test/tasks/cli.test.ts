@@ -1,5 +1,5 @@
 // `mesh tasks` on a nats-server of its own: a poison task goes dead, `dead` and `inspect` show it with its error,
-// `retry` enqueues it again, `ls` shows the queues and `purge` empties one.
+// `retry` enqueues it again, `ls` and `mesh top` show the queues with their dead tasks and `purge` empties one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -22,9 +22,13 @@ class Flaky {
     return 'fine';
   }
 
+  /** Parks until the test ends, so its queue keeps what was enqueued however slowly the CLI starts. */
+  release!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+
   @task({ concurrency: 1 })
   async park() {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await this.released;
   }
 }
 
@@ -33,15 +37,17 @@ describe('mesh tasks', () => {
   let nc: NatsConnection;
   let hosted: HostedService;
   let tasks: TaskClient;
+  const flaky = new Flaky();
 
   before(async () => {
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
-    hosted = await hostService(new Flaky(), { nc, logger: silentLogger, taskGraceMs: 0 });
+    hosted = await hostService(flaky, { nc, logger: silentLogger, taskGraceMs: 0 });
     tasks = createTaskClient(nc);
   });
 
   after(async () => {
+    flaky.release();
     await hosted?.stop();
     await nc?.close();
     await server?.stop();
@@ -66,8 +72,12 @@ describe('mesh tasks', () => {
 
   it('shows each queue and purges one', async () => {
     await Promise.all([1, 2, 3].map(() => tasks.enqueue('flaky.park')));
-    const queues = (await mesh('ls')) as { task: string; queued: number; claimed: number }[];
-    assert.deepEqual(queues.map((q) => [q.task, q.queued]), [['flaky.once', 0], ['flaky.park', 3]]);
+    const queues = (await mesh('ls')) as { task: string; queued: number; claimed: number; dead: number }[];
+    assert.deepEqual(queues.map((q) => [q.task, q.queued, q.dead]), [['flaky.once', 0, 1], ['flaky.park', 3, 0]]);
     assert.deepEqual(await mesh('purge', 'flaky.park'), { purged: 3 });
+    // mesh top shows the same queues and their dead tasks under the procedures.
+    const { stdout } = await run(process.execPath, [MESH, 'top', '--once'], { env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' } });
+    const queueLines = stdout.slice(stdout.indexOf('TASK ')).trim().split('\n').map((line) => line.split(/\s+/));
+    assert.deepEqual(queueLines.map((cells) => [cells[0], cells.at(-1)]), [['TASK', 'DEAD'], ['flaky.once', '1'], ['flaky.park', '0']]);
   });
 });
