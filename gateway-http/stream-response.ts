@@ -3,7 +3,7 @@
 // It bounds what waits unsent for a slow reader and cancels the call past it; which call to make is app.ts's.
 import { PassThrough } from 'node:stream';
 import type { Msg } from '@nats-io/transport-node';
-import { decodeReply, MeshError, withErrorId, type Envelope } from '../mesh/gateway.ts';
+import { decodeReply, MAX_DEPTH, MeshError, stringifyExact, withErrorId, type Envelope } from '../mesh/gateway.ts';
 
 export type StreamFormat = 'ndjson' | 'sse';
 
@@ -21,7 +21,8 @@ export function streamFormatOf(accept: string | undefined): StreamFormat | undef
 }
 
 function line(format: StreamFormat, event: 'progress' | 'result' | 'error', value: unknown): string {
-  const json = JSON.stringify(value);
+  // A decoded reply may hold a bigint or bytes: they are written as the JSON codec writes them.
+  const json = stringifyExact(value, MAX_DEPTH + 1);
   return format === 'ndjson' ? `${json}\n` : `event: ${event}\ndata: ${json}\n\n`;
 }
 

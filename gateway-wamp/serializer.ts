@@ -1,8 +1,8 @@
 // The two WAMP serializers, wamp.2.json in text frames and wamp.2.msgpack in binary frames: frame bytes <-> values.
 // Decoding failures are values, not exceptions; what the decoded value must look like is parse.ts's business.
-import { decode as decodeMsgpack, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { ExtensionCodec } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { CONTENT_TYPE_HEADER, jsonCodec, MAX_DEPTH, msgpackCodec, type Codec } from '../mesh/gateway.ts';
+import { CONTENT_TYPE_HEADER, exactMsgpack, jsonCodec, MAX_DEPTH, msgpackCodec, parseJsonExact, stringifyExact, type Codec } from '../mesh/gateway.ts';
 import { MAX_ID, type Subprotocol } from './protocol.ts';
 
 export interface Serializer {
@@ -76,55 +76,51 @@ function inexactMsgpackNumber(data: Buffer): string | undefined {
   return undefined;
 }
 
-const DECODERS: Record<Subprotocol, (data: Buffer) => { ok: true; value: unknown } | { ok: false; reason: string }> = {
-  'wamp.2.json': (data) => {
-    const text = textDecoder.decode(data);
-    const value: unknown = JSON.parse(text);
-    const inexact = inexactNumber(text);
-    return inexact ? { ok: false, reason: inexact } : { ok: true, value };
-  },
-  'wamp.2.msgpack': (data) => {
-    const value = decodeMsgpack(data, { extensionCodec: undefinedExtension });
-    const inexact = inexactMsgpackNumber(data);
-    return inexact ? { ok: false, reason: inexact } : { ok: true, value };
-  },
-};
+/** Room for any payload the mesh's codecs accept: a frame holds args one level down, and the encoder counts the scalar. */
+const FRAME_DEPTH = MAX_DEPTH + 3;
+
+const frameMsgpack = exactMsgpack({ maxDepth: FRAME_DEPTH, extensionCodec: undefinedExtension });
 
 /**
- * JSON has no binary type: the spec's convention writes bytes as a string of a NUL character and the base64 of
- * the bytes. The holder's own value is read, since Buffer's toJSON runs before a replacer sees it.
+ * A message's own integers (type code, ids) are numbers up to 2^53 inclusive, the largest id: the codecs read 2^53
+ * as a bigint, as they read any integer past the safe ones. Larger ids were refused before this.
  */
-function binaryAsString(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  if (raw instanceof Uint8Array) return `\0${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')}`;
+function idsAsNumbers(value: unknown): unknown {
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) if (typeof value[i] === 'bigint') value[i] = Number(value[i]);
   return value;
 }
 
-/** Room for any payload the mesh's codecs accept: a frame holds args one level down, and the encoder counts the scalar. */
-const frameEncoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_DEPTH + 3 });
+const DECODERS: Record<Subprotocol, (data: Buffer) => { ok: true; value: unknown } | { ok: false; reason: string }> = {
+  'wamp.2.json': (data) => {
+    const text = textDecoder.decode(data);
+    const value: unknown = parseJsonExact(text);
+    const inexact = inexactNumber(text);
+    return inexact ? { ok: false, reason: inexact } : { ok: true, value: idsAsNumbers(value) };
+  },
+  'wamp.2.msgpack': (data) => {
+    const value = frameMsgpack.decode(data);
+    const inexact = inexactMsgpackNumber(data);
+    return inexact ? { ok: false, reason: inexact } : { ok: true, value: idsAsNumbers(value) };
+  },
+};
 
 /** An integer field past the safe integers: only an id of 2^53, which the encoder would write as a float64. */
 const isUnsafeInteger = (field: unknown) => typeof field === 'number' && Number.isInteger(field) && !Number.isSafeInteger(field);
 
-/** A uint64 in MessagePack: 0xcf and 8 bytes. */
-function uint64(value: number): Uint8Array {
-  const bytes = Buffer.alloc(9);
-  bytes[0] = 0xcf;
-  bytes.writeBigUInt64BE(BigInt(value), 1);
-  return bytes;
+/** Writes a message; an id of 2^53 as a bigint, so that it is a uint64, not a float64. */
+function encodeMsgpackFrame(message: unknown[]): Uint8Array {
+  if (!message.some(isUnsafeInteger)) return frameMsgpack.encode(message);
+  return frameMsgpack.encode(message.map((field) => (isUnsafeInteger(field) ? BigInt(field as number) : field)));
 }
 
-/** Writes a message; its fields one by one when one of them is an id of 2^53, so that id is a uint64, not a float64. */
-function encodeMsgpackFrame(message: unknown[]): Uint8Array {
-  if (!message.some(isUnsafeInteger)) return frameEncoder.encode(message);
-  // Router messages have at most 7 fields: a fixarray header.
-  const parts = [Uint8Array.of(0x90 | message.length), ...message.map((field) => (isUnsafeInteger(field) ? uint64(field as number) : frameEncoder.encode(field)))];
-  return Buffer.concat(parts);
+/** Writes a message as JSON text: bytes as WAMP's NUL and base64, a bigint as its exact digits. */
+function encodeJsonFrame(message: unknown[]): Uint8Array {
+  // Buffer.from draws on Node's shared pool, where TextEncoder allocates an ArrayBuffer per frame.
+  return Buffer.from(stringifyExact(message, FRAME_DEPTH)!, 'utf8');
 }
 
 const ENCODERS: Record<Subprotocol, (message: unknown[]) => Uint8Array> = {
-  // Buffer.from draws on Node's shared pool, where TextEncoder allocates an ArrayBuffer per frame.
-  'wamp.2.json': (message) => Buffer.from(JSON.stringify(message, binaryAsString), 'utf8'),
+  'wamp.2.json': encodeJsonFrame,
   'wamp.2.msgpack': encodeMsgpackFrame,
 };
 

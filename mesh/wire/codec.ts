@@ -1,8 +1,8 @@
 // Payload codecs: JSON by default, MessagePack when a message says Content-Type: application/msgpack.
 // Only bytes <-> values; the shape of a payload is envelope.ts's business.
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MeshError } from './errors.ts';
 import { jsonTooDeep, MAX_DEPTH, TOO_DEEP, valueTooDeep } from './depth.ts';
+import { exactMsgpack, parseJsonExact, stringifyExact } from './exact-values.ts';
 
 export const CONTENT_TYPE_HEADER = 'Content-Type';
 export const JSON_TYPE = 'application/json';
@@ -12,10 +12,14 @@ export interface Codec {
   readonly contentType: typeof JSON_TYPE | typeof MSGPACK_TYPE;
   /**
    * Empty input decodes to undefined: an empty payload is a valid request. Malformed input, or a payload nested deeper
-   * than MAX_DEPTH, is INVALID_ARGUMENT.
+   * than MAX_DEPTH, is INVALID_ARGUMENT. Integers outside the safe integers are bigints, binary is a Uint8Array
+   * (exact-values.ts says how JSON writes both).
    */
   decode(bytes: Uint8Array): unknown;
-  /** Throws INVALID_ARGUMENT for a value nested deeper than MAX_DEPTH, a TypeError for one with no encoding. */
+  /**
+   * Throws INVALID_ARGUMENT for a value nested deeper than MAX_DEPTH or a bigint MessagePack cannot hold, a TypeError
+   * for one with no encoding.
+   */
   encode(value: unknown): Uint8Array;
 }
 
@@ -33,15 +37,16 @@ export const jsonCodec: Codec = {
     }
     if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
     try {
-      return JSON.parse(text);
+      return parseJsonExact(text);
     } catch (err) {
+      if (err instanceof MeshError) throw err;
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid JSON: ${(err as Error).message}`);
     }
   },
   encode(value) {
     let text: string | undefined;
     try {
-      text = JSON.stringify(value);
+      text = stringifyExact(value, MAX_DEPTH);
     } catch (err) {
       // Thousands of levels overflow the stack before the text could be measured.
       if (valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
@@ -54,11 +59,8 @@ export const jsonCodec: Codec = {
   },
 };
 
-// One of each for the process: the library's encode()/decode() functions build a new one, buffers and
-// caches included, on every call. Encoder.encode returns a copy, so sharing is safe.
-// The encoder counts the scalar inside the innermost array as one level more.
-const msgpackEncoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_DEPTH + 1 });
-const msgpackDecoder = new Decoder();
+// One for the process; the encoder counts the scalar inside the innermost array as one level more.
+const msgpack = exactMsgpack({ maxDepth: MAX_DEPTH + 1 });
 
 export const msgpackCodec: Codec = {
   contentType: MSGPACK_TYPE,
@@ -66,7 +68,7 @@ export const msgpackCodec: Codec = {
     if (bytes.length === 0) return undefined;
     let value: unknown;
     try {
-      value = msgpackDecoder.decode(bytes);
+      value = msgpack.decode(bytes);
     } catch (err) {
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid MessagePack: ${(err as Error).message}`);
     }
@@ -76,8 +78,9 @@ export const msgpackCodec: Codec = {
   },
   encode(value) {
     try {
-      return msgpackEncoder.encode(value);
+      return msgpack.encode(value);
     } catch (err) {
+      if (err instanceof MeshError) throw err;
       if (valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
       throw err;
     }

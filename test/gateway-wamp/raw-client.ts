@@ -5,6 +5,11 @@ import { WebSocket, type ClientOptions } from 'ws';
 
 export type Frame = unknown[];
 
+/** How the client reads a frame from the router: by default as the libraries do, integers past 2^53 as floats. */
+export type FrameReader = (data: Buffer, isBinary: boolean) => Frame;
+
+const readFrame: FrameReader = (data, isBinary) => (isBinary ? decode(data) : JSON.parse(data.toString('utf8'))) as Frame;
+
 export interface Closed {
   code: number;
   reason: string;
@@ -15,9 +20,9 @@ export class RawClient {
   private readonly waiting: Array<(frame: Frame) => void> = [];
   readonly closed: Promise<Closed>;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(readonly ws: WebSocket, read: FrameReader) {
     ws.on('message', (data: Buffer, isBinary) => {
-      const frame = (isBinary ? decode(data) : JSON.parse(data.toString('utf8'))) as Frame;
+      const frame = read(data, isBinary);
       const waiter = this.waiting.shift();
       if (waiter) waiter(frame);
       else this.queue.push(frame);
@@ -25,13 +30,13 @@ export class RawClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static async open(url: string, protocol: 'wamp.2.json' | 'wamp.2.msgpack' = 'wamp.2.json', options: ClientOptions = {}): Promise<RawClient> {
+  static async open(url: string, protocol: 'wamp.2.json' | 'wamp.2.msgpack' = 'wamp.2.json', options: ClientOptions = {}, read = readFrame): Promise<RawClient> {
     const ws = new WebSocket(url, [protocol], options);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    return new RawClient(ws);
+    return new RawClient(ws, read);
   }
 
   get binary(): boolean {
