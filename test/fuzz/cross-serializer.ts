@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { RawClient, type Frame } from '../gateway-wamp/raw-client.ts';
 import { hostileValue } from './hostile.ts';
-import { Nested, NumberLiteral, toJson, toMsgpack, type Hostile } from './wire.ts';
+import { Nested, NumberLiteral, toJson, toMsgpack, Written, type Hostile } from './wire.ts';
 
 export type WampProtocol = 'wamp.2.json' | 'wamp.2.msgpack';
 const PROTOCOLS: WampProtocol[] = ['wamp.2.json', 'wamp.2.msgpack'];
@@ -19,12 +19,33 @@ export interface CrossCase {
   value: Hostile;
 }
 
-/** Deep (around the codecs' limit and far past it), wide, integers past 2^53, and anything else. */
+/** `bytes` as MessagePack bytes. */
+const hex = (bytes: string) => Buffer.from(bytes.replace(/ /g, ''), 'hex');
+
+/**
+ * Values that must stay exact or be refused with a code: the edges of int64 and uint64, binary (and what only looks
+ * like it), a 100k-digit integer, an integer as a map key, binary nested at the depth limit.
+ */
+const exactValue: fc.Arbitrary<Hostile> = fc.constantFrom(
+  new Written('18446744073709551615', hex('cf ffffffffffffffff')),
+  new Written('-9223372036854775808', hex('d3 8000000000000000')),
+  new Written('9007199254740992', hex('cf 0020000000000000')),
+  new Written('"\\u0000//4="', hex('c4 02 fffe')),
+  new Written('"\\u0000"', hex('c4 00')),
+  new Written('"\\u0000not base64!"', hex('a4 00 21 21 21')),
+  new Written('"\\u0000//4"', hex('d9 03 00 2f 2f')),
+  new Written('9'.repeat(100_000), Buffer.concat([hex('da 86a0'), Buffer.alloc(100_000, 0x39)])),
+  new Written('{"5":1}', hex('81 cf 0000000000000005 01')),
+  new Written(`${'['.repeat(98)}"\\u0000//4="${']'.repeat(98)}`, Buffer.concat([Buffer.alloc(98, 0x91), hex('c4 02 fffe')])),
+);
+
+/** Deep (around the codecs' limit and far past it), wide, integers past 2^53, exact values, and anything else. */
 const crossValue: fc.Arbitrary<Hostile> = fc.oneof(
   fc.constantFrom(90, 99, 100, 101, 150, 1000).map((depth) => new Nested(depth)),
   fc.integer({ min: 1000, max: 20_000 }).map((n) => Array.from({ length: n }, (_, i) => i) as Hostile),
   fc.integer({ min: 100, max: 5000 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) as Hostile),
   fc.constantFrom('9007199254740993', '18446744073709551615', '-9223372036854775808', '1e400').map((text) => new NumberLiteral(text)),
+  exactValue,
   hostileValue,
 );
 

@@ -1,7 +1,7 @@
 """A WAMP client written with Debian's python3-autobahn, run by interop.test.ts against gateway-wamp.
 
-It subscribes, gets an event sent through gateway-http, publishes, calls and registers, then prints one JSON
-report of what it saw; the test asserts on that report. Arguments: ws-url realm serializer http-url
+It subscribes, gets an event sent through gateway-http, publishes, calls and registers, sends integers past 2^53
+and binary through a procedure of its own and over HTTP, then prints one JSON report of what it saw; the test asserts on that report. Arguments: ws-url realm serializer http-url
 websocket-test-service greeting-service topic procedure. With MESH_AUTHID and MESH_TICKET in the environment it
 joins with ticket authentication and reports the authid and authmethod of WELCOME.
 """
@@ -33,6 +33,14 @@ def post(procedure, body):
 
 def shout(*args, **kwargs):
     return CallResult(args[0].upper(), seen=kwargs)
+
+
+# Integers past 2^53 up to the 64-bit edges, and binary: they must come back exactly, of the same Python types.
+EXACT = [2**53, -(2**53), 2**60, 2**63 - 1, -(2**63), 2**64 - 1, b"\xff\xfe", b""]
+
+
+def echo(*args):
+    return CallResult(*args, types=[type(arg).__name__ for arg in args])
 
 
 class Client(ApplicationSession):
@@ -72,6 +80,11 @@ class Client(ApplicationSession):
         await self.register(shout, PROCEDURE)
         status, body = await loop.run_in_executor(None, post, PROCEDURE, '[["hey"], {"via": "http"}]')
         report["http_call"] = {"status": status, "body": body}
+        await self.register(echo, f"{PROCEDURE}_echo")
+        result = await self.call(f"{PROCEDURE}_echo", *EXACT)
+        report["exact"] = {"same": list(result.results) == EXACT, "types": result.kwresults["types"]}
+        status, body = await loop.run_in_executor(None, post, f"{PROCEDURE}_echo", '[[18446744073709551615, "\\u0000//4="], {}]')
+        report["exact_http"] = {"status": status, "body": body}
         return report
 
     def onDisconnect(self):

@@ -17,6 +17,13 @@ const { CALL, REGISTER, REGISTERED, INVOCATION, YIELD, RESULT, ERROR } = Message
 const VALUES = [2n ** 53n, -(2n ** 53n), 2n ** 60n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, Uint8Array.of(0xff, 0xfe), new Uint8Array(0), 5];
 /** The same as WAMP's JSON serializer writes it. */
 const VALUES_JSON = '[9007199254740992,-9007199254740992,1152921504606846976,9223372036854775807,-9223372036854775808,18446744073709551615,"\\u0000//4=","\\u0000",5]';
+/** A table of each kind alone, written both ways: a value with only bytes, or only bigints, takes paths of its own. */
+type Table = { values: unknown[]; json: string };
+const TABLES: Record<string, Table> = {
+  'the table': { values: VALUES, json: VALUES_JSON },
+  'binary alone': { values: [Uint8Array.of(0xff, 0xfe), new Uint8Array(0)], json: '["\\u0000//4=","\\u0000"]' },
+  'big integers alone': { values: [2n ** 63n - 1n, -(2n ** 63n)], json: '[9223372036854775807,-9223372036854775808]' },
+};
 /** What a handler sees for each. */
 const KINDS = ['bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bytes', 'bytes', 'number'];
 
@@ -83,24 +90,24 @@ describe('exact values across serializers', () => {
     else client.sendRaw(encode(frame, { useBigInt64: true }), true);
   }
 
-  /** CALL with the table as arguments, in the caller's serializer. */
-  function callWithValues(caller: RawClient, requestId: number, procedure: string): void {
-    if (caller.binary) send(caller, [CALL, requestId, {}, procedure, VALUES, {}]);
-    else send(caller, `[${CALL},${requestId},{},"${procedure}",${VALUES_JSON},{}]`);
+  /** CALL with a table as arguments, in the caller's serializer. */
+  function callWithValues(caller: RawClient, requestId: number, procedure: string, table = TABLES['the table']!): void {
+    if (caller.binary) send(caller, [CALL, requestId, {}, procedure, table.values, {}]);
+    else send(caller, `[${CALL},${requestId},{},"${procedure}",${table.json},{}]`);
   }
 
-  /** Asserts a RESULT holds the table as its arguments, as the caller's serializer writes it. */
-  function assertValues(caller: RawClient, frame: Frame, requestId: number): void {
+  /** Asserts a RESULT holds a table as its arguments, as the caller's serializer writes it. */
+  function assertValues(caller: RawClient, frame: Frame, requestId: number, table = TABLES['the table']!): void {
     if (caller.binary) {
       assert.deepEqual(frame.slice(0, 2), [RESULT, requestId]);
-      assert.deepEqual(frame[3], VALUES);
+      assert.deepEqual(frame[3], table.values);
     } else {
-      assert.match(textOf(frame), new RegExp(`^\\[${RESULT},${requestId},\\{\\},${escape(VALUES_JSON)}`));
+      assert.match(textOf(frame), new RegExp(`^\\[${RESULT},${requestId},\\{\\},${escape(table.json)}`));
     }
   }
 
   /** A callee in `protocol` that answers one INVOCATION with its arguments, after checking they are the table. */
-  async function echoCallee(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string): Promise<{ answered: Promise<void> }> {
+  async function echoCallee(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string, table = TABLES['the table']!): Promise<{ answered: Promise<void> }> {
     const callee = await session(protocol);
     callee.send([REGISTER, 1, {}, procedure]);
     assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
@@ -108,12 +115,12 @@ describe('exact values across serializers', () => {
       const invocation = await callee.next();
       if (callee.binary) {
         assert.equal(invocation[0], INVOCATION);
-        assert.deepEqual(invocation[4], VALUES);
+        assert.deepEqual(invocation[4], table.values);
         send(callee, [YIELD, invocation[1], {}, invocation[4]]);
       } else {
         const id = invocation[1];
-        assert.match(textOf(invocation), new RegExp(`^\\[${INVOCATION},${id},\\d+,\\{\\},${escape(VALUES_JSON)}`));
-        send(callee, `[${YIELD},${id},{},${VALUES_JSON}]`);
+        assert.match(textOf(invocation), new RegExp(`^\\[${INVOCATION},${id},\\d+,\\{\\},${escape(table.json)}`));
+        send(callee, `[${YIELD},${id},{},${table.json}]`);
       }
     })();
     return { answered };
@@ -121,13 +128,15 @@ describe('exact values across serializers', () => {
 
   for (const callerProtocol of ['wamp.2.msgpack', 'wamp.2.json'] as const) {
     for (const calleeProtocol of ['wamp.2.msgpack', 'wamp.2.json'] as const) {
-      it(`a ${callerProtocol} caller and a ${calleeProtocol} callee exchange the table exactly`, async () => {
-        const procedure = `${uniqueName('com.exact')}.echo`;
-        const { answered } = await echoCallee(calleeProtocol, procedure);
-        const caller = await session(callerProtocol);
-        callWithValues(caller, 3, procedure);
-        await answered;
-        assertValues(caller, await caller.next(), 3);
+      it(`a ${callerProtocol} caller and a ${calleeProtocol} callee exchange each table exactly`, async () => {
+        for (const table of Object.values(TABLES)) {
+          const procedure = `${uniqueName('com.exact')}.echo`;
+          const { answered } = await echoCallee(calleeProtocol, procedure, table);
+          const caller = await session(callerProtocol);
+          callWithValues(caller, 3, procedure, table);
+          await answered;
+          assertValues(caller, await caller.next(), 3, table);
+        }
       });
     }
 

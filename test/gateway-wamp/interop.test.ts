@@ -16,7 +16,7 @@ import { MsgpackSerializer } from 'wampy/MsgpackSerializer.js';
 import { WebSocket } from 'ws';
 import { start as startHttp } from '../../gateway-http/index.ts';
 import { start } from '../../gateway-wamp/index.ts';
-import { hostService, jsonCodec, msgpackCodec, type Args, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
+import { hostService, jsonCodec, msgpackCodec, parseJsonExact, type Args, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { silentLogger, testConfig, uniqueName } from '../helpers.ts';
@@ -176,12 +176,16 @@ describe('WAMP clients not written here', () => {
         [PYTHON_CLIENT, gateway.wsUrl, 'realm1', serializer, http.url, websocketTest.name, greeting.name, topic, procedure],
         { timeout: 30_000 },
       );
-      const report = JSON.parse(stdout) as Record<string, unknown>;
+      // Read exactly: the report's big integers are bigints, its strings of a NUL and base64 bytes.
+      const report = parseJsonExact(stdout) as Record<string, unknown>;
       assert.deepEqual(report, {
         serializer,
         event: [['websockets'], { are: 'awesome' }],
         call: 'Hello, Bob Ross',
         http_call: { status: 200, body: [['HEY'], { seen: { via: 'http' } }] },
+        // Through the gateway and back in the same serializer, then from HTTP's JSON to the client's serializer.
+        exact: { same: true, types: ['int', 'int', 'int', 'int', 'int', 'int', 'bytes', 'bytes'] },
+        exact_http: { status: 200, body: [[2n ** 64n - 1n, Uint8Array.of(0xff, 0xfe)], { types: ['int', 'bytes'] }] },
       });
       for await (const msg of published) assert.deepEqual(decodePublished(msg, serializer), [['from', 'python'], { serializer }]);
     }
