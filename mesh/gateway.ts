@@ -8,7 +8,7 @@ export { parseEnvelope, isKwargs, toReplyEnvelope, type Envelope, type Reply } f
 export { ERROR_STATUS, errorFromBody, isErrorCode, newErrorId, withErrorId, type ErrorBody, type ErrorObject } from './wire/errors.ts';
 export { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
 export { MAX_DEPTH } from './wire/depth.ts';
-export { exactMsgpack, parseJsonExact, stringifyExact, bytesToJsonString, bytesFromJsonString, type ExactMsgpack } from './wire/exact-values.ts';
+export { exactMsgpack, parseJsonExact, stringifyExact, type ExactMsgpack } from './wire/exact-values.ts';
 export { jsonCodec, msgpackCodec, cannotEncode, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
 export { respondResult, respondError, headerSafe } from './wire/respond.ts';
 export { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from './wire/names.ts';

@@ -71,19 +71,27 @@ function holdsExact(value: unknown, levels: number): boolean {
   return false;
 }
 
-/** Writes bytes as a NUL and base64, a bigint as its digits. The holder's own value is read: Buffer's toJSON runs first. */
+/**
+ * Writes bytes as a NUL and base64, a bigint as its digits, and refuses a string starting with NUL, which JSON would
+ * read back as bytes. The holder's own value is read: Buffer's toJSON runs first.
+ */
 function writeExact(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key];
   if (raw instanceof Uint8Array) return bytesToJsonString(raw);
-  return typeof value === 'bigint' ? rawJSON(value.toString()) : value;
+  if (typeof value === 'bigint') return rawJSON(value.toString());
+  if (typeof value === 'string' && value.charCodeAt(0) === 0) throw inexact('a string starting with \\u0000 has no JSON form: JSON reads it as binary');
+  return value;
 }
 
 /**
- * JSON.stringify, except that bytes are written as a NUL and their base64, and a bigint as its exact digits. A value
- * `maxDepth` levels deep is looked through for them; ordinary values are then stringified as they are.
+ * JSON.stringify, except that bytes are written as a NUL and their base64, and a bigint as its exact digits; a string
+ * starting with NUL is INVALID_ARGUMENT. A value `maxDepth` levels deep is looked through for bytes and bigints;
+ * ordinary values are stringified as they are, and written again only if the text shows a string starting with NUL.
  */
 export function stringifyExact(value: unknown, maxDepth: number): string | undefined {
-  return holdsExact(value, maxDepth) ? JSON.stringify(value, writeExact) : JSON.stringify(value);
+  if (holdsExact(value, maxDepth)) return JSON.stringify(value, writeExact);
+  const text = JSON.stringify(value);
+  return text !== undefined && text.includes('"\\u0000') ? JSON.stringify(value, writeExact) : text;
 }
 
 /** A MessagePack encoder and decoder that keep integers past 2^53 and bytes exact. */

@@ -205,6 +205,18 @@ describe('exact values across serializers', () => {
     assert.equal((await msgpack.closed).code, 1002);
   });
 
+  it('a MessagePack string starting with NUL has no JSON form: the JSON callee hears nothing, the caller gets INVALID_ARGUMENT', async () => {
+    const procedure = `${uniqueName('com.exact')}.echo`;
+    const callee = await session('wamp.2.json');
+    callee.send([REGISTER, 1, {}, procedure]);
+    assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
+    const caller = await session('wamp.2.msgpack');
+    send(caller, [CALL, 14, {}, procedure, ['\0//4='], {}]);
+    const [type, , requestId, , uri] = await caller.next();
+    assert.deepEqual([type, requestId, uri], [ERROR, 14, 'wamp.error.invalid_argument']);
+    await assert.rejects(callee.next(300), /no message from the router/);
+  });
+
   it('the uint64 edge goes from a JSON caller to a MessagePack callee and back; 2^64 stays the float JSON parsers read', async () => {
     const procedure = `${uniqueName('com.exact')}.echo`;
     const callee = await session('wamp.2.msgpack');
