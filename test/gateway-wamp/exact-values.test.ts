@@ -84,6 +84,14 @@ describe('exact values across serializers', () => {
     return client;
   }
 
+  /** A session in `protocol` that has registered `procedure`. */
+  async function registered(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string): Promise<RawClient> {
+    const callee = await session(protocol);
+    callee.send([REGISTER, 1, {}, procedure]);
+    assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
+    return callee;
+  }
+
   /** Sends a frame; in a MessagePack session bigints are int64/uint64, in a JSON session the frame is text as given. */
   function send(client: RawClient, frame: Frame | string): void {
     if (typeof frame === 'string') client.sendRaw(frame, false);
@@ -108,9 +116,7 @@ describe('exact values across serializers', () => {
 
   /** A callee in `protocol` that answers one INVOCATION with its arguments, after checking they are the table. */
   async function echoCallee(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string, table = TABLES['the table']!): Promise<{ answered: Promise<void> }> {
-    const callee = await session(protocol);
-    callee.send([REGISTER, 1, {}, procedure]);
-    assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
+    const callee = await registered(protocol, procedure);
     const answered = (async () => {
       const invocation = await callee.next();
       if (callee.binary) {
@@ -207,9 +213,7 @@ describe('exact values across serializers', () => {
 
   it('a MessagePack string starting with NUL has no JSON form: the JSON callee hears nothing, the caller gets INVALID_ARGUMENT', async () => {
     const procedure = `${uniqueName('com.exact')}.echo`;
-    const callee = await session('wamp.2.json');
-    callee.send([REGISTER, 1, {}, procedure]);
-    assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
+    const callee = await registered('wamp.2.json', procedure);
     const caller = await session('wamp.2.msgpack');
     send(caller, [CALL, 14, {}, procedure, ['\0//4='], {}]);
     const [type, , requestId, , uri] = await caller.next();
@@ -219,9 +223,7 @@ describe('exact values across serializers', () => {
 
   it('the uint64 edge goes from a JSON caller to a MessagePack callee and back; 2^64 stays the float JSON parsers read', async () => {
     const procedure = `${uniqueName('com.exact')}.echo`;
-    const callee = await session('wamp.2.msgpack');
-    callee.send([REGISTER, 1, {}, procedure]);
-    assert.deepEqual((await callee.next()).slice(0, 2), [REGISTERED, 1]);
+    const callee = await registered('wamp.2.msgpack', procedure);
     const caller = await session('wamp.2.json');
     send(caller, `[${CALL},9,{},"${procedure}",[18446744073709551615],{}]`);
     const [, invocationId, , , args] = await callee.next();
