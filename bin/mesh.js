@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The `mesh` command: registers tsx so services written in TypeScript (ES module or CommonJS) load directly,
-// then runs the CLI: the TypeScript sources in a checkout, the compiled dist/ in an installed package.
+// The `mesh` command: runs the compiled CLI (dist/) of an installed package, which registers tsx only when it loads
+// a user's .ts file; in a checkout (no dist/), registers tsx first and runs the TypeScript sources.
 import { existsSync } from 'node:fs';
-import { register as registerCommonJs } from 'tsx/cjs/api';
-import { register as registerEsm } from 'tsx/esm/api';
 
-registerEsm();
-registerCommonJs();
 const source = new URL('../mesh/cli.ts', import.meta.url);
-await import(existsSync(source) ? source.href : new URL('../dist/mesh/cli.js', import.meta.url).href);
+if (existsSync(source)) {
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  esm.register();
+  cjs.register();
+  await import(source.href);
+} else {
+  await import(new URL('../dist/mesh/cli.js', import.meta.url).href);
+}

@@ -2,18 +2,14 @@
 // folder (export: start, and its config section as settings). Looks in the working directory first, then in this package.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { isConfigSection, type ConfigSection } from '../process/config-section.ts';
 import type { ProcessContext, Running } from '../process/process.ts';
 import type { ServiceClass } from '../service/runner.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { NatsRole } from './nats-permissions.ts';
-
-/** The folder holding mesh/, services/ and the gateway folders: the checkout, or dist/ in an installed package. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** This package's package.json: beside mesh/ in a checkout, one level up from dist/ when installed. */
-export const PACKAGE_JSON = [resolve(PACKAGE_ROOT, 'package.json'), resolve(PACKAGE_ROOT, '..', 'package.json')].find((p) => existsSync(p))!;
+import { PACKAGE_ROOT } from './package-json.ts';
+import { prepareToLoad } from './typescript.ts';
 
 /** The module file a path names: the file itself, or the folder's index.ts or index.js. */
 export function resolveEntry(target: string): string {
@@ -29,6 +25,7 @@ export function resolveEntry(target: string): string {
 }
 
 async function load(path: string): Promise<Record<string, unknown>> {
+  await prepareToLoad(path);
   return (await import(`${pathToFileURL(path).href}?t=${Date.now()}`)) as Record<string, unknown>;
 }
 

@@ -42,14 +42,19 @@ function isMissing(err: unknown): boolean {
 
 class Store implements TaskStore {
   readonly names: TaskNames;
-  readonly js: JetStreamClient;
+  private client: JetStreamClient | undefined;
   private manager: Promise<JetStreamManager> | undefined;
 
   constructor(readonly nc: NatsConnection, namespace: Namespace) {
     this.names = taskNames(namespace);
-    // No `$JS.API.INFO` probe (also the one Kvm's create makes): a process whose NATS user has only its own
-    // tasks' subjects may not ask it.
-    this.js = jetstream(nc, { checkAPI: false });
+  }
+
+  /**
+   * Made at first use: a host whose service neither declares nor enqueues a task never touches JetStream. No
+   * `$JS.API.INFO` probe (also the one Kvm's create makes): a process whose NATS user has only its own tasks' subjects may not ask it.
+   */
+  get js(): JetStreamClient {
+    return (this.client ??= jetstream(this.nc, { checkAPI: false }));
   }
 
   jsm(): Promise<JetStreamManager> {

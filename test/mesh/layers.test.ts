@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const MESH = fileURLToPath(new URL('../../mesh/', import.meta.url));
-const ORDER = ['wire', 'process', 'observability', 'auth', 'edge', 'resilience', 'calling', 'tasks', 'service', 'cli'];
+const ORDER = ['wire', 'process', 'observability', 'auth', 'edge', 'resilience', 'calling', 'tasks', 'service', 'testing', 'cli'];
 const IMPORT = /(?:from|import)\s*\(?\s*'(\.[^']+)'/g;
 
 /** Every relative import in a folder's modules that reaches a folder later in ORDER, as "file -> target". */
@@ -28,7 +28,7 @@ describe('mesh/ folders', () => {
     const folders = readdirSync(MESH, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
     assert.deepEqual(folders.sort(), [...ORDER].sort());
     const files = readdirSync(MESH, { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
-    assert.deepEqual(files.sort(), ['cli.ts', 'gateway.ts', 'index.ts']);
+    assert.deepEqual(files.sort(), ['cli.ts', 'gateway.ts', 'index.ts', 'testing.ts']);
   });
 
   for (const folder of ORDER) {
