@@ -87,6 +87,16 @@ async function positiveMs(option: string, text: string): Promise<number> {
 }
 
 program
+  .command('init')
+  .description('write a new project into an empty folder: a sample service with its test, config, npm scripts')
+  .argument('<dir>', 'the folder (made when missing; refused when it holds anything)')
+  .action(async (dir: string) => {
+    const { initProject } = await import('./cli/init.ts');
+    const written = initProject(dir);
+    process.stdout.write(`wrote ${written.join(', ')} into ${resolve(dir)}\nnext: cd ${dir} && npm install && npm test && npm start\n`);
+  });
+
+program
   .command('run')
   .description('run one or more services, e.g. mesh run services/greeting')
   .argument('<paths...>', 'service folders or files (default export: the service class)')

@@ -24,9 +24,15 @@ export function resolveEntry(target: string): string {
   throw new MeshError('NOT_FOUND', `cannot find '${target}': expected a file, or a folder with index.ts or index.js`);
 }
 
+/**
+ * A module's exports. A TypeScript file of a CommonJS project is compiled to CommonJS (`export default` becomes
+ * `exports.default`, with `__esModule` set), and importing it gives that exports object as `default`: it is unwrapped.
+ */
 async function load(path: string): Promise<Record<string, unknown>> {
   await prepareToLoad(path);
-  return (await import(`${pathToFileURL(path).href}?t=${Date.now()}`)) as Record<string, unknown>;
+  const module = (await import(`${pathToFileURL(path).href}?t=${Date.now()}`)) as Record<string, unknown>;
+  const commonJs = module.default as { __esModule?: unknown } | null | undefined;
+  return typeof commonJs === 'object' && commonJs !== null && commonJs.__esModule === true ? (commonJs as Record<string, unknown>) : module;
 }
 
 /** A gateway named by path, or by the short name of one in this package: `http` for gateway-http. */

@@ -1,12 +1,32 @@
-// Lets the compiled CLI load a user's TypeScript (ES module or CommonJS): registers tsx the first time a .ts file is loaded.
-// Not for the CLI's own code: in a checkout, bin/mesh.js registered tsx before loading these sources.
+// Lets the compiled CLI load a user's TypeScript: registers tsx the first time a .ts file is loaded, and refuses one
+// that would run as CommonJS. Not for the CLI's own code: in a checkout, bin/mesh.js registered tsx before these sources.
+import { readFileSync } from 'node:fs';
+import { findPackageJSON } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../process/config.ts';
+
 const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
 
 /** Whether tsx is registered in this process: always when this module is itself TypeScript (a checkout). */
 let registered = import.meta.url.endsWith('.ts');
 
-/** Registers tsx before `path` is imported, when it is a TypeScript file and tsx is not registered yet. */
+/**
+ * Refuses a TypeScript file tsx would compile to CommonJS: its `require('nats-mesh')` would load a second copy of
+ * the package beside the CLI's, with a call context of its own (currentCall() undefined in every handler).
+ */
+function refuseCommonJs(path: string): void {
+  if (!TYPESCRIPT_FILE.test(path) || /\.mtsx?$/.test(path)) return;
+  // A .cts file is always CommonJS; a .ts file is what the nearest package.json's "type" says (with none, its syntax decides).
+  const manifest = /\.cts$/.test(path) ? undefined : findPackageJSON(pathToFileURL(path));
+  const type = manifest ? (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type : undefined;
+  if (manifest ? type !== 'commonjs' : !/\.cts$/.test(path)) return;
+  const why = manifest ? `${manifest} says "type": "commonjs"` : 'a .cts file';
+  throw new ConfigError(`${path} would run as CommonJS (${why}), where nats-mesh would be loaded twice and lose the call context: set "type": "module" in package.json (as mesh init does) or name the file .mts`);
+}
+
+/** Checks `path` and registers tsx before it is imported, when it is a TypeScript file and tsx is not registered yet. */
 export async function prepareToLoad(path: string): Promise<void> {
+  refuseCommonJs(path);
   if (registered || !TYPESCRIPT_FILE.test(path)) return;
   registered = true;
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
