@@ -1,9 +1,10 @@
 // The package as a newcomer gets it: `npm pack`, installed into an empty project outside the repository, the
-// service files of docs/services.md written there verbatim, run with `npx mesh run`, called over raw NATS and over HTTP.
+// service files of docs/services.md written there verbatim, run with `npx mesh run`, called over raw NATS and over HTTP;
+// and a project made by `mesh init`: its own tests with no NATS server, `npm start` serving its sample, nothing else.
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,8 +44,31 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 20_000)
   throw new Error(`${what} did not come up in ${ms} ms`);
 }
 
-describe('the installed package', { timeout: 120_000 }, () => {
-  const work = mkdtempSync(join(tmpdir(), 'nats-mesh-package-'));
+const work = mkdtempSync(join(tmpdir(), 'nats-mesh-package-'));
+let packed: Promise<string> | undefined;
+/** The package packed once for every project of this file: the path of its tarball. */
+function tarball(): Promise<string> {
+  return (packed ??= run('npm', ['pack', '--pack-destination', work], { cwd: ROOT }).then(() => join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!)));
+}
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Installs the tarball into a project; its dependencies come from the npm cache where it has them (--prefer-offline), else the registry. */
+async function installInto(project: string): Promise<void> {
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', await tarball()], { cwd: project });
+}
+
+/** Stops each child that still runs, with its process group (npx or npm and the mesh processes under it). */
+async function stopAll(children: ChildProcess[], signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      process.kill(-child.pid!, signal);
+      await exited;
+    }
+  }
+}
+
+describe('the installed package', { timeout: 240_000 }, () => {
   const project = join(work, 'my-mesh');
   const children: ChildProcess[] = [];
   let nats: OwnNatsServer;
@@ -68,13 +92,13 @@ describe('the installed package', { timeout: 120_000 }, () => {
   before(async () => {
     const started = Date.now();
     const phase = (name: string) => console.log(`# ${name} after ${Date.now() - started} ms`);
-    await run('npm', ['pack', '--pack-destination', work], { cwd: ROOT });
-    const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+    await tarball();
     mkdirSync(project);
+    // As docs/services.md says: npm init -y writes "type": "commonjs", and a service is an ES module.
     await run('npm', ['init', '-y'], { cwd: project });
-    // The tarball's dependencies come from the npm cache where it has them (--prefer-offline), else the registry.
+    await run('npm', ['pkg', 'set', 'type=module'], { cwd: project });
     phase('packed');
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: project });
+    await installInto(project);
     phase('installed');
     for (const [path, code] of serviceFiles()) {
       mkdirSync(dirname(join(project, path)), { recursive: true });
@@ -92,16 +116,9 @@ describe('the installed package', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        process.kill(-child.pid!, 'SIGTERM');
-        await exited;
-      }
-    }
+    await stopAll(children);
     await nc?.close();
     await nats?.stop();
-    rmSync(work, { recursive: true, force: true });
   });
 
   it('ships compiled JavaScript, declarations and the docs, not the sources', () => {
@@ -163,5 +180,91 @@ describe('the installed package', { timeout: 120_000 }, () => {
         details: [{ field: 'first_name', message: 'must be a string, got number' }],
       },
     });
+  });
+});
+
+describe('a project made by mesh init', { timeout: 240_000 }, () => {
+  const app = join(work, 'my-app');
+  const children: ChildProcess[] = [];
+  /** The project's own `mesh` command, as npx runs it there. */
+  const mesh = (args: string[], env: NodeJS.ProcessEnv = {}) => run('npx', ['mesh', ...args], { cwd: app, env: { ...process.env, ...env } });
+
+  before(async () => {
+    mkdirSync(join(work, 'init'), { recursive: true });
+    writeFileSync(join(work, 'init', 'package.json'), '{"type": "module"}');
+    await installInto(join(work, 'init'));
+    await run('npx', ['mesh', 'init', app], { cwd: join(work, 'init') });
+    await installInto(app);
+  });
+
+  after(() => stopAll(children, 'SIGINT'));
+
+  it('writes a project of its own: ES module, scripts, tsconfig, config, .gitignore, a service and its test', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { type: string; scripts: Record<string, string>; dependencies: Record<string, string>; mesh: { up: string[] } };
+    assert.equal(manifest.type, 'module');
+    assert.deepEqual(Object.keys(manifest.scripts).sort(), ['dev', 'start', 'test']);
+    assert.ok(manifest.dependencies['nats-mesh'], 'it depends on nats-mesh');
+    assert.deepEqual(manifest.mesh.up, ['run services/hello', 'gateway http', 'gateway wamp']);
+    for (const file of ['tsconfig.json', 'mesh.config.json', '.gitignore', 'services/hello/index.ts', 'test/hello.test.ts']) assert.ok(existsSync(join(app, file)), file);
+  });
+
+  it('passes its own tests with no NATS server anywhere', async () => {
+    // Without NODE_TEST_CONTEXT, which would make the project's test runner report to this one instead of printing.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const { stdout } = await run('npm', ['test'], { cwd: app, env: { ...env, NATS_URL: 'nats://127.0.0.1:1' } });
+    assert.match(stdout, /^ℹ pass 3$/m);
+    assert.match(stdout, /^ℹ fail 0$/m);
+  });
+
+  it('refuses to init a folder that holds anything, and leaves it as it was', async () => {
+    const before = readFileSync(join(app, 'package.json'), 'utf8');
+    const refused = await mesh(['init', '.']).then(() => assert.fail('mesh init succeeded'), (err: { code: number; stderr: string }) => err);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^mesh: \S+ is not an empty folder: mesh init writes a new project only into a new or empty one\n$/);
+    assert.equal(readFileSync(join(app, 'package.json'), 'utf8'), before);
+  });
+
+  it('refuses a TypeScript service of a CommonJS package in one line naming the fix, and runs it as an ES module', async () => {
+    const probe = join(app, 'probe');
+    mkdirSync(probe);
+    writeFileSync(join(probe, 'package.json'), '{"type": "commonjs"}');
+    writeFileSync(join(probe, 'index.ts'), "import { rpc } from 'nats-mesh';\nexport default class Probe { name = 'probe'; @rpc async ping() { return 1; } }\n");
+    const refused = await mesh(['run', './probe'], { LOG_FORMAT: 'json' }).then(() => assert.fail('mesh run started'), (err: { code: number; stdout: string }) => err);
+    assert.equal(refused.code, 78);
+    const lines = refused.stdout.trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!.msg, /would run as CommonJS .* set "type": "module" in package.json/);
+  });
+
+  it('npm start serves the sample over HTTP and WAMP, the call context kept, and runs nothing but the project', async () => {
+    const [natsPort, httpPort, wampPort] = [await freePort(), await freePort(), await freePort()];
+    // A second service of the project, reading the call context: an ES module project loads nats-mesh once.
+    mkdirSync(join(app, 'services', 'context'));
+    writeFileSync(join(app, 'services', 'context', 'index.ts'), `import { currentCall, rpc } from 'nats-mesh';
+export default class ContextProbe {
+  name = 'context_probe';
+  @rpc async context() {
+    return { procedure: currentCall()?.procedure, traced: /^[0-9a-f]{32}$/.test(currentCall()?.traceId ?? '') };
+  }
+}
+`);
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { mesh: { up: string[] } };
+    manifest.mesh.up.push('run services/context');
+    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+    const child = spawn('npm', ['start'], {
+      cwd: app,
+      env: { ...process.env, NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), WAMP_PORT: String(wampPort), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    });
+    children.push(child);
+    const post = (procedure: string, body: string) => fetch(`http://127.0.0.1:${httpPort}/${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await waitFor(async () => (await post('hello_service.greet', '[["Ada"], {"excited": true}]')).ok, 'the sample over HTTP', 60_000);
+    assert.equal(await (await post('hello_service.greet', '[["Ada"], {"excited": true}]')).text(), '[["Hello, Ada!"],{}]');
+    await waitFor(async () => (await post('context_probe.context', '[]')).ok, 'the second service');
+    assert.equal(await (await post('context_probe.context', '[]')).text(), '[[{"procedure":"context_probe.context","traced":true}],{}]');
+    assert.equal((await fetch(`http://127.0.0.1:${wampPort}/health`)).status, 200);
+    assert.equal((await post('greeting_service.hello', '[["Bob"]]')).status, 404, "the framework's demo does not run");
+    assert.equal(existsSync(join(app, '.data', 'thing')), false);
   });
 });

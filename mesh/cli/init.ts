@@ -91,7 +91,7 @@ export function projectFiles(name: string, own: Manifest): Map<string, string> {
       },
       include: ['services', 'test'],
     })],
-    ['mesh.config.json', json({ nats: { url: ['nats://127.0.0.1:4222'] }, rpc: { timeoutMs: 10_000 }, http: { port: 5000 }, wamp: { port: 8080 } })],
+    ['mesh.config.json', json({ nats: { url: ['nats://127.0.0.1:4222'] }, rpc: { timeoutMs: 10_000 }, http: { host: '127.0.0.1', port: 5000 }, wamp: { host: '127.0.0.1', port: 8080 } })],
     ['.gitignore', 'node_modules/\n.data/\n'],
     ['services/hello/index.ts', SERVICE],
     ['test/hello.test.ts', TEST],

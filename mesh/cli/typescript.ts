@@ -7,8 +7,14 @@ import { ConfigError } from '../process/config.ts';
 
 const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
 
-/** Whether tsx is registered in this process: always when this module is itself TypeScript (a checkout). */
-let registered = import.meta.url.endsWith('.ts');
+/** tsx's registration, once begun: at once when this module is itself TypeScript (a checkout, where bin/mesh.js did it). */
+let registration: Promise<void> | undefined = import.meta.url.endsWith('.ts') ? Promise.resolve() : undefined;
+
+async function registerTsx(): Promise<void> {
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  esm.register();
+  cjs.register();
+}
 
 /**
  * Refuses a TypeScript file tsx would compile to CommonJS: its `require('nats-mesh')` would load a second copy of
@@ -24,12 +30,8 @@ function refuseCommonJs(path: string): void {
   throw new ConfigError(`${path} would run as CommonJS (${why}), where nats-mesh would be loaded twice and lose the call context: set "type": "module" in package.json (as mesh init does) or name the file .mts`);
 }
 
-/** Checks `path` and registers tsx before it is imported, when it is a TypeScript file and tsx is not registered yet. */
+/** Checks `path` and, when it is a TypeScript file, resolves once tsx is registered (every load waits for the same registration). */
 export async function prepareToLoad(path: string): Promise<void> {
   refuseCommonJs(path);
-  if (registered || !TYPESCRIPT_FILE.test(path)) return;
-  registered = true;
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
-  cjs.register();
+  if (TYPESCRIPT_FILE.test(path)) await (registration ??= registerTsx());
 }
