@@ -224,7 +224,7 @@ describe('a project made by mesh init', { timeout: 240_000 }, () => {
     assert.equal(readFileSync(join(app, 'package.json'), 'utf8'), before);
   });
 
-  it('refuses a TypeScript service of a CommonJS package in one line naming the fix, and runs it as an ES module', async () => {
+  it('refuses a TypeScript service of a CommonJS package in one line naming the fix', async () => {
     const probe = join(app, 'probe');
     mkdirSync(probe);
     writeFileSync(join(probe, 'package.json'), '{"type": "commonjs"}');
