@@ -42,6 +42,21 @@ export interface EndpointFigures {
   latency?: LatencyHistogram;
   /** Times the instance's NATS connection was made again, for hosts that report it. */
   natsReconnects?: number;
+  /** For a @task's endpoint (nats-mesh hosts): what this instance's worker did, and the task's queue now. */
+  task?: TaskFigures;
+}
+
+export interface TaskFigures {
+  running: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  dead: number;
+  /** The queue, as the instance read it: the same on every instance of the task. */
+  queued?: number;
+  oldestS?: number;
+  deadLetters?: number;
+  duration?: LatencyHistogram;
 }
 
 /** One procedure over all its instances, for `mesh top` and the dashboard. */
@@ -79,6 +94,17 @@ function parseErrorsByCode(value: unknown): Record<string, number> | undefined {
   const out: Record<string, number> = {};
   for (const [code, n] of Object.entries(value).slice(0, 64)) if (CODE.test(code)) out[code] = count(n);
   return out;
+}
+
+/** A task endpoint's figures in its `data` (succeeded, queued, ...), or undefined when it is no task's. */
+function parseTask(value: unknown): TaskFigures | undefined {
+  if (!isTree(value) || typeof value.succeeded !== 'number') return undefined;
+  const figures: TaskFigures = { running: count(value.running), succeeded: count(value.succeeded), failed: count(value.failed), retried: count(value.retried), dead: count(value.dead) };
+  if (typeof value.queued === 'number') figures.queued = count(value.queued);
+  if (typeof value.oldest_ms === 'number') figures.oldestS = count(value.oldest_ms) / 1000;
+  if (typeof value.dead_letters === 'number') figures.deadLetters = count(value.dead_letters);
+  figures.duration = parseLatency(value.duration);
+  return figures;
 }
 
 function parseLatency(value: unknown): LatencyHistogram | undefined {
@@ -128,6 +154,8 @@ export function parseStatsReply(data: Uint8Array, maxNameBytes = DEFAULT_MAX_NAM
       if (typeof data.in_flight === 'number') figures.inFlight = count(data.in_flight);
       if (typeof data.nats_reconnects === 'number') figures.natsReconnects = count(data.nats_reconnects);
       figures.errorsByCode = parseErrorsByCode(data.errors_by_code);
+      const task = parseTask(data);
+      if (task) figures.task = task;
       const latency = parseLatency(data.latency);
       if (latency) {
         figures.latency = { ...latency, counts: latency.counts.map((n) => Math.min(n, requests)) };

@@ -359,7 +359,7 @@ class Host implements HostedService {
 
   private statsOf(subject: string): unknown {
     const c = this.counters.get(subject);
-    return c ? statsData(c, natsEvents(this.options.nc).reconnects, this.bulkheads.get(subject)) : (this.tasks?.statsOf(subject) ?? {});
+    return c ? statsData(c, natsEvents(this.options.nc).reconnects, this.bulkheads.get(subject)) : (this.tasks?.statsOf(subject).then((task) => task ?? {}) ?? {});
   }
 
   /**

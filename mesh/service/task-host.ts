@@ -9,7 +9,8 @@ import { createTaskClient, type EnqueueOptions, type TaskClient, type TaskHandle
 import { parseTaskId, RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_STATUS_HEADER } from '../tasks/names.ts';
 import { taskStore, type TaskStore } from '../tasks/store.ts';
 import { runSchedule, tickKey, type Schedule } from '../tasks/schedule.ts';
-import { startWorker, type TaskCounters, type TaskWorker } from '../tasks/worker.ts';
+import { startWorker, type TaskWorker } from '../tasks/worker.ts';
+import { queueFigures, type TaskStats } from '../tasks/queues.ts';
 import { CONTENT_TYPE_HEADER, codecForContentType, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
@@ -33,8 +34,11 @@ export interface TaskHostOptions {
 
 export interface HostedTasks {
   readonly subjects: string[];
-  /** What the task on an endpoint subject has done (running, succeeded, failed, retried, dead, durations), for `$SRV.STATS`. */
-  statsOf(subject: string): TaskCounters | undefined;
+  /**
+   * What the task on an endpoint subject has done (running, succeeded, failed, retried, dead, durations) and its
+   * queue now (queued, oldest_ms, dead_letters), for `$SRV.STATS`.
+   */
+  statsOf(subject: string): Promise<TaskStats | undefined>;
   /** Stops the workers: running attempts get `graceMs` to finish, the rest go back to the queue at once. */
   stop(graceMs: number): Promise<void>;
 }
@@ -120,8 +124,11 @@ class Tasks implements HostedTasks {
     }
   }
 
-  statsOf(subject: string): TaskCounters | undefined {
-    return this.workers.find((worker) => this.options.namespace.subject(worker.task) === subject)?.counters();
+  async statsOf(subject: string): Promise<TaskStats | undefined> {
+    const worker = this.workers.find((w) => this.options.namespace.subject(w.task) === subject);
+    if (!worker) return undefined;
+    const store = taskStore(this.options.nc, this.options.namespace);
+    return { ...worker.counters(), ...(await queueFigures(store, worker.task).catch(() => ({}))) };
   }
 
   async stop(graceMs: number): Promise<void> {

@@ -4,6 +4,7 @@ import { MeshError } from '../wire/errors.ts';
 import { countDead, deadBody, forgetDead, readDead } from './dead-letter.ts';
 import { WORKER_CONSUMER } from './names.ts';
 import type { TaskStore } from './store.ts';
+import type { TaskCounters } from './worker.ts';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { createTaskClientOn } from './enqueue.ts';
 
@@ -17,6 +18,27 @@ export interface TaskQueue {
   oldest_ms: number;
   /** Its dead tasks the dead-letter stream keeps. */
   dead: number;
+}
+
+/** A task's figures in its instances' `$SRV.STATS` data: what this worker did, and the queue as it is now. */
+export type TaskStats = TaskCounters & Partial<QueueFigures>;
+
+export interface QueueFigures {
+  /** Tasks in the work stream: waiting, running, or waiting out a retry's backoff. */
+  queued: number;
+  /** How long the oldest of them has been there, in ms (0 when empty). */
+  oldest_ms: number;
+  /** The task's dead tasks kept in the dead-letter stream. */
+  dead_letters: number;
+}
+
+/** A task's queue now: two stream infos, both within what its worker's NATS user may ask. */
+export async function queueFigures(store: TaskStore, task: string): Promise<QueueFigures> {
+  const jsm = await store.jsm();
+  const { state } = await jsm.streams.info(store.names.stream(task));
+  const dead = await jsm.streams.info(store.names.deadStream, { subjects_filter: store.names.deadSubject(`${task}.>`) }).catch(() => undefined);
+  const oldest = state.messages > 0 ? Date.parse(state.first_ts) : Date.now();
+  return { queued: state.messages, oldest_ms: Math.max(0, Date.now() - oldest), dead_letters: Object.keys(dead?.state.subjects ?? {}).length };
 }
 
 /** Every task queue of the store's namespace, by name. */

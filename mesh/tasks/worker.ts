@@ -56,8 +56,8 @@ export interface TaskCounters {
   failed: number;
   retried: number;
   dead: number;
-  /** Attempt durations in ms, by upper bound (the last bucket is +Inf). */
-  durations: { le: number; count: number }[];
+  /** Attempt durations as `$SRV.STATS` latencies are sent: cumulative counts per bound in seconds, +Inf last. */
+  duration: { buckets_s: number[]; counts: number[]; sum_s: number };
 }
 
 export interface TaskWorker {
@@ -71,7 +71,7 @@ export interface TaskWorker {
 const PULL_EXPIRES_MS = 5_000;
 /** An attempt still running after this is marked running in the state bucket (a shorter one goes straight to its end). */
 const MARK_RUNNING_MS = 250;
-const DURATION_BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, Infinity];
+const DURATION_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000];
 
 /** An attempt in progress. */
 interface Running {
@@ -112,12 +112,15 @@ class Worker implements TaskWorker {
   private readonly running = new Set<Running>();
   private idle: (() => void) | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
-  private readonly stats: TaskCounters;
+  private readonly stats: Omit<TaskCounters, 'duration'>;
+  /** Attempts per duration bucket (not cumulative; the last is over every bound), and their total in ms. */
+  private readonly durationCounts = new Array<number>(DURATION_BOUNDS_MS.length + 1).fill(0);
+  private durationSumMs = 0;
 
   constructor(private readonly options: WorkerOptions, private readonly bucket: KV) {
     this.task = options.task;
     this.free = options.concurrency;
-    this.stats = { running: 0, succeeded: 0, failed: 0, retried: 0, dead: 0, durations: DURATION_BOUNDS.map((le) => ({ le, count: 0 })) };
+    this.stats = { running: 0, succeeded: 0, failed: 0, retried: 0, dead: 0 };
   }
 
   start(): void {
@@ -125,7 +128,9 @@ class Worker implements TaskWorker {
   }
 
   counters(): TaskCounters {
-    return { ...this.stats, running: this.running.size, durations: this.stats.durations.map((b) => ({ ...b })) };
+    let total = 0;
+    const counts = this.durationCounts.map((n) => (total += n));
+    return { ...this.stats, running: this.running.size, duration: { buckets_s: DURATION_BOUNDS_MS.map((ms) => ms / 1000), counts, sum_s: this.durationSumMs / 1000 } };
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -272,7 +277,9 @@ class Worker implements TaskWorker {
     clearTimeout(attempt.markTimer);
     this.running.delete(attempt);
     const ms = performance.now() - attempt.started;
-    this.stats.durations.find((b) => ms <= b.le)!.count++;
+    const bucket = DURATION_BOUNDS_MS.findIndex((bound) => ms <= bound);
+    this.durationCounts[bucket === -1 ? DURATION_BOUNDS_MS.length : bucket]!++;
+    this.durationSumMs += ms;
     this.free++;
     this.wake?.();
     this.wake = undefined;

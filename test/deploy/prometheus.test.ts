@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { checkConfig } from '../metrics/promtool.ts';
+import type { ProcessContext } from '../../mesh/gateway.ts';
+import { silentLogger, testConfig } from '../helpers.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CONFIG = 'deploy/prometheus/prometheus.yml';
@@ -35,8 +37,8 @@ async function composeServices(): Promise<Record<string, ComposeService>> {
 
 /** The name a service class in services/<folder> gives itself. */
 async function serviceNameOf(folder: string): Promise<string> {
-  const module = (await import(`../../${folder}/index.ts`)) as { default: new () => { name: string } };
-  return new module.default().name;
+  const module = (await import(`../../${folder}/index.ts`)) as { default: new (context: ProcessContext) => { name: string } };
+  return new module.default({ config: testConfig(), logger: silentLogger }).name;
 }
 
 describe('compose monitoring profile', () => {
