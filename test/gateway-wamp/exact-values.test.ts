@@ -17,13 +17,21 @@ const { CALL, REGISTER, REGISTERED, INVOCATION, YIELD, RESULT, ERROR } = Message
 const VALUES = [2n ** 53n, -(2n ** 53n), 2n ** 60n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, Uint8Array.of(0xff, 0xfe), new Uint8Array(0), 5];
 /** The same as WAMP's JSON serializer writes it. */
 const VALUES_JSON = '[9007199254740992,-9007199254740992,1152921504606846976,9223372036854775807,-9223372036854775808,18446744073709551615,"\\u0000//4=","\\u0000",5]';
-/** A table of each kind alone, written both ways: a value with only bytes, or only bigints, takes paths of its own. */
-type Table = { values: unknown[]; json: string };
-const TABLES: Record<string, Table> = {
-  'the table': { values: VALUES, json: VALUES_JSON },
-  'binary alone': { values: [Uint8Array.of(0xff, 0xfe), new Uint8Array(0)], json: '["\\u0000//4=","\\u0000"]' },
-  'big integers alone': { values: [2n ** 63n - 1n, -(2n ** 63n)], json: '[9223372036854775807,-9223372036854775808]' },
-};
+/**
+ * A table of each kind alone, written both ways, each naming where its values come from: a value with only bytes, or
+ * only bigints, takes paths of its own. The spec's byte arrays are its examples (wamp-proto/wamp-proto spec/basic.md).
+ */
+type Table = { source: string; values: unknown[]; json: string };
+const TABLES: Table[] = [
+  { source: 'issue 21 item 3: the int64/uint64 edges past 2^53, two bytes, no bytes', values: VALUES, json: VALUES_JSON },
+  { source: 'issue 21 item 3: binary alone', values: [Uint8Array.of(0xff, 0xfe), new Uint8Array(0)], json: '["\\u0000//4=","\\u0000"]' },
+  { source: 'msgpack spec.md (Limitation): an Integer is from -(2^63) upto (2^64)-1', values: [2n ** 64n - 1n, -(2n ** 63n)], json: '[18446744073709551615,-9223372036854775808]' },
+  {
+    source: 'spec/basic.md (Binary conversion of JSON Strings): the example and the JavaScript example',
+    values: [Buffer.from('10e3ff9053075c526f5fc06d4fe37cdb', 'hex'), Uint8Array.from({ length: 16 }, (_, i) => i)].map((bytes) => Uint8Array.from(bytes)),
+    json: '["\\u0000EOP/kFMHXFJvX8BtT+N82w==","\\u0000AAECAwQFBgcICQoLDA0ODw=="]',
+  },
+];
 /** What a handler sees for each. */
 const KINDS = ['bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bytes', 'bytes', 'number'];
 
@@ -99,23 +107,23 @@ describe('exact values across serializers', () => {
   }
 
   /** CALL with a table as arguments, in the caller's serializer. */
-  function callWithValues(caller: RawClient, requestId: number, procedure: string, table = TABLES['the table']!): void {
+  function callWithValues(caller: RawClient, requestId: number, procedure: string, table = TABLES[0]!): void {
     if (caller.binary) send(caller, [CALL, requestId, {}, procedure, table.values, {}]);
     else send(caller, `[${CALL},${requestId},{},"${procedure}",${table.json},{}]`);
   }
 
   /** Asserts a RESULT holds a table as its arguments, as the caller's serializer writes it. */
-  function assertValues(caller: RawClient, frame: Frame, requestId: number, table = TABLES['the table']!): void {
+  function assertValues(caller: RawClient, frame: Frame, requestId: number, table = TABLES[0]!): void {
     if (caller.binary) {
       assert.deepEqual(frame.slice(0, 2), [RESULT, requestId]);
-      assert.deepEqual(frame[3], table.values);
+      assert.deepEqual(frame[3], table.values, table.source);
     } else {
-      assert.match(textOf(frame), new RegExp(`^\\[${RESULT},${requestId},\\{\\},${escape(table.json)}`));
+      assert.match(textOf(frame), new RegExp(`^\\[${RESULT},${requestId},\\{\\},${escape(table.json)}`), table.source);
     }
   }
 
   /** A callee in `protocol` that answers one INVOCATION with its arguments, after checking they are the table. */
-  async function echoCallee(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string, table = TABLES['the table']!): Promise<{ answered: Promise<void> }> {
+  async function echoCallee(protocol: 'wamp.2.json' | 'wamp.2.msgpack', procedure: string, table = TABLES[0]!): Promise<{ answered: Promise<void> }> {
     const callee = await registered(protocol, procedure);
     const answered = (async () => {
       const invocation = await callee.next();
@@ -135,7 +143,7 @@ describe('exact values across serializers', () => {
   for (const callerProtocol of ['wamp.2.msgpack', 'wamp.2.json'] as const) {
     for (const calleeProtocol of ['wamp.2.msgpack', 'wamp.2.json'] as const) {
       it(`a ${callerProtocol} caller and a ${calleeProtocol} callee exchange each table exactly`, async () => {
-        for (const table of Object.values(TABLES)) {
+        for (const table of TABLES) {
           const procedure = `${uniqueName('com.exact')}.echo`;
           const { answered } = await echoCallee(calleeProtocol, procedure, table);
           const caller = await session(callerProtocol);
