@@ -92,11 +92,11 @@ describe('HTTP gateway: tasks', () => {
     assert.deepEqual(withoutErrorId(await res.json()), {
       error: {
         code: 'INVALID_ARGUMENT',
-        message: 'title Too small: expected string to have >=1 characters; pages Too small: expected number to be >0',
+        message: 'title must have at least 1 character; pages must be more than 0',
         status: 400,
         details: [
-          { field: 'title', message: 'Too small: expected string to have >=1 characters' },
-          { field: 'pages', message: 'Too small: expected number to be >0' },
+          { field: 'title', message: 'must have at least 1 character' },
+          { field: 'pages', message: 'must be more than 0' },
         ],
       },
     });

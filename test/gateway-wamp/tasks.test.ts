@@ -202,8 +202,8 @@ describe('gateway-wamp: tasks', () => {
     const refused = await call(clerk, 'mesh.tasks.enqueue', ['reports.render', [], { title: '', pages: 0 }]);
     assert.equal(refused[4], 'wamp.error.invalid_argument');
     assert.deepEqual(refused[6]!.details, [
-      { field: 'title', message: 'Too small: expected string to have >=1 characters' },
-      { field: 'pages', message: 'Too small: expected number to be >0' },
+      { field: 'title', message: 'must have at least 1 character' },
+      { field: 'pages', message: 'must be more than 0' },
     ]);
     assert.equal((await call(clerk, 'mesh.tasks.enqueue', ['reports.nothing', [], {}]))[4], 'wamp.error.no_such_procedure');
     assert.equal((await call(clerk, 'mesh.tasks.enqueue', ['reports.count', [], {}]))[4], 'wamp.error.no_such_procedure');

@@ -47,6 +47,22 @@ class ContractService {
     return { count, name };
   }
 
+  @rpc({
+    params: z.object({
+      age: z.number().min(0),
+      code: z.string().min(2).max(4),
+      tags: z.array(z.string()).max(1),
+      size: z.enum(['S', 'M']),
+      email: z.email(),
+      step: z.number().multipleOf(5),
+      options: z.strictObject({ city: z.string() }),
+    }),
+  })
+  async bounded(...values: unknown[]) {
+    this.handled++;
+    return values;
+  }
+
   @rpc async plain(a: number, b = 2) {
     this.handled++;
     return a + b;
@@ -145,6 +161,23 @@ describe('declared contracts', () => {
     await refused('hello', [[], { first_name: 'Bob', ['__proto__']: 1 }], `${SERVICE}.hello got an unknown keyword argument '__proto__'`);
     await refused('hello', [['a', 'b', 'c']], `${SERVICE}.hello takes at most 2 positional arguments, got 3`);
     await refused('hello', [['Bob'], { first_name: 'Bob' }], `${SERVICE}.hello got multiple values for argument 'first_name'`);
+  });
+
+  it('words every check zod leaves to its defaults the house way, none of zod\'s own phrasing', async () => {
+    const valid = { age: 1, code: 'ab', tags: [], size: 'S', email: 'a@b.org', step: 10, options: { city: 'Rome' } };
+    assert.deepEqual(await request('bounded', [[], valid]), [[[1, 'ab', [], 'S', 'a@b.org', 10, { city: 'Rome' }]], {}]);
+    const details = [
+      { field: 'age', message: 'must be at least 0' },
+      { field: 'code', message: 'must have at most 4 characters' },
+      { field: 'tags', message: 'must have at most 1 item' },
+      { field: 'size', message: 'must be one of "S", "M"' },
+      { field: 'email', message: 'must be an email address' },
+      { field: 'step', message: 'must be a multiple of 5' },
+      { field: 'options', message: "has unknown key 'town'" },
+    ];
+    const bad = { age: -1, code: 'abcde', tags: ['a', 'b'], size: 'XL', email: 'nobody', step: 7, options: { city: 'Rome', town: 'x' } };
+    await refused('bounded', [[], bad], details.map((d) => `${d.field} ${d.message}`).join('; '), details);
+    await refused('bounded', [[], { ...valid, code: 'a' }], 'code must have at least 2 characters', [{ field: 'code', message: 'must have at least 2 characters' }]);
   });
 
   it('coerces only where the schema says so: z.coerce and trim', async () => {
