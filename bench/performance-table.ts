@@ -2,7 +2,7 @@
 // comments there, so the table is never copied by hand. The bench runs it at its end; `npm run bench:table` runs it
 // alone, and `npm run bench:table -- --check` only says (exit 1) whether the page holds the table latest.json makes.
 // It reads results only: it measures nothing and judges nothing that report.ts has not.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fmt, goalText, targetMet, valueText, type Row, type Target } from './report.ts';
 
@@ -18,6 +18,43 @@ interface Results {
 
 const PAGE = new URL('../docs/performance.md', import.meta.url);
 const LATEST = new URL('./results/latest.json', import.meta.url);
+/** A full run of bench/tasks.ts (`npm run bench:tasks`): its table goes between these markers. */
+const TASKS = new URL('./results/tasks.json', import.meta.url);
+export const TASKS_TABLE_START = '<!-- tasks-table: made by bench/performance-table.ts from bench/results/tasks.json; do not edit -->';
+export const TASKS_TABLE_END = '<!-- /tasks-table -->';
+
+interface TaskResults {
+  meta: { serial: number; bulk: number; bulkSize: number; latencyTasks: number; durability: string; at: string };
+  results: Record<string, number>;
+  failures: string[];
+}
+
+/** The tasks table: each scenario for the mesh, raw JetStream (the floor) and BullMQ, from one run of bench/tasks.ts. */
+export function tasksTable({ meta, results, failures }: TaskResults): string {
+  const value = (name: string) => (results[name] === undefined ? 'n/a' : name.includes(' ms') ? `${results[name]!.toFixed(1)} ms` : perSecond(results[name]!));
+  const bulk = `enqueue bulk ${meta.bulkSize}`;
+  const rows: [string, string, string, string][] = [
+    [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
+    [`add in bulks of ${meta.bulkSize} (${meta.bulk})`, `${bulk}: mesh`, `${bulk}: raw JetStream`, `${bulk}: BullMQ addBulk`],
+    [`worker, concurrency 100 (${meta.serial + meta.bulk} tiny tasks)`, 'worker c=100: mesh', 'worker c=100: raw JetStream', 'worker c=100: BullMQ'],
+  ];
+  return [
+    `A run of \`npm run bench:tasks\` on ${meta.at.slice(0, 10)}; durability: ${meta.durability}.${failures.length ? ` It failed ${failures.length} checks.` : ''}`,
+    '',
+    '| scenario | nats-mesh | raw JetStream | BullMQ |',
+    '|---|---|---|---|',
+    ...rows.map(([scenario, ...names]) => `| ${scenario} | ${names.map(value).join(' | ')} |`),
+    `| enqueue to start at 1,000/s (${meta.latencyTasks} tasks) | p50 ${value('enqueue-to-start p50 ms: mesh')}, p99 ${value('enqueue-to-start p99 ms: mesh')} | | |`,
+  ].join('\n');
+}
+
+/** The page with the text between two markers replaced (the page as it was when it lacks them). */
+function between(page: string, startMarker: string, endMarker: string, text: string): string {
+  const start = page.indexOf(startMarker);
+  const end = page.indexOf(endMarker);
+  if (start < 0 || end < start) return page;
+  return `${page.slice(0, start + startMarker.length)}\n${text}\n${page.slice(end)}`;
+}
 
 /** A rate as the page writes it: 12,345/s. */
 const perSecond = (rate: number) => (Number.isFinite(rate) ? `${Math.round(rate).toLocaleString('en')}/s` : 'n/a');
@@ -55,7 +92,8 @@ export function updatePerformancePage(check = false): boolean {
   const end = page.indexOf(TABLE_END);
   if (start < 0 || end < start) throw new Error(`docs/performance.md has no ${TABLE_START} ... ${TABLE_END} markers`);
   const table = performanceTable(JSON.parse(readFileSync(LATEST, 'utf8')) as Results);
-  const updated = `${page.slice(0, start + TABLE_START.length)}\n${table}\n${page.slice(end)}`;
+  let updated = `${page.slice(0, start + TABLE_START.length)}\n${table}\n${page.slice(end)}`;
+  if (existsSync(TASKS)) updated = between(updated, TASKS_TABLE_START, TASKS_TABLE_END, tasksTable(JSON.parse(readFileSync(TASKS, 'utf8')) as TaskResults));
   if (updated === page) return false;
   if (!check) writeFileSync(PAGE, updated);
   return true;
