@@ -2,7 +2,7 @@
 // slots, keeps each claim alive while it runs, writes what happened to the state bucket, retries with backoff
 // (a `nak` with delay) and buries what cannot succeed. What a task does is the `run` function's business.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { codecForContentType, jsonCodec } from '../wire/codec.ts';
 import { parseEnvelope, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
@@ -107,7 +107,12 @@ class Worker implements TaskWorker {
   private free: number;
   private stopping = false;
   private wake: (() => void) | undefined;
-  private pull: ConsumerMessages | undefined;
+  /** The pulls still open, each read until it ends; with what the running attempts hold, they ask for at most `concurrency`. */
+  private readonly pulls = new Set<ConsumerMessages>();
+  private readonly reading = new Set<Promise<void>>();
+  /** Tasks asked for by the open pulls and not delivered yet. */
+  private requested = 0;
+  private consumer: Consumer | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly running = new Set<Running>();
   private idle: (() => void) | undefined;
@@ -135,8 +140,8 @@ class Worker implements TaskWorker {
 
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.wake?.();
-    await this.pull?.close().catch(() => undefined);
+    this.wakeUp();
+    await Promise.all([...this.pulls].map((pull) => pull.close().catch(() => undefined)));
     await this.loopDone;
     if (this.running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -150,29 +155,71 @@ class Worker implements TaskWorker {
     }
   }
 
-  /** Pulls as many tasks as there are free slots, and waits for a slot when there is none. */
+  /**
+   * Keeps pulls open for the free slots: one as soon as a slot is free and none is open, so a new task starts at once;
+   * more only for half the slots at a time, so that short tasks do not cost a pull each. A pull runs while the loop
+   * goes on, so slots that free up meanwhile are asked for without waiting for it to fill or expire.
+   */
   private async loop(): Promise<void> {
-    const { store, task, logger } = this.options;
+    const batch = Math.max(1, Math.floor(this.options.concurrency / 2));
     while (!this.stopping) {
-      if (this.free === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+      const wanted = this.free - this.requested;
+      if (wanted > 0 && (this.requested === 0 || wanted >= batch)) {
+        try {
+          await this.openPull(wanted);
+        } catch (err) {
+          if (this.stopping) break;
+          this.options.logger.warn({ err, task: this.task }, 'could not pull tasks; trying again in a second');
+          this.consumer = undefined;
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
         continue;
       }
-      try {
-        const consumer = await store.js.consumers.get(store.names.stream(task), WORKER_CONSUMER);
-        this.pull = await consumer.fetch({ max_messages: this.free, expires: PULL_EXPIRES_MS });
-        for await (const msg of this.pull) {
-          if (this.stopping) msg.nak();
-          else this.take(msg);
-        }
-      } catch (err) {
-        if (this.stopping) break;
-        logger.warn({ err, task }, 'could not pull tasks; trying again in a second');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      } finally {
-        this.pull = undefined;
-      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
+    await Promise.all(this.reading);
+  }
+
+  private async openPull(count: number): Promise<void> {
+    const { store, task } = this.options;
+    this.consumer ??= await store.js.consumers.get(store.names.stream(task), WORKER_CONSUMER);
+    const pull = await this.consumer.fetch({ max_messages: count, expires: PULL_EXPIRES_MS });
+    this.requested += count;
+    this.pulls.add(pull);
+    const reading = this.read(pull, count);
+    this.reading.add(reading);
+    void reading.finally(() => this.reading.delete(reading));
+  }
+
+  /** Takes what one pull delivers; when it ends, what it did not deliver is asked for again. */
+  private async read(pull: ConsumerMessages, count: number): Promise<void> {
+    let delivered = 0;
+    try {
+      for await (const msg of pull) {
+        delivered++;
+        this.requested--;
+        if (this.stopping) msg.nak();
+        else this.take(msg);
+        // a delayed task takes no slot: its place can be asked for again
+        this.wakeUp();
+      }
+    } catch (err) {
+      if (!this.stopping) {
+        this.options.logger.warn({ err, task: this.task }, 'a pull of tasks failed; pulling again in a second');
+        this.consumer = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    } finally {
+      this.requested -= count - delivered;
+      this.pulls.delete(pull);
+      this.wakeUp();
+    }
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   /** Starts an attempt at a delivered task; never throws (a failure here fails the attempt). */
@@ -281,8 +328,7 @@ class Worker implements TaskWorker {
     this.durationCounts[bucket === -1 ? DURATION_BOUNDS_MS.length : bucket]!++;
     this.durationSumMs += ms;
     this.free++;
-    this.wake?.();
-    this.wake = undefined;
+    this.wakeUp();
     if (this.running.size === 0) {
       clearInterval(this.keepAlive);
       this.keepAlive = undefined;
