@@ -76,7 +76,7 @@ function parseJson(text, what) {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`${what} is not JSON: ${err.message}`);
+    throw new Error(`${what} is not JSON: ${err.message}`, { cause: err });
   }
 }
 

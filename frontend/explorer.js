@@ -1,6 +1,7 @@
 // The explorer panels: the services from the router's `mesh.services`, a form per procedure built from its JSON
 // Schema, a call history with latency and collapsible JSON, and a register panel. It uses app.js's session and log.
 'use strict';
+/* global element, byId, log, describeError, compact, parseJson, resultEnvelope, requireSession, onSubmit, session -- app.js's, loaded before this script on the same page */
 
 /** A value as collapsible JSON: objects and arrays are <details>, open for the first two levels. */
 function jsonView(value, depth = 0) {

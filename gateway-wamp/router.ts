@@ -92,7 +92,7 @@ export class Router implements SessionContext {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, subprotocol, request.socket.remoteAddress ?? ''));
   }
 
-  join(session: Session): number {
+  join(): number {
     let id = randomId();
     while (this.sessionIds.has(id)) id = randomId();
     this.sessionIds.add(id);

@@ -21,7 +21,6 @@ import { recordRouterError, routerError, type CrashDetail } from './router-error
 import type { Guard } from './guard.ts';
 import type { Authenticate, Call, ClientMessage, Hello, Publish, Register, Subscribe, Unsubscribe } from './parse.ts';
 import { parseMessage } from './parse.ts';
-import type { Peer } from './peer.ts';
 import { CloseCode, MessageType, ROUTER_ROLES, WampUri } from './protocol.ts';
 import type { Serializer } from './serializer.ts';
 import { subjectOf, type MatchPolicy } from './uri.ts';
@@ -45,7 +44,7 @@ export interface SessionContext {
   /** WAMP's meta API: its meta topics are subscribed here, and it hears of sessions that join and leave. */
   readonly meta: WampMeta;
   /** Issues a session id no other session of this gateway has. */
-  join(session: Session): number;
+  join(): number;
   leave(session: Session): void;
 }
 
@@ -215,7 +214,7 @@ export class Session implements MetaSession {
 
   private welcome({ identity, authmethod, authprovider }: Authenticated): void {
     const { realm, details } = this.helloMessage!;
-    this.id = this.context.join(this);
+    this.id = this.context.join();
     this.identity = identity;
     this.authid = identity?.id ?? String(this.id);
     this.authroles = identity?.roles ?? ['anonymous'];

@@ -46,7 +46,7 @@ function readPublicKey(file: string): KeyObject {
   try {
     return createPublicKey(readFileSync(file));
   } catch (err) {
-    throw new Error(`auth.jwtPublicKeyFile ${file}: ${(err as Error).message}`);
+    throw new Error(`auth.jwtPublicKeyFile ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 

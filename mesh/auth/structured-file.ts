@@ -8,6 +8,6 @@ export function readStructuredFile(file: string, setting: string): unknown {
   try {
     return parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${setting} ${file}: ${(err as Error).message}`);
+    throw new Error(`${setting} ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -13,7 +13,7 @@ export type ProcedureOf<F> = F extends (...args: infer A) => infer R ? (...args:
 
 /** The callable methods of a service class (its `name` and other fields left out). */
 export type ServiceProxy<S> = {
-  // Functions of every shape are what is being selected here; `never` parameters would match none of them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- functions of every shape are selected here; `never` parameters would match none of them
   readonly [K in keyof S as S[K] extends (...args: any[]) => unknown ? K : never]: ProcedureOf<S[K]>;
 };
 
@@ -24,8 +24,11 @@ export type UntypedService = Readonly<Record<string, UntypedProcedure>>;
 /** Service name -> service class instance type, e.g. `{ greeting_service: GreetingService }`. */
 export type ServiceMap = Record<string, object>;
 
+/** The map of no services: a client typed with it (the default) reaches every name, untyped. */
+export type NoServices = Record<never, never>;
+
 /** The proxies of the services in the map; with no map, every name is an untyped service. */
-export type ServiceProxies<S extends ServiceMap> = {} extends S ? Readonly<Record<string, UntypedService>> : { readonly [K in keyof S]: ServiceProxy<S[K]> };
+export type ServiceProxies<S extends ServiceMap> = NoServices extends S ? Readonly<Record<string, UntypedService>> : { readonly [K in keyof S]: ServiceProxy<S[K]> };
 
 type CallProcedure = (procedure: string, args: Args, kwargs: Kwargs) => Promise<Envelope>;
 

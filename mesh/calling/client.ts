@@ -8,7 +8,7 @@ import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec, type Codec } from '../wir
 import { runningCall, type RunningCall } from './context.ts';
 import { isKwargs, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
 import { errorFromBody, MeshError } from '../wire/errors.ts';
-import { serviceMethods, servicesByName, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
+import { serviceMethods, servicesByName, type NoServices, type ServiceMap, type ServiceProxies, type ServiceProxy } from './client-proxy.ts';
 import { forwardedHeaders, forwardedThrough, headersWith, IDENTITY_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
 import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
@@ -189,7 +189,7 @@ class GuardedClient extends Client {
  * A client whose services are also properties: `client.greeting_service.hello('Bob', { last_name: 'Ross' })`, or
  * `client.proxy.greeting_service.hello(...)` for a service named like a client member (call, publish, close, proxy).
  */
-export type ProxiedClient<S extends ServiceMap = {}> = MeshClient & { readonly proxy: ServiceProxies<S> } & Omit<ServiceProxies<S>, keyof MeshClient | 'proxy'>;
+export type ProxiedClient<S extends ServiceMap = NoServices> = MeshClient & { readonly proxy: ServiceProxies<S> } & Omit<ServiceProxies<S>, keyof MeshClient | 'proxy'>;
 
 const CLIENT_MEMBERS = new Set(['call', 'publish', 'close', 'proxy', 'then']);
 
@@ -205,7 +205,7 @@ export interface ClientOptions extends ResilienceOptions {
  * A client on a connection the caller owns. Typed with the services it calls:
  * `createClient<{ greeting_service: GreetingService }>(nc)`; untyped, every service and method is reachable.
  */
-export function createClient<S extends ServiceMap = {}>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
+export function createClient<S extends ServiceMap = NoServices>(nc: NatsConnection, options: ClientOptions = {}): ProxiedClient<S> {
   const { namespace } = options;
   const timeoutMs = options.timeoutMs ?? 60_000;
   // A declared procedure is known to exist: when nothing answers it, it is UNAVAILABLE (retryable), not UNKNOWN_PROCEDURE.

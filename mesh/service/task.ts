@@ -53,7 +53,7 @@ function declare(method: string, fn: AnyMethod, options: TaskOptions): TaskDecla
     retries = retryPolicy(options.retries);
     schedule = scheduleOf(options);
   } catch (err) {
-    throw new TypeError(`@task on '${method}': ${(err as Error).message}`);
+    throw new TypeError(`@task on '${method}': ${(err as Error).message}`, { cause: err });
   }
   return {
     method,

@@ -25,9 +25,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONF = join(ROOT, 'deploy', 'nats', 'nats.conf');
 const run = promisify(execFile);
 
-/** The mesh.up processes of package.json, as compose runs them. */
-const PROCESSES = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { mesh: { up: string[] } }).mesh.up;
-
 type User = 'greeting_service' | 'thing_service' | 'websocket_test' | 'mailer' | 'gateway_http' | 'gateway_wamp';
 
 /** A fresh password; it starts with a letter, since nats-server reads a variable's value that starts with a digit as a number. */

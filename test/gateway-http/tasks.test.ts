@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createTaskClient, hostService, task, z, type HostedService } from '../../mesh/gateway.ts';
+import { hostService, task, z, type HostedService } from '../../mesh/gateway.ts';
 import { OwnNatsServer, silentLogger, withoutErrorId } from '../helpers.ts';
 import { serveHttpApp, type ServedApp } from './serve-app.ts';
 

@@ -218,7 +218,7 @@ describe('gateway-wamp authentication and authorization', () => {
       [{ eligible_authid: [] }, false, false],
     ];
     const publisher = (await signIn(gateway.wsUrl, API_KEY)).client;
-    for (const [index, [options, toAlice, toBob]] of cases.entries()) {
+    for (const [index, [options]] of cases.entries()) {
       publisher.send([PUBLISH, 10 + index, { acknowledge: true, ...options }, `${OPEN}.board`, [index]]);
       assert.equal((await publisher.next())[0], PUBLISHED);
     }

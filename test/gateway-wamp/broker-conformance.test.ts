@@ -112,7 +112,7 @@ describe('gateway-wamp broker conformance', () => {
     publisher.send([16, 1, { acknowledge: true }, topic, [bytes, 'text'], { blob: bytes }]);
     assert.equal((await publisher.next())[0], 17);
     const hex = (value: unknown) => Buffer.from(value as Uint8Array).toString('hex');
-    const [, , , , args, kwargs] = (await msgpack.next()) as [number, number, number, {}, [Uint8Array, string], { blob: Uint8Array }];
+    const [, , , , args, kwargs] = (await msgpack.next()) as [number, number, number, Record<string, unknown>, [Uint8Array, string], { blob: Uint8Array }];
     assert.ok(args[0] instanceof Uint8Array && kwargs.blob instanceof Uint8Array, 'MessagePack bin, not a string or a list');
     assert.deepEqual([hex(args[0]), args[1], hex(kwargs.blob)], [hex(bytes), 'text', hex(bytes)]);
     const base64 = `\0${Buffer.from(bytes).toString('base64')}`;

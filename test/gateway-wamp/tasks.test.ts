@@ -58,7 +58,7 @@ async function nextWhere(client: RawClient, wanted: (frame: Frame) => boolean): 
   }
 }
 
-// `any`: a frame's fields are whatever the router sent; each test asserts them
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a frame's fields are whatever the router sent; each test asserts them
 type Any = any;
 
 const nextOf = (client: RawClient, type: number): Promise<Any[]> => nextWhere(client, (frame) => frame[0] === type);

@@ -2,7 +2,7 @@
 // answered INTERNAL with that id, while the connection goes on reading. And no code of the mesh, its gateways or its
 // services hands nats.js a callback any other way.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';

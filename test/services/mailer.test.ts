@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createTaskClient, hostService, type HostedService } from '../../mesh/gateway.ts';
+import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import Mailer from '../../services/mailer/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import { serveHttpApp, type ServedApp } from '../gateway-http/serve-app.ts';

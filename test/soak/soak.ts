@@ -99,7 +99,7 @@ function report(label: string, tally: Tally): void {
 
 process.stdout.write(`soak: ${HTTP_COUNT} HTTP requests, ${WAMP_COUNT} WAMP frames, ${CONCURRENCY} in flight, seed ${SEED}\n`);
 const mesh = await startFuzzedMesh();
-let failed = false;
+let failed: boolean;
 try {
   const before = await mesh.connectionIds();
   const http = newTally();

@@ -79,14 +79,13 @@ export class JwksServer {
   /** Serves the public keys given, each with its kid and alg. */
   static async start(keys: { key: CryptoKey; kid: string; alg: string }[]): Promise<JwksServer> {
     const jwks = { keys: await Promise.all(keys.map(async ({ key, kid, alg }) => ({ ...(await exportJWK(key)), kid, alg, use: 'sig' }))) };
-    let self: JwksServer | undefined;
     const server = createServer((_req, res) => {
-      self!.fetches++;
+      self.fetches++;
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(jwks));
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    self = new JwksServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`);
+    const self = new JwksServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`);
     return self;
   }
 
