@@ -1,6 +1,7 @@
 // The task queues panel: each queue's depth, claims and oldest age, and the dead tasks with a Retry button, from the
 // router's mesh.tasks.queues every few seconds. It uses app.js's session (so the policy sees who signed in) and log.
 'use strict';
+/* global byId, element, requireSession, log, describeError, session -- app.js's, loaded before this script on the same page */
 
 (() => {
   const REFRESH_MS = 3000;

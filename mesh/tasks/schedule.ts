@@ -48,7 +48,7 @@ function cronSchedule(pattern: string, missed: MissedTicks): Schedule {
   try {
     cron = new Cron(pattern, { paused: true, timezone: 'Etc/UTC' });
   } catch (err) {
-    throw new TypeError(`cron: ${JSON.stringify(pattern)} is not a cron expression: ${(err as Error).message}`);
+    throw new TypeError(`cron: ${JSON.stringify(pattern)} is not a cron expression: ${(err as Error).message}`, { cause: err });
   }
   if (!cron.nextRun()) throw new TypeError(`cron: ${JSON.stringify(pattern)} never fires`);
   return {

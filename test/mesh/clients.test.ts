@@ -66,7 +66,7 @@ describe('typed clients and the discovery commands', () => {
   it('generates a module that compiles with tsc and calls the live service; a wrong argument type does not compile', async () => {
     const out = join(dir, 'mesh-client.ts');
     await mesh('client', '--out', out, '--service', greeting.name, '--import-from', '../../mesh/index.ts');
-    assert.match(readFileSync(out, 'utf8'), /hello\(first_name: string\): Promise<string>;\n.*\n  hello\(first_name: string, last_name: string\): Promise<string>;/);
+    assert.match(readFileSync(out, 'utf8'), /hello\(first_name: string\): Promise<string>;\n.*\n {2}hello\(first_name: string, last_name: string\): Promise<string>;/);
     writeFileSync(join(dir, 'good.ts'), `import { connect } from '@nats-io/transport-node';
 import { createMeshClient } from './mesh-client.ts';
 import { createClient } from '../../mesh/index.ts';

@@ -1,0 +1,14 @@
+import { connect } from '@nats-io/transport-node';
+import { createMeshClient } from './mesh-client.ts';
+import { createClient } from '../../mesh/index.ts';
+import type GreetingService from '../../services/greeting/index.ts';
+const nc = await connect({ servers: "nats://127.0.0.1:4222" });
+const generated = createMeshClient(nc);
+const a: string = await generated.greeting_bf13bc08.hello('Bob', { last_name: 'Ross' });
+const typed = createClient<{ greeting_bf13bc08: GreetingService }>(nc);
+const b: string = await typed.greeting_bf13bc08.hello('Bob', { last_name: 'Ross' });
+const c: string = await typed.proxy.greeting_bf13bc08.hello_sleep('Al', 0);
+console.log(JSON.stringify([a, b, c]));
+generated.close();
+typed.close();
+await nc.close();
