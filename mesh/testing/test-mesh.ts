@@ -2,7 +2,7 @@
 // user's tests without a NATS server. It runs the same hosts, codecs, validation and deadlines; it mocks nothing.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createClient, type ProxiedClient } from '../calling/client.ts';
-import type { ServiceMap } from '../calling/client-proxy.ts';
+import type { NoServices, ServiceMap } from '../calling/client-proxy.ts';
 import { loadConfig, type MeshConfig } from '../process/config.ts';
 import { createLogger } from '../process/logger.ts';
 import { hostServices, type ServiceClass } from '../service/runner.ts';
@@ -19,7 +19,7 @@ export interface TestMeshOptions {
   nc?: NatsConnection;
 }
 
-export interface TestMesh<S extends ServiceMap = {}> {
+export interface TestMesh<S extends ServiceMap = NoServices> {
   /** A client of the mesh, as createClient gives one: call, stream, publish, and a proxy per service. */
   readonly client: ProxiedClient<S>;
   /** The hosted services, e.g. for each one's eventStats(). */
@@ -37,7 +37,7 @@ export interface TestMesh<S extends ServiceMap = {}> {
  * then `await mesh.client.greeting_service.hello('Bob')`. Calls, events, dependencies (providers), validation,
  * deadlines and the call context behave as on a server; @task needs JetStream, so a service with tasks needs `nc`.
  */
-export async function createTestMesh<S extends ServiceMap = {}>(classes: readonly ServiceClass[], options: TestMeshOptions = {}): Promise<TestMesh<S>> {
+export async function createTestMesh<S extends ServiceMap = NoServices>(classes: readonly ServiceClass[], options: TestMeshOptions = {}): Promise<TestMesh<S>> {
   const config = loadConfig({ overrides: { 'log.level': 'silent', ...options.config } });
   const nc = options.nc ?? memoryNats();
   const logger = createLogger(config.log, 'test-mesh');
