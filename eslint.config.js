@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', '**/node_modules/', 'dist/', 'bench/results/', 'test/artifacts/', '.data/', '.scratch/', 'test/.readme-*'],
+    ignores: ['node_modules/', '**/node_modules/', 'dist/', 'bench/results/', 'test/artifacts/', '.data/', '.scratch/', 'test/.readme-*', 'test/.clients-*'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
