@@ -40,7 +40,14 @@ class ProcedureGuard {
     this.bulkhead = policy.bulkhead && new Bulkhead(procedure, policy.bulkhead);
   }
 
-  async call(call: HookedCall, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
+  call(call: HookedCall, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
+    // Without a bulkhead or a fallback there is nothing to wrap the attempts in: no async frame of its own.
+    if (!this.bulkhead && !this.policy.fallback) return this.attempts(attempt, deadline, signal);
+    return this.bounded(call, attempt, deadline, signal);
+  }
+
+  /** The attempts inside the bulkhead, with the fallback for what they could not answer. */
+  private async bounded(call: HookedCall, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
     try {
       const waiting = this.bulkhead?.enter();
       if (waiting) await waiting;
@@ -122,7 +129,9 @@ class Guard implements CallGuard {
 
   private async hooked(call: HookedCall, run: () => Promise<Envelope>): Promise<Envelope> {
     try {
-      await runBefore(this.hooks, call);
+      // Hooks that return nothing cost no turn of their own.
+      const before = runBefore(this.hooks, call);
+      if (before) await before;
       const reply = await run();
       runAfter(this.hooks, call, reply);
       return reply;
