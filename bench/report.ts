@@ -75,7 +75,12 @@ export interface Memory {
 
 export function writeReport(rows: Row[], targets: Target[], memory: Memory | undefined, failures: Failure[], meta: Record<string, string>): string {
   const lines = [`# nats-mesh benchmarks`, '', `Measured ${meta.date} (${meta.mode}, ${meta.rounds} rounds of ${meta.roundMs} ms, medians).`, ''];
-  lines.push(Object.entries(environment()).map(([k, v]) => `${k}: ${v}`).join('; '), '');
+  lines.push(
+    Object.entries(environment())
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; '),
+    '',
+  );
   if (failures.length > 0) {
     lines.push('## Failed', '', ...failures.map((f) => `- **${f.scenario}**: ${f.error}`), '');
   }
@@ -90,13 +95,14 @@ export function writeReport(rows: Row[], targets: Target[], memory: Memory | und
     const next = rows[rows.indexOf(row) + 1];
     if (!next || next.scenario !== scenario) lines.push('');
   }
-  if (memory) lines.push(
-    '## WAMP gateway memory, idle sessions',
-    '',
-    `${memory.sessions} idle WAMP sessions (HELLO, one SUBSCRIBE each): RSS ${fmt(memory.rssBeforeMiB)} MiB -> ${fmt(memory.rssAfterMiB)} MiB after a full GC, ` +
-      `${fmt(memory.kibPerSession, 1)} KiB per session${memory.sessions === 10_000 ? '' : `; about ${fmt(memory.rssBeforeMiB + (memory.kibPerSession * 10_000) / 1024)} MiB at 10,000`}.`,
-    '',
-  );
+  if (memory)
+    lines.push(
+      '## WAMP gateway memory, idle sessions',
+      '',
+      `${memory.sessions} idle WAMP sessions (HELLO, one SUBSCRIBE each): RSS ${fmt(memory.rssBeforeMiB)} MiB -> ${fmt(memory.rssAfterMiB)} MiB after a full GC, ` +
+        `${fmt(memory.kibPerSession, 1)} KiB per session${memory.sessions === 10_000 ? '' : `; about ${fmt(memory.rssBeforeMiB + (memory.kibPerSession * 10_000) / 1024)} MiB at 10,000`}.`,
+      '',
+    );
   lines.push('## Targets', '', '| scenario | measured | target | met |', '|---|---|---|---|');
   for (const t of targets.filter((t) => Number.isFinite(t.value))) lines.push(`| ${t.description} | ${valueText(t)} | ${goalText(t)} | ${targetMet(t) ? 'yes' : 'no'} |`);
   const markdown = `${lines.join('\n')}\n`;

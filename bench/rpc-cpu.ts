@@ -44,7 +44,10 @@ function processCpuMicros(pid: number): number {
 /** The nats-server process the connection talks to, found by its port. */
 function natsServerPid(nc: NatsConnection): number {
   const port = nc.info!.port;
-  const found = execFileSync('pgrep', ['-f', `nats-server.*(-p|--port) ${port}`]).toString().trim().split('\n')[0];
+  const found = execFileSync('pgrep', ['-f', `nats-server.*(-p|--port) ${port}`])
+    .toString()
+    .trim()
+    .split('\n')[0];
   if (!found) throw new Error(`no nats-server process listens on port ${port}`);
   return Number(found);
 }
@@ -121,9 +124,11 @@ async function measure(callerKind: Caller, responder: Responder): Promise<number
   const call = callerFor(callerKind, nc, subject);
   const load = async (count: number) => {
     let sent = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (sent++ < count) await call();
-    }));
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (sent++ < count) await call();
+      }),
+    );
   };
   await load(WARMUP);
   child.send('start');

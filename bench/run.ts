@@ -108,7 +108,9 @@ async function measureScenario(scenario: Scenario): Promise<void> {
         const measurement = summary(variant);
         const ratio = measurement.rate / summary(baseline).rate;
         rows.push({ scenario: scenario.name, level: String(level), variant: variant.label, baseline: variant === baseline, measurement, ratio });
-        process.stdout.write(`  ${String(level).padStart(4)} ${(scenario.levelUnit ?? 'in flight').padEnd(9)} ${variant.label.padEnd(44)} ${measurement.rate.toFixed(0).padStart(7)}/s  p50 ${measurement.p50Ms.toFixed(2)} ms  p99 ${measurement.p99Ms.toFixed(2)} ms  ${ratio.toFixed(2)}x\n`);
+        process.stdout.write(
+          `  ${String(level).padStart(4)} ${(scenario.levelUnit ?? 'in flight').padEnd(9)} ${variant.label.padEnd(44)} ${measurement.rate.toFixed(0).padStart(7)}/s  p50 ${measurement.p50Ms.toFixed(2)} ms  p99 ${measurement.p99Ms.toFixed(2)} ms  ${ratio.toFixed(2)}x\n`,
+        );
       }
     }
   } finally {
@@ -182,10 +184,15 @@ function gatewayLayerScenario(name: string, layers: GatewayLayer[]): Scenario {
     variants: layers.map((layer) => ({
       label: layer.label,
       baseline: layer.baseline,
-      measure: (connections, durationMs) => load.request<Measurement>({
-        url: `${urls.get(layer.kind)}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs,
-        headers: layer.authorized ? { authorization: `Bearer ${token}` } : {},
-      }),
+      measure: (connections, durationMs) =>
+        load.request<Measurement>({
+          url: `${urls.get(layer.kind)}/${mesh}.hello`,
+          body: REQUEST_JSON,
+          answer: GREETING_ANSWER,
+          connections,
+          durationMs,
+          headers: layer.authorized ? { authorization: `Bearer ${token}` } : {},
+        }),
     })),
     async setup() {
       token = await benchToken(secret);
@@ -199,14 +206,16 @@ function gatewayLayerScenario(name: string, layers: GatewayLayer[]): Scenario {
 }
 
 const KOA_LEAN = 'bare Koa + lean caller, inline (as people write it)';
-const KOA_BATCHING = 'bare Koa + batching caller (a turn\'s requests published together)';
+const KOA_BATCHING = "bare Koa + batching caller (a turn's requests published together)";
 
 function httpScenario(): Scenario {
   const mesh = unique('bench_http');
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
-  const measure = (kind: string): Variant['measure'] => (connections, durationMs) =>
-    load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs });
+  const measure =
+    (kind: string): Variant['measure'] =>
+    (connections, durationMs) =>
+      load.request<Measurement>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs });
   return {
     name: HTTP,
     variants: [
@@ -274,7 +283,14 @@ function unknownProcedureScenario(): Scenario {
         label: MESH_HTTP,
         async measure(connections, durationMs) {
           const before = queries;
-          const measurement = await load.request<Measurement>({ url: `${url}/${unique('nope')}.x`, body: REQUEST_JSON, answer: { includes: '"UNKNOWN_PROCEDURE"' }, connections, durationMs, expect: '4xx' });
+          const measurement = await load.request<Measurement>({
+            url: `${url}/${unique('nope')}.x`,
+            body: REQUEST_JSON,
+            answer: { includes: '"UNKNOWN_PROCEDURE"' },
+            connections,
+            durationMs,
+            expect: '4xx',
+          });
           await watcher.flush();
           process.stdout.write(`       $SRV.INFO during ${durationMs} ms of misses at ${connections} in flight: ${queries - before} (${(((queries - before) * 1000) / durationMs).toFixed(1)}/s)\n`);
           return measurement;
@@ -284,7 +300,11 @@ function unknownProcedureScenario(): Scenario {
     async setup() {
       nats = await ownNatsServer();
       watcher = await connect({ servers: nats.url });
-      watcher.subscribe('$SRV.INFO', { callback: () => { queries++; } });
+      watcher.subscribe('$SRV.INFO', {
+        callback: () => {
+          queries++;
+        },
+      });
       await watcher.flush();
       workers.push(await startWorker('responder', ['mesh', mesh], [], { NATS_URL: nats.url }));
       const gateway = await startWorker<{ url: string }>('http-server', ['gateway', mesh], [], { NATS_URL: nats.url });
@@ -311,11 +331,21 @@ function connectionsScenario(): Scenario {
   const mesh = unique('bench_conns');
   let load: Worker<Record<string, unknown>>;
   const urls = new Map<string, string>();
-  const measure = (kind: string): Variant['measure'] => async (connections, durationMs) => {
-    const m = await load.request<Measurement & { timeouts: number }>({ url: `${urls.get(kind)}/${mesh}.hello`, body: REQUEST_JSON, expected: GREETING_REPLY_JSON, connections, durationMs: Math.max(durationMs, 3000) });
-    process.stdout.write(`       ${kind}, ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`);
-    return m;
-  };
+  const measure =
+    (kind: string): Variant['measure'] =>
+    async (connections, durationMs) => {
+      const m = await load.request<Measurement & { timeouts: number }>({
+        url: `${urls.get(kind)}/${mesh}.hello`,
+        body: REQUEST_JSON,
+        expected: GREETING_REPLY_JSON,
+        connections,
+        durationMs: Math.max(durationMs, 3000),
+      });
+      process.stdout.write(
+        `       ${kind}, ${connections} connections: ${m.rate.toFixed(0)}/s, p50 ${m.p50Ms.toFixed(1)} ms, p99 ${m.p99Ms.toFixed(1)} ms, ${m.errors} errors of which ${m.timeouts} timeouts\n`,
+      );
+      return m;
+    };
   return {
     name: CONNECTIONS,
     levels: CONNECTION_LEVELS,
@@ -341,8 +371,10 @@ function moleculerRpcScenario(): Scenario {
   const service = unique('greeting');
   const mesh = unique('bench_mol_mesh');
   let caller: Worker<Record<string, unknown>>;
-  const rpc = (mode: string, subject: string): Variant['measure'] => (inflight, durationMs) =>
-    caller.request<Measurement>({ mode, subject, encoding: 'json', inflight, durationMs });
+  const rpc =
+    (mode: string, subject: string): Variant['measure'] =>
+    (inflight, durationMs) =>
+      caller.request<Measurement>({ mode, subject, encoding: 'json', inflight, durationMs });
   return {
     name: MOLECULER,
     variants: [
@@ -369,7 +401,13 @@ function moleculerHttpScenario(): Scenario {
         label: MOLECULER_WEB,
         baseline: true,
         measure: (connections, durationMs) =>
-          load.request({ url: `${urls.get('moleculer-web')}/${service}.hello`, body: JSON.stringify({ first_name: 'Bob', last_name: 'Ross' }), answer: { equals: JSON.stringify(GREETING) }, connections, durationMs }),
+          load.request({
+            url: `${urls.get('moleculer-web')}/${service}.hello`,
+            body: JSON.stringify({ first_name: 'Bob', last_name: 'Ross' }),
+            answer: { equals: JSON.stringify(GREETING) },
+            connections,
+            durationMs,
+          }),
       },
       { label: MESH_HTTP, measure: (connections, durationMs) => load.request({ url: `${urls.get('gateway')}/${mesh}.hello`, body: REQUEST_JSON, answer: GREETING_ANSWER, connections, durationMs }) },
     ],
@@ -386,7 +424,7 @@ function moleculerHttpScenario(): Scenario {
 /** The Postgres server thing_service is measured on; each scenario makes a database of its own there. */
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const THING_FLOOR = 'nats.js responder + lean caller, pg, same pool size (floor)';
-const PG_IN_PROCESS = 'pg in the caller\'s process, same pool size (no NATS hop)';
+const PG_IN_PROCESS = "pg in the caller's process, same pool size (no NATS hop)";
 const MESH_THING = 'thing_service through the mesh';
 
 async function onServer(sql: string): Promise<void> {
@@ -412,8 +450,10 @@ function thingScenario(query: ThingCallName): Scenario {
   const { procedure } = THING_CALLS[query];
   let caller: Worker<Record<string, unknown>>;
   let inProcess: Worker<Record<string, unknown>>;
-  const call = (mode: 'mesh' | 'lean', name: string): Variant['measure'] => (inflight, durationMs) =>
-    caller.request({ mode, subject: `${name}.${procedure}`, encoding: 'json', thing: query, inflight, durationMs });
+  const call =
+    (mode: 'mesh' | 'lean', name: string): Variant['measure'] =>
+    (inflight, durationMs) =>
+      caller.request({ mode, subject: `${name}.${procedure}`, encoding: 'json', thing: query, inflight, durationMs });
   return {
     name: query === 'create' ? THING_CREATE : THING_LIST,
     variants: [
@@ -450,8 +490,10 @@ function streamScenario(): Scenario {
   const mesh = unique('bench_stream');
   const raw = unique('bench_stream_raw');
   let caller: Worker<Record<string, unknown>>;
-  const read = (mode: 'mesh' | 'raw', name: string): Variant['measure'] => (inflight, durationMs) =>
-    caller.request({ op: 'items', mode, subject: `${name}.items`, items: STREAM_ITEMS, inflight, durationMs });
+  const read =
+    (mode: 'mesh' | 'raw', name: string): Variant['measure'] =>
+    (inflight, durationMs) =>
+      caller.request({ op: 'items', mode, subject: `${name}.items`, items: STREAM_ITEMS, inflight, durationMs });
   return {
     name: STREAM,
     levels: STREAM_LEVELS,
@@ -496,14 +538,16 @@ function fanoutScenario(): Scenario {
   const topic = `${unique('bench_fanout')}.events`;
   let publisher: Worker<Record<string, unknown>>;
   const clients = new Map<string, Worker<Record<string, unknown>>>();
-  const deliver = (kind: string): Variant['measure'] => async (sessions, durationMs) => {
-    const events = Math.max(5, Math.round(durationMs / 25));
-    const expected = clients.get(kind)!.request<{ received: number; lastAt: number; wrong: number; firstWrong: string }>({ op: 'expect', events, timeoutMs: 30_000 });
-    const { startedAt } = await publisher.request<{ startedAt: number }>({ subject: topic, events });
-    const { received, lastAt, wrong, firstWrong } = await expected;
-    if (wrong > 0) throw new Error(`${wrong} events delivered were not the one published, the first ${JSON.stringify(firstWrong)}`);
-    return { rate: received / ((lastAt - startedAt) / 1000), p50Ms: Number.NaN, p99Ms: Number.NaN, errors: events * sessions - received };
-  };
+  const deliver =
+    (kind: string): Variant['measure'] =>
+    async (sessions, durationMs) => {
+      const events = Math.max(5, Math.round(durationMs / 25));
+      const expected = clients.get(kind)!.request<{ received: number; lastAt: number; wrong: number; firstWrong: string }>({ op: 'expect', events, timeoutMs: 30_000 });
+      const { startedAt } = await publisher.request<{ startedAt: number }>({ subject: topic, events });
+      const { received, lastAt, wrong, firstWrong } = await expected;
+      if (wrong > 0) throw new Error(`${wrong} events delivered were not the one published, the first ${JSON.stringify(firstWrong)}`);
+      return { rate: received / ((lastAt - startedAt) / 1000), p50Ms: Number.NaN, p99Ms: Number.NaN, errors: events * sessions - received };
+    };
   return {
     name: FANOUT,
     levels: [FANOUT_SESSIONS],
@@ -516,7 +560,10 @@ function fanoutScenario(): Scenario {
       const bare = await worker<{ url: string }>('ws-broadcast', topic);
       const wamp = await worker<{ url: string }>('wamp-server');
       publisher = await worker('publisher');
-      for (const [kind, url] of [['raw', bare.info.url], ['wamp', wamp.info.url]] as const) {
+      for (const [kind, url] of [
+        ['raw', bare.info.url],
+        ['wamp', wamp.info.url],
+      ] as const) {
         const w = await worker('ws-clients');
         await w.request({ op: 'connect', url, count: FANOUT_SESSIONS, mode: kind, topic });
         clients.set(kind, w);
@@ -621,7 +668,11 @@ const scenarios: Scenario[] = [
   ]),
 ];
 
-process.stdout.write(`${Object.entries(environment()).map(([k, v]) => `${k}: ${v}`).join('; ')}\n`);
+process.stdout.write(
+  `${Object.entries(environment())
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ')}\n`,
+);
 let memory: MemoryReading | undefined;
 try {
   for (const scenario of scenarios.filter((s) => selected(s.name))) await runScenario(scenario);
@@ -647,7 +698,9 @@ const targets: Target[] = [
     versus(THING_CREATE, level, MESH_THING, THING_FLOOR, 0.8, `create_thing, ${level} in flight: mesh / nats.js + pg floor`),
     versus(THING_LIST, level, MESH_THING, THING_FLOOR, 0.8, `get_things(limit=100), ${level} in flight: mesh / nats.js + pg floor`),
   ]),
-  ...STREAM_LEVELS.map((level) => versus(STREAM, String(level), MESH_STREAM, STREAM_FLOOR, 0.8, `stream of ${STREAM_ITEMS.toLocaleString('en')} items, ${level} at once: client.stream() / bare subscription`)),
+  ...STREAM_LEVELS.map((level) =>
+    versus(STREAM, String(level), MESH_STREAM, STREAM_FLOOR, 0.8, `stream of ${STREAM_ITEMS.toLocaleString('en')} items, ${level} at once: client.stream() / bare subscription`),
+  ),
   { scenario: CANCEL, description: 'cancellation, abort to handler signal: p99', value: cancelP99, goal: 50, unit: 'ms', level: '1', variant: MESH_CANCEL },
   versus(FANOUT, String(FANOUT_SESSIONS), MESH_WAMP, BARE_WS, 0.8, `WAMP fan-out to ${FANOUT_SESSIONS} sessions: gateway-wamp / bare ws`),
   { scenario: CONNECTIONS, description: 'gateway-http at 1,000 connections (wrk): p99', value: connectionsP99, goal: 250, unit: 'ms', level: '1000', variant: MESH_HTTP },

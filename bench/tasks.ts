@@ -106,9 +106,15 @@ await hosted.stop();
 const tasks = createTaskClient(nc);
 const queue = new Queue('bench', { connection });
 
-results['enqueue serial: mesh'] = await rate(SERIAL, async () => { for (let i = 0; i < SERIAL; i++) noteId((await tasks.enqueue('bench.noop', [i])).id); });
-results['enqueue serial: raw JetStream'] = await rate(SERIAL, async () => { for (let i = 0; i < SERIAL; i++) noteSeq(await js.publish('raw.task', body(i))); });
-results['enqueue serial: BullMQ'] = await rate(SERIAL, async () => { for (let i = 0; i < SERIAL; i++) noteJob(await queue.add('noop', { n: i }, { removeOnComplete: true })); });
+results['enqueue serial: mesh'] = await rate(SERIAL, async () => {
+  for (let i = 0; i < SERIAL; i++) noteId((await tasks.enqueue('bench.noop', [i])).id);
+});
+results['enqueue serial: raw JetStream'] = await rate(SERIAL, async () => {
+  for (let i = 0; i < SERIAL; i++) noteSeq(await js.publish('raw.task', body(i)));
+});
+results['enqueue serial: BullMQ'] = await rate(SERIAL, async () => {
+  for (let i = 0; i < SERIAL; i++) noteJob(await queue.add('noop', { n: i }, { removeOnComplete: true }));
+});
 results[`enqueue bulk ${BULK_SIZE}: mesh`] = await rate(BULK, () => inChunks(BULK, BULK_SIZE, async (i) => noteId((await tasks.enqueue('bench.noop', [i])).id)));
 results[`enqueue bulk ${BULK_SIZE}: raw JetStream`] = await rate(BULK, () => inChunks(BULK, BULK_SIZE, async (i) => noteSeq(await js.publish('raw.task', body(i)))));
 results[`enqueue bulk ${BULK_SIZE}: BullMQ addBulk`] = await rate(BULK, async () => {
@@ -174,12 +180,19 @@ await nc.close();
 for (const child of children) child.kill('SIGKILL');
 const file = quick ? 'tasks-quick' : 'tasks';
 const durability = 'JetStream file storage (acknowledged = on disk) vs Redis without AOF or snapshots (in memory only)';
-writeFileSync(new URL(`./results/${file}.json`, import.meta.url), `${JSON.stringify({ meta: { quick, serial: SERIAL, bulk: BULK, bulkSize: BULK_SIZE, latencyTasks: LATENCY, durability, at: new Date().toISOString() }, results, failures }, null, 2)}\n`);
+writeFileSync(
+  new URL(`./results/${file}.json`, import.meta.url),
+  `${JSON.stringify({ meta: { quick, serial: SERIAL, bulk: BULK, bulkSize: BULK_SIZE, latencyTasks: LATENCY, durability, at: new Date().toISOString() }, results, failures }, null, 2)}\n`,
+);
 for (const failure of failures) process.stdout.write(`FAILED: ${failure}\n`);
 for (const [name, value] of Object.entries(results)) process.stdout.write(`${name.padEnd(40)} ${value.toFixed(name.includes(' ms') ? 1 : 0).padStart(8)}${name.includes(' ms') ? '' : '/s'}\n`);
 const r = (a: string, b: string) => (results[a]! / results[b]!).toFixed(2);
-process.stdout.write(`\nenqueue serial: mesh/raw ${r('enqueue serial: mesh', 'enqueue serial: raw JetStream')}x (goal 0.9), mesh/BullMQ ${r('enqueue serial: mesh', 'enqueue serial: BullMQ')}x (goal 1.0)\n`);
-process.stdout.write(`enqueue bulk: mesh/raw ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: raw JetStream`)}x, mesh/BullMQ ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: BullMQ addBulk`)}x\n`);
+process.stdout.write(
+  `\nenqueue serial: mesh/raw ${r('enqueue serial: mesh', 'enqueue serial: raw JetStream')}x (goal 0.9), mesh/BullMQ ${r('enqueue serial: mesh', 'enqueue serial: BullMQ')}x (goal 1.0)\n`,
+);
+process.stdout.write(
+  `enqueue bulk: mesh/raw ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: raw JetStream`)}x, mesh/BullMQ ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: BullMQ addBulk`)}x\n`,
+);
 process.stdout.write(`worker: mesh/raw ${r('worker c=100: mesh', 'worker c=100: raw JetStream')}x (goal 0.8), mesh/BullMQ ${r('worker c=100: mesh', 'worker c=100: BullMQ')}x (goal 2.0)\n`);
 process.stdout.write(`written to bench/results/${file}.json\n`);
 if (!quick) process.stdout.write(`${updatePerformancePage() ? 'docs/performance.md: tables made again' : 'docs/performance.md: tables already match'}\n`);

@@ -88,7 +88,9 @@ function requireSession() {
 function onSubmit(id, action) {
   byId(id).addEventListener('submit', (event) => {
     event.preventDefault();
-    Promise.resolve().then(action).catch((err) => log('error', describeError(err)));
+    Promise.resolve()
+      .then(action)
+      .catch((err) => log('error', describeError(err)));
   });
 }
 

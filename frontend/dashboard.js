@@ -76,14 +76,21 @@
       entry.requests = p.requests;
       entry.at = stats.at;
       const p50 = p.p50Ms ?? (p.requests ? p.averageMs : undefined);
-      const codes = Object.entries(p.errorsByCode).map(([code, n]) => `${code}: ${n}`).join(', ');
+      const codes = Object.entries(p.errorsByCode)
+        .map(([code, n]) => `${code}: ${n}`)
+        .join(', ');
       const values = [p.instances, rate === undefined ? '-' : rate.toFixed(1), p.requests, p.errors, p.inFlight, ms(p50), ms(p.p99Ms), p.natsReconnects];
-      values.forEach((value, i) => { entry.cells[i + 1].textContent = String(value); });
+      values.forEach((value, i) => {
+        entry.cells[i + 1].textContent = String(value);
+      });
       entry.cells[4].title = codes;
       if (rate !== undefined) {
         entry.times.push(stats.at / 1000);
         entry.rates.push(rate);
-        if (entry.times.length > HISTORY) { entry.times.shift(); entry.rates.shift(); }
+        if (entry.times.length > HISTORY) {
+          entry.times.shift();
+          entry.rates.shift();
+        }
         entry.plot.setData([entry.times, entry.rates]);
       }
     }

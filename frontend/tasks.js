@@ -43,17 +43,21 @@
   }
 
   function show(overview) {
-    queues.replaceChildren(...overview.queues.map((q) => {
-      const tr = row([q.task, q.queued, q.claimed, q.queued ? age(q.oldest_ms) : '-']);
-      tr.dataset.task = q.task;
-      return tr;
-    }));
+    queues.replaceChildren(
+      ...overview.queues.map((q) => {
+        const tr = row([q.task, q.queued, q.claimed, q.queued ? age(q.oldest_ms) : '-']);
+        tr.dataset.task = q.task;
+        return tr;
+      }),
+    );
     if (overview.queues.length === 0) queues.append(row(['no task queue you may see']));
-    dead.replaceChildren(...overview.dead.map((d) => {
-      const tr = row([d.id, d.reason, d.attempts, d.error ? `${d.error.code}: ${d.error.message}` : '-', new Date(d.died_at).toLocaleString(), retryButton(d)]);
-      tr.dataset.id = d.id;
-      return tr;
-    }));
+    dead.replaceChildren(
+      ...overview.dead.map((d) => {
+        const tr = row([d.id, d.reason, d.attempts, d.error ? `${d.error.code}: ${d.error.message}` : '-', new Date(d.died_at).toLocaleString(), retryButton(d)]);
+        tr.dataset.id = d.id;
+        return tr;
+      }),
+    );
     if (overview.dead.length === 0) dead.append(row(['no dead task']));
     status.textContent = `${overview.queues.length} queues, ${overview.dead.length} dead tasks, updated ${new Date().toLocaleTimeString()}`;
     panel.dataset.loaded = 'true';

@@ -2,17 +2,7 @@
 // A pipeline read top to bottom: trace, map errors, cross-origin rules, the call route, the other routes.
 import Router from '@koa/router';
 import Koa from 'koa';
-import {
-  MeshError,
-  type Caller,
-  type Logger,
-  type ProcedureRegistry,
-  type Reports,
-  type GatewayAuth,
-  type RateLimiter,
-  type RefusalLog,
-  type GatewayMetrics,
-} from '../mesh/gateway.ts';
+import { MeshError, type Caller, type Logger, type ProcedureRegistry, type Reports, type GatewayAuth, type RateLimiter, type RefusalLog, type GatewayMetrics } from '../mesh/gateway.ts';
 import { procedureOf, type GatewayContext, type GatewayState } from './context.ts';
 import { traceRequest } from './trace-request.ts';
 import { createErrorAnswers } from './errors.ts';

@@ -73,9 +73,10 @@ export function createBodyReader({ bodyLimit, maxPayload, logger, refusals }: Bo
         requestLogger(logger, ctx).debug({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), reason }, 'request body aborted');
         throw new MeshError('CANCELED', 'the request was aborted');
       }
-      const error = type === 'entity.too.large'
-        ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
-        : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
+      const error =
+        type === 'entity.too.large'
+          ? new MeshError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes (${limit === bodyLimit ? 'http.bodyLimit' : "the NATS server's max_payload"})`)
+          : new MeshError('INVALID_ARGUMENT', `cannot read the request body: ${reason}`);
       withErrorId(error);
       refusals.log(error.code, () => {
         requestLogger(logger, ctx).warn({ path: ctx.path.slice(0, LOGGED_PATH_CHARS), error_id: error.id, code: error.code, reason }, 'bad request body');

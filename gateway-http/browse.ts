@@ -81,9 +81,7 @@ function servicesJson(services: ServiceEntry[]) {
 function servicesHtml(services: ServiceEntry[]): string {
   if (services.length === 0) return '<h1>Services</h1>\n<p>No service is running.</p>';
   const items = services.map((s) => {
-    const procedures = s.procedures
-      .map((p) => `<li><a href="${escapeHtml(p.name)}">${escapeHtml(p.name)}</a>${p.description ? ` — ${escapeHtml(p.description)}` : ''}</li>`)
-      .join('\n');
+    const procedures = s.procedures.map((p) => `<li><a href="${escapeHtml(p.name)}">${escapeHtml(p.name)}</a>${p.description ? ` — ${escapeHtml(p.description)}` : ''}</li>`).join('\n');
     const about = [s.version && `version ${escapeHtml(s.version)}`, s.description && escapeHtml(s.description)].filter(Boolean).join(' · ');
     return `<section class="service"><h2>${escapeHtml(s.name)}</h2>${about ? `<p>${about}</p>` : ''}<ul>\n${procedures}\n</ul></section>`;
   });

@@ -5,7 +5,6 @@ import { parseSchema, type PublishedSchema, type EndpointInfo, type ProcedureReg
 
 export type { PublishedSchema };
 
-
 export interface ProcedureEntry {
   /** The subject, `<service>.<method>`. */
   name: string;
@@ -26,7 +25,6 @@ export interface ServiceEntry {
   description: string | undefined;
   procedures: ProcedureEntry[];
 }
-
 
 function procedureEntry(info: EndpointInfo): ProcedureEntry {
   const first = info.instances[0]!;

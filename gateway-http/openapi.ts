@@ -97,9 +97,7 @@ function operation(procedure: ProcedureEntry, authenticated: boolean): Schema {
     operationId: procedure.name,
     tags: [procedure.service],
     summary: procedure.description ?? procedure.name,
-    description: [procedure.description, procedure.parameters === undefined ? undefined : `Parameters: ${procedure.parameters}`, ...notes]
-      .filter(Boolean)
-      .join('\n\n'),
+    description: [procedure.description, procedure.parameters === undefined ? undefined : `Parameters: ${procedure.parameters}`, ...notes].filter(Boolean).join('\n\n'),
     requestBody: {
       required: false,
       content: { 'application/json': { schema: request }, 'application/msgpack': { schema: request } },

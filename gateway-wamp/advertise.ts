@@ -82,7 +82,10 @@ export async function advertise(nc: NatsConnection, options: AdvertiseOptions): 
   };
 
   const subscriptions: Subscription[] = [];
-  for (const [verb, body] of [['PING', ping], ['INFO', info]] as const) {
+  for (const [verb, body] of [
+    ['PING', ping],
+    ['INFO', info],
+  ] as const) {
     for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}`, `$SRV.${verb}.${WAMP_SERVICE_NAME}.${id}`]) {
       subscriptions.push(subscribe(nc, subject, {}, { logger: options.logger, about: { discovery: subject } }, (msg) => answer(msg, body)));
     }

@@ -13,10 +13,7 @@ export interface Authenticated {
 }
 
 /** What a HELLO, or an AUTHENTICATE, leads to; an ABORT carries its URI and the coded error it stands for. */
-export type AuthStep =
-  | { step: 'welcome'; authenticated: Authenticated }
-  | { step: 'challenge'; claimedAuthid: string | undefined }
-  | { step: 'abort'; uri: string; error: MeshError };
+export type AuthStep = { step: 'welcome'; authenticated: Authenticated } | { step: 'challenge'; claimedAuthid: string | undefined } | { step: 'abort'; uri: string; error: MeshError };
 
 /** The ABORT URI of a refused ticket: the JWKS down, too many failures from the address, or a bad ticket. */
 function abortUri(error: MeshError): string {

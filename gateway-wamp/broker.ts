@@ -291,7 +291,19 @@ export class Broker {
 
   /** A topic with no subscriber and no NATS subscription yet, registered under its key and a new id. */
   private newTopic(key: string, uri: string, match: MatchPolicy, prefix: string | undefined): Topic {
-    const topic: Topic = { id: ++this.lastId, key, uri, match, created: new Date().toISOString(), pattern: match !== 'exact', prefix, subscribers: new Set(), nats: [], ready: Promise.resolve(), joining: 0 };
+    const topic: Topic = {
+      id: ++this.lastId,
+      key,
+      uri,
+      match,
+      created: new Date().toISOString(),
+      pattern: match !== 'exact',
+      prefix,
+      subscribers: new Set(),
+      nats: [],
+      ready: Promise.resolve(),
+      joining: 0,
+    };
     this.topics.set(key, topic);
     this.byId.set(topic.id, topic);
     return topic;

@@ -255,7 +255,11 @@ export class SessionRpc implements Callee {
       return this.refuse(MessageType.CALL, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, 'option timeout must be a whole number of milliseconds'));
     }
     if (this.pendingCalls >= limits.maxPendingCallsPerSession) {
-      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`);
+      const error = routerError(
+        'RESOURCE_EXHAUSTED',
+        `${MESH_ERROR_PREFIX}resource_exhausted`,
+        `this session already has ${limits.maxPendingCallsPerSession} calls in flight (wamp.maxPendingCallsPerSession)`,
+      );
       return this.refuse(MessageType.CALL, requestId, procedure, error);
     }
     const { serializer } = peer;
@@ -432,7 +436,11 @@ export class SessionRpc implements Callee {
       }
     }
     if (registrations.size >= limits.maxRegistrationsPerSession) {
-      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`);
+      const error = routerError(
+        'RESOURCE_EXHAUSTED',
+        `${MESH_ERROR_PREFIX}resource_exhausted`,
+        `this session already has ${limits.maxRegistrationsPerSession} registrations (wamp.maxRegistrationsPerSession)`,
+      );
       return this.refuse(MessageType.REGISTER, requestId, procedure, error);
     }
     const registration = this.dealer.registrations.join(this, procedure, policy);
@@ -534,7 +542,11 @@ export class SessionRpc implements Callee {
       for (const [id, pending] of invocations) if (pending.expires < now) invocations.delete(id);
     }
     if (invocations.size >= max) {
-      const error = routerError('RESOURCE_EXHAUSTED', `${MESH_ERROR_PREFIX}resource_exhausted`, `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`);
+      const error = routerError(
+        'RESOURCE_EXHAUSTED',
+        `${MESH_ERROR_PREFIX}resource_exhausted`,
+        `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`,
+      );
       return this.replyError(msg, codec, procedure, error);
     }
     const invocationId = this.lastInvocationId + 1;

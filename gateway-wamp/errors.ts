@@ -14,10 +14,7 @@ const WAMP_URI_OF: Partial<Record<ErrorCode, string>> = {
  * The mesh code of a callee's ERROR URI. `wamp.error.timeout` is only read this way: the router itself sends it
  * for the caller's own deadline, never for a DEADLINE_EXCEEDED a service answers (that stays mesh.error.deadline_exceeded).
  */
-const CODE_OF_WAMP_URI = new Map<string, ErrorCode>([
-  ...Object.entries(WAMP_URI_OF).map(([code, uri]) => [uri, code as ErrorCode] as const),
-  [WampUri.TIMEOUT, 'DEADLINE_EXCEEDED'],
-]);
+const CODE_OF_WAMP_URI = new Map<string, ErrorCode>([...Object.entries(WAMP_URI_OF).map(([code, uri]) => [uri, code as ErrorCode] as const), [WampUri.TIMEOUT, 'DEADLINE_EXCEEDED']]);
 
 /** The WAMP error URI for a mesh error: `wamp.error.no_such_procedure`, ..., or `mesh.error.<code>`. */
 export function errorUri(error: MeshError): string {
@@ -44,7 +41,11 @@ export interface WampErrorDetail {
  * a WAMP caller on any gateway gets the ERROR exactly as the callee sent it.
  */
 export class WampError extends MeshError {
-  constructor(code: ErrorCode, message: string, readonly wamp: WampErrorDetail) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly wamp: WampErrorDetail,
+  ) {
     super(code, message);
   }
 
@@ -67,7 +68,7 @@ export function errorFromWamp(uri: string, args: Args, kwargs: Kwargs, maxNameBy
   const stated = typeof kwargs.message === 'string' ? kwargs.message : typeof args[0] === 'string' ? args[0] : undefined;
   const suffix = uri.startsWith(MESH_ERROR_PREFIX) ? uri.slice(MESH_ERROR_PREFIX.length).toUpperCase() : undefined;
   const code = CODE_OF_WAMP_URI.get(uri) ?? (isErrorCode(suffix) ? suffix : undefined);
-  const message = code ? stated ?? uri : stated ? `${uri}: ${stated}` : uri;
+  const message = code ? (stated ?? uri) : stated ? `${uri}: ${stated}` : uri;
   return new WampError(code ?? 'INTERNAL', message, { uri, args, kwargs });
 }
 

@@ -101,8 +101,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const forwarder = auth?.forwarder;
   const gatewayMetrics = config.metrics.enabled ? createGatewayMetrics('wamp') : undefined;
   // The label is the procedure only when the registry knows it: a name a client made up never becomes a series.
-  const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) =>
-    gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
+  const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) => gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
   const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
   const meta = new MetaProcedures(registry, guard);
   const tasks = new TaskProcedures(taskStore(nc, meshNamespace(namespace)), guard, registry);
@@ -112,7 +111,21 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const wampMeta = new WampMeta({ broker, guard, maxNameBytes, maxTestamentBytes: Math.min(maxPayload, wamp.maxMessageBytes), logger });
   const dealer: Dealer = new Dealer({
-    nc, caller, logger, timeoutMs: config.rpc.timeoutMs, limits, guard, forwarder, revokeCheckMs: config.rpc.registryRefreshMs, meta, wampMeta, tasks, measure, gatewayProcedures, reports, refusals,
+    nc,
+    caller,
+    logger,
+    timeoutMs: config.rpc.timeoutMs,
+    limits,
+    guard,
+    forwarder,
+    revokeCheckMs: config.rpc.registryRefreshMs,
+    meta,
+    wampMeta,
+    tasks,
+    measure,
+    gatewayProcedures,
+    reports,
+    refusals,
     namespace: meshNamespace(namespace),
     // Registrations come once the router listens, after the advertisement exists.
     announce: (registration) => advertisement.announce(registration),

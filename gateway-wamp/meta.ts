@@ -6,7 +6,10 @@ import type { Guard } from './guard.ts';
 export const SERVICES_PROCEDURE = 'mesh.services';
 
 export class MetaProcedures {
-  constructor(private readonly registry: ProcedureRegistry, private readonly guard: Guard) {}
+  constructor(
+    private readonly registry: ProcedureRegistry,
+    private readonly guard: Guard,
+  ) {}
 
   /** Whether the router answers the procedure itself. */
   has(procedure: string): boolean {

@@ -30,13 +30,14 @@ function answerCheck(res: ServerResponse, problem: string | undefined, ok: Recor
 
 function answerMetrics(res: ServerResponse, render: () => Promise<string>, visible: Promise<(procedure: string) => boolean>): void {
   visible.then(
-    (admits) => render().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-cache' });
-        res.end(withVisibleProcedures(text, admits));
-      },
-      () => answerJson(res, 503, new MeshError('UNAVAILABLE', 'the metrics could not be gathered').toBody()),
-    ),
+    (admits) =>
+      render().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-cache' });
+          res.end(withVisibleProcedures(text, admits));
+        },
+        () => answerJson(res, 503, new MeshError('UNAVAILABLE', 'the metrics could not be gathered').toBody()),
+      ),
     (err: unknown) => {
       const error = err instanceof MeshError ? err : new MeshError('UNAUTHENTICATED', 'the credential cannot be verified');
       withErrorId(error);

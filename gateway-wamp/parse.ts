@@ -7,11 +7,27 @@ import { isMatchPolicy, type MatchPolicy } from './uri.ts';
 
 type Dict = Record<string, unknown>;
 
-export interface Hello { type: typeof MessageType.HELLO; realm: string; details: Dict }
-export interface Abort { type: typeof MessageType.ABORT; details: Dict; reason: string }
+export interface Hello {
+  type: typeof MessageType.HELLO;
+  realm: string;
+  details: Dict;
+}
+export interface Abort {
+  type: typeof MessageType.ABORT;
+  details: Dict;
+  reason: string;
+}
 /** AUTHENTICATE answers a CHALLENGE: for `ticket`, the signature is the ticket (a JWT or an API key). */
-export interface Authenticate { type: typeof MessageType.AUTHENTICATE; signature: string; extra: Dict }
-export interface Goodbye { type: typeof MessageType.GOODBYE; details: Dict; reason: string }
+export interface Authenticate {
+  type: typeof MessageType.AUTHENTICATE;
+  signature: string;
+  extra: Dict;
+}
+export interface Goodbye {
+  type: typeof MessageType.GOODBYE;
+  details: Dict;
+  reason: string;
+}
 export interface ErrorMessage {
   type: typeof MessageType.ERROR;
   requestType: number;
@@ -46,19 +62,59 @@ export interface PublishOptions {
   traceparent: string | undefined;
   tracestate: string | undefined;
 }
-export interface Publish { type: typeof MessageType.PUBLISH; requestId: number; options: PublishOptions; topic: string; args: Args; kwargs: Kwargs }
-export interface Subscribe { type: typeof MessageType.SUBSCRIBE; requestId: number; options: { match: MatchPolicy }; topic: string }
-export interface Unsubscribe { type: typeof MessageType.UNSUBSCRIBE; requestId: number; subscriptionId: number }
-export interface Call { type: typeof MessageType.CALL; requestId: number; options: Dict; procedure: string; args: Args; kwargs: Kwargs }
-export interface Cancel { type: typeof MessageType.CANCEL; requestId: number; options: Dict }
-export interface Register { type: typeof MessageType.REGISTER; requestId: number; options: Dict; procedure: string }
-export interface Unregister { type: typeof MessageType.UNREGISTER; requestId: number; registrationId: number }
-export interface Yield { type: typeof MessageType.YIELD; requestId: number; options: Dict; args: Args; kwargs: Kwargs }
+export interface Publish {
+  type: typeof MessageType.PUBLISH;
+  requestId: number;
+  options: PublishOptions;
+  topic: string;
+  args: Args;
+  kwargs: Kwargs;
+}
+export interface Subscribe {
+  type: typeof MessageType.SUBSCRIBE;
+  requestId: number;
+  options: { match: MatchPolicy };
+  topic: string;
+}
+export interface Unsubscribe {
+  type: typeof MessageType.UNSUBSCRIBE;
+  requestId: number;
+  subscriptionId: number;
+}
+export interface Call {
+  type: typeof MessageType.CALL;
+  requestId: number;
+  options: Dict;
+  procedure: string;
+  args: Args;
+  kwargs: Kwargs;
+}
+export interface Cancel {
+  type: typeof MessageType.CANCEL;
+  requestId: number;
+  options: Dict;
+}
+export interface Register {
+  type: typeof MessageType.REGISTER;
+  requestId: number;
+  options: Dict;
+  procedure: string;
+}
+export interface Unregister {
+  type: typeof MessageType.UNREGISTER;
+  requestId: number;
+  registrationId: number;
+}
+export interface Yield {
+  type: typeof MessageType.YIELD;
+  requestId: number;
+  options: Dict;
+  args: Args;
+  kwargs: Kwargs;
+}
 
 /** Every message a client may send to a router. */
-export type ClientMessage =
-  | Hello | Abort | Authenticate | Goodbye | ErrorMessage | Publish | Subscribe | Unsubscribe
-  | Call | Cancel | Register | Unregister | Yield;
+export type ClientMessage = Hello | Abort | Authenticate | Goodbye | ErrorMessage | Publish | Subscribe | Unsubscribe | Call | Cancel | Register | Unregister | Yield;
 
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; reason: string };
 
@@ -225,10 +281,14 @@ function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
   const args = (v: unknown) => (Array.isArray(v) ? v : []) as Args;
   const kwargs = (v: unknown) => (v ?? {}) as Kwargs;
   switch (type) {
-    case MessageType.HELLO: return { type, realm: v[0] as string, details: v[1] as Dict };
-    case MessageType.ABORT: return { type, details: v[0] as Dict, reason: v[1] as string };
-    case MessageType.AUTHENTICATE: return { type, signature: v[0] as string, extra: v[1] as Dict };
-    case MessageType.GOODBYE: return { type, details: v[0] as Dict, reason: v[1] as string };
+    case MessageType.HELLO:
+      return { type, realm: v[0] as string, details: v[1] as Dict };
+    case MessageType.ABORT:
+      return { type, details: v[0] as Dict, reason: v[1] as string };
+    case MessageType.AUTHENTICATE:
+      return { type, signature: v[0] as string, extra: v[1] as Dict };
+    case MessageType.GOODBYE:
+      return { type, details: v[0] as Dict, reason: v[1] as string };
     case MessageType.ERROR:
       return { type, requestType: v[0] as number, requestId: v[1] as number, details: v[2] as Dict, error: v[3] as string, args: args(v[4]), kwargs: kwargs(v[5]) };
     case MessageType.PUBLISH:
@@ -237,13 +297,18 @@ function build(type: ClientMessage['type'], v: unknown[]): ClientMessage {
       const match = (v[1] as Dict).match;
       return { type, requestId: v[0] as number, options: { match: given(match) ? (match as MatchPolicy) : 'exact' }, topic: v[2] as string };
     }
-    case MessageType.UNSUBSCRIBE: return { type, requestId: v[0] as number, subscriptionId: v[1] as number };
+    case MessageType.UNSUBSCRIBE:
+      return { type, requestId: v[0] as number, subscriptionId: v[1] as number };
     case MessageType.CALL:
       return { type, requestId: v[0] as number, options: v[1] as Dict, procedure: v[2] as string, args: args(v[3]), kwargs: kwargs(v[4]) };
-    case MessageType.CANCEL: return { type, requestId: v[0] as number, options: v[1] as Dict };
-    case MessageType.REGISTER: return { type, requestId: v[0] as number, options: v[1] as Dict, procedure: v[2] as string };
-    case MessageType.UNREGISTER: return { type, requestId: v[0] as number, registrationId: v[1] as number };
-    case MessageType.YIELD: return { type, requestId: v[0] as number, options: v[1] as Dict, args: args(v[2]), kwargs: kwargs(v[3]) };
+    case MessageType.CANCEL:
+      return { type, requestId: v[0] as number, options: v[1] as Dict };
+    case MessageType.REGISTER:
+      return { type, requestId: v[0] as number, options: v[1] as Dict, procedure: v[2] as string };
+    case MessageType.UNREGISTER:
+      return { type, requestId: v[0] as number, registrationId: v[1] as number };
+    case MessageType.YIELD:
+      return { type, requestId: v[0] as number, options: v[1] as Dict, args: args(v[2]), kwargs: kwargs(v[3]) };
   }
 }
 

@@ -93,10 +93,14 @@ export class Registration {
     if (callees.length === 0) return undefined;
     switch (this.policy) {
       case 'single':
-      case 'first': return callees[0];
-      case 'last': return callees.at(-1);
-      case 'random': return callees[Math.floor(Math.random() * callees.length)];
-      case 'roundrobin': return callees[this.turn++ % callees.length];
+      case 'first':
+        return callees[0];
+      case 'last':
+        return callees.at(-1);
+      case 'random':
+        return callees[Math.floor(Math.random() * callees.length)];
+      case 'roundrobin':
+        return callees[this.turn++ % callees.length];
     }
   }
 }

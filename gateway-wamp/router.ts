@@ -39,7 +39,10 @@ function isSubprotocol(value: string): value is Subprotocol {
 
 /** The first WAMP subprotocol the client offers (clients list them in order of preference). */
 function chooseSubprotocol(header: string | undefined): Subprotocol | undefined {
-  return header?.split(',').map((p) => p.trim()).find(isSubprotocol);
+  return header
+    ?.split(',')
+    .map((p) => p.trim())
+    .find(isSubprotocol);
 }
 
 function refuse(socket: Duplex, status: string, message: string, type = 'text/plain'): void {

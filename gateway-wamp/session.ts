@@ -1,18 +1,7 @@
 // One WAMP session on one websocket: HELLO/WELCOME, then each message dispatched to the broker or the dealer,
 // protocol violations answered with ABORT, and sends bounded by maxBufferedBytes. It owns no NATS subscription.
 import type { WebSocket } from 'ws';
-import {
-  MeshError,
-  newErrorId,
-  startHop,
-  tracingOn,
-  type Logger,
-  type GatewayAuth,
-  type Identity,
-  quoteName,
-  RateLimitedError,
-  type RateLimiter,
-} from '../mesh/gateway.ts';
+import { MeshError, newErrorId, startHop, tracingOn, type Logger, type GatewayAuth, type Identity, quoteName, RateLimitedError, type RateLimiter } from '../mesh/gateway.ts';
 import type { Broker } from './broker.ts';
 import { answerHello, answerTicket, type AuthStep, type Authenticated } from './authenticate.ts';
 import type { Dealer, SessionRpc } from './dealer.ts';
@@ -247,21 +236,32 @@ export class Session implements MetaSession {
   private dispatch(message: ClientMessage): void {
     const rpc = this.rpc!;
     switch (message.type) {
-      case MessageType.HELLO: return this.violate('HELLO in an open session');
-      case MessageType.AUTHENTICATE: return this.violate('AUTHENTICATE in an open session');
-      case MessageType.ABORT: return this.closeSocket(CloseCode.NORMAL, 'aborted');
+      case MessageType.HELLO:
+        return this.violate('HELLO in an open session');
+      case MessageType.AUTHENTICATE:
+        return this.violate('AUTHENTICATE in an open session');
+      case MessageType.ABORT:
+        return this.closeSocket(CloseCode.NORMAL, 'aborted');
       case MessageType.GOODBYE:
         this.send([MessageType.GOODBYE, {}, WampUri.GOODBYE_AND_OUT]);
         this.leave('hello');
         return;
-      case MessageType.SUBSCRIBE: return void this.subscribe(message);
-      case MessageType.UNSUBSCRIBE: return this.unsubscribe(message);
-      case MessageType.PUBLISH: return this.publish(message);
-      case MessageType.CALL: return void rpc.call(message);
-      case MessageType.CANCEL: return rpc.cancel(message);
-      case MessageType.REGISTER: return void rpc.register(message);
-      case MessageType.UNREGISTER: return rpc.unregister(message);
-      case MessageType.YIELD: return rpc.yield(message);
+      case MessageType.SUBSCRIBE:
+        return void this.subscribe(message);
+      case MessageType.UNSUBSCRIBE:
+        return this.unsubscribe(message);
+      case MessageType.PUBLISH:
+        return this.publish(message);
+      case MessageType.CALL:
+        return void rpc.call(message);
+      case MessageType.CANCEL:
+        return rpc.cancel(message);
+      case MessageType.REGISTER:
+        return void rpc.register(message);
+      case MessageType.UNREGISTER:
+        return rpc.unregister(message);
+      case MessageType.YIELD:
+        return rpc.yield(message);
       case MessageType.ERROR:
         if (message.requestType !== MessageType.INVOCATION) return this.violate(`ERROR for message type ${message.requestType}; a client only sends ERROR for INVOCATION`);
         return rpc.error(message);

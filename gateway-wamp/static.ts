@@ -36,10 +36,7 @@ function escapeAttribute(value: string): string {
 }
 
 function loadAssets({ path, realm }: PageSettings): Map<string, Asset> {
-  const page = frontendFile('index.html')
-    .toString('utf8')
-    .replaceAll('{{WAMP_PATH}}', escapeAttribute(path))
-    .replaceAll('{{WAMP_REALM}}', escapeAttribute(realm));
+  const page = frontendFile('index.html').toString('utf8').replaceAll('{{WAMP_PATH}}', escapeAttribute(path)).replaceAll('{{WAMP_REALM}}', escapeAttribute(realm));
   const html: Asset = { type: 'text/html; charset=utf-8', body: Buffer.from(page) };
   return new Map([
     ['/', html],

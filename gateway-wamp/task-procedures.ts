@@ -126,7 +126,11 @@ function idArgument(procedure: string, args: Args): string {
 }
 
 export class TaskProcedures {
-  constructor(private readonly store: TaskStore, private readonly guard: Guard, private readonly registry: ProcedureRegistry) {}
+  constructor(
+    private readonly store: TaskStore,
+    private readonly guard: Guard,
+    private readonly registry: ProcedureRegistry,
+  ) {}
 
   /** Whether the router answers the procedure itself. */
   has(procedure: string): boolean {
@@ -153,14 +157,16 @@ export class TaskProcedures {
   private async overview(identity: Identity | undefined): Promise<TaskOverview> {
     const visible = (task: string) => this.guard.allows(identity, 'call', task);
     const queues = (await listQueues(this.store)).filter((queue) => visible(queue.task));
-    const dead = (await listDead(this.store, DEAD_LISTED)).filter((kept) => visible(kept.task)).map((kept) => ({
-      id: kept.id,
-      task: kept.task,
-      reason: kept.reason,
-      attempts: kept.attempts,
-      error: kept.errors.at(-1)?.error ?? null,
-      died_at: kept.died_at,
-    }));
+    const dead = (await listDead(this.store, DEAD_LISTED))
+      .filter((kept) => visible(kept.task))
+      .map((kept) => ({
+        id: kept.id,
+        task: kept.task,
+        reason: kept.reason,
+        attempts: kept.attempts,
+        error: kept.errors.at(-1)?.error ?? null,
+        died_at: kept.died_at,
+      }));
     return { queues, dead };
   }
 

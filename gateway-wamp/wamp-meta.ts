@@ -137,7 +137,7 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
       ['wamp.session.add_testament', (caller, args, kwargs) => this.addTestament(caller, args, kwargs)],
       ['wamp.session.flush_testaments', (caller, _args, kwargs) => this.flushTestaments(caller, kwargs)],
       ['wamp.registration.list', (caller) => [this.listed(this.visibleRegistrations(caller).map((r) => ({ id: r.id, match: 'exact' as MatchPolicy })))]],
-      ['wamp.registration.lookup', (caller, args) => [matchOption(args) === 'exact' ? this.visibleRegistration(caller, uriArgument(args, 'procedure'))?.id ?? null : null]],
+      ['wamp.registration.lookup', (caller, args) => [matchOption(args) === 'exact' ? (this.visibleRegistration(caller, uriArgument(args, 'procedure'))?.id ?? null) : null]],
       ['wamp.registration.match', (caller, args) => [this.visibleRegistration(caller, uriArgument(args, 'procedure'))?.id ?? null]],
       ['wamp.registration.get', (caller, args) => [this.registrationDetails(this.registration(caller, args))]],
       ['wamp.registration.list_callees', (caller, args) => [this.registration(caller, args).calleeIds()]],
@@ -231,13 +231,21 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
   /** A registration event goes to the meta subscribers who may call its procedure. */
   private emitRegistration(topic: string, registration: Registration, args: () => Args): void {
     const { broker, guard } = this.options;
-    broker.emitMeta(topic, () => [args(), {}], (peer) => guard.allows(peer.identity, 'call', registration.uri));
+    broker.emitMeta(
+      topic,
+      () => [args(), {}],
+      (peer) => guard.allows(peer.identity, 'call', registration.uri),
+    );
   }
 
   /** A subscription event goes to the meta subscribers who may subscribe to its topic. */
   private emitSubscription(topic: string, subscription: SubscriptionInfo, args: () => Args): void {
     const { broker, guard } = this.options;
-    broker.emitMeta(topic, () => [args(), {}], (peer) => guard.allows(peer.identity, 'subscribe', subscription.uri));
+    broker.emitMeta(
+      topic,
+      () => [args(), {}],
+      (peer) => guard.allows(peer.identity, 'subscribe', subscription.uri),
+    );
   }
 
   private sessionsWith(authroles: ReadonlySet<string> | undefined): MetaSession[] {
@@ -292,7 +300,9 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
   }
 
   private matchSubscriptions(caller: Peer, topic: string): number[] | null {
-    const ids = this.visibleSubscriptions(caller).filter((s) => subscriptionMatches(s, topic)).map((s) => s.id);
+    const ids = this.visibleSubscriptions(caller)
+      .filter((s) => subscriptionMatches(s, topic))
+      .map((s) => s.id);
     return ids.length > 0 ? ids : null;
   }
 

@@ -148,9 +148,7 @@ program
       if (address.length > 0 && !settings) {
         throw new ConfigError(`${gatewayEntry} declares no config section (export settings) for --port and --host to set`);
       }
-      const withAddress = settings && address.length > 0
-        ? await configure(Object.fromEntries(address.map(([key, value]) => [`${settings.name}.${key}`, value])))
-        : config;
+      const withAddress = settings && address.length > 0 ? await configure(Object.fromEntries(address.map(([key, value]) => [`${settings.name}.${key}`, value]))) : config;
       const running = await start({ config: withAddress, logger });
       return { running: await exportingSpansOnStop(running), ready: { health: `${running.url}/health` } };
     });
@@ -300,7 +298,14 @@ program
     await onNats('mesh-top', async (nc, config) => {
       const { runTop } = await import('./cli/top.ts');
       const { createLogger } = await loggerModule();
-      await runTop(nc, { logger: createLogger(config.log, 'mesh-top'), intervalMs, waitMs: config.metrics.meshWaitMs, once: options.once === true, out: process.stdout, namespace: config.nats.namespace });
+      await runTop(nc, {
+        logger: createLogger(config.log, 'mesh-top'),
+        intervalMs,
+        waitMs: config.metrics.meshWaitMs,
+        once: options.once === true,
+        out: process.stdout,
+        namespace: config.nats.namespace,
+      });
     });
   });
 
@@ -354,7 +359,10 @@ program
   .action(async (options: { sub: string; roles: string; ttl: string }) => {
     const config = await configure();
     const { parseTtl, signUserToken } = await import('./auth/user-token.ts');
-    const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+    const roles = options.roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
     process.stdout.write(`${await signUserToken(config.auth, { sub: options.sub, roles, ttlSec: parseTtl(options.ttl) })}\n`);
   });
 
@@ -368,11 +376,29 @@ function onTasks(name: string, work: (store: ReturnType<typeof taskStore>) => Pr
   });
 }
 const queues = () => import('./tasks/queues.ts');
-tasks.command('ls').description('each task queue: tasks queued, claimed (running or waiting to retry), oldest age in ms').action(() => onTasks('ls', async (store) => (await queues()).listQueues(store)));
-tasks.command('inspect').description('a task\'s status').argument('<id>', 'task id, e.g. mailer.send_email.42').action((id: string) => onTasks('inspect', async (store) => (await import('./tasks/state.ts')).readStatus(store, id)));
-tasks.command('retry').description('enqueue a dead task again with its arguments; prints the new id').argument('<id>', 'dead task id').action((id: string) => onTasks('retry', async (store) => ({ id: await (await queues()).retryDead(store, id) })));
-tasks.command('purge').description('drop every task waiting in a queue').argument('<task>', 'e.g. mailer.send_email').action((task: string) => onTasks('purge', async (store) => ({ purged: await (await queues()).purgeQueue(store, task) })));
-tasks.command('dead').description('the dead tasks kept, oldest first, with their errors').action(() => onTasks('dead', async (store) => (await import('./tasks/dead-letter.ts')).listDead(store)));
+tasks
+  .command('ls')
+  .description('each task queue: tasks queued, claimed (running or waiting to retry), oldest age in ms')
+  .action(() => onTasks('ls', async (store) => (await queues()).listQueues(store)));
+tasks
+  .command('inspect')
+  .description("a task's status")
+  .argument('<id>', 'task id, e.g. mailer.send_email.42')
+  .action((id: string) => onTasks('inspect', async (store) => (await import('./tasks/state.ts')).readStatus(store, id)));
+tasks
+  .command('retry')
+  .description('enqueue a dead task again with its arguments; prints the new id')
+  .argument('<id>', 'dead task id')
+  .action((id: string) => onTasks('retry', async (store) => ({ id: await (await queues()).retryDead(store, id) })));
+tasks
+  .command('purge')
+  .description('drop every task waiting in a queue')
+  .argument('<task>', 'e.g. mailer.send_email')
+  .action((task: string) => onTasks('purge', async (store) => ({ purged: await (await queues()).purgeQueue(store, task) })));
+tasks
+  .command('dead')
+  .description('the dead tasks kept, oldest first, with their errors')
+  .action(() => onTasks('dead', async (store) => (await import('./tasks/dead-letter.ts')).listDead(store)));
 
 const apikey = program.command('apikey').description('API keys: make one, or hash one for the keys file (AUTH_API_KEYS_FILE)');
 apikey
@@ -391,7 +417,10 @@ apikey
   .action(async (options: { id: string; roles: string }) => {
     const { hashApiKey, newApiKey } = await import('./auth/api-keys.ts');
     const key = newApiKey();
-    const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+    const roles = options.roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
     process.stdout.write(`key:   ${key}\nentry: ${JSON.stringify({ id: options.id, sha256: hashApiKey(key), roles })}\n`);
   });
 

@@ -70,10 +70,7 @@ const NATS_USER_OF: Record<string, string> = {
 };
 
 const isMesh = (service: ComposeService) => service.image?.startsWith('nats-mesh') === true;
-const KNOWN_VARIABLES = new Set([
-  ...[ENVIRONMENT, httpSettings.environment, wampSettings.environment, databaseSettings.environment, mailerSettings.environment].flatMap(Object.keys),
-  'MESH_CONFIG',
-]);
+const KNOWN_VARIABLES = new Set([...[ENVIRONMENT, httpSettings.environment, wampSettings.environment, databaseSettings.environment, mailerSettings.environment].flatMap(Object.keys), 'MESH_CONFIG']);
 
 /** The module a mesh command runs, relative to the package (or dist) root. */
 function entryOf(command: string[]): string {
@@ -97,7 +94,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs every service and gateway from one image, each command an entry point of the build', async () => {
-    const commands = Object.values(services).filter(isMesh).map((s) => s.command!.join(' ')).sort();
+    const commands = Object.values(services)
+      .filter(isMesh)
+      .map((s) => s.command!.join(' '))
+      .sort();
     assert.deepEqual(commands, ['gateway gateway-http', 'gateway gateway-wamp', 'run services/greeting', 'run services/mailer', 'run services/thing', 'run services/websocket-test']);
     for (const service of Object.values(services).filter(isMesh)) {
       const entry = join(build, entryOf(service.command!), 'index.js');
@@ -160,7 +160,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('connects each mesh container to NATS as its own user, with that user\'s password and inbox prefix', () => {
+  it("connects each mesh container to NATS as its own user, with that user's password and inbox prefix", () => {
     const users = natsUsers();
     const mesh = Object.entries(services).filter(([, s]) => isMesh(s));
     assert.deepEqual(mesh.map(([name]) => name).sort(), Object.keys(NATS_USER_OF).sort());

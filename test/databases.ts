@@ -16,7 +16,10 @@ export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgre
 
 /** A database of its own on the machine's Postgres, created empty; `drop` removes it and ends its connections. */
 export class TestDatabase {
-  private constructor(readonly name: string, readonly url: string) {}
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+  ) {}
 
   static async create(prefix = 'thing_test'): Promise<TestDatabase> {
     const name = `${prefix}_${randomBytes(4).toString('hex')}`;

@@ -89,7 +89,9 @@ export class OwnNatsServer {
   /** The server's log lines about clients it disconnected (slow consumers, protocol or permission errors). */
   disconnectReasons(): string[] {
     if (!existsSync(this.logPath)) return [];
-    return readFileSync(this.logPath, 'utf8').split('\n').filter((line) => /\[(ERR|WRN)\]|Slow Consumer|Disconnect/i.test(line) && !/Client connection closed: Client Closed/.test(line));
+    return readFileSync(this.logPath, 'utf8')
+      .split('\n')
+      .filter((line) => /\[(ERR|WRN)\]|Slow Consumer|Disconnect/i.test(line) && !/Client connection closed: Client Closed/.test(line));
   }
 
   get monitorUrl(): string | undefined {
@@ -123,7 +125,6 @@ export class OwnNatsServer {
     await once(child, 'exit');
   }
 }
-
 
 /** What an error id looks like: 16 hex digits (mesh/wire/errors.ts newErrorId). */
 export const ERROR_ID = /^[0-9a-f]{16}$/;

@@ -48,7 +48,12 @@ const work = mkdtempSync(join(tmpdir(), 'nats-mesh-package-'));
 let packed: Promise<string> | undefined;
 /** The package packed once for every project of this file: the path of its tarball. */
 function tarball(): Promise<string> {
-  return (packed ??= run('npm', ['pack', '--pack-destination', work], { cwd: ROOT }).then(() => join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!)));
+  return (packed ??= run('npm', ['pack', '--pack-destination', work], { cwd: ROOT }).then(() =>
+    join(
+      work,
+      readdirSync(work).find((f) => f.endsWith('.tgz'))!,
+    ),
+  ));
 }
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -129,10 +134,7 @@ describe('the installed package', { timeout: 240_000 }, () => {
   });
 
   it("type-checks the page's services against the package's declarations", async () => {
-    writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', strict: true, experimentalDecorators: true, noEmit: true, skipLibCheck: true, types: [] } }),
-    );
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', strict: true, experimentalDecorators: true, noEmit: true, skipLibCheck: true, types: [] } }));
     await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project]);
   });
 
@@ -148,8 +150,7 @@ describe('the installed package', { timeout: 240_000 }, () => {
   });
 
   it('runs a service that uses reply, variadic @rpc and MeshError from the package', async () => {
-    const call = async (subject: string, payload: unknown) =>
-      decoder.decode((await nc.request(subject, encoder.encode(JSON.stringify(payload)), { timeout: 5000 })).data);
+    const call = async (subject: string, payload: unknown) => decoder.decode((await nc.request(subject, encoder.encode(JSON.stringify(payload)), { timeout: 5000 })).data);
     assert.equal(await call('things.pair', [[1]]), '[[1,2],{"sum":3}]');
     assert.equal(errorTextWithoutId(await call('things.find', [['x']])), '{"error":{"code":"NOT_FOUND","message":"no thing x","status":404}}');
     assert.equal(await call('things.shout', [['hey'], { loud: true }]), '[[],{}]');
@@ -218,7 +219,10 @@ describe('a project made by mesh init', { timeout: 240_000 }, () => {
 
   it('refuses to init a folder that holds anything, and leaves it as it was', async () => {
     const before = readFileSync(join(app, 'package.json'), 'utf8');
-    const refused = await mesh(['init', '.']).then(() => assert.fail('mesh init succeeded'), (err: { code: number; stderr: string }) => err);
+    const refused = await mesh(['init', '.']).then(
+      () => assert.fail('mesh init succeeded'),
+      (err: { code: number; stderr: string }) => err,
+    );
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^mesh: \S+ is not an empty folder: mesh init writes a new project only into a new or empty one\n$/);
     assert.equal(readFileSync(join(app, 'package.json'), 'utf8'), before);
@@ -229,9 +233,15 @@ describe('a project made by mesh init', { timeout: 240_000 }, () => {
     mkdirSync(probe);
     writeFileSync(join(probe, 'package.json'), '{"type": "commonjs"}');
     writeFileSync(join(probe, 'index.ts'), "import { rpc } from 'nats-mesh';\nexport default class Probe { name = 'probe'; @rpc async ping() { return 1; } }\n");
-    const refused = await mesh(['run', './probe'], { LOG_FORMAT: 'json' }).then(() => assert.fail('mesh run started'), (err: { code: number; stdout: string }) => err);
+    const refused = await mesh(['run', './probe'], { LOG_FORMAT: 'json' }).then(
+      () => assert.fail('mesh run started'),
+      (err: { code: number; stdout: string }) => err,
+    );
     assert.equal(refused.code, 78);
-    const lines = refused.stdout.trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+    const lines = refused.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
     assert.equal(lines.length, 1);
     assert.match(lines[0]!.msg, /would run as CommonJS .* set "type": "module" in package.json/);
   });
@@ -240,14 +250,17 @@ describe('a project made by mesh init', { timeout: 240_000 }, () => {
     const [natsPort, httpPort, wampPort] = [await freePort(), await freePort(), await freePort()];
     // A second service of the project, reading the call context: an ES module project loads nats-mesh once.
     mkdirSync(join(app, 'services', 'context'));
-    writeFileSync(join(app, 'services', 'context', 'index.ts'), `import { currentCall, rpc } from 'nats-mesh';
+    writeFileSync(
+      join(app, 'services', 'context', 'index.ts'),
+      `import { currentCall, rpc } from 'nats-mesh';
 export default class ContextProbe {
   name = 'context_probe';
   @rpc async context() {
     return { procedure: currentCall()?.procedure, traced: /^[0-9a-f]{32}$/.test(currentCall()?.traceId ?? '') };
   }
 }
-`);
+`,
+    );
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { mesh: { up: string[] } };
     manifest.mesh.up.push('run services/context');
     writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));

@@ -40,7 +40,7 @@ describe('docs: calls between services and events', () => {
     const body = blocks.map((b) => b.replace(/^import .* from 'nats-mesh';\n/gm, '')).join('\n');
     const file = join(dir, 'example.ts');
     writeFileSync(file, `import { ${names} } from '${new URL('mesh/gateway.ts', root).pathname}';\n${body}`);
-    const { WelcomeService, AuditService } = await import(file) as Record<string, new () => ServiceInstance>;
+    const { WelcomeService, AuditService } = (await import(file)) as Record<string, new () => ServiceInstance>;
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
     audit = new AuditService!() as ServiceInstance & { welcomed: string[] };

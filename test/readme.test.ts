@@ -24,7 +24,12 @@ interface Example {
 }
 
 /** The README and the docs/ pages, by their path in the repository. */
-const pages = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(new URL('docs/', root))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** `$ command` lines of ```console blocks, with the lines printed after them; only curl and npx are run. */
 function consoleExamples(page: string): Example[] {

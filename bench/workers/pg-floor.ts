@@ -12,7 +12,11 @@ const calls: Record<ThingCallName, () => Promise<void>> = {
   list: async () => THING_CALLS.list.check(await queries.list(100, 0)),
 };
 
-serve({}, async (message) => {
-  const { query, inflight, durationMs } = message as { query: ThingCallName; inflight: number; durationMs: number };
-  return measureLoop(calls[query], inflight, durationMs);
-}, () => queries.end());
+serve(
+  {},
+  async (message) => {
+    const { query, inflight, durationMs } = message as { query: ThingCallName; inflight: number; durationMs: number };
+    return measureLoop(calls[query], inflight, durationMs);
+  },
+  () => queries.end(),
+);

@@ -40,7 +40,11 @@ if (kind === 'moleculer') {
     },
   });
   await broker.start();
-  serve({ subject: `${name}.hello` }, async () => null, () => broker.stop());
+  serve(
+    { subject: `${name}.hello` },
+    async () => null,
+    () => broker.stop(),
+  );
 } else {
   const nc = await connect({ servers: NATS_URL });
   if (kind === 'mesh' || kind === 'mesh-hooked' || kind === 'mesh-plain' || kind === 'mesh-plain-unobserved' || kind === 'thing') {
@@ -52,24 +56,35 @@ if (kind === 'moleculer') {
     service.name = name;
     const use = kind === 'mesh-hooked' ? [IDLE_HOOKS] : undefined;
     const hosted = await hostService(service, { nc, logger, config, identity: createIdentityVerifier(config.auth), use });
-    serve({ subject: `${name}.hello` }, async () => null, async () => {
-      await hosted.stop();
-      await nc.close();
-    });
+    serve(
+      { subject: `${name}.hello` },
+      async () => null,
+      async () => {
+        await hosted.stop();
+        await nc.close();
+      },
+    );
   } else if (kind === 'thing-floor') {
     const queries = thingQueries(third!, BENCH_POOL_SIZE);
     const decoder = new TextDecoder();
     const answer = (work: (args: unknown[], kwargs: Record<string, unknown>) => Promise<unknown>) => (_err: unknown, msg: Msg) => {
       const [args = [], kwargs = {}] = JSON.parse(decoder.decode(msg.data)) as [unknown[]?, Record<string, unknown>?];
-      work(args, kwargs).then((value) => msg.respond(Buffer.from(JSON.stringify([[value], {}]))), (err: unknown) => msg.respond(Buffer.from(JSON.stringify({ error: String(err) }))));
+      work(args, kwargs).then(
+        (value) => msg.respond(Buffer.from(JSON.stringify([[value], {}]))),
+        (err: unknown) => msg.respond(Buffer.from(JSON.stringify({ error: String(err) }))),
+      );
     };
     nc.subscribe(`${name}.create_thing`, { queue: 'q', callback: answer((args, kwargs) => queries.create(String(args[0] ?? kwargs.name))) });
     nc.subscribe(`${name}.get_things`, { queue: 'q', callback: answer((args, kwargs) => queries.list(Number(kwargs.limit ?? args[0] ?? 100), Number(kwargs.offset ?? args[1] ?? 0))) });
     await nc.flush();
-    serve({ subject: `${name}.create_thing` }, async () => null, async () => {
-      await nc.close();
-      await queries.end();
-    });
+    serve(
+      { subject: `${name}.create_thing` },
+      async () => null,
+      async () => {
+        await nc.close();
+        await queries.end();
+      },
+    );
   } else {
     // As the mesh does: JSON encoded with Buffer.from (no ArrayBuffer per call), one MessagePack encoder and decoder
     // for the process (the library's encode() and decode() make new ones each call), the MessagePack header encoded once.
@@ -87,6 +102,10 @@ if (kind === 'moleculer') {
       },
     });
     await nc.flush();
-    serve({ subject: `${name}.hello` }, async () => null, () => nc.close());
+    serve(
+      { subject: `${name}.hello` },
+      async () => null,
+      () => nc.close(),
+    );
   }
 }

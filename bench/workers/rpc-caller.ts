@@ -99,9 +99,13 @@ async function measure(message: RunMessage): Promise<Measurement> {
   return measureLoop(await callFor(message), message.inflight, message.durationMs);
 }
 
-serve({}, (message) => measure(message as unknown as RunMessage), async () => {
-  await broker?.stop();
-  client.close();
-  for (const declared of resilient.values()) declared.close();
-  await nc.close();
-});
+serve(
+  {},
+  (message) => measure(message as unknown as RunMessage),
+  async () => {
+    await broker?.stop();
+    client.close();
+    for (const declared of resilient.values()) declared.close();
+    await nc.close();
+  },
+);

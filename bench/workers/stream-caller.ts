@@ -95,7 +95,10 @@ async function measureCancels({ subject, cancels }: CancelMessage): Promise<Meas
     });
     const controller = new AbortController();
     const stream = client.stream(subject, [id], {}, { signal: controller.signal });
-    const ended = stream.result.then(() => new WrongReply('the call ended without being canceled'), (err: unknown) => err);
+    const ended = stream.result.then(
+      () => new WrongReply('the call ended without being canceled'),
+      (err: unknown) => err,
+    );
     const first = await stream[Symbol.asyncIterator]().next();
     if (first.done) throw new WrongReply(`the call ended before its first item: ${String(await ended)}`);
     const abortedAt = process.hrtime.bigint();
@@ -110,7 +113,11 @@ async function measureCancels({ subject, cancels }: CancelMessage): Promise<Meas
   return { rate: cancels / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors: 0 };
 }
 
-serve({}, (message) => (message.op === 'cancel' ? measureCancels(message as unknown as CancelMessage) : measureItems(message as unknown as ItemsMessage)), async () => {
-  client.close();
-  await nc.close();
-});
+serve(
+  {},
+  (message) => (message.op === 'cancel' ? measureCancels(message as unknown as CancelMessage) : measureItems(message as unknown as ItemsMessage)),
+  async () => {
+    client.close();
+    await nc.close();
+  },
+);

@@ -34,10 +34,14 @@ if (kind === 'mesh') {
   const service = new StreamBench((id, at) => nc.publish(`${name}.canceled`, JSON.stringify([id, String(at)])));
   service.name = name;
   const hosted = await hostService(service, { nc, logger: createLogger({ level: 'silent', format: 'json' }, 'bench'), config });
-  serve({}, async () => null, async () => {
-    await hosted.stop();
-    await nc.close();
-  });
+  serve(
+    {},
+    async () => null,
+    async () => {
+      await hosted.stop();
+      await nc.close();
+    },
+  );
 } else {
   // What the mesh sends, written by hand: [[i], {}] with Mesh-Progress (its header encoded once), then [[n], {}].
   const progress = fixedHeaders({ 'Mesh-Progress': '1' });
@@ -51,5 +55,9 @@ if (kind === 'mesh') {
     },
   });
   await nc.flush();
-  serve({}, async () => null, () => nc.close());
+  serve(
+    {},
+    async () => null,
+    () => nc.close(),
+  );
 }

@@ -10,7 +10,11 @@ const config = loadConfig({
 });
 const gateway = await start({ config, logger: createLogger(config.log, 'bench') });
 
-serve({ url: gateway.wsUrl }, async () => {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage();
-}, () => gateway.stop());
+serve(
+  { url: gateway.wsUrl },
+  async () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage();
+  },
+  () => gateway.stop(),
+);

@@ -16,7 +16,11 @@ nc.subscribe(subject, {
   },
 });
 await nc.flush();
-serve({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` }, async () => process.memoryUsage(), async () => {
-  wss.close();
-  await nc.close();
-});
+serve(
+  { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` },
+  async () => process.memoryUsage(),
+  async () => {
+    wss.close();
+    await nc.close();
+  },
+);

@@ -81,10 +81,14 @@ function expect({ events, timeoutMs }: ExpectMessage): Promise<{ received: numbe
   });
 }
 
-serve({}, async (message) => {
-  if (message.op === 'connect') return connectAll(message as unknown as ConnectMessage);
-  if (message.op === 'expect') return expect(message as unknown as ExpectMessage);
-  throw new Error(`unknown op ${String(message.op)}`);
-}, async () => {
-  for (const socket of sockets) socket.terminate();
-});
+serve(
+  {},
+  async (message) => {
+    if (message.op === 'connect') return connectAll(message as unknown as ConnectMessage);
+    if (message.op === 'expect') return expect(message as unknown as ExpectMessage);
+    throw new Error(`unknown op ${String(message.op)}`);
+  },
+  async () => {
+    for (const socket of sockets) socket.terminate();
+  },
+);

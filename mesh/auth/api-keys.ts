@@ -7,7 +7,10 @@ import { readStructuredFile } from './structured-file.ts';
 
 const apiKeyEntry = z.strictObject({
   id: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'must be the hex SHA-256 of the key (mesh apikey hash <key>)').transform((h) => h.toLowerCase()),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, 'must be the hex SHA-256 of the key (mesh apikey hash <key>)')
+    .transform((h) => h.toLowerCase()),
   roles: z.array(z.string().min(1)).default([]),
 });
 

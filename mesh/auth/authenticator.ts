@@ -30,7 +30,11 @@ export function isJwtShaped(credential: string): boolean {
 class CredentialAuthenticator implements Authenticator {
   private readonly cache: TokenCache;
 
-  constructor(private readonly tokens: TokenVerifier | undefined, private readonly apiKeys: ApiKeys, cacheSize: number) {
+  constructor(
+    private readonly tokens: TokenVerifier | undefined,
+    private readonly apiKeys: ApiKeys,
+    cacheSize: number,
+  ) {
     this.cache = new TokenCache(cacheSize);
   }
 

@@ -4,13 +4,7 @@ export { anonymousIdentity, hasAnyRole, ANONYMOUS_ID, type AuthMethod, type Iden
 export { createAuthenticator, MAX_CREDENTIAL_BYTES, type Authenticator } from './authenticator.ts';
 export { hashApiKey, newApiKey, loadApiKeys } from './api-keys.ts';
 export { loadPolicy, policyFrom, ACTIONS, type Action, type Match, type Policy, type PolicyDefinition } from './policy.ts';
-export {
-  createIdentityForwarder,
-  mintIdentityToken,
-  verifyIdentityToken,
-  meshKeyOf,
-  type IdentityForwarder,
-} from './mesh-identity.ts';
+export { createIdentityForwarder, mintIdentityToken, verifyIdentityToken, meshKeyOf, type IdentityForwarder } from './mesh-identity.ts';
 export { IDENTITY_HEADER } from '../wire/propagation.ts';
 export { createIdentityVerifier, type IdentityVerifier } from './identity-verifier.ts';
 export { createTokenVerifier, type TokenVerifier, type VerifiedToken } from './jwt.ts';

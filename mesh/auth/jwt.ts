@@ -2,15 +2,7 @@
 // JWKS URL. Only the algorithms of the configured key are accepted. It turns a token into an Identity, nothing more.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-} from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { AuthConfig } from '../process/config.ts';
 import { MeshError } from '../wire/errors.ts';
 import type { Identity } from './identity.ts';
@@ -88,8 +80,7 @@ function remoteKeys(url: string): JWTVerifyGetKey {
     try {
       return await remote(header, token);
     } catch (err) {
-      const fetchFailed = !(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid
-        || err.message.includes('JSON Web Key Set HTTP response');
+      const fetchFailed = !(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err.message.includes('JSON Web Key Set HTTP response');
       if (!fetchFailed) throw err;
       const cached = remote.jwks();
       if (cached) return createLocalJWKSet(cached)(header, token);

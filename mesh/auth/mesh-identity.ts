@@ -77,8 +77,15 @@ export function verifyIdentityToken(token: string, key: Uint8Array, subject: str
   const claims = segmentJson(payload) as Record<string, unknown> | undefined;
   const { iss, aud, sub, roles, amr, subj, exp } = claims ?? {};
   if (
-    iss !== IDENTITY_ISSUER || aud !== IDENTITY_AUDIENCE || typeof sub !== 'string' || sub === '' || typeof subj !== 'string' ||
-    typeof exp !== 'number' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string') || !METHODS.has(amr as AuthMethod)
+    iss !== IDENTITY_ISSUER ||
+    aud !== IDENTITY_AUDIENCE ||
+    typeof sub !== 'string' ||
+    sub === '' ||
+    typeof subj !== 'string' ||
+    typeof exp !== 'number' ||
+    !Array.isArray(roles) ||
+    !roles.every((r) => typeof r === 'string') ||
+    !METHODS.has(amr as AuthMethod)
   ) {
     throw new MeshError('UNAUTHENTICATED', `the ${IDENTITY_HEADER} token does not carry an issuer, subject, roles, method, subj and exp`);
   }

@@ -31,13 +31,15 @@ const permission = z.strictObject({
   allow: z.array(z.enum(ACTIONS)).min(1),
 });
 
-const policyFile = z.strictObject({
-  anonymous: z.string().min(1).optional(),
-  roles: z.record(z.string().min(1), z.array(permission)),
-}).refine((policy) => policy.anonymous === undefined || Object.hasOwn(policy.roles, policy.anonymous), {
-  path: ['anonymous'],
-  message: 'must name a role the policy defines',
-});
+const policyFile = z
+  .strictObject({
+    anonymous: z.string().min(1).optional(),
+    roles: z.record(z.string().min(1), z.array(permission)),
+  })
+  .refine((policy) => policy.anonymous === undefined || Object.hasOwn(policy.roles, policy.anonymous), {
+    path: ['anonymous'],
+    message: 'must name a role the policy defines',
+  });
 
 export type PolicyDefinition = z.output<typeof policyFile>;
 
@@ -90,7 +92,15 @@ function coversEvery(rules: RoleRules, pattern: string, match: 'prefix' | 'wildc
   const free = match === 'prefix' ? -1 : parts.findIndex((p) => p === '' || p === '*');
   // What every matched URI starts with: a prefix itself (WAMP's prefix matches by string), else the components
   // before the first free one, each with its dot.
-  const fixed = match === 'prefix' ? pattern : free < 0 ? pattern : parts.slice(0, free).map((p) => `${p}.`).join('');
+  const fixed =
+    match === 'prefix'
+      ? pattern
+      : free < 0
+        ? pattern
+        : parts
+            .slice(0, free)
+            .map((p) => `${p}.`)
+            .join('');
   if (rules.prefixes.some((p) => fixed.startsWith(p))) return true;
   if (match === 'prefix') return false;
   if (free < 0) return allowedBy(rules, pattern);

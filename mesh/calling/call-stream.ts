@@ -53,7 +53,10 @@ export function openStream(start: (onProgress: (msg: Msg) => void, signal: Abort
     }
   };
   const result = start(onProgress, signal);
-  result.then(() => end(undefined), (err: unknown) => end(err));
+  result.then(
+    () => end(undefined),
+    (err: unknown) => end(err),
+  );
 
   return {
     result,

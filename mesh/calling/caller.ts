@@ -147,7 +147,10 @@ class MuxCaller implements Caller {
   private closed = false;
   connected = true;
 
-  constructor(private readonly nc: NatsConnection, options: CallerOptions) {
+  constructor(
+    private readonly nc: NatsConnection,
+    options: CallerOptions,
+  ) {
     this.timeoutMs = options.timeoutMs;
     this.tickMs = options.tickMs ?? 50;
     this.known = options.known;
@@ -157,17 +160,22 @@ class MuxCaller implements Caller {
     this.prefix = `${createInbox(options.inboxPrefix ?? inboxPrefixOf(nc))}.`;
     const guard = { logger: options.logger, about: { inbox: this.prefix } };
     subscribe(nc, `${this.prefix}*`, {}, guard, (msg) => this.onReply(msg));
-    watchStatus(nc, guard, (status) => {
-      if (status.type === 'disconnect') {
+    watchStatus(
+      nc,
+      guard,
+      (status) => {
+        if (status.type === 'disconnect') {
+          this.connected = false;
+          this.failAll(new MeshError('UNAVAILABLE', 'NATS connection lost before the reply'));
+        } else if (status.type === 'reconnect') {
+          this.connected = true;
+        }
+      },
+      () => {
         this.connected = false;
-        this.failAll(new MeshError('UNAVAILABLE', 'NATS connection lost before the reply'));
-      } else if (status.type === 'reconnect') {
-        this.connected = true;
-      }
-    }, () => {
-      this.connected = false;
-      this.failAll(new MeshError('UNAVAILABLE', 'NATS connection closed'));
-    });
+        this.failAll(new MeshError('UNAVAILABLE', 'NATS connection closed'));
+      },
+    );
   }
 
   request(subject: string, payload: Uint8Array, options: RequestOptions = {}): Promise<Msg> {
@@ -185,7 +193,7 @@ class MuxCaller implements Caller {
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
       if (signal) {
-        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : options.cancel ?? 'killnowait', signal.reason);
+        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : (options.cancel ?? 'killnowait'), signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
@@ -274,9 +282,11 @@ class MuxCaller implements Caller {
     if (entry.onProgress && isProgress(msg)) return this.progress(token, entry, entry.onProgress, msg);
     this.release(token, entry);
     if (msg.data.length === 0 && msg.headers?.code === 503) {
-      entry.reject(this.known?.(entry.subject)
-        ? new MeshError('UNAVAILABLE', `no instance of '${entry.subject}' is reachable right now`)
-        : new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`));
+      entry.reject(
+        this.known?.(entry.subject)
+          ? new MeshError('UNAVAILABLE', `no instance of '${entry.subject}' is reachable right now`)
+          : new MeshError('UNKNOWN_PROCEDURE', `no service answers '${entry.subject}'`),
+      );
     } else {
       entry.resolve(msg);
     }

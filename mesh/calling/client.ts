@@ -85,7 +85,12 @@ class Client implements MeshClient {
   private readonly msgpackHeaders: MsgHdrs;
   private readonly forwarding = new WeakMap<Forwarded, HeadersByCodec>();
 
-  constructor(private readonly nc: NatsConnection, private readonly caller: Caller, private readonly namespace: Namespace, protected readonly timeoutMs: number) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly caller: Caller,
+    private readonly namespace: Namespace,
+    protected readonly timeoutMs: number,
+  ) {
     const msgpackHeaders = natsHeaders();
     msgpackHeaders.set(CONTENT_TYPE_HEADER, msgpackCodec.contentType);
     this.msgpackHeaders = sealHeaders(msgpackHeaders);
@@ -172,7 +177,13 @@ class Client implements MeshClient {
 
 /** A client with hooks or procedure policies: each call goes through its guard (resilience/guard.ts). */
 class GuardedClient extends Client {
-  constructor(nc: NatsConnection, caller: Caller, namespace: Namespace, timeoutMs: number, private readonly guard: CallGuard) {
+  constructor(
+    nc: NatsConnection,
+    caller: Caller,
+    namespace: Namespace,
+    timeoutMs: number,
+    private readonly guard: CallGuard,
+  ) {
     super(nc, caller, namespace, timeoutMs);
   }
 

@@ -200,7 +200,10 @@ class InfoRegistry implements ProcedureRegistry {
   generation = 0;
   loaded = false;
 
-  constructor(private readonly nc: NatsConnection, private readonly options: RegistryOptions) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: RegistryOptions,
+  ) {
     this.refreshMs = options.refreshMs ?? 5000;
     this.windowMs = options.windowMs ?? 250;
     this.minGapMs = options.minGapMs ?? 250;
@@ -211,14 +214,19 @@ class InfoRegistry implements ProcedureRegistry {
     this.announcements = subscribe(nc, SERVICE_STARTED_SUBJECT, {}, { logger: options.logger, about: { watcher: 'registry' } }, (msg) => this.learn(msg.data));
     // While NATS is down the view stands still; on reconnect it is asked again, as instances may have started then
     // (their announcements lost), but what it does not see yet is not counted missing: its instances may still be reconnecting.
-    watchStatus(nc, { logger: options.logger, about: { watcher: 'registry' } }, (status) => {
-      if (status.type === 'disconnect') this.connected = false;
-      else if (status.type === 'reconnect') {
-        this.connected = true;
-        this.reconnected = true;
-        void this.refresh();
-      }
-    }, () => (this.connected = false));
+    watchStatus(
+      nc,
+      { logger: options.logger, about: { watcher: 'registry' } },
+      (status) => {
+        if (status.type === 'disconnect') this.connected = false;
+        else if (status.type === 'reconnect') {
+          this.connected = true;
+          this.reconnected = true;
+          void this.refresh();
+        }
+      },
+      () => (this.connected = false),
+    );
   }
 
   get(subject: string): EndpointInfo | undefined {
@@ -283,7 +291,15 @@ class InfoRegistry implements ProcedureRegistry {
 
   /** Counts a new generation when the subjects or their instances changed. */
   private reshape(): void {
-    const shape = this.list().map((e) => `${e.subject}=${e.instances.map((i) => i.id).sort().join(',')}`).join(' ');
+    const shape = this.list()
+      .map(
+        (e) =>
+          `${e.subject}=${e.instances
+            .map((i) => i.id)
+            .sort()
+            .join(',')}`,
+      )
+      .join(' ');
     if (shape !== this.shape) {
       this.shape = shape;
       this.generation++;

@@ -47,4 +47,3 @@ export function printableConfig(config: MeshConfig, sections: ConfigSection<unkn
   }
   return { ...shown, effectivePolicy: policy };
 }
-

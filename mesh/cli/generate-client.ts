@@ -32,7 +32,11 @@ function signatures(procedure: ProcedureDescription): string[] {
   if (!params) return [`(...args: unknown[]): ${result}`];
   const members = objectMembers(params);
   const positional = (count: number) => members.slice(0, count).map((m, i) => `${IDENTIFIER.test(m.name) && !RESERVED.has(m.name) ? m.name : `arg${i}`}: ${m.type}`);
-  const kwargs = (from: number) => `kwargs: { ${members.slice(from).map((m) => `${m.key}${m.optional ? '?' : ''}: ${m.type}`).join('; ')} }`;
+  const kwargs = (from: number) =>
+    `kwargs: { ${members
+      .slice(from)
+      .map((m) => `${m.key}${m.optional ? '?' : ''}: ${m.type}`)
+      .join('; ')} }`;
   const overloads: string[] = [];
   for (let count = 0; count <= members.length; count++) {
     const restOptional = members.slice(count).every((m) => m.optional);
@@ -43,7 +47,47 @@ function signatures(procedure: ProcedureDescription): string[] {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const RESERVED = new Set(['kwargs', 'this', 'new', 'class', 'function', 'default', 'delete', 'in', 'var', 'let', 'const', 'return', 'typeof', 'void', 'null', 'true', 'false', 'if', 'else', 'for', 'while', 'do', 'switch', 'case', 'break', 'continue', 'try', 'catch', 'finally', 'throw', 'with', 'yield', 'await', 'enum', 'export', 'import', 'extends', 'super', 'instanceof']);
+const RESERVED = new Set([
+  'kwargs',
+  'this',
+  'new',
+  'class',
+  'function',
+  'default',
+  'delete',
+  'in',
+  'var',
+  'let',
+  'const',
+  'return',
+  'typeof',
+  'void',
+  'null',
+  'true',
+  'false',
+  'if',
+  'else',
+  'for',
+  'while',
+  'do',
+  'switch',
+  'case',
+  'break',
+  'continue',
+  'try',
+  'catch',
+  'finally',
+  'throw',
+  'with',
+  'yield',
+  'await',
+  'enum',
+  'export',
+  'import',
+  'extends',
+  'super',
+  'instanceof',
+]);
 
 function serviceInterface(service: ServiceDescription): string {
   let text = comment([service.description, service.version && `version ${service.version}`].filter(Boolean).join(', '), '');

@@ -13,7 +13,12 @@ interface Manifest {
 
 /** A package name npm accepts, made from the folder's name: lower case, letters, digits, dashes. */
 function packageName(dir: string): string {
-  return basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+|-+$/g, '') || 'my-mesh';
+  return (
+    basename(resolve(dir))
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+|-+$/g, '') || 'my-mesh'
+  );
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -68,29 +73,35 @@ describe('hello_service', () => {
 /** The files of a new project, by path, for nats-mesh at `version` (and the tsx it runs TypeScript with). */
 export function projectFiles(name: string, own: Manifest): Map<string, string> {
   return new Map([
-    ['package.json', json({
-      name,
-      version: '0.1.0',
-      private: true,
-      type: 'module',
-      scripts: { start: 'mesh up', dev: 'mesh up --watch', test: "node --import tsx --test 'test/**/*.test.ts'" },
-      dependencies: { [own.name]: `^${own.version}`, tsx: own.dependencies.tsx },
-      mesh: { up: ['run services/hello', 'gateway http', 'gateway wamp'] },
-    })],
-    ['tsconfig.json', json({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
-        experimentalDecorators: true,
-        useDefineForClassFields: true,
-        allowImportingTsExtensions: true,
-        noEmit: true,
-        skipLibCheck: true,
-      },
-      include: ['services', 'test'],
-    })],
+    [
+      'package.json',
+      json({
+        name,
+        version: '0.1.0',
+        private: true,
+        type: 'module',
+        scripts: { start: 'mesh up', dev: 'mesh up --watch', test: "node --import tsx --test 'test/**/*.test.ts'" },
+        dependencies: { [own.name]: `^${own.version}`, tsx: own.dependencies.tsx },
+        mesh: { up: ['run services/hello', 'gateway http', 'gateway wamp'] },
+      }),
+    ],
+    [
+      'tsconfig.json',
+      json({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          experimentalDecorators: true,
+          useDefineForClassFields: true,
+          allowImportingTsExtensions: true,
+          noEmit: true,
+          skipLibCheck: true,
+        },
+        include: ['services', 'test'],
+      }),
+    ],
     ['mesh.config.json', json({ nats: { url: ['nats://127.0.0.1:4222'] }, rpc: { timeoutMs: 10_000 }, http: { host: '127.0.0.1', port: 5000 }, wamp: { host: '127.0.0.1', port: 8080 } })],
     ['.gitignore', 'node_modules/\n.data/\n'],
     ['services/hello/index.ts', SERVICE],

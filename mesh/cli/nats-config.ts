@@ -16,7 +16,10 @@ export async function meshMembers(processes: readonly string[], context: Process
   for (const line of processes) {
     const [verb, ...targets] = line.trim().split(/\s+/);
     if (targets.length !== 1 || (verb !== 'run' && verb !== 'gateway')) {
-      throw new MeshError('INVALID_ARGUMENT', `"${line}": mesh nats-config gives each service and gateway a NATS user of its own, so each runs in a process of its own ("run <service>" or "gateway <gateway>")`);
+      throw new MeshError(
+        'INVALID_ARGUMENT',
+        `"${line}": mesh nats-config gives each service and gateway a NATS user of its own, so each runs in a process of its own ("run <service>" or "gateway <gateway>")`,
+      );
     }
     const target = targets[0]!;
     if (verb === 'gateway') {

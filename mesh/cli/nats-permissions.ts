@@ -100,14 +100,27 @@ function taskRights(service: ServiceMember, namespace: Namespace): { publish: st
   const publish = own.flatMap((task) => {
     const stream = names.stream(task);
     const consumer = `${stream}.${WORKER_CONSUMER}`;
-    return [names.subject(task), `$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.CONSUMER.CREATE.${consumer}`,
-      `$JS.API.CONSUMER.INFO.${consumer}`, `$JS.API.CONSUMER.MSG.NEXT.${consumer}`, `$JS.ACK.${consumer}.>`, `$JS.API.DIRECT.GET.${stream}`];
+    return [
+      names.subject(task),
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.CREATE.${stream}`,
+      `$JS.API.CONSUMER.CREATE.${consumer}`,
+      `$JS.API.CONSUMER.INFO.${consumer}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${consumer}`,
+      `$JS.ACK.${consumer}.>`,
+      `$JS.API.DIRECT.GET.${stream}`,
+    ];
   });
   const subscribe: string[] = [];
   if (own.length > 0) {
     const mine = `${service.name}.>`;
-    publish.push(...[names.stateStream, names.deadStream].flatMap((stream) => [`$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`]),
-      names.stateSubject(mine), `$JS.API.DIRECT.GET.${names.stateStream}.${names.stateSubject(mine)}`, names.deadSubject(mine), names.eventSubject(mine));
+    publish.push(
+      ...[names.stateStream, names.deadStream].flatMap((stream) => [`$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`]),
+      names.stateSubject(mine),
+      `$JS.API.DIRECT.GET.${names.stateStream}.${names.stateSubject(mine)}`,
+      names.deadSubject(mine),
+      names.eventSubject(mine),
+    );
     subscribe.push(names.stateSubject(mine));
   }
   for (const task of service.enqueues) {
@@ -122,20 +135,27 @@ function serviceUser(service: ServiceMember, namespace: Namespace): NatsUser {
   const inboxPrefix = userInboxPrefix(name);
   const tasks = taskRights(service, namespace);
   const procedures = [...service.procedures, ...service.tasks].map((method) => `${namespace.subject(`${name}.${method}`)} ${namespace.queue}`);
-  const events = service.events.map(({ subject, broadcast }) =>
-    broadcast ? namespace.subject(subject) : `${namespace.subject(subject)} ${namespace.subject(eventQueue(name))}`);
+  const events = service.events.map(({ subject, broadcast }) => (broadcast ? namespace.subject(subject) : `${namespace.subject(subject)} ${namespace.subject(eventQueue(name))}`));
   return {
     user: name,
     passwordVariable: passwordVariableOf(name),
     inboxPrefix,
-    about: `${name} (${service.source}): answers ${listed(service.procedures.map((m) => `${name}.${m}`))}; ` +
+    about:
+      `${name} (${service.source}): answers ${listed(service.procedures.map((m) => `${name}.${m}`))}; ` +
       `${service.tasks.length > 0 ? `runs the tasks ${listed(service.tasks.map((m) => `${name}.${m}`))}; ` : ''}handles ${listed(service.events.map((e) => e.subject))}; ` +
       `calls ${listed(service.calls)}; publishes ${listed(service.publishes)}${service.enqueues.length > 0 ? `; enqueues ${listed(service.enqueues)}` : ''}.`,
     publish: {
       // Its announcement, its own discovery (the fingerprint check, `mesh ping` as its health check), its reports,
       // and the cancels of the calls it makes.
-      allow: unique([SERVICE_STARTED_SUBJECT, `$SRV.PING.${name}`, `$SRV.INFO.${name}`, namespace.subject(`${REPORTS_SUBJECT}.>`),
-        ...service.calls.flatMap((c) => [namespace.subject(c), namespace.subject(cancelSubject(c))]), ...service.publishes.map((p) => namespace.subject(p)), ...tasks.publish]),
+      allow: unique([
+        SERVICE_STARTED_SUBJECT,
+        `$SRV.PING.${name}`,
+        `$SRV.INFO.${name}`,
+        namespace.subject(`${REPORTS_SUBJECT}.>`),
+        ...service.calls.flatMap((c) => [namespace.subject(c), namespace.subject(cancelSubject(c))]),
+        ...service.publishes.map((p) => namespace.subject(p)),
+        ...tasks.publish,
+      ]),
       deny: [],
     },
     subscribe: { allow: unique([...procedures, namespace.subject(cancelSubject(`${name}.>`)), ...events, ...tasks.subscribe, ...DISCOVERY, ...discoveryOf(name), `${inboxPrefix}.>`]), deny: [] },
@@ -169,16 +189,22 @@ function gatewayUser(gateway: GatewayMember, members: readonly MeshMember[], nam
     user: name,
     passwordVariable: passwordVariableOf(name),
     inboxPrefix,
-    about: `${name} (${gateway.source}), a router: a caller that also subscribes to any topic and answers procedures its ` +
+    about:
+      `${name} (${gateway.source}), a router: a caller that also subscribes to any topic and answers procedures its ` +
       `clients register (queue group ${namespace.queue} only), but never a service's procedure subject, event pool, $SRV ` +
-      'subjects or reports, nor another user\'s inbox. The server filters those out of its wildcard subscriptions.',
+      "subjects or reports, nor another user's inbox. The server filters those out of its wildcard subscriptions.",
     publish: { allow: ['>'], deny: publishDeny },
     subscribe: {
       // A plain `>` admits any queue group; with `> q` beside it a queue subscription must be in q.
       allow: ['>', `> ${namespace.queue}`],
-      deny: unique([...NATS_APIS, ...taskSubjects, DEFAULT_INBOXES, ...others,
+      deny: unique([
+        ...NATS_APIS,
+        ...taskSubjects,
+        DEFAULT_INBOXES,
+        ...others,
         ...services.flatMap((s) => [...[...s.procedures, ...s.tasks].map((m) => namespace.subject(`${s.name}.${m}`)), ...discoveryOf(s.name)]),
-        namespace.subject(`${REPORTS_SUBJECT}.>`)]),
+        namespace.subject(`${REPORTS_SUBJECT}.>`),
+      ]),
     },
     answers: true,
   };

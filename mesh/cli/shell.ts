@@ -18,7 +18,10 @@ export function completeProcedure(line: string, services: ServiceDescription[]):
     return [names, typed];
   }
   const found = services.find((s) => s.name === service);
-  const names = (found?.procedures ?? []).map((p) => p.name).filter((n) => n.startsWith(method)).map((n) => `${root}.${service}.${n}`);
+  const names = (found?.procedures ?? [])
+    .map((p) => p.name)
+    .filter((n) => n.startsWith(method))
+    .map((n) => `${root}.${service}.${n}`);
   return [names, typed];
 }
 

@@ -33,7 +33,10 @@ function ms(value: number | undefined): string {
 }
 
 function errorCodes(figures: ProcedureFigures): string {
-  return Object.entries(figures.errorsByCode).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code}:${n}`).join(' ');
+  return Object.entries(figures.errorsByCode)
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code}:${n}`)
+    .join(' ');
 }
 
 /** The table, one row per procedure; the rate is over the time since the previous snapshot (none the first time). */
@@ -46,7 +49,11 @@ export function renderTop(procedures: readonly ProcedureFigures[], previous: Sna
     return [p.procedure, String(p.instances), rate, String(p.requests), String(p.errors), String(p.inFlight), ms(p50), ms(p.p99Ms), errorCodes(p)];
   });
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const body = rows.length ? rows.map(line).join('\n') : 'no service answers $SRV.STATS';
   return `${line(COLUMNS)}\n${body}\n`;
 }
@@ -59,7 +66,11 @@ export function renderQueues(queues: readonly TaskQueue[] | Error): string {
   if (queues.length === 0) return 'no task queue\n';
   const rows = queues.map((q) => [q.task, String(q.queued), String(q.claimed), q.queued ? (q.oldest_ms / 1000).toFixed(1) : '-', String(q.dead)]);
   const widths = QUEUE_COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${line(QUEUE_COLUMNS)}\n${rows.map(line).join('\n')}\n`;
 }
 

@@ -34,7 +34,9 @@ function refuseCommonJs(path: string): void {
   const type = manifest ? (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type : undefined;
   if (manifest ? type !== 'commonjs' : !/\.cts$/.test(path)) return;
   const why = manifest ? `${manifest} says "type": "commonjs"` : 'a .cts file';
-  throw new ConfigError(`${path} would run as CommonJS (${why}), where nats-mesh would be loaded twice and lose the call context: set "type": "module" in package.json (as mesh init does) or name the file .mts`);
+  throw new ConfigError(
+    `${path} would run as CommonJS (${why}), where nats-mesh would be loaded twice and lose the call context: set "type": "module" in package.json (as mesh init does) or name the file .mts`,
+  );
 }
 
 /** Checks `path` and, when it is a TypeScript file, resolves once tsx is registered (every load waits for the same registration). */

@@ -70,11 +70,16 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
   /** Counters that follow a connection's event counts: each scrape adds what happened since the last. */
   function followed(name: string, help: string, read: () => number): void {
     let seen = 0;
-    new Counter({ name, help, registers: [registry], collect() {
-      const now = read();
-      this.inc(now - seen);
-      seen = now;
-    } });
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read();
+        this.inc(now - seen);
+        seen = now;
+      },
+    });
   }
   /**
    * Label children by procedure, then status: two Map hits and no allocation once a pair has been seen. Bounded:
@@ -120,7 +125,14 @@ export function createGatewayMetrics(gateway: string): GatewayMetrics {
       refusals.labels(code).inc();
     },
     gauge(name, help, read) {
-      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
     },
     watchNats(nc) {
       followed('mesh_gateway_nats_reconnects_total', 'Times the NATS connection was made again.', () => natsEvents(nc).reconnects);

@@ -92,7 +92,12 @@ class ReportQueue implements Reports {
   private running = false;
   dropped = 0;
 
-  constructor(private readonly nc: NatsConnection, private readonly logger: Logger, private readonly settings: ReportSettings, private readonly namespace: Namespace) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly logger: Logger,
+    private readonly settings: ReportSettings,
+    private readonly namespace: Namespace,
+  ) {}
 
   get slowMs(): number {
     return this.settings.slowMs;

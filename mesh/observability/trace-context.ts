@@ -68,4 +68,3 @@ export function newTraceId(): string {
 export function newSpanId(): string {
   return randomHex(8);
 }
-

@@ -40,7 +40,10 @@ class BareHop implements Hop {
   private ownSpanId: string | undefined;
   private ownTraceparent: string | undefined;
 
-  constructor(private readonly parent: TraceContext | undefined, readonly tracestate: string | undefined) {}
+  constructor(
+    private readonly parent: TraceContext | undefined,
+    readonly tracestate: string | undefined,
+  ) {}
 
   get traceId(): string {
     return this.parent?.traceId ?? (this.ownTraceId ??= newTraceId());
@@ -89,9 +92,7 @@ function recordedHop(active: Tracer, name: string, kind: HopKind, parent: TraceC
  * an error). `parent` may also be the Hop this one nests in.
  */
 export function startHop(name: string, kind: HopKind, parent: string | Hop | undefined, tracestate?: string, attributes?: Attributes): Hop {
-  const parentContext = typeof parent === 'string' || parent === undefined
-    ? parseTraceparent(parent)
-    : { traceId: parent.traceId, spanId: parent.spanId, flags: parent.traceparent.slice(-2) };
+  const parentContext = typeof parent === 'string' || parent === undefined ? parseTraceparent(parent) : { traceId: parent.traceId, spanId: parent.spanId, flags: parent.traceparent.slice(-2) };
   const state = parentContext ? cleanTracestate(tracestate) : undefined;
   return tracer ? recordedHop(tracer, name, kind, parentContext, state, attributes) : new BareHop(parentContext, state);
 }
@@ -140,4 +141,3 @@ export async function stopTracing(): Promise<void> {
 export function hopFrom(name: string, kind: HopKind, forwarded: Forwarded): Hop {
   return startHop(name, kind, forwarded[TRACEPARENT_HEADER], forwarded[TRACESTATE_HEADER]);
 }
-

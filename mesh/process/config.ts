@@ -24,78 +24,112 @@ const natsUrl = z.string().refine((value) => {
  * which declares and checks its section itself (config-section.ts); inside these sections every key is checked.
  */
 export const configSchema = z.object({
-  nats: z.strictObject({
-    url: list(natsUrl).refine((urls) => urls.length > 0, 'needs at least one URL').default(['nats://127.0.0.1:4222']),
-    user: NULLABLE_TEXT,
-    password: NULLABLE_TEXT,
-    token: NULLABLE_TEXT,
-    credsFile: NULLABLE_TEXT,
-    tlsCaFile: NULLABLE_TEXT,
-    tlsCertFile: NULLABLE_TEXT,
-    tlsKeyFile: NULLABLE_TEXT,
-    namespace: z.string().superRefine((name, ctx) => {
-      const problem = namespaceProblem(name);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }).nullable().default(null),
-    /** Where the process's replies come (`_INBOX` by default): a NATS user of `mesh nats-config` may read only its own. */
-    inboxPrefix: z.string().regex(INBOX_PREFIX, 'must be dot-separated tokens of letters, digits, _ and - (no wildcard), such as _INBOX_gateway_http').nullable().default(null),
-  }).prefault({}),
-  rpc: z.strictObject({
-    timeoutMs: POSITIVE_INT.default(60_000),
-    registryRefreshMs: POSITIVE_INT.default(5000),
-  }).prefault({}),
-  rateLimit: z.strictObject({
-    points: z.coerce.number().int().min(0).default(0),
-    durationS: POSITIVE_INT.default(1),
-    roles: z.record(z.string().min(1), z.strictObject({
-      points: z.coerce.number().int().min(0),
+  nats: z
+    .strictObject({
+      url: list(natsUrl)
+        .refine((urls) => urls.length > 0, 'needs at least one URL')
+        .default(['nats://127.0.0.1:4222']),
+      user: NULLABLE_TEXT,
+      password: NULLABLE_TEXT,
+      token: NULLABLE_TEXT,
+      credsFile: NULLABLE_TEXT,
+      tlsCaFile: NULLABLE_TEXT,
+      tlsCertFile: NULLABLE_TEXT,
+      tlsKeyFile: NULLABLE_TEXT,
+      namespace: z
+        .string()
+        .superRefine((name, ctx) => {
+          const problem = namespaceProblem(name);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .nullable()
+        .default(null),
+      /** Where the process's replies come (`_INBOX` by default): a NATS user of `mesh nats-config` may read only its own. */
+      inboxPrefix: z.string().regex(INBOX_PREFIX, 'must be dot-separated tokens of letters, digits, _ and - (no wildcard), such as _INBOX_gateway_http').nullable().default(null),
+    })
+    .prefault({}),
+  rpc: z
+    .strictObject({
+      timeoutMs: POSITIVE_INT.default(60_000),
+      registryRefreshMs: POSITIVE_INT.default(5000),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      points: z.coerce.number().int().min(0).default(0),
       durationS: POSITIVE_INT.default(1),
-    })).default({}),
-  }).prefault({}),
-  auth: z.strictObject({
-    jwtSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
-    jwtPublicKeyFile: NULLABLE_TEXT,
-    jwksUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
-    jwtIssuer: NULLABLE_TEXT,
-    jwtAudience: NULLABLE_TEXT,
-    rolesClaim: z.string().min(1).default('roles'),
-    clockSkewSec: z.coerce.number().int().min(0).max(300).default(30),
-    apiKeysFile: NULLABLE_TEXT,
-    policyFile: NULLABLE_TEXT,
-    meshSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
-    identityTtlSec: POSITIVE_INT.max(300).default(10),
-    failuresPerAddress: z.coerce.number().int().min(0).default(10),
-    failureWindowS: POSITIVE_INT.default(60),
-    tokenCacheSize: z.coerce.number().int().min(0).default(10_000),
-  }).prefault({}).refine((auth) => [auth.jwtSecret, auth.jwtPublicKeyFile, auth.jwksUrl].filter(Boolean).length <= 1, {
-    path: ['jwtSecret'],
-    message: 'set one of auth.jwtSecret, auth.jwtPublicKeyFile and auth.jwksUrl, not several',
-  }).refine((auth) => auth.meshSecret !== null || auth.jwtSecret !== null || (auth.jwtPublicKeyFile === null && auth.jwksUrl === null && auth.apiKeysFile === null), {
-    path: ['meshSecret'],
-    message: 'is needed (AUTH_MESH_SECRET) with a public key, a JWKS URL or API keys, so services can verify the identity a gateway forwards',
-  }),
-  up: z.strictObject({
-    dataDir: z.string().min(1).default('.data'),
-  }).prefault({}),
-  reports: z.strictObject({
-    slowMs: POSITIVE_INT.default(1000),
-    reporter: NULLABLE_TEXT,
-    reporterQueue: POSITIVE_INT.default(100),
-    reporterTimeoutMs: POSITIVE_INT.default(1000),
-  }).prefault({}),
-  tracing: z.strictObject({
-    enabled: BOOLEAN.default(true),
-  }).prefault({}),
-  metrics: z.strictObject({
-    enabled: BOOLEAN.default(true),
-    meshWaitMs: POSITIVE_INT.max(10_000).default(250),
-  }).prefault({}),
-  log: z.strictObject({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
-    /** Log lines a gateway writes a second for refusals of one error code; the rest are counted (refusal-log.ts). */
-    refusalsPerSecond: z.coerce.number().int().min(0).default(10),
-  }).prefault({}),
+      roles: z
+        .record(
+          z.string().min(1),
+          z.strictObject({
+            points: z.coerce.number().int().min(0),
+            durationS: POSITIVE_INT.default(1),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      jwtSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
+      jwtPublicKeyFile: NULLABLE_TEXT,
+      jwksUrl: z
+        .url({ protocol: /^https?$/ })
+        .nullable()
+        .default(null),
+      jwtIssuer: NULLABLE_TEXT,
+      jwtAudience: NULLABLE_TEXT,
+      rolesClaim: z.string().min(1).default('roles'),
+      clockSkewSec: z.coerce.number().int().min(0).max(300).default(30),
+      apiKeysFile: NULLABLE_TEXT,
+      policyFile: NULLABLE_TEXT,
+      meshSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').nullable().default(null),
+      identityTtlSec: POSITIVE_INT.max(300).default(10),
+      failuresPerAddress: z.coerce.number().int().min(0).default(10),
+      failureWindowS: POSITIVE_INT.default(60),
+      tokenCacheSize: z.coerce.number().int().min(0).default(10_000),
+    })
+    .prefault({})
+    .refine((auth) => [auth.jwtSecret, auth.jwtPublicKeyFile, auth.jwksUrl].filter(Boolean).length <= 1, {
+      path: ['jwtSecret'],
+      message: 'set one of auth.jwtSecret, auth.jwtPublicKeyFile and auth.jwksUrl, not several',
+    })
+    .refine((auth) => auth.meshSecret !== null || auth.jwtSecret !== null || (auth.jwtPublicKeyFile === null && auth.jwksUrl === null && auth.apiKeysFile === null), {
+      path: ['meshSecret'],
+      message: 'is needed (AUTH_MESH_SECRET) with a public key, a JWKS URL or API keys, so services can verify the identity a gateway forwards',
+    }),
+  up: z
+    .strictObject({
+      dataDir: z.string().min(1).default('.data'),
+    })
+    .prefault({}),
+  reports: z
+    .strictObject({
+      slowMs: POSITIVE_INT.default(1000),
+      reporter: NULLABLE_TEXT,
+      reporterQueue: POSITIVE_INT.default(100),
+      reporterTimeoutMs: POSITIVE_INT.default(1000),
+    })
+    .prefault({}),
+  tracing: z
+    .strictObject({
+      enabled: BOOLEAN.default(true),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: BOOLEAN.default(true),
+      meshWaitMs: POSITIVE_INT.max(10_000).default(250),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      /** Log lines a gateway writes a second for refusals of one error code; the rest are counted (refusal-log.ts). */
+      refusalsPerSecond: z.coerce.number().int().min(0).default(10),
+    })
+    .prefault({}),
 });
 
 export type MeshConfig = z.output<typeof configSchema>;

@@ -60,9 +60,7 @@ function watchConnection(nc: NatsConnection, name: string, logger: Logger): void
 }
 
 export function connectionOptions(config: MeshConfig['nats'], name: string): ConnectionOptions {
-  const tls = config.tlsCaFile || config.tlsCertFile
-    ? { caFile: config.tlsCaFile ?? undefined, certFile: config.tlsCertFile ?? undefined, keyFile: config.tlsKeyFile ?? undefined }
-    : undefined;
+  const tls = config.tlsCaFile || config.tlsCertFile ? { caFile: config.tlsCaFile ?? undefined, certFile: config.tlsCertFile ?? undefined, keyFile: config.tlsKeyFile ?? undefined } : undefined;
   return {
     servers: config.url,
     name,

@@ -68,7 +68,7 @@ export async function runProcess(logger: Logger, start: () => Promise<Started>):
     const text = maskUrlPasswords(`${message}: ${err instanceof Error ? err.message : String(err)}`);
     if (err instanceof MeshError) logger.fatal({ code: err.code }, text);
     else if (err instanceof ConfigError) logger.fatal(text);
-    else logger.fatal({ err: { type: err instanceof Error ? err.name : typeof err, stack: maskUrlPasswords(err instanceof Error ? err.stack ?? '' : '') } }, text);
+    else logger.fatal({ err: { type: err instanceof Error ? err.name : typeof err, stack: maskUrlPasswords(err instanceof Error ? (err.stack ?? '') : '') } }, text);
     // 78 (EX_CONFIG), as the CLI exits on a wrong setting it finds before the process starts.
     process.exit(err instanceof ConfigError ? 78 : 1);
   };

@@ -6,7 +6,13 @@ import { z } from 'zod';
 /** A comma-separated string (as an environment variable gives it) or a list. */
 function list<T extends z.ZodType>(item: T) {
   return z.preprocess(
-    (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value,
     z.array(item),
   );
 }
@@ -27,10 +33,7 @@ export const setting = {
   /** Text that is unset (null) unless given. */
   optionalText: z.string().min(1).nullable().default(null),
   /** true or false; an environment variable gives "true", "false", "1" or "0". */
-  boolean: z.preprocess(
-    (value) => ({ true: true, '1': true, false: false, '0': false })[String(value).toLowerCase()] ?? value,
-    z.boolean(),
-  ),
+  boolean: z.preprocess((value) => ({ true: true, '1': true, false: false, '0': false })[String(value).toLowerCase()] ?? value, z.boolean()),
   byteSize,
   list,
 };

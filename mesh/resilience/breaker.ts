@@ -26,7 +26,11 @@ export class Breaker {
   private openedAt = 0;
   private trialRunning = false;
 
-  constructor(private readonly procedure: string, private readonly policy: BreakerPolicy, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly procedure: string,
+    private readonly policy: BreakerPolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Lets a call through, or throws CIRCUIT_OPEN; an open circuit past its cool-down lets one trial through. */
   admit(): void {

@@ -15,7 +15,10 @@ export class Bulkhead {
   refused = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly procedure: string, private readonly policy: BulkheadPolicy) {}
+  constructor(
+    private readonly procedure: string,
+    private readonly policy: BulkheadPolicy,
+  ) {}
 
   get queued(): number {
     return this.waiting.length;

@@ -35,7 +35,10 @@ class ProcedureGuard {
   private retries = 0;
   private fallbacks = 0;
 
-  constructor(private readonly procedure: string, private readonly policy: CallPolicy) {
+  constructor(
+    private readonly procedure: string,
+    private readonly policy: CallPolicy,
+  ) {
     this.breaker = policy.breaker && new Breaker(procedure, policy.breaker);
     this.bulkhead = policy.bulkhead && new Bulkhead(procedure, policy.bulkhead);
   }
@@ -67,7 +70,7 @@ class ProcedureGuard {
   /** Attempts until one answers, the error is not retryable, the retries are spent, or the next would pass the deadline. */
   private async attempts(attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
     const { retries } = this.policy;
-    for (let failed = 0; ; ) {
+    for (let failed = 0; ;) {
       this.breaker?.admit();
       const left = Math.max(1, deadline - Date.now());
       try {
@@ -116,7 +119,11 @@ export interface CallGuard {
 class Guard implements CallGuard {
   private readonly procedures = new Map<string, ProcedureGuard>();
 
-  constructor(private readonly hooks: readonly CallHooks[], policies: ReadonlyMap<string, CallPolicy>, private readonly onHookFailure: (err: unknown) => void) {
+  constructor(
+    private readonly hooks: readonly CallHooks[],
+    policies: ReadonlyMap<string, CallPolicy>,
+    private readonly onHookFailure: (err: unknown) => void,
+  ) {
     for (const [procedure, policy] of policies) this.procedures.set(procedure, new ProcedureGuard(procedure, policy));
   }
 

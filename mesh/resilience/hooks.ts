@@ -25,7 +25,8 @@ export interface CallHooks {
 const hook = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'must be a function');
 
 /** A hook set: an object with at least one of before, after and error, each a function, and nothing else. */
-const hooksSchema = z.strictObject({ before: hook.optional(), after: hook.optional(), error: hook.optional() })
+const hooksSchema = z
+  .strictObject({ before: hook.optional(), after: hook.optional(), error: hook.optional() })
   .refine((hooks) => hooks.before || hooks.after || hooks.error, 'needs a before, after or error function');
 
 /** Checks hook sets where they are declared (`use`), so a bad one stops the start instead of the first call. */

@@ -31,17 +31,19 @@ export type FallbackFunction = (error: MeshError, call: HookedCall) => Envelope 
 const fallbackFunction = z.custom<FallbackFunction>((value) => typeof value === 'function', 'must be a function or { args, kwargs }');
 
 /** A caller's policy for one procedure. */
-export const callPolicySchema = z.strictObject({
-  /** The procedure may run twice without harm: only then is it tried again. */
-  idempotent: z.boolean().default(false),
-  retries: retriesSchema.optional(),
-  breaker: breakerSchema.optional(),
-  bulkhead: bulkheadSchema.optional(),
-  fallback: z.union([fallbackReplySchema, fallbackFunction]).optional(),
-}).refine((policy) => !policy.retries || policy.idempotent, {
-  path: ['retries'],
-  message: 'needs idempotent: true (a call that is not idempotent is never tried again)',
-});
+export const callPolicySchema = z
+  .strictObject({
+    /** The procedure may run twice without harm: only then is it tried again. */
+    idempotent: z.boolean().default(false),
+    retries: retriesSchema.optional(),
+    breaker: breakerSchema.optional(),
+    bulkhead: bulkheadSchema.optional(),
+    fallback: z.union([fallbackReplySchema, fallbackFunction]).optional(),
+  })
+  .refine((policy) => !policy.retries || policy.idempotent, {
+    path: ['retries'],
+    message: 'needs idempotent: true (a call that is not idempotent is never tried again)',
+  });
 
 export type CallPolicyInput = z.input<typeof callPolicySchema>;
 export type CallPolicy = z.output<typeof callPolicySchema>;

@@ -18,10 +18,7 @@ export function bindArguments(procedure: string, params: readonly Parameter[], a
   const rest = params.at(-1)?.rest ? params.at(-1) : undefined;
   const named = rest ? params.slice(0, -1) : params;
   if (!rest && args.length > named.length) {
-    throw new MeshError(
-      'INVALID_ARGUMENT',
-      `${procedure} takes at most ${named.length} positional argument${named.length === 1 ? '' : 's'}, got ${args.length}`,
-    );
+    throw new MeshError('INVALID_ARGUMENT', `${procedure} takes at most ${named.length} positional argument${named.length === 1 ? '' : 's'}, got ${args.length}`);
   }
   const bound: unknown[] = named.map((_, i) => args[i]);
   for (const key of Object.keys(kwargs)) {

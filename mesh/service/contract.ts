@@ -66,7 +66,17 @@ function bound(origin: string, limit: number | bigint, inclusive: boolean | unde
   return unit ? `must have ${word} ${plural(limit, unit)}` : `must be ${word} ${limit}`;
 }
 
-const FORMAT_PHRASES: Partial<Record<string, string>> = { email: 'an email address', url: 'a URL', uuid: 'a UUID', guid: 'a GUID', datetime: 'an ISO 8601 date and time', date: 'an ISO 8601 date', time: 'an ISO 8601 time', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address' };
+const FORMAT_PHRASES: Partial<Record<string, string>> = {
+  email: 'an email address',
+  url: 'a URL',
+  uuid: 'a UUID',
+  guid: 'a GUID',
+  datetime: 'an ISO 8601 date and time',
+  date: 'an ISO 8601 date',
+  time: 'an ISO 8601 time',
+  ipv4: 'an IPv4 address',
+  ipv6: 'an IPv6 address',
+};
 
 /**
  * Messages for the checks a schema leaves to zod's defaults, in the house wording every caller sees, whatever its
@@ -127,10 +137,7 @@ function invalid(details: ErrorDetail[]): MeshError {
 export function bindContract(procedure: string, contract: Contract, args: Args, kwargs: Kwargs): unknown[] {
   const { keys } = contract;
   if (args.length > keys.length) {
-    throw new MeshError(
-      'INVALID_ARGUMENT',
-      `${procedure} takes at most ${keys.length} positional argument${keys.length === 1 ? '' : 's'}, got ${args.length}`,
-    );
+    throw new MeshError('INVALID_ARGUMENT', `${procedure} takes at most ${keys.length} positional argument${keys.length === 1 ? '' : 's'}, got ${args.length}`);
   }
   const input: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) input[keys[i]!] = args[i];

@@ -58,7 +58,11 @@ export function refuse(service: string, field: keyof Declarations, name: string,
 
 /** A client that calls and publishes only what the service declared: the rest is PERMISSION_DENIED before NATS sees it. */
 class DeclaredClient implements MeshClient {
-  constructor(private readonly client: MeshClient, private readonly service: string, private readonly declared: Declared) {}
+  constructor(
+    private readonly client: MeshClient,
+    private readonly service: string,
+    private readonly declared: Declared,
+  ) {}
 
   call(procedure: string, args?: Args, kwargs?: Kwargs, options?: CallOptions): Promise<Envelope> {
     const { calls } = this.declared;

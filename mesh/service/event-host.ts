@@ -109,15 +109,17 @@ export async function hostEvents(instance: { readonly name: string }, options: E
     const queue = handler.broadcast ? undefined : namespace.subject(eventQueue(instance.name));
     const counters: EventStats = { method: handler.method, subject: handler.subject, queue, handled: 0, failed: 0, invalid: 0, ignoredRequests: 0 };
     stats.push(counters);
-    subscriptions.push(subscribe(nc, namespace.subject(handler.subject), { queue }, { logger, about: { method: handler.method } }, (msg) => {
-      if (msg.reply) {
-        counters.ignoredRequests++;
-        return;
-      }
-      const work = deliver(handler, counters, msg);
-      inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
-    }));
+    subscriptions.push(
+      subscribe(nc, namespace.subject(handler.subject), { queue }, { logger, about: { method: handler.method } }, (msg) => {
+        if (msg.reply) {
+          counters.ignoredRequests++;
+          return;
+        }
+        const work = deliver(handler, counters, msg);
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      }),
+    );
   }
   await nc.flush();
   return {

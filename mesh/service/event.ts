@@ -47,8 +47,7 @@ interface StandardContext {
   addInitializer(initializer: (this: object) => void): void;
 }
 
-type Decorator = ((prototype: object, method: string, descriptor: PropertyDescriptor) => void) &
-  ((fn: AnyMethod, context: StandardContext) => void);
+type Decorator = ((prototype: object, method: string, descriptor: PropertyDescriptor) => void) & ((fn: AnyMethod, context: StandardContext) => void);
 
 /**
  * Marks a method as the handler of the events published on `subject`, with the event's [args, kwargs] bound to

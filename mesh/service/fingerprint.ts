@@ -34,8 +34,8 @@ export async function refuseForeignInstances(nc: NatsConnection, service: string
   if (others.size > 0) {
     throw new Error(
       `refusing to start ${service}: instances of it already run on this NATS server with different data ` +
-      `(fingerprint ${[...others].join(', ')}, this one ${fingerprint}), and they would share its requests. ` +
-      'Use the same database, another namespace (MESH_NAMESPACE) or NATS server, or stop the other instances.',
+        `(fingerprint ${[...others].join(', ')}, this one ${fingerprint}), and they would share its requests. ` +
+        'Use the same database, another namespace (MESH_NAMESPACE) or NATS server, or stop the other instances.',
     );
   }
 }

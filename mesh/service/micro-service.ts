@@ -66,7 +66,10 @@ class Micro implements MicroService {
   private readonly control: Subscription[] = [];
   private stopped: Promise<void> | undefined;
 
-  constructor(private readonly nc: NatsConnection, private readonly config: MicroServiceConfig) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly config: MicroServiceConfig,
+  ) {
     const ping = encoder.encode(JSON.stringify(this.identity('PING')));
     const replies: Record<ServiceVerb, () => Promise<Uint8Array> | Uint8Array> = {
       PING: () => ping,
@@ -75,28 +78,32 @@ class Micro implements MicroService {
     };
     for (const verb of ['PING', 'INFO', 'STATS'] as const) {
       for (const subject of [controlSubject(verb), controlSubject(verb, config.name), controlSubject(verb, config.name, this.id)]) {
-        this.control.push(subscribe(nc, subject, {}, this.guard(subject), (msg) => {
-          if (msg.reply) return Promise.resolve(replies[verb]()).then((body) => msg.respond(body));
-        }));
+        this.control.push(
+          subscribe(nc, subject, {}, this.guard(subject), (msg) => {
+            if (msg.reply) return Promise.resolve(replies[verb]()).then((body) => msg.respond(body));
+          }),
+        );
       }
     }
   }
 
   addEndpoint(name: string, { subject, queue, metadata, handler, figures }: EndpointOptions): void {
     const endpoint: Endpoint = { info: { name, subject, queue_group: queue, metadata }, figures, requests: 0, errors: 0, processingMs: 0 };
-    this.served.push(subscribe(this.nc, subject, { queue }, this.guard(subject), (msg) => {
-      const start = performance.now();
-      endpoint.requests++;
-      try {
-        handler(msg);
-      } catch (thrown) {
-        endpoint.errors++;
-        endpoint.lastError = (thrown as Error).message;
-        throw thrown;
-      } finally {
-        endpoint.processingMs += performance.now() - start;
-      }
-    }));
+    this.served.push(
+      subscribe(this.nc, subject, { queue }, this.guard(subject), (msg) => {
+        const start = performance.now();
+        endpoint.requests++;
+        try {
+          handler(msg);
+        } catch (thrown) {
+          endpoint.errors++;
+          endpoint.lastError = (thrown as Error).message;
+          throw thrown;
+        } finally {
+          endpoint.processingMs += performance.now() - start;
+        }
+      }),
+    );
     this.endpoints.push(endpoint);
   }
 
@@ -123,22 +130,24 @@ class Micro implements MicroService {
   }
 
   private async stats(): Promise<ServiceStats> {
-    const endpoints = await Promise.all(this.endpoints.map(async (endpoint): Promise<EndpointStats> => {
-      const { info, lastError } = endpoint;
-      const { requests, errors, processingMs } = endpoint.figures?.() ?? endpoint;
-      const processing = Math.round(processingMs * 1e6);
-      return {
-        name: info.name,
-        subject: info.subject,
-        queue_group: info.queue_group,
-        num_requests: requests,
-        num_errors: errors,
-        last_error: lastError,
-        processing_time: processing,
-        average_processing_time: requests ? Math.round(processing / requests) : 0,
-        data: await this.config.statsHandler?.(info).catch(() => undefined),
-      };
-    }));
+    const endpoints = await Promise.all(
+      this.endpoints.map(async (endpoint): Promise<EndpointStats> => {
+        const { info, lastError } = endpoint;
+        const { requests, errors, processingMs } = endpoint.figures?.() ?? endpoint;
+        const processing = Math.round(processingMs * 1e6);
+        return {
+          name: info.name,
+          subject: info.subject,
+          queue_group: info.queue_group,
+          num_requests: requests,
+          num_errors: errors,
+          last_error: lastError,
+          processing_time: processing,
+          average_processing_time: requests ? Math.round(processing / requests) : 0,
+          data: await this.config.statsHandler?.(info).catch(() => undefined),
+        };
+      }),
+    );
     return { ...this.identity('STATS'), started: this.started, endpoints };
   }
 }

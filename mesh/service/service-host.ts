@@ -146,7 +146,7 @@ const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
  * called `version`, say) is not one, and the defaults apply. A version that is not semantic stops the start.
  */
 function describeService(instance: ServiceInstance, options: HostOptions): { version: string; description: string } {
-  const version = typeof instance.version === 'string' ? instance.version : options.version ?? '0.1.0';
+  const version = typeof instance.version === 'string' ? instance.version : (options.version ?? '0.1.0');
   if (!SEMVER.test(version)) throw new Error(`${instance.name}: version must be a semantic version such as 1.2.0, got ${JSON.stringify(version)}`);
   const description = typeof instance.description === 'string' ? instance.description : `${instance.constructor.name} on nats-mesh`;
   return { version, description };
@@ -208,7 +208,6 @@ function isAsyncIterator(value: unknown): value is AsyncIterator<unknown, unknow
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
 }
 
-
 class Host implements HostedService {
   readonly subjects: string[] = [];
   /** Requests whose work has not settled yet, and what stop() waits on until there are none. */
@@ -237,7 +236,10 @@ class Host implements HostedService {
   /** The hooks around each request, or undefined when none are declared: requests then run as if hooks did not exist. */
   private readonly hooks: readonly CallHooks[] | undefined;
 
-  constructor(private readonly instance: ServiceInstance, private readonly options: HostOptions) {
+  constructor(
+    private readonly instance: ServiceInstance,
+    private readonly options: HostOptions,
+  ) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.debug = options.logger.isLevelEnabled('debug');
     this.measuring = options.config?.metrics.enabled ?? true;
@@ -400,7 +402,10 @@ class Host implements HostedService {
       // A present identity is always verified, even for a public procedure: a forged one is refused, never ignored.
       const known = token ? this.identity.peek(token, msg.subject) : undefined;
       if (token && !known) {
-        this.identity.verify(token, msg.subject).then((caller) => this.call(request, caller), (err: unknown) => this.fail(request, err));
+        this.identity.verify(token, msg.subject).then(
+          (caller) => this.call(request, caller),
+          (err: unknown) => this.fail(request, err),
+        );
       } else {
         this.call(request, known);
       }
@@ -420,7 +425,10 @@ class Host implements HostedService {
       const channel = msg.reply ? request : undefined;
       const served = (request.served = new ServedCall(caller, subject, headers.deadline, hop, headers.forwarded, this.identity.forwarder, channel));
       if (this.hooks) return this.callHooked(request, method, args, kwargs);
-      this.settle(request, runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))));
+      this.settle(
+        request,
+        runInCall(served, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))),
+      );
     } catch (err) {
       this.fail(request, err);
     }
@@ -432,7 +440,10 @@ class Host implements HostedService {
     const hooked = (request.hooked = { procedure: subject, side: 'service', args, kwargs } as const);
     const run = () => {
       try {
-        this.settle(request, runInCall(served!, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))));
+        this.settle(
+          request,
+          runInCall(served!, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))),
+        );
       } catch (err) {
         this.fail(request, err);
       }
@@ -445,7 +456,11 @@ class Host implements HostedService {
   /** Replies what a handler returned once it settles. An async generator streams: each value it yields is a progressive result, what it returns the final one. */
   private settle(request: Served, returned: unknown): void {
     const result = isAsyncIterator(returned) ? runInCall(request.served!, () => this.drain(request, returned)) : returned;
-    if (isThenable(result)) Promise.resolve(result).then((value) => this.reply(request, value), (err: unknown) => this.fail(request, err));
+    if (isThenable(result))
+      Promise.resolve(result).then(
+        (value) => this.reply(request, value),
+        (err: unknown) => this.fail(request, err),
+      );
     else this.reply(request, result);
   }
 

@@ -85,7 +85,10 @@ class Tasks implements HostedTasks {
   private readonly schedules: { stop(): void }[] = [];
   readonly client: TaskClient;
 
-  constructor(private readonly instance: { readonly name: string }, private readonly options: TaskHostOptions) {
+  constructor(
+    private readonly instance: { readonly name: string },
+    private readonly options: TaskHostOptions,
+  ) {
     this.client = createTaskClient(options.nc, { namespace: options.namespace.name ?? null });
   }
 
@@ -248,4 +251,3 @@ export async function hostTasks(instance: { readonly name: string }, options: Ta
   await tasks.start();
   return tasks;
 }
-

@@ -64,7 +64,10 @@ function enqueueError(task: string, err: unknown): MeshError {
 }
 
 class Handle implements TaskHandle {
-  constructor(private readonly store: TaskStore, readonly id: string) {}
+  constructor(
+    private readonly store: TaskStore,
+    readonly id: string,
+  ) {}
 
   status(): Promise<TaskStatus> {
     return readStatus(this.store, this.id);

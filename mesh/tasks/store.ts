@@ -1,16 +1,7 @@
 // The JetStream side of tasks, opened once per connection and namespace: the client handles, the per-task work
 // stream with its shared durable consumer, the state bucket and the dead-letter stream. Workers create; enqueuers only use.
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import type { Namespace } from '../wire/namespace.ts';
@@ -45,7 +36,10 @@ class Store implements TaskStore {
   private client: JetStreamClient | undefined;
   private manager: Promise<JetStreamManager> | undefined;
 
-  constructor(readonly nc: NatsConnection, namespace: Namespace) {
+  constructor(
+    readonly nc: NatsConnection,
+    namespace: Namespace,
+  ) {
     this.names = taskNames(namespace);
   }
 

@@ -101,7 +101,6 @@ export function reportProgress(value: unknown): void {
   task.progress(value);
 }
 
-
 class Worker implements TaskWorker {
   readonly task: string;
   private free: number;
@@ -122,7 +121,10 @@ class Worker implements TaskWorker {
   private readonly durationCounts = new Array<number>(DURATION_BOUNDS_MS.length + 1).fill(0);
   private durationSumMs = 0;
 
-  constructor(private readonly options: WorkerOptions, private readonly bucket: KV) {
+  constructor(
+    private readonly options: WorkerOptions,
+    private readonly bucket: KV,
+  ) {
     this.task = options.task;
     this.free = options.concurrency;
     this.stats = { running: 0, succeeded: 0, failed: 0, retried: 0, dead: 0 };
@@ -257,10 +259,7 @@ class Worker implements TaskWorker {
       const context = { progress: (value: unknown) => this.write(attempt, { state: 'running', progress: value }, { event: 'progress', progress: value }) };
       const result = runningTask.run(context, () => this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded }));
       if (!isThenable(result)) return void this.succeed(attempt, result);
-      const timer = setTimeout(
-        () => this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${this.options.timeoutMs} ms)`), false),
-        this.options.timeoutMs,
-      );
+      const timer = setTimeout(() => this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${this.options.timeoutMs} ms)`), false), this.options.timeoutMs);
       Promise.resolve(result).then(
         (value) => (clearTimeout(timer), this.succeed(attempt, value)),
         (err: unknown) => (clearTimeout(timer), this.fail(attempt, err, false)),
@@ -294,7 +293,7 @@ class Worker implements TaskWorker {
     logger.error({ err, task: this.task, id: status.id, attempt: status.attempts, error_id: error.id }, 'task attempt failed');
     this.stats.failed++;
     try {
-      const earlier = status.attempts > 1 ? statusOfEntry(await this.bucket.get(status.id))?.errors ?? [] : [];
+      const earlier = status.attempts > 1 ? (statusOfEntry(await this.bucket.get(status.id))?.errors ?? []) : [];
       const errors = [...earlier, { attempt: status.attempts, error: error.toBody().error, at: new Date().toISOString() }];
       const outOfRetries = status.attempts > retries.max;
       if (!unrunnable && !outOfRetries) {
@@ -307,7 +306,16 @@ class Worker implements TaskWorker {
       }
       const reason = unrunnable ? `cannot run: ${error.message}` : `failed ${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`;
       const died = new Date().toISOString();
-      await bury(this.options.store, { id: status.id, task: this.task, reason, attempts: status.attempts, errors, ...keptBody(attempt.body, attempt.msg.headers), enqueued_at: status.enqueued_at!, died_at: died });
+      await bury(this.options.store, {
+        id: status.id,
+        task: this.task,
+        reason,
+        attempts: status.attempts,
+        errors,
+        ...keptBody(attempt.body, attempt.msg.headers),
+        enqueued_at: status.enqueued_at!,
+        died_at: died,
+      });
       await this.finish(attempt, { state: 'dead', error: error.toBody().error, errors, finished_at: died });
       attempt.msg.ack();
       this.stats.dead++;
@@ -361,15 +369,18 @@ class Worker implements TaskWorker {
   /** While attempts run, each claim is renewed a few times per claim period (`working()`, an in-progress ack). */
   private keepClaimsAlive(): void {
     if (this.keepAlive) return;
-    this.keepAlive = setInterval(() => {
-      for (const attempt of this.running) {
-        try {
-          attempt.msg.working();
-        } catch (err) {
-          this.options.logger.warn({ err, task: this.task }, 'could not renew a task claim');
+    this.keepAlive = setInterval(
+      () => {
+        for (const attempt of this.running) {
+          try {
+            attempt.msg.working();
+          } catch (err) {
+            this.options.logger.warn({ err, task: this.task }, 'could not renew a task claim');
+          }
         }
-      }
-    }, Math.max(100, Math.floor(this.options.claimMs / 3)));
+      },
+      Math.max(100, Math.floor(this.options.claimMs / 3)),
+    );
   }
 }
 

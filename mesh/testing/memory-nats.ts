@@ -1,6 +1,19 @@
 // An in-process message bus with the wire semantics of a NATS server, behind nats.js's NatsConnection: subjects with
 // `*` and `>`, queue groups, headers sent encoded and read decoded, replies, "no responders". Not JetStream, not a network.
-import { errors, headers as natsHeaders, MsgHdrsImpl, type Msg, type MsgHdrs, type NatsConnection, type Payload, type PublishOptions, type RequestManyOptions, type RequestOptions, type Status, type SubscriptionOptions } from '@nats-io/transport-node';
+import {
+  errors,
+  headers as natsHeaders,
+  MsgHdrsImpl,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Payload,
+  type PublishOptions,
+  type RequestManyOptions,
+  type RequestOptions,
+  type Status,
+  type SubscriptionOptions,
+} from '@nats-io/transport-node';
 import { MeshError } from '../wire/errors.ts';
 
 /** The server's default max_payload: a larger message is refused at publish, as nats.js refuses it. */
@@ -17,7 +30,7 @@ function bytesOf(payload: Payload | undefined): Uint8Array {
 /** A subject as a server takes it: tokens separated by dots, none empty, no whitespace; wildcards only when subscribing. */
 function checkSubject(subject: string, wildcards: boolean): string[] {
   const tokens = subject.split('.');
-  const valid = subject.length > 0 && !/\s/.test(subject) && tokens.every((t, i) => t.length > 0 && (wildcards ? (t !== '>' || i === tokens.length - 1) : t !== '*' && t !== '>'));
+  const valid = subject.length > 0 && !/\s/.test(subject) && tokens.every((t, i) => t.length > 0 && (wildcards ? t !== '>' || i === tokens.length - 1 : t !== '*' && t !== '>'));
   if (!valid) throw new errors.InvalidSubjectError(subject);
   return tokens;
 }
@@ -44,7 +57,11 @@ class MemoryMsg implements Msg {
   readonly reply: string;
   readonly data: Uint8Array;
   readonly headers: MsgHdrs | undefined;
-  constructor(frame: Frame, readonly sid: number, private readonly bus: MemoryNats) {
+  constructor(
+    frame: Frame,
+    readonly sid: number,
+    private readonly bus: MemoryNats,
+  ) {
     this.subject = frame.subject;
     this.reply = frame.reply ?? '';
     this.data = frame.data;
@@ -76,7 +93,13 @@ class MemorySubscription implements AsyncIterable<Msg> {
   readonly closed: Promise<void>;
   private markClosed!: () => void;
 
-  constructor(readonly sid: number, private readonly subject: string, readonly queue: string | undefined, private readonly options: SubscriptionOptions, private readonly bus: MemoryNats) {
+  constructor(
+    readonly sid: number,
+    private readonly subject: string,
+    readonly queue: string | undefined,
+    private readonly options: SubscriptionOptions,
+    private readonly bus: MemoryNats,
+  ) {
     this.tokens = checkSubject(subject, true);
     this.max = options.max;
     this.closed = new Promise((resolve) => (this.markClosed = resolve));

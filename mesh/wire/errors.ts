@@ -81,7 +81,10 @@ export class MeshError extends Error {
 
 /** A request refused for now (RESOURCE_EXHAUSTED, 429), and in how many seconds the caller may try again (`Retry-After`). */
 export class RateLimitedError extends MeshError {
-  constructor(readonly retryAfterS: number, message: string) {
+  constructor(
+    readonly retryAfterS: number,
+    message: string,
+  ) {
     super('RESOURCE_EXHAUSTED', message);
   }
 }

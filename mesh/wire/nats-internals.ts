@@ -36,7 +36,10 @@ export function headerBlock(msg: Msg): string | undefined {
  * as the entries of `readable` (or none); what is set on them later is not sent.
  */
 class EncodedHeaders extends MsgHdrsImpl {
-  constructor(readable: MsgHdrs | undefined, private readonly bytes: Uint8Array) {
+  constructor(
+    readable: MsgHdrs | undefined,
+    private readonly bytes: Uint8Array,
+  ) {
     super(readable?.code ?? 0, readable?.description ?? '');
     for (const [name, values] of readable ?? []) for (const value of values) this.append(name, value);
   }

@@ -48,6 +48,10 @@ export default class Mailer {
   })
   async outbox(limit: number): Promise<OutboxEntry[]> {
     const text = await readFile(this.outboxFile, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? '' : Promise.reject(err)));
-    return text.split('\n').filter(Boolean).slice(-limit).map((line) => JSON.parse(line) as OutboxEntry);
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .slice(-limit)
+      .map((line) => JSON.parse(line) as OutboxEntry);
   }
 }

@@ -31,9 +31,10 @@ type Target = { url: string; poolSize: number } | EmbeddedPostgres;
 function dataSourceOptions(target: Target, logger: Logger): DataSourceOptions {
   // The embedded server takes one connection and lives in this process: one pooled client, kept open, and no
   // connect timeout, since a call waits there for its turn rather than for a network.
-  const connection = 'url' in target
-    ? { url: target.url, poolSize: target.poolSize, connectTimeoutMS: CONNECT_TIMEOUT_MS }
-    : { host: target.socketDir, port: target.port, username: 'postgres', database: 'postgres', poolSize: 1, extra: { idleTimeoutMillis: 0 } };
+  const connection =
+    'url' in target
+      ? { url: target.url, poolSize: target.poolSize, connectTimeoutMS: CONNECT_TIMEOUT_MS }
+      : { host: target.socketDir, port: target.port, username: 'postgres', database: 'postgres', poolSize: 1, extra: { idleTimeoutMillis: 0 } };
   return {
     type: 'postgres',
     ...connection,
@@ -87,9 +88,7 @@ export const thingDatabase: Provider<ThingDatabase> = {
  * trying in the background; any other failure (a wrong password, a migration that fails) throws.
  */
 export async function openThingDatabase(settings: DatabaseSettings, logger: Logger): Promise<ThingDatabase> {
-  const target: Target = settings.url
-    ? { url: settings.url, poolSize: settings.poolSize }
-    : await startEmbeddedPostgres(join(settings.dataDir, 'thing'));
+  const target: Target = settings.url ? { url: settings.url, poolSize: settings.poolSize } : await startEmbeddedPostgres(join(settings.dataDir, 'thing'));
   const embedded = 'url' in target ? undefined : target;
   if (embedded) logger.info({ dataDir: embedded.dataDir }, 'embedded database open');
   const options = dataSourceOptions(target, logger);

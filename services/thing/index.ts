@@ -72,7 +72,6 @@ export default class ThingService {
     if (!deleted) throw notFound(id);
     return thingToJson(deleted);
   }
-
 }
 
 function notFound(uuid: string): MeshError {

@@ -90,8 +90,7 @@ async function serverFrom(file: string) {
   };
 }
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('deploy/nats/nats.conf', () => {
   it('is what mesh nats-config writes for the processes of package.json mesh.up', async () => {
@@ -147,7 +146,7 @@ describe('deploy/nats/nats.conf', () => {
       }
     });
 
-    it('refuses a service every subscription that would take or read another\'s requests or replies', async () => {
+    it("refuses a service every subscription that would take or read another's requests or replies", async () => {
       const attacker = await as('websocket_test');
       const attempts: Attempt[] = [
         ['>', 'evil.events'],
@@ -165,7 +164,7 @@ describe('deploy/nats/nats.conf', () => {
       await refusesSubscriptions(attacker, attempts);
     });
 
-    it('refuses the WAMP gateway user the subjects of services, their event pools and other users\' inboxes', async () => {
+    it("refuses the WAMP gateway user the subjects of services, their event pools and other users' inboxes", async () => {
       const router = await as('gateway_wamp');
       const attempts: Attempt[] = [
         ['greeting_service.hello', undefined],
@@ -201,15 +200,28 @@ describe('deploy/nats/nats.conf', () => {
       const theirs = (subject: string) => subject.startsWith('greeting_service.') || subject.startsWith('_INBOX_gateway_http.') || subject.startsWith('_INBOX.');
       const service = await as('websocket_test');
       const router = await as('gateway_wamp');
-      for (const [nc, subject, queue] of [[service, '>', 'evil.events'], [service, '>', 'q'], [service, '_INBOX.>', undefined], [router, '>', undefined], [router, '>', 'q'], [router, 'greeting_service.*', 'q'], [router, '_INBOX_gateway_http.>', undefined]] as const) {
+      for (const [nc, subject, queue] of [
+        [service, '>', 'evil.events'],
+        [service, '>', 'q'],
+        [service, '_INBOX.>', undefined],
+        [router, '>', undefined],
+        [router, '>', 'q'],
+        [router, 'greeting_service.*', 'q'],
+        [router, '_INBOX_gateway_http.>', undefined],
+      ] as const) {
         nc.subscribe(subject, { queue, callback: (err, msg) => void (!err && theirs(msg.subject) && forge(msg)) });
       }
       await Promise.all([service.flush(), router.flush()]);
-      const replies = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-        const res = await post(`${http.url}/greeting_service.hello`, [[`caller ${i}`], {}]);
-        return [res.status, await res.json()];
-      }));
-      assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => [200, [[`Hello, caller ${i}`], {}]]));
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await post(`${http.url}/greeting_service.hello`, [[`caller ${i}`], {}]);
+          return [res.status, await res.json()];
+        }),
+      );
+      assert.deepEqual(
+        replies,
+        Array.from({ length: 20 }, (_, i) => [200, [[`Hello, caller ${i}`], {}]]),
+      );
       assert.deepEqual({ seen, answered }, { seen: 0, answered: 0 });
       // The WAMP gateway's user may take a share of what WAMP clients register (its own queue group): not left to later tests.
       await Promise.all([service.close(), router.close()]);
@@ -234,11 +246,19 @@ describe('deploy/nats/nats.conf', () => {
         if (i > 0) await new Promise((resolve) => setTimeout(resolve, 25));
         outbox = ((await (await post(`${http.url}/mailer.outbox`, [[], { limit: 50 }])).json()) as [[{ subject: string }[]]])[0][0];
       }
-      assert.ok(outbox.some((m) => m.subject === 'Welcome, kettle'), 'the welcome mail was sent');
-      assert.deepEqual(readFileSync(mesh.server.logPath, 'utf8').split('\n').filter((line) => /Permissions Violation/.test(line)), []);
+      assert.ok(
+        outbox.some((m) => m.subject === 'Welcome, kettle'),
+        'the welcome mail was sent',
+      );
+      assert.deepEqual(
+        readFileSync(mesh.server.logPath, 'utf8')
+          .split('\n')
+          .filter((line) => /Permissions Violation/.test(line)),
+        [],
+      );
     });
 
-    it('refuses the mailer another task\'s stream, another consumer, other tasks\' state and stream management', async () => {
+    it("refuses the mailer another task's stream, another consumer, other tasks' state and stream management", async () => {
       const mailer = await as('mailer');
       for (const subject of [
         '$JS.API.CONSUMER.MSG.NEXT.TASKS_mailer-send_email.other',
@@ -259,17 +279,29 @@ describe('deploy/nats/nats.conf', () => {
         mailer.publish(subject);
         assert.equal(await refused, `publish ${subject}`);
       }
-      await refusesSubscriptions(mailer, [['$KV.TASKS_STATE.>', undefined], ['tasks.>', undefined]]);
+      await refusesSubscriptions(mailer, [
+        ['$KV.TASKS_STATE.>', undefined],
+        ['tasks.>', undefined],
+      ]);
     });
 
     it('refuses the gateways and other services the task subjects, which only the endpoint and declared enqueuers use', async () => {
-      for (const [user, subject] of [['gateway_http', 'tasks.mailer.send_email'], ['gateway_wamp', 'tasks.mailer.send_email'], ['thing_service', 'tasks.greeting_service.hello'], ['greeting_service', 'tasks.mailer.send_email']] as const) {
+      for (const [user, subject] of [
+        ['gateway_http', 'tasks.mailer.send_email'],
+        ['gateway_wamp', 'tasks.mailer.send_email'],
+        ['thing_service', 'tasks.greeting_service.hello'],
+        ['greeting_service', 'tasks.mailer.send_email'],
+      ] as const) {
         const nc = await as(user);
         const refused = nextRefusal(nc);
         nc.publish(subject);
         assert.equal(await refused, `publish ${subject}`, user);
       }
-      await refusesSubscriptions(await as('gateway_wamp'), [['tasks.mailer.send_email', undefined], ['tasks-dead.>', undefined], ['mailer.send_email', 'q']]);
+      await refusesSubscriptions(await as('gateway_wamp'), [
+        ['tasks.mailer.send_email', undefined],
+        ['tasks-dead.>', undefined],
+        ['mailer.send_email', 'q'],
+      ]);
     });
 
     it('lets the HTTP gateway user hear instances announce their start, but not answer $SRV discovery', async () => {
@@ -298,10 +330,14 @@ describe('deploy/nats/nats.conf', () => {
       const nc = await as('gateway_http');
       const inbox = '_INBOX_gateway_http.heartbeats';
       const messages: string[] = [];
-      const done = new Promise<void>((resolve) => nc.subscribe(inbox, { callback: (_err, msg) => {
-        messages.push(msg.headers?.get(HEARTBEAT_HEADER) ? 'heartbeat' : msg.string());
-        if (!msg.headers?.get(HEARTBEAT_HEADER)) resolve();
-      } }));
+      const done = new Promise<void>((resolve) =>
+        nc.subscribe(inbox, {
+          callback: (_err, msg) => {
+            messages.push(msg.headers?.get(HEARTBEAT_HEADER) ? 'heartbeat' : msg.string());
+            if (!msg.headers?.get(HEARTBEAT_HEADER)) resolve();
+          },
+        }),
+      );
       const asking = headers();
       asking.set(HEARTBEAT_HEADER, '1');
       // The host's heartbeat interval (1 s) runs out before the handler's 1.5 s sleep: timers fire in that order.
@@ -314,14 +350,17 @@ describe('deploy/nats/nats.conf', () => {
     it('lists the mesh with mesh ls as the HTTP gateway user, and a service pings itself as its health check', async () => {
       const env = (user: User) => ({ PATH: process.env.PATH, NATS_URL: mesh.server.url, NATS_USER: user, NATS_PASSWORD: mesh.passwordOf(user), NATS_INBOX_PREFIX: `_INBOX_${user}` });
       const { stdout } = await run(process.execPath, ['bin/mesh.js', 'ls'], { cwd: ROOT, env: env('gateway_http') });
-      const services = stdout.split('\n').filter((line) => /^\S/.test(line)).map((line) => line.split(' ')[0]);
+      const services = stdout
+        .split('\n')
+        .filter((line) => /^\S/.test(line))
+        .map((line) => line.split(' ')[0]);
       assert.deepEqual(services, ['greeting_service', 'mailer', 'thing_service', 'wamp_gateway', 'websocket_test']);
       assert.match(stdout, /^ {2}greeting_service\.hello\(first_name, last_name\?\)$/m);
       const ping = await run(process.execPath, ['bin/mesh.js', 'ping', 'greeting_service'], { cwd: ROOT, env: env('greeting_service') });
       assert.match(ping.stdout, /^greeting_service 1\.0\.0 /);
     });
 
-    it('calls, registers, subscribes and publishes through the WAMP gateway, and delivers a service\'s event', async () => {
+    it("calls, registers, subscribes and publishes through the WAMP gateway, and delivers a service's event", async () => {
       const client = await RawClient.open(wamp.wsUrl);
       await client.hello();
       client.send([48, 1, {}, 'greeting_service.hello', ['Ada']]);
@@ -375,7 +414,7 @@ describe('deploy/nats/nats.conf', () => {
       await mesh?.stop();
     });
 
-    it('serves the namespace\'s subjects and queue groups, and no others', async () => {
+    it("serves the namespace's subjects and queue groups, and no others", async () => {
       const hello = await post(`${http.url}/greeting_service.hello`, [['Bob'], {}]);
       assert.deepEqual([hello.status, await hello.json()], [200, [['Hello, Bob'], {}]]);
       const nc = await mesh.as('greeting_service');

@@ -52,7 +52,10 @@ describe('compose monitoring profile', () => {
     assert.deepEqual(prometheus.profiles, ['monitoring']);
     // docker-compose prints short forms (host:container[:mode]) or long ones, by version.
     const mounts = prometheus.volumes?.map((v) => (typeof v === 'string' ? v.split(':').slice(0, 2) : [v.source, v.target]));
-    assert.ok(mounts?.some(([source, target]) => source === `${root}${CONFIG}` && target === '/etc/prometheus/prometheus.yml'), JSON.stringify(mounts));
+    assert.ok(
+      mounts?.some(([source, target]) => source === `${root}${CONFIG}` && target === '/etc/prometheus/prometheus.yml'),
+      JSON.stringify(mounts),
+    );
     const ports = prometheus.ports?.map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.host_ip}:${p.published}:${p.target}`));
     assert.deepEqual(ports, ['127.0.0.1:9090:9090']);
   });

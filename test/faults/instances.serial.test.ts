@@ -65,10 +65,22 @@ describe('instances dying under 64 concurrent callers', () => {
     const outcomes = await load.finish();
     const text = summary(outcomes);
     t.diagnostic(text);
-    assert.ok(outcomes.every((o) => o.status === 200 || (o.status === 503 && o.code === 'UNAVAILABLE')), text);
-    assert.ok(outcomes.some((o) => o.status === 503), `the killed instance had requests in progress: ${text}`);
-    assert.ok(outcomes.every((o) => o.ms < 5000), `no request waited 5 s: ${text}`);
-    assert.ok(outcomes.some((o) => o.status === 200 && o.startedAt > killedAt + 1000), `calls after the kill succeed: ${text}`);
+    assert.ok(
+      outcomes.every((o) => o.status === 200 || (o.status === 503 && o.code === 'UNAVAILABLE')),
+      text,
+    );
+    assert.ok(
+      outcomes.some((o) => o.status === 503),
+      `the killed instance had requests in progress: ${text}`,
+    );
+    assert.ok(
+      outcomes.every((o) => o.ms < 5000),
+      `no request waited 5 s: ${text}`,
+    );
+    assert.ok(
+      outcomes.some((o) => o.status === 200 && o.startedAt > killedAt + 1000),
+      `calls after the kill succeed: ${text}`,
+    );
   });
 
   it('loses nothing when an instance is stopped with SIGTERM', async (t) => {
@@ -80,7 +92,10 @@ describe('instances dying under 64 concurrent callers', () => {
     const outcomes = await load.finish();
     t.diagnostic(summary(outcomes));
     assert.ok(outcomes.length > 100, summary(outcomes));
-    assert.ok(outcomes.every((o) => o.status === 200), summary(outcomes));
+    assert.ok(
+      outcomes.every((o) => o.status === 200),
+      summary(outcomes),
+    );
   });
 
   it('answers 503 at once while NATS restarts, then serves again by itself', async (t) => {
@@ -95,11 +110,23 @@ describe('instances dying under 64 concurrent callers', () => {
     const outcomes = await load.finish();
     const text = summary(outcomes);
     t.diagnostic(text);
-    assert.ok(outcomes.every((o) => o.status === 200 || (o.status === 503 && o.code === 'UNAVAILABLE')), text);
+    assert.ok(
+      outcomes.every((o) => o.status === 200 || (o.status === 503 && o.code === 'UNAVAILABLE')),
+      text,
+    );
     const failed = outcomes.filter((o) => o.status === 503);
     assert.ok(failed.length > 0, `some calls met the outage: ${text}`);
-    assert.ok(failed.every((o) => o.ms < 1000), `503 answers come at once: ${text}`);
-    assert.ok(failed.every((o) => o.startedAt + o.ms >= stoppedAt - 100), text);
-    assert.ok(outcomes.some((o) => o.status === 200 && o.startedAt > restartedAt), `service resumes: ${text}`);
+    assert.ok(
+      failed.every((o) => o.ms < 1000),
+      `503 answers come at once: ${text}`,
+    );
+    assert.ok(
+      failed.every((o) => o.startedAt + o.ms >= stoppedAt - 100),
+      text,
+    );
+    assert.ok(
+      outcomes.some((o) => o.status === 200 && o.startedAt > restartedAt),
+      `service resumes: ${text}`,
+    );
   });
 });

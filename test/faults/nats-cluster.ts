@@ -59,11 +59,29 @@ export class NatsCluster {
 
   private spawn(node: Node): void {
     const routes = this.nodes.filter((other) => other !== node).map((other) => `nats://127.0.0.1:${other.clusterPort}`);
-    node.child = spawn('nats-server', [
-      '-a', '127.0.0.1', '-p', String(node.port), '-m', String(node.monitorPort),
-      '-js', '-sd', mkdtempSync(join(tmpdir(), `mesh-${node.name}-`)), '--server_name', node.name,
-      '--cluster_name', 'mesh', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', routes.join(','),
-    ], { stdio: 'ignore' });
+    node.child = spawn(
+      'nats-server',
+      [
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(node.port),
+        '-m',
+        String(node.monitorPort),
+        '-js',
+        '-sd',
+        mkdtempSync(join(tmpdir(), `mesh-${node.name}-`)),
+        '--server_name',
+        node.name,
+        '--cluster_name',
+        'mesh',
+        '--cluster',
+        `nats://127.0.0.1:${node.clusterPort}`,
+        '--routes',
+        routes.join(','),
+      ],
+      { stdio: 'ignore' },
+    );
   }
 }
 

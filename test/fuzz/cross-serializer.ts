@@ -71,7 +71,10 @@ export class Crossing {
   private readonly sessions: RawClient[] = [];
   private nextId = 1;
 
-  private constructor(private readonly wsUrl: string, readonly prefix: string) {}
+  private constructor(
+    private readonly wsUrl: string,
+    readonly prefix: string,
+  ) {}
 
   static async open(wsUrl: string, prefix: string): Promise<Crossing> {
     const crossing = new Crossing(wsUrl, prefix);
@@ -115,9 +118,7 @@ export class Crossing {
     try {
       await client.hello();
       const id = this.nextId++;
-      const message: Hostile[] = c.kind === 'call'
-        ? [CALL, id, {}, this.procedure(c.to), [c.value], {}]
-        : [PUBLISH, id, { acknowledge: true }, this.topic(c.to), [c.value], {}];
+      const message: Hostile[] = c.kind === 'call' ? [CALL, id, {}, this.procedure(c.to), [c.value], {}] : [PUBLISH, id, { acknowledge: true }, this.topic(c.to), [c.value], {}];
       const frame = encodeFrame(c.from, message);
       client.sendRaw(frame, c.from === 'wamp.2.msgpack');
       const answer = await client.next(waitMs).catch(() => undefined);
@@ -148,7 +149,12 @@ export class SteadyProbe {
   private running = true;
   private readonly done: Promise<void>;
 
-  private constructor(private readonly client: RawClient, procedure: string, args: unknown[], everyMs: number) {
+  private constructor(
+    private readonly client: RawClient,
+    procedure: string,
+    args: unknown[],
+    everyMs: number,
+  ) {
     this.done = (async () => {
       for (let id = 1; this.running; id++) {
         const started = performance.now();

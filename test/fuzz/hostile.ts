@@ -14,15 +14,35 @@ const anyText = fc.string({ unit: 'binary', maxLength: 6 });
 export const hostileText: fc.Arbitrary<string> = fc.array(fc.oneof(specialChar, anyText, fc.constantFrom('a', 'greeting_service', 'hello')), { maxLength: 8 }).map((parts) => parts.join(''));
 
 /** Names from 0 to 100k bytes, most short. */
-export const longName: fc.Arbitrary<string> = fc.oneof(
-  fc.integer({ min: 0, max: 300 }),
-  fc.constantFrom(255, 256, 257, 1024, 4096, 8193, 16_385, 65_536, 100_000),
-).chain((length) => fc.constantFrom('a', 'é', 'x.', '\n').map((unit) => unit.repeat(Math.ceil(length / unit.length)).slice(0, length)));
+export const longName: fc.Arbitrary<string> = fc
+  .oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(255, 256, 257, 1024, 4096, 8193, 16_385, 65_536, 100_000))
+  .chain((length) => fc.constantFrom('a', 'é', 'x.', '\n').map((unit) => unit.repeat(Math.ceil(length / unit.length)).slice(0, length)));
 
 const FIXED_NAMES = [
-  '', '.', 'a.', '.a', 'a..b', 'greeting_service', 'greeting_service.', 'greeting_service.hello\r\n', 'greeting_service.hello\0',
-  'greeting_service.hello\nX-Injected: 1', 'greeting_service.nope', 'greeting_service.hello.extra', 'greeting_service.*', 'greeting_service.>',
-  '$SYS.REQ.SERVER.PING', '$SRV.INFO', '$SRV.PING.greeting_service', '_INBOX.abc', '$JS.API.INFO', 'wamp.session.count', '*', '>', '*.*', 'a b.c',
+  '',
+  '.',
+  'a.',
+  '.a',
+  'a..b',
+  'greeting_service',
+  'greeting_service.',
+  'greeting_service.hello\r\n',
+  'greeting_service.hello\0',
+  'greeting_service.hello\nX-Injected: 1',
+  'greeting_service.nope',
+  'greeting_service.hello.extra',
+  'greeting_service.*',
+  'greeting_service.>',
+  '$SYS.REQ.SERVER.PING',
+  '$SRV.INFO',
+  '$SRV.PING.greeting_service',
+  '_INBOX.abc',
+  '$JS.API.INFO',
+  'wamp.session.count',
+  '*',
+  '>',
+  '*.*',
+  'a b.c',
 ];
 
 /** Names a client may try to reach: valid ones, fixed traps, hostile text, long names. Never greeting_service.hello_sleep. */
@@ -73,7 +93,18 @@ export const hostileEnvelope: fc.Arbitrary<Hostile> = fc.oneof(
   deep,
 );
 
-const LINE_SPANNING_JSON = ['[\n["Bob"],\n{"a":\n', '{\n', '[["Bob"]\n,{}]\n]', '\n\n', 'null\nnull', '[["Bob"], {"last_name": "Ross"}]\n[', '["\n"]', '[["Bob"],\r\n{"a\r\nb": 1}', '[1,\n2,,\n3]', '\u2028[[]]'];
+const LINE_SPANNING_JSON = [
+  '[\n["Bob"],\n{"a":\n',
+  '{\n',
+  '[["Bob"]\n,{}]\n]',
+  '\n\n',
+  'null\nnull',
+  '[["Bob"], {"last_name": "Ross"}]\n[',
+  '["\n"]',
+  '[["Bob"],\r\n{"a\r\nb": 1}',
+  '[1,\n2,,\n3]',
+  '\u2028[[]]',
+];
 
 /** Body bytes: JSON of hostile values, MessagePack of them, invalid JSON over several lines, random bytes. */
 export const hostileBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
@@ -85,9 +116,24 @@ export const hostileBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
 );
 
 const CONTENT_TYPES = [
-  'application/json', 'application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack', 'text/plain', 'application/x-www-form-urlencoded',
-  'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/vnd.api+json', 'image/png', 'multipart/form-data; boundary=x',
-  'application/json, text/plain', ';;;', '*/*', 'application/', 'APPLICATION/JSON', 'text/html', 'application/xml',
+  'application/json',
+  'application/msgpack',
+  'application/x-msgpack',
+  'application/vnd.msgpack',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/json; charset=utf-8',
+  'application/json; charset=utf-16',
+  'application/vnd.api+json',
+  'image/png',
+  'multipart/form-data; boundary=x',
+  'application/json, text/plain',
+  ';;;',
+  '*/*',
+  'application/',
+  'APPLICATION/JSON',
+  'text/html',
+  'application/xml',
 ];
 const contentTypeHeader: fc.Arbitrary<string[]> = fc.oneof(
   fc.constant<string[]>([]),
@@ -117,12 +163,13 @@ const taskIdText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** A valid mail now and then, so that enqueues are stored and run too (the fuzzed mesh's mailer delivers to a temp dir). */
-const mailBody = fc.oneof(
-  { arbitrary: fc.constant(JSON.stringify({ to: 'ada@example.com', subject: 'fuzz', body: 'hi' })), weight: 1 },
-  { arbitrary: hostileBody, weight: 4 },
-);
+const mailBody = fc.oneof({ arbitrary: fc.constant(JSON.stringify({ to: 'ada@example.com', subject: 'fuzz', body: 'hi' })), weight: 1 }, { arbitrary: hostileBody, weight: 4 });
 
-const idempotencyKey = fc.oneof(fc.constant<string[]>([]), fc.constantFrom('k1', 'order-42').map((k) => [`Idempotency-Key: ${k}`]), hostileText.map((k) => [`Idempotency-Key: ${k}`]));
+const idempotencyKey = fc.oneof(
+  fc.constant<string[]>([]),
+  fc.constantFrom('k1', 'order-42').map((k) => [`Idempotency-Key: ${k}`]),
+  hostileText.map((k) => [`Idempotency-Key: ${k}`]),
+);
 
 export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
   'hostile task enqueues: Prefer: respond-async and Idempotency-Key to mailer.send_email': fc
@@ -131,16 +178,39 @@ export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
   'hostile task ids in GET /tasks/<id>': taskIdText.map((id) => request({ method: 'GET', path: `/tasks/${percentEncode(id)}`, headers: [], body: '' })),
   'hostile bodies and content types to greeting_service.hello': fc.tuple(contentTypeHeader, hostileBody).map(([headers, body]) => request({ headers, body })),
   'hostile procedure names in the path (percent-encoded)': fc.tuple(hostileName, hostileBody).map(([name, body]) => request({ path: `/${percentEncode(name)}`, body })),
-  'raw CR/LF/NUL and other bytes in the path': fc
-    .tuple(hostileName, fc.constantFrom('', '?a=\r\n', '#x', '?\0'))
-    .map(([name, tail]) => request({ path: `/${name}${tail}` })),
+  'raw CR/LF/NUL and other bytes in the path': fc.tuple(hostileName, fc.constantFrom('', '?a=\r\n', '#x', '?\0')).map(([name, tail]) => request({ path: `/${name}${tail}` })),
   'random HTTP methods and paths': fc
-    .tuple(fc.oneof(fc.constantFrom(...METHODS), hostileText), fc.oneof(procedurePath, hostileText.map((t) => `/${percentEncode(t)}`)), fc.oneof(fc.constant(''), hostileBody))
+    .tuple(
+      fc.oneof(fc.constantFrom(...METHODS), hostileText),
+      fc.oneof(
+        procedurePath,
+        hostileText.map((t) => `/${percentEncode(t)}`),
+      ),
+      fc.oneof(fc.constant(''), hostileBody),
+    )
     .map(([method, path, body]) => request({ method, path, body })),
   'hostile header lines': fc
     .array(
       fc.oneof(
-        fc.constantFrom('X-A: a\0b', 'X-A: a\rb', 'X-A: a\nb', 'X\0: 1', ': empty', 'X-A', 'Content-Length: -1', 'Content-Length: 1', 'Transfer-Encoding: chunked', 'Content-Encoding: gzip', 'Content-Encoding: identity', 'Expect: 100-continue', 'Expect: nonsense', 'Host: evil', ' folded: line', 'Accept: application/msgpack', 'Content-Type: application/json\r\n X: folded'),
+        fc.constantFrom(
+          'X-A: a\0b',
+          'X-A: a\rb',
+          'X-A: a\nb',
+          'X\0: 1',
+          ': empty',
+          'X-A',
+          'Content-Length: -1',
+          'Content-Length: 1',
+          'Transfer-Encoding: chunked',
+          'Content-Encoding: gzip',
+          'Content-Encoding: identity',
+          'Expect: 100-continue',
+          'Expect: nonsense',
+          'Host: evil',
+          ' folded: line',
+          'Accept: application/msgpack',
+          'Content-Type: application/json\r\n X: folded',
+        ),
         fc.tuple(hostileText, hostileText).map(([n, v]) => `${n}: ${v}`),
         fc.integer({ min: 1000, max: 70_000 }).map((n) => `X-Long: ${'v'.repeat(n)}`),
       ),
@@ -150,7 +220,16 @@ export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
   'raw socket garbage': fc.oneof(
     fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((raw) => ({ raw })),
     hostileText.map((t) => ({ raw: Buffer.from(`${t}\r\n\r\n`, 'utf8') })),
-    fc.constantFrom('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'GET /\r\n\r\n', 'POST /greeting_service.hello HTTP/1.1\r\nContent-Length: 5\r\n\r\n', 'POST /greeting_service.hello HTTP/9.9\r\nHost: x\r\n\r\n', '\r\n\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n').map((t) => ({ raw: Buffer.from(t, 'latin1') })),
+    fc
+      .constantFrom(
+        'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+        'GET /\r\n\r\n',
+        'POST /greeting_service.hello HTTP/1.1\r\nContent-Length: 5\r\n\r\n',
+        'POST /greeting_service.hello HTTP/9.9\r\nHost: x\r\n\r\n',
+        '\r\n\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      )
+      .map((t) => ({ raw: Buffer.from(t, 'latin1') })),
   ),
 };
 
@@ -182,14 +261,31 @@ function field<T extends Hostile>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<
 
 /** The router's meta procedures and meta topics (gateway-wamp/wamp-meta.ts), called and subscribed with any arguments. */
 const META_URIS = [
-  'wamp.session.count', 'wamp.session.list', 'wamp.session.get', 'wamp.session.add_testament', 'wamp.session.flush_testaments',
-  'wamp.registration.lookup', 'wamp.registration.match', 'wamp.registration.get', 'wamp.registration.list_callees',
-  'wamp.subscription.list', 'wamp.subscription.match', 'wamp.subscription.count_subscribers', 'wamp.session.on_join', 'wamp.registration.on_create',
+  'wamp.session.count',
+  'wamp.session.list',
+  'wamp.session.get',
+  'wamp.session.add_testament',
+  'wamp.session.flush_testaments',
+  'wamp.registration.lookup',
+  'wamp.registration.match',
+  'wamp.registration.get',
+  'wamp.registration.list_callees',
+  'wamp.subscription.list',
+  'wamp.subscription.match',
+  'wamp.subscription.count_subscribers',
+  'wamp.session.on_join',
+  'wamp.registration.on_create',
 ];
 
 /** Valid URIs for calls and topics; registrations use their own names so that no fuzz session answers a real call. */
 const callUri = field(fc.constantFrom('greeting_service.hello', 'greeting_service.nope', 'fuzz_probe.alive', 'fuzz_topic.x', ...META_URIS), fc.oneof(hostileName, wrongType));
-const registerUri = field(fc.constantFrom('fuzz_callee.proc', 'fuzz_callee.other'), fc.oneof(hostileName.filter((n) => !n.startsWith('greeting_service.hello')), wrongType));
+const registerUri = field(
+  fc.constantFrom('fuzz_callee.proc', 'fuzz_callee.other'),
+  fc.oneof(
+    hostileName.filter((n) => !n.startsWith('greeting_service.hello')),
+    wrongType,
+  ),
+);
 const realm = field(fc.constant('realm1'), fc.oneof(hostileName, wrongType));
 const errorUri = field(fc.constantFrom('wamp.error.canceled', 'app.error.x', 'wamp.close.normal'), fc.oneof(hostileName, wrongType));
 
@@ -215,14 +311,23 @@ const details = field(fc.constant({ roles: { caller: {}, callee: {}, publisher: 
 /** The router's task procedures with hostile task names, envelopes, ids and enqueue options. */
 const taskName = field(fc.constantFrom('mailer.send_email', 'mailer.outbox', 'greeting_service.hello', 'mailer.nope'), fc.oneof(hostileName, wrongType));
 const enqueueOptions = field(
-  fc.record({ key: field(fc.constantFrom('k1', 'order-42'), fc.oneof(hostileText, wrongType)), delay: field(fc.integer({ min: 0, max: 1000 }), fc.oneof(hostileNumber, wrongType)) }, { requiredKeys: [] }) as fc.Arbitrary<Hostile>,
+  fc.record(
+    { key: field(fc.constantFrom('k1', 'order-42'), fc.oneof(hostileText, wrongType)), delay: field(fc.integer({ min: 0, max: 1000 }), fc.oneof(hostileNumber, wrongType)) },
+    { requiredKeys: [] },
+  ) as fc.Arbitrary<Hostile>,
   fc.oneof(hostileKwargs, wrongType),
 );
 const mail = fc.constant({ to: 'ada@example.com', subject: 'fuzz' } as Hostile);
 const taskCall: fc.Arbitrary<Hostile> = fc
   .oneof(
     fc.tuple(hostileId, options, fc.constant('mesh.tasks.enqueue' as Hostile), field(fc.tuple(taskName, args, fc.oneof(mail, kwargs)) as fc.Arbitrary<Hostile>, args), enqueueOptions),
-    fc.tuple(hostileId, options, fc.constantFrom<Hostile>('mesh.tasks.get', 'mesh.tasks.retry', 'mesh.tasks.queues'), field(fc.tuple(field(taskIdText, wrongType)) as fc.Arbitrary<Hostile>, args), kwargs),
+    fc.tuple(
+      hostileId,
+      options,
+      fc.constantFrom<Hostile>('mesh.tasks.get', 'mesh.tasks.retry', 'mesh.tasks.queues'),
+      field(fc.tuple(field(taskIdText, wrongType)) as fc.Arbitrary<Hostile>, args),
+      kwargs,
+    ),
   )
   .map((fields) => [48, ...fields] as Hostile);
 
@@ -285,7 +390,11 @@ export const WAMP_CLASSES: Record<string, fc.Arbitrary<WampCase>> = {
 /** Inputs that once hurt the mesh or are named in the hardening issue, always sent. */
 export const FIXED_HTTP: HttpInput[] = [
   request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', 'Prefer: respond-async'], body: JSON.stringify({ to: 'ada@example.com', subject: 'x'.repeat(2 * 1024 * 1024) }) }),
-  request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', 'Prefer: respond-async', `Idempotency-Key: ${'k'.repeat(129)}`], body: '{"to": "ada@example.com", "subject": "s"}' }),
+  request({
+    path: '/mailer.send_email',
+    headers: ['Content-Type: application/json', 'Prefer: respond-async', `Idempotency-Key: ${'k'.repeat(129)}`],
+    body: '{"to": "ada@example.com", "subject": "s"}',
+  }),
   request({ method: 'GET', path: `/tasks/mailer.send_email.${'9'.repeat(100_000)}`, headers: [], body: '' }),
   request({ body: '[[], {"a\\nb": 1}]' }),
   request({ body: '[[], {"a\\r\\nNats-Service-Error: x": 1}]' }),

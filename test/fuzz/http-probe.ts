@@ -21,21 +21,12 @@ export interface RawBytes {
 
 export type HttpInput = HttpRequest | RawBytes;
 
-export type HttpOutcome =
-  | { kind: 'response'; status: number; contentType: string; body: Buffer; head: string }
-  | { kind: 'hang-up'; detail: string }
-  | { kind: 'timeout' };
+export type HttpOutcome = { kind: 'response'; status: number; contentType: string; body: Buffer; head: string } | { kind: 'hang-up'; detail: string } | { kind: 'timeout' };
 
 export function requestBytes(input: HttpInput): Buffer {
   if ('raw' in input) return Buffer.from(input.raw);
   const body = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : Buffer.from(input.body);
-  const head = [
-    `${input.method} ${input.path} HTTP/1.1`,
-    'Host: 127.0.0.1',
-    'Connection: close',
-    `Content-Length: ${body.length}`,
-    ...input.headers,
-  ].join('\r\n');
+  const head = [`${input.method} ${input.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', `Content-Length: ${body.length}`, ...input.headers].join('\r\n');
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), body]);
 }
 

@@ -40,7 +40,9 @@ async function fuzz<T>(t: TestContext, arbitrary: fc.Arbitrary<T>, numRuns: numb
   const details = await fc.check(fc.asyncProperty(arbitrary, check), { seed: SEED, numRuns, interruptAfterTimeLimit: CLASS_TIME_LIMIT_MS, endOnFailure: true });
   t.diagnostic(`${details.numRuns} of ${numRuns} inputs ran`);
   if (details.failed) {
-    throw new Error(`${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}\n  (fast-check seed ${details.seed}, path ${details.counterexamplePath}; rerun with FUZZ_SEED=${details.seed})`);
+    throw new Error(
+      `${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}\n  (fast-check seed ${details.seed}, path ${details.counterexamplePath}; rerun with FUZZ_SEED=${details.seed})`,
+    );
   }
   if (details.interrupted) throw new Error(`interrupted after ${CLASS_TIME_LIMIT_MS} ms: ${details.numRuns} of ${numRuns} inputs ran (seed ${SEED})`);
 }

@@ -18,10 +18,7 @@ class Echo {
   }
 }
 
-const subject = fc.oneof(
-  fc.constantFrom('echo.say', 'echo.nope', '$SRV.INFO', '$SRV.PING.echo', '_INBOX.x', 'echo.*', 'echo.>', '>', '', ' ', 'a..b', 'a b'),
-  fc.string({ maxLength: 40 }),
-);
+const subject = fc.oneof(fc.constantFrom('echo.say', 'echo.nope', '$SRV.INFO', '$SRV.PING.echo', '_INBOX.x', 'echo.*', 'echo.>', '>', '', ' ', 'a..b', 'a b'), fc.string({ maxLength: 40 }));
 const header = fc.tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 60 }));
 
 describe(`the in-process bus under hostile input (seed ${SEED})`, () => {

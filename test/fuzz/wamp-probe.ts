@@ -124,7 +124,19 @@ export function describeWamp(c: WampCase): string {
 export function wampOutcomeKey(outcome: WampOutcome): string {
   const own = outcome.frames.filter((f) => !isProbeReply(f));
   const first = own[0];
-  const names: Record<number, string> = { 2: 'WELCOME', 6: 'GOODBYE', 17: 'PUBLISHED', 33: 'SUBSCRIBED', 35: 'UNSUBSCRIBED', 36: 'EVENT', 50: 'RESULT', 65: 'REGISTERED', 67: 'UNREGISTERED', 68: 'INVOCATION' };
-  const message = first === undefined ? 'no reply' : first[0] === 8 ? `ERROR ${String(first[4])}` : first[0] === 3 ? `ABORT ${String(first[2])}` : names[first[0] as number] ?? `type ${String(first[0])}`;
+  const names: Record<number, string> = {
+    2: 'WELCOME',
+    6: 'GOODBYE',
+    17: 'PUBLISHED',
+    33: 'SUBSCRIBED',
+    35: 'UNSUBSCRIBED',
+    36: 'EVENT',
+    50: 'RESULT',
+    65: 'REGISTERED',
+    67: 'UNREGISTERED',
+    68: 'INVOCATION',
+  };
+  const message =
+    first === undefined ? 'no reply' : first[0] === 8 ? `ERROR ${String(first[4])}` : first[0] === 3 ? `ABORT ${String(first[2])}` : (names[first[0] as number] ?? `type ${String(first[0])}`);
   return outcome.closed ? `${message}, close ${outcome.closed.code}` : message;
 }

@@ -14,7 +14,10 @@ export class NumberLiteral {
 
 /** A value written by hand for each serializer: what neither library writes (a 100k-digit integer, bigint map keys). */
 export class Written {
-  constructor(readonly json: string, readonly msgpack: Uint8Array) {}
+  constructor(
+    readonly json: string,
+    readonly msgpack: Uint8Array,
+  ) {}
 }
 
 export type Hostile = null | boolean | number | string | Nested | NumberLiteral | Written | Hostile[] | { [key: string]: Hostile };
@@ -25,7 +28,9 @@ export function toJson(value: Hostile): string {
   if (value instanceof Written) return value.json;
   if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }

@@ -33,18 +33,21 @@ describe('gateway-http with JWTs, API keys and a policy', () => {
     'auth.jwtAudience': issuer.aud,
     'auth.meshSecret': MESH_SECRET,
     'auth.apiKeysFile': tempFile('keys.json', JSON.stringify([{ id: 'ci', sha256: hashApiKey('ci-secret-key'), roles: ['reader'] }])),
-    'auth.policyFile': tempFile('policy.yaml', [
-      'anonymous: guest',
-      'roles:',
-      '  guest:',
-      `    - { uri: ${vault}.whoami, match: exact, allow: [call] }`,
-      '  reader:',
-      `    - { uri: "${vault}.", match: prefix, allow: [call] }`,
-      '  ops:',
-      '    - { uri: "*.open", match: wildcard, allow: [call] }',
-      '  admin:',
-      '    - { uri: "", match: prefix, allow: [call, publish, subscribe, register] }',
-    ].join('\n')),
+    'auth.policyFile': tempFile(
+      'policy.yaml',
+      [
+        'anonymous: guest',
+        'roles:',
+        '  guest:',
+        `    - { uri: ${vault}.whoami, match: exact, allow: [call] }`,
+        '  reader:',
+        `    - { uri: "${vault}.", match: prefix, allow: [call] }`,
+        '  ops:',
+        '    - { uri: "*.open", match: wildcard, allow: [call] }',
+        '  admin:',
+        '    - { uri: "", match: prefix, allow: [call, publish, subscribe, register] }',
+      ].join('\n'),
+    ),
     'http.maxHeaderBytes': '128kb',
     // This suite sends many bad credentials from one address; the limit on them has a suite of its own.
     'auth.failuresPerAddress': 0,
@@ -156,8 +159,7 @@ describe('gateway-http with a JWKS endpoint', () => {
     const jwks = await JwksServer.start([{ key: keys.publicKey, kid: 'k1', alg: 'RS256' }]);
     const down = await JwksServer.start([{ key: keys.publicKey, kid: 'k1', alg: 'RS256' }]);
     await down.stop();
-    const gateways = await Promise.all([jwks.url, down.url].map((jwksUrl) =>
-      start({ config: testConfig({ 'auth.jwksUrl': jwksUrl, 'auth.meshSecret': MESH_SECRET }), logger: silentLogger })));
+    const gateways = await Promise.all([jwks.url, down.url].map((jwksUrl) => start({ config: testConfig({ 'auth.jwksUrl': jwksUrl, 'auth.meshSecret': MESH_SECRET }), logger: silentLogger })));
     const nc = await connect({ servers: NATS_URL });
     const vault = uniqueName('vault');
     const identity = createIdentityVerifier(testConfig({ 'auth.meshSecret': MESH_SECRET }).auth);

@@ -30,7 +30,7 @@ const SEED_EXAMPLES = [
 
 const THING = /^\{"uuid":"[0-9a-f-]{36}","name":"Alice","is_created_at":"[0-9T:.Z-]+"\}$/;
 
-describe('cross-origin protection and the seed\'s curl', () => {
+describe("cross-origin protection and the seed's curl", () => {
   let server: OwnNatsServer;
   let nc: NatsConnection;
   let hosted: HostedService[];
@@ -82,7 +82,7 @@ describe('cross-origin protection and the seed\'s curl', () => {
     return { status: res.status, text };
   }
 
-  it('refuses a browser\'s cross-site POST with 403 and a coded error, whatever its content type', async () => {
+  it("refuses a browser's cross-site POST with 403 and a coded error, whatever its content type", async () => {
     for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
       for (const headers of <Record<string, string>[]>[
         { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
@@ -98,7 +98,7 @@ describe('cross-origin protection and the seed\'s curl', () => {
     }
   });
 
-  it('serves the same POST from the gateway\'s own origin, a trusted origin, a typed-in request, and a client that is no browser', async () => {
+  it("serves the same POST from the gateway's own origin, a trusted origin, a typed-in request, and a client that is no browser", async () => {
     const own = new URL(http.url);
     for (const headers of <Record<string, string>[]>[
       { 'sec-fetch-site': 'same-origin', origin: http.url },

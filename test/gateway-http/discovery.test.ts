@@ -18,14 +18,10 @@ describe('discovery as the policy lets each caller see it', () => {
   const settings = {
     'auth.jwtSecret': SECRET,
     'auth.meshSecret': MESH_SECRET,
-    'auth.policyFile': tempFile('policy.yaml', [
-      'anonymous: guest',
-      'roles:',
-      '  guest:',
-      `    - { uri: ${vault}.whoami, allow: [call] }`,
-      '  admin:',
-      '    - { uri: "", match: prefix, allow: [call] }',
-    ].join('\n')),
+    'auth.policyFile': tempFile(
+      'policy.yaml',
+      ['anonymous: guest', 'roles:', '  guest:', `    - { uri: ${vault}.whoami, allow: [call] }`, '  admin:', '    - { uri: "", match: prefix, allow: [call] }'].join('\n'),
+    ),
   };
   let nc: NatsConnection;
   let hosted: HostedService;
@@ -61,7 +57,10 @@ describe('discovery as the policy lets each caller see it', () => {
 
   it('lists on GET / only those, and answers GET /<procedure> of a hidden one as an unknown one', async () => {
     const services = (await (await get('/')).json()) as { services: { name: string; procedures: { name: string }[] }[] };
-    assert.deepEqual(services.services.find((s) => s.name === vault)?.procedures.map((p) => p.name), [`${vault}.whoami`]);
+    assert.deepEqual(
+      services.services.find((s) => s.name === vault)?.procedures.map((p) => p.name),
+      [`${vault}.whoami`],
+    );
     assert.equal((await get(`/${vault}.whoami`)).status, 200);
     const hidden = await get(`/${vault}.open`);
     const unknown = await get(`/${vault}.no_such_thing`);
@@ -86,7 +85,10 @@ describe('discovery as the policy lets each caller see it', () => {
     await session.next();
     session.send([MessageType.AUTHENTICATE, admin.authorization!.slice('Bearer '.length), {}]);
     assert.equal((await session.next())[0], MessageType.WELCOME);
-    for (const [id, procedure] of [[1, 'whoami'], [2, 'open']] as const) {
+    for (const [id, procedure] of [
+      [1, 'whoami'],
+      [2, 'open'],
+    ] as const) {
       session.send([MessageType.CALL, id, {}, `${vault}.${procedure}`, []]);
       assert.equal((await session.next())[0], MessageType.RESULT);
     }

@@ -51,10 +51,7 @@ describe('gateway-http', () => {
     nc = await connect({ servers: config.nats.url });
     const greeting = new GreetingService();
     greeting.name = GREETING;
-    services = [
-      await hostService(greeting, { nc, logger: silentLogger }),
-      await hostService(new FaultyService(), { nc, logger: silentLogger }),
-    ];
+    services = [await hostService(greeting, { nc, logger: silentLogger }), await hostService(new FaultyService(), { nc, logger: silentLogger })];
     gateway = await start({ config, logger: silentLogger });
   });
 
@@ -110,11 +107,14 @@ describe('gateway-http', () => {
 
   it("answers a service error with the service's own status", async () => {
     const res = await post(`${gateway.url}/${FAULTY}.missing`, '[["42"]]');
-    assert.deepEqual({ ...res, text: errorTextWithoutId(res.text) }, {
-      status: 404,
-      type: 'application/json; charset=utf-8',
-      text: '{"error":{"code":"NOT_FOUND","message":"no thing 42","status":404}}',
-    });
+    assert.deepEqual(
+      { ...res, text: errorTextWithoutId(res.text) },
+      {
+        status: 404,
+        type: 'application/json; charset=utf-8',
+        text: '{"error":{"code":"NOT_FOUND","message":"no thing 42","status":404}}',
+      },
+    );
     const broken = await post(`${gateway.url}/${FAULTY}.broken`, '[]');
     assert.equal(broken.status, 500);
     assert.equal(errorTextWithoutId(broken.text), '{"error":{"code":"INTERNAL","message":"internal error","status":500}}');

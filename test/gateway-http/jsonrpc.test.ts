@@ -53,13 +53,33 @@ const m = (method: string) => `${spec.name}.${method}`;
 const SPEC_EXAMPLES: { name: string; request: string; response: unknown }[] = [
   { name: 'rpc call with positional parameters', request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": [42, 23], "id": 1}`, response: { jsonrpc: '2.0', result: 19, id: 1 } },
   { name: 'rpc call with positional parameters, reversed', request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": [23, 42], "id": 2}`, response: { jsonrpc: '2.0', result: -19, id: 2 } },
-  { name: 'rpc call with named parameters', request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}`, response: { jsonrpc: '2.0', result: 19, id: 3 } },
-  { name: 'rpc call with named parameters, reordered', request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}`, response: { jsonrpc: '2.0', result: 19, id: 4 } },
+  {
+    name: 'rpc call with named parameters',
+    request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}`,
+    response: { jsonrpc: '2.0', result: 19, id: 3 },
+  },
+  {
+    name: 'rpc call with named parameters, reordered',
+    request: `{"jsonrpc": "2.0", "method": "${m('subtract')}", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}`,
+    response: { jsonrpc: '2.0', result: 19, id: 4 },
+  },
   { name: 'a Notification', request: `{"jsonrpc": "2.0", "method": "${m('update')}", "params": [1,2,3,4,5]}`, response: undefined },
   { name: 'a Notification of a method that does not exist', request: '{"jsonrpc": "2.0", "method": "foobar"}', response: undefined },
-  { name: 'rpc call of non-existent method', request: '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}', response: { jsonrpc: '2.0', error: { code: -32601, message: 'Method not found' }, id: '1' } },
-  { name: 'rpc call with invalid JSON', request: '{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]', response: { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null } },
-  { name: 'rpc call with invalid Request object', request: '{"jsonrpc": "2.0", "method": 1, "params": "bar"}', response: { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request' }, id: null } },
+  {
+    name: 'rpc call of non-existent method',
+    request: '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
+    response: { jsonrpc: '2.0', error: { code: -32601, message: 'Method not found' }, id: '1' },
+  },
+  {
+    name: 'rpc call with invalid JSON',
+    request: '{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]',
+    response: { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null },
+  },
+  {
+    name: 'rpc call with invalid Request object',
+    request: '{"jsonrpc": "2.0", "method": 1, "params": "bar"}',
+    response: { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request' }, id: null },
+  },
   {
     name: 'rpc call Batch, invalid JSON',
     request: `[ {"jsonrpc": "2.0", "method": "${m('sum')}", "params": [1,2,4], "id": "1"}, {"jsonrpc": "2.0", "method" ]`,
@@ -212,7 +232,10 @@ describe('JSON-RPC 2.0 at POST /jsonrpc', () => {
       { jsonrpc: '2.0', method: m('subtract'), params: [2, 1], id: 2 },
     ]);
     const anonymous = await rpcPost(secured.url, batch);
-    assert.deepEqual(anonymous.body.map((r: Json) => r.error?.data?.code), ['UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    assert.deepEqual(
+      anonymous.body.map((r: Json) => r.error?.data?.code),
+      ['UNAUTHENTICATED', 'UNAUTHENTICATED'],
+    );
     const reader = await rpcPost(secured.url, batch, { 'x-api-token': key });
     assert.deepEqual(reader.body[0], { jsonrpc: '2.0', result: 'Hello, Ann', id: 1 });
     assert.equal(reader.body[1].error.code, -32000);

@@ -50,8 +50,7 @@ describe('gateway-http limits', () => {
   let gateway: Awaited<ReturnType<typeof start>>;
   const greeting = new GreetingService();
   greeting.name = uniqueName('limits');
-  const call = () =>
-    fetch(`${gateway.url}/${greeting.name}.hello`, { method: 'POST', body: '[["Bob"]]', headers: { 'content-type': 'application/json' } });
+  const call = () => fetch(`${gateway.url}/${greeting.name}.hello`, { method: 'POST', body: '[["Bob"]]', headers: { 'content-type': 'application/json' } });
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
@@ -91,7 +90,11 @@ describe('gateway-http limits', () => {
   it('cuts a client that sends its headers a line at a time with 408', async () => {
     const slow = await rawSocket(gateway.url);
     slow.socket.write(`POST /${greeting.name}.hello HTTP/1.1\r\n`);
-    const timer = dribble(slow.socket, Array.from({ length: 100 }, (_, i) => `X-Slow-${i}: 1\r\n`), 150);
+    const timer = dribble(
+      slow.socket,
+      Array.from({ length: 100 }, (_, i) => `X-Slow-${i}: 1\r\n`),
+      150,
+    );
     const { text, ms } = await slow.reply;
     clearInterval(timer);
     assert.match(text, /^HTTP\/1\.1 408 /);

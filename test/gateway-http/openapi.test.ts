@@ -40,7 +40,12 @@ describe('gateway-http describes the mesh: OpenAPI, docs, browsable API', () => 
     // A bare micro service without nats-mesh's host, publishing a broken schema next to a good one.
     const bare = addMicroService(nc, { name: foreign, logger: silentLogger, version: '0.0.1', description: 'bare <b>nats.js</b> service' });
     bare.addEndpoint('broken', { subject: `${foreign}.broken`, queue: 'q', metadata: { params_schema: '{not json', result_schema: '[1]' }, handler: (msg) => void msg.respond('[["ok"],{}]') });
-    bare.addEndpoint('fine', { subject: `${foreign}.fine`, queue: 'q', metadata: { params_schema: '{"type":"object","properties":{"n":{"type":"integer"}}}' }, handler: (msg) => void msg.respond('[[1],{}]') });
+    bare.addEndpoint('fine', {
+      subject: `${foreign}.fine`,
+      queue: 'q',
+      metadata: { params_schema: '{"type":"object","properties":{"n":{"type":"integer"}}}' },
+      handler: (msg) => void msg.respond('[[1],{}]'),
+    });
     gateway = await start({ config: testConfig(), logger: silentLogger });
   });
 

@@ -101,7 +101,7 @@ describe('gateway-http reaches procedures only', () => {
 });
 
 describe('gateway-http and long names', () => {
-  it("answers long names with a coded 4xx and its NATS connection never drops", async (t) => {
+  it('answers long names with a coded 4xx and its NATS connection never drops', async (t) => {
     const nc = await connect({ servers: NATS_URL, name: 'gateway-http' });
     let disconnects = 0;
     void (async () => {

@@ -23,11 +23,13 @@ function call(url: string, procedure: string, localAddress = '127.0.0.1'): Promi
     const req = request(`${url}/${procedure}`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({
-        status: res.statusCode!,
-        retryAfter: res.headers['retry-after'],
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'],
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          retryAfter: res.headers['retry-after'],
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'],
+        }),
+      );
     });
     req.on('error', reject);
     req.end('[["Ada"], {}]');

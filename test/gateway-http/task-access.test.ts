@@ -29,14 +29,12 @@ describe('GET /tasks/<id> under a policy', () => {
       'auth.jwtIssuer': issuer.iss,
       'auth.jwtAudience': issuer.aud,
       'auth.meshSecret': MESH_SECRET,
-      'auth.policyFile': tempFile('policy.yaml', [
-        'anonymous: guest',
-        'roles:',
-        '  guest:',
-        '    - { uri: mailer.outbox, match: exact, allow: [call] }',
-        '  sender:',
-        '    - { uri: mailer.send_email, match: exact, allow: [call] }',
-      ].join('\n')),
+      'auth.policyFile': tempFile(
+        'policy.yaml',
+        ['anonymous: guest', 'roles:', '  guest:', '    - { uri: mailer.outbox, match: exact, allow: [call] }', '  sender:', '    - { uri: mailer.send_email, match: exact, allow: [call] }'].join(
+          '\n',
+        ),
+      ),
     });
     nc = await connect({ servers: server.url });
     mailer = await hostService(new Mailer({ config, logger: silentLogger }), { nc, logger: silentLogger, config, identity: createIdentityVerifier(config.auth) });
@@ -68,11 +66,24 @@ describe('GET /tasks/<id> under a policy', () => {
     assert.ok(['queued', 'running', 'succeeded'].includes(seen.body.state!), seen.body.state);
 
     const refused = await Promise.all([statusOf(id), statusOf(id, await as(['guest'])), statusOf(id, { authorization: 'Bearer not-a-token' })]);
-    assert.deepEqual(refused.map((r) => [r.status, r.body.error?.code]), [[401, 'UNAUTHENTICATED'], [403, 'PERMISSION_DENIED'], [401, 'UNAUTHENTICATED']]);
+    assert.deepEqual(
+      refused.map((r) => [r.status, r.body.error?.code]),
+      [
+        [401, 'UNAUTHENTICATED'],
+        [403, 'PERMISSION_DENIED'],
+        [401, 'UNAUTHENTICATED'],
+      ],
+    );
   });
 
   it('answers 404 for an id that names no task, and for a task of its procedure that does not exist', async () => {
     const answers = await Promise.all([statusOf('not-an-id'), statusOf('mailer.send_email.999999', await as(['sender']))]);
-    assert.deepEqual(answers.map((r) => [r.status, r.body.error?.code]), [[404, 'NOT_FOUND'], [404, 'NOT_FOUND']]);
+    assert.deepEqual(
+      answers.map((r) => [r.status, r.body.error?.code]),
+      [
+        [404, 'NOT_FOUND'],
+        [404, 'NOT_FOUND'],
+      ],
+    );
   });
 });

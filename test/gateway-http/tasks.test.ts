@@ -60,14 +60,17 @@ describe('HTTP gateway: tasks', () => {
     assert.equal(res.headers.get('location'), `/tasks/${id}`);
     const status = await followed(res.headers.get('location')!);
     assert.deepEqual(Object.keys(status).sort(), ['attempts', 'enqueued_at', 'error', 'finished_at', 'id', 'progress', 'result', 'started_at', 'state', 'task']);
-    assert.deepEqual({ id: status.id, task: status.task, state: status.state, attempts: status.attempts, result: status.result, error: status.error }, {
-      id,
-      task: 'reports.render',
-      state: 'succeeded',
-      attempts: 1,
-      result: [[{ file: 'q3.pdf', pages: 12 }], {}],
-      error: null,
-    });
+    assert.deepEqual(
+      { id: status.id, task: status.task, state: status.state, attempts: status.attempts, result: status.result, error: status.error },
+      {
+        id,
+        task: 'reports.render',
+        state: 'succeeded',
+        attempts: 1,
+        result: [[{ file: 'q3.pdf', pages: 12 }], {}],
+        error: null,
+      },
+    );
   });
 
   it('waits for the result when the call does not ask to respond async', async () => {

@@ -88,7 +88,10 @@ describe('gateway-wamp Advanced Profile conformance (the spec examples)', () => 
     const [, , subscription] = await answered(subscriber, [32, 713845233, {}, 'com.myapp.mytopic1'], 33);
     await answered(publisher, [16, 239714735, { disclose_me: true, acknowledge: true }, 'com.myapp.mytopic1', ['Hello, world!']], 17);
     const event = await subscriber.next();
-    assert.deepEqual([event[0], event[1], event[3], event[4]], [36, subscription, { publisher: publisherId, publisher_authid: String(publisherId), publisher_authrole: 'anonymous' }, ['Hello, world!']]);
+    assert.deepEqual(
+      [event[0], event[1], event[3], event[4]],
+      [36, subscription, { publisher: publisherId, publisher_authid: String(publisherId), publisher_authrole: 'anonymous' }, ['Hello, world!']],
+    );
   });
 
   it(`names the caller in INVOCATION.Details on another gateway [${SPEC}ap_rpc_caller_identification.md]`, async () => {

@@ -70,23 +70,26 @@ describe('gateway-wamp authentication and authorization', () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wamp-auth-'));
     writeFileSync(join(dir, 'keys.json'), JSON.stringify([{ id: 'reader-key', sha256: hashApiKey(API_KEY), roles: ['reader'] }]));
-    writeFileSync(join(dir, 'policy.yaml'), [
-      'anonymous: guest',
-      'roles:',
-      '  guest:',
-      `    - { uri: ${OPEN}.news, match: exact, allow: [subscribe] }`,
-      `    - { uri: ${SERVICE}.whoami, allow: [call] }`,
-      '  reader:',
-      `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish] }`,
-      `    - { uri: ${SERVICE}.whoami, allow: [call] }`,
-      `    - { uri: ${SERVICE}.secret, allow: [call] }`,
-      '  sports:',
-      `    - { uri: "${OPEN}.*", match: wildcard, allow: [subscribe] }`,
-      '  admin:',
-      `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish, register] }`,
-      `    - { uri: ${SERVICE}..., match: wildcard, allow: [call] }`,
-      `    - { uri: ${SERVICE}, match: prefix, allow: [call] }`,
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      [
+        'anonymous: guest',
+        'roles:',
+        '  guest:',
+        `    - { uri: ${OPEN}.news, match: exact, allow: [subscribe] }`,
+        `    - { uri: ${SERVICE}.whoami, allow: [call] }`,
+        '  reader:',
+        `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish] }`,
+        `    - { uri: ${SERVICE}.whoami, allow: [call] }`,
+        `    - { uri: ${SERVICE}.secret, allow: [call] }`,
+        '  sports:',
+        `    - { uri: "${OPEN}.*", match: wildcard, allow: [subscribe] }`,
+        '  admin:',
+        `    - { uri: ${OPEN}, match: prefix, allow: [subscribe, publish, register] }`,
+        `    - { uri: ${SERVICE}..., match: wildcard, allow: [call] }`,
+        `    - { uri: ${SERVICE}, match: prefix, allow: [call] }`,
+      ].join('\n'),
+    );
     const config = testConfig({ 'auth.jwtSecret': SECRET, 'auth.apiKeysFile': join(dir, 'keys.json'), 'auth.policyFile': join(dir, 'policy.yaml') });
     nc = await connect({ servers: config.nats.url });
     hosted = await hostService(new VaultService(), { nc, logger: silentLogger, identity: createIdentityVerifier(config.auth) });
@@ -113,7 +116,11 @@ describe('gateway-wamp authentication and authorization', () => {
 
   it('aborts a bad ticket with wamp.error.authentication_failed', async () => {
     const expired = await token('alice', ['admin'], {}, '-1h');
-    const wrongKey = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('mallory').setExpirationTime('10m').sign(new TextEncoder().encode('x'.repeat(40)));
+    const wrongKey = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('mallory')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode('x'.repeat(40)));
     for (const ticket of [expired, wrongKey, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.', 'mk_not_a_key', '', 'x'.repeat(65_536)]) {
       const { client, answer } = await hello(gateway.wsUrl, { authmethods: ['ticket'] });
       assert.equal(answer[0], CHALLENGE);
@@ -183,7 +190,10 @@ describe('gateway-wamp authentication and authorization', () => {
     await expectError(sports, [SUBSCRIBE, 1, { match: 'prefix' }, `${OPEN}.sports`], 'wamp.error.not_authorized');
     await expectError(sports, [SUBSCRIBE, 2, { match: 'prefix' }, OPEN], 'wamp.error.not_authorized');
     await expectError(sports, [SUBSCRIBE, 3, { match: 'wildcard' }, `${OPEN}..deep`], 'wamp.error.not_authorized');
-    for (const [id, match, topic] of [[4, 'wildcard', `${OPEN}.`], [5, 'exact', `${OPEN}.sports`]] as const) {
+    for (const [id, match, topic] of [
+      [4, 'wildcard', `${OPEN}.`],
+      [5, 'exact', `${OPEN}.sports`],
+    ] as const) {
       sports.send([SUBSCRIBE, id, { match }, topic]);
       assert.equal((await sports.next())[0], SUBSCRIBED, `${match} ${topic}`);
     }
@@ -224,7 +234,10 @@ describe('gateway-wamp authentication and authorization', () => {
     }
     publisher.send([PUBLISH, 99, { acknowledge: true }, `${OPEN}.board`, ['end']]);
     assert.equal((await publisher.next())[0], PUBLISHED);
-    for (const [client, column] of [[alice, 1], [bob, 2]] as const) {
+    for (const [client, column] of [
+      [alice, 1],
+      [bob, 2],
+    ] as const) {
       const received: unknown[] = [];
       for (;;) {
         const [type, , , , args] = await client.next();

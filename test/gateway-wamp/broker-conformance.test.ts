@@ -62,12 +62,18 @@ describe('gateway-wamp broker conformance', () => {
     for (const s of subscribers) await subscribe(s, topic);
     publisher.send([16, 1, {}, topic, ['quiet']]);
     const quiet = await Promise.all(subscribers.map((s) => s.next()));
-    assert.deepEqual(quiet.map((e) => e[4]), subscribers.map(() => ['quiet']));
+    assert.deepEqual(
+      quiet.map((e) => e[4]),
+      subscribers.map(() => ['quiet']),
+    );
     assert.equal(new Set(quiet.map((e) => e[2])).size, 1, 'one publication id without acknowledge');
     publisher.send([16, 2, { acknowledge: true }, topic, ['loud']]);
     const [, , published] = await publisher.next();
     const loud = await Promise.all(subscribers.map((s) => s.next()));
-    assert.deepEqual(loud.map((e) => e[2]), subscribers.map(() => published));
+    assert.deepEqual(
+      loud.map((e) => e[2]),
+      subscribers.map(() => published),
+    );
     assert.notEqual(published, quiet[0]![2]);
     await Promise.all([publisher, ...subscribers].map((c) => c.close()));
   });
@@ -75,11 +81,13 @@ describe('gateway-wamp broker conformance', () => {
   it('honours eligible, exclude and exclude_me across gateways', async () => {
     const topic = uniqueName('lists');
     const ids = new Map<RawClient, number>();
-    const sessions = await Promise.all([a.wsUrl, a.wsUrl, b.wsUrl, b.wsUrl].map(async (url, i) => {
-      const client = await RawClient.open(url, i === 3 ? 'wamp.2.msgpack' : 'wamp.2.json');
-      ids.set(client, await client.hello());
-      return client;
-    }));
+    const sessions = await Promise.all(
+      [a.wsUrl, a.wsUrl, b.wsUrl, b.wsUrl].map(async (url, i) => {
+        const client = await RawClient.open(url, i === 3 ? 'wamp.2.msgpack' : 'wamp.2.json');
+        ids.set(client, await client.hello());
+        return client;
+      }),
+    );
     const [pub, subA, subB1, subB2] = sessions as [RawClient, RawClient, RawClient, RawClient];
     for (const s of [pub, subA, subB1, subB2]) await subscribe(s, topic);
     const id = (c: RawClient) => ids.get(c)!;
@@ -159,7 +167,10 @@ describe('gateway-wamp broker conformance', () => {
     await subscribe(client, topic);
     await publishMarker(client, topic);
     assert.deepEqual((await client.next())[4], ['marker']);
-    assert.deepEqual(events.filter((e) => e === 'disconnect' || e === 'error'), []);
+    assert.deepEqual(
+      events.filter((e) => e === 'disconnect' || e === 'error'),
+      [],
+    );
     assert.equal(a.nats.isClosed(), false);
     await client.close();
   });
@@ -214,7 +225,10 @@ describe('gateway-wamp broker conformance', () => {
     assert.deepEqual([type, requestType, request, uri], [8, 16, 1, 'mesh.error.payload_too_large']);
     await publishMarker(client, topic);
     assert.deepEqual((await client.next())[4], ['marker'], 'the large event never went out');
-    assert.deepEqual(events.filter((e) => e === 'disconnect' || e === 'error'), []);
+    assert.deepEqual(
+      events.filter((e) => e === 'disconnect' || e === 'error'),
+      [],
+    );
     await client.close();
   });
 });

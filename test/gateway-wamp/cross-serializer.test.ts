@@ -90,7 +90,10 @@ describe('gateway-wamp across serializers', () => {
       assert.equal(resultType, RESULT);
       results.set(id as number, (args as unknown[])[0]);
     }
-    assert.deepEqual([...results.keys()].sort((a, b) => a - b), answers.map((i) => i + 1));
+    assert.deepEqual(
+      [...results.keys()].sort((a, b) => a - b),
+      answers.map((i) => i + 1),
+    );
     for (const [id, value] of results) assert.equal(value, id - 1);
     assert.deepEqual(await clientIds(server, 'gateway-wamp'), [cid], 'the same NATS connection throughout');
     assert.deepEqual(natsEvents(gateway.nats), { disconnects: 0, reconnects: 0, stale: 0 });
@@ -127,4 +130,3 @@ describe('gateway-wamp across serializers', () => {
     assert.deepEqual([eventType, args], [MessageType.EVENT, [nested(10)]]);
   });
 });
-

@@ -152,7 +152,11 @@ describe('gateway-wamp dealer conformance', () => {
       const callee = await session(b);
       await register(callee, 1, procedure);
       const caller = await session(a);
-      for (const [request, uri] of [[4, 'not a uri\r\nX-Evil: 1'], [5, 'x'.repeat(5000)], [6, 'a..b']] as const) {
+      for (const [request, uri] of [
+        [4, 'not a uri\r\nX-Evil: 1'],
+        [5, 'x'.repeat(5000)],
+        [6, 'a..b'],
+      ] as const) {
         caller.send([CALL, request, {}, procedure, [], {}]);
         const [, invocationId] = await callee.next();
         callee.send([ERROR, INVOCATION, invocationId, {}, uri, ['oops']]);
@@ -182,7 +186,10 @@ describe('gateway-wamp dealer conformance', () => {
       const caller = await session(a);
       for (const [i] of forged.entries()) {
         const answer = (await call(caller, 10 + i, subject)) as unknown[];
-        assert.deepEqual([...answer.slice(0, 6), kwargsWithoutErrorId(answer[6])], [ERROR, CALL, 10 + i, {}, 'mesh.error.not_found', ['nothing here'], { code: 'NOT_FOUND', message: 'nothing here', status: 404 }]);
+        assert.deepEqual(
+          [...answer.slice(0, 6), kwargsWithoutErrorId(answer[6])],
+          [ERROR, CALL, 10 + i, {}, 'mesh.error.not_found', ['nothing here'], { code: 'NOT_FOUND', message: 'nothing here', status: 404 }],
+        );
       }
       responder.unsubscribe();
     });
@@ -251,7 +258,10 @@ describe('gateway-wamp dealer conformance', () => {
       assert.deepEqual(new Set(after), new Set(['x', 'z']));
     });
 
-    for (const [policy, expected] of [['first', 'p'], ['last', 'q']] as const) {
+    for (const [policy, expected] of [
+      ['first', 'p'],
+      ['last', 'q'],
+    ] as const) {
       it(`invoke ${policy} always picks the ${policy} callee still registered`, async () => {
         const procedure = `${uniqueName('shared')}.run`;
         const [p, q] = [await session(a), await session(a)];
@@ -313,7 +323,10 @@ describe('gateway-wamp dealer conformance', () => {
         }
       }
       assert.deepEqual((await call(await session(a), 1, `${SLOW}.lookup`)).slice(0, 5), [ERROR, CALL, 1, {}, 'mesh.error.deadline_exceeded']);
-      assert.deepEqual(statuses.filter((type) => type !== 'ping'), []);
+      assert.deepEqual(
+        statuses.filter((type) => type !== 'ping'),
+        [],
+      );
       assert.equal(a.nats.isClosed(), false);
     });
   });
@@ -323,15 +336,16 @@ describe('gateway-wamp dealer conformance', () => {
 
     it('have safe defaults, environment variables, and refuse values that are no positive whole number', () => {
       const wamp = wampSettings.of(loadConfig({ env: {} }));
-      assert.deepEqual(
-        [wamp.maxNameBytes, wamp.maxRegistrationsPerSession, wamp.maxPendingCallsPerSession, wamp.maxPendingInvocationsPerSession],
-        [256, 100, 1000, 1000],
-      );
+      assert.deepEqual([wamp.maxNameBytes, wamp.maxRegistrationsPerSession, wamp.maxPendingCallsPerSession, wamp.maxPendingInvocationsPerSession], [256, 100, 1000, 1000]);
       const env = { WAMP_MAX_NAME_BYTES: '128', WAMP_MAX_REGISTRATIONS: '5', WAMP_MAX_PENDING_CALLS: '6', WAMP_MAX_PENDING_INVOCATIONS: '7' };
       const set = wampSettings.of(loadConfig({ env }));
       assert.deepEqual([set.maxNameBytes, set.maxRegistrationsPerSession, set.maxPendingCallsPerSession, set.maxPendingInvocationsPerSession], [128, 5, 6, 7]);
       for (const env of [{ WAMP_MAX_PENDING_CALLS: '0' }, { WAMP_MAX_REGISTRATIONS: 'lots' }, { WAMP_MAX_NAME_BYTES: '5000' }]) {
-        assert.throws(() => wampSettings.of(loadConfig({ env })), (err: unknown) => err instanceof ConfigError && /wamp\.max/.test(err.message), JSON.stringify(env));
+        assert.throws(
+          () => wampSettings.of(loadConfig({ env })),
+          (err: unknown) => err instanceof ConfigError && /wamp\.max/.test(err.message),
+          JSON.stringify(env),
+        );
       }
     });
 
@@ -408,21 +422,28 @@ describe('gateway-wamp dealer conformance', () => {
         metadata: { realm: 'realm1' },
         description: 'procedures registered by WAMP sessions of one gateway-wamp process',
       });
-      assert.deepEqual(endpoints.filter((endpoint) => endpoint.subject === procedure), [
-        { name: procedure, subject: procedure, queue_group: 'q', metadata: { parameters: '*args, **kwargs', invoke: 'roundrobin', callees: '2' } },
-      ]);
+      assert.deepEqual(
+        endpoints.filter((endpoint) => endpoint.subject === procedure),
+        [{ name: procedure, subject: procedure, queue_group: 'q', metadata: { parameters: '*args, **kwargs', invoke: 'roundrobin', callees: '2' } }],
+      );
       const ping = jsonCodec.decode((await nc.request(`$SRV.PING.wamp_gateway.${b.serviceId}`, undefined, { timeout: 2000 })).data);
       assert.deepEqual(ping, { type: 'io.nats.micro.v1.ping_response', name: 'wamp_gateway', id: b.serviceId, version: '0.1.0', metadata: { realm: 'realm1' } });
 
       const found = await askServices(nc, 'INFO', 'wamp_gateway', { maxWaitMs: 1000, silenceMs: 1000 });
       const ours = found.find((reply) => reply.id === b.serviceId);
       assert.ok(ours?.endpoints.some((endpoint) => endpoint.subject === procedure));
-      assert.ok(found.some((reply) => reply.id === a.serviceId), 'every gateway process answers, each with its own id');
+      assert.ok(
+        found.some((reply) => reply.id === a.serviceId),
+        'every gateway process answers, each with its own id',
+      );
 
       p.send([UNREGISTER, 2, registrationId]);
       assert.deepEqual(await p.next(), [UNREGISTERED, 2]);
       await q.close();
-      assert.deepEqual((await infoOf()).endpoints.filter((endpoint) => endpoint.subject === procedure), []);
+      assert.deepEqual(
+        (await infoOf()).endpoints.filter((endpoint) => endpoint.subject === procedure),
+        [],
+      );
     });
   });
 });

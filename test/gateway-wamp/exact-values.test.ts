@@ -176,7 +176,10 @@ describe('exact values across serializers', () => {
     it(`a mesh client calling with ${encoding} gets the table back exactly, and the handler saw bigints and bytes`, async () => {
       const client = createClient(nc);
       const [args, kwargs] = await client.call(`${service.name}.echo`, VALUES, {}, { encoding });
-      assert.deepEqual(args.map((value) => (value instanceof Uint8Array ? Uint8Array.from(value) : value)), VALUES);
+      assert.deepEqual(
+        args.map((value) => (value instanceof Uint8Array ? Uint8Array.from(value) : value)),
+        VALUES,
+      );
       assert.deepEqual(kwargs, { kinds: KINDS });
     });
   }

@@ -71,7 +71,7 @@ describe('the mesh explorer page in chromium at 390 px', { skip: NO_CHROMIUM }, 
   });
 
   it('has no horizontal overflow at 390 px', async () => {
-    const [scrollWidth, clientWidth] = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
+    const [scrollWidth, clientWidth] = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as [number, number];
     assert.ok(scrollWidth <= clientWidth, `page is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
   });
 
@@ -98,7 +98,7 @@ describe('the mesh explorer page in chromium at 390 px', { skip: NO_CHROMIUM }, 
   });
 
   it('has an icon, served by the gateway', async () => {
-    const href = await page.evaluate(`document.querySelector('link[rel="icon"]').href`) as string;
+    const href = (await page.evaluate(`document.querySelector('link[rel="icon"]').href`)) as string;
     const res = await fetch(href);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/svg+xml');

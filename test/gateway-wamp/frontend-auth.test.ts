@@ -29,10 +29,13 @@ describe('the WAMP page signing in, in chromium', { skip: NO_CHROMIUM }, () => {
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wamp-page-'));
-    writeFileSync(join(dir, 'policy.json'), JSON.stringify({
-      anonymous: 'guest',
-      roles: { guest: [], admin: [{ uri: greeting.name, match: 'prefix', allow: ['call'] }] },
-    }));
+    writeFileSync(
+      join(dir, 'policy.json'),
+      JSON.stringify({
+        anonymous: 'guest',
+        roles: { guest: [], admin: [{ uri: greeting.name, match: 'prefix', allow: ['call'] }] },
+      }),
+    );
     const config = testConfig({ 'auth.jwtSecret': SECRET, 'auth.policyFile': join(dir, 'policy.json') });
     nc = await connect({ servers: config.nats.url });
     hosted = await hostService(greeting, { nc, logger: silentLogger, identity: createIdentityVerifier(config.auth) });

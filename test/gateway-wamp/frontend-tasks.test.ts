@@ -25,7 +25,7 @@ class Invoices {
   }
 }
 
-describe('the WAMP page\'s task queues, in chromium', { skip: NO_CHROMIUM }, () => {
+describe("the WAMP page's task queues, in chromium", { skip: NO_CHROMIUM }, () => {
   let server: OwnNatsServer;
   let nc: NatsConnection;
   let hosted: HostedService;

@@ -119,7 +119,10 @@ describe('gateway-wamp rules in every configuration', () => {
     const [type, requestType, request, , uri] = await tab.next();
     assert.deepEqual([type, requestType, request, uri], [ERROR, REGISTER, 7, 'wamp.error.not_authorized']);
     const replies = await Promise.all(Array.from({ length: 10 }, () => post(`${http.url}/${service.name}.get_things`, '[["mine"]]')));
-    assert.deepEqual(replies.map((r) => r.text), Array(10).fill('[["real things for mine"],{}]'));
+    assert.deepEqual(
+      replies.map((r) => r.text),
+      Array(10).fill('[["real things for mine"],{}]'),
+    );
     await tab.close();
   });
 
@@ -141,7 +144,10 @@ describe('gateway-wamp rules in every configuration', () => {
     const revoked = await tab.next(REFRESH_MS * 10);
     assert.deepEqual(revoked, [UNREGISTERED, 0, { registration: registrationId, reason: 'wamp.error.not_authorized' }]);
     const replies = await Promise.all(Array.from({ length: 10 }, () => post(`${http.url}/${procedure}`, '[["mine"]]')));
-    assert.deepEqual(replies.map((r) => r.text), Array(10).fill('[["real things for mine"],{}]'));
+    assert.deepEqual(
+      replies.map((r) => r.text),
+      Array(10).fill('[["real things for mine"],{}]'),
+    );
     assert.equal(await nothingWithin(tab, 100), undefined, 'no invocation reaches the tab any more');
     await tab.close();
   });

@@ -32,7 +32,10 @@ const PYTHON_CLIENT = new URL('./autobahn_advanced.py', import.meta.url).pathnam
 
 async function hasPythonAutobahn(): Promise<boolean> {
   if (!existsSync(DEBIAN_PYTHON)) return false;
-  return promisify(execFile)(DEBIAN_PYTHON, ['-c', 'import autobahn, msgpack']).then(() => true, () => false);
+  return promisify(execFile)(DEBIAN_PYTHON, ['-c', 'import autobahn, msgpack']).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function autobahnSession(url: string): Promise<{ session: Session; close: () => void }> {
@@ -125,7 +128,17 @@ describe('WAMP clients not written here: the Advanced Profile', () => {
       const stream = client.stream(procedure, [3]);
       const seen = [];
       for await (const envelope of stream) seen.push(envelope);
-      assert.deepEqual([seen, await stream.result], [[[[1], {}], [[2], {}], [[3], {}]], [['done'], {}]]);
+      assert.deepEqual(
+        [seen, await stream.result],
+        [
+          [
+            [[1], {}],
+            [[2], {}],
+            [[3], {}],
+          ],
+          [['done'], {}],
+        ],
+      );
 
       assert.equal(await session.call('wamp.session.get', [session.id]).then((details) => (details as { session: number }).session), session.id);
       const registration = await session.call('wamp.registration.match', [procedure]);

@@ -58,8 +58,7 @@ async function autobahnClient(url: string, serializer: Serializer): Promise<Wamp
     subscribe: async (topic, onEvent) => void (await session.subscribe(topic, (args, kwargs) => onEvent([args ?? [], kwargs ?? {}]))),
     publish: async (topic, args, kwargs) => void (await session.publish(topic, args, kwargs, { acknowledge: true })),
     call: async (procedure, args, kwargs) => envelope(await session.call(procedure, args, kwargs)),
-    register: async (procedure, handler) =>
-      void (await session.register(procedure, (args, kwargs) => new autobahn.Result(...handler(args ?? [], kwargs ?? {})))),
+    register: async (procedure, handler) => void (await session.register(procedure, (args, kwargs) => new autobahn.Result(...handler(args ?? [], kwargs ?? {})))),
     close: async () => connection.close(),
   };
 }
@@ -108,7 +107,10 @@ const PYTHON_EXACT = {
 
 async function hasPythonAutobahn(): Promise<boolean> {
   if (!existsSync(DEBIAN_PYTHON)) return false;
-  return promisify(execFile)(DEBIAN_PYTHON, ['-c', 'import autobahn, msgpack']).then(() => true, () => false);
+  return promisify(execFile)(DEBIAN_PYTHON, ['-c', 'import autobahn, msgpack']).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('WAMP clients not written here', () => {
@@ -180,11 +182,9 @@ describe('WAMP clients not written here', () => {
       const topic = uniqueName('python');
       const published = nc.subscribe(topic, { max: 1, timeout: 20_000 });
       await nc.flush();
-      const { stdout } = await promisify(execFile)(
-        DEBIAN_PYTHON,
-        [PYTHON_CLIENT, gateway.wsUrl, 'realm1', serializer, http.url, websocketTest.name, greeting.name, topic, procedure],
-        { timeout: 30_000 },
-      );
+      const { stdout } = await promisify(execFile)(DEBIAN_PYTHON, [PYTHON_CLIENT, gateway.wsUrl, 'realm1', serializer, http.url, websocketTest.name, greeting.name, topic, procedure], {
+        timeout: 30_000,
+      });
       // Read exactly: the report's big integers are bigints, its strings of a NUL and base64 bytes.
       const report = parseJsonExact(stdout) as Record<string, unknown>;
       assert.deepEqual(report, {
@@ -203,40 +203,46 @@ const SECRET = 'an-interop-test-secret-of-at-least-32-characters';
 
 /** Each library's own way to sign in with a ticket; resolves with WELCOME's authid and authmethod, and a call's result. */
 const TICKET_CLIENTS: Array<[string, (url: string, authid: string, ticket: string, procedure: string) => Promise<[string, string, unknown]>]> = [
-  ['npm autobahn', async (url, authid, ticket, procedure) => {
-    const connection = new autobahn.Connection({ url, realm: 'realm1', authmethods: ['ticket'], authid, onchallenge: () => ticket, max_retries: 0 });
-    const [session, details] = await new Promise<[Session, { authid: string; authmethod: string }]>((resolve, reject) => {
-      connection.onopen = (opened, welcome) => resolve([opened, welcome as unknown as { authid: string; authmethod: string }]);
-      connection.onclose = (reason, closed) => reject(new Error(`autobahn closed: ${(closed as { reason?: string }).reason ?? reason}`));
-      connection.open();
-    });
-    connection.onclose = () => false;
-    try {
-      return [details.authid, details.authmethod, await session.call(procedure, ['Bob'], { last_name: 'Ross' })];
-    } finally {
-      connection.close();
-    }
-  }],
-  ['npm wampy', async (url, authid, ticket, procedure) => {
-    const wampy = new Wampy(url, {
-      realm: 'realm1',
-      ws: WebSocket as never, // as above
-      serializer: new JsonSerializer(),
-      autoReconnect: false,
-      authid,
-      authmethods: ['ticket'],
-      onChallenge: () => ticket,
-    });
-    const details = (await wampy.connect().catch((err: { errorUri?: string }) => {
-      throw new Error(`wampy aborted: ${err.errorUri}`);
-    })) as unknown as { authid: string; authmethod: string };
-    try {
-      const { argsList } = await wampy.call(procedure, { argsList: ['Bob'], argsDict: { last_name: 'Ross' } });
-      return [details.authid, details.authmethod, argsList?.[0]];
-    } finally {
-      await wampy.disconnect();
-    }
-  }],
+  [
+    'npm autobahn',
+    async (url, authid, ticket, procedure) => {
+      const connection = new autobahn.Connection({ url, realm: 'realm1', authmethods: ['ticket'], authid, onchallenge: () => ticket, max_retries: 0 });
+      const [session, details] = await new Promise<[Session, { authid: string; authmethod: string }]>((resolve, reject) => {
+        connection.onopen = (opened, welcome) => resolve([opened, welcome as unknown as { authid: string; authmethod: string }]);
+        connection.onclose = (reason, closed) => reject(new Error(`autobahn closed: ${(closed as { reason?: string }).reason ?? reason}`));
+        connection.open();
+      });
+      connection.onclose = () => false;
+      try {
+        return [details.authid, details.authmethod, await session.call(procedure, ['Bob'], { last_name: 'Ross' })];
+      } finally {
+        connection.close();
+      }
+    },
+  ],
+  [
+    'npm wampy',
+    async (url, authid, ticket, procedure) => {
+      const wampy = new Wampy(url, {
+        realm: 'realm1',
+        ws: WebSocket as never, // as above
+        serializer: new JsonSerializer(),
+        autoReconnect: false,
+        authid,
+        authmethods: ['ticket'],
+        onChallenge: () => ticket,
+      });
+      const details = (await wampy.connect().catch((err: { errorUri?: string }) => {
+        throw new Error(`wampy aborted: ${err.errorUri}`);
+      })) as unknown as { authid: string; authmethod: string };
+      try {
+        const { argsList } = await wampy.call(procedure, { argsList: ['Bob'], argsDict: { last_name: 'Ross' } });
+        return [details.authid, details.authmethod, argsList?.[0]];
+      } finally {
+        await wampy.disconnect();
+      }
+    },
+  ],
 ];
 
 describe('WAMP clients not written here, signing in with a ticket', () => {
@@ -280,11 +286,10 @@ describe('WAMP clients not written here, signing in with a ticket', () => {
       return;
     }
     const procedure = `${uniqueName('python')}.shout`;
-    const { stdout } = await promisify(execFile)(
-      DEBIAN_PYTHON,
-      [PYTHON_CLIENT, gateway.wsUrl, 'realm1', 'json', http.url, websocketTest.name, greeting.name, uniqueName('python'), procedure],
-      { timeout: 30_000, env: { ...process.env, MESH_AUTHID: 'alice', MESH_TICKET: await ticket('alice') } },
-    );
+    const { stdout } = await promisify(execFile)(DEBIAN_PYTHON, [PYTHON_CLIENT, gateway.wsUrl, 'realm1', 'json', http.url, websocketTest.name, greeting.name, uniqueName('python'), procedure], {
+      timeout: 30_000,
+      env: { ...process.env, MESH_AUTHID: 'alice', MESH_TICKET: await ticket('alice') },
+    });
     const report = parseJsonExact(stdout) as Record<string, unknown>;
     assert.deepEqual(report, {
       serializer: 'json',

@@ -12,7 +12,27 @@ import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { testConfig, silentLogger, uniqueName } from '../helpers.ts';
 import { RawClient, type Frame } from './raw-client.ts';
 
-const { HELLO, WELCOME, CHALLENGE, AUTHENTICATE, SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBE, UNSUBSCRIBED, PUBLISH, EVENT, CALL, RESULT, ERROR, REGISTER, REGISTERED, UNREGISTER, UNREGISTERED, INVOCATION, YIELD } = MessageType;
+const {
+  HELLO,
+  WELCOME,
+  CHALLENGE,
+  AUTHENTICATE,
+  SUBSCRIBE,
+  SUBSCRIBED,
+  UNSUBSCRIBE,
+  UNSUBSCRIBED,
+  PUBLISH,
+  EVENT,
+  CALL,
+  RESULT,
+  ERROR,
+  REGISTER,
+  REGISTERED,
+  UNREGISTER,
+  UNREGISTERED,
+  INVOCATION,
+  YIELD,
+} = MessageType;
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters-long';
 const APP = uniqueName('app');
@@ -25,17 +45,20 @@ describe('gateway-wamp meta API', () => {
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wamp-meta-'));
-    writeFileSync(join(dir, 'policy.yaml'), [
-      'anonymous: guest',
-      'roles:',
-      '  guest:',
-      `    - { uri: ${APP}, match: prefix, allow: [call, subscribe, publish, register] }`,
-      '  admin:',
-      `    - { uri: ${APP}, match: prefix, allow: [call, subscribe, publish, register] }`,
-      '    - { uri: wamp., match: prefix, allow: [call, subscribe] }',
-      '  watcher:',
-      '    - { uri: wamp., match: prefix, allow: [call, subscribe] }',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      [
+        'anonymous: guest',
+        'roles:',
+        '  guest:',
+        `    - { uri: ${APP}, match: prefix, allow: [call, subscribe, publish, register] }`,
+        '  admin:',
+        `    - { uri: ${APP}, match: prefix, allow: [call, subscribe, publish, register] }`,
+        '    - { uri: wamp., match: prefix, allow: [call, subscribe] }',
+        '  watcher:',
+        '    - { uri: wamp., match: prefix, allow: [call, subscribe] }',
+      ].join('\n'),
+    );
     const config = testConfig({ 'auth.jwtSecret': SECRET, 'auth.policyFile': join(dir, 'policy.yaml'), 'wamp.maxMessageBytes': MAX_MESSAGE_BYTES });
     gateway = await start({ config, logger: silentLogger });
   });
@@ -118,7 +141,9 @@ describe('gateway-wamp meta API', () => {
     assert.deepEqual(await call(admin, 'wamp.session.list', [['guest']]), [[guestId]]);
     assert.deepEqual(await call(admin, 'wamp.session.count', [['admin']]), [1]);
     assert.deepEqual(await call(admin, 'wamp.session.count', [['nobody']]), [0]);
-    assert.deepEqual(await call(admin, 'wamp.session.get', [adminId]), [{ session: adminId, authid: 'alice', authrole: 'admin', authmethod: 'ticket', authprovider: 'jwt', transport: { type: 'websocket', protocol: 'wamp.2.json' } }]);
+    assert.deepEqual(await call(admin, 'wamp.session.get', [adminId]), [
+      { session: adminId, authid: 'alice', authrole: 'admin', authmethod: 'ticket', authprovider: 'jwt', transport: { type: 'websocket', protocol: 'wamp.2.json' } },
+    ]);
     assert.equal(await callError(admin, 'wamp.session.get', [1]), 'wamp.error.no_such_session');
     assert.equal(await callError(admin, 'wamp.session.get', ['one']), 'wamp.error.invalid_argument');
     assert.equal(await callError(admin, 'wamp.session.list', ['guest']), 'wamp.error.invalid_argument');

@@ -72,12 +72,16 @@ describe('gateway-wamp: progressive results and cancellation', () => {
       const caller = await session(protocol);
       caller.send([CALL, 1, { receive_progress: true }, `${TICKER}.tick`, [3]]);
       const frames = [await caller.next(), await caller.next(), await caller.next(), await caller.next()];
-      assert.deepEqual(frames, [
-        [RESULT, 1, { progress: true }, [1], {}],
-        [RESULT, 1, { progress: true }, [2], {}],
-        [RESULT, 1, { progress: true }, [3], {}],
-        [RESULT, 1, {}, [3], {}],
-      ], protocol);
+      assert.deepEqual(
+        frames,
+        [
+          [RESULT, 1, { progress: true }, [1], {}],
+          [RESULT, 1, { progress: true }, [2], {}],
+          [RESULT, 1, { progress: true }, [3], {}],
+          [RESULT, 1, {}, [3], {}],
+        ],
+        protocol,
+      );
     }
     const plain = await session();
     plain.send([CALL, 2, {}, `${TICKER}.tick`, [3]]);
@@ -95,7 +99,16 @@ describe('gateway-wamp: progressive results and cancellation', () => {
     raw.send([YIELD, invocationId, {}, ['done']]);
     const seen = [];
     for await (const envelope of stream) seen.push(envelope);
-    assert.deepEqual([seen, await stream.result], [[[['one'], {}], [['two'], {}]], [['done'], {}]]);
+    assert.deepEqual(
+      [seen, await stream.result],
+      [
+        [
+          [['one'], {}],
+          [['two'], {}],
+        ],
+        [['done'], {}],
+      ],
+    );
   });
 
   it('interrupts a WAMP callee in mode kill, and answers the caller canceled once the callee has answered', async () => {

@@ -62,7 +62,13 @@ const VIOLATIONS: Violation[] = [
   { name: 'a request id past 2^53 that JSON rounds to 2^53', established: true, frame: '[32, 9007199254740993, {}, "a.b"]' },
   { name: 'a request id written as a float', established: true, frame: '[32, 1.0, {}, "a.b"]' },
   { name: 'a request id in exponent notation', established: true, frame: '[32, 1e3, {}, "a.b"]' },
-  { name: 'a msgpack uint64 request id past 2^53', established: true, frame: new Uint8Array([0x94, 0x20, 0xcf, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x80, 0xa3, 0x61, 0x2e, 0x62]), binary: true, protocol: 'wamp.2.msgpack' },
+  {
+    name: 'a msgpack uint64 request id past 2^53',
+    established: true,
+    frame: new Uint8Array([0x94, 0x20, 0xcf, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x80, 0xa3, 0x61, 0x2e, 0x62]),
+    binary: true,
+    protocol: 'wamp.2.msgpack',
+  },
   { name: 'a JSON message in a binary frame', established: false, frame: new TextEncoder().encode(HELLO), binary: true },
   { name: 'a msgpack message in a text frame', established: false, frame: HELLO, protocol: 'wamp.2.msgpack' },
   { name: 'bytes that are not msgpack', established: false, frame: new Uint8Array([0xc1]), binary: true, protocol: 'wamp.2.msgpack' },
@@ -98,14 +104,25 @@ describe('gateway-wamp sessions', () => {
     assert.deepEqual(details.roles, {
       broker: {
         features: {
-          pattern_based_subscription: true, publisher_exclusion: true, publisher_identification: true, session_meta_api: true,
-          subscriber_blackwhite_listing: true, subscription_meta_api: true,
+          pattern_based_subscription: true,
+          publisher_exclusion: true,
+          publisher_identification: true,
+          session_meta_api: true,
+          subscriber_blackwhite_listing: true,
+          subscription_meta_api: true,
         },
       },
       dealer: {
         features: {
-          call_canceling: true, call_timeout: true, caller_identification: true, progressive_call_results: true, registration_meta_api: true,
-          registration_revocation: true, session_meta_api: true, shared_registration: true, testament_meta_api: true,
+          call_canceling: true,
+          call_timeout: true,
+          caller_identification: true,
+          progressive_call_results: true,
+          registration_meta_api: true,
+          registration_revocation: true,
+          session_meta_api: true,
+          shared_registration: true,
+          testament_meta_api: true,
         },
       },
     });

@@ -108,7 +108,11 @@ describe('gateway-wamp pubsub', () => {
     // A one-part prefix keeps its part whole: it would otherwise listen on the whole mesh.
     const one = await subscribe(client, `${root}x`, { match: 'prefix' });
     for (const topic of [`${root}xy`, `${root}x`, `${root}x.y`]) await publishNats(topic, [[topic], {}]);
-    for (const topic of [`${root}x`, `${root}x.y`]) assert.deepEqual((await client.next()).slice(1, 5).filter((_, i) => i !== 1), [one, { topic }, [topic]]);
+    for (const topic of [`${root}x`, `${root}x.y`])
+      assert.deepEqual(
+        (await client.next()).slice(1, 5).filter((_, i) => i !== 1),
+        [one, { topic }, [topic]],
+      );
     await client.close();
   });
 
@@ -219,4 +223,3 @@ describe('gateway-wamp pubsub', () => {
     await client.close();
   });
 });
-

@@ -51,7 +51,12 @@ describe('gateway-wamp rate limits', () => {
     const byRequest = new Map(frames.map((frame) => [(frame[0] === 8 ? frame[2] : frame[1]) as number, frame]));
     assert.deepEqual(byRequest.get(1)!.slice(0, 4), [50, 1, {}, ['Hello, Ada']]);
     assert.deepEqual(byRequest.get(2)!.slice(0, 4), [50, 2, {}, ['Hello, Bob']]);
-    for (const [type, id] of [[48, 3], [16, 4], [32, 5], [64, 6]] as const) {
+    for (const [type, id] of [
+      [48, 3],
+      [16, 4],
+      [32, 5],
+      [64, 6],
+    ] as const) {
       const { uri, details } = errorOf(byRequest.get(id)!, type, id);
       assert.equal(uri, EXHAUSTED);
       assert.ok(typeof details.retry_after === 'number' && details.retry_after >= 1 && details.retry_after <= 60, JSON.stringify(details));

@@ -20,7 +20,10 @@ export class RawClient {
   private readonly waiting: Array<(frame: Frame) => void> = [];
   readonly closed: Promise<Closed>;
 
-  private constructor(readonly ws: WebSocket, read: FrameReader) {
+  private constructor(
+    readonly ws: WebSocket,
+    read: FrameReader,
+  ) {
     ws.on('message', (data: Buffer, isBinary) => {
       const frame = read(data, isBinary);
       const waiter = this.waiting.shift();

@@ -110,7 +110,10 @@ describe('gateway-wamp rpc', () => {
   });
 
   it('answers CANCEL in mode kill or skip with ERROR wamp.error.canceled', async () => {
-    for (const [request, mode] of [[30, 'kill'], [31, 'skip']] as const) {
+    for (const [request, mode] of [
+      [30, 'kill'],
+      [31, 'skip'],
+    ] as const) {
       client.send([CALL, request, {}, `${GREETING}.hello_sleep`, ['slow'], { seconds: 2 }]);
       client.send([49, request, { mode }]);
       const [type, requestType, id, , uri] = await client.next();

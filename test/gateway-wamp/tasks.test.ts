@@ -73,17 +73,20 @@ describe('gateway-wamp: tasks', () => {
   before(async () => {
     server = await OwnNatsServer.start();
     const dir = mkdtempSync(join(tmpdir(), 'wamp-tasks-'));
-    writeFileSync(join(dir, 'policy.json'), JSON.stringify({
-      anonymous: 'guest',
-      roles: {
-        guest: [],
-        clerk: [
-          { uri: 'reports.', match: 'prefix', allow: ['call'] },
-          { uri: 'mesh.tasks.reports.', match: 'prefix', allow: ['subscribe'] },
-        ],
-        operator: [{ uri: 'mesh.tasks.retry', allow: ['call'] }],
-      },
-    }));
+    writeFileSync(
+      join(dir, 'policy.json'),
+      JSON.stringify({
+        anonymous: 'guest',
+        roles: {
+          guest: [],
+          clerk: [
+            { uri: 'reports.', match: 'prefix', allow: ['call'] },
+            { uri: 'mesh.tasks.reports.', match: 'prefix', allow: ['subscribe'] },
+          ],
+          operator: [{ uri: 'mesh.tasks.retry', allow: ['call'] }],
+        },
+      }),
+    );
     const config = testConfig({ 'nats.url': server.url, 'auth.jwtSecret': SECRET, 'auth.policyFile': join(dir, 'policy.json') });
     nc = await connect({ servers: server.url });
     hosted = await hostService(reports, { nc, logger: silentLogger, identity: createIdentityVerifier(config.auth) });
@@ -122,7 +125,7 @@ describe('gateway-wamp: tasks', () => {
     return nextWhere(client, (frame) => (frame[0] === RESULT && frame[1] === id) || (frame[0] === ERROR && frame[1] === CALL && frame[2] === id));
   }
 
-  it('enqueues with mesh.tasks.enqueue and delivers the task\'s progress and success as events', async () => {
+  it("enqueues with mesh.tasks.enqueue and delivers the task's progress and success as events", async () => {
     const clerk = await signIn('clerk');
     const enqueued = await call(clerk, 'mesh.tasks.enqueue', ['reports.render', [], { title: 'q3', pages: 12 }], { key: 'render-q3' });
     assert.equal(enqueued[0], RESULT, JSON.stringify(enqueued));

@@ -29,12 +29,23 @@ describe('readParameters', () => {
   it('is not fooled by parentheses and commas inside default values', () => {
     assert.deepEqual(
       readParameters(Example.prototype.tricky).map((p) => [p.name, p.optional, p.rest]),
-      [['a', false, false], ['b', true, false], ['c', true, false], ['rest', false, true]],
+      [
+        ['a', false, false],
+        ['b', true, false],
+        ['c', true, false],
+        ['rest', false, true],
+      ],
     );
   });
 
   it('refuses destructured parameters, which have no name to bind', () => {
-    assert.throws(() => readParameters(function f({ a }: { a: number }) { return a; }), /destructured/);
+    assert.throws(
+      () =>
+        readParameters(function f({ a }: { a: number }) {
+          return a;
+        }),
+      /destructured/,
+    );
   });
 });
 

@@ -27,10 +27,11 @@ describe('caller', () => {
 
   it('matches many concurrent replies to their requests', async () => {
     const caller = createCaller(nc, { timeoutMs: 5000 });
-    const replies = await Promise.all(
-      Array.from({ length: 500 }, (_, i) => caller.request(`${subject}.echo`, encoder.encode(String(i)))),
+    const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => caller.request(`${subject}.echo`, encoder.encode(String(i)))));
+    assert.deepEqual(
+      replies.map((m) => m.string()),
+      Array.from({ length: 500 }, (_, i) => String(i)),
     );
-    assert.deepEqual(replies.map((m) => m.string()), Array.from({ length: 500 }, (_, i) => String(i)));
     caller.close();
   });
 
@@ -66,12 +67,14 @@ describe('caller', () => {
     const caller = createCaller(nc, { timeoutMs: 5000 });
     let answered!: () => void;
     const lateReplySent = new Promise<void>((resolve) => (answered = resolve));
-    const late = nc.subscribe(`${subject}.late`, { callback: (_e, m) => {
-      setTimeout(() => {
-        m.respond(encoder.encode('late'));
-        answered();
-      }, 100);
-    } });
+    const late = nc.subscribe(`${subject}.late`, {
+      callback: (_e, m) => {
+        setTimeout(() => {
+          m.respond(encoder.encode('late'));
+          answered();
+        }, 100);
+      },
+    });
     await nc.flush();
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
@@ -113,7 +116,9 @@ describe('caller', () => {
     const relay = `nats://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     const echo = nc.subscribe(`${marker}.echo`, { callback: (_e, m) => void m.respond(m.data) });
     await nc.flush();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay, `${marker}.echo`, String(coalesce)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay, `${marker}.echo`, String(coalesce)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.on('data', (data: Buffer) => (output += data.toString()));
     await once(child, 'exit');

@@ -23,13 +23,17 @@ function mesh(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** Every complete line of a process's output parsed as JSON; a line that is not JSON fails the test. */
 function jsonLines(output: string): Record<string, unknown>[] {
-  return output.split('\n').slice(0, -1).filter(Boolean).map((line) => {
-    try {
-      return JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new Error(`not a JSON log line: ${line}`);
-    }
-  });
+  return output
+    .split('\n')
+    .slice(0, -1)
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new Error(`not a JSON log line: ${line}`);
+      }
+    });
 }
 
 async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
@@ -79,7 +83,10 @@ describe('mesh up', () => {
     child.kill('SIGINT');
     await once(child, 'exit');
     assert.equal(failing().length, 1);
-    assert.deepEqual(restarts().map((line) => Number(/restarting in (\d+) ms/.exec(String(line.msg))![1])), [20, 40, 80, 80]);
+    assert.deepEqual(
+      restarts().map((line) => Number(/restarting in (\d+) ms/.exec(String(line.msg))![1])),
+      [20, 40, 80, 80],
+    );
     for (const line of jsonLines(output)) assert.equal(typeof line.level, 'number', 'every line is a pino line');
     assert.equal(fatal()[0]!.level, 60);
     assert.match(String(fatal()[0]!.msg), /cannot find '\/nonexistent\/service'/);
@@ -114,14 +121,25 @@ export default class SleepService {
     child.stdout.on('data', (d) => (stdout += d));
     const nc = await connect({ servers: NATS_URL });
     const client = createClient(nc, { timeoutMs: 10_000 });
-    await until(async () => (await client.call(`${name}.nap`, [0]).then(() => true, () => false)), 'the service to answer');
+    await until(
+      async () =>
+        await client.call(`${name}.nap`, [0]).then(
+          () => true,
+          () => false,
+        ),
+      'the service to answer',
+    );
     const inFlight = client.call(`${name}.nap`, [1000]);
     await new Promise((r) => setTimeout(r, 200));
     child.kill('SIGTERM');
     assert.deepEqual(await inFlight, [['rested'], {}]);
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
-    const requests = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    const requests = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request');
     assert.ok(requests.length >= 2, 'one debug line per request');
     for (const line of requests) {
       assert.equal(line.subject, `${name}.nap`);
@@ -139,7 +157,10 @@ describe('mesh config', () => {
     const defaults = JSON.parse(stdout) as { http: { port: number }; nats: { url: string[] } };
     assert.equal(defaults.http.port, 5000);
     assert.deepEqual(defaults.nats.url, ['nats://127.0.0.1:4222']);
-    const effective = JSON.parse((await run(process.execPath, [MESH, 'config', '--log-level', 'warn'], { env: { ...process.env, HTTP_PORT: '6123' } })).stdout) as { http: { port: number }; log: { level: string } };
+    const effective = JSON.parse((await run(process.execPath, [MESH, 'config', '--log-level', 'warn'], { env: { ...process.env, HTTP_PORT: '6123' } })).stdout) as {
+      http: { port: number };
+      log: { level: string };
+    };
     assert.equal(effective.http.port, 6123);
     assert.equal(effective.log.level, 'warn');
   });
@@ -148,10 +169,13 @@ describe('mesh config', () => {
     const shown = JSON.parse((await run(process.execPath, [MESH, 'config'], { env: { ...process.env, DATA_DIR: '/srv/data' } })).stdout) as Record<string, Record<string, unknown>>;
     assert.deepEqual([shown.http?.port, shown.wamp?.port, shown.database?.dataDir, shown.up?.dataDir], [5000, 8080, '/srv/data', '/srv/data']);
     const dir = mkdtempSync(join(tmpdir(), 'mesh-config-'));
-    writeFileSync(join(dir, 'index.ts'), `import { configSection, z } from ${JSON.stringify(MESH_INDEX)};
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import { configSection, z } from ${JSON.stringify(MESH_INDEX)};
 export const settings = configSection('greeter', z.strictObject({ greeting: z.string().default('Hello') }), { GREETER_GREETING: 'greeting' });
 export default class Greeter { name = 'greeter_service'; }
-`);
+`,
+    );
     writeFileSync(join(dir, 'mesh.config.json'), JSON.stringify({ greeter: { greeting: 'Hi' } }));
     const withGreeter = await run(process.execPath, [MESH, '--config', join(dir, 'mesh.config.json'), 'config', dir]);
     assert.deepEqual((JSON.parse(withGreeter.stdout) as { greeter: unknown }).greeter, { greeting: 'Hi' });
@@ -164,7 +188,9 @@ export default class Greeter { name = 'greeter_service'; }
 describe('mesh gateway', () => {
   it("runs a gateway by path, --port setting the port of the gateway's own section", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mesh-gateway-'));
-    writeFileSync(join(dir, 'index.ts'), `import { once } from 'node:events';
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { configSection, setting, z, type ProcessContext } from ${JSON.stringify(MESH_INDEX)};
 export const settings = configSection('echo', z.strictObject({ host: z.string().default('127.0.0.1'), port: setting.port.default(0), greeting: z.string().default('hi') }), { ECHO_GREETING: 'greeting' });
@@ -174,7 +200,8 @@ export async function start({ config }: ProcessContext) {
   await once(server, 'listening');
   return { url: \`http://\${echo.host}:\${echo.port}\`, stop: async () => void server.close() };
 }
-`);
+`,
+    );
     const port = await freePort();
     const child = mesh(['gateway', dir, '--port', String(port)], { ECHO_GREETING: 'hello' });
     const url = `http://127.0.0.1:${port}/health`;
@@ -213,7 +240,7 @@ describe('mesh call', () => {
 });
 
 describe('a password in NATS_URL', () => {
-  it('is masked wherever the CLI prints the URL: mesh config, mesh ls and mesh call errors, mesh run\'s fatal start-up log', async () => {
+  it("is masked wherever the CLI prints the URL: mesh config, mesh ls and mesh call errors, mesh run's fatal start-up log", async () => {
     const password = 'pa55-in-the-url';
     const env = { ...process.env, NATS_URL: `nats://bob:${password}@127.0.0.1:${await freePort()}`, LOG_FORMAT: 'json' };
     const outputOf = async (args: string[]) => {

@@ -25,8 +25,26 @@ class WelcomeService {
 }
 const ROOT = new URL('../../', import.meta.url).pathname;
 const mesh = (...args: string[]) => run(process.execPath, [join(ROOT, 'bin/mesh.js'), ...args], { env: { ...process.env, NATS_URL, LOG_LEVEL: 'silent' }, cwd: ROOT });
-const TSC = ['--noEmit', '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--experimentalDecorators', '--allowImportingTsExtensions', '--skipLibCheck', '--types', 'node'];
-const tsc = (file: string) => run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), ...TSC, file], { cwd: ROOT }).then(() => '', (err: { stdout: string }) => err.stdout || 'failed');
+const TSC = [
+  '--noEmit',
+  '--strict',
+  '--target',
+  'ES2022',
+  '--module',
+  'NodeNext',
+  '--moduleResolution',
+  'NodeNext',
+  '--experimentalDecorators',
+  '--allowImportingTsExtensions',
+  '--skipLibCheck',
+  '--types',
+  'node',
+];
+const tsc = (file: string) =>
+  run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), ...TSC, file], { cwd: ROOT }).then(
+    () => '',
+    (err: { stdout: string }) => err.stdout || 'failed',
+  );
 
 describe('typed clients and the discovery commands', () => {
   let nc: NatsConnection;
@@ -67,7 +85,9 @@ describe('typed clients and the discovery commands', () => {
     const out = join(dir, 'mesh-client.ts');
     await mesh('client', '--out', out, '--service', greeting.name, '--import-from', '../../mesh/index.ts');
     assert.match(readFileSync(out, 'utf8'), /hello\(first_name: string\): Promise<string>;\n.*\n {2}hello\(first_name: string, last_name: string\): Promise<string>;/);
-    writeFileSync(join(dir, 'good.ts'), `import { connect } from '@nats-io/transport-node';
+    writeFileSync(
+      join(dir, 'good.ts'),
+      `import { connect } from '@nats-io/transport-node';
 import { createMeshClient } from './mesh-client.ts';
 import { createClient } from '../../mesh/index.ts';
 import type GreetingService from '../../services/greeting/index.ts';
@@ -81,8 +101,11 @@ console.log(JSON.stringify([a, b, c]));
 generated.close();
 typed.close();
 await nc.close();
-`);
-    writeFileSync(join(dir, 'bad.ts'), `import type { NatsConnection } from '@nats-io/transport-node';
+`,
+    );
+    writeFileSync(
+      join(dir, 'bad.ts'),
+      `import type { NatsConnection } from '@nats-io/transport-node';
 import { createMeshClient } from './mesh-client.ts';
 import { createClient } from '../../mesh/index.ts';
 import type GreetingService from '../../services/greeting/index.ts';
@@ -90,7 +113,8 @@ declare const nc: NatsConnection;
 await createMeshClient(nc).${greeting.name}.hello(42);
 await createClient<{ ${greeting.name}: GreetingService }>(nc).${greeting.name}.hello(42);
 await createClient<{ ${greeting.name}: GreetingService }>(nc).${greeting.name}.goodbye('Bob');
-`);
+`,
+    );
     const [good, bad] = await Promise.all([tsc(join(dir, 'good.ts')), tsc(join(dir, 'bad.ts'))]);
     assert.equal(good, '');
     assert.match(bad, /bad\.ts\(6,\d+\): error TS2769/);
@@ -103,7 +127,9 @@ await createClient<{ ${greeting.name}: GreetingService }>(nc).${greeting.name}.g
   it('types a generated call the way the runtime binds it: a trailing object is keyword arguments, never a positional one', async () => {
     const out = join(dir, 'welcome-client.ts');
     await mesh('client', '--out', out, '--service', welcome.name, '--import-from', '../../mesh/index.ts');
-    writeFileSync(join(dir, 'welcome-good.ts'), `import { connect } from '@nats-io/transport-node';
+    writeFileSync(
+      join(dir, 'welcome-good.ts'),
+      `import { connect } from '@nats-io/transport-node';
 import { createMeshClient } from './welcome-client.ts';
 const nc = await connect({ servers: ${JSON.stringify(NATS_URL)} });
 const client = createMeshClient(nc);
@@ -112,12 +138,16 @@ const b: string = await client.${welcome.name}.welcome('P', { age: 3, options: {
 console.log(JSON.stringify([a, b]));
 client.close();
 await nc.close();
-`);
-    writeFileSync(join(dir, 'welcome-bad.ts'), `import type { NatsConnection } from '@nats-io/transport-node';
+`,
+    );
+    writeFileSync(
+      join(dir, 'welcome-bad.ts'),
+      `import type { NatsConnection } from '@nats-io/transport-node';
 import { createMeshClient } from './welcome-client.ts';
 declare const nc: NatsConnection;
 await createMeshClient(nc).${welcome.name}.welcome('P', 3, { city: 'Rome' });
-`);
+`,
+    );
     const [good, bad] = await Promise.all([tsc(join(dir, 'welcome-good.ts')), tsc(join(dir, 'welcome-bad.ts'))]);
     assert.equal(good, '');
     assert.match(bad, /welcome-bad\.ts\(4,\d+\): error TS2353: .*'city' does not exist/);

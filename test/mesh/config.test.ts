@@ -16,16 +16,19 @@ function configFile(content: unknown): string {
   return path;
 }
 
-const refused = (read: () => unknown, pattern: RegExp) =>
-  assert.throws(read, (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
+const refused = (read: () => unknown, pattern: RegExp) => assert.throws(read, (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
 const rejects = (sources: Parameters<typeof loadConfig>[0], pattern: RegExp) => refused(() => loadConfig(sources), pattern);
 
 /** A component's section, declared as a gateway or a service declares its own. */
-const greeter = configSection('greeter', z.strictObject({
-  greeting: z.string().min(1).default('Hello'),
-  port: setting.port.default(7000),
-  shout: setting.boolean.default(false),
-}), { GREETER_GREETING: 'greeting', GREETER_PORT: 'port', GREETER_SHOUT: 'shout' });
+const greeter = configSection(
+  'greeter',
+  z.strictObject({
+    greeting: z.string().min(1).default('Hello'),
+    port: setting.port.default(7000),
+    shout: setting.boolean.default(false),
+  }),
+  { GREETER_GREETING: 'greeting', GREETER_PORT: 'port', GREETER_SHOUT: 'shout' },
+);
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {

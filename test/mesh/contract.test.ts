@@ -130,9 +130,7 @@ describe('declared contracts', () => {
     for (const [field, { phrase, accepts }] of Object.entries(EXPECTED)) {
       for (const [type, value] of Object.entries(JSON_VALUES)) {
         if (accepts.includes(type)) continue;
-        await refused('types', [[], { ...VALID, [field]: value }], `${field} must be ${phrase}, got ${type}`, [
-          { field, message: `must be ${phrase}, got ${type}` },
-        ]);
+        await refused('types', [[], { ...VALID, [field]: value }], `${field} must be ${phrase}, got ${type}`, [{ field, message: `must be ${phrase}, got ${type}` }]);
         checked++;
       }
     }
@@ -143,9 +141,7 @@ describe('declared contracts', () => {
   it('refuses a missing argument, and null where a default exists (null is a value, not an absence)', async () => {
     await refused('hello', [[], {}], 'first_name is required', [{ field: 'first_name', message: 'is required' }]);
     await refused('hello', [], 'first_name is required', [{ field: 'first_name', message: 'is required' }]);
-    await refused('hello', [['Bob', null]], 'last_name must be a string, got null', [
-      { field: 'last_name', message: 'must be a string, got null' },
-    ]);
+    await refused('hello', [['Bob', null]], 'last_name must be a string, got null', [{ field: 'last_name', message: 'must be a string, got null' }]);
   });
 
   it('reports every failing field, in order, with a dotted path into nested values', async () => {
@@ -163,7 +159,7 @@ describe('declared contracts', () => {
     await refused('hello', [['Bob'], { first_name: 'Bob' }], `${SERVICE}.hello got multiple values for argument 'first_name'`);
   });
 
-  it('words every check zod leaves to its defaults the house way, none of zod\'s own phrasing', async () => {
+  it("words every check zod leaves to its defaults the house way, none of zod's own phrasing", async () => {
     const valid = { age: 1, code: 'ab', tags: [], size: 'S', email: 'a@b.org', step: 10, options: { city: 'Rome' } };
     assert.deepEqual(await request('bounded', [[], valid]), [[[1, 'ab', [], 'S', 'a@b.org', 10, { city: 'Rome' }]], {}]);
     const details = [
@@ -237,9 +233,6 @@ describe('declared contracts', () => {
   });
 
   it('refuses a procedure that is both variadic and declares params', () => {
-    assert.throws(
-      () => rpc({ variadic: true, params: z.object({}) })(class {}.prototype, 'both', { value: async () => {} }),
-      /cannot be both variadic and declare params/,
-    );
+    assert.throws(() => rpc({ variadic: true, params: z.object({}) })(class {}.prototype, 'both', { value: async () => {} }), /cannot be both variadic and declare params/);
   });
 });

@@ -92,7 +92,10 @@ describe('event handlers', () => {
     for (const n of sent) client.publish(POOLED, [n]);
     await until(() => a.pooled.length + b.pooled.length >= sent.length, 'the pooled events');
     await sleep(100);
-    assert.deepEqual([...a.pooled, ...b.pooled].sort((x, y) => x - y), sent);
+    assert.deepEqual(
+      [...a.pooled, ...b.pooled].sort((x, y) => x - y),
+      sent,
+    );
     assert.deepEqual(hosted[0]!.eventStats().find((s) => s.subject === POOLED)?.queue, `${SERVICE}.events`);
   });
 
@@ -106,8 +109,10 @@ describe('event handlers', () => {
   });
 
   it('binds [args, kwargs] to the parameters (keyword arguments it does not declare left out), counts failures and bad payloads, and keeps going', async () => {
-    const total = () => [...hosted[0]!.eventStats(), ...hosted[1]!.eventStats()].filter((s) => s.subject === GREETED)
-      .reduce((sum, s) => ({ handled: sum.handled + s.handled, failed: sum.failed + s.failed, invalid: sum.invalid + s.invalid }), { handled: 0, failed: 0, invalid: 0 });
+    const total = () =>
+      [...hosted[0]!.eventStats(), ...hosted[1]!.eventStats()]
+        .filter((s) => s.subject === GREETED)
+        .reduce((sum, s) => ({ handled: sum.handled + s.handled, failed: sum.failed + s.failed, invalid: sum.invalid + s.invalid }), { handled: 0, failed: 0, invalid: 0 });
     client.publish(GREETED, ['Bob'], { greeting: 'Hi' });
     client.publish(GREETED, ['boom']);
     nc.publish(GREETED, new TextEncoder().encode('not json'));

@@ -36,9 +36,15 @@ describe('warnIfOpen', () => {
     assert.match(warnings()[0]!.msg, /gateway-http listens on 0\.0\.0\.0 with no authentication/);
   });
 
-  for (const [name, start, setting] of [['gateway-http', startHttp, 'http.host'], ['gateway-wamp', startWamp, 'wamp.host']] as const) {
+  for (const [name, start, setting] of [
+    ['gateway-http', startHttp, 'http.host'],
+    ['gateway-wamp', startWamp, 'wamp.host'],
+  ] as const) {
     it(`${name} warns once at start on 0.0.0.0 and not on 127.0.0.1`, async () => {
-      for (const [host, expected] of [['0.0.0.0', 1], ['127.0.0.1', 0]] as const) {
+      for (const [host, expected] of [
+        ['0.0.0.0', 1],
+        ['127.0.0.1', 0],
+      ] as const) {
         const { logger, warnings } = capturingLogger();
         const gateway = await start({ config: testConfig({ [setting]: host }), logger });
         await gateway.stop();

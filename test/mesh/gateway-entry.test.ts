@@ -41,7 +41,7 @@ describe('the gateways build on nats-mesh/gateway', () => {
       "const e = await import('../mesh/e.ts');",
       "import '../mesh/f.ts';",
       "// import { g } from '../mesh/g.ts';",
-      "const h = \"from '../mesh/h.ts'\";",
+      'const h = "from \'../mesh/h.ts\'";',
     ].join('\n');
     assert.deepEqual(specifiersOf(source), ['../mesh/wire/a.ts', '../mesh/b.ts', '../mesh/c.ts', '../mesh/d.ts', '../mesh/e.ts', '../mesh/f.ts']);
   });

@@ -25,9 +25,13 @@ function upwardImports(folder: string): string[] {
 
 describe('mesh/ folders', () => {
   it('are exactly the ones the architecture lists, besides the entry points', () => {
-    const folders = readdirSync(MESH, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const folders = readdirSync(MESH, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
     assert.deepEqual(folders.sort(), [...ORDER].sort());
-    const files = readdirSync(MESH, { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+    const files = readdirSync(MESH, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
     assert.deepEqual(files.sort(), ['cli.ts', 'gateway.ts', 'index.ts', 'testing.ts']);
   });
 

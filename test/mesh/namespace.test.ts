@@ -55,7 +55,11 @@ describe('namespaces on one NATS server', () => {
   before(async () => {
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
-    for (const [mesh, namespace] of [['a', 'a'], ['b', 'b'], ['none', undefined]] as const) {
+    for (const [mesh, namespace] of [
+      ['a', 'a'],
+      ['b', 'b'],
+      ['none', undefined],
+    ] as const) {
       const config = testConfig({ 'nats.url': server.url, 'nats.namespace': namespace });
       meshes.set(mesh, { config, running: await runServices([greeterOf(mesh)], { config, logger: silentLogger }) });
     }
@@ -68,7 +72,11 @@ describe('namespaces on one NATS server', () => {
   });
 
   it('calls through a client reach the service of the client’s namespace only', async () => {
-    for (const [mesh, namespace] of [['a', 'a'], ['b', 'b'], ['none', null]] as const) {
+    for (const [mesh, namespace] of [
+      ['a', 'a'],
+      ['b', 'b'],
+      ['none', null],
+    ] as const) {
       const client = createClient(nc, { namespace });
       assert.deepEqual(await client.call('greeting_service.hello', ['Bob']), [[`${mesh}: Hello, Bob`], {}]);
       client.close();
@@ -85,11 +93,14 @@ describe('namespaces on one NATS server', () => {
   it('advertises the namespace in $SRV.INFO, with prefixed subjects in the queue group a.q', async () => {
     const infos = await askServices(nc, 'INFO', 'greeting_service', { maxWaitMs: 1000, silenceMs: 200 });
     const seen = infos.map((info) => [info.metadata?.namespace ?? 'none', info.endpoints.map((e) => `${e.subject} ${e.queue_group}`)]);
-    assert.deepEqual(new Map(seen as [string, string[]][]), new Map([
-      ['a', ['a.greeting_service.hello a.q']],
-      ['b', ['b.greeting_service.hello b.q']],
-      ['none', ['greeting_service.hello q']],
-    ]));
+    assert.deepEqual(
+      new Map(seen as [string, string[]][]),
+      new Map([
+        ['a', ['a.greeting_service.hello a.q']],
+        ['b', ['b.greeting_service.hello b.q']],
+        ['none', ['greeting_service.hello q']],
+      ]),
+    );
     assert.equal(seen.length, 3);
   });
 
@@ -99,9 +110,18 @@ describe('namespaces on one NATS server', () => {
     assert.deepEqual(others, []);
     assert.deepEqual([greeting!.name, greeting!.instances, greeting!.procedures.map((p) => p.subject)], ['greeting_service', [aId], ['greeting_service.hello']]);
     const figures = await gatherStats(nc, { logger: silentLogger, waitMs: 300, namespace: 'a' });
-    assert.deepEqual(figures.map((f) => [f.procedure, f.instance]), [['greeting_service.hello', aId]]);
-    assert.deepEqual((await pingService(nc, 'greeting_service', 1000, 'a')).map((p) => p.id), [aId]);
-    assert.deepEqual((await gatherCliStats(nc, 'greeting_service', 'a', 1000)).map((r) => [r.subject, r.instances]), [['greeting_service.hello', 1]]);
+    assert.deepEqual(
+      figures.map((f) => [f.procedure, f.instance]),
+      [['greeting_service.hello', aId]],
+    );
+    assert.deepEqual(
+      (await pingService(nc, 'greeting_service', 1000, 'a')).map((p) => p.id),
+      [aId],
+    );
+    assert.deepEqual(
+      (await gatherCliStats(nc, 'greeting_service', 'a', 1000)).map((r) => [r.subject, r.instances]),
+      [['greeting_service.hello', 1]],
+    );
   });
 
   async function meshInstance(mesh: string) {
@@ -191,7 +211,11 @@ describe('namespaces on one NATS server', () => {
 
   it('refuses a namespace that is not one NATS token, naming the setting', () => {
     for (const bad of ['a.b', '*', '$SYS', '_INBOX', 'a b']) {
-      assert.throws(() => testConfig({ 'nats.namespace': bad }), (err: Error) => err instanceof ConfigError && /nats\.namespace \(command line\): must/.test(err.message), bad);
+      assert.throws(
+        () => testConfig({ 'nats.namespace': bad }),
+        (err: Error) => err instanceof ConfigError && /nats\.namespace \(command line\): must/.test(err.message),
+        bad,
+      );
     }
     assert.throws(() => loadConfig({ env: { MESH_NAMESPACE: 'a.b' }, file: undefined }), /nats\.namespace \(environment MESH_NAMESPACE\): must be one token/);
     assert.equal(loadConfig({ env: { MESH_NAMESPACE: 'team-1' }, file: undefined }).nats.namespace, 'team-1');

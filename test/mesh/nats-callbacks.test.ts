@@ -25,7 +25,12 @@ describe('guarded NATS callbacks', () => {
   });
 
   for (const [kind, fail] of [
-    ['throws', () => { throw new RangeError('Too deep objects in depth 101'); }],
+    [
+      'throws',
+      () => {
+        throw new RangeError('Too deep objects in depth 101');
+      },
+    ],
     ['rejects', () => Promise.reject(new RangeError('Too deep objects in depth 101'))],
   ] as const) {
     it(`a callback that ${kind} answers its caller INTERNAL under an error id, and the next request is served`, async () => {
@@ -87,10 +92,21 @@ describe('the one door for NATS callbacks', () => {
   it(`no module but ${DOOR} subscribes with a callback or iterates status`, () => {
     const root = join(import.meta.dirname, '..', '..');
     const files = GUARDED_FOLDERS.flatMap((folder) => sourceFiles(join(root, folder)));
-    const program = ts.createProgram(files, { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, noEmit: true, experimentalDecorators: true, skipLibCheck: true });
+    const program = ts.createProgram(files, {
+      target: ts.ScriptTarget.ESNext,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      allowImportingTsExtensions: true,
+      noEmit: true,
+      experimentalDecorators: true,
+      skipLibCheck: true,
+    });
     const checker = program.getTypeChecker();
     const doorsOf = (file: string) => callbackDoors(file, checker, program.getSourceFile(file)!);
-    const outside = files.filter((file) => relative(root, file) !== DOOR).flatMap(doorsOf).map((place) => relative(root, place));
+    const outside = files
+      .filter((file) => relative(root, file) !== DOOR)
+      .flatMap(doorsOf)
+      .map((place) => relative(root, place));
     assert.deepEqual(outside, []);
     assert.ok(doorsOf(join(root, DOOR)).length >= 2, 'the door itself is seen by the check');
   });

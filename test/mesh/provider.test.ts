@@ -90,7 +90,10 @@ describe('dependency providers', () => {
       @rpc async nothing() {}
     }
     await assert.rejects(hostService(new Fragile(), { nc, logger: silentLogger }), /could not open broken \(field third\): no such database/);
-    assert.deepEqual(events.filter((e) => e.startsWith('close')), ['close second at 0', 'close first at 0']);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('close')),
+      ['close second at 0', 'close first at 0'],
+    );
 
     events.length = 0;
     class FailingStart {
@@ -102,6 +105,9 @@ describe('dependency providers', () => {
       @rpc async nothing() {}
     }
     await assert.rejects(hostService(new FailingStart(), { nc, logger: silentLogger }), /onStart failed/);
-    assert.deepEqual(events.filter((e) => e.startsWith('close')), ['close counter at 0']);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('close')),
+      ['close counter at 0'],
+    );
   });
 });

@@ -67,7 +67,10 @@ describe('procedure registry', () => {
     // The announcement went out before the host's flush, so the server delivered it before this flush's reply.
     await own.flush();
     assert.deepEqual(registry.get(`${name}.ping`)?.services, [name]);
-    assert.deepEqual((await registry.lookup(`${name}.ping`))?.instances.map((i) => i.service), [name]);
+    assert.deepEqual(
+      (await registry.lookup(`${name}.ping`))?.instances.map((i) => i.service),
+      [name],
+    );
     assert.ok(registry.generation > generation, 'what is built from list() is built again');
     await nc.flush();
     assert.equal(queries.seen, 0);
@@ -139,7 +142,12 @@ describe('procedure registry with a rogue responder', () => {
 
   it('ignores malformed INFO replies and keeps the well-formed ones', async (t) => {
     const info = (name: string, endpoints: unknown, extra: object = {}) => ({
-      type: 'io.nats.micro.v1.info_response', name, id: 'x1', version: '1.0.0', endpoints, ...extra,
+      type: 'io.nats.micro.v1.info_response',
+      name,
+      id: 'x1',
+      version: '1.0.0',
+      endpoints,
+      ...extra,
     });
     const rogue = respondToInfo([
       'not json {',
@@ -188,11 +196,7 @@ describe('procedure registry with a rogue responder', () => {
         { name: 'some', subject: 'beats.some', metadata: id === 'c' ? {} : endpointMeta },
       ],
     });
-    const rogue = respondToInfo([
-      reply('a', { heartbeat_ms: '2000' }),
-      reply('b', {}, { heartbeat_ms: '1500' }),
-      reply('c', { heartbeat_ms: '3000' }),
-    ]);
+    const rogue = respondToInfo([reply('a', { heartbeat_ms: '2000' }), reply('b', {}, { heartbeat_ms: '1500' }), reply('c', { heartbeat_ms: '3000' })]);
     t.after(() => rogue.unsubscribe());
     const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
     t.after(() => registry.close());

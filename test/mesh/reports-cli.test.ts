@@ -59,7 +59,7 @@ describe('mesh reports', () => {
     const traced = headers();
     traced.set('traceparent', `00-${TRACE_ID}-00f067aa0ba902b7-01`);
     const crash = await nc.request(`${relay.name}.crash`, '[[], {}]', { timeout: 5000, headers: traced });
-    errorId = (crash.json<{ error: { id: string } }>()).error.id;
+    errorId = crash.json<{ error: { id: string } }>().error.id;
     assert.match(errorId, ERROR_ID);
     await nc.request(`${relay.name}.nap`, '[[], {}]', { timeout: 5000 });
   });
@@ -76,10 +76,7 @@ describe('mesh reports', () => {
       return all.some((line) => line.includes(`${relay.name}.nap`)) && all.some((line) => line.includes(`${relay.name}.crash`)) ? all : undefined;
     }, 'both reports in the text output');
     const crashAt = lines.findIndex((line) => line.includes(`${relay.name}.crash`));
-    assert.match(
-      lines[crashAt]!,
-      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z CRASH ${relay.name}\\.crash [\\d.]+ ms caller=anonymous trace=${TRACE_ID} error=${errorId} internal error$`),
-    );
+    assert.match(lines[crashAt]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z CRASH ${relay.name}\\.crash [\\d.]+ ms caller=anonymous trace=${TRACE_ID} error=${errorId} internal error$`));
     // The stack's first frames follow, the first in the handler that threw.
     assert.match(lines[crashAt + 1]!, /^\s+at .*crash .*relay\.ts/);
     const slow = lines.find((line) => line.includes(`${relay.name}.nap`))!;
@@ -88,14 +85,16 @@ describe('mesh reports', () => {
 
   it('prints each report as one JSON line with --json', async () => {
     const reports = await until(() => {
-      const mine = json.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Report).filter((r) => r.service === relay.name);
+      const mine = json
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Report)
+        .filter((r) => r.service === relay.name);
       return mine.length === 2 ? mine : undefined;
     }, 'both reports as JSON');
     const crash = reports.find((r) => r.kind === 'crash')!;
-    assert.deepEqual(
-      [crash.procedure, crash.error_id, crash.trace_id, crash.caller, crash.message],
-      [`${relay.name}.crash`, errorId, TRACE_ID, undefined, 'internal error'],
-    );
+    assert.deepEqual([crash.procedure, crash.error_id, crash.trace_id, crash.caller, crash.message], [`${relay.name}.crash`, errorId, TRACE_ID, undefined, 'internal error']);
     assert.match(crash.stack ?? '', /^Error: the relay broke\n\s+at /);
     const slow = reports.find((r) => r.kind === 'slow')!;
     assert.deepEqual([slow.procedure, slow.threshold_ms], [`${relay.name}.nap`, 50]);

@@ -54,7 +54,11 @@ describe('request headers', () => {
   }
 
   it('reads the deadline, identity and trace context a mesh caller sends', async () => {
-    const msg = await send([['Mesh-Deadline', '1764089384550'], ['Mesh-Identity', 'token'], ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']]);
+    const msg = await send([
+      ['Mesh-Deadline', '1764089384550'],
+      ['Mesh-Identity', 'token'],
+      ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    ]);
     assert.deepEqual(readRequestHeaders(msg), {
       contentType: undefined,
       heartbeat: false,

@@ -5,17 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { createIdentityVerifier, IDENTITY_HEADER, meshKeyOf, mintIdentityToken } from '../../mesh/auth/index.ts';
-import {
-  callFrom,
-  createClient,
-  currentCall,
-  hostService,
-  MeshError,
-  rpc,
-  Service,
-  type HostedService,
-  type MeshClient,
-} from '../../mesh/gateway.ts';
+import { callFrom, createClient, currentCall, hostService, MeshError, rpc, Service, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import { DEADLINE_HEADER } from '../../mesh/wire/propagation.ts';
 import { NATS_URL, silentLogger, testConfig, uniqueName } from '../helpers.ts';
 

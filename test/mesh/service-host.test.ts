@@ -5,17 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { askServices } from '../../mesh/wire/micro.ts';
-import {
-  createClient,
-  hostService,
-  MeshError,
-  reply,
-  rpc,
-  Service,
-  type HostedService,
-  type Kwargs,
-  type MeshClient,
-} from '../../mesh/gateway.ts';
+import { createClient, hostService, MeshError, reply, rpc, Service, type HostedService, type Kwargs, type MeshClient } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import { errorTextWithoutId, NATS_URL, silentLogger, uniqueName, withoutErrorId } from '../helpers.ts';
 
@@ -66,10 +56,7 @@ describe('service host', () => {
   before(async () => {
     nc = await connect({ servers: NATS_URL });
     client = createClient(nc, { timeoutMs: 5000 });
-    hosted = [
-      await hostService(new ExampleService('a'), { nc, logger: silentLogger }),
-      await hostService(new ExampleService('b'), { nc, logger: silentLogger }),
-    ];
+    hosted = [await hostService(new ExampleService('a'), { nc, logger: silentLogger }), await hostService(new ExampleService('b'), { nc, logger: silentLogger })];
   });
 
   after(async () => {
@@ -153,7 +140,10 @@ describe('service host', () => {
     const infos = await askServices(nc, 'INFO', SERVICE, { maxWaitMs: 2000, silenceMs: 300 });
     assert.equal(infos.length, 2);
     const subjects = infos[0]!.endpoints.map((e) => e.subject).sort();
-    assert.deepEqual(subjects, ['broken', 'echo', 'missing', 'nothing', 'pair', 'whoami'].map((m) => `${SERVICE}.${m}`));
+    assert.deepEqual(
+      subjects,
+      ['broken', 'echo', 'missing', 'nothing', 'pair', 'whoami'].map((m) => `${SERVICE}.${m}`),
+    );
     assert.equal(infos[0]!.endpoints.find((e) => e.name === 'pair')?.metadata?.parameters, 'a, b?');
     assert.equal(infos[0]!.endpoints.find((e) => e.name === 'pair')?.queue_group, 'q');
     let requests = 0;

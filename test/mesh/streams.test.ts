@@ -93,7 +93,11 @@ describe('streams and cancellation', () => {
     const stream = client.stream(`${COUNTER}.count`, [3]);
     const seen = [];
     for await (const envelope of stream) seen.push(envelope);
-    assert.deepEqual(seen, [[[1], {}], [[2], {}], [[3], {}]]);
+    assert.deepEqual(seen, [
+      [[1], {}],
+      [[2], {}],
+      [[3], {}],
+    ]);
     assert.deepEqual(await stream.result, [['done'], {}]);
   });
 
@@ -106,7 +110,13 @@ describe('streams and cancellation', () => {
     const stream = client.stream(`${COUNTER}.countdown`, [3]);
     const seen = [];
     for await (const [[value]] of stream) seen.push(value);
-    assert.deepEqual([seen, await stream.result], [[3, 2, 1], [['liftoff'], {}]]);
+    assert.deepEqual(
+      [seen, await stream.result],
+      [
+        [3, 2, 1],
+        [['liftoff'], {}],
+      ],
+    );
   });
 
   it("a caller's cancel aborts the handler's signal with CANCELED, and its work stops", async () => {
@@ -153,7 +163,14 @@ describe('streams and cancellation', () => {
     headers.set('Mesh-Stream', '1');
     nc.publish(`${COUNTER}.count`, jsonCodec.encode([[2], {}]), { reply: inbox, headers });
     await until(() => received.length === 3);
-    assert.deepEqual(received.map((m) => [m.headers?.get('Mesh-Progress') ?? '', m.json()]), [['1', [[1], {}]], ['1', [[2], {}]], ['', [['done'], {}]]]);
+    assert.deepEqual(
+      received.map((m) => [m.headers?.get('Mesh-Progress') ?? '', m.json()]),
+      [
+        ['1', [[1], {}]],
+        ['1', [[2], {}]],
+        ['', [['done'], {}]],
+      ],
+    );
 
     const waitInbox = createInbox();
     const answers: Msg[] = [];

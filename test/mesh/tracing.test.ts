@@ -60,7 +60,14 @@ function meshProcess(args: string[], env: NodeJS.ProcessEnv): Child {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  return { process: child, lines: () => out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return {
+    process: child,
+    lines: () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
@@ -116,7 +123,7 @@ describe('trace context, error ids and reports across processes', () => {
     receiver.server.close();
   });
 
-  it('keeps the caller\'s trace id in every log line and span of all three processes, with correct parent links', async () => {
+  it("keeps the caller's trace id in every log line and span of all three processes, with correct parent links", async () => {
     const res = await post(`${FRONT}.relay`, '[["hi"]]', { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), [[`${FRONT}>${BACK}:hi`], {}]);

@@ -48,7 +48,11 @@ describe('mesh top and mesh ping', () => {
     const { stdout } = await mesh('top', '--once');
     const lines = stdout.split('\n');
     assert.match(lines[0]!, /^PROCEDURE\s+INST\s+REQ\/S\s+REQUESTS\s+ERRORS\s+IN FLIGHT\s+P50 MS\s+P99 MS\s+ERROR CODES$/);
-    const cells = (procedure: string) => lines.find((line) => line.startsWith(`${procedure} `))?.trim().split(/\s+/);
+    const cells = (procedure: string) =>
+      lines
+        .find((line) => line.startsWith(`${procedure} `))
+        ?.trim()
+        .split(/\s+/);
     const work = cells(`${SERVICE}.work`);
     assert.ok(work, stdout);
     // procedure, instances, rate (none on one snapshot), requests, errors, in flight

@@ -53,7 +53,10 @@ describe('the dashboard panel in chromium', { skip: NO_CHROMIUM }, () => {
     const cells = () => row.locator('td').allTextContents();
     const requests = (n: number) => row.locator('td:nth-child(4)', { hasText: new RegExp(`^${n}$`) }).waitFor(WAIT);
     await requests(6);
-    assert.deepEqual((await cells()).slice(0, 6).map((c, i) => (i === 2 ? 'rate' : c)), [`${SERVICE}.ping`, '1', 'rate', '6', '0', '0']);
+    assert.deepEqual(
+      (await cells()).slice(0, 6).map((c, i) => (i === 2 ? 'rate' : c)),
+      [`${SERVICE}.ping`, '1', 'rate', '6', '0', '0'],
+    );
     for (let i = 0; i < 4; i++) await nc.request(`${SERVICE}.ping`, JSON.stringify([[], {}]));
     await requests(10);
     assert.match((await cells())[2]!, /^\d+\.\d$/, 'a rate once two refreshes are in');

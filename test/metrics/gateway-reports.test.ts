@@ -24,7 +24,6 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-
 /** A user directory that is down: every credential it is asked about throws, as an unexpected exception. */
 const brokenDirectory: Authenticator = {
   configured: true,
@@ -71,7 +70,16 @@ describe('crash reports from the gateways', () => {
   it('gateway-http: an authenticator that throws gives a 500 with an id, one log line under it and a crash report', async (t) => {
     const { logger, lines } = capturingLogger();
     // The reporter hook throws too: the request is still answered, and the report still published.
-    const reports = createReports(nc, logger, { slowMs: 1000, queueSize: 10, timeoutMs: 100, reporter: { report: () => { throw new Error('reporter down'); } } });
+    const reports = createReports(nc, logger, {
+      slowMs: 1000,
+      queueSize: 10,
+      timeoutMs: 100,
+      reporter: {
+        report: () => {
+          throw new Error('reporter down');
+        },
+      },
+    });
     const { auth } = testConfig({ 'auth.meshSecret': 'a mesh secret of at least thirty-two characters' });
     const url = await serveHttp(t, { logger, reports, auth: { ...createGatewayAuth(auth)!, authenticator: brokenDirectory } });
 
@@ -87,10 +95,7 @@ describe('crash reports from the gateways', () => {
     assert.match(error.id, ERROR_ID);
 
     const report = await reportWithId(error.id);
-    assert.deepEqual(
-      [report.kind, report.service, report.procedure, report.caller, report.trace_id],
-      ['crash', 'gateway-http', procedure, undefined, TRACE_ID],
-    );
+    assert.deepEqual([report.kind, report.service, report.procedure, report.caller, report.trace_id], ['crash', 'gateway-http', procedure, undefined, TRACE_ID]);
     assert.equal(typeof report.duration_ms, 'number');
     assert.match(report.stack ?? '', /TypeError: the user directory is down[\s\S]*gateway-reports\.test\.ts/);
 
@@ -111,8 +116,14 @@ describe('crash reports from the gateways', () => {
     assert.equal(res.status, 400);
     const { error } = (await res.json()) as { error: { id: string } };
     assert.match(error.id, ERROR_ID);
-    assert.deepEqual(lines.filter((line) => line.error_id === error.id || (line.report as Report | undefined)?.error_id === error.id), []);
-    assert.equal(reported.some((r) => r.error_id === error.id), false);
+    assert.deepEqual(
+      lines.filter((line) => line.error_id === error.id || (line.report as Report | undefined)?.error_id === error.id),
+      [],
+    );
+    assert.equal(
+      reported.some((r) => r.error_id === error.id),
+      false,
+    );
   });
 
   it('gateway-wamp: a reply it cannot decode is an ERROR with an id, one log line under it and a crash report', async (t) => {

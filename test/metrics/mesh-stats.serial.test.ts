@@ -15,7 +15,15 @@ function statsReply(service: string, id: string, endpoints: unknown[]) {
 }
 
 const endpoint = (subject: string, extra: Record<string, unknown> = {}) => ({
-  name: 'x', subject, queue_group: 'q', num_requests: 4, num_errors: 1, last_error: '', processing_time: 8_000_000, average_processing_time: 2_000_000, ...extra,
+  name: 'x',
+  subject,
+  queue_group: 'q',
+  num_requests: 4,
+  num_errors: 1,
+  last_error: '',
+  processing_time: 8_000_000,
+  average_processing_time: 2_000_000,
+  ...extra,
 });
 
 describe('the $SRV.STATS aggregator', () => {
@@ -24,7 +32,10 @@ describe('the $SRV.STATS aggregator', () => {
     assert.equal(parseStatsReply(encode({ type: 'io.nats.micro.v1.info_response', name: 'a', id: 'b', endpoints: [] })), undefined);
     assert.equal(parseStatsReply(encode(statsReply('bad name"', 'id1', []))), undefined);
     const parsed = parseStatsReply(encode(statsReply('svc', 'id1', [endpoint('svc.ok'), endpoint('svc.bad name'), endpoint('svc.*'), { subject: 42 }, endpoint('svc.ok', { num_requests: 99 })])));
-    assert.deepEqual(parsed?.map((e) => e.procedure), ['svc.ok']);
+    assert.deepEqual(
+      parsed?.map((e) => e.procedure),
+      ['svc.ok'],
+    );
     assert.deepEqual(parsed?.[0], { service: 'svc', instance: 'id1', procedure: 'svc.ok', requests: 4, errors: 1, processingS: 0.008, averageS: 0.002 });
   });
 
@@ -54,7 +65,14 @@ describe('the $SRV.STATS aggregator', () => {
 
   it("renders each instance's latency histogram with the bounds it sent, accepted by promtool", async () => {
     const figures = (instance: string, bucketsS: number[], counts: number[]) => ({
-      service: 'svc', instance, procedure: 'svc.a', requests: counts.at(-1)! + 1, errors: 0, processingS: 0.5, averageS: 0.1, latency: { bucketsS, counts, sumS: 0.5 },
+      service: 'svc',
+      instance,
+      procedure: 'svc.a',
+      requests: counts.at(-1)! + 1,
+      errors: 0,
+      processingS: 0.5,
+      averageS: 0.1,
+      latency: { bucketsS, counts, sumS: 0.5 },
     });
     const text = await renderMeshMetrics([figures('id1', [0.01, 0.1], [1, 3]), figures('id2', [0.5], [2])], 0.25);
     assert.equal(checkMetrics(text), '');
@@ -86,7 +104,11 @@ describe('the $SRV.STATS aggregator', () => {
     it('shares one gather among callers, and reuses its result for reuseMs: a flood sends one $SRV.STATS', async () => {
       const inbox = uniqueName('stats_inbox');
       let asked = 0;
-      const counter = nc.subscribe(SERVICE_STATS_SUBJECT, { callback: (_err, msg) => { if (msg.reply?.startsWith(`${inbox}.`)) asked++; } });
+      const counter = nc.subscribe(SERVICE_STATS_SUBJECT, {
+        callback: (_err, msg) => {
+          if (msg.reply?.startsWith(`${inbox}.`)) asked++;
+        },
+      });
       await nc.flush();
       const gather = createStatsGatherer(nc, { logger: silentLogger, waitMs: 100, reuseMs: 400, inboxPrefix: inbox });
       const first = await Promise.all(Array.from({ length: 20 }, () => gather()));

@@ -69,7 +69,10 @@ describe('refusal logs under a flood', () => {
         }
       }
       const floodMs = performance.now() - started;
-      assert.ok(ids.every((id) => ERROR_ID.test(id)), 'a refusal that is not logged still tells the client its id');
+      assert.ok(
+        ids.every((id) => ERROR_ID.test(id)),
+        'a refusal that is not logged still tells the client its id',
+      );
       assert.equal(new Set(ids).size, FLOOD);
       await assertSampled({ gateway, lines, floodMs }, 'request refused', 'UNKNOWN_PROCEDURE');
     } finally {

@@ -11,7 +11,6 @@ import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 import { start } from '../../gateway-http/index.ts';
 import { sampleValue } from './promtool.ts';
 
-
 class NapService {
   name = 'nap_service';
 
@@ -61,7 +60,7 @@ describe('$SRV.STATS', () => {
     await server.stop();
   });
 
-  it("times async handlers over their whole answer and counts their errors, as mesh top does", async () => {
+  it('times async handlers over their whole answer and counts their errors, as mesh top does', async () => {
     await client.call('nap_service.nap', [60]);
     await client.call('nap_service.nap', [60]);
     await assert.rejects(client.call('nap_service.nap', [120]), { code: 'INVALID_ARGUMENT' });
@@ -73,7 +72,7 @@ describe('$SRV.STATS', () => {
     assert.equal(top!.averageMs.toFixed(3), micro!.averageMs.toFixed(3));
   });
 
-  it('agrees four ways: $SRV.STATS, mesh stats, mesh top and the gateway\'s /metrics count the same calls', async () => {
+  it("agrees four ways: $SRV.STATS, mesh stats, mesh top and the gateway's /metrics count the same calls", async () => {
     const gateway = await start({ config: testConfig({ 'nats.url': server.url }), logger: silentLogger });
     try {
       const post = (procedure: string, body: unknown) => fetch(`${gateway.url}/${procedure}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -92,7 +91,8 @@ describe('$SRV.STATS', () => {
       const tallied = summarize(await meshStats(nc, { logger: silentLogger, waitMs: 300 })).filter((p) => p.service === 'tally_service');
       const top = Object.fromEntries(tallied.map((p) => [p.procedure.split('.')[1], [p.requests, p.errors]]));
       const text = await (await fetch(`${gateway.url}/metrics/mesh`)).text();
-      const series = (name: string, method: string) => sampleValue(text, name, { service: 'tally_service', procedure: `tally_service.${method}`, instance_id: endpoints.length ? (raw as { id: string }).id : '' });
+      const series = (name: string, method: string) =>
+        sampleValue(text, name, { service: 'tally_service', procedure: `tally_service.${method}`, instance_id: endpoints.length ? (raw as { id: string }).id : '' });
       const metrics = Object.fromEntries(['wait', 'check'].map((m) => [m, [series('mesh_endpoint_requests_total', m), series('mesh_endpoint_errors_total', m)]]));
 
       const expected = { wait: [3, 1], check: [4, 2] };

@@ -200,7 +200,10 @@ describe('resilience against a real failing instance', () => {
     const calls = [client.call(at('wide')), client.call(at('wide'))];
     await assert.rejects(client.call(at('wide')), { code: 'RESOURCE_EXHAUSTED' });
     service.held.open();
-    assert.deepEqual(await Promise.all(calls), [[['done'], {}], [['done'], {}]]);
+    assert.deepEqual(await Promise.all(calls), [
+      [['done'], {}],
+      [['done'], {}],
+    ]);
   });
 
   it('keeps a procedure’s own bulkhead on the instance, shown in $SRV.STATS and $SRV.INFO', async () => {
@@ -225,22 +228,27 @@ describe('resilience against a real failing instance', () => {
   it('runs client hooks around every call, and a before hook may refuse it', async () => {
     const seen: string[] = [];
     const client = createClient(nc, {
-      use: [{
-        before(call: HookedCall) {
-          seen.push(`before ${call.procedure} ${JSON.stringify(call.args)}`);
-          if (call.args[0] === 'forbidden') throw new MeshError('PERMISSION_DENIED', 'not this key');
+      use: [
+        {
+          before(call: HookedCall) {
+            seen.push(`before ${call.procedure} ${JSON.stringify(call.args)}`);
+            if (call.args[0] === 'forbidden') throw new MeshError('PERMISSION_DENIED', 'not this key');
+          },
+          after: (call, result) => void seen.push(`after ${JSON.stringify(result)}`),
+          error: (call, error) => void seen.push(`error ${error.code}`),
         },
-        after: (call, result) => void seen.push(`after ${JSON.stringify(result)}`),
-        error: (call, error) => void seen.push(`error ${error.code}`),
-      }],
+      ],
     });
     await client.call(at('read'), ['j', 0]);
     await assert.rejects(client.call(at('check'), ['k']), { code: 'INVALID_ARGUMENT' });
     await assert.rejects(client.call(at('read'), ['forbidden', 0]), { code: 'PERMISSION_DENIED' });
     assert.deepEqual(seen, [
-      `before ${at('read')} ["j",0]`, 'after [["read j"],{}]',
-      `before ${at('check')} ["k"]`, 'error INVALID_ARGUMENT',
-      `before ${at('read')} ["forbidden",0]`, 'error PERMISSION_DENIED',
+      `before ${at('read')} ["j",0]`,
+      'after [["read j"],{}]',
+      `before ${at('check')} ["k"]`,
+      'error INVALID_ARGUMENT',
+      `before ${at('read')} ["forbidden",0]`,
+      'error PERMISSION_DENIED',
     ]);
     assert.equal(service.seen.get('forbidden'), undefined);
   });
@@ -262,12 +270,15 @@ describe('resilience against a real failing instance', () => {
       @rpc async ok() {}
     }
     await assert.rejects(hostService(new Bad(), { nc, logger: silentLogger, use: [{ before: 'not a function' } as unknown as CallHooks] }), { name: 'TypeError' });
-    assert.throws(() => {
-      class Narrow extends Service {
-        name = 'narrow';
-        @rpc({ bulkhead: { limit: 0 } }) async ok() {}
-      }
-      return new Narrow();
-    }, { name: 'TypeError', message: /^@rpc on 'ok': bulkhead\.limit/ });
+    assert.throws(
+      () => {
+        class Narrow extends Service {
+          name = 'narrow';
+          @rpc({ bulkhead: { limit: 0 } }) async ok() {}
+        }
+        return new Narrow();
+      },
+      { name: 'TypeError', message: /^@rpc on 'ok': bulkhead\.limit/ },
+    );
   });
 });

@@ -235,7 +235,10 @@ function behaviour(label: string, makeBackend: () => Promise<Backend>) {
       const before = new Set((await allThings()).map((t) => t.uuid));
       const names = Array.from({ length: 1000 }, (_, i) => `concurrent ${i}`);
       const replies = await Promise.all(names.map((name) => call('create_thing', JSON.stringify([[name]]))));
-      assert.deepEqual(replies.filter((r) => r.status !== 200), []);
+      assert.deepEqual(
+        replies.filter((r) => r.status !== 200),
+        [],
+      );
       const created = replies.map((r) => (r.json as [[ThingJson]])[0][0]);
       assert.deepEqual(created.map((t) => t.name).sort(), [...names].sort());
       assert.equal(new Set(created.map((t) => t.uuid)).size, 1000);
@@ -257,7 +260,7 @@ function behaviour(label: string, makeBackend: () => Promise<Backend>) {
   });
 }
 
-behaviour('the machine\'s Postgres', postgresBackend);
+behaviour("the machine's Postgres", postgresBackend);
 behaviour('the embedded PGlite', embeddedBackend);
 
 describe('thing_service instances', () => {
@@ -268,7 +271,10 @@ describe('thing_service instances', () => {
     try {
       const both = await Promise.allSettled([1, 2].map(() => hostService(new Things({ config: backend.config, logger: silentLogger }), { nc, logger: silentLogger, config: backend.config })));
       await Promise.all(both.map((h) => h.status === 'fulfilled' && h.value.stop()));
-      assert.deepEqual(both.filter((h) => h.status === 'rejected'), []);
+      assert.deepEqual(
+        both.filter((h) => h.status === 'rejected'),
+        [],
+      );
       assert.deepEqual(await inspectSchema(backend), { migrations: ['CreateThing1763900000000'], drift: [] });
     } finally {
       await nc.drain();

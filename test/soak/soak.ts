@@ -144,7 +144,9 @@ try {
   report('HTTP', http);
   report('WAMP', wamp);
   report('cross-serializer', cross);
-  process.stdout.write(`steady probe during cross-serializer: ${probe.latencies.length} calls, ${probe.failures} failed, p50 ${probe.quantile(0.5).toFixed(1)} ms, p99 ${probeP99.toFixed(1)} ms (bound ${PROBE_P99_MS} ms); callees and subscribers ${crossingIntact ? 'intact' : 'CLOSED'}\n`);
+  process.stdout.write(
+    `steady probe during cross-serializer: ${probe.latencies.length} calls, ${probe.failures} failed, p50 ${probe.quantile(0.5).toFixed(1)} ms, p99 ${probeP99.toFixed(1)} ms (bound ${PROBE_P99_MS} ms); callees and subscribers ${crossingIntact ? 'intact' : 'CLOSED'}\n`,
+  );
   process.stdout.write(`meta churn: ${churn.sessions} sessions, ${churn.problems.length === 0 ? 'every join, leave and testament told once, none left over' : churn.problems.join('; ')}\n`);
   if (Date.now() >= deadline) process.stdout.write(`\nstopped at --max-seconds ${options['max-seconds']}\n`);
 
@@ -153,7 +155,13 @@ try {
   const after = await mesh.connectionIds();
   const dropped = Object.keys(before).filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
   process.stdout.write(`NATS connections: ${dropped.length === 0 ? 'never dropped' : dropped.map((n) => `${n} ${JSON.stringify(before[n])} -> ${JSON.stringify(after[n])}`).join(', ')}\n`);
-  if (dropped.length > 0) process.stdout.write(`nats-server says:\n${mesh.disconnectReasons().map((line) => `  ${line}`).join('\n')}\n`);
+  if (dropped.length > 0)
+    process.stdout.write(
+      `nats-server says:\n${mesh
+        .disconnectReasons()
+        .map((line) => `  ${line}`)
+        .join('\n')}\n`,
+    );
 
   const response = await fetch(`${mesh.httpUrl}/greeting_service.hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[["Bob"], {"last_name": "Ross"}]' });
   const httpCall = `${response.status} ${await response.text()}`;
@@ -163,7 +171,18 @@ try {
   await session.close();
   process.stdout.write(`normal call over HTTP: ${httpCall}\nnormal call over WAMP: ${wampCall}\n`);
 
-  failed = http.problems.size > 0 || wamp.problems.size > 0 || cross.problems.size > 0 || churn.problems.length > 0 || probe.failures > 0 || !(probeP99 < PROBE_P99_MS) || !crossingIntact || deaths.length > 0 || dropped.length > 0 || httpCall !== '200 [["Hello, Bob Ross"],{}]' || !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
+  failed =
+    http.problems.size > 0 ||
+    wamp.problems.size > 0 ||
+    cross.problems.size > 0 ||
+    churn.problems.length > 0 ||
+    probe.failures > 0 ||
+    !(probeP99 < PROBE_P99_MS) ||
+    !crossingIntact ||
+    deaths.length > 0 ||
+    dropped.length > 0 ||
+    httpCall !== '200 [["Hello, Bob Ross"],{}]' ||
+    !wampCall.startsWith('[50,1,{},["Hello, Bob Ross"]');
 } finally {
   await mesh.stop();
 }

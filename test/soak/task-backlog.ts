@@ -51,7 +51,10 @@ async function runWorker(url: string): Promise<void> {
   }, 1_000);
   process.once('SIGTERM', () => {
     clearInterval(timer);
-    hosted.stop().then(() => nc.close()).then(() => process.exit(0));
+    hosted
+      .stop()
+      .then(() => nc.close())
+      .then(() => process.exit(0));
   });
 }
 
@@ -76,7 +79,9 @@ async function main(): Promise<void> {
     await fill(createTaskClient(nc), count);
     console.log(`enqueued ${count} tasks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', import.meta.filename, '--worker', server.url, '--concurrency', String(CONCURRENCY), '--handler-ms', String(HANDLER_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', import.meta.filename, '--worker', server.url, '--concurrency', String(CONCURRENCY), '--handler-ms', String(HANDLER_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const samples: { rss: number; heapUsed: number }[] = [];
     const lines = createInterface({ input: child.stdout! });
     // The clock starts once the worker runs (its first sample): loading it takes seconds on a busy machine.
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
       console.error(problems.join('\n'));
       process.exitCode = 1;
     } else {
-      console.log('ok: the worker\'s memory stayed bounded');
+      console.log("ok: the worker's memory stayed bounded");
     }
   } finally {
     await nc.close();

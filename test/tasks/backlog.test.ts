@@ -56,7 +56,10 @@ describe('a worker before a backlog', () => {
     const info = await jsm.consumers.info('TASKS_backlog-slow', 'worker');
     // A slot frees before its task's ack is sent, so one more fetch may be out: 1 + 1.
     assert.ok(Math.max(...pending) <= 2, `un-acked: ${pending.join(' ')}`);
-    assert.ok(pending.some((n) => n >= 1), 'the samples saw the worker holding a task');
+    assert.ok(
+      pending.some((n) => n >= 1),
+      'the samples saw the worker holding a task',
+    );
     assert.ok(info.delivered.consumer_seq <= service.done + 2, `${info.delivered.consumer_seq} delivered for ${service.done} done`);
     // What was not done is still in the queue, once the last acks have reached the server.
     let queued = 0;

@@ -62,22 +62,45 @@ describe('mesh tasks', () => {
     const handle = await tasks.enqueue('flaky.once', [true]);
     await assert.rejects(handle.result({ timeout: 5_000 }));
     const dead = (await mesh('dead')) as { id: string; reason: string; attempts: number; errors: { error: { message: string } }[]; body: string }[];
-    assert.deepEqual(dead.map((d) => [d.id, d.reason, d.attempts, d.errors.length, d.body]), [[handle.id, 'failed 1 attempt', 1, 1, '[[true],{}]']]);
+    assert.deepEqual(
+      dead.map((d) => [d.id, d.reason, d.attempts, d.errors.length, d.body]),
+      [[handle.id, 'failed 1 attempt', 1, 1, '[[true],{}]']],
+    );
     assert.equal(((await mesh('inspect', handle.id)) as { state: string }).state, 'dead');
     const { id } = (await mesh('retry', handle.id)) as { id: string };
     assert.notEqual(id, handle.id);
     await assert.rejects(tasks.handle(id).result({ timeout: 5_000 }));
-    assert.deepEqual(((await mesh('dead')) as { id: string }[]).map((d) => d.id), [id]);
+    assert.deepEqual(
+      ((await mesh('dead')) as { id: string }[]).map((d) => d.id),
+      [id],
+    );
   });
 
   it('shows each queue and purges one', async () => {
     await Promise.all([1, 2, 3].map(() => tasks.enqueue('flaky.park')));
     const queues = (await mesh('ls')) as { task: string; queued: number; claimed: number; dead: number }[];
-    assert.deepEqual(queues.map((q) => [q.task, q.queued, q.dead]), [['flaky.once', 0, 1], ['flaky.park', 3, 0]]);
+    assert.deepEqual(
+      queues.map((q) => [q.task, q.queued, q.dead]),
+      [
+        ['flaky.once', 0, 1],
+        ['flaky.park', 3, 0],
+      ],
+    );
     assert.deepEqual(await mesh('purge', 'flaky.park'), { purged: 3 });
     // mesh top shows the same queues and their dead tasks under the procedures.
     const { stdout } = await run(process.execPath, [MESH, 'top', '--once'], { env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' } });
-    const queueLines = stdout.slice(stdout.indexOf('TASK ')).trim().split('\n').map((line) => line.split(/\s+/));
-    assert.deepEqual(queueLines.map((cells) => [cells[0], cells.at(-1)]), [['TASK', 'DEAD'], ['flaky.once', '1'], ['flaky.park', '0']]);
+    const queueLines = stdout
+      .slice(stdout.indexOf('TASK '))
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/));
+    assert.deepEqual(
+      queueLines.map((cells) => [cells[0], cells.at(-1)]),
+      [
+        ['TASK', 'DEAD'],
+        ['flaky.once', '1'],
+        ['flaky.park', '0'],
+      ],
+    );
   });
 });

@@ -18,7 +18,10 @@ import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
 function walkthroughCommands(): string[] {
   const page = readFileSync(new URL('../../docs/tasks.md', import.meta.url), 'utf8');
   const block = /\*\*Walk-through\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(page)![1]!;
-  return block.replace(/\\\n\s*/g, '').split('\n').filter((line) => line.startsWith('curl '));
+  return block
+    .replace(/\\\n\s*/g, '')
+    .split('\n')
+    .filter((line) => line.startsWith('curl '));
 }
 
 describe('docs/tasks.md walk-through', () => {
@@ -55,7 +58,10 @@ describe('docs/tasks.md walk-through', () => {
       if (i > 0) await sleep(50);
       status = await run(commands[1]!);
     }
-    assert.match(status, /^\{"id":"mailer\.send_email\.1","task":"mailer\.send_email","state":"succeeded","attempts":1,"result":\[\[\{"message_id":"<[^"]+@mailer\.nats-mesh>","delivered_at":"[^"]+"\}\],\{\}\],"error":null,/);
+    assert.match(
+      status,
+      /^\{"id":"mailer\.send_email\.1","task":"mailer\.send_email","state":"succeeded","attempts":1,"result":\[\[\{"message_id":"<[^"]+@mailer\.nats-mesh>","delivered_at":"[^"]+"\}\],\{\}\],"error":null,/,
+    );
     const [[[mail]]] = JSON.parse(await run(commands[2]!)) as [[[{ to: string; subject: string; body: string }]]];
     assert.deepEqual([mail.to, mail.subject, mail.body], ['ada@example.com', 'Hello', 'Hi Ada']);
   });

@@ -56,10 +56,11 @@ describe('tasks through faults', () => {
     const first = await startWorker(server.url, log);
     children.push(first);
     const handles = await Promise.all(Array.from({ length: 20 }, (_, n) => tasks.enqueue('chores.work', [n])));
-    const unfinished = () => lines(log)
-      .filter((line) => line.startsWith('start'))
-      .map((line) => Number(line.split(' ')[1]))
-      .filter((n) => !lines(log).includes(`end ${n} ${first.pid}`));
+    const unfinished = () =>
+      lines(log)
+        .filter((line) => line.startsWith('start'))
+        .map((line) => Number(line.split(' ')[1]))
+        .filter((n) => !lines(log).includes(`end ${n} ${first.pid}`));
     // Killed once some tasks have ended and others are running (each runs 200 ms), whatever the machine's pace.
     while (!(lines(log).some((line) => line.startsWith('end')) && unfinished().length > 0)) await sleep(5);
     await stopped(first, 'SIGKILL');
@@ -85,7 +86,10 @@ describe('tasks through faults', () => {
     const second = await startWorker(server.url, log);
     children.push(second);
     const statuses = await Promise.all(handles.map(async (handle) => (await handle.result({ timeout: 30_000 }), handle.status())));
-    assert.deepEqual(statuses.map((s) => [s.state, s.attempts]), handles.map(() => ['succeeded', 1]));
+    assert.deepEqual(
+      statuses.map((s) => [s.state, s.attempts]),
+      handles.map(() => ['succeeded', 1]),
+    );
     await stopped(second, 'SIGTERM');
   });
 
@@ -98,7 +102,10 @@ describe('tasks through faults', () => {
     const worker = await startWorker(server.url, log);
     children.push(worker);
     const results = await Promise.all(handles.map((handle) => handle.result({ timeout: 60_000 })));
-    assert.deepEqual(results.map(([[n]]) => n), handles.map((_, i) => i));
+    assert.deepEqual(
+      results.map(([[n]]) => n),
+      handles.map((_, i) => i),
+    );
     await stopped(worker, 'SIGTERM');
   });
 });

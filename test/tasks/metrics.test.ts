@@ -49,7 +49,7 @@ describe('task metrics and traces', () => {
     await server?.stop();
   });
 
-  it('renders each task\'s queue, outcomes and durations as mesh_task_* series', async () => {
+  it("renders each task's queue, outcomes and durations as mesh_task_* series", async () => {
     for (let i = 0; i < 3; i++) await (await tasks.enqueue('chores.sweep')).result({ timeout: 5_000 });
     await assert.rejects((await tasks.enqueue('chores.poison')).result({ timeout: 5_000 }));
     await Promise.all([1, 2].map(() => tasks.enqueue('chores.sweep', [], {}, { delay: 60_000 })));
@@ -67,7 +67,7 @@ describe('task metrics and traces', () => {
     assert.ok(value('mesh_task_oldest_seconds', 'chores.sweep') >= 0);
   });
 
-  it('carries the enqueuer\'s traceparent to every attempt, a retry included', async () => {
+  it("carries the enqueuer's traceparent to every attempt, a retry included", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const sent = headers();
     sent.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);

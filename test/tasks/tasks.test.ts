@@ -114,7 +114,7 @@ describe('tasks', () => {
     assert.equal(service.maxRunning, 3);
   });
 
-  it('retries a failing task with growing backoff, then buries it with every attempt\'s error', async () => {
+  it("retries a failing task with growing backoff, then buries it with every attempt's error", async () => {
     const events = nc.subscribe('mesh.tasks.arithmetic.poison.>');
     const handle = await tasks.enqueue('arithmetic.poison', ['arsenic']);
     await assert.rejects(handle.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL' && ERROR_ID.test(err.id!));
@@ -123,12 +123,22 @@ describe('tasks', () => {
       told.push(msg.json<[[], (typeof told)[number]]>()[1]);
       if (told.at(-1)!.event === 'dead') break;
     }
-    assert.deepEqual(told.map((e) => [e.event, e.attempt, e.id]), [['failed', 1, handle.id], ['failed', 2, handle.id], ['dead', 3, handle.id]]);
+    assert.deepEqual(
+      told.map((e) => [e.event, e.attempt, e.id]),
+      [
+        ['failed', 1, handle.id],
+        ['failed', 2, handle.id],
+        ['dead', 3, handle.id],
+      ],
+    );
     assert.ok(told[0]!.retry_in_ms! >= 50 && ERROR_ID.test(told[2]!.error.id));
     const status = await handle.status();
     assert.equal(status.state, 'dead');
     assert.equal(status.attempts, 3);
-    assert.deepEqual(status.errors.map((e) => e.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      status.errors.map((e) => e.attempt),
+      [1, 2, 3],
+    );
     assert.ok(status.errors.every((e) => e.error.code === 'INTERNAL' && ERROR_ID.test(e.error.id!)));
     assert.equal(new Set(status.errors.map((e) => e.error.id)).size, 3);
     const stats = (await nc.request('$SRV.STATS.arithmetic', '', { timeout: 2_000 })).json<{ endpoints: { name: string; data: Record<string, number> }[] }>();

@@ -55,7 +55,10 @@ type Services = { greeting_service: GreetingService; welcome_service: WelcomeSer
 
 /** What a rejected call carries, without the error id (new on every call). */
 async function refusal(call: Promise<unknown>): Promise<Record<string, unknown>> {
-  const err = (await call.then(() => assert.fail('the call succeeded'), (e: unknown) => e)) as MeshError;
+  const err = (await call.then(
+    () => assert.fail('the call succeeded'),
+    (e: unknown) => e,
+  )) as MeshError;
   assert.ok(err instanceof MeshError, `a MeshError, got ${String(err)}`);
   return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
 }
@@ -83,12 +86,12 @@ function scenarios(transport: string, open: () => Promise<TestMesh<Services>>) {
       });
     });
 
-    it('says UNKNOWN_PROCEDURE for a procedure nobody serves, and passes a handler\'s MeshError on', async () => {
+    it("says UNKNOWN_PROCEDURE for a procedure nobody serves, and passes a handler's MeshError on", async () => {
       assert.equal((await refusal(mesh.client.call('nobody_service.hello', []))).code, 'UNKNOWN_PROCEDURE');
       assert.deepEqual(await refusal(mesh.client.call('greeting_service.fail', [])), { code: 'CONFLICT', message: 'already greeted' });
     });
 
-    it('fails a call past its deadline, and aborts the handler\'s signal', async () => {
+    it("fails a call past its deadline, and aborts the handler's signal", async () => {
       const failed = await refusal(mesh.client.call('greeting_service.slow', [300], {}, { timeoutMs: 100 }));
       assert.equal(failed.code, 'DEADLINE_EXCEEDED');
       assert.equal(await mesh.client.greeting_service.slow(1), 'done');
@@ -99,7 +102,7 @@ function scenarios(transport: string, open: () => Promise<TestMesh<Services>>) {
       const first = (await mesh.client.welcome_service.welcome(name)) as { greeting: string; count: number; traceId: string; deadline: number };
       assert.equal(first.greeting, `Hello, ${name}`);
       assert.match(first.traceId, /^[0-9a-f]{32}$/);
-      assert.ok(first.deadline > Date.now() - 60_000, 'the handler sees the caller\'s deadline');
+      assert.ok(first.deadline > Date.now() - 60_000, "the handler sees the caller's deadline");
       assert.equal(((await mesh.client.welcome_service.welcome(name)) as { count: number }).count, 2);
       const greeting = mesh.services.find((s) => s.name === 'greeting_service')!;
       await until(() => (greeting.eventStats()[0]?.handled ?? 0) >= 2);

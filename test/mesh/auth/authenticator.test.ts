@@ -12,7 +12,10 @@ function authConfig(auth: Partial<AuthConfig>): AuthConfig {
 }
 
 async function refusal(authenticator: Authenticator, credential: string): Promise<MeshError> {
-  const err = await authenticator.authenticate(credential).then(() => undefined, (e: unknown) => e);
+  const err = await authenticator.authenticate(credential).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof MeshError, `expected a MeshError, got ${String(err)}`);
   return err;
 }
@@ -143,6 +146,9 @@ describe('the verified-token cache', () => {
     const authenticator = createAuthenticator(authConfig({ jwtSecret: SECRET, tokenCacheSize: 2 }));
     const tokens = await Promise.all(['a', 'b', 'c'].map((sub) => hs256({ sub })));
     for (const token of tokens) await authenticator.authenticate(token);
-    assert.deepEqual(tokens.map((t) => authenticator.peek(t)?.id), [undefined, 'b', 'c']);
+    assert.deepEqual(
+      tokens.map((t) => authenticator.peek(t)?.id),
+      [undefined, 'b', 'c'],
+    );
   });
 });

@@ -24,12 +24,16 @@ describe('mesh token', () => {
   });
 
   it('fails with a clear message when no secret is configured, and on a wrong --ttl', async () => {
-    const noSecret = await run(process.execPath, [MESH, 'token', '--sub', 'alice'], { env: { ...env, AUTH_JWT_SECRET: '', AUTH_MESH_SECRET: '' } })
-      .then(() => undefined, (err: { code: number; stderr: string }) => err);
+    const noSecret = await run(process.execPath, [MESH, 'token', '--sub', 'alice'], { env: { ...env, AUTH_JWT_SECRET: '', AUTH_MESH_SECRET: '' } }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
     assert.equal(noSecret?.code, 1);
     assert.match(noSecret!.stderr, /no JWT secret is configured: set AUTH_JWT_SECRET/);
-    const badTtl = await run(process.execPath, [MESH, 'token', '--sub', 'alice', '--ttl', 'soon'], { env })
-      .then(() => undefined, (err: { stderr: string }) => err);
+    const badTtl = await run(process.execPath, [MESH, 'token', '--sub', 'alice', '--ttl', 'soon'], { env }).then(
+      () => undefined,
+      (err: { stderr: string }) => err,
+    );
     assert.match(badTtl!.stderr, /--ttl must be a lifetime such as 90s, 30m, 1h or 7d/);
   });
 });
@@ -46,7 +50,10 @@ describe('mesh call --token', () => {
     });
     const token = (await run(process.execPath, [MESH, 'token', '--sub', 'root', '--roles', 'admin'], { env })).stdout.trim();
     assert.equal((await run(process.execPath, [MESH, 'call', `${vault}.open`, '--token', token], { env })).stdout, '[["opened"],{}]\n');
-    const refused = await run(process.execPath, [MESH, 'call', `${vault}.open`], { env }).then(() => undefined, (err: { stderr: string }) => err);
+    const refused = await run(process.execPath, [MESH, 'call', `${vault}.open`], { env }).then(
+      () => undefined,
+      (err: { stderr: string }) => err,
+    );
     assert.match(refused!.stderr, /"code":"UNAUTHENTICATED"/);
   });
 });

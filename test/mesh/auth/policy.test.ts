@@ -9,16 +9,21 @@ import { tempFile } from './tokens.ts';
 const user = (...roles: string[]): Identity => ({ id: 'u', roles, method: 'jwt' });
 
 describe('policy', () => {
-  const policy = loadPolicy(tempFile('policy.yaml', [
-    'anonymous: guest',
-    'roles:',
-    '  guest: [{ uri: greeting_service.hello, allow: [call] }]',
-    '  app:',
-    '    - { uri: thing_service., match: prefix, allow: [call] }',
-    '    - { uri: "websocket_test..", match: wildcard, allow: [subscribe] }',
-    '    - { uri: "*.created", match: wildcard, allow: [publish] }',
-    '    - { uri: my_tab.double, match: exact, allow: [register] }',
-  ].join('\n')));
+  const policy = loadPolicy(
+    tempFile(
+      'policy.yaml',
+      [
+        'anonymous: guest',
+        'roles:',
+        '  guest: [{ uri: greeting_service.hello, allow: [call] }]',
+        '  app:',
+        '    - { uri: thing_service., match: prefix, allow: [call] }',
+        '    - { uri: "websocket_test..", match: wildcard, allow: [subscribe] }',
+        '    - { uri: "*.created", match: wildcard, allow: [publish] }',
+        '    - { uri: my_tab.double, match: exact, allow: [register] }',
+      ].join('\n'),
+    ),
+  );
 
   it('allows what a role grants, per action, and denies everything else', () => {
     const cases: [Identity, Parameters<typeof policy.allows>[1], string, boolean][] = [

@@ -23,7 +23,10 @@ async function rawCall(nc: NatsConnection, subject: string, token?: string): Pro
 }
 
 async function rawRefusal(nc: NatsConnection, subject: string, token?: string): Promise<string> {
-  const err = await rawCall(nc, subject, token).then(() => undefined, (e: unknown) => e);
+  const err = await rawCall(nc, subject, token).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof MeshError, `expected an error reply, got ${String(err)}`);
   return err.code;
 }
@@ -83,8 +86,14 @@ describe('the service host verifies Mesh-Identity and enforces @rpc access', () 
   const forgeries: [string, (subject: string) => Promise<string> | string][] = [
     ['an identity token signed with another key', (subject) => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, new TextEncoder().encode(OTHER_SECRET), grant(subject))],
     ['an unsigned identity claim (alg none)', (subj) => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', subj, exp: now() + 60 })],
-    ['an identity claim signed with alg none but the right MAC', (subj) => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', subj, exp: now() + 60 }, Buffer.from(meshKey))],
-    ['an identity token without a subject (the unbound form)', () => handmade({ alg: 'HS256' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', exp: now() + 60 }, Buffer.from(meshKey))],
+    [
+      'an identity claim signed with alg none but the right MAC',
+      (subj) => handmade({ alg: 'none' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', subj, exp: now() + 60 }, Buffer.from(meshKey)),
+    ],
+    [
+      'an identity token without a subject (the unbound form)',
+      () => handmade({ alg: 'HS256' }, { iss: 'nats-mesh', aud: 'nats-mesh-service', sub: 'root', roles: ['admin'], amr: 'jwt', exp: now() + 60 }, Buffer.from(meshKey)),
+    ],
     ['a user JWT signed with another secret', () => hs256({ sub: 'root', roles: ['admin'] }, OTHER_SECRET)],
     ['an expired identity token', (subject) => mintIdentityToken({ id: 'root', roles: ['admin'], method: 'jwt' }, meshKey, grant(subject, -1))],
     ['plain JSON', () => JSON.stringify({ id: 'root', roles: ['admin'] })],

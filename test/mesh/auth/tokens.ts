@@ -74,7 +74,10 @@ export async function keyPair(alg: 'RS256' | 'ES256' | 'EdDSA'): Promise<KeyPair
 /** A JWKS endpoint over real HTTP that can be stopped; counts its fetches. */
 export class JwksServer {
   fetches = 0;
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   /** Serves the public keys given, each with its kid and alg. */
   static async start(keys: { key: CryptoKey; kid: string; alg: string }[]): Promise<JwksServer> {
