@@ -56,14 +56,18 @@ describe('mesh up', () => {
     child.stdout.on('data', (d) => (stdout += d));
     const url = `http://127.0.0.1:${httpPort}/greeting_service.hello`;
     const call = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[["Bob"], {"last_name": "Ross"}]' });
-    await until(async () => (await call().catch(() => undefined))?.status === 200, 'the gateway to answer');
-    assert.equal(await (await call()).text(), '[["Hello, Bob Ross"],{}]');
-    assert.equal(await isListening('127.0.0.1', natsPort), true);
     const readyLines = () => jsonLines(stdout).filter((line) => String(line.msg).startsWith('mesh ready'));
-    await until(async () => readyLines().length > 0, 'the mesh ready line');
-    const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'gateway gateway-http', 'gateway gateway-wamp'];
-    assert.deepEqual([...(readyLines()[0]!.processes as string[])].sort(), [...declared].sort());
-    child.kill('SIGINT');
+    try {
+      await until(async () => (await call().catch(() => undefined))?.status === 200, 'the gateway to answer');
+      assert.equal(await (await call()).text(), '[["Hello, Bob Ross"],{}]');
+      assert.equal(await isListening('127.0.0.1', natsPort), true);
+      await until(async () => readyLines().length > 0, 'the mesh ready line');
+      const declared = ['run services/greeting', 'run services/thing', 'run services/websocket-test', 'run services/mailer', 'gateway gateway-http', 'gateway gateway-wamp'];
+      assert.deepEqual([...(readyLines()[0]!.processes as string[])].sort(), [...declared].sort());
+    } finally {
+      // a failed check must not leave the mesh running: the test file would never end
+      child.kill('SIGINT');
+    }
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
     assert.equal(await isListening('127.0.0.1', natsPort), false, 'the nats-server it started is stopped');
