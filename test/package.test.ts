@@ -276,7 +276,8 @@ export default class ContextProbe {
     assert.equal(await (await post('hello_service.greet', '[["Ada"], {"excited": true}]')).text(), '[["Hello, Ada!"],{}]');
     await waitFor(async () => (await post('context_probe.context', '[]')).ok, 'the second service');
     assert.equal(await (await post('context_probe.context', '[]')).text(), '[[{"procedure":"context_probe.context","traced":true}],{}]');
-    assert.equal((await fetch(`http://127.0.0.1:${wampPort}/health`)).status, 200);
+    // the WAMP gateway starts beside the HTTP one, and may be listening a moment later
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${wampPort}/health`)).status === 200, 'the WAMP gateway');
     assert.equal((await post('greeting_service.hello', '[["Bob"]]')).status, 404, "the framework's demo does not run");
     assert.equal(existsSync(join(app, '.data', 'thing')), false);
   });
