@@ -1,5 +1,6 @@
 // The WAMP dealer on NATS. CALL is a NATS request through the shared caller; REGISTER makes the session answer a
-// NATS subject in the mesh queue group, by INVOCATION and YIELD/ERROR. Per-session state and limits live in SessionRpc.
+// NATS subject in the mesh queue group (a pattern: its subjects in a group of its own), by INVOCATION and YIELD/ERROR.
+// Per-session state and limits live in SessionRpc.
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   codecForContentType,
@@ -22,7 +23,6 @@ import {
   cancelModeOf,
   cancelSubject,
   cannotEncode,
-  nameProblem,
   progressHeadersFor,
   quoteName,
   startHop,
@@ -47,7 +47,7 @@ import type { MetaProcedures } from './meta.ts';
 import { isTaskCall, parseTaskCall, taskCallHeaders, taskCallResult, type TaskCall, type TaskProcedures } from './task-procedures.ts';
 import type { WampMeta } from './wamp-meta.ts';
 import { disclosedBy, disclosure } from './disclosure.ts';
-import { exactSubject } from './uri.ts';
+import { isMatchPolicy, subjectOf, type MatchPolicy } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
 export interface DealerLimits {
@@ -90,6 +90,11 @@ export interface DealerOptions {
   refusals: RefusalLog;
   /** Tells the mesh's registries of a registration NATS confirmed; the callee hears REGISTERED once it resolves. */
   announce?: (registration: Registration) => Promise<void>;
+  /**
+   * Whether something outside this process answers the procedure exactly (a hosted service, another gateway's
+   * registration, as the registry shows): a pattern registration then leaves the call to it. Unset: nothing does.
+   */
+  answeredElsewhere?: (procedure: string) => boolean;
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -166,7 +171,9 @@ export class Dealer {
   /** Closes the start-up race: a URI registered before its hosted service started is taken back once the registry shows the service. */
   revokeTaken(): void {
     const { guard, logger } = this.options;
+    // A pattern takes nothing over: an exact responder on the mesh answers before it (routePattern).
     for (const registration of this.registrations.all()) {
+      if (registration.match !== 'exact') continue;
       const taken = registration.holders().filter((callee) => !guard.mayKeep(callee.identity, registration.uri));
       if (taken.length === 0) continue;
       logger.warn({ procedure: registration.uri, callees: taken.length }, 'revoking a WAMP registration of a procedure a hosted service answers');
@@ -179,13 +186,14 @@ export class Dealer {
     if (!this.options.nc.isClosed()) this.cancels.unsubscribe();
   }
 
-  /** Why a procedure URI cannot be called or registered, or undefined. */
-  procedureProblem(uri: string): string | undefined {
-    const problem = nameProblem(uri, this.options.limits.maxNameBytes) ?? (exactSubject(uri) === undefined ? 'URIs under wamp are reserved' : undefined);
-    return problem && `${quoteName(uri)} is not a procedure URI: ${problem}`;
+  /** Why a procedure URI (or a pattern under `match`) cannot be called or registered, or undefined. */
+  procedureProblem(uri: string, match: MatchPolicy = 'exact'): string | undefined {
+    const { problem } = subjectOf(uri, match, this.options.limits.maxNameBytes);
+    return problem && `${quoteName(uri)} is not a procedure URI${match === 'exact' ? '' : ` for ${match} matching`}: ${problem}`;
   }
 
   private route(registration: Registration, msg: Msg): void {
+    if (registration.match !== 'exact') return this.routePattern(registration, msg);
     const callee = registration.pick();
     if (callee) return callee.invoke(registration, msg);
     if (msg.reply) {
@@ -193,6 +201,20 @@ export class Dealer {
       recordRouterError(this.options, error, { name: registration.uri, session: 0, caller: undefined });
       replyError(msg, codecOf(msg) ?? jsonCodec, error, this.options.logger);
     }
+  }
+
+  /**
+   * A request on a pattern registration's subjects (each pattern gets its own copy, uri.ts patternQueue). It is
+   * answered only when the procedure called matches the pattern (a prefix by string), no exact responder answers it
+   * here or elsewhere, and no other pattern here is more specific; otherwise this registration stays silent and the
+   * one that should answers. A request it cannot answer is not refused: another responder may have it.
+   */
+  private routePattern(registration: Registration, msg: Msg): void {
+    if (!msg.reply) return;
+    const procedure = this.options.namespace.nameOf(msg.subject);
+    if (procedure === undefined || this.registrations.answering(procedure) !== registration) return;
+    if (this.options.answeredElsewhere?.(procedure)) return;
+    registration.pick()?.invoke(registration, msg, procedure);
   }
 }
 
@@ -395,7 +417,6 @@ export class SessionRpc implements Callee {
     sendMeshError(this.peer, requestType, requestId, error);
   }
 
-  /** Every mode (skip, kill, killnowait) answers ERROR wamp.error.canceled at once: a NATS callee cannot be interrupted. */
   /**
    * CANCEL in WAMP's modes: `skip` answers the caller at once and leaves the callee alone; `killnowait` answers at once
    * and interrupts the callee; `kill` (the default) interrupts the callee and answers once it has answered.
@@ -412,8 +433,10 @@ export class SessionRpc implements Callee {
   /** REGISTERED goes out once the NATS server has the queue subscription, so a call made after it is answered. */
   async register({ requestId, options, procedure }: Register): Promise<void> {
     const { peer, limits } = this;
-    if (options.match !== undefined && options.match !== 'exact') {
-      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.OPTION_NOT_ALLOWED, 'only exact registrations are supported'));
+    const match = options.match ?? 'exact';
+    if (!isMatchPolicy(match)) {
+      const message = `option match must be exact, prefix or wildcard, not ${quoteName(String(match))}`;
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.OPTION_NOT_ALLOWED, message));
     }
     const policy = options.invoke ?? 'single';
     if (!isInvokePolicy(policy)) {
@@ -421,18 +444,19 @@ export class SessionRpc implements Callee {
       const message = `option invoke must be single, roundrobin, random, first or last, not ${shown}`;
       return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, message));
     }
-    const problem = this.dealer.procedureProblem(procedure);
+    const problem = this.dealer.procedureProblem(procedure, match);
     if (problem) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
-    if (this.dealer.options.meta.has(procedure) || this.dealer.options.tasks.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
+    if ((match === 'exact' && this.dealer.options.meta.has(procedure)) || this.dealer.options.tasks.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
       return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(procedure)} is answered by the router itself`));
     }
-    const refusal = await this.dealer.options.guard.register(this.identity, procedure);
+    const refusal = await this.dealer.options.guard.register(this.identity, procedure, match);
     if (!peer.open) return;
     if (refusal) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     const registrations = (this.registrations ??= new Map());
+    const what = match === 'exact' ? quoteName(procedure) : `the ${match} ${quoteName(procedure)}`;
     for (const registration of registrations.values()) {
-      if (registration.uri === procedure) {
-        return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `this session already registered ${quoteName(procedure)}`));
+      if (registration.uri === procedure && registration.match === match) {
+        return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `this session already registered ${what}`));
       }
     }
     if (registrations.size >= limits.maxRegistrationsPerSession) {
@@ -443,11 +467,11 @@ export class SessionRpc implements Callee {
       );
       return this.refuse(MessageType.REGISTER, requestId, procedure, error);
     }
-    const registration = this.dealer.registrations.join(this, procedure, policy);
+    const registration = this.dealer.registrations.join(this, procedure, policy, match, subjectOf(procedure, match, limits.maxNameBytes).subject);
     if (!registration) {
-      const held = this.dealer.registrations.get(procedure)?.policy;
+      const held = this.dealer.registrations.find(procedure, match)?.policy;
       const reason = held === 'single' || policy === 'single' ? 'and does not share it' : `with invoke ${held}`;
-      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `another session registered ${quoteName(procedure)} ${reason}`));
+      return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('CONFLICT', WampUri.PROCEDURE_ALREADY_EXISTS, `another session registered ${what} ${reason}`));
     }
     registrations.set(registration.id, registration);
     try {
@@ -460,7 +484,7 @@ export class SessionRpc implements Callee {
     if (this.registrations?.get(registration.id) !== registration) return;
     this.dealer.registrations.confirm(this, registration);
     // Whoever the callee tells of its registration (a caller over HTTP) then finds it in any gateway's registry.
-    await this.dealer.options.announce?.(registration);
+    if (match === 'exact') await this.dealer.options.announce?.(registration);
     if (peer.open) peer.send([MessageType.REGISTERED, requestId, registration.id]);
   }
 
@@ -521,11 +545,13 @@ export class SessionRpc implements Callee {
     if (this.revocation) this.peer.send([MessageType.UNREGISTERED, 0, { registration: registration.id, reason: WampUri.NOT_AUTHORIZED }]);
   }
 
-  /** A NATS request for one of this session's registrations: an INVOCATION, unless the session owes too many. */
-  invoke(registration: Registration, msg: Msg): void {
+  /**
+   * A NATS request for one of this session's registrations: an INVOCATION, unless the session owes too many. For a
+   * pattern registration `procedure` is the URI called, which the INVOCATION's details name.
+   */
+  invoke(registration: Registration, msg: Msg, procedure = registration.uri): void {
     if (!msg.reply) return;
     const codec = codecOf(msg);
-    const procedure = registration.uri;
     if (!codec) return this.replyError(msg, jsonCodec, procedure, new MeshError('UNSUPPORTED_MEDIA_TYPE', 'request is neither JSON nor MessagePack'));
     let args: Args;
     let kwargs: Kwargs;
@@ -545,14 +571,15 @@ export class SessionRpc implements Callee {
       const error = routerError(
         'RESOURCE_EXHAUSTED',
         `${MESH_ERROR_PREFIX}resource_exhausted`,
-        `the WAMP callee of ${quoteName(registration.uri)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`,
+        `the WAMP callee of ${quoteName(procedure)} already owes ${max} answers (wamp.maxPendingInvocationsPerSession)`,
       );
       return this.replyError(msg, codec, procedure, error);
     }
     const invocationId = this.lastInvocationId + 1;
     const stream = msg.headers?.get(STREAM_HEADER) === '1';
     const caller = msg.headers && callerOf(msg.headers);
-    const details = stream ? { receive_progress: true, ...caller } : (caller ?? {});
+    const called = registration.match === 'exact' ? undefined : { procedure };
+    const details = stream ? { receive_progress: true, ...called, ...caller } : called || caller ? { ...called, ...caller } : {};
     let frame: Buffer;
     try {
       frame = this.peer.serializer.encode([MessageType.INVOCATION, invocationId, registration.id, details, args, kwargs]);

@@ -35,6 +35,12 @@ export class Guard {
     return !policy || identity === undefined || policy.allows(identity, action, uri);
   }
 
+  /** Whether the policy lets the identity do the action on every URI a pattern matches (exact: that URI). */
+  allowsEvery(identity: Identity | undefined, action: Action, uri: string, match: Match): boolean {
+    const { policy } = this.options;
+    return !policy || identity === undefined || policy.allowsEvery(identity, action, uri, match);
+  }
+
   /** Whether a configured policy grants the action explicitly: what overriding an every-configuration rule takes. */
   grants(identity: Identity | undefined, action: Action, uri: string): boolean {
     const { policy } = this.options;
@@ -47,10 +53,9 @@ export class Guard {
    * procedure's subject would only ever see its requests, which the broker never delivers: refused always.
    */
   subscribe(identity: Identity | undefined, topic: string, subject: string, match: Match): Refusal | undefined {
-    const { policy } = this.options;
-    if (policy && identity !== undefined && !policy.allowsEvery(identity, 'subscribe', topic, match)) {
+    if (!this.allowsEvery(identity, 'subscribe', topic, match)) {
       if (match === 'exact') return denied(identity, 'subscribe to', topic);
-      return `${quoteName(identity.id)} may not subscribe to every topic the ${match} ${quoteName(topic)} matches`;
+      return `${quoteName(identity?.id ?? 'anonymous')} may not subscribe to every topic the ${match} ${quoteName(topic)} matches`;
     }
     if (match === 'exact' && this.isProcedure(subject)) return `${quoteName(topic)} is a procedure: its requests are not events`;
     return undefined;
@@ -76,9 +81,15 @@ export class Guard {
 
   /**
    * A REGISTER of a subject a hosted service answers would take a share of its calls: it takes an explicit
-   * `register` grant. The registry is asked again first when it does not know the subject.
+   * `register` grant. The registry is asked again first when it does not know the subject. A prefix or wildcard
+   * pattern takes the policy's `register` on every procedure it can match (as a pattern SUBSCRIBE does); it takes
+   * nothing over, since an exact responder answers before it (dealer.ts routePattern).
    */
-  async register(identity: Identity | undefined, procedure: string): Promise<Refusal | undefined> {
+  async register(identity: Identity | undefined, procedure: string, match: Match = 'exact'): Promise<Refusal | undefined> {
+    if (match !== 'exact') {
+      if (this.allowsEvery(identity, 'register', procedure, match)) return undefined;
+      return `${quoteName(identity?.id ?? 'anonymous')} may not register every procedure the ${match} ${quoteName(procedure)} matches`;
+    }
     if (!this.allows(identity, 'register', procedure)) return denied(identity, 'register', procedure);
     await this.options.registry.lookup(procedure);
     if (!this.mayKeep(identity, procedure)) return `${quoteName(procedure)} is answered by a hosted service; a WAMP session may not take it over`;

@@ -30,7 +30,7 @@ import {
   type GatewayAuth,
   createRegistry,
 } from '../mesh/gateway.ts';
-import { advertise } from './advertise.ts';
+import { advertise, WAMP_SERVICE_NAME } from './advertise.ts';
 import { Broker } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import { Guard } from './guard.ts';
@@ -129,6 +129,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     namespace: meshNamespace(namespace),
     // Registrations come once the router listens, after the advertisement exists.
     announce: (registration) => advertisement.announce(registration),
+    // Anything but this process's own registrations, which its dealer knows better than the registry.
+    answeredElsewhere: (procedure) => registry.get(procedure)?.instances.some((i) => i.service !== WAMP_SERVICE_NAME || i.id !== advertisement.id) ?? false,
   });
   wampMeta.watch(dealer.registrations);
   const advertisement = await advertise(nc, {

@@ -95,6 +95,7 @@ export const ROUTER_ROLES = {
       call_canceling: true,
       call_timeout: true,
       caller_identification: true,
+      pattern_based_registration: true,
       progressive_call_results: true,
       registration_meta_api: true,
       registration_revocation: true,

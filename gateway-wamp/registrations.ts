@@ -1,8 +1,10 @@
-// The procedures WAMP sessions registered in one gateway process: one NATS queue subscription per URI, held by
-// one session or shared by sessions that asked the same invocation policy, and the pick of a callee per request.
-// It knows nothing of WAMP messages: the dealer sends INVOCATION to the callee picked here.
+// The procedures WAMP sessions registered in one gateway process: one NATS queue subscription per URI or pattern,
+// held by one session or shared by sessions that asked the same invocation policy, the pick of a callee per request,
+// and which registration answers a procedure several patterns match. It knows nothing of WAMP messages: the dealer
+// sends INVOCATION to the callee picked here.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type Identity, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { moreSpecific, natsSubjectsOf, patternQueue, specificity, uriMatches, type MatchPolicy } from './uri.ts';
 
 /** WAMP's `invoke` option of REGISTER: `single` (the default) is exclusive, the others share a URI. */
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
@@ -19,7 +21,8 @@ export interface Callee {
   readonly sessionId: number;
   /** Who registered; undefined when nothing is configured. */
   readonly identity: Identity | undefined;
-  invoke(registration: Registration, msg: Msg): void;
+  /** `procedure`: the URI called, for a pattern registration. */
+  invoke(registration: Registration, msg: Msg, procedure?: string): void;
   /** The router took the registration away from this callee (the registry shows a hosted service answering it). */
   revoked(registration: Registration): void;
 }
@@ -34,15 +37,22 @@ export class Registration {
   announced = false;
   /** When it was created, ISO 8601. */
   readonly created = new Date().toISOString();
+  /** The NATS subscriptions: one, or two for a one-part prefix (natsSubjectsOf). */
+  nats: Subscription[] = [];
+  /** Settles once the NATS server has the subscriptions. */
+  ready: Promise<void> = Promise.resolve();
+  /** How specific a pattern is (uri.ts specificity); empty for an exact registration. */
+  readonly rank: readonly number[];
 
   constructor(
     readonly id: number,
+    /** The procedure URI, or the pattern as registered (`a.b`, `a..c`). */
     readonly uri: string,
     readonly policy: InvokePolicy,
-    readonly nats: Subscription,
-    /** Settles once the NATS server has the subscription. */
-    readonly ready: Promise<void>,
-  ) {}
+    readonly match: MatchPolicy,
+  ) {
+    this.rank = match === 'exact' ? [] : specificity(uri, match);
+  }
 
   get calleeCount(): number {
     return this.callees.length;
@@ -113,41 +123,70 @@ export interface RegistrationWatcher {
   registrationDeleted(sessionId: number, registration: Registration): void;
 }
 
+/** The key of a registration: its URI when exact, else its policy and pattern (a URI holds no space). */
+function keyOf(uri: string, match: MatchPolicy): string {
+  return match === 'exact' ? uri : `${match} ${uri}`;
+}
+
 export class Registrations {
   private readonly byUri = new Map<string, Registration>();
+  /** The prefix and wildcard registrations, by keyOf. */
+  private readonly patterns = new Map<string, Registration>();
   private lastId = 0;
   /** Told of registrations made and dropped; unset: nothing is. */
   watcher: RegistrationWatcher | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
-    /** Each URI is subscribed on its subject under the namespace, in the namespace's queue group. */
+    /** Each URI is subscribed on its subject under the namespace, in the namespace's queue group; each pattern in its own. */
     private readonly namespace: Namespace,
     private readonly route: (registration: Registration, msg: Msg) => void,
     private readonly logger: Logger,
   ) {}
 
-  /** Whoever holds `uri` now, if anyone. */
+  /** Whoever holds the exact `uri` now, if anyone. */
   get(uri: string): Registration | undefined {
     return this.byUri.get(uri);
   }
 
+  /** Whoever holds `uri` under `match` now, if anyone. */
+  find(uri: string, match: MatchPolicy): Registration | undefined {
+    return match === 'exact' ? this.byUri.get(uri) : this.patterns.get(keyOf(uri, match));
+  }
+
   /**
-   * Adds the callee to the registration of `uri`, subscribing NATS when it is the first; undefined when the URI
-   * is held exclusively or under another policy. The caller awaits `ready` before it says REGISTERED.
+   * Adds the callee to the registration of `uri` under `match` (its NATS subject `subject`, uri.ts), subscribing NATS
+   * when it is the first; undefined when it is held exclusively or under another policy. The caller awaits `ready`
+   * before it says REGISTERED.
    */
-  join(callee: Callee, uri: string, policy: InvokePolicy): Registration | undefined {
-    let registration = this.byUri.get(uri);
+  join(callee: Callee, uri: string, policy: InvokePolicy, match: MatchPolicy = 'exact', subject = uri): Registration | undefined {
+    let registration = this.find(uri, match);
     if (registration && !registration.admits(policy)) return undefined;
     if (!registration) {
-      let created!: Registration;
-      const guard = { logger: this.logger, about: { uri } };
-      const nats = subscribe(this.nc, this.namespace.subject(uri), { queue: this.namespace.queue }, guard, (msg) => this.route(created, msg));
-      registration = created = new Registration(++this.lastId, uri, policy, nats, this.nc.flush());
-      this.byUri.set(uri, registration);
+      const created = (registration = new Registration(++this.lastId, uri, policy, match));
+      const guard = { logger: this.logger, about: { uri, match } };
+      const queue = match === 'exact' ? this.namespace.queue : patternQueue(this.namespace.queue, uri, match);
+      created.nats = natsSubjectsOf(uri, match, subject).map((s) => subscribe(this.nc, this.namespace.subject(s), { queue }, guard, (msg) => this.route(created, msg)));
+      created.ready = this.nc.flush();
+      (match === 'exact' ? this.byUri : this.patterns).set(keyOf(uri, match), registration);
     }
     registration.add(callee);
     return registration;
+  }
+
+  /**
+   * The registration of this process that answers a call of `procedure`, by the spec's order: the exact one, else
+   * the longest prefix, else the most specific wildcard; only registrations with a callee count. Undefined: none.
+   */
+  answering(procedure: string): Registration | undefined {
+    const exact = this.byUri.get(procedure);
+    if (exact && exact.calleeCount > 0) return exact;
+    let best: Registration | undefined;
+    for (const registration of this.patterns.values()) {
+      if (registration.calleeCount === 0 || !uriMatches(procedure, registration.uri, registration.match)) continue;
+      if (!best || moreSpecific(registration.rank, best.rank)) best = registration;
+    }
+    return best;
   }
 
   /** The callee's REGISTERED goes out: it gets invocations from now on. */
@@ -164,8 +203,10 @@ export class Registrations {
   leave(callee: Callee, registration: Registration): void {
     if (registration.remove(callee)) this.watcher?.unregistered(callee.sessionId, registration);
     if (!registration.isEmpty) return;
-    registration.nats.unsubscribe();
-    if (this.byUri.get(registration.uri) === registration) this.byUri.delete(registration.uri);
+    for (const nats of registration.nats) nats.unsubscribe();
+    const held = registration.match === 'exact' ? this.byUri : this.patterns;
+    const key = keyOf(registration.uri, registration.match);
+    if (held.get(key) === registration) held.delete(key);
     if (registration.announced) this.watcher?.registrationDeleted(callee.sessionId, registration);
   }
 
@@ -177,12 +218,12 @@ export class Registrations {
     }
   }
 
-  /** Every registration held now. */
+  /** Every registration held now, exact and pattern. */
   all(): Registration[] {
-    return [...this.byUri.values()];
+    return [...this.byUri.values(), ...this.patterns.values()];
   }
 
-  /** The registrations that have at least one callee, for discovery. */
+  /** The exact registrations that have at least one callee, for discovery (a pattern names no procedure). */
   active(): Registration[] {
     return [...this.byUri.values()].filter((registration) => registration.calleeCount > 0);
   }

@@ -9,7 +9,7 @@ import type { Peer } from './peer.ts';
 import { MAX_ID, MESH_ERROR_PREFIX, WampUri } from './protocol.ts';
 import type { Registration, RegistrationWatcher, Registrations } from './registrations.ts';
 import { routerError } from './router-errors.ts';
-import { isMatchPolicy, matchesPrefix, subjectOf, type MatchPolicy } from './uri.ts';
+import { isMatchPolicy, subjectOf, uriMatches, type MatchPolicy } from './uri.ts';
 
 /** A session as the meta API describes it. */
 export interface MetaSession extends Peer {
@@ -108,20 +108,6 @@ function scopeOf(kwargs: Kwargs): Scope {
   return scope;
 }
 
-/** Whether a wildcard pattern (empty parts free) matches a URI, part by part. */
-function wildcardMatches(pattern: string, uri: string): boolean {
-  const want = pattern.split('.');
-  const parts = uri.split('.');
-  return want.length === parts.length && want.every((p, i) => p === '' || p === parts[i]);
-}
-
-/** Whether a subscription delivers the topic URI: as the broker decides (a one-part prefix matches whole parts). */
-function subscriptionMatches({ uri, match }: SubscriptionInfo, topic: string): boolean {
-  if (match === 'exact') return uri === topic;
-  if (match === 'wildcard') return wildcardMatches(uri, topic);
-  return uri.includes('.') ? matchesPrefix(topic, uri) : topic === uri || topic.startsWith(`${uri}.`);
-}
-
 export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
   private readonly sessions = new Map<number, MetaSession>();
   private readonly testaments = new Map<number, Testaments>();
@@ -136,9 +122,9 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
       ['wamp.session.get', (_caller, args) => [this.sessionDetails(this.session(idArgument(args, 0, 'session')))]],
       ['wamp.session.add_testament', (caller, args, kwargs) => this.addTestament(caller, args, kwargs)],
       ['wamp.session.flush_testaments', (caller, _args, kwargs) => this.flushTestaments(caller, kwargs)],
-      ['wamp.registration.list', (caller) => [this.listed(this.visibleRegistrations(caller).map((r) => ({ id: r.id, match: 'exact' as MatchPolicy })))]],
-      ['wamp.registration.lookup', (caller, args) => [matchOption(args) === 'exact' ? (this.visibleRegistration(caller, uriArgument(args, 'procedure'))?.id ?? null) : null]],
-      ['wamp.registration.match', (caller, args) => [this.visibleRegistration(caller, uriArgument(args, 'procedure'))?.id ?? null]],
+      ['wamp.registration.list', (caller) => [this.listed(this.visibleRegistrations(caller))]],
+      ['wamp.registration.lookup', (caller, args) => [this.lookupRegistration(caller, uriArgument(args, 'procedure'), matchOption(args))]],
+      ['wamp.registration.match', (caller, args) => [this.matchRegistration(caller, uriArgument(args, 'procedure'))]],
       ['wamp.registration.get', (caller, args) => [this.registrationDetails(this.registration(caller, args))]],
       ['wamp.registration.list_callees', (caller, args) => [this.registration(caller, args).calleeIds()]],
       ['wamp.registration.count_callees', (caller, args) => [this.registration(caller, args).calleeCount]],
@@ -228,14 +214,18 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
     this.emitRegistration(MetaTopic.REGISTRATION_ON_DELETE, registration, () => [sessionId, registration.id]);
   }
 
-  /** A registration event goes to the meta subscribers who may call its procedure. */
+  /** A registration event goes to the meta subscribers who may see the registration. */
   private emitRegistration(topic: string, registration: Registration, args: () => Args): void {
-    const { broker, guard } = this.options;
-    broker.emitMeta(
+    this.options.broker.emitMeta(
       topic,
       () => [args(), {}],
-      (peer) => guard.allows(peer.identity, 'call', registration.uri),
+      (peer) => this.maySee(peer, registration),
     );
+  }
+
+  /** Whether the peer may call the registration's procedure (a pattern's: every procedure it matches). */
+  private maySee(peer: Peer, { uri, match }: Registration): boolean {
+    return this.options.guard.allowsEvery(peer.identity, 'call', uri, match);
   }
 
   /** A subscription event goes to the meta subscribers who may subscribe to its topic. */
@@ -271,12 +261,18 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
   }
 
   private visibleRegistrations(caller: Peer): Registration[] {
-    return (this.registrations?.all() ?? []).filter((r) => this.options.guard.allows(caller.identity, 'call', r.uri));
+    return (this.registrations?.all() ?? []).filter((r) => this.maySee(caller, r));
   }
 
-  private visibleRegistration(caller: Peer, uri: string): Registration | undefined {
-    const registration = this.registrations?.get(uri);
-    return registration && this.options.guard.allows(caller.identity, 'call', uri) ? registration : undefined;
+  private lookupRegistration(caller: Peer, uri: string, match: MatchPolicy): number | null {
+    const registration = this.registrations?.find(uri, match);
+    return registration && this.maySee(caller, registration) ? registration.id : null;
+  }
+
+  /** The registration of this process a call of the procedure reaches (dealer.ts routePattern), if the caller may call it. */
+  private matchRegistration(caller: Peer, procedure: string): number | null {
+    if (!this.options.guard.allows(caller.identity, 'call', procedure)) return null;
+    return this.registrations?.answering(procedure)?.id ?? null;
   }
 
   /** The registration the first argument names, if the caller may see it; else wamp.error.no_such_registration. */
@@ -287,8 +283,8 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
     return registration;
   }
 
-  private registrationDetails({ id, created, uri, policy }: Registration): Kwargs {
-    return { id, created, uri, match: 'exact', invoke: policy };
+  private registrationDetails({ id, created, uri, match, policy }: Registration): Kwargs {
+    return { id, created, uri, match, invoke: policy };
   }
 
   private visibleSubscriptions(caller: Peer): SubscriptionInfo[] {
@@ -301,7 +297,7 @@ export class WampMeta implements SubscriptionWatcher, RegistrationWatcher {
 
   private matchSubscriptions(caller: Peer, topic: string): number[] | null {
     const ids = this.visibleSubscriptions(caller)
-      .filter((s) => subscriptionMatches(s, topic))
+      .filter((s) => uriMatches(topic, s.uri, s.match))
       .map((s) => s.id);
     return ids.length > 0 ? ids : null;
   }

@@ -99,7 +99,7 @@ describe('gateway-wamp error ids', () => {
       [[PUBLISH, 3, { acknowledge: true }, 'not..a.topic', []], PUBLISH, 'wamp.error.invalid_uri', 'INVALID_ARGUMENT', 400],
       [[PUBLISH, 4, { acknowledge: true, enc_algo: 'cryptobox' }, topic, 'sealed'], PUBLISH, 'wamp.error.option_not_allowed', 'INVALID_ARGUMENT', 400],
       [[CALL, 5, {}, 'not..a.procedure', []], CALL, 'wamp.error.invalid_uri', 'INVALID_ARGUMENT', 400],
-      [[REGISTER, 7, { match: 'prefix' }, procedure], REGISTER, 'wamp.error.option_not_allowed', 'INVALID_ARGUMENT', 400],
+      [[REGISTER, 7, { match: 'regex' }, procedure], REGISTER, 'wamp.error.option_not_allowed', 'INVALID_ARGUMENT', 400],
       [[REGISTER, 8, { invoke: 'everyone' }, procedure], REGISTER, 'wamp.error.invalid_argument', 'INVALID_ARGUMENT', 400],
       [[REGISTER, 9, {}, 'not..a.procedure'], REGISTER, 'wamp.error.invalid_uri', 'INVALID_ARGUMENT', 400],
       [[REGISTER, 10, {}, 'mesh.services'], REGISTER, 'wamp.error.not_authorized', 'PERMISSION_DENIED', 403],
