@@ -191,12 +191,13 @@ function gatewayUser(gateway: GatewayMember, members: readonly MeshMember[], nam
     inboxPrefix,
     about:
       `${name} (${gateway.source}), a router: a caller that also subscribes to any topic and answers procedures its ` +
-      `clients register (queue group ${namespace.queue} only), but never a service's procedure subject, event pool, $SRV ` +
+      `clients register (queue group ${namespace.queue}, and its own groups under it for patterns), but never a service's procedure subject, event pool, $SRV ` +
       "subjects or reports, nor another user's inbox. The server filters those out of its wildcard subscriptions.",
     publish: { allow: ['>'], deny: publishDeny },
     subscribe: {
-      // A plain `>` admits any queue group; with `> q` beside it a queue subscription must be in q.
-      allow: ['>', `> ${namespace.queue}`],
+      // A plain `>` admits any queue group; with `> q` beside it a queue subscription must be in q, or in a pattern
+      // registration's own group under it (`q.prefix.a.b`, gateway-wamp/uri.ts patternQueue).
+      allow: ['>', `> ${namespace.queue}`, `> ${namespace.queue}.>`],
       deny: unique([
         ...NATS_APIS,
         ...taskSubjects,

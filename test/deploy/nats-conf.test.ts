@@ -384,6 +384,20 @@ describe('deploy/nats/nats.conf', () => {
       const answer = await call;
       assert.deepEqual([answer.status, await answer.json()], [200, [[42], {}]]);
 
+      // A pattern registration answers in a queue group of its own (q.prefix.nats_conf_tab), which the user may join;
+      // one over a service's subjects never sees its requests (the server filters them, and the pattern yields).
+      client.send([64, 7, { match: 'prefix' }, 'nats_conf_tab']);
+      assert.equal((await client.next())[0], 65);
+      client.send([64, 8, { match: 'prefix' }, 'greeting_service']);
+      assert.equal((await client.next())[0], 65);
+      client.send([48, 9, {}, 'nats_conf_tab.triple', [5]]);
+      const patterned = await client.next();
+      assert.deepEqual([patterned[0], patterned[3]], [68, { procedure: 'nats_conf_tab.triple' }]);
+      client.send([70, patterned[1], {}, [15]]);
+      assert.deepEqual((await client.next()).slice(0, 4), [50, 9, {}, [15]]);
+      client.send([48, 10, {}, 'greeting_service.hello', ['Ada']]);
+      assert.deepEqual((await client.next()).slice(0, 4), [50, 10, {}, ['Hello, Ada']]);
+
       client.send([32, 5, {}, 'nats_conf.events']);
       assert.equal((await client.next())[0], 33);
       client.send([16, 6, { acknowledge: true, exclude_me: false }, 'nats_conf.events', ['hello']]);
