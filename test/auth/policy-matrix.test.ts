@@ -109,4 +109,36 @@ describe('one policy, enforced the same on both gateways', () => {
     }
     await client.close();
   });
+
+  it('WAMP: a prefix or wildcard REGISTER only when one grant covers every procedure the pattern matches', async () => {
+    const client = await RawClient.open(wamp.wsUrl);
+    client.send([HELLO, 'realm1', { roles: { callee: {} }, authmethods: ['ticket'] }]);
+    assert.deepEqual(await client.next(), [CHALLENGE, 'ticket', {}]);
+    client.send([AUTHENTICATE, token, {}]);
+    assert.equal((await client.next())[0], WELCOME);
+    const exact = cell('register', 'exact').grant;
+    const prefix = cell('register', 'prefix').grant;
+    const wildcard = cell('register', 'wildcard').grant;
+    const base = wildcard.slice(0, wildcard.indexOf('..'));
+    const cases: Array<[string, 'prefix' | 'wildcard', boolean]> = [
+      [exact, 'prefix', false], // the exact grant is not one of what the prefix matches (`.one.x`, `.one-x`)
+      [prefix, 'prefix', true],
+      [`${prefix}.deep`, 'prefix', true],
+      [prefix.slice(0, -1), 'prefix', false], // `.o` matches `.other` too, which the grant does not
+      [`${prefix}..end`, 'wildcard', true],
+      [`${exact.slice(0, exact.lastIndexOf('.'))}.`, 'wildcard', false],
+      [wildcard, 'wildcard', true],
+      [`${base}.x.`, 'wildcard', false],
+      [`${base}.any.end`, 'wildcard', true], // no free part: it matches the one URI, which the grant covers
+      [`${base}.any`, 'prefix', false],
+    ];
+    let id = 100;
+    for (const [uri, match, allowed] of cases) {
+      client.send([REGISTER, ++id, { match }, uri]);
+      const answer = await client.next();
+      if (allowed) assert.deepEqual(answer.slice(0, 2), [REGISTERED, id], `${match} ${uri}: ${JSON.stringify(answer)}`);
+      else assert.deepEqual([answer[0], answer[4]], [ERROR, 'wamp.error.not_authorized'], `${match} ${uri}: ${JSON.stringify(answer)}`);
+    }
+    await client.close();
+  });
 });

@@ -277,12 +277,15 @@ const META_URIS = [
   'wamp.registration.on_create',
 ];
 
-/** Valid URIs for calls and topics; registrations use their own names so that no fuzz session answers a real call. */
+/**
+ * Valid URIs for calls and topics; registrations (patterns too: `fuzz_callee` as a prefix, `fuzz_callee..x` as a
+ * wildcard) use their own names so that no fuzz session answers a real call.
+ */
 const callUri = field(fc.constantFrom('greeting_service.hello', 'greeting_service.nope', 'fuzz_probe.alive', 'fuzz_topic.x', ...META_URIS), fc.oneof(hostileName, wrongType));
 const registerUri = field(
-  fc.constantFrom('fuzz_callee.proc', 'fuzz_callee.other'),
+  fc.constantFrom('fuzz_callee.proc', 'fuzz_callee.other', 'fuzz_callee', 'fuzz_callee..x'),
   fc.oneof(
-    hostileName.filter((n) => !n.startsWith('greeting_service.hello')),
+    hostileName.filter((n) => !n.startsWith('greeting_service') && !n.startsWith('fuzz_probe')),
     wrongType,
   ),
 );
@@ -424,6 +427,17 @@ export const FIXED_WAMP: WampCase[] = [
   encodeCase('wamp.2.json', true, [48, 1, { disclose_me: true }, 'greeting_service.hello', ['Bob']]),
   encodeCase('wamp.2.json', true, [16, 1, { disclose_me: true, acknowledge: true }, 'fuzz_topic.x', []]),
   encodeCase('wamp.2.json', true, [32, 1, { match: 'prefix' }, 'wamp.session']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'prefix' }, 'fuzz_callee..x']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'prefix' }, 'wamp.registration']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'wildcard' }, '..']),
+  encodeCase('wamp.2.msgpack', true, [64, 1, { match: 'wildcard' }, '.fuzz_callee']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'wildcard' }, `fuzz_callee.${'w'.repeat(300)}.`]),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'prefix' }, `fuzz_callee.${'p'.repeat(243)}`]),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'regex' }, 'fuzz_callee.proc']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'prefix', invoke: 'everyone' }, 'fuzz_callee']),
+  encodeCase('wamp.2.json', true, [64, 1, { match: 'wildcard' }, 'fuzz_callee.*']),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.registration.lookup', ['fuzz_callee', { match: 'regex' }]]),
+  encodeCase('wamp.2.json', true, [48, 1, {}, 'wamp.registration.match', [['not', 'a', 'uri']]]),
   encodeCase('wamp.2.json', true, [70, 1, { progress: true }, ['unasked']]),
   encodeCase('wamp.2.json', true, [8, 68, 77, {}, 'wamp.error.canceled', []]),
   encodeCase('wamp.2.json', true, [48, 1, {}, 'mesh.tasks.enqueue', ['mailer.send_email', [], { to: 'ada@example.com', subject: 'later' }], { delay: 1e308 }]),
