@@ -1,5 +1,5 @@
 // The HTTP gateway as a Koa app: POST /<service>.<method> becomes a NATS request, the reply comes back as is.
-// A pipeline read top to bottom: trace, map errors, cross-origin rules, the call route, the other routes.
+// A pipeline read top to bottom: trace, map errors, cross-origin rules, declared GET routes, the call route, the other routes.
 import Router from '@koa/router';
 import Koa from 'koa';
 import { MeshError, type Caller, type Logger, type ProcedureRegistry, type Reports, type GatewayAuth, type RateLimiter, type RefusalLog, type GatewayMetrics } from '../mesh/gateway.ts';
@@ -16,6 +16,8 @@ import { createDiscovery } from './discovery.ts';
 import { addDiscoveryRoutes } from './discovery-routes.ts';
 import { createJsonRpc } from './jsonrpc.ts';
 import { createTaskStatusForward, taskStatusRoute } from './tasks.ts';
+import { createGetRoutes } from './get-routes.ts';
+import { createGetRouteStep } from './get-route-step.ts';
 
 export interface HttpGatewayOptions {
   caller: Caller;
@@ -55,6 +57,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   // A task's status goes through the same checks as a call of its procedure, and is not counted as one.
   const taskStatus = createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, forward: createTaskStatusForward({ caller, auth, timeoutMs }) });
   const discovery = createDiscovery(auth, options.discovery ?? true);
+  const getRoutes = createGetRoutes(registry, logger);
   const health = createHealthRoutes(caller, registry);
   const jsonRpc = createJsonRpc({
     caller,
@@ -78,7 +81,7 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     router.get('/metrics', metricsRoute(metrics.gateway.render, discovery));
     router.get('/metrics/mesh', metricsRoute(metrics.mesh, discovery));
   }
-  addDiscoveryRoutes(router, { discovery, registry, caller, maxNameBytes, auth, refused: errors.logRefusal });
+  addDiscoveryRoutes(router, { discovery, registry, getRoutes, caller, maxNameBytes, auth, refused: errors.logRefusal });
   router.get('/tasks/:id', taskStatusRoute(taskStatus));
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
@@ -90,6 +93,8 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   app.use(traceRequest);
   app.use(errors.mapErrors);
   for (const step of crossOriginRules(options.corsOrigins)) app.use(step);
+  // The GET routes procedures declare; a POST naming a procedure passes on to the call route.
+  app.use(createGetRouteStep({ routes: getRoutes, registry, corsOrigins: options.corsOrigins, callProcedure }));
   // The call route, taken before the router matches its other routes; the router keeps it too, for Allow headers.
   app.use((ctx, next) => {
     const procedure = ctx.method === 'POST' ? procedureOf(ctx.path) : undefined;

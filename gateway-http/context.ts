@@ -2,6 +2,7 @@
 // its path names, and a logger carrying its ids. It holds no behaviour of its own; the steps are in their modules.
 import type { Context } from 'koa';
 import type { Codec, Hop, Logger, Identity } from '../mesh/gateway.ts';
+import type { RouteMatch } from './get-routes.ts';
 
 export interface GatewayState {
   codec: Codec;
@@ -10,6 +11,8 @@ export interface GatewayState {
   hop: Hop;
   /** The task id a `GET /tasks/<id>` asks about. */
   taskId?: string;
+  /** The declared GET route the request takes: its arguments come from the path and the query string, not a body. */
+  route?: RouteMatch;
 }
 
 export type GatewayContext = Context & { state: GatewayState };

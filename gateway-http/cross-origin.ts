@@ -1,7 +1,7 @@
 // The cross-origin rules of the HTTP gateway: CORS answers for trusted origins, and a refusal of any request from
 // another site that could change something. It decides where a browser may call from; not who may call.
 import cors from '@koa/cors';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { MeshError, crossOriginProblem } from '../mesh/gateway.ts';
 
 /** Methods that change nothing: the cross-origin rule lets them through, as Go's CrossOriginProtection does. */
@@ -16,9 +16,17 @@ export function crossOriginRules(corsOrigins: readonly string[]): Middleware[] {
   }
   // A browser's request from another site changes nothing, whatever its type: only trusted origins may.
   steps.push((ctx, next) => {
-    const problem = SAFE_METHODS.has(ctx.method) ? undefined : crossOriginProblem(ctx.req.headers, trusted);
-    if (problem) throw new MeshError('PERMISSION_DENIED', problem);
+    if (!SAFE_METHODS.has(ctx.method)) refuseCrossSite(ctx, trusted);
     return next();
   });
   return steps;
+}
+
+/**
+ * Refuses a browser's request from another site whose Origin is not trusted: every POST, and a GET that calls a
+ * procedure (a declared GET route), since the gateway cannot know that a procedure only reads.
+ */
+export function refuseCrossSite(ctx: Context, trusted: ReadonlySet<string>): void {
+  const problem = crossOriginProblem(ctx.req.headers, trusted);
+  if (problem) throw new MeshError('PERMISSION_DENIED', problem);
 }

@@ -7,11 +7,14 @@ import { createOpenApi } from './openapi.ts';
 import { docsFile, docsPage } from './docs.ts';
 import { createBrowse } from './browse.ts';
 import type { Discovery } from './discovery.ts';
+import type { GetRoutes } from './get-routes.ts';
 import type { GatewayContext, GatewayState } from './context.ts';
 
 export interface DiscoveryRouteOptions {
   discovery: Discovery;
   registry: ProcedureRegistry;
+  /** The declared GET routes, shown as GET operations. */
+  getRoutes: GetRoutes;
   caller: Caller;
   maxNameBytes: number;
   auth?: GatewayAuth;
@@ -19,8 +22,8 @@ export interface DiscoveryRouteOptions {
   refused(ctx: GatewayContext, error: MeshError): void;
 }
 
-export function addDiscoveryRoutes(router: Router<GatewayState>, { discovery, registry, caller, maxNameBytes, auth, refused }: DiscoveryRouteOptions) {
-  const openApi = createOpenApi({ registry, authenticated: auth?.authenticator.configured === true });
+export function addDiscoveryRoutes(router: Router<GatewayState>, { discovery, registry, getRoutes, caller, maxNameBytes, auth, refused }: DiscoveryRouteOptions) {
+  const openApi = createOpenApi({ registry, getRoutes, authenticated: auth?.authenticator.configured === true });
   const browse = createBrowse({ registry, caller, maxNameBytes, refused: (ctx, error) => refused(ctx as GatewayContext, error) });
   /** A discovery route: 404 while discovery is off. */
   const discoverable = (ctx: GatewayContext, next: Next) => {

@@ -18,6 +18,7 @@ import {
   type GatewayAuth,
 } from '../mesh/gateway.ts';
 import { keywordBody } from './keyword-body.ts';
+import { routeBody } from './route-arguments.ts';
 import { openStreamResponse, streamFormatOf, type StreamFormat } from './stream-response.ts';
 import { answeredAsync, taskRequestHeaders } from './tasks.ts';
 import { requestLogger, type GatewayContext } from './context.ts';
@@ -51,7 +52,8 @@ export function createForward({ caller, registry, logger, timeoutMs, auth, readB
   async function forward(ctx: GatewayContext, procedure: string) {
     const started = debug ? performance.now() : 0;
     const { codec, identity } = ctx.state;
-    const body = keywordBody(await readBody(ctx), codec);
+    const { route } = ctx.state;
+    const body = route ? routeBody(ctx, route, codec) : keywordBody(await readBody(ctx), codec);
     const forwarder = auth?.forwarder;
     // The client's own timeout (Prefer: wait), never longer than the gateway's.
     const deadline = Date.now() + waitOf(ctx.get('Prefer'), timeoutMs);

@@ -1,11 +1,14 @@
 // The OpenAPI 3.1 document of the gateway, built from the live registry: one POST operation per procedure the viewer may
-// call, with the schemas its service publishes, the error model and the auth schemes. It describes calls; it does not serve them.
+// call, a GET operation per declared GET route, with the schemas its service publishes, the error model and the auth
+// schemes. It describes calls; it does not serve them.
 import { ERROR_STATUS, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, type ProcedureEntry, type PublishedSchema } from './catalog.ts';
 import type { View } from './discovery.ts';
+import type { GetRoute, GetRoutes } from './get-routes.ts';
 
 export interface OpenApiOptions {
   registry: ProcedureRegistry;
+  getRoutes: GetRoutes;
   /** Credentials are checked: the document lists the bearer and `X-Api-Token` schemes. */
   authenticated: boolean;
 }
@@ -89,19 +92,26 @@ function operation(procedure: ProcedureEntry, authenticated: boolean): Schema {
       },
     ],
   };
-  const unavailable: Record<string, string> = {};
-  if (params.unavailable) unavailable.params_schema = params.unavailable;
-  if (result.unavailable) unavailable.result_schema = result.unavailable;
-  const notes = Object.entries(unavailable).map(([key, why]) => `${key} unavailable: ${why}.`);
-  const op: Schema = {
+  return {
     operationId: procedure.name,
-    tags: [procedure.service],
-    summary: procedure.description ?? procedure.name,
-    description: [procedure.description, procedure.parameters === undefined ? undefined : `Parameters: ${procedure.parameters}`, ...notes].filter(Boolean).join('\n\n'),
+    ...common(procedure, authenticated, params.unavailable, result),
     requestBody: {
       required: false,
       content: { 'application/json': { schema: request }, 'application/msgpack': { schema: request } },
     },
+  };
+}
+
+/** What the POST and the GET operation of a procedure share: tags, texts, responses, security. */
+function common(procedure: ProcedureEntry, authenticated: boolean, paramsUnavailable: string | undefined, result: { schema: Schema; unavailable?: string }): Schema {
+  const unavailable: Record<string, string> = {};
+  if (paramsUnavailable) unavailable.params_schema = paramsUnavailable;
+  if (result.unavailable) unavailable.result_schema = result.unavailable;
+  const notes = Object.entries(unavailable).map(([key, why]) => `${key} unavailable: ${why}.`);
+  const op: Schema = {
+    tags: [procedure.service],
+    summary: procedure.description ?? procedure.name,
+    description: [procedure.description, procedure.parameters === undefined ? undefined : `Parameters: ${procedure.parameters}`, ...notes].filter(Boolean).join('\n\n'),
     responses: {
       200: {
         description: 'The reply: [args, kwargs], the result as args[0]',
@@ -119,16 +129,71 @@ function operation(procedure: ProcedureEntry, authenticated: boolean): Schema {
   return op;
 }
 
-function buildDocument({ registry, authenticated }: OpenApiOptions, view: View): Schema {
+/** A property's schema as a parameter's: itself, unless it refers into the published document (`$ref`), which a parameter cannot reach. */
+function parameterSchema(property: unknown): Schema {
+  if (typeof property !== 'object' || property === null || Array.isArray(property)) return { type: 'string' };
+  return JSON.stringify(property).includes('"$ref"') ? { description: 'See the POST operation’s request schema' } : (property as Schema);
+}
+
+/**
+ * The GET operation of a declared route: its :parameters as path parameters, every other keyword argument the
+ * params schema (or the plain parameter list) names as a query parameter; the same responses as the POST.
+ */
+function getOperation(procedure: ProcedureEntry, route: GetRoute, authenticated: boolean): Schema {
+  const published = procedure.params && 'schema' in procedure.params ? procedure.params.schema : undefined;
+  // Its own $id: one document may not hold two schema resources under the same one.
+  const result = sideSchema(procedure.result, `${procedure.name}:get:result`, { description: 'The result (not declared)' });
+  const properties = (published?.properties ?? {}) as Record<string, unknown>;
+  const required = new Set(Array.isArray(published?.required) ? (published.required as unknown[]) : []);
+  const named = published
+    ? Object.keys(properties).map((name) => ({ name, required: required.has(name) }))
+    : (procedure.parameters ?? '')
+        .split(', ')
+        .filter((p) => /^[A-Za-z_$][\w$]*\??$/.test(p))
+        .map((p) => ({ name: p.replace(/\?$/, ''), required: !p.endsWith('?') }));
+  const inPath = new Set(route.pattern.params);
+  const parameters = [
+    ...route.pattern.params.map((name) => ({ name, in: 'path', required: true, schema: parameterSchema(properties[name]) })),
+    ...named.filter((p) => !inPath.has(p.name)).map((p) => ({ name: p.name, in: 'query', required: p.required, schema: parameterSchema(properties[p.name]) })),
+  ];
+  return {
+    // A space never appears in a procedure name: no GET operation's id is a POST's.
+    operationId: `GET ${procedure.name}`,
+    ...common(procedure, authenticated, procedure.params && 'unavailable' in procedure.params ? procedure.params.unavailable : undefined, result),
+    parameters,
+  };
+}
+
+/** `/things/:uuid` as an OpenAPI path template, `/things/{uuid}`. */
+function pathTemplate(route: GetRoute): string {
+  return `/${route.pattern.segments.map((s) => ('param' in s ? `{${s.param}}` : s.literal)).join('/')}`;
+}
+
+function buildDocument({ registry, getRoutes, authenticated }: OpenApiOptions, view: View): Schema {
   const services = catalogOf(registry, view.visible);
   const paths: Schema = {};
-  for (const service of services) for (const procedure of service.procedures) paths[`/${procedure.name}`] = { post: operation(procedure, authenticated) };
+  const procedures = new Map<string, ProcedureEntry>();
+  for (const service of services) {
+    for (const procedure of service.procedures) {
+      paths[`/${procedure.name}`] = { post: operation(procedure, authenticated) };
+      procedures.set(procedure.name, procedure);
+    }
+  }
+  // One GET per path shape: two versions of a procedure may name its parameter differently, and OpenAPI takes one.
+  const shapes = new Set<string>();
+  for (const route of getRoutes.list()) {
+    const procedure = procedures.get(route.procedure);
+    if (!procedure || shapes.has(route.pattern.shape)) continue;
+    shapes.add(route.pattern.shape);
+    paths[pathTemplate(route)] = { get: getOperation(procedure, route, authenticated) };
+  }
   const document: Schema = {
     openapi: '3.1.0',
     info: {
       title: 'nats-mesh HTTP gateway',
       version: PACKAGE_VERSION,
-      description: 'Every procedure on the mesh, as its service declares it. POST a JSON object of keyword arguments, or [args, kwargs].',
+      description:
+        'Every procedure on the mesh, as its service declares it. POST a JSON object of keyword arguments, or [args, kwargs]; a procedure that declares a GET route also takes its keyword arguments from the path and the query string.',
     },
     tags: services.map((s) => ({ name: s.name, description: [s.description, s.version && `version ${s.version}`].filter(Boolean).join(', ') })),
     paths,

@@ -12,6 +12,7 @@ export { exactMsgpack, parseJsonExact, stringifyExact, type ExactMsgpack } from 
 export { jsonCodec, msgpackCodec, cannotEncode, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
 export { respondResult, respondError, headerSafe } from './wire/respond.ts';
 export { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from './wire/names.ts';
+export { HTTP_GET_METADATA, RESERVED_ROUTE_SEGMENTS, matchRoute, parseRoute, type RoutePattern, type RouteSegment } from './wire/http-route.ts';
 export { DEFAULT_QUEUE as MESH_QUEUE, meshNamespace, namespaceProblem, NAMESPACE_METADATA, NO_NAMESPACE, type Namespace } from './wire/namespace.ts';
 export { DEFAULT_HEARTBEAT_MS, HEARTBEAT_HEADER } from './wire/heartbeat.ts';
 export { STREAM_HEADER, PROGRESS_HEADER, isProgress, progressHeadersFor } from './wire/stream.ts';

@@ -12,6 +12,7 @@ import { enqueueFrom } from './task-host.ts';
 import { readParameters, type Parameter } from './signature.ts';
 import { readBulkhead } from '../resilience/policy.ts';
 import type { BulkheadPolicy } from '../resilience/bulkhead.ts';
+import { parseRoute, type RoutePattern } from '../wire/http-route.ts';
 
 export interface RpcOptions extends ContractOptions {
   /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
@@ -26,6 +27,11 @@ export interface RpcOptions extends ContractOptions {
   idempotent?: boolean;
   /** At most `limit` calls run at once on each instance, `queue` more wait; the rest are refused with RESOURCE_EXHAUSTED. */
   bulkhead?: { limit: number; queue?: number };
+  /**
+   * A GET route for a read-only procedure on the HTTP gateway, besides its POST: `{ get: '/things/:uuid' }`. Path
+   * parameters and the query string become keyword arguments (docs/http-gateway.md, "GET routes").
+   */
+  http?: { get: string };
 }
 
 /** Who may call a procedure: anyone, or a verified caller with one of the roles. */
@@ -46,6 +52,8 @@ export interface Procedure {
   idempotent: boolean;
   /** The in-flight limit each instance keeps, when it declares one. */
   bulkhead: BulkheadPolicy | undefined;
+  /** The GET route it declares, advertised as `http_get`. */
+  getRoute: RoutePattern | undefined;
 }
 
 type AnyMethod = (...args: never[]) => unknown;
@@ -71,6 +79,26 @@ function slowMsOf(method: string, slowMs: number | undefined): number | undefine
   return slowMs;
 }
 
+/** The keyword arguments a procedure takes by name, or undefined when it takes any (variadic). */
+function keywordNames(options: RpcOptions, contract: Contract | undefined, parameters: Parameter[] | undefined): readonly string[] | undefined {
+  if (contract) return contract.keys;
+  return options.variadic ? undefined : parameters!.filter((p) => !p.rest).map((p) => p.name);
+}
+
+/** `http: { get }`, checked: a well-formed pattern whose every :parameter the procedure takes. */
+function getRouteOf(method: string, http: unknown, names: readonly string[] | undefined): RoutePattern | undefined {
+  if (http === undefined) return undefined;
+  const where = `@rpc on '${method}'`;
+  if (typeof http !== 'object' || http === null || Array.isArray(http) || Object.keys(http).some((key) => key !== 'get') || !('get' in http)) {
+    throw new TypeError(`${where}: http must be { get: '/path/:param' }`);
+  }
+  const route = parseRoute(http.get);
+  if (typeof route === 'string') throw new TypeError(`${where}: http.get ${route}`);
+  const unknown = names && route.params.find((param) => !names.includes(param));
+  if (unknown !== undefined) throw new TypeError(`${where}: http.get names :${unknown}, which is not one of its parameters (${names!.join(', ') || 'none'})`);
+  return route;
+}
+
 function mark(prototype: object, method: string, fn: unknown, options: RpcOptions): void {
   if (typeof fn !== 'function') throw new TypeError(`@rpc can only mark methods, not '${method}'`);
   const target = prototype as Marked;
@@ -82,16 +110,19 @@ function mark(prototype: object, method: string, fn: unknown, options: RpcOption
 
 function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): Procedure {
   if (options.variadic && options.params) throw new TypeError(`@rpc on '${method}' cannot be both variadic and declare params`);
+  const parameters = options.variadic || options.params ? undefined : readParameters(fn);
+  const contract = options.params && defineContract(options.params);
   return {
     method,
-    parameters: options.variadic || options.params ? undefined : readParameters(fn),
-    contract: options.params && defineContract(options.params),
+    parameters,
+    contract,
     resultSchema: options.result && resultSchemaOf(options.result),
     description: options.description,
     access: accessOf(method, options),
     slowMs: slowMsOf(method, options.slowMs),
     idempotent: options.idempotent === true,
     bulkhead: options.bulkhead && readBulkhead(`@rpc on '${method}'`, options.bulkhead),
+    getRoute: getRouteOf(method, options.http, keywordNames(options, contract, parameters)),
   };
 }
 

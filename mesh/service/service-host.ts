@@ -35,6 +35,7 @@ import { tasksOf } from './task.ts';
 import { hostTasks, type HostedTasks } from './task-host.ts';
 import { isThenable } from '../process/thenable.ts';
 import { Bulkhead } from '../resilience/bulkhead.ts';
+import { HTTP_GET_METADATA } from '../wire/http-route.ts';
 import { checkHooks, runAfter, runBefore, runError, type CallHooks, type HookedCall } from '../resilience/hooks.ts';
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]+$/;
@@ -128,7 +129,22 @@ function endpointMetadata(procedure: Procedure, heartbeatMs: number): Record<str
   if (procedure.description) metadata.description = procedure.description;
   if (procedure.idempotent) metadata.idempotent = 'true';
   if (procedure.bulkhead) metadata.bulkhead = JSON.stringify(procedure.bulkhead);
+  if (procedure.getRoute) metadata[HTTP_GET_METADATA] = procedure.getRoute.text;
   return metadata;
+}
+
+/** Refuses two procedures of the service whose GET routes match the same paths: a gateway could serve neither. */
+function checkGetRoutes(service: string, procedures: readonly Procedure[]): void {
+  const taken = new Map<string, Procedure>();
+  for (const procedure of procedures) {
+    const route = procedure.getRoute;
+    if (!route) continue;
+    const other = taken.get(route.shape);
+    if (other) {
+      throw new TypeError(`${service}: @rpc on '${other.method}' and on '${procedure.method}' declare the same GET route (${other.getRoute!.text}, ${route.text})`);
+    }
+    taken.set(route.shape, procedure);
+  }
 }
 
 /** The service's `$SRV` metadata: its namespace and fingerprint, or none (left out of the replies) when it has neither. */
@@ -261,6 +277,7 @@ class Host implements HostedService {
     }
     const procedures = [...proceduresOf(instance).values()];
     if (procedures.length === 0 && eventHandlersOf(instance).length === 0 && tasksOf(instance).size === 0) throw new Error(`${instance.name} has no @rpc, @event or @task methods`);
+    checkGetRoutes(instance.name, procedures);
     const { version, description } = describeService(instance, options);
     attachClient(instance, keptToDeclarations(options.client ?? sharedClient(options.nc, namespace.name), instance.name, declarationsOf(instance)));
     // Instances with different data must not share a queue group (fingerprint.ts); checked before onStart opens anything.

@@ -11,6 +11,7 @@ export default class GreetingService {
     params: z.object({ first_name: z.string(), last_name: z.string().default('') }),
     result: z.string(),
     description: 'Greets a person by name',
+    http: { get: '/hello/:first_name' },
   })
   async hello(first_name: string, last_name: string) {
     return `Hello, ${first_name} ${last_name}`.trim();

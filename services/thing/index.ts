@@ -52,13 +52,13 @@ export default class ThingService {
     await enqueueFrom(this, 'mailer.send_email', [], mail).catch((err: unknown) => this.context.logger.warn({ err, thing: thing.uuid }, 'could not enqueue the welcome mail'));
   }
 
-  @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first' })
+  @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first', http: { get: '/things' } })
   async get_things(take: number, skip: number): Promise<ThingJson[]> {
     const found = await this.database.use((things) => things.query<Thing[]>(SQL.page, [take, skip]));
     return found.map(thingToJson);
   }
 
-  @rpc({ params: uuidParams, result: thingJson, description: 'One thing by its uuid' })
+  @rpc({ params: uuidParams, result: thingJson, description: 'One thing by its uuid', http: { get: '/things/:uuid' } })
   async get_thing(id: string): Promise<ThingJson> {
     const [found] = await this.database.use((things) => things.query<Thing[]>(SQL.one, [id]));
     if (!found) throw notFound(id);

@@ -171,10 +171,30 @@ const idempotencyKey = fc.oneof(
   hostileText.map((k) => [`Idempotency-Key: ${k}`]),
 );
 
+/** A query string of hostile keys and values, percent-encoded or raw, now and then a key the path gives or one given twice. */
+const hostileQuery: fc.Arbitrary<string> = fc
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom('last_name', 'first_name', '__proto__', 'constructor', '', 'a[]', 'a.b'), hostileText),
+      fc.oneof(fc.constantFrom('Ross', '', '%', '%zz', '%E0%A4%A', '1e400', 'true', '[]'), hostileText),
+      fc.boolean(),
+    ),
+    { maxLength: 4 },
+  )
+  .map((pairs) => pairs.map(([key, value, encoded]) => (encoded ? `${percentEncode(key)}=${percentEncode(value)}` : `${key}=${value}`)).join('&'));
+
 export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
   'hostile task enqueues: Prefer: respond-async and Idempotency-Key to mailer.send_email': fc
     .tuple(mailBody, idempotencyKey, fc.constantFrom('respond-async', 'respond-async, wait=1', 'wait=1', ' RESPOND-ASYNC ', 'respond-async;x'))
     .map(([body, key, prefer]) => request({ path: '/mailer.send_email', headers: ['Content-Type: application/json', `Prefer: ${prefer}`, ...key], body })),
+  'hostile path parameters, query strings, methods and bodies on the GET route /hello/:first_name': fc
+    .tuple(
+      fc.oneof({ arbitrary: fc.constant('GET'), weight: 4 }, { arbitrary: fc.constantFrom('HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'), weight: 1 }),
+      fc.oneof(hostileText.map(percentEncode), fc.constantFrom('Bob', '', '%', '%E0%A4%A', '%00', 'a%2Fb', '..', 'Bob/extra', 'Bob/')),
+      hostileQuery,
+      fc.oneof({ arbitrary: fc.constant(''), weight: 4 }, { arbitrary: hostileBody, weight: 1 }),
+    )
+    .map(([method, name, query, body]) => request({ method, path: `/hello/${name}${query ? `?${query}` : ''}`, headers: body === '' ? [] : ['Content-Type: application/json'], body })),
   'hostile task ids in GET /tasks/<id>': taskIdText.map((id) => request({ method: 'GET', path: `/tasks/${percentEncode(id)}`, headers: [], body: '' })),
   'hostile bodies and content types to greeting_service.hello': fc.tuple(contentTypeHeader, hostileBody).map(([headers, body]) => request({ headers, body })),
   'hostile procedure names in the path (percent-encoded)': fc.tuple(hostileName, hostileBody).map(([name, body]) => request({ path: `/${percentEncode(name)}`, body })),
@@ -409,6 +429,13 @@ export const FIXED_HTTP: HttpInput[] = [
   request({ path: '/greeting_service.hello%00' }),
   request({ path: '/%24SYS.REQ.SERVER.PING' }),
   request({ path: '/' }),
+  request({ method: 'GET', path: '/hello/Bob?last_name=Ross', headers: [], body: '' }),
+  request({ method: 'GET', path: '/hello/%E0%A4%A', headers: [], body: '' }),
+  request({ method: 'GET', path: '/hello/Bob?first_name=Ann&__proto__=x&last_name=1&last_name=2', headers: [], body: '' }),
+  request({ method: 'GET', path: '/hello/Bob', headers: ['Content-Type: application/json'], body: '{"last_name": "Ross"}' }),
+  request({ method: 'GET', path: `/hello/${'b'.repeat(10_000)}?${'q=1&'.repeat(2000)}`, headers: [], body: '' }),
+  request({ method: 'POST', path: '/hello/Bob', headers: ['Content-Type: application/json'], body: '{}' }),
+  request({ method: 'GET', path: '/hello/Bob', headers: ['Sec-Fetch-Site: cross-site', 'Origin: https://evil.example'], body: '' }),
   request({ headers: ['Content-Type: application/msgpack'], body: new Uint8Array([0xc1, 0xff, 0x00]) }),
   request({ headers: ['Content-Type: image/png'] }),
   request({ method: 'CONNECT', path: '127.0.0.1:80' }),

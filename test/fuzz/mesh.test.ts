@@ -121,6 +121,12 @@ describe('the mesh after the fuzz run', () => {
     assert.equal(await response.text(), '[["Hello, Bob Ross"],{}]');
   });
 
+  it('still answers the GET route /hello/:first_name', async () => {
+    const response = await fetch(`${mesh.httpUrl}/hello/Bob?last_name=Ross`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), '[["Hello, Bob Ross"],{}]');
+  });
+
   it('still answers greeting_service.hello over WAMP', async () => {
     const session = await openSession(mesh.wsUrl);
     session.send([48, 1, {}, 'greeting_service.hello', ['Bob'], { last_name: 'Ross' }]);
