@@ -24,14 +24,22 @@ export const TASKS_TABLE_START = '<!-- tasks-table: made by bench/performance-ta
 export const TASKS_TABLE_END = '<!-- /tasks-table -->';
 
 interface TaskResults {
-  meta: { serial: number; bulk: number; bulkSize: number; latencyTasks: number; durability: string; at: string };
+  meta: { rounds: number; serial: number; bulk: number; bulkSize: number; latencyTasks: number; durability: string; at: string };
+  /** The median of the rounds, by scenario. */
   results: Record<string, number>;
+  /** The lowest and highest of the rounds, by scenario. */
+  spread: Record<string, [number, number]>;
   failures: string[];
 }
 
 /** The tasks table: each scenario for the mesh, raw JetStream (the floor) and BullMQ, from one run of bench/tasks.ts. */
-export function tasksTable({ meta, results, failures }: TaskResults): string {
-  const value = (name: string) => (results[name] === undefined ? 'n/a' : name.includes(' ms') ? `${results[name]!.toFixed(1)} ms` : perSecond(results[name]!));
+export function tasksTable({ meta, results, spread, failures }: TaskResults): string {
+  const one = (name: string, figure: number) => (name.includes(' ms') ? `${figure.toFixed(1)} ms` : perSecond(figure));
+  const value = (name: string) => {
+    const [low, high] = spread[name] ?? [];
+    if (results[name] === undefined) return 'n/a';
+    return low === undefined || high === undefined ? one(name, results[name]!) : `${one(name, results[name]!)} (${one(name, low)} to ${one(name, high)})`;
+  };
   const bulk = `enqueue bulk ${meta.bulkSize}`;
   const rows: [string, string, string, string][] = [
     [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
@@ -39,7 +47,7 @@ export function tasksTable({ meta, results, failures }: TaskResults): string {
     [`worker, concurrency 100 (${meta.serial + meta.bulk} tiny tasks)`, 'worker c=100: mesh', 'worker c=100: raw JetStream', 'worker c=100: BullMQ'],
   ];
   return [
-    `A run of \`npm run bench:tasks\` on ${meta.at.slice(0, 10)}; durability: ${meta.durability}.${failures.length ? ` It failed ${failures.length} checks.` : ''}`,
+    `A run of \`npm run bench:tasks\` on ${meta.at.slice(0, 10)}: medians of ${meta.rounds} rounds in rotated order, with the lowest and highest round; durability: ${meta.durability}.${failures.length ? ` It failed ${failures.length} checks.` : ''}`,
     '',
     '| scenario | nats-mesh | raw JetStream | BullMQ |',
     '|---|---|---|---|',

@@ -1,7 +1,9 @@
 // Durable tasks against raw JetStream and BullMQ, each on a server of its own (nats-server -js with file storage and
 // redis-server without persistence, on free ports): enqueue one at a time and in bulks of 50, worker throughput at
-// concurrency 100, enqueue-to-start latency at 1,000 tasks/s. Every id, ack and run is checked; the figures go to
-// bench/results/tasks.json (tasks-quick.json with --quick), which performance-table.ts puts on docs/performance.md.
+// concurrency 100, enqueue-to-start latency at 1,000 tasks/s. Each round runs every scenario for the three in a
+// rotated order; the figures are the medians of the rounds, with their spread (min and max). Every id, ack and run is
+// checked; the figures go to bench/results/tasks.json (tasks-quick.json with --quick), which performance-table.ts puts
+// on docs/performance.md.
 import { writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { createLogger, createTaskClient, hostService, task } from '../mesh/gatew
 import { updatePerformancePage } from './performance-table.ts';
 
 const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 3 : 5;
 const SERIAL = quick ? 500 : 2_000;
 const BULK = quick ? 5_000 : 20_000;
 const LATENCY = quick ? 300 : 1_000;
@@ -61,17 +64,18 @@ await start('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-
 await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
 const nc: NatsConnection = await connect({ servers: `127.0.0.1:${natsPort}` });
 const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
-const results: Record<string, number> = {};
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
-// The mesh's task: a no-op that notes when it started, for the latency run.
+// The mesh's task: a no-op that notes when it started (the first run of a drain, and each run of the latency run).
 const startedAt = new Map<number, number>();
 let meshRuns = 0;
+let firstRun: number | undefined;
 class Bench {
   name = 'bench';
   @task({ concurrency: 100 })
   async noop(n: number) {
     meshRuns++;
+    firstRun ??= performance.now();
     if (n < 0) startedAt.set(-n, Date.now());
   }
 }
@@ -106,75 +110,130 @@ await hosted.stop();
 const tasks = createTaskClient(nc);
 const queue = new Queue('bench', { connection });
 
-results['enqueue serial: mesh'] = await rate(SERIAL, async () => {
-  for (let i = 0; i < SERIAL; i++) noteId((await tasks.enqueue('bench.noop', [i])).id);
-});
-results['enqueue serial: raw JetStream'] = await rate(SERIAL, async () => {
-  for (let i = 0; i < SERIAL; i++) noteSeq(await js.publish('raw.task', body(i)));
-});
-results['enqueue serial: BullMQ'] = await rate(SERIAL, async () => {
-  for (let i = 0; i < SERIAL; i++) noteJob(await queue.add('noop', { n: i }, { removeOnComplete: true }));
-});
-results[`enqueue bulk ${BULK_SIZE}: mesh`] = await rate(BULK, () => inChunks(BULK, BULK_SIZE, async (i) => noteId((await tasks.enqueue('bench.noop', [i])).id)));
-results[`enqueue bulk ${BULK_SIZE}: raw JetStream`] = await rate(BULK, () => inChunks(BULK, BULK_SIZE, async (i) => noteSeq(await js.publish('raw.task', body(i)))));
-results[`enqueue bulk ${BULK_SIZE}: BullMQ addBulk`] = await rate(BULK, async () => {
-  for (let i = 0; i < BULK; i += BULK_SIZE) {
-    const jobs = await queue.addBulk(Array.from({ length: Math.min(BULK_SIZE, BULK - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts: { removeOnComplete: true } })));
-    jobs.forEach(noteJob);
-  }
-});
+type Who = 'mesh' | 'raw' | 'bullmq';
+const LABEL: Record<Who, string> = { mesh: 'mesh', raw: 'raw JetStream', bullmq: 'BullMQ' };
+const bulkName = (who: Who) => `enqueue bulk ${BULK_SIZE}: ${who === 'bullmq' ? 'BullMQ addBulk' : LABEL[who]}`;
 
-// Workers at concurrency 100 drain what was enqueued (SERIAL + BULK each).
-const total = SERIAL + BULK;
-const depth = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
-results['worker c=100: mesh'] = await rate(total, async () => {
-  hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
-  while ((await depth('TASKS_bench-noop')) > 0) await sleep(20);
-});
-check(meshRuns === total, `the mesh worker ran ${meshRuns} tasks of ${total}`);
-check(meshIds.size === total, `${meshIds.size} distinct mesh ids for ${total} enqueues`);
-results['worker c=100: raw JetStream'] = await rate(total, async () => {
-  const consumer = await js.consumers.get('RAW', 'worker');
-  let done = 0;
-  while (done < total) {
-    const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-    for await (const m of batch) {
-      const [[n]] = m.json<[[number], object]>();
-      check(Number.isInteger(n), `raw consumer read ${m.string()}`);
-      m.ack();
-      done++;
+const enqueueSerial: Record<Who, () => Promise<void>> = {
+  mesh: async () => {
+    for (let i = 0; i < SERIAL; i++) noteId((await tasks.enqueue('bench.noop', [i])).id);
+  },
+  raw: async () => {
+    for (let i = 0; i < SERIAL; i++) noteSeq(await js.publish('raw.task', body(i)));
+  },
+  bullmq: async () => {
+    for (let i = 0; i < SERIAL; i++) noteJob(await queue.add('noop', { n: i }, { removeOnComplete: true }));
+  },
+};
+
+const enqueueBulk: Record<Who, () => Promise<void>> = {
+  mesh: () => inChunks(BULK, BULK_SIZE, async (i) => noteId((await tasks.enqueue('bench.noop', [i])).id)),
+  raw: () => inChunks(BULK, BULK_SIZE, async (i) => noteSeq(await js.publish('raw.task', body(i)))),
+  bullmq: async () => {
+    for (let i = 0; i < BULK; i += BULK_SIZE) {
+      const jobs = await queue.addBulk(Array.from({ length: Math.min(BULK_SIZE, BULK - i) }, (_, j) => ({ name: 'noop', data: { n: i + j }, opts: { removeOnComplete: true } })));
+      jobs.forEach(noteJob);
     }
+  },
+};
+
+/**
+ * Workers at concurrency 100 drain what a round enqueued (SERIAL + BULK each), timed from the first task's start to
+ * the last one's end, so that starting a worker (connections, streams) is not counted for any of the three.
+ */
+const drained = SERIAL + BULK;
+const depth = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
+const drain: Record<Who, () => Promise<number>> = {
+  mesh: async () => {
+    const runsBefore = meshRuns;
+    firstRun = undefined;
+    hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
+    while ((await depth('TASKS_bench-noop')) > 0) await sleep(10);
+    const rate = drained / ((performance.now() - firstRun!) / 1000);
+    check(meshRuns - runsBefore === drained, `the mesh worker ran ${meshRuns - runsBefore} tasks of ${drained}`);
+    await hosted.stop();
+    return rate;
+  },
+  raw: async () => {
+    const consumer = await js.consumers.get('RAW', 'worker');
+    const started = performance.now();
+    let done = 0;
+    while (done < drained) {
+      const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
+      for await (const m of batch) {
+        const [[n]] = m.json<[[number], object]>();
+        check(Number.isInteger(n), `raw consumer read ${m.string()}`);
+        m.ack();
+        done++;
+      }
+    }
+    return drained / ((performance.now() - started) / 1000);
+  },
+  bullmq: async () => {
+    let done = 0;
+    let started: number | undefined;
+    return new Promise<number>((resolve) => {
+      const worker = new Worker(
+        'bench',
+        async () => {
+          started ??= performance.now();
+        },
+        { connection, concurrency: 100 },
+      );
+      worker.on('completed', () => {
+        if (++done < drained) return;
+        const rate = drained / ((performance.now() - started!) / 1000);
+        void worker.close().then(() => resolve(rate));
+      });
+      worker.on('failed', (job, err) => check(false, `BullMQ job ${job?.id} failed: ${err.message}`));
+    });
+  },
+};
+
+/**
+ * Enqueue-to-start latency at 1,000 tasks/s with the mesh worker running: task i goes out at start + i ms (late
+ * sends catch up at once, so the rate holds on average). Resolves with the p50 and p99 in ms.
+ */
+async function latency(): Promise<[number, number]> {
+  startedAt.clear();
+  hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
+  const enqueuedAt = new Map<number, number>();
+  const pending: Promise<void>[] = [];
+  const paced = performance.now();
+  for (let i = 1; i <= LATENCY; i++) {
+    const wait = paced + i - performance.now();
+    if (wait > 0) await sleep(wait);
+    enqueuedAt.set(i, Date.now());
+    pending.push(tasks.enqueue('bench.noop', [-i]).then((handle) => noteId(handle.id)));
   }
-});
-check(rawSeqs.size === total, `${rawSeqs.size} distinct raw acks for ${total} publishes`);
-results['worker c=100: BullMQ'] = await rate(total, async () => {
-  let done = 0;
-  await new Promise<void>((resolve) => {
-    const worker = new Worker('bench', async () => undefined, { connection, concurrency: 100 });
-    worker.on('completed', () => ++done === total && void worker.close().then(resolve));
-    worker.on('failed', (job, err) => check(false, `BullMQ job ${job?.id} failed: ${err.message}`));
-  });
-});
-check(bullIds.size === total, `${bullIds.size} distinct BullMQ jobs for ${total} adds`);
-
-// Enqueue-to-start latency at 1,000 tasks/s with the mesh worker running: task i goes out at start + i ms (late
-// sends catch up at once, so the rate holds on average).
-const enqueuedAt = new Map<number, number>();
-const pending: Promise<void>[] = [];
-const paced = performance.now();
-for (let i = 1; i <= LATENCY; i++) {
-  const wait = paced + i - performance.now();
-  if (wait > 0) await sleep(wait);
-  enqueuedAt.set(i, Date.now());
-  pending.push(tasks.enqueue('bench.noop', [-i]).then((handle) => noteId(handle.id)));
+  await Promise.all(pending);
+  while (startedAt.size < LATENCY) await sleep(20);
+  await hosted.stop();
+  const latencies = [...startedAt].map(([i, at]) => at - enqueuedAt.get(i)!);
+  return [percentile(latencies, 50), percentile(latencies, 99)];
 }
-await Promise.all(pending);
-while (startedAt.size < LATENCY) await sleep(20);
-const latencies = [...startedAt].map(([i, at]) => at - enqueuedAt.get(i)!);
-results['enqueue-to-start p50 ms: mesh'] = percentile(latencies, 50);
-results['enqueue-to-start p99 ms: mesh'] = percentile(latencies, 99);
 
-await hosted.stop();
+/** Every figure of every round, by scenario name. */
+const samples: Record<string, number[]> = {};
+const note = (name: string, value: number) => void (samples[name] ??= []).push(value);
+const everyone: Who[] = ['mesh', 'raw', 'bullmq'];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = [...everyone.slice(round % 3), ...everyone.slice(0, round % 3)];
+  for (const who of order) note(`enqueue serial: ${LABEL[who]}`, await rate(SERIAL, enqueueSerial[who]));
+  for (const who of order) note(bulkName(who), await rate(BULK, enqueueBulk[who]));
+  for (const who of order) note(`worker c=100: ${LABEL[who]}`, await drain[who]());
+  const [p50, p99] = await latency();
+  note('enqueue-to-start p50 ms: mesh', p50);
+  note('enqueue-to-start p99 ms: mesh', p99);
+  process.stdout.write(`round ${round + 1} of ${ROUNDS} done\n`);
+}
+check(meshIds.size === ROUNDS * (SERIAL + BULK + LATENCY), `${meshIds.size} distinct mesh ids for ${ROUNDS * (SERIAL + BULK + LATENCY)} enqueues`);
+check(rawSeqs.size === ROUNDS * drained, `${rawSeqs.size} distinct raw acks for ${ROUNDS * drained} publishes`);
+check(bullIds.size === ROUNDS * drained, `${bullIds.size} distinct BullMQ jobs for ${ROUNDS * drained} adds`);
+const median = (values: number[]) => percentile(values, 50);
+const results = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+const spread = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, [Math.min(...values), Math.max(...values)]]));
+
 await queue.close();
 await nc.close();
 for (const child of children) child.kill('SIGKILL');
@@ -182,10 +241,14 @@ const file = quick ? 'tasks-quick' : 'tasks';
 const durability = 'JetStream file storage (acknowledged = on disk) vs Redis without AOF or snapshots (in memory only)';
 writeFileSync(
   new URL(`./results/${file}.json`, import.meta.url),
-  `${JSON.stringify({ meta: { quick, serial: SERIAL, bulk: BULK, bulkSize: BULK_SIZE, latencyTasks: LATENCY, durability, at: new Date().toISOString() }, results, failures }, null, 2)}\n`,
+  `${JSON.stringify({ meta: { quick, rounds: ROUNDS, serial: SERIAL, bulk: BULK, bulkSize: BULK_SIZE, latencyTasks: LATENCY, durability, at: new Date().toISOString() }, results, spread, failures }, null, 2)}\n`,
 );
 for (const failure of failures) process.stdout.write(`FAILED: ${failure}\n`);
-for (const [name, value] of Object.entries(results)) process.stdout.write(`${name.padEnd(40)} ${value.toFixed(name.includes(' ms') ? 1 : 0).padStart(8)}${name.includes(' ms') ? '' : '/s'}\n`);
+const figure = (name: string, value: number) => `${value.toFixed(name.includes(' ms') ? 1 : 0)}${name.includes(' ms') ? '' : '/s'}`;
+for (const [name, value] of Object.entries(results)) {
+  const [low, high] = spread[name]!;
+  process.stdout.write(`${name.padEnd(40)} ${figure(name, value).padStart(9)}  (${figure(name, low!)} to ${figure(name, high!)})\n`);
+}
 const r = (a: string, b: string) => (results[a]! / results[b]!).toFixed(2);
 process.stdout.write(
   `\nenqueue serial: mesh/raw ${r('enqueue serial: mesh', 'enqueue serial: raw JetStream')}x (goal 0.9), mesh/BullMQ ${r('enqueue serial: mesh', 'enqueue serial: BullMQ')}x (goal 1.0)\n`,

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
@@ -62,6 +62,28 @@ export async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
+}
+
+/**
+ * A TCP relay in front of a nats-server that counts the chunks it reads carrying `marker`: a chunk per socket write of
+ * a client in another process (the relay reads while that process is busy), for tests of batched writes.
+ */
+export async function writeCountingRelay(natsUrl: string, marker: string): Promise<{ url: string; writes(): number; close(): void }> {
+  const { hostname, port } = new URL(natsUrl);
+  let writes = 0;
+  const server = createServer((client) => {
+    const upstream = netConnect(Number(port || 4222), hostname);
+    client.on('data', (chunk: Buffer) => {
+      if (chunk.includes(marker)) writes++;
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `nats://127.0.0.1:${(server.address() as AddressInfo).port}`, writes: () => writes, close: () => void server.close() };
 }
 
 /** A nats-server this test owns, on a free port, that it can stop and start again on the same port. */

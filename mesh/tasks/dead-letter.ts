@@ -24,7 +24,7 @@ export interface DeadTask {
 
 /** Stores a dead task; resolves once the dead-letter stream has it. */
 export async function bury(store: TaskStore, dead: DeadTask): Promise<void> {
-  await store.js.publish(store.names.deadSubject(dead.id), jsonCodec.encode(dead));
+  await store.writer.written(store.names.deadSubject(dead.id), jsonCodec.encode(dead));
 }
 
 /** The body bytes of a dead task, to enqueue it again. */

@@ -1,6 +1,6 @@
 // Enqueuing tasks and following them, Celery's `delay(...)` and `.wait()`: one JetStream publish per task (the id
 // is the sequence its PubAck names), and a handle that reads the task's status. It runs nothing.
-import { errors as natsErrors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { runningCall } from '../calling/context.ts';
 import { CONTENT_TYPE_HEADER, jsonCodec, msgpackCodec } from '../wire/codec.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
@@ -53,14 +53,11 @@ export function checkEnqueueOptions(options: Omit<EnqueueOptions, 'encoding'>): 
   }
 }
 
-/** What JetStream's refusal of a publish means for the enqueuer: no stream on the subject is no such task. */
+/** What a failed write means for the enqueuer: no stream on the subject is no such task. */
 function enqueueError(task: string, err: unknown): MeshError {
-  if (err instanceof MeshError) return err;
-  // nats.js reports "no responders" on a JetStream subject as JetStream not enabled: here, no stream has the subject.
-  const cause = (err as Error | null)?.cause;
-  if (cause instanceof natsErrors.RequestError && cause.isNoResponders()) return new MeshError('UNKNOWN_PROCEDURE', `no task '${task}': no worker has declared it (or JetStream is off)`);
+  if (err instanceof MeshError && err.code === 'NOT_FOUND') return new MeshError('UNKNOWN_PROCEDURE', `no task '${task}': no worker has declared it (or JetStream is off)`);
   const message = (err as Error | null)?.message ?? String(err);
-  return new MeshError('UNAVAILABLE', `could not enqueue '${task}': ${message}`, { cause: err });
+  return new MeshError(err instanceof MeshError && err.code === 'DEADLINE_EXCEEDED' ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `could not enqueue '${task}': ${message}`, { cause: err });
 }
 
 class Handle implements TaskHandle {
@@ -103,7 +100,7 @@ class Client implements TaskClient {
     if (options.delay) (sent ??= natsHeaders()).set(NOT_BEFORE_HEADER, String(Date.now() + Math.round(options.delay)));
     if (options.key !== undefined) (sent ??= natsHeaders()).set(MSG_ID_HEADER, options.key);
     try {
-      const ack = await this.store.js.publish(this.store.names.subject(task), body, { headers: sent });
+      const ack = await this.store.writer.written(this.store.names.subject(task), body, { headers: sent });
       return new Handle(this.store, taskId(task, ack.seq));
     } catch (err) {
       throw enqueueError(task, err);

@@ -6,6 +6,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import type { Namespace } from '../wire/namespace.ts';
 import { taskNames, WORKER_CONSUMER, type TaskNames } from './names.ts';
+import { createStreamWriter, type StreamWriter } from './stream-writer.ts';
 
 /** How long JetStream remembers an enqueue key: the same key within it is the same task. */
 export const DEDUPE_WINDOW_MS = 2 * 60_000;
@@ -18,6 +19,8 @@ export interface TaskStore {
   readonly nc: NatsConnection;
   readonly names: TaskNames;
   readonly js: JetStreamClient;
+  /** Enqueues and state writes: publishes with a PubAck, leaner than `js.publish` (stream-writer.ts). */
+  readonly writer: StreamWriter;
   jsm(): Promise<JetStreamManager>;
   /** Makes the state bucket and the dead-letter stream when missing (a worker, at start). */
   prepare(): Promise<KV>;
@@ -34,6 +37,7 @@ function isMissing(err: unknown): boolean {
 class Store implements TaskStore {
   readonly names: TaskNames;
   private client: JetStreamClient | undefined;
+  private streamWriter: StreamWriter | undefined;
   private manager: Promise<JetStreamManager> | undefined;
 
   constructor(
@@ -49,6 +53,10 @@ class Store implements TaskStore {
    */
   get js(): JetStreamClient {
     return (this.client ??= jetstream(this.nc, { checkAPI: false }));
+  }
+
+  get writer(): StreamWriter {
+    return (this.streamWriter ??= createStreamWriter(this.nc));
   }
 
   jsm(): Promise<JetStreamManager> {

@@ -15,6 +15,7 @@ import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
 import { retryDelay, type RetryPolicy } from './retry.ts';
 import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
 import type { TaskStore } from './store.ts';
+import type { PubAck } from './stream-writer.ts';
 import { isThenable } from '../process/thenable.ts';
 
 /** One attempt at a task, as the run function gets it. */
@@ -114,6 +115,10 @@ class Worker implements TaskWorker {
   private consumer: Consumer | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly running = new Set<Running>();
+  /** Attempts that have ended and whose outcome is still being written (state, then ack or retry). */
+  private recording = 0;
+  /** What is left to do at the end of this turn (acks and events after state writes), in order. */
+  private turnSteps: (() => void)[] = [];
   private idle: (() => void) | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private readonly stats: Omit<TaskCounters, 'duration'>;
@@ -145,7 +150,7 @@ class Worker implements TaskWorker {
     this.wakeUp();
     await Promise.all([...this.pulls].map((pull) => pull.close().catch(() => undefined)));
     await this.loopDone;
-    if (this.running.size > 0) {
+    if (this.running.size > 0 || this.recording > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
@@ -270,22 +275,59 @@ class Worker implements TaskWorker {
     }
   }
 
-  private async succeed(attempt: Running, result: Envelope): Promise<void> {
-    if (!this.end(attempt)) return;
+  /**
+   * Writes the success to the state bucket, then acks the task and tells its listeners, together with the other
+   * acks of the turn (one socket write for all). A success that cannot be written is run again when its claim lapses.
+   */
+  private succeed(attempt: Running, result: Envelope): void {
+    if (!this.end(attempt, true)) return;
+    const { store, logger } = this.options;
+    const { id } = attempt.status;
+    const notWritten = (err: unknown) => {
+      logger.error({ err, task: this.task, id }, 'could not record a task that succeeded; it will run again when its claim lapses');
+      this.recorded();
+    };
+    const at = new Date().toISOString();
+    let state: Uint8Array;
     try {
-      const at = new Date().toISOString();
-      await this.finish(attempt, { state: 'succeeded', result, finished_at: at });
-      attempt.msg.ack();
-      this.stats.succeeded++;
-      this.announce(attempt, { event: 'succeeded', result, at });
+      state = jsonCodec.encode({ ...attempt.status, state: 'succeeded', result, finished_at: at });
     } catch (err) {
-      this.options.logger.error({ err, task: this.task, id: attempt.status.id }, 'could not record a task that succeeded; it will run again when its claim lapses');
+      return notWritten(err);
     }
+    store.writer.write(store.names.stateSubject(id), state, { batched: true }, (err) => {
+      if (err) return notWritten(err);
+      this.afterTurn(() => {
+        try {
+          attempt.msg.ack();
+          this.stats.succeeded++;
+          this.announce(attempt, { event: 'succeeded', result, at });
+        } finally {
+          this.recorded();
+        }
+      });
+    });
   }
+
+  /** Runs `step` at the end of this event-loop turn, with the other steps of the turn: their publishes go in one write. */
+  private afterTurn(step: () => void): void {
+    if (this.turnSteps.push(step) === 1) setImmediate(this.runTurnSteps);
+  }
+
+  private readonly runTurnSteps = (): void => {
+    const steps = this.turnSteps;
+    this.turnSteps = [];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        this.options.logger.error({ err, task: this.task }, 'could not ack a task; it will run again when its claim lapses');
+      }
+    }
+  };
 
   /** Retries the task after its backoff, or buries it when out of retries or unrunnable. Never throws. */
   private async fail(attempt: Running, err: unknown, unrunnable: boolean): Promise<void> {
-    if (!this.end(attempt)) return;
+    if (!this.end(attempt, true)) return;
     const { logger, retries } = this.options;
     const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'the task failed', { cause: err });
     withErrorId(error);
@@ -322,13 +364,19 @@ class Worker implements TaskWorker {
       this.announce(attempt, { event: 'dead', error: error.toBody().error, at: died });
     } catch (writeErr) {
       logger.error({ err: writeErr, task: this.task, id: status.id }, 'could not record a failed task; it will run again when its claim lapses');
+    } finally {
+      this.recorded();
     }
   }
 
-  /** Ends an attempt's hold on its slot, once; false when it had already ended (a late result, or handed back). */
-  private end(attempt: Running): boolean {
+  /**
+   * Ends an attempt's hold on its slot, once; false when it had already ended (a late result, or handed back).
+   * With `recording`, its outcome is being written: a stop waits for that (`recorded()`) too.
+   */
+  private end(attempt: Running, recording = false): boolean {
     if (attempt.over) return false;
     attempt.over = true;
+    if (recording) this.recording++;
     clearTimeout(attempt.markTimer);
     this.running.delete(attempt);
     const ms = performance.now() - attempt.started;
@@ -340,22 +388,34 @@ class Worker implements TaskWorker {
     if (this.running.size === 0) {
       clearInterval(this.keepAlive);
       this.keepAlive = undefined;
-      this.idle?.();
     }
+    this.checkIdle();
     return true;
   }
 
-  /** The attempt's final word in the state bucket. */
-  private async finish(attempt: Running, change: Partial<TaskStatus>): Promise<void> {
-    await this.bucket.put(attempt.status.id, jsonCodec.encode({ ...attempt.status, ...change }));
+  private recorded(): void {
+    this.recording--;
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.running.size === 0 && this.recording === 0) this.idle?.();
+  }
+
+  /** The attempt's final word in the state bucket, written together with the other writes of this turn. */
+  private finish(attempt: Running, change: Partial<TaskStatus>): Promise<PubAck> {
+    const { store } = this.options;
+    return store.writer.written(store.names.stateSubject(attempt.status.id), jsonCodec.encode({ ...attempt.status, ...change }), { batched: true });
   }
 
   /** A word while the attempt runs (running, progress), and its event: dropped once it has ended, and never fatal. */
   private write(attempt: Running, change: Partial<TaskStatus>, event: AnnouncedEvent): void {
     if (attempt.over) return;
     Object.assign(attempt.status, change);
-    this.bucket.put(attempt.status.id, jsonCodec.encode(attempt.status)).catch((err: unknown) => {
-      this.options.logger.warn({ err, task: this.task, id: attempt.status.id }, 'could not record a running task');
+    const { store, logger } = this.options;
+    const { id } = attempt.status;
+    store.writer.write(store.names.stateSubject(id), jsonCodec.encode(attempt.status), { batched: true }, (err) => {
+      if (err) logger.warn({ err, task: this.task, id }, 'could not record a running task');
     });
     this.announce(attempt, event);
   }

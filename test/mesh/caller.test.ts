@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller } from '../../mesh/gateway.ts';
-import { NATS_URL, OwnNatsServer, uniqueName } from '../helpers.ts';
+import { NATS_URL, OwnNatsServer, uniqueName, writeCountingRelay } from '../helpers.ts';
 
 const encoder = new TextEncoder();
 
@@ -99,31 +98,18 @@ describe('caller', () => {
    */
   async function publishWrites(coalesce: boolean): Promise<{ matched: number; writes: number }> {
     const marker = uniqueName('turn');
-    const { hostname, port } = new URL(NATS_URL);
-    const server = net.createServer((client) => {
-      const upstream = net.connect(Number(port || 4222), hostname);
-      client.on('data', (chunk: Buffer) => {
-        if (chunk.includes(marker)) writes++;
-        upstream.write(chunk);
-      });
-      upstream.pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    });
-    let writes = 0;
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const relay = `nats://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const relay = await writeCountingRelay(NATS_URL, marker);
     const echo = nc.subscribe(`${marker}.echo`, { callback: (_e, m) => void m.respond(m.data) });
     await nc.flush();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay, `${marker}.echo`, String(coalesce)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'turn-caller.ts'), relay.url, `${marker}.echo`, String(coalesce)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
     child.stdout.on('data', (data: Buffer) => (output += data.toString()));
     await once(child, 'exit');
     echo.unsubscribe();
-    server.close();
+    relay.close();
+    const writes = relay.writes();
     return { matched: Number(output.trim()), writes };
   }
 

@@ -55,13 +55,14 @@ describe('tasks through faults', () => {
     const log = join(dir, 'killed.log');
     const first = await startWorker(server.url, log);
     children.push(first);
-    const handles = await Promise.all(Array.from({ length: 20 }, (_, n) => tasks.enqueue('chores.work', [n])));
+    // The first five run 200 ms, the rest a second each: the kill below lands while a slow one runs, however busy the machine.
+    const handles = await Promise.all(Array.from({ length: 20 }, (_, n) => tasks.enqueue('chores.work', [n, n < 5 ? 200 : 1_000])));
     const unfinished = () =>
       lines(log)
         .filter((line) => line.startsWith('start'))
         .map((line) => Number(line.split(' ')[1]))
         .filter((n) => !lines(log).includes(`end ${n} ${first.pid}`));
-    // Killed once some tasks have ended and others are running (each runs 200 ms), whatever the machine's pace.
+    // Killed once some tasks have ended and others are running, whatever the machine's pace.
     while (!(lines(log).some((line) => line.startsWith('end')) && unfinished().length > 0)) await sleep(5);
     await stopped(first, 'SIGKILL');
     const interrupted = unfinished();
