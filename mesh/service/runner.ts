@@ -37,6 +37,8 @@ export async function hostServices(classes: readonly ServiceClass[], context: Pr
 
 /** Connects to NATS and hosts the services; `stop` drains every service, then the connection. */
 export async function runServices(classes: readonly ServiceClass[], context: ProcessContext): Promise<RunningServices> {
+  // A wrong caller policy is a configuration error even while NATS is away: checked before connecting.
+  resilienceSettings.of(context.config);
   const nc = await connectNats(context.config.nats, classes.map((c) => c.name).join(','), context.logger);
   const services = await hostServices(classes, context, nc);
   return {
