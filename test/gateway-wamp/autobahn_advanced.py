@@ -2,7 +2,8 @@
 
 It calls a mesh generator with on_progress, cancels a call to its own procedure (which hears INTERRUPT as a
 cancelled coroutine), asks the meta API about sessions and its registration, and registers a procedure that
-reports who called it (CallDetails.caller). It prints {"ready": ...} once registered, waits for a line on stdin
+reports who called it (CallDetails.caller), and a prefix and a wildcard registration that report the procedure
+called (CallDetails.procedure). It prints {"ready": ...} once registered, waits for a line on stdin
 (the test calls that procedure meanwhile), then prints one JSON report. Arguments: ws-url realm serializer
 ticker-procedure procedure-prefix.
 """
@@ -73,6 +74,18 @@ class Client(ApplicationSession):
         except ApplicationError as err:
             report["meta"]["bad_argument"] = err.error
         report["undisclosed"] = await self.call(f"{PREFIX}.whoami")
+
+        def called(details=None):
+            return details.procedure.replace(PREFIX, "P")
+
+        prefix = await self.register(called, f"{PREFIX}.orders", options=RegisterOptions(match="prefix", details_arg="details"))
+        await self.register(called, f"{PREFIX}..cancel", options=RegisterOptions(match="wildcard", details_arg="details"))
+        report["pattern"] = {
+            "prefix": await self.call(f"{PREFIX}.orders-eu.42"),
+            "wildcard": await self.call(f"{PREFIX}.order7.cancel"),
+            "match": await self.call("wamp.registration.match", f"{PREFIX}.orders.1") == prefix.id,
+            "lookup": await self.call("wamp.registration.lookup", f"{PREFIX}.orders", {"match": "prefix"}) == prefix.id,
+        }
 
         print(json.dumps({"ready": session_id}), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)

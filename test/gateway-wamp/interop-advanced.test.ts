@@ -1,6 +1,7 @@
 // Interop with the Advanced Profile: Debian's python3-autobahn calls a mesh generator with on_progress, cancels a
 // call so that its own callee hears INTERRUPT, and asks the meta API; npm autobahn discloses itself (disclose_me)
-// to that Python callee, streams progressive YIELDs to a mesh caller, and asks the meta API too.
+// to that Python callee, streams progressive YIELDs to a mesh caller, and asks the meta API too. The Python client
+// also registers a prefix and a wildcard and calls them (INVOCATION details.procedure).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -70,7 +71,7 @@ describe('WAMP clients not written here: the Advanced Profile', () => {
     await nc.drain();
   });
 
-  it("Debian's python3-autobahn: progressive results, CANCEL reaching its callee as INTERRUPT, the meta API, and an npm autobahn caller disclosed to it", async (t) => {
+  it("Debian's python3-autobahn: progressive results, CANCEL reaching its callee as INTERRUPT, the meta API, pattern registrations, and an npm autobahn caller disclosed to it", async (t) => {
     if (!(await hasPythonAutobahn())) {
       t.skip(`${DEBIAN_PYTHON} has no autobahn (apt-get install python3-autobahn)`);
       return;
@@ -107,6 +108,7 @@ describe('WAMP clients not written here: the Advanced Profile', () => {
           cancel: { caller: 'cancelled', callee_interrupted: true },
           meta: { count_at_least_one: true, listed: true, lookup: true, callees: true, bad_argument: 'wamp.error.invalid_argument' },
           undisclosed: [null, null, null],
+          pattern: { prefix: 'P.orders-eu.42', wildcard: 'P.order7.cancel', match: true, lookup: true },
         });
         await once(python, 'exit');
       } finally {
