@@ -2,7 +2,7 @@
 // discovery requests ($SRV.PING, $SRV.INFO, by name and by id) for a service named wamp_gateway, and announces
 // each new registration on $SRV.STARTED as a service instance announces its start. It serves no calls.
 import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { announceStarted, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
+import { announceStarted, PATTERN_METADATA, subscribe, type Logger, type Namespace } from '../mesh/gateway.ts';
 import type { Registration } from './registrations.ts';
 
 /** The micro service name every WAMP gateway process answers to; each process has its own id. */
@@ -50,11 +50,18 @@ export async function advertise(nc: NatsConnection, options: AdvertiseOptions): 
   const { namespace } = options;
   const identity = { name: WAMP_SERVICE_NAME, id, version: options.version, metadata: { realm: options.realm, ...namespace.metadata } };
 
-  const endpoint = (registration: Registration): EndpointInfo => ({
-    name: registration.uri,
-    subject: namespace.subject(registration.uri),
-    queue_group: namespace.queue,
-    metadata: { parameters: '*args, **kwargs', invoke: registration.policy, callees: String(registration.calleeCount) },
+  // A pattern registration is listed with the subject it listens on (the wider one of a one-part prefix), its own
+  // queue group, and its match policy and pattern, by which registries keep it apart from procedures (registry.ts).
+  const endpoint = ({ uri, match, policy, calleeCount, subjects, queue }: Registration): EndpointInfo => ({
+    name: uri,
+    subject: namespace.subject(subjects.at(-1)!),
+    queue_group: queue,
+    metadata: {
+      parameters: '*args, **kwargs',
+      invoke: policy,
+      callees: String(calleeCount),
+      ...(match !== 'exact' && { [PATTERN_METADATA.match]: match, [PATTERN_METADATA.pattern]: uri }),
+    },
   });
 
   const description = 'procedures registered by WAMP sessions of one gateway-wamp process';

@@ -35,6 +35,7 @@ import {
   type RefusalLog,
   type Identity,
   type IdentityForwarder,
+  type PatternMatch,
 } from '../mesh/gateway.ts';
 import { errorFromWamp, errorPayload, errorUri, WampError, wampDetailOf } from './errors.ts';
 import { recordRouterError, routerError, type CrashDetail } from './router-errors.ts';
@@ -47,7 +48,7 @@ import type { MetaProcedures } from './meta.ts';
 import { isTaskCall, parseTaskCall, taskCallHeaders, taskCallResult, type TaskCall, type TaskProcedures } from './task-procedures.ts';
 import type { WampMeta } from './wamp-meta.ts';
 import { disclosedBy, disclosure } from './disclosure.ts';
-import { isMatchPolicy, subjectOf, type MatchPolicy } from './uri.ts';
+import { isMatchPolicy, moreSpecific, specificity, subjectOf, uriMatches, type MatchPolicy } from './uri.ts';
 
 /** Per-session limits: one session over them gets an ERROR, nobody else notices. */
 export interface DealerLimits {
@@ -95,6 +96,8 @@ export interface DealerOptions {
    * registration, as the registry shows): a pattern registration then leaves the call to it. Unset: nothing does.
    */
   answeredElsewhere?: (procedure: string) => boolean;
+  /** The pattern registrations of other gateway processes, as the registry shows them. Unset: none. */
+  patternsElsewhere?: () => readonly { subject: string; match?: PatternMatch }[];
 }
 
 /** A NATS request waiting for the WAMP callee's YIELD or ERROR. */
@@ -206,15 +209,24 @@ export class Dealer {
   /**
    * A request on a pattern registration's subjects (each pattern gets its own copy, uri.ts patternQueue). It is
    * answered only when the procedure called matches the pattern (a prefix by string), no exact responder answers it
-   * here or elsewhere, and no other pattern here is more specific; otherwise this registration stays silent and the
-   * one that should answers. A request it cannot answer is not refused: another responder may have it.
+   * here or elsewhere, and no other pattern here or on another gateway is more specific; otherwise this
+   * registration stays silent and the one that should answers. A request it cannot answer is not refused: another
+   * responder may have it.
    */
   private routePattern(registration: Registration, msg: Msg): void {
     if (!msg.reply) return;
     const procedure = this.options.namespace.nameOf(msg.subject);
     if (procedure === undefined || this.registrations.answering(procedure) !== registration) return;
-    if (this.options.answeredElsewhere?.(procedure)) return;
+    if (this.options.answeredElsewhere?.(procedure) || this.morePreciseElsewhere(registration, procedure)) return;
     registration.pick()?.invoke(registration, msg, procedure);
+  }
+
+  /** Whether another gateway's pattern registration matches the procedure more specifically than this one. */
+  private morePreciseElsewhere(registration: Registration, procedure: string): boolean {
+    for (const { subject: pattern, match } of this.options.patternsElsewhere?.() ?? []) {
+      if (match && uriMatches(procedure, pattern, match) && moreSpecific(specificity(pattern, match), registration.rank)) return true;
+    }
+    return false;
   }
 }
 
@@ -484,7 +496,7 @@ export class SessionRpc implements Callee {
     if (this.registrations?.get(registration.id) !== registration) return;
     this.dealer.registrations.confirm(this, registration);
     // Whoever the callee tells of its registration (a caller over HTTP) then finds it in any gateway's registry.
-    if (match === 'exact') await this.dealer.options.announce?.(registration);
+    await this.dealer.options.announce?.(registration);
     if (peer.open) peer.send([MessageType.REGISTERED, requestId, registration.id]);
   }
 

@@ -29,6 +29,8 @@ import {
   createGatewayAuth,
   type GatewayAuth,
   createRegistry,
+  type EndpointInfo,
+  type EndpointInstance,
 } from '../mesh/gateway.ts';
 import { advertise, WAMP_SERVICE_NAME } from './advertise.ts';
 import { Broker } from './broker.ts';
@@ -110,6 +112,15 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   const wampMeta = new WampMeta({ broker, guard, maxNameBytes, maxTestamentBytes: Math.min(maxPayload, wamp.maxMessageBytes), logger });
+  const elsewhere = (instance: EndpointInstance) => instance.service !== WAMP_SERVICE_NAME || instance.id !== advertisement.id;
+  // Other gateways' pattern registrations, read again when the registry's view changes: a pattern's request asks for them.
+  let patterns: { generation: number; endpoints: EndpointInfo[] } = { generation: -1, endpoints: [] };
+  const patternsElsewhere = (): EndpointInfo[] => {
+    if (patterns.generation !== registry.generation) {
+      patterns = { generation: registry.generation, endpoints: registry.patterns().filter((p) => p.instances.some(elsewhere)) };
+    }
+    return patterns.endpoints;
+  };
   const dealer: Dealer = new Dealer({
     nc,
     caller,
@@ -130,7 +141,8 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
     // Registrations come once the router listens, after the advertisement exists.
     announce: (registration) => advertisement.announce(registration),
     // Anything but this process's own registrations, which its dealer knows better than the registry.
-    answeredElsewhere: (procedure) => registry.get(procedure)?.instances.some((i) => i.service !== WAMP_SERVICE_NAME || i.id !== advertisement.id) ?? false,
+    answeredElsewhere: (procedure) => registry.get(procedure)?.instances.some(elsewhere) ?? false,
+    patternsElsewhere,
   });
   wampMeta.watch(dealer.registrations);
   const advertisement = await advertise(nc, {

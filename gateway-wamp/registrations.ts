@@ -37,7 +37,11 @@ export class Registration {
   announced = false;
   /** When it was created, ISO 8601. */
   readonly created = new Date().toISOString();
-  /** The NATS subscriptions: one, or two for a one-part prefix (natsSubjectsOf). */
+  /** The subjects it answers on (less the namespace): one, or two for a one-part prefix (natsSubjectsOf). */
+  subjects: string[] = [];
+  /** Its queue group: the namespace's for an exact URI, the pattern's own for a pattern (patternQueue). */
+  queue = '';
+  /** The NATS subscriptions, one per subject. */
   nats: Subscription[] = [];
   /** Settles once the NATS server has the subscriptions. */
   ready: Promise<void> = Promise.resolve();
@@ -165,8 +169,9 @@ export class Registrations {
     if (!registration) {
       const created = (registration = new Registration(++this.lastId, uri, policy, match));
       const guard = { logger: this.logger, about: { uri, match } };
-      const queue = match === 'exact' ? this.namespace.queue : patternQueue(this.namespace.queue, uri, match);
-      created.nats = natsSubjectsOf(uri, match, subject).map((s) => subscribe(this.nc, this.namespace.subject(s), { queue }, guard, (msg) => this.route(created, msg)));
+      const queue = (created.queue = match === 'exact' ? this.namespace.queue : patternQueue(this.namespace.queue, uri, match));
+      created.subjects = natsSubjectsOf(uri, match, subject);
+      created.nats = created.subjects.map((s) => subscribe(this.nc, this.namespace.subject(s), { queue }, guard, (msg) => this.route(created, msg)));
       created.ready = this.nc.flush();
       (match === 'exact' ? this.byUri : this.patterns).set(keyOf(uri, match), registration);
     }
@@ -223,8 +228,8 @@ export class Registrations {
     return [...this.byUri.values(), ...this.patterns.values()];
   }
 
-  /** The exact registrations that have at least one callee, for discovery (a pattern names no procedure). */
+  /** The registrations that have at least one callee, for discovery. */
   active(): Registration[] {
-    return [...this.byUri.values()].filter((registration) => registration.calleeCount > 0);
+    return this.all().filter((registration) => registration.calleeCount > 0);
   }
 }

@@ -21,7 +21,7 @@ export { CANCEL_PREFIX, cancelSubject, cancelHeaders, cancelModeOf, type CancelM
 // Calling the mesh: the lean caller, replies, and the registry of the procedures that exist.
 export { createCaller, type Caller, type CallerOptions, type KnownProcedure, type RequestOptions, type TraceHeaders } from './calling/caller.ts';
 export { decodeReply, isErrorReply, replyStatus } from './calling/client.ts';
-export { createRegistry, SERVICE_INFO_SUBJECT, type EndpointInfo, type ProcedureRegistry } from './calling/registry.ts';
+export { createRegistry, PATTERN_METADATA, SERVICE_INFO_SUBJECT, type EndpointInfo, type EndpointInstance, type PatternMatch, type ProcedureRegistry } from './calling/registry.ts';
 export { catalogOf, parseSchema, type PublishedSchema, type ServiceDescription } from './calling/catalog.ts';
 export { announceStarted, SERVICE_STARTED_SUBJECT } from './calling/announce.ts';
 

@@ -2,6 +2,7 @@
 // `$SRV.INFO`, refreshed on an interval and on reconnect, plus the announcements of instances that start. It lists
 // procedures; it neither calls them nor authorizes. A miss is answered from the last view: it never waits on the mesh.
 // `$SRV` is shared by every namespace: it keeps the services of its own, by name (the subject less the prefix).
+// Endpoints that answer a pattern of names (a WAMP gateway's pattern registrations) are kept apart: no procedure.
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../process/logger.ts';
 import { SERVICE_STARTED_SUBJECT } from './announce.ts';
@@ -26,10 +27,18 @@ export interface EndpointInstance {
   description?: string;
 }
 
+/** How a pattern endpoint matches names: its metadata `match` (`prefix` by string, `wildcard` where a part is empty). */
+export type PatternMatch = 'prefix' | 'wildcard';
+
+/** Metadata keys of an endpoint that answers a pattern of names rather than one: `match` and `pattern`. */
+export const PATTERN_METADATA = { match: 'match', pattern: 'pattern' } as const;
+
 /** What the registry knows of one subject: every instance that answers it. */
 export interface EndpointInfo {
-  /** The procedure's name, `<service>.<method>`: its subject less the namespace's prefix. */
+  /** The procedure's name, `<service>.<method>`: its subject less the namespace's prefix; a pattern endpoint's pattern. */
   subject: string;
+  /** Set for an endpoint that answers every name its pattern matches (`patterns()`); get, lookup and list leave those out. */
+  match?: PatternMatch;
   /** The distinct service names advertising the subject. */
   services: readonly string[];
   instances: readonly EndpointInstance[];
@@ -54,7 +63,9 @@ export interface ProcedureRegistry {
   refreshSoon(): Promise<void>;
   /** Every subject the last refresh saw, sorted by subject. */
   list(): EndpointInfo[];
-  /** Grows whenever a refresh changes the subjects or their instances: a key for what is built from `list()`. */
+  /** The pattern endpoints the last refresh and the announcements since saw (each with its `match`). */
+  patterns(): EndpointInfo[];
+  /** Grows whenever a refresh changes the subjects, the patterns or their instances: a key for what is built from `list()` and `patterns()`. */
   readonly generation: number;
   /** True once a refresh has completed. */
   readonly loaded: boolean;
@@ -102,7 +113,9 @@ function heartbeatOf(metadata: Record<string, string>): number | undefined {
 }
 
 interface Advertised {
+  /** A name, or a pattern when `match` is set. */
   subject: string;
+  match?: PatternMatch;
   instance: EndpointInstance;
   heartbeatMs: number | undefined;
 }
@@ -130,23 +143,43 @@ function parseInfoReply(data: Uint8Array, maxNameBytes: number, namespace: Names
   const advertised: Advertised[] = [];
   for (const endpoint of endpoints) {
     if (!isTree(endpoint) || typeof endpoint.subject !== 'string') continue;
-    const subject = namespace.nameOf(endpoint.subject);
-    if (subject === undefined || nameProblem(subject, maxNameBytes) !== undefined) continue;
+    const named = namespace.nameOf(endpoint.subject);
+    if (named === undefined) continue;
     const metadata = stringValues(endpoint.metadata);
+    const match = patternMatchOf(metadata);
+    // A pattern is only ever compared with names: bounded, and without the space that keys it apart.
+    const subject = match ? metadata[PATTERN_METADATA.pattern] : named;
+    if (subject === undefined || (match ? !isPattern(subject, maxNameBytes) : nameProblem(subject, maxNameBytes) !== undefined)) continue;
     const heartbeatMs = heartbeatOf(metadata) ?? heartbeatOf(serviceMetadata);
     const instance: EndpointInstance = { service: name, id, metadata };
     if (version !== undefined) instance.version = version;
     if (description !== undefined) instance.description = description;
-    advertised.push({ subject, instance, heartbeatMs });
+    advertised.push(match ? { subject, match, instance, heartbeatMs } : { subject, instance, heartbeatMs });
   }
   return advertised;
 }
 
-function endpointInfo(subject: string, found: Advertised[]): EndpointInfo {
+function patternMatchOf(metadata: Record<string, string>): PatternMatch | undefined {
+  const match = metadata[PATTERN_METADATA.match];
+  return match === 'prefix' || match === 'wildcard' ? match : undefined;
+}
+
+function isPattern(pattern: string, maxNameBytes: number): boolean {
+  return pattern.length > 0 && Buffer.byteLength(pattern, 'utf8') <= maxNameBytes && !/\s/.test(pattern);
+}
+
+/** Where an endpoint is kept: its name, or `<match> <pattern>` (no name holds a space). */
+function keyOf(a: { subject: string; match?: PatternMatch }): string {
+  return a.match ? `${a.match} ${a.subject}` : a.subject;
+}
+
+function endpointInfo(found: Advertised[]): EndpointInfo {
   const beats = found.map((a) => a.heartbeatMs);
   const everyBeats = beats.every((b) => b !== undefined);
+  const { subject, match } = found[0]!;
   return {
     subject,
+    ...(match && { match }),
     services: [...new Set(found.map((a) => a.instance.service))],
     instances: found.map((a) => a.instance),
     heartbeatMs: everyBeats ? Math.min(...(beats as number[])) : undefined,
@@ -157,6 +190,7 @@ function endpointInfo(subject: string, found: Advertised[]): EndpointInfo {
 function withInstance(known: EndpointInfo, a: Advertised): EndpointInfo {
   return {
     subject: known.subject,
+    ...(known.match && { match: known.match }),
     services: known.services.includes(a.instance.service) ? known.services : [...known.services, a.instance.service],
     instances: [...known.instances, a.instance],
     heartbeatMs: known.heartbeatMs === undefined || a.heartbeatMs === undefined ? undefined : Math.min(known.heartbeatMs, a.heartbeatMs),
@@ -230,20 +264,25 @@ class InfoRegistry implements ProcedureRegistry {
   }
 
   get(subject: string): EndpointInfo | undefined {
-    return this.endpoints.get(subject);
+    const known = this.endpoints.get(subject);
+    return known?.match ? undefined : known;
   }
 
   list(): EndpointInfo[] {
-    return [...this.endpoints.values()].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+    return [...this.endpoints.values()].filter((e) => !e.match).sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+  }
+
+  patterns(): EndpointInfo[] {
+    return [...this.endpoints.values()].filter((e) => e.match);
   }
 
   async lookup(subject: string): Promise<EndpointInfo | undefined> {
-    const known = this.endpoints.get(subject);
+    const known = this.get(subject);
     if (known || this.closed) return known;
     const asked = this.refreshSoon();
     if (this.loaded && performance.now() - this.lastGathered < STALE_AFTER_INTERVALS * this.refreshMs) return undefined;
     await asked;
-    return this.endpoints.get(subject);
+    return this.get(subject);
   }
 
   refreshSoon(): Promise<void> {
@@ -281,20 +320,21 @@ class InfoRegistry implements ProcedureRegistry {
     const advertised = parseInfoReply(data, this.maxNameBytes, this.namespace);
     if (!advertised || this.closed) return;
     for (const a of advertised) {
-      const known = this.endpoints.get(a.subject);
-      this.misses.delete(a.subject);
+      const key = keyOf(a);
+      const known = this.endpoints.get(key);
+      this.misses.delete(key);
       if (known?.instances.some((i) => i.id === a.instance.id && i.service === a.instance.service)) continue;
-      this.endpoints.set(a.subject, known ? withInstance(known, a) : endpointInfo(a.subject, [a]));
+      this.endpoints.set(key, known ? withInstance(known, a) : endpointInfo([a]));
     }
     this.reshape();
   }
 
-  /** Counts a new generation when the subjects or their instances changed. */
+  /** Counts a new generation when the subjects (or patterns) or their instances changed. */
   private reshape(): void {
-    const shape = this.list()
+    const shape = [...this.list(), ...this.patterns()]
       .map(
         (e) =>
-          `${e.subject}=${e.instances
+          `${keyOf(e)}=${e.instances
             .map((i) => i.id)
             .sort()
             .join(',')}`,
@@ -322,9 +362,9 @@ class InfoRegistry implements ProcedureRegistry {
         return;
       }
       for (const a of advertised) {
-        const list = found.get(a.subject);
+        const list = found.get(keyOf(a));
         if (list) list.push(a);
-        else found.set(a.subject, [a]);
+        else found.set(keyOf(a), [a]);
       }
     });
     const connectedAtStart = this.connected;
@@ -341,7 +381,7 @@ class InfoRegistry implements ProcedureRegistry {
     // Silence while NATS is down says nothing about the services: keep what the last refresh saw.
     if (this.closed || !connectedAtStart || !this.connected) return;
     const endpoints = new Map<string, EndpointInfo>();
-    for (const [subject, list] of found) endpoints.set(subject, endpointInfo(subject, list));
+    for (const [key, list] of found) endpoints.set(key, endpointInfo(list));
     for (const [subject, info] of this.endpoints) {
       if (endpoints.has(subject)) continue;
       const missed = (this.misses.get(subject) ?? 0) + (forgets ? 1 : 0);

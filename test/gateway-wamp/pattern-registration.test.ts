@@ -147,8 +147,12 @@ describe('gateway-wamp pattern-based registration', () => {
     return [registration, details];
   }
 
+  /** The procedures each served callee was invoked for (`details.procedure`, else the registration id). */
+  const invoked = new Map<RawClient, unknown[]>();
+
   /** From now on the callee answers each INVOCATION with its registration id and details (and `tag`), until its socket closes. */
   function serve(callee: RawClient, tag = ''): void {
+    invoked.set(callee, []);
     void (async () => {
       for (;;) {
         let frame: unknown[];
@@ -158,15 +162,17 @@ describe('gateway-wamp pattern-based registration', () => {
           if (callee.ws.readyState === callee.ws.OPEN) continue;
           return;
         }
-        if (frame[0] === INVOCATION) callee.send([YIELD, frame[1], {}, [[frame[2], frame[3]], tag]]);
+        if (frame[0] !== INVOCATION) continue;
+        invoked.get(callee)!.push((frame[3] as { procedure?: string }).procedure ?? frame[2]);
+        callee.send([YIELD, frame[1], {}, [[frame[2], frame[3]], tag]]);
       }
     })();
   }
 
   /** A plain NATS request with [args, kwargs] in JSON: the reply's [args, kwargs], or the error's message. */
-  async function natsRequest(subject: string): Promise<unknown> {
+  async function natsRequest(subject: string, timeout = 2000): Promise<unknown> {
     try {
-      const reply = await nc.request(subject, jsonCodec.encode([['plain'], {}]), { timeout: 2000 });
+      const reply = await nc.request(subject, jsonCodec.encode([['plain'], {}]), { timeout });
       return jsonCodec.decode(reply.data);
     } catch (err) {
       return (err as Error).message;
@@ -220,6 +226,8 @@ describe('gateway-wamp pattern-based registration', () => {
 
     callee.send([UNREGISTER, ++requestId, registration]);
     assert.deepEqual(await callee.next(), [UNREGISTERED, requestId]);
+    // UNREGISTERED goes out as the gateway unsubscribes; its next PING/PONG with the server follows the UNSUB.
+    await b.nats.flush();
     assert.match(String(await natsRequest('plain_nats.orders.42')), /no responders/i);
 
     await register(callee, 'plain_nats', { match: 'prefix' });
@@ -227,7 +235,10 @@ describe('gateway-wamp pattern-based registration', () => {
     callee.send([YIELD, (await callee.next())[1], {}, ['again']]);
     assert.deepEqual(await served, [['again'], {}]);
     await callee.close();
-    assert.match(String(await natsRequest('plain_nats.x')), /no responders/i);
+    // The gateway ends the session's registrations as it sees the socket close: soon after, not at once.
+    let answer: unknown;
+    for (let tries = 0; tries < 20 && !/no responders/i.test(String(answer)); tries++) answer = await natsRequest('plain_nats.x', 100);
+    assert.match(String(answer), /no responders/i);
   });
 
   it('leaves a call to an exact registration on another gateway process, or to a hosted service, to them', async () => {
@@ -256,6 +267,37 @@ describe('gateway-wamp pattern-based registration', () => {
         break;
       }
     }
+  });
+
+  it('orders pattern registrations across gateway processes too: the longest prefix, and a prefix before a wildcard', async () => {
+    const onA = await session(a);
+    const onB = await session(b);
+    const caller = await session(a);
+    const wide = await register(onA, 'xgw_order', { match: 'prefix' });
+    const deep = await register(onB, 'xgw_order.deep', { match: 'prefix' });
+    await register(onB, 'xgw_order..end', { match: 'wildcard' });
+    const other = await register(onB, 'xgw_wild..end', { match: 'wildcard' });
+    const wider = await register(onA, 'xgw_wild...', { match: 'wildcard' });
+    serve(onA);
+    serve(onB);
+    // Each gateway learns of the other's patterns from their announcements on $SRV.STARTED.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(await callThrough(caller, 'xgw_order.deep.x'), [deep, { procedure: 'xgw_order.deep.x' }]);
+      assert.deepEqual(await callThrough(caller, 'xgw_order.deep-x'), [deep, { procedure: 'xgw_order.deep-x' }]);
+      assert.deepEqual(await callThrough(caller, 'xgw_order.x.end'), [wide, { procedure: 'xgw_order.x.end' }]);
+      assert.deepEqual(await callThrough(caller, 'xgw_wild.x.end'), [other, { procedure: 'xgw_wild.x.end' }]);
+      assert.deepEqual(await callThrough(caller, 'xgw_wild.x.y.z'), [wider, { procedure: 'xgw_wild.x.y.z' }]);
+    }
+    // The one not picked never heard of the call (it stayed silent rather than raced).
+    assert.deepEqual(
+      invoked.get(onA)!.filter((p) => p !== 'xgw_order.x.end' && p !== 'xgw_wild.x.y.z'),
+      [],
+    );
+    assert.deepEqual(
+      invoked.get(onB)!.filter((p) => p === 'xgw_order.x.end' || p === 'xgw_wild.x.y.z'),
+      [],
+    );
   });
 
   it('holds a pattern like a URI: one registration per pattern and policy, shared only by a shared invoke policy', async () => {

@@ -170,6 +170,39 @@ describe('procedure registry with a rogue responder', () => {
     assert.equal(nc.isClosed(), false);
   });
 
+  it('keeps pattern endpoints apart: listed by patterns(), never a procedure for get, lookup or list', async (t) => {
+    const pattern = (subject: string, metadata: object) => ({ name: 'p', subject, queue_group: 'q.prefix.orders', metadata });
+    const rogue = respondToInfo([
+      {
+        type: 'io.nats.micro.v1.info_response',
+        name: 'wamp_gateway',
+        id: 'g1',
+        version: '0.1.0',
+        endpoints: [
+          pattern('orders.>', { match: 'prefix', pattern: 'orders.eu' }),
+          pattern('orders', { match: 'prefix', pattern: 'orders' }),
+          pattern('jobs.*.cancel', { match: 'wildcard', pattern: 'jobs..cancel' }),
+          pattern('bad.>', { match: 'prefix', pattern: 'bad pattern' }),
+          pattern('long.>', { match: 'prefix', pattern: `long.${'x'.repeat(300)}` }),
+          pattern('nomatch.>', { match: 'regex', pattern: 'nomatch' }),
+        ],
+      },
+    ]);
+    t.after(() => rogue.unsubscribe());
+    const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
+    t.after(() => registry.close());
+    await registry.refresh();
+    const found = registry
+      .patterns()
+      .map((p) => `${p.match} ${p.subject}`)
+      .sort();
+    assert.deepEqual(found, ['prefix orders', 'prefix orders.eu', 'wildcard jobs..cancel']);
+    // `orders` is a one-part prefix's subject, and a name: still no procedure. `nomatch.>` is not a name at all.
+    for (const name of ['orders', 'orders.eu', 'prefix orders', 'jobs..cancel', 'nomatch']) assert.equal(registry.get(name), undefined, name);
+    assert.equal(await registry.lookup('orders'), undefined);
+    assert.deepEqual(registry.list(), []);
+  });
+
   it('answers a miss from its last view at once, and refreshes in the background', async (t) => {
     const registry = createRegistry(nc, { logger: silentLogger, refreshMs: 60_000 });
     t.after(() => registry.close());
