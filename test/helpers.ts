@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createLogger, loadConfig, type MeshConfig, type Report } from '../mesh/gateway.ts';
 import { isListening } from '../mesh/cli/nats-server.ts';
 
@@ -146,6 +146,64 @@ export class OwnNatsServer {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
+}
+
+/** A fresh password; it starts with a letter, since nats-server reads a variable's value that starts with a digit as a number. */
+const password = () => `p${randomBytes(12).toString('hex')}`;
+
+/** Each user of a configuration file with a fresh password, and the environment nats-server reads them from. */
+function passwordsOf(file: string): { passwords: Map<string, string>; env: Record<string, string> } {
+  const passwords = new Map<string, string>();
+  const env: Record<string, string> = {};
+  for (const [, user, variable] of readFileSync(file, 'utf8').matchAll(/user: "([^"]+)"\s+password: \$(\w+)/g)) {
+    passwords.set(user!, (env[variable!] = password()));
+  }
+  return { passwords, env };
+}
+
+/** A nats-server started from a configuration file (as `mesh nats-config` writes one), and how to be each of its users. */
+export interface ConfiguredNats {
+  readonly server: OwnNatsServer;
+  readonly users: string[];
+  /** A raw connection as the user, with the inbox prefix the configuration gives it. */
+  as(user: string, inboxPrefix?: string): Promise<NatsConnection>;
+  /** A process's configuration as the user, as compose sets it (NATS_USER, NATS_PASSWORD, NATS_INBOX_PREFIX). */
+  configAs(user: string, overrides?: Record<string, unknown>): MeshConfig;
+  passwordOf(user: string): string;
+  /**
+   * The permission violations of the processes' connections so far (each names itself; those `as` opens do not, and
+   * are refused on purpose): nats-server logs "Publish Violation" or "Subscription Violation". None when each kept to its rights.
+   */
+  violations(): string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a nats-server of the test's own from a configuration file, each of its users with a fresh password. */
+export async function natsFromConfig(file: string): Promise<ConfiguredNats> {
+  const { passwords, env } = passwordsOf(file);
+  const server = await OwnNatsServer.start({ config: { file, env } });
+  const connections: NatsConnection[] = [];
+  return {
+    server,
+    users: [...passwords.keys()],
+    async as(user, inboxPrefix = `_INBOX_${user}`) {
+      const nc = await connect({ servers: server.url, user, pass: passwords.get(user), inboxPrefix });
+      connections.push(nc);
+      return nc;
+    },
+    configAs(user, overrides = {}) {
+      return testConfig({ 'nats.url': server.url, 'nats.user': user, 'nats.password': passwords.get(user), 'nats.inboxPrefix': `_INBOX_${user}`, 'rpc.registryRefreshMs': 200, ...overrides });
+    },
+    passwordOf: (user) => passwords.get(user)!,
+    violations: () =>
+      readFileSync(server.logPath, 'utf8')
+        .split('\n')
+        .filter((line) => /:nats\.js:[^"]+" - (Publish|Subscription) Violation - /.test(line)),
+    async stop() {
+      await Promise.all(connections.map((nc) => nc.close()));
+      await server.stop();
+    },
+  };
 }
 
 /** What an error id looks like: 16 hex digits (mesh/wire/errors.ts newErrorId). */
