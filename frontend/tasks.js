@@ -59,7 +59,8 @@
       }),
     );
     if (overview.dead.length === 0) dead.append(row(['no dead task']));
-    status.textContent = `${overview.queues.length} queues, ${overview.dead.length} dead tasks, updated ${new Date().toLocaleTimeString()}`;
+    const silent = overview.unanswered.length ? `, no answer from ${overview.unanswered.join(', ')}` : '';
+    status.textContent = `${overview.queues.length} queues, ${overview.dead.length} dead tasks${silent}, updated ${new Date().toLocaleTimeString()}`;
     panel.dataset.loaded = 'true';
   }
 

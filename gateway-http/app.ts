@@ -15,7 +15,7 @@ import { metricsRoute } from './metrics-route.ts';
 import { createDiscovery } from './discovery.ts';
 import { addDiscoveryRoutes } from './discovery-routes.ts';
 import { createJsonRpc } from './jsonrpc.ts';
-import { createTaskStatusForward, taskStatusRoute } from './tasks.ts';
+import { createTaskForward, createTaskQueuesRoute, taskIdRoute } from './tasks.ts';
 import { createGetRoutes } from './get-routes.ts';
 import { createGetRouteStep } from './get-route-step.ts';
 
@@ -54,8 +54,9 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
   const readBody = createBodyReader({ bodyLimit: options.bodyLimit, maxPayload: options.maxPayload, logger, refusals });
   const forward = createForward({ caller, registry, logger, timeoutMs, auth, readBody });
   const callProcedure = createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, metrics: metrics?.gateway, forward });
-  // A task's status goes through the same checks as a call of its procedure, and is not counted as one.
-  const taskStatus = createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, forward: createTaskStatusForward({ caller, auth, timeoutMs }) });
+  // A task's status and a retry go through the same checks as a call of its procedure, and are not counted as one.
+  const taskAsk = (ask: 'status' | 'retry') =>
+    createCallProcedure({ caller, registry, maxNameBytes, auth, rateLimiter: options.rateLimiter, forward: createTaskForward({ caller, auth, timeoutMs, ask }) });
   const discovery = createDiscovery(auth, options.discovery ?? true);
   const getRoutes = createGetRoutes(registry, logger);
   const health = createHealthRoutes(caller, registry);
@@ -81,8 +82,10 @@ export function createHttpApp(options: HttpGatewayOptions): Koa {
     router.get('/metrics', metricsRoute(metrics.gateway.render, discovery));
     router.get('/metrics/mesh', metricsRoute(metrics.mesh, discovery));
   }
+  router.get('/tasks', createTaskQueuesRoute({ caller, registry, auth, rateLimiter: options.rateLimiter, timeoutMs }));
+  router.get('/tasks/:id', taskIdRoute(taskAsk('status')));
+  router.post('/tasks/:id/retry', taskIdRoute(taskAsk('retry')));
   addDiscoveryRoutes(router, { discovery, registry, getRoutes, caller, maxNameBytes, auth, refused: errors.logRefusal });
-  router.get('/tasks/:id', taskStatusRoute(taskStatus));
   router.post('/jsonrpc', checkContentType, jsonRpc);
   router.post('/:procedure', (ctx) => callProcedure(ctx, ctx.params.procedure ?? ''));
 

@@ -1,23 +1,31 @@
 // Tasks over HTTP: `Prefer: respond-async` (and `Idempotency-Key`) on a call become the task endpoint's request
-// headers, a reply naming a task becomes 202 with `Location: /tasks/<id>`, and `GET /tasks/<id>` asks the task's
-// endpoint for its status.
+// headers, a reply naming a task becomes 202 with `Location: /tasks/<id>`; `GET /tasks/<id>` asks the task's endpoint
+// for its status, `POST /tasks/<id>/retry` has it enqueue a dead task again, `GET /tasks` asks every task's for its queue.
 import type { Context } from 'koa';
-import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import {
+  headersWith,
   JSON_TYPE,
   jsonCodec,
   MeshError,
   parseTaskId,
+  quoteName,
   replyStatus,
   RESPOND_ASYNC_HEADER,
+  RETRY_PERMISSION,
   statusView,
+  taskOverview,
   TASK_ID_HEADER,
   TASK_KEY_HEADER,
+  TASK_RETRY_HEADER,
   TASK_STATUS_HEADER,
   type Caller,
   type GatewayAuth,
+  type ProcedureRegistry,
+  type RateLimiter,
   type TaskStatus,
 } from '../mesh/gateway.ts';
+import { addressOf, callerOf, credentialOf } from './credentials.ts';
 import type { GatewayContext } from './context.ts';
 import type { Forward } from './forward.ts';
 
@@ -37,11 +45,7 @@ export function taskRequestHeaders(ctx: Context, base: MsgHdrs | undefined): Msg
   const async = prefersAsync(ctx);
   if (!async && !key) return base;
   if (key && !IDEMPOTENCY_KEY.test(key)) throw new MeshError('INVALID_ARGUMENT', 'Idempotency-Key must be 1 to 128 printable ASCII characters without spaces');
-  const headers = natsHeaders();
-  for (const name of base?.keys() ?? []) for (const value of base!.values(name)) headers.append(name, value);
-  if (async) headers.set(RESPOND_ASYNC_HEADER, '1');
-  if (key) headers.set(TASK_KEY_HEADER, key);
-  return headers;
+  return headersWith(base, { [RESPOND_ASYNC_HEADER]: async ? '1' : undefined, [TASK_KEY_HEADER]: key || undefined });
 }
 
 /** Answers 202 with the task's id and where to follow it, when the reply is a task endpoint's enqueue; else false. */
@@ -55,22 +59,33 @@ export function answeredAsync(ctx: Context, msg: Msg): boolean {
   return true;
 }
 
-/** How long GET /tasks/<id> waits for the task's endpoint to answer. */
-const STATUS_WAIT_MS = 10_000;
+/** How long GET /tasks/<id>, a retry and GET /tasks wait for the task endpoints to answer. */
+const TASK_WAIT_MS = 10_000;
+
+/** What a task route asks of the task's endpoint: its status, or a retry of the dead task. */
+export type TaskAsk = 'status' | 'retry';
+
+/** The caller needs more than `call` on the task for a retry: `call` on mesh.tasks.retry (401 without a credential, 403 with one). */
+function mayRetry(ctx: GatewayContext, auth: GatewayAuth | undefined): void {
+  const identity = ctx.state.identity;
+  if (!auth || !identity || auth.policy.allows(identity, 'call', RETRY_PERMISSION)) return;
+  if (credentialOf(ctx) === undefined) throw new MeshError('UNAUTHENTICATED', `retrying a task takes a credential allowed to call ${RETRY_PERMISSION}`);
+  throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${RETRY_PERMISSION}`);
+}
 
 /**
- * GET /tasks/<id>'s last step, after the call pipeline's checks on the task's procedure (the policy's `call`, the
- * budget, whether it exists): a request to the task's endpoint with `Mesh-Task-Status: <id>`, answered with the
- * status's fields, or the endpoint's error as it said it. The gateway itself reads no JetStream.
+ * The last step of GET /tasks/<id> and POST /tasks/<id>/retry, after the call pipeline's checks on the task's
+ * procedure (the policy's `call`, the budget, whether it exists): a request to the task's endpoint with
+ * `Mesh-Task-Status: <id>` or `Mesh-Task-Retry: <id>`, answered with the status's fields, or 202 with the new task's
+ * id and Location; else the endpoint's error as it said it. The gateway itself reads no JetStream.
  */
-export function createTaskStatusForward({ caller, auth, timeoutMs }: { caller: Caller; auth?: GatewayAuth; timeoutMs: number }): Forward {
+export function createTaskForward({ caller, auth, timeoutMs, ask }: { caller: Caller; auth?: GatewayAuth; timeoutMs: number; ask: TaskAsk }): Forward {
   return async (ctx: GatewayContext, task: string) => {
-    const deadline = Date.now() + Math.min(timeoutMs, STATUS_WAIT_MS);
+    if (ask === 'retry') mayRetry(ctx, auth);
+    const deadline = Date.now() + Math.min(timeoutMs, TASK_WAIT_MS);
     const { identity, taskId } = ctx.state;
     const forwarded = auth?.forwarder && identity ? auth.forwarder.headers(identity, caller.subjectOf(task), deadline, undefined) : undefined;
-    const headers = natsHeaders();
-    for (const name of forwarded?.keys() ?? []) for (const value of forwarded!.values(name)) headers.append(name, value);
-    headers.set(TASK_STATUS_HEADER, taskId!);
+    const headers = headersWith(forwarded, { [ask === 'status' ? TASK_STATUS_HEADER : TASK_RETRY_HEADER]: taskId! });
     const msg = await caller.request(task, EMPTY_CALL, { deadline, headers });
     ctx.status = replyStatus(msg);
     if (ctx.status !== 200) {
@@ -78,18 +93,59 @@ export function createTaskStatusForward({ caller, auth, timeoutMs }: { caller: C
       ctx.body = Buffer.from(msg.data);
       return;
     }
-    ctx.body = statusView((jsonCodec.decode(msg.data) as [[TaskStatus]])[0][0]);
+    const [[value]] = jsonCodec.decode(msg.data) as [[unknown]];
+    if (ask === 'status') {
+      ctx.body = statusView(value as TaskStatus);
+      return;
+    }
+    const { id } = value as { id: string };
+    ctx.status = 202;
+    ctx.set('Location', `/tasks/${encodeURIComponent(id)}`);
+    ctx.body = { id };
   };
 }
 
 /** The body of a request without arguments: `[[], {}]`. */
 const EMPTY_CALL = jsonCodec.encode([[], {}]);
 
-/** GET /tasks/<id>: the task named by the id goes through `status` as a call of its procedure would. */
-export function taskStatusRoute(status: (ctx: GatewayContext, task: string) => Promise<void>) {
+/** GET /tasks/<id> and POST /tasks/<id>/retry: the task named by the id goes through `pipeline` as a call of its procedure would. */
+export function taskIdRoute(pipeline: (ctx: GatewayContext, task: string) => Promise<void>) {
   return (ctx: GatewayContext & { params: { id?: string } }) => {
     const id = ctx.params.id ?? '';
     ctx.state.taskId = id;
-    return status(ctx, parseTaskId(id).task);
+    return pipeline(ctx, parseTaskId(id).task);
+  };
+}
+
+/**
+ * GET /tasks: the queue and dead tasks of every task the caller may call (as a call would be allowed), asked of the
+ * task endpoints; one request from the caller's budget.
+ */
+export function createTaskQueuesRoute({
+  caller,
+  registry,
+  auth,
+  rateLimiter,
+  timeoutMs,
+}: {
+  caller: Caller;
+  registry: ProcedureRegistry;
+  auth?: GatewayAuth;
+  rateLimiter?: RateLimiter;
+  timeoutMs: number;
+}) {
+  return async (ctx: GatewayContext) => {
+    const identity = auth ? await callerOf(ctx, auth) : undefined;
+    if (rateLimiter?.enabled) {
+      const refused = await rateLimiter.take({ address: addressOf(ctx), identity });
+      if (refused) throw refused;
+    }
+    ctx.body = await taskOverview({
+      caller,
+      registry,
+      timeoutMs: Math.min(timeoutMs, TASK_WAIT_MS),
+      visible: (task) => !auth || !identity || auth.policy.allows(identity, 'call', task),
+      headersFor: (task, deadline) => (auth?.forwarder && identity ? auth.forwarder.headers(identity, caller.subjectOf(task), deadline, undefined) : undefined),
+    });
   };
 }

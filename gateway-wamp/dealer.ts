@@ -270,7 +270,7 @@ export class SessionRpc implements Callee {
     return this.peer.id;
   }
 
-  /** A CALL; `taskCall`, when it is the call of a task's endpoint that `mesh.tasks.enqueue` or `.get` stands for. */
+  /** A CALL; `taskCall`, when it is the call of a task's endpoint that `mesh.tasks.enqueue`, `.get` or `.retry` stands for. */
   async call(message: Call, taskCall?: TaskCall): Promise<void> {
     const { requestId, options, procedure, args, kwargs } = message;
     const { peer, limits } = this;
@@ -368,13 +368,13 @@ export class SessionRpc implements Callee {
   }
 
   /**
-   * `mesh.tasks.*`. An enqueue or a status read is a call of the task's endpoint, under the same rules as calling
-   * it, once the registry shows a task there; queues and retry are answered from the task store.
+   * `mesh.tasks.*`. An enqueue, a status read or a retry is a call of the task's endpoint, under the same rules as
+   * calling it (a retry also takes `call` on mesh.tasks.retry), once the registry shows a task there; queues asks every task's endpoint.
    */
   private async answerTasks(message: Call): Promise<void> {
     const { requestId, options, procedure, args, kwargs } = message;
     const { tasks, guard } = this.dealer.options;
-    if (!isTaskCall(procedure)) return this.answerMeta(requestId, procedure, options, () => tasks.answer(procedure, args, this.identity));
+    if (!isTaskCall(procedure)) return this.answerMeta(requestId, procedure, options, () => tasks.answer(procedure, this.identity));
     let taskCall: TaskCall;
     try {
       taskCall = parseTaskCall(procedure, args, kwargs);
@@ -385,7 +385,7 @@ export class SessionRpc implements Callee {
     const { task } = taskCall;
     const problem = this.dealer.procedureProblem(task);
     if (problem) return this.refuse(MessageType.CALL, requestId, task, routerError('INVALID_ARGUMENT', WampUri.INVALID_ARGUMENT, problem));
-    const refusal = guard.call(this.identity, task);
+    const refusal = guard.call(this.identity, task) ?? tasks.refusal(this.identity, taskCall);
     if (refusal) return this.refuse(MessageType.CALL, requestId, task, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal));
     if (!(await tasks.isTask(task))) {
       return this.refuse(MessageType.CALL, requestId, task, routerError('UNKNOWN_PROCEDURE', WampUri.NO_SUCH_PROCEDURE, `no service runs a task ${quoteName(task)}`));

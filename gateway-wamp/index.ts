@@ -12,7 +12,6 @@ import {
   createReports,
   meshNamespace,
   reportSettings,
-  taskStore,
   type NatsRole,
   type ProcessContext,
   type Running,
@@ -106,7 +105,7 @@ export async function start({ config, logger }: ProcessContext): Promise<Running
   const measure = gatewayMetrics && ((procedure: string, status: number, seconds: number) => gatewayMetrics.request(registry.get(procedure) ? procedure : UNKNOWN_PROCEDURE_LABEL, status, seconds));
   const gather = createStatsGatherer(nc, { logger, waitMs: config.metrics.meshWaitMs, reuseMs: STATS_REUSE_MS, maxNameBytes: wamp.maxNameBytes, namespace });
   const meta = new MetaProcedures(registry, guard);
-  const tasks = new TaskProcedures(taskStore(nc, meshNamespace(namespace)), guard, registry);
+  const tasks = new TaskProcedures({ guard, registry, caller, forwarder, timeoutMs: config.rpc.timeoutMs });
   const gatewayProcedures = new Map([[MESH_STATS_PROCEDURE, async () => ({ at: Date.now(), procedures: summarize(await gather()), nats: natsEvents(nc) })]]);
   const reports = createReports(nc, logger, reporting, namespace);
   const refusals = createRefusalLog({ logger, perSecond: config.log.refusalsPerSecond, counted: gatewayMetrics && ((code) => gatewayMetrics.refusal(code)) });

@@ -1,43 +1,39 @@
-// The router's task procedures: `mesh.tasks.enqueue` and `mesh.tasks.get` read into calls of the task's endpoint that the
-// dealer makes (the gateway reads no JetStream for them), `.queues` and `.retry` answered from the task store; each under the policy's rules for the task.
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+// The router's task procedures: `mesh.tasks.enqueue`, `.get` and `.retry` read into calls of the task's endpoint that
+// the dealer makes, `.queues` into a question to every task's endpoint; the gateway reads no JetStream. Each under the policy's rules for the task.
+import type { MsgHdrs } from '@nats-io/transport-node';
 import {
   checkEnqueueOptions,
+  headersWith,
   isKwargs,
-  listDead,
-  listQueues,
   MeshError,
   parseTaskId,
   quoteName,
-  retryDead,
   RESPOND_ASYNC_HEADER,
+  RETRY_PERMISSION,
   statusView,
+  taskOverview,
   TASK_DELAY_HEADER,
   TASK_KEY_HEADER,
+  TASK_RETRY_HEADER,
   TASK_STATUS_HEADER,
   type Args,
+  type Caller,
   type Envelope,
-  type ErrorObject,
+  type IdentityForwarder,
   type Kwargs,
   type ProcedureRegistry,
-  type TaskQueue,
+  type TaskOverview,
   type TaskStatus,
-  type TaskStore,
   type Identity,
 } from '../mesh/gateway.ts';
 import type { Guard } from './guard.ts';
-import { WampUri } from './protocol.ts';
-import { routerError } from './router-errors.ts';
 
 export const ENQUEUE_PROCEDURE = 'mesh.tasks.enqueue';
 export const GET_PROCEDURE = 'mesh.tasks.get';
 export const QUEUES_PROCEDURE = 'mesh.tasks.queues';
-export const RETRY_PROCEDURE = 'mesh.tasks.retry';
+export const RETRY_PROCEDURE = RETRY_PERMISSION;
 
 const NAMES: ReadonlySet<string> = new Set([ENQUEUE_PROCEDURE, GET_PROCEDURE, QUEUES_PROCEDURE, RETRY_PROCEDURE]);
-
-/** Dead tasks `mesh.tasks.queues` lists at most, oldest first. */
-const DEAD_LISTED = 100;
 
 /** `mesh.tasks.enqueue`'s arguments: the task, its [args, kwargs], and the enqueue's options. */
 export interface EnqueueRequest {
@@ -46,21 +42,6 @@ export interface EnqueueRequest {
   kwargs: Kwargs;
   key?: string;
   delay?: number;
-}
-
-/** A dead task as the page lists it: why it died and its last error, not its arguments. */
-export interface DeadSummary {
-  id: string;
-  task: string;
-  reason: string;
-  attempts: number;
-  error: ErrorObject | null;
-  died_at: string;
-}
-
-export interface TaskOverview {
-  queues: TaskQueue[];
-  dead: DeadSummary[];
 }
 
 const invalid = (message: string) => new MeshError('INVALID_ARGUMENT', message);
@@ -81,8 +62,8 @@ export function parseEnqueue(args: Args, kwargs: Kwargs): EnqueueRequest {
   return { task, args: taskArgs, kwargs: taskKwargs, key, delay };
 }
 
-/** A call of a task's endpoint that a task procedure stands for: an enqueue, or a status read by id. */
-export type TaskCall = { kind: 'enqueue'; task: string; request: EnqueueRequest } | { kind: 'status'; task: string; id: string };
+/** A call of a task's endpoint that a task procedure stands for: an enqueue, a status read or a retry, by id. */
+export type TaskCall = { kind: 'enqueue'; task: string; request: EnqueueRequest } | { kind: 'status' | 'retry'; task: string; id: string };
 
 /** Reads a task procedure's arguments into the call of the task's endpoint it stands for; INVALID_ARGUMENT or NOT_FOUND. */
 export function parseTaskCall(procedure: string, args: Args, kwargs: Kwargs): TaskCall {
@@ -91,32 +72,25 @@ export function parseTaskCall(procedure: string, args: Args, kwargs: Kwargs): Ta
     return { kind: 'enqueue', task: request.task, request };
   }
   const id = idArgument(procedure, args);
-  return { kind: 'status', task: parseTaskId(id).task, id };
+  return { kind: procedure === RETRY_PROCEDURE ? 'retry' : 'status', task: parseTaskId(id).task, id };
 }
 
-/** The request headers of a task call: the call's own, and what the task's endpoint reads (respond at once, key, delay; or the status asked for). */
+/** The request headers of a task call: the call's own, and what the task's endpoint reads (respond at once, key, delay; the status asked for; the task to retry). */
 export function taskCallHeaders(base: MsgHdrs | undefined, call: TaskCall): MsgHdrs {
-  const headers = natsHeaders();
-  for (const name of base?.keys() ?? []) for (const value of base!.values(name)) headers.append(name, value);
-  if (call.kind === 'status') {
-    headers.set(TASK_STATUS_HEADER, call.id);
-    return headers;
-  }
-  headers.set(RESPOND_ASYNC_HEADER, '1');
-  if (call.request.key !== undefined) headers.set(TASK_KEY_HEADER, call.request.key);
-  if (call.request.delay) headers.set(TASK_DELAY_HEADER, String(Math.round(call.request.delay)));
-  return headers;
+  if (call.kind !== 'enqueue') return headersWith(base, { [call.kind === 'status' ? TASK_STATUS_HEADER : TASK_RETRY_HEADER]: call.id });
+  const { key, delay } = call.request;
+  return headersWith(base, { [RESPOND_ASYNC_HEADER]: '1', [TASK_KEY_HEADER]: key, [TASK_DELAY_HEADER]: delay ? String(Math.round(delay)) : undefined });
 }
 
-/** The endpoint's reply as the caller gets it: a status as `GET /tasks/<id>` shows it, an enqueue's `[{id}]` as it came. */
+/** The endpoint's reply as the caller gets it: a status as `GET /tasks/<id>` shows it, an enqueue's or retry's `[{id}]` as it came. */
 export function taskCallResult(call: TaskCall, envelope: Envelope): Envelope {
-  if (call.kind === 'enqueue') return envelope;
+  if (call.kind !== 'status') return envelope;
   return [[statusView(envelope[0][0] as TaskStatus)], {}];
 }
 
-/** Whether the procedure stands for a call of a task's endpoint (enqueue, get), not an answer of the router's own. */
+/** Whether the procedure stands for a call of a task's endpoint (enqueue, get, retry), not an answer of the router's own. */
 export function isTaskCall(procedure: string): boolean {
-  return procedure === ENQUEUE_PROCEDURE || procedure === GET_PROCEDURE;
+  return procedure === ENQUEUE_PROCEDURE || procedure === GET_PROCEDURE || procedure === RETRY_PROCEDURE;
 }
 
 /** The task an id names; INVALID_ARGUMENT unless the procedure got exactly one string. */
@@ -125,12 +99,17 @@ function idArgument(procedure: string, args: Args): string {
   return args[0];
 }
 
+export interface TaskProceduresOptions {
+  guard: Guard;
+  registry: ProcedureRegistry;
+  caller: Caller;
+  forwarder: IdentityForwarder | undefined;
+  /** How long the task endpoints have to answer `mesh.tasks.queues`. */
+  timeoutMs: number;
+}
+
 export class TaskProcedures {
-  constructor(
-    private readonly store: TaskStore,
-    private readonly guard: Guard,
-    private readonly registry: ProcedureRegistry,
-  ) {}
+  constructor(private readonly options: TaskProceduresOptions) {}
 
   /** Whether the router answers the procedure itself. */
   has(procedure: string): boolean {
@@ -139,39 +118,25 @@ export class TaskProcedures {
 
   /** Whether a service advertises the procedure as a @task (an @rpc must not run when a task was meant). */
   async isTask(procedure: string): Promise<boolean> {
-    const known = await this.registry.lookup(procedure);
+    const known = await this.options.registry.lookup(procedure);
     return known?.instances.some((instance) => instance.metadata.task === 'true') ?? false;
   }
 
-  /** The answer of queues or retry (enqueue and get are the dealer's calls); a MeshError when refused. */
-  async answer(procedure: string, args: Args, identity: Identity | undefined): Promise<unknown> {
-    if (procedure === QUEUES_PROCEDURE) return this.overview(identity);
-    if (procedure !== RETRY_PROCEDURE) throw new Error(`not a task procedure the router answers: ${procedure}`);
-    const id = idArgument(procedure, args);
-    this.mayCall(identity, parseTaskId(id).task);
-    this.mayCall(identity, RETRY_PROCEDURE);
-    return { id: await retryDead(this.store, id) };
+  /** A refusal of the call beyond the policy's `call` on the task: a retry also takes `call` on mesh.tasks.retry. */
+  refusal(identity: Identity | undefined, call: TaskCall): string | undefined {
+    return call.kind === 'retry' ? this.options.guard.call(identity, RETRY_PROCEDURE) : undefined;
   }
 
-  /** Every queue and dead task of the tasks the identity may call. */
-  private async overview(identity: Identity | undefined): Promise<TaskOverview> {
-    const visible = (task: string) => this.guard.allows(identity, 'call', task);
-    const queues = (await listQueues(this.store)).filter((queue) => visible(queue.task));
-    const dead = (await listDead(this.store, DEAD_LISTED))
-      .filter((kept) => visible(kept.task))
-      .map((kept) => ({
-        id: kept.id,
-        task: kept.task,
-        reason: kept.reason,
-        attempts: kept.attempts,
-        error: kept.errors.at(-1)?.error ?? null,
-        died_at: kept.died_at,
-      }));
-    return { queues, dead };
-  }
-
-  private mayCall(identity: Identity | undefined, procedure: string): void {
-    const refusal = this.guard.call(identity, procedure);
-    if (refusal) throw routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, refusal);
+  /** The answer of `mesh.tasks.queues` (the others are the dealer's calls): every queue and dead task of the tasks the identity may call. */
+  answer(procedure: string, identity: Identity | undefined): Promise<TaskOverview> {
+    if (procedure !== QUEUES_PROCEDURE) throw new Error(`not a task procedure the router answers: ${procedure}`);
+    const { guard, registry, caller, forwarder, timeoutMs } = this.options;
+    return taskOverview({
+      caller,
+      registry,
+      timeoutMs,
+      visible: (task) => guard.allows(identity, 'call', task),
+      headersFor: (task, deadline) => (forwarder && identity ? forwarder.headers(identity, caller.subjectOf(task), deadline, undefined) : undefined),
+    });
   }
 }

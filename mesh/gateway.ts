@@ -6,7 +6,7 @@ export * from './index.ts';
 // The wire: envelopes, codecs, errors, names, headers; what goes over NATS and how it reads.
 export { parseEnvelope, isKwargs, toReplyEnvelope, type Envelope, type Reply } from './wire/envelope.ts';
 export { ERROR_STATUS, errorFromBody, isErrorCode, newErrorId, withErrorId, type ErrorBody, type ErrorObject } from './wire/errors.ts';
-export { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
+export { headersWith, TRACEPARENT_HEADER, TRACESTATE_HEADER } from './wire/propagation.ts';
 export { MAX_DEPTH } from './wire/depth.ts';
 export { exactMsgpack, parseJsonExact, stringifyExact, type ExactMsgpack } from './wire/exact-values.ts';
 export { jsonCodec, msgpackCodec, cannotEncode, codecForContentType, CONTENT_TYPE_HEADER, JSON_TYPE, MSGPACK_TYPE, type Codec } from './wire/codec.ts';
@@ -51,12 +51,23 @@ export { startHop, startTracing, stopTracing, tracingOn, type Hop, type HopKind 
 export { createReports, reportSettings, reportGatewayCrash, droppedReports, REPORTS_SUBJECT, type GatewayCrash, type Report, type Reports } from './observability/reports.ts';
 
 // Tasks on JetStream: the task headers of a call, task ids and events, statuses, queues and dead letters.
-export { RESPOND_ASYNC_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_DELAY_HEADER, TASK_EVENTS_PREFIX, TASK_STATUS_HEADER, parseTaskId } from './tasks/names.ts';
-export { statusView, readStatus, type TaskStatusView } from './tasks/state.ts';
-export { taskStore, type TaskStore } from './tasks/store.ts';
+export {
+  RESPOND_ASYNC_HEADER,
+  TASK_ID_HEADER,
+  TASK_KEY_HEADER,
+  TASK_DELAY_HEADER,
+  TASK_EVENTS_PREFIX,
+  TASK_QUEUE_HEADER,
+  TASK_RETRY_HEADER,
+  TASK_STATUS_HEADER,
+  RETRY_PERMISSION,
+  parseTaskId,
+} from './tasks/names.ts';
+export { statusView, type TaskStatusView } from './tasks/state.ts';
 export { checkEnqueueOptions } from './tasks/enqueue.ts';
-export { listQueues, retryDead, type TaskQueue } from './tasks/queues.ts';
-export { listDead, type DeadTask } from './tasks/dead-letter.ts';
+export type { TaskQueue } from './tasks/queues.ts';
+export type { DeadSummary } from './tasks/dead-letter.ts';
+export { taskOverview, type TaskOverview } from './tasks/overview.ts';
 export type { TaskEvent, TaskEventKind } from './tasks/events.ts';
 
 // The process: configuration, the NATS connection and its events, logging, signals; and hosting services in-process.

@@ -90,7 +90,8 @@ const listed = (names: readonly string[]): string => (names.length > 0 ? names.j
  * The JetStream subjects of a service's tasks (mesh/tasks/store.ts, worker.ts and state.ts use exactly these): for
  * each of its own tasks its work stream and the durable consumer `worker` (create and read them, pull, acknowledge,
  * read a message by sequence); the shared state bucket and dead-letter stream, created if missing but written
- * and read only under the service's own task ids, and the lifecycle events of its own tasks. For each task it enqueues: the task's subject and the reads of
+ * and read only under the service's own task ids (its endpoint answers the gateways' queue views and retries
+ * from them), and the lifecycle events of its own tasks. For each task it enqueues: the task's subject and the reads of
  * its status. No other stream's messages, no other consumer, no delete, purge or update of a stream.
  */
 function taskRights(service: ServiceMember, namespace: Namespace): { publish: string[]; subscribe: string[] } {
@@ -119,6 +120,7 @@ function taskRights(service: ServiceMember, namespace: Namespace): { publish: st
       names.stateSubject(mine),
       `$JS.API.DIRECT.GET.${names.stateStream}.${names.stateSubject(mine)}`,
       names.deadSubject(mine),
+      `$JS.API.DIRECT.GET.${names.deadStream}.${names.deadSubject(mine)}`,
       names.eventSubject(mine),
     );
     subscribe.push(names.stateSubject(mine));

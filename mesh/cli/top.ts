@@ -1,7 +1,7 @@
 // `mesh top`: the procedures on the mesh with rate, errors, in flight, p50 and p99 from `$SRV.STATS`, and the task
-// queues with their dead tasks from JetStream, redrawn every interval with plain ANSI escapes. It reads and prints.
+// queues with their dead tasks from JetStream (else as the task workers report them in `$SRV.STATS`), redrawn every interval with plain ANSI escapes. It reads and prints.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { gatherStats, summarize, type ProcedureFigures } from '../observability/mesh-stats.ts';
+import { gatherStats, summarize, type EndpointFigures, type ProcedureFigures } from '../observability/mesh-stats.ts';
 import type { Logger } from '../process/logger.ts';
 import { listQueues, type TaskQueue } from '../tasks/queues.ts';
 import { taskStore } from '../tasks/store.ts';
@@ -60,10 +60,23 @@ export function renderTop(procedures: readonly ProcedureFigures[], previous: Sna
 
 const QUEUE_COLUMNS = ['TASK', 'QUEUED', 'CLAIMED', 'OLDEST S', 'DEAD'];
 
-/** The task queues, one row per task; or why they cannot be read (no JetStream, or no rights to it). */
-export function renderQueues(queues: readonly TaskQueue[] | Error): string {
-  if (queues instanceof Error) return `task queues: cannot read them (${queues.message})\n`;
-  if (queues.length === 0) return 'no task queue\n';
+/**
+ * The task queues as their workers report them in `$SRV.STATS` (one row per task; instances report the same queue):
+ * what a user that may not read JetStream, such as a gateway's generated one, still sees.
+ */
+export function queuesFromStats(endpoints: readonly EndpointFigures[]): TaskQueue[] {
+  const queues = new Map<string, TaskQueue>();
+  for (const { procedure, task } of endpoints) {
+    if (task?.queued === undefined) continue;
+    queues.set(procedure, { task: procedure, queued: task.queued, claimed: task.claimed ?? 0, oldest_ms: (task.oldestS ?? 0) * 1000, dead: task.deadLetters ?? 0 });
+  }
+  return [...queues.values()].sort((a, b) => a.task.localeCompare(b.task));
+}
+
+/** The task queues, one row per task; `reported` when they come from the workers' `$SRV.STATS` (JetStream was not readable, for `why`). */
+export function renderQueues(queues: readonly TaskQueue[], reported?: { why: string }): string {
+  const note = reported ? `task queues as their workers report them ($SRV.STATS; JetStream itself: ${reported.why})\n` : '';
+  if (queues.length === 0) return `${note}no task queue\n`;
   const rows = queues.map((q) => [q.task, String(q.queued), String(q.claimed), q.queued ? (q.oldest_ms / 1000).toFixed(1) : '-', String(q.dead)]);
   const widths = QUEUE_COLUMNS.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
@@ -71,7 +84,7 @@ export function renderQueues(queues: readonly TaskQueue[] | Error): string {
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return `${line(QUEUE_COLUMNS)}\n${rows.map(line).join('\n')}\n`;
+  return `${note}${line(QUEUE_COLUMNS)}\n${rows.map(line).join('\n')}\n`;
 }
 
 function snapshotOf(procedures: readonly ProcedureFigures[], at: number): Snapshot {
@@ -84,12 +97,11 @@ export async function runTop(nc: NatsConnection, { logger, intervalMs, waitMs, o
   const store = taskStore(nc, meshNamespace(namespace));
   for (;;) {
     const started = Date.now();
-    const [procedures, queues] = await Promise.all([
-      gatherStats(nc, { logger, waitMs, namespace }).then(summarize),
-      listQueues(store).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
-    ]);
+    const [endpoints, queues] = await Promise.all([gatherStats(nc, { logger, waitMs, namespace }), listQueues(store).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))]);
+    const procedures = summarize(endpoints);
     const now = Date.now();
-    const table = `${renderTop(procedures, previous, now)}\n${renderQueues(queues)}`;
+    const shown = queues instanceof Error ? renderQueues(queuesFromStats(endpoints), { why: queues.message }) : renderQueues(queues);
+    const table = `${renderTop(procedures, previous, now)}\n${shown}`;
     if (once) {
       out.write(table);
       return;

@@ -54,6 +54,8 @@ export interface TaskFigures {
   dead: number;
   /** The queue, as the instance read it: the same on every instance of the task. */
   queued?: number;
+  /** Of those, delivered and not acknowledged (running, or waiting out a retry's backoff). */
+  claimed?: number;
   oldestS?: number;
   deadLetters?: number;
   duration?: LatencyHistogram;
@@ -101,6 +103,7 @@ function parseTask(value: unknown): TaskFigures | undefined {
   if (!isTree(value) || typeof value.succeeded !== 'number') return undefined;
   const figures: TaskFigures = { running: count(value.running), succeeded: count(value.succeeded), failed: count(value.failed), retried: count(value.retried), dead: count(value.dead) };
   if (typeof value.queued === 'number') figures.queued = count(value.queued);
+  if (typeof value.claimed === 'number') figures.claimed = count(value.claimed);
   if (typeof value.oldest_ms === 'number') figures.oldestS = count(value.oldest_ms) / 1000;
   if (typeof value.dead_letters === 'number') figures.deadLetters = count(value.dead_letters);
   figures.duration = parseLatency(value.duration);

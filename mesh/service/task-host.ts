@@ -6,11 +6,11 @@ import { runInCall, ServedCall } from '../calling/context.ts';
 import { hopFrom } from '../observability/tracing.ts';
 import type { Logger } from '../process/logger.ts';
 import { createTaskClient, type EnqueueOptions, type TaskClient, type TaskHandle } from '../tasks/enqueue.ts';
-import { parseTaskId, RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_STATUS_HEADER } from '../tasks/names.ts';
+import { parseTaskId, RESPOND_ASYNC_HEADER, TASK_DELAY_HEADER, TASK_ID_HEADER, TASK_KEY_HEADER, TASK_QUEUE_HEADER, TASK_RETRY_HEADER, TASK_STATUS_HEADER } from '../tasks/names.ts';
 import { taskStore, type TaskStore } from '../tasks/store.ts';
 import { runSchedule, tickKey, type Schedule } from '../tasks/schedule.ts';
 import { startWorker, type TaskWorker } from '../tasks/worker.ts';
-import { queueFigures, type TaskStats } from '../tasks/queues.ts';
+import { queueFigures, retryDead, taskQueueView, type TaskStats } from '../tasks/queues.ts';
 import { CONTENT_TYPE_HEADER, codecForContentType, jsonCodec, msgpackCodec, type Codec } from '../wire/codec.ts';
 import { parseEnvelope, toReplyEnvelope, type Args, type Kwargs } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
@@ -45,6 +45,8 @@ export interface HostedTasks {
 
 /** How long a request without a deadline waits for the result of the task it enqueued. */
 const DEFAULT_WAIT_MS = 60_000;
+/** The dead tasks an endpoint lists at most in its answer to `Mesh-Task-Queue`, oldest first. */
+const DEAD_LISTED = 100;
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -127,11 +129,15 @@ class Tasks implements HostedTasks {
     }
   }
 
+  /** The task store of the service's connection and namespace (one per connection: no cost to ask again). */
+  private get store(): TaskStore {
+    return taskStore(this.options.nc, this.options.namespace);
+  }
+
   async statsOf(subject: string): Promise<TaskStats | undefined> {
     const worker = this.workers.find((w) => this.options.namespace.subject(w.task) === subject);
     if (!worker) return undefined;
-    const store = taskStore(this.options.nc, this.options.namespace);
-    return { ...worker.counters(), ...(await queueFigures(store, worker.task).catch(() => ({}))) };
+    return { ...worker.counters(), ...(await queueFigures(this.store, worker.task).catch(() => ({}))) };
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -167,8 +173,9 @@ class Tasks implements HostedTasks {
   /**
    * A request to a task's endpoint: arguments checked against its contract (nothing is stored when they do not
    * fit), then enqueued; answered with `{id}` at once when it asks to respond async, else with the task's result.
-   * With `Mesh-Task-Status: <id>` it answers that task's status instead (how a gateway, which has no JetStream
-   * rights, reads one). A NATS callback: it never throws.
+   * With `Mesh-Task-Status: <id>` it answers that task's status instead, with `Mesh-Task-Queue` its queue and dead
+   * tasks, with `Mesh-Task-Retry: <id>` it enqueues that dead task again: how a gateway, which has no JetStream
+   * rights, reads and mends them (the gateway's policy decided who may). A NATS callback: it never throws.
    */
   private enqueueRequest(name: string, declaration: TaskDeclaration, msg: Msg): void {
     const { contentType, deadline } = readRequestHeaders(msg);
@@ -177,6 +184,9 @@ class Tasks implements HostedTasks {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const statusOf = msg.headers?.get(TASK_STATUS_HEADER);
       if (statusOf) return this.respondStatus(name, msg, codec, statusOf);
+      if (msg.headers?.has(TASK_QUEUE_HEADER)) return this.respondWith(msg, codec, taskQueueView(this.store, name, DEAD_LISTED));
+      const retryOf = msg.headers?.get(TASK_RETRY_HEADER);
+      if (retryOf) return this.respondWith(msg, codec, this.retry(name, retryOf));
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       bindTask(name, declaration, args, kwargs);
       const delayText = msg.headers?.get(TASK_DELAY_HEADER);
@@ -204,6 +214,17 @@ class Tasks implements HostedTasks {
       .status()
       .then((status) => respondResult(msg, codec, [[status], {}]))
       .catch((err: unknown) => this.respondFailure(msg, codec, err));
+  }
+
+  /** Enqueues one of this endpoint's dead tasks again; an id of another task is NOT_FOUND here. */
+  private async retry(name: string, id: string): Promise<{ id: string }> {
+    if (parseTaskId(id).task !== name) throw new MeshError('NOT_FOUND', `no task with id ${quoteName(id)} among ${name}'s`);
+    return { id: await retryDead(this.store, id) };
+  }
+
+  /** Answers `[[value], {}]` once the work resolves, its error else. */
+  private respondWith(msg: Msg, codec: Codec, work: Promise<unknown>): void {
+    work.then((value) => respondResult(msg, codec, [[value], {}])).catch((err: unknown) => this.respondFailure(msg, codec, err));
   }
 
   private respondId(msg: Msg, codec: Codec, id: string): void {

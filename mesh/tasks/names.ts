@@ -15,6 +15,9 @@ export const NOT_BEFORE_HEADER = 'Mesh-Task-Not-Before';
 /** JetStream's deduplication header: an enqueue with a key sends it, so the same key within the window is stored once. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
+/** The last token of a dead task's retry marker subject. */
+export const RETRIED_TOKEN = 'retried';
+
 /** `<service>.<method>`: a service name (letters, digits, `_`, `-`) and a method name (no `-`, so the stream name splits back). */
 const TASK_NAME = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+$/;
 const TASK_ID = /^([A-Za-z0-9_-]+\.[A-Za-z0-9_]+)\.([1-9][0-9]{0,15})$/;
@@ -33,6 +36,8 @@ export interface TaskNames {
   /** The dead-letter stream, and the subject a dead task is kept under there. */
   readonly deadStream: string;
   deadSubject(id: string): string;
+  /** Where a retry of a dead task is written down, beside its record (`tasks-dead.<id>.retried`): the record stays, and is no longer dead. */
+  retriedSubject(id: string): string;
   /** Every subject of the dead-letter stream, for its configuration and for listing it. */
   readonly deadSubjects: string;
   /** The core NATS subject of one task's lifecycle events: `[ns.]mesh.tasks.<id>` (a WAMP topic as it stands). */
@@ -56,6 +61,7 @@ export function taskNames(namespace: Namespace): TaskNames {
     stateSubject: (id) => `$KV.${prefix}TASKS_STATE.${id}`,
     deadStream: `${prefix}TASKS_DEAD`,
     deadSubject: (id) => namespace.subject(`tasks-dead.${id}`),
+    retriedSubject: (id) => namespace.subject(`tasks-dead.${id}.${RETRIED_TOKEN}`),
     deadSubjects: namespace.subject('tasks-dead.>'),
     eventSubject: (id) => namespace.subject(`${TASK_EVENTS_PREFIX}.${id}`),
   };
@@ -81,5 +87,14 @@ export const TASK_KEY_HEADER = 'Mesh-Task-Key';
 export const TASK_DELAY_HEADER = 'Mesh-Task-Delay';
 /** On a request to a task's endpoint: answer with the status of this task (an id of that task) instead of enqueuing. */
 export const TASK_STATUS_HEADER = 'Mesh-Task-Status';
+/**
+ * On a request to a task's endpoint: answer with the task's queue and its dead tasks (`{queue, dead}`) instead of
+ * enqueuing (how a gateway shows queues without JetStream rights).
+ */
+export const TASK_QUEUE_HEADER = 'Mesh-Task-Queue';
+/** On a request to a task's endpoint: enqueue this dead task (an id of that task) again, and answer `{id}` of the new one. */
+export const TASK_RETRY_HEADER = 'Mesh-Task-Retry';
+/** The name whose `call` a policy grants for retrying dead tasks (besides `call` on the task), over WAMP and HTTP alike. */
+export const RETRY_PERMISSION = 'mesh.tasks.retry';
 /** On the reply of a task's endpoint: the id of the task it enqueued. */
 export const TASK_ID_HEADER = 'Mesh-Task-Id';

@@ -181,7 +181,7 @@ describe('gateway-wamp: tasks', () => {
     guest.send([SUBSCRIBE, 902, {}, 'mesh.tasks.reports.render.1']);
     assert.equal((await nextOf(guest, ERROR))[4], 'wamp.error.not_authorized');
     const queues = await call(guest, 'mesh.tasks.queues', []);
-    assert.deepEqual(queues[3], [{ queues: [], dead: [] }], 'a guest sees no queue of a task it may not call');
+    assert.deepEqual(queues[3], [{ queues: [], dead: [], unanswered: [] }], 'a guest sees no queue of a task it may not call');
     await guest.close();
   });
 
