@@ -184,9 +184,9 @@ class Tasks implements HostedTasks {
       if (!codec) throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type '${contentType}'`);
       const statusOf = msg.headers?.get(TASK_STATUS_HEADER);
       if (statusOf) return this.respondStatus(name, msg, codec, statusOf);
-      if (msg.headers?.has(TASK_QUEUE_HEADER)) return this.respondWith(msg, codec, taskQueueView(this.store, name, DEAD_LISTED));
+      if (msg.headers?.has(TASK_QUEUE_HEADER)) return this.respondWith(msg, codec, taskQueueView(this.store, name, DEAD_LISTED), `read the queue of ${name}`);
       const retryOf = msg.headers?.get(TASK_RETRY_HEADER);
-      if (retryOf) return this.respondWith(msg, codec, this.retry(name, retryOf));
+      if (retryOf) return this.respondWith(msg, codec, this.retry(name, retryOf), `retry a task of ${name}`);
       const [args, kwargs] = parseEnvelope(codec.decode(msg.data));
       bindTask(name, declaration, args, kwargs);
       const delayText = msg.headers?.get(TASK_DELAY_HEADER);
@@ -222,9 +222,9 @@ class Tasks implements HostedTasks {
     return { id: await retryDead(this.store, id) };
   }
 
-  /** Answers `[[value], {}]` once the work resolves, its error else. */
-  private respondWith(msg: Msg, codec: Codec, work: Promise<unknown>): void {
-    work.then((value) => respondResult(msg, codec, [[value], {}])).catch((err: unknown) => this.respondFailure(msg, codec, err));
+  /** Answers `[[value], {}]` once the work resolves, its error else (`doing` names the work in an INTERNAL one). */
+  private respondWith(msg: Msg, codec: Codec, work: Promise<unknown>, doing: string): void {
+    work.then((value) => respondResult(msg, codec, [[value], {}])).catch((err: unknown) => this.respondFailure(msg, codec, err, doing));
   }
 
   private respondId(msg: Msg, codec: Codec, id: string): void {
@@ -234,14 +234,15 @@ class Tasks implements HostedTasks {
     msg.respond(codec.encode([[{ id }], {}]), { headers });
   }
 
-  private respondFailure(msg: Msg, codec: Codec, err: unknown): void {
-    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', 'could not enqueue the task', { cause: err });
+  /** Answers a request to the endpoint with its error; `doing` says what failed (an enqueue, a queue read, a retry). */
+  private respondFailure(msg: Msg, codec: Codec, err: unknown, doing = 'enqueue the task'): void {
+    const error = err instanceof MeshError ? err : new MeshError('INTERNAL', `could not ${doing}`, { cause: err });
     const id = withErrorId(error);
-    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.options.logger.error({ err, error_id: id }, 'task enqueue failed');
+    if (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE') this.options.logger.error({ err, error_id: id }, `could not ${doing}`);
     try {
       respondError(msg, codec, error);
     } catch (replyErr) {
-      this.options.logger.error({ err: replyErr, error_id: id }, 'could not reply to a task enqueue');
+      this.options.logger.error({ err: replyErr, error_id: id }, 'could not reply to a request to a task endpoint');
     }
   }
 }
