@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { hostService, task, z, type HostedService } from '../../mesh/gateway.ts';
-import { OwnNatsServer, silentLogger, withoutErrorId } from '../helpers.ts';
+import { task, z } from '../../mesh/gateway.ts';
+import { withoutErrorId } from '../helpers.ts';
+import { startTaskMesh, type TaskMesh } from '../tasks/task-mesh.ts';
 import { serveHttpApp, type ServedApp } from './serve-app.ts';
 
 class Reports {
@@ -22,24 +22,18 @@ class Reports {
 const ASYNC = { 'Content-Type': 'application/json', Prefer: 'respond-async' };
 
 describe('HTTP gateway: tasks', () => {
-  let server: OwnNatsServer;
-  let nc: NatsConnection;
-  let hosted: HostedService;
+  let mesh: TaskMesh;
   let app: ServedApp;
   const reports = new Reports();
 
   before(async () => {
-    server = await OwnNatsServer.start();
-    nc = await connect({ servers: server.url });
-    hosted = await hostService(reports, { nc, logger: silentLogger });
-    app = await serveHttpApp(nc);
+    mesh = await startTaskMesh(reports);
+    app = await serveHttpApp(mesh.nc);
   });
 
   after(async () => {
     await app?.stop();
-    await hosted?.stop();
-    await nc?.close();
-    await server?.stop();
+    await mesh?.stop();
   });
 
   async function followed(location: string): Promise<Record<string, unknown>> {

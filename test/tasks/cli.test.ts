@@ -2,11 +2,10 @@
 // `retry` enqueues it again, `ls` and `mesh top` show the queues with their dead tasks and `purge` empties one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createTaskClient, hostService, task, type HostedService, type TaskClient } from '../../mesh/gateway.ts';
-import { OwnNatsServer, silentLogger } from '../helpers.ts';
+import { task } from '../../mesh/gateway.ts';
+import { suiteTaskMesh } from './task-mesh.ts';
 
 const MESH = new URL('../../bin/mesh.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -33,52 +32,37 @@ class Flaky {
 }
 
 describe('mesh tasks', () => {
-  let server: OwnNatsServer;
-  let nc: NatsConnection;
-  let hosted: HostedService;
-  let tasks: TaskClient;
   const flaky = new Flaky();
+  const mesh = suiteTaskMesh(flaky, { taskGraceMs: 0 });
 
-  before(async () => {
-    server = await OwnNatsServer.start();
-    nc = await connect({ servers: server.url });
-    hosted = await hostService(flaky, { nc, logger: silentLogger, taskGraceMs: 0 });
-    tasks = createTaskClient(nc);
-  });
+  after(() => flaky.release());
 
-  after(async () => {
-    flaky.release();
-    await hosted?.stop();
-    await nc?.close();
-    await server?.stop();
-  });
-
-  async function mesh(...args: string[]): Promise<unknown> {
-    const { stdout } = await run(process.execPath, [MESH, 'tasks', ...args], { env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' } });
+  async function tasksCli(...args: string[]): Promise<unknown> {
+    const { stdout } = await run(process.execPath, [MESH, 'tasks', ...args], { env: { ...process.env, NATS_URL: mesh.server.url, LOG_LEVEL: 'warn' } });
     return JSON.parse(stdout);
   }
 
   it('lists, inspects and retries a dead task', async () => {
-    const handle = await tasks.enqueue('flaky.once', [true]);
+    const handle = await mesh.tasks.enqueue('flaky.once', [true]);
     await assert.rejects(handle.result({ timeout: 5_000 }));
-    const dead = (await mesh('dead')) as { id: string; reason: string; attempts: number; errors: { error: { message: string } }[]; body: string }[];
+    const dead = (await tasksCli('dead')) as { id: string; reason: string; attempts: number; errors: { error: { message: string } }[]; body: string }[];
     assert.deepEqual(
       dead.map((d) => [d.id, d.reason, d.attempts, d.errors.length, d.body]),
       [[handle.id, 'failed 1 attempt', 1, 1, '[[true],{}]']],
     );
-    assert.equal(((await mesh('inspect', handle.id)) as { state: string }).state, 'dead');
-    const { id } = (await mesh('retry', handle.id)) as { id: string };
+    assert.equal(((await tasksCli('inspect', handle.id)) as { state: string }).state, 'dead');
+    const { id } = (await tasksCli('retry', handle.id)) as { id: string };
     assert.notEqual(id, handle.id);
-    await assert.rejects(tasks.handle(id).result({ timeout: 5_000 }));
+    await assert.rejects(mesh.tasks.handle(id).result({ timeout: 5_000 }));
     assert.deepEqual(
-      ((await mesh('dead')) as { id: string }[]).map((d) => d.id),
+      ((await tasksCli('dead')) as { id: string }[]).map((d) => d.id),
       [id],
     );
   });
 
   it('shows each queue and purges one', async () => {
-    await Promise.all([1, 2, 3].map(() => tasks.enqueue('flaky.park')));
-    const queues = (await mesh('ls')) as { task: string; queued: number; claimed: number; dead: number }[];
+    await Promise.all([1, 2, 3].map(() => mesh.tasks.enqueue('flaky.park')));
+    const queues = (await tasksCli('ls')) as { task: string; queued: number; claimed: number; dead: number }[];
     assert.deepEqual(
       queues.map((q) => [q.task, q.queued, q.dead]),
       [
@@ -86,9 +70,9 @@ describe('mesh tasks', () => {
         ['flaky.park', 3, 0],
       ],
     );
-    assert.deepEqual(await mesh('purge', 'flaky.park'), { purged: 3 });
+    assert.deepEqual(await tasksCli('purge', 'flaky.park'), { purged: 3 });
     // mesh top shows the same queues and their dead tasks under the procedures.
-    const { stdout } = await run(process.execPath, [MESH, 'top', '--once'], { env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' } });
+    const { stdout } = await run(process.execPath, [MESH, 'top', '--once'], { env: { ...process.env, NATS_URL: mesh.server.url, LOG_LEVEL: 'warn' } });
     const queueLines = stdout
       .slice(stdout.indexOf('TASK '))
       .trim()

@@ -1,12 +1,13 @@
 // Seeing tasks: each @task endpoint's `$SRV.STATS` data carries its worker's counters and its queue, rendered as
 // `mesh_task_*` series; the enqueuer's trace reaches every attempt.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { currentCall, createTaskClient, hostService, jsonCodec, Service, task, type HostedService, type TaskClient } from '../../mesh/gateway.ts';
+import { describe, it } from 'node:test';
+import { headers } from '@nats-io/transport-node';
+import { currentCall, jsonCodec, Service, task } from '../../mesh/gateway.ts';
 import { gatherStats } from '../../mesh/observability/mesh-stats.ts';
 import { renderMeshMetrics } from '../../mesh/observability/mesh-metrics.ts';
-import { OwnNatsServer, silentLogger } from '../helpers.ts';
+import { silentLogger } from '../helpers.ts';
+import { suiteTaskMesh } from './task-mesh.ts';
 
 class Chores extends Service {
   name = 'chores';
@@ -30,30 +31,14 @@ class Chores extends Service {
 }
 
 describe('task metrics and traces', () => {
-  let server: OwnNatsServer;
-  let nc: NatsConnection;
-  let hosted: HostedService;
-  let tasks: TaskClient;
   const chores = new Chores();
-
-  before(async () => {
-    server = await OwnNatsServer.start();
-    nc = await connect({ servers: server.url });
-    hosted = await hostService(chores, { nc, logger: silentLogger });
-    tasks = createTaskClient(nc);
-  });
-
-  after(async () => {
-    await hosted?.stop();
-    await nc?.close();
-    await server?.stop();
-  });
+  const mesh = suiteTaskMesh(chores);
 
   it("renders each task's queue, outcomes and durations as mesh_task_* series", async () => {
-    for (let i = 0; i < 3; i++) await (await tasks.enqueue('chores.sweep')).result({ timeout: 5_000 });
-    await assert.rejects((await tasks.enqueue('chores.poison')).result({ timeout: 5_000 }));
-    await Promise.all([1, 2].map(() => tasks.enqueue('chores.sweep', [], {}, { delay: 60_000 })));
-    const endpoints = await gatherStats(nc, { logger: silentLogger, waitMs: 500 });
+    for (let i = 0; i < 3; i++) await (await mesh.tasks.enqueue('chores.sweep')).result({ timeout: 5_000 });
+    await assert.rejects((await mesh.tasks.enqueue('chores.poison')).result({ timeout: 5_000 }));
+    await Promise.all([1, 2].map(() => mesh.tasks.enqueue('chores.sweep', [], {}, { delay: 60_000 })));
+    const endpoints = await gatherStats(mesh.nc, { logger: silentLogger, waitMs: 500 });
     const text = await renderMeshMetrics(endpoints, 0);
     const value = (series: string, task: string) => Number(new RegExp(`^${series}\\{[^}]*task="${task}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
     assert.deepEqual(
@@ -71,7 +56,7 @@ describe('task metrics and traces', () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const sent = headers();
     sent.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
-    const handle = await tasks.enqueueEncoded('chores.traced', jsonCodec.encode([[], {}]), sent);
+    const handle = await mesh.tasks.enqueueEncoded('chores.traced', jsonCodec.encode([[], {}]), sent);
     await handle.result({ timeout: 5_000 });
     assert.deepEqual(chores.traces, [traceId, traceId]);
   });

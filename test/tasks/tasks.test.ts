@@ -1,11 +1,12 @@
 // Durable tasks on a nats-server of their own with JetStream: enqueue from a service and from a task client, the
 // result and status, idempotent keys, bad arguments, retries with backoff into the dead-letter stream, timeouts.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { describe, it } from 'node:test';
+import { headers } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { createClient, createTaskClient, hostService, MeshError, rpc, Service, task, z, type HostedService, type TaskClient } from '../../mesh/gateway.ts';
-import { ERROR_ID, OwnNatsServer, silentLogger } from '../helpers.ts';
+import { createClient, MeshError, rpc, Service, task, z } from '../../mesh/gateway.ts';
+import { ERROR_ID } from '../helpers.ts';
+import { suiteTaskMesh } from './task-mesh.ts';
 
 class Arithmetic extends Service {
   name = 'arithmetic';
@@ -54,27 +55,11 @@ class Arithmetic extends Service {
 }
 
 describe('tasks', () => {
-  let server: OwnNatsServer;
-  let nc: NatsConnection;
-  let hosted: HostedService;
-  let tasks: TaskClient;
   const service = new Arithmetic();
-
-  before(async () => {
-    server = await OwnNatsServer.start();
-    nc = await connect({ servers: server.url });
-    hosted = await hostService(service, { nc, logger: silentLogger });
-    tasks = createTaskClient(nc);
-  });
-
-  after(async () => {
-    await hosted?.stop();
-    await nc?.close();
-    await server?.stop();
-  });
+  const mesh = suiteTaskMesh(service);
 
   it('runs a task enqueued from a task client and hands back its result like an @rpc reply', async () => {
-    const handle = await tasks.enqueue('arithmetic.add', [2, 3]);
+    const handle = await mesh.tasks.enqueue('arithmetic.add', [2, 3]);
     assert.match(handle.id, /^arithmetic\.add\.\d+$/);
     assert.deepEqual(await handle.result({ timeout: 5_000 }), [[5], {}]);
     const status = await handle.status();
@@ -85,27 +70,27 @@ describe('tasks', () => {
   });
 
   it('enqueues from a service with this.enqueue and goes on without waiting', async () => {
-    const client = createClient(nc);
+    const client = createClient(mesh.nc);
     const [[id]] = await client.call('arithmetic.welcome', ['Ada']);
-    assert.deepEqual(await tasks.handle(id as string).result({ timeout: 5_000 }), [[4], {}]);
+    assert.deepEqual(await mesh.tasks.handle(id as string).result({ timeout: 5_000 }), [[4], {}]);
     client.close();
   });
 
   it('stores an enqueue with the same key once: same id, one run', async () => {
     const before = service.seen.filter((s) => s === 'add 40 2').length;
-    const first = await tasks.enqueue('arithmetic.add', [40, 2], {}, { key: 'order-42' });
-    const second = await tasks.enqueue('arithmetic.add', [40, 2], {}, { key: 'order-42' });
+    const first = await mesh.tasks.enqueue('arithmetic.add', [40, 2], {}, { key: 'order-42' });
+    const second = await mesh.tasks.enqueue('arithmetic.add', [40, 2], {}, { key: 'order-42' });
     assert.equal(second.id, first.id);
     await first.result({ timeout: 5_000 });
     assert.equal(service.seen.filter((s) => s === 'add 40 2').length, before + 1);
   });
 
   it('refuses a task no worker declared as UNKNOWN_PROCEDURE', async () => {
-    await assert.rejects(tasks.enqueue('arithmetic.nothing', []), (err: MeshError) => err.code === 'UNKNOWN_PROCEDURE');
+    await assert.rejects(mesh.tasks.enqueue('arithmetic.nothing', []), (err: MeshError) => err.code === 'UNKNOWN_PROCEDURE');
   });
 
   it('runs at most `concurrency` attempts at once per instance, and reports progress', async () => {
-    const handles = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => tasks.enqueue('arithmetic.slow', [n])));
+    const handles = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => mesh.tasks.enqueue('arithmetic.slow', [n])));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const midway = await handles[0]!.status();
     assert.equal(midway.state, 'running');
@@ -115,8 +100,8 @@ describe('tasks', () => {
   });
 
   it("retries a failing task with growing backoff, then buries it with every attempt's error", async () => {
-    const events = nc.subscribe('mesh.tasks.arithmetic.poison.>');
-    const handle = await tasks.enqueue('arithmetic.poison', ['arsenic']);
+    const events = mesh.nc.subscribe('mesh.tasks.arithmetic.poison.>');
+    const handle = await mesh.tasks.enqueue('arithmetic.poison', ['arsenic']);
     await assert.rejects(handle.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL' && ERROR_ID.test(err.id!));
     const told: { event: string; id: string; attempt: number; error: { id: string }; retry_in_ms?: number }[] = [];
     for await (const msg of events) {
@@ -141,7 +126,7 @@ describe('tasks', () => {
     );
     assert.ok(status.errors.every((e) => e.error.code === 'INTERNAL' && ERROR_ID.test(e.error.id!)));
     assert.equal(new Set(status.errors.map((e) => e.error.id)).size, 3);
-    const stats = (await nc.request('$SRV.STATS.arithmetic', '', { timeout: 2_000 })).json<{ endpoints: { name: string; data: Record<string, number> }[] }>();
+    const stats = (await mesh.nc.request('$SRV.STATS.arithmetic', '', { timeout: 2_000 })).json<{ endpoints: { name: string; data: Record<string, number> }[] }>();
     const poison = stats.endpoints.find((e) => e.name === 'poison')!.data;
     assert.deepEqual([poison.failed, poison.retried, poison.dead], [3, 2, 1]);
     // JetStream held each retry back (a nak with delay): at least half of 100 ms, then of 200 ms.
@@ -150,22 +135,22 @@ describe('tasks', () => {
   });
 
   it('keeps its claim while a task runs longer than the claim lasts: it runs once', async () => {
-    const handle = await tasks.enqueue('arithmetic.long');
+    const handle = await mesh.tasks.enqueue('arithmetic.long');
     assert.deepEqual(await handle.result({ timeout: 10_000 }), [['done'], {}]);
     assert.equal((await handle.status()).attempts, 1);
     assert.equal(service.seen.filter((s) => s === 'long').length, 1);
   });
 
   it('fails an attempt that throws a non-Error, and one that never settles, with an error id', async () => {
-    const thrown = await tasks.enqueue('arithmetic.poison', ['string']);
-    const hung = await tasks.enqueue('arithmetic.hang', []);
+    const thrown = await mesh.tasks.enqueue('arithmetic.poison', ['string']);
+    const hung = await mesh.tasks.enqueue('arithmetic.hang', []);
     await assert.rejects(thrown.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL');
     await assert.rejects(hung.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'DEADLINE_EXCEEDED' && ERROR_ID.test(err.id!));
     assert.equal((await hung.status()).attempts, 2);
   });
 
   it('buries at once a task whose arguments no longer fit the schema', async () => {
-    const handle = await tasks.enqueue('arithmetic.add', ['two', 3]);
+    const handle = await mesh.tasks.enqueue('arithmetic.add', ['two', 3]);
     await assert.rejects(handle.result({ timeout: 5_000 }), (err: MeshError) => err.code === 'INVALID_ARGUMENT' && /a must be a number/.test(err.message));
     const status = await handle.status();
     assert.equal(status.state, 'dead');
@@ -173,11 +158,11 @@ describe('tasks', () => {
   });
 
   it('checks arguments at the enqueue endpoint: refused ones are never stored', async () => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(mesh.nc);
     const before = (await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq;
     const h = headers();
     h.set('Mesh-Respond-Async', '1');
-    const reply = await nc.request('arithmetic.add', JSON.stringify([['x'], {}]), { headers: h, timeout: 5_000 });
+    const reply = await mesh.nc.request('arithmetic.add', JSON.stringify([['x'], {}]), { headers: h, timeout: 5_000 });
     const body = reply.json<{ error: { code: string; details: unknown } }>();
     assert.equal(body.error.code, 'INVALID_ARGUMENT');
     assert.deepEqual(body.error.details, [
@@ -185,9 +170,9 @@ describe('tasks', () => {
       { field: 'b', message: 'is required' },
     ]);
     assert.equal((await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq, before);
-    const accepted = await nc.request('arithmetic.add', JSON.stringify([[1, 2], {}]), { headers: h, timeout: 5_000 });
+    const accepted = await mesh.nc.request('arithmetic.add', JSON.stringify([[1, 2], {}]), { headers: h, timeout: 5_000 });
     const [[{ id }]] = accepted.json<[[{ id: string }], object]>();
     assert.equal(accepted.headers?.get('Mesh-Task-Id'), id);
-    assert.deepEqual(await tasks.handle(id).result({ timeout: 5_000 }), [[3], {}]);
+    assert.deepEqual(await mesh.tasks.handle(id).result({ timeout: 5_000 }), [[3], {}]);
   });
 });
