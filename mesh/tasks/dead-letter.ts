@@ -127,7 +127,7 @@ export async function deadOf(store: TaskStore, task: string, limit: number): Pro
  */
 export async function markRetried(store: TaskStore, id: string, newId: string): Promise<void> {
   const mark: RetriedMark = { id: newId, at: new Date().toISOString() };
-  await store.js.publish(store.names.retriedSubject(id), jsonCodec.encode(mark));
+  await store.writer.written(store.names.retriedSubject(id), jsonCodec.encode(mark));
 }
 
 /** How many dead tasks the dead-letter stream keeps of each task, by task name (one stream info request). */
