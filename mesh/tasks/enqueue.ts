@@ -57,7 +57,8 @@ export function checkEnqueueOptions(options: Omit<EnqueueOptions, 'encoding'>): 
 function enqueueError(task: string, err: unknown): MeshError {
   if (err instanceof MeshError && err.code === 'NOT_FOUND') return new MeshError('UNKNOWN_PROCEDURE', `no task '${task}': no worker has declared it (or JetStream is off)`);
   const message = (err as Error | null)?.message ?? String(err);
-  return new MeshError(err instanceof MeshError && err.code === 'DEADLINE_EXCEEDED' ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `could not enqueue '${task}': ${message}`, { cause: err });
+  const kept = err instanceof MeshError && (err.code === 'DEADLINE_EXCEEDED' || err.code === 'PAYLOAD_TOO_LARGE');
+  return new MeshError(kept ? err.code : 'UNAVAILABLE', `could not enqueue '${task}': ${message}`, { cause: err });
 }
 
 class Handle implements TaskHandle {

@@ -5,7 +5,7 @@
 // Why not `js.publish`: nats.js makes each publish a request, which builds two Error objects (for their stack traces)
 // and a timer per write; a worker writing a task's state per attempt spent 13% of its CPU there (.scratch profile,
 // 20,000 tiny tasks). Batching a turn's writes saves a socket write per task (24% of that CPU went to writes).
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, errors, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { inboxPrefixOf } from '../process/connection.ts';
 import type { Logger } from '../process/logger.ts';
 import { subscribe, watchStatus } from '../process/nats-callbacks.ts';
@@ -110,8 +110,9 @@ class Writer implements StreamWriter {
     try {
       this.nc.publish(subject, payload, { reply: this.prefix + token, headers });
     } catch (err) {
-      // Refused before it left: a payload over the server's max_payload, a closed connection.
-      this.settle(token)?.(new MeshError('UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err }), undefined);
+      // Refused before it left: a payload over the server's max_payload (the writer's own fault: 413), a closed connection.
+      const tooLarge = err instanceof errors.InvalidArgumentError && /max_payload/.test(err.message);
+      this.settle(token)?.(new MeshError(tooLarge ? 'PAYLOAD_TOO_LARGE' : 'UNAVAILABLE', `cannot publish: ${(err as Error).message}`, { cause: err }), undefined);
     }
   }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { task, z } from '../../mesh/gateway.ts';
 import { withoutErrorId } from '../helpers.ts';
 import { startTaskMesh, type TaskMesh } from '../tasks/task-mesh.ts';
@@ -83,9 +84,12 @@ describe('HTTP gateway: tasks', () => {
     assert.equal(reports.runs, runs + 1);
   });
 
-  it('refuses arguments that fail the schema with 400 and the fields', async () => {
+  it('refuses arguments that fail the schema with 400 and the fields, and stores nothing', async () => {
+    const jsm = await jetstreamManager(mesh.nc);
+    const before = (await jsm.streams.info('TASKS_reports-render')).state.last_seq;
     const res = await fetch(`${app.url}/reports.render`, { method: 'POST', headers: ASYNC, body: JSON.stringify({ title: '', pages: 0 }) });
     assert.equal(res.status, 400);
+    assert.equal((await jsm.streams.info('TASKS_reports-render')).state.last_seq, before, 'nothing was stored');
     assert.deepEqual(withoutErrorId(await res.json()), {
       error: {
         code: 'INVALID_ARGUMENT',

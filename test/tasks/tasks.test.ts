@@ -144,9 +144,20 @@ describe('tasks', () => {
   it('fails an attempt that throws a non-Error, and one that never settles, with an error id', async () => {
     const thrown = await mesh.tasks.enqueue('arithmetic.poison', ['string']);
     const hung = await mesh.tasks.enqueue('arithmetic.hang', []);
-    await assert.rejects(thrown.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL');
+    await assert.rejects(thrown.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'INTERNAL' && ERROR_ID.test(err.id!));
     await assert.rejects(hung.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'DEADLINE_EXCEEDED' && ERROR_ID.test(err.id!));
-    assert.equal((await hung.status()).attempts, 2);
+    // Each attempt failed with an error id of its own; none left the consumer stuck: the next task runs.
+    const [thrownStatus, hungStatus] = await Promise.all([thrown.status(), hung.status()]);
+    assert.deepEqual(
+      [thrownStatus, hungStatus].map((s) => [s.attempts, s.errors.map((e) => e.error.code), s.errors.every((e) => ERROR_ID.test(e.error.id!))]),
+      [
+        [3, ['INTERNAL', 'INTERNAL', 'INTERNAL'], true],
+        [2, ['DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED'], true],
+      ],
+    );
+    const after = await mesh.tasks.enqueue('arithmetic.hang', []);
+    await assert.rejects(after.result({ timeout: 10_000 }), (err: MeshError) => err.code === 'DEADLINE_EXCEEDED');
+    assert.equal((await after.status()).attempts, 2, 'the consumer still hands out tasks after a never-settling one');
   });
 
   it('buries at once a task whose arguments no longer fit the schema', async () => {
@@ -155,6 +166,18 @@ describe('tasks', () => {
     const status = await handle.status();
     assert.equal(status.state, 'dead');
     assert.equal(status.attempts, 1);
+    // The dead-letter record says why, as the task's endpoint lists it (Mesh-Task-Queue).
+    const asking = headers();
+    asking.set('Mesh-Task-Queue', '1');
+    const queue = (await mesh.nc.request('arithmetic.add', JSON.stringify([[], {}]), { headers: asking, timeout: 5_000 })).json<[[{ dead: { id: string; reason: string }[] }]]>();
+    assert.match(queue[0][0].dead.find((d) => d.id === handle.id)?.reason ?? 'not listed', /^cannot run: .*a must be a number, got string/);
+  });
+
+  it("refuses a task over the NATS server's max_payload as PAYLOAD_TOO_LARGE, and stores nothing", async () => {
+    const jsm = await jetstreamManager(mesh.nc);
+    const before = (await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq;
+    await assert.rejects(mesh.tasks.enqueue('arithmetic.add', ['x'.repeat(2 * 1024 * 1024), 1]), (err: MeshError) => err.code === 'PAYLOAD_TOO_LARGE' && err.status === 413);
+    assert.equal((await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq, before);
   });
 
   it('checks arguments at the enqueue endpoint: refused ones are never stored', async () => {
