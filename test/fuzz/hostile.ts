@@ -196,6 +196,22 @@ export const HTTP_CLASSES: Record<string, fc.Arbitrary<HttpInput>> = {
     )
     .map(([method, name, query, body]) => request({ method, path: `/hello/${name}${query ? `?${query}` : ''}`, headers: body === '' ? [] : ['Content-Type: application/json'], body })),
   'hostile task ids in GET /tasks/<id>': taskIdText.map((id) => request({ method: 'GET', path: `/tasks/${percentEncode(id)}`, headers: [], body: '' })),
+  'hostile task ids, methods, bodies and credentials on the task operations POST /tasks/<id>/retry and GET /tasks': fc
+    .tuple(
+      fc.oneof({ arbitrary: fc.constantFrom('POST', 'GET'), weight: 4 }, { arbitrary: fc.constantFrom('HEAD', 'PUT', 'DELETE', 'OPTIONS'), weight: 1 }),
+      fc.oneof(
+        taskIdText.map((id) => `/tasks/${percentEncode(id)}/retry`),
+        fc.constantFrom('/tasks', '/tasks/', '/tasks?limit=1', '/tasks/mailer.send_email.1/retry/again', '/tasks//retry'),
+      ),
+      fc.oneof({ arbitrary: fc.constant(''), weight: 3 }, { arbitrary: hostileBody, weight: 1 }),
+      fc.oneof(
+        fc.constant<string[]>([]),
+        hostileText.map((t) => [`Authorization: Bearer ${t}`]),
+        hostileText.map((t) => [`X-Api-Token: ${t}`]),
+        fc.constant(['Authorization: Basic Zm9vOmJhcg==']),
+      ),
+    )
+    .map(([method, path, body, credentials]) => request({ method, path, headers: [...(body === '' ? [] : ['Content-Type: application/json']), ...credentials], body })),
   'hostile bodies and content types to greeting_service.hello': fc.tuple(contentTypeHeader, hostileBody).map(([headers, body]) => request({ headers, body })),
   'hostile procedure names in the path (percent-encoded)': fc.tuple(hostileName, hostileBody).map(([name, body]) => request({ path: `/${percentEncode(name)}`, body })),
   'raw CR/LF/NUL and other bytes in the path': fc.tuple(hostileName, fc.constantFrom('', '?a=\r\n', '#x', '?\0')).map(([name, tail]) => request({ path: `/${name}${tail}` })),
@@ -419,6 +435,8 @@ export const FIXED_HTTP: HttpInput[] = [
     body: '{"to": "ada@example.com", "subject": "s"}',
   }),
   request({ method: 'GET', path: `/tasks/mailer.send_email.${'9'.repeat(100_000)}`, headers: [], body: '' }),
+  request({ path: `/tasks/mailer.send_email.${'9'.repeat(100_000)}/retry`, headers: [], body: '' }),
+  request({ path: '/tasks/mailer.send_email.1/retry', headers: ['Content-Type: application/json'], body: 'x'.repeat(2 * 1024 * 1024) }),
   request({ body: '[[], {"a\\nb": 1}]' }),
   request({ body: '[[], {"a\\r\\nNats-Service-Error: x": 1}]' }),
   request({ body: toJson([new Nested(10_000), {}]) }),
