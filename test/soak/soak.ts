@@ -9,6 +9,7 @@ import { describeHttp, httpProblem, outcomeKey, sendHttp, type HttpInput } from 
 import { describeWamp, sendWamp, wampOutcomeKey, wampProblem } from '../fuzz/wamp-probe.ts';
 import { openSession } from '../gateway-wamp/raw-client.ts';
 import { metaChurn } from './meta-churn.ts';
+import { patternChurn } from './pattern-churn.ts';
 import { crossCase, Crossing, describeCross, SteadyProbe } from '../fuzz/cross-serializer.ts';
 import type { WampCase } from '../fuzz/hostile.ts';
 
@@ -20,6 +21,8 @@ const { values: options } = parseArgs({
     cross: { type: 'string', default: '5000' },
     /** Sessions that join, leave a testament and go while one session watches the meta events. */
     meta: { type: 'string', default: '3000' },
+    /** Callees that register a prefix and a wildcard, are called through them and go. */
+    patterns: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '32' },
     'max-seconds': { type: 'string', default: '1200' },
     seed: { type: 'string' },
@@ -31,6 +34,7 @@ const HTTP_COUNT = Number(options.http);
 const WAMP_COUNT = Number(options.wamp);
 const CROSS_COUNT = Number(options.cross);
 const META_COUNT = Number(options.meta);
+const PATTERN_COUNT = Number(options.patterns);
 /** The p99 a steady probe's calls must keep while the hostile ones run. */
 const PROBE_P99_MS = 250;
 const CONCURRENCY = Number(options.concurrency);
@@ -140,6 +144,8 @@ try {
 
   process.stdout.write(`meta churn: ${META_COUNT} sessions joining, leaving a testament and going\n`);
   const churn = await metaChurn(mesh.wsUrl, META_COUNT);
+  process.stdout.write(`pattern churn: ${PATTERN_COUNT} callees registering a prefix and a wildcard, called through them, and going\n`);
+  const patterns = await patternChurn(mesh.wsUrl, PATTERN_COUNT);
 
   report('HTTP', http);
   report('WAMP', wamp);
@@ -148,6 +154,9 @@ try {
     `steady probe during cross-serializer: ${probe.latencies.length} calls, ${probe.failures} failed, p50 ${probe.quantile(0.5).toFixed(1)} ms, p99 ${probeP99.toFixed(1)} ms (bound ${PROBE_P99_MS} ms); callees and subscribers ${crossingIntact ? 'intact' : 'CLOSED'}\n`,
   );
   process.stdout.write(`meta churn: ${churn.sessions} sessions, ${churn.problems.length === 0 ? 'every join, leave and testament told once, none left over' : churn.problems.join('; ')}\n`);
+  process.stdout.write(
+    `pattern churn: ${patterns.callees} callees, ${patterns.calls} calls, ${patterns.problems.length === 0 ? 'each reached its pattern and named the URI called, every registration released' : patterns.problems.slice(0, 5).join('; ')}\n`,
+  );
   if (Date.now() >= deadline) process.stdout.write(`\nstopped at --max-seconds ${options['max-seconds']}\n`);
 
   const deaths = mesh.deaths();
@@ -176,6 +185,7 @@ try {
     wamp.problems.size > 0 ||
     cross.problems.size > 0 ||
     churn.problems.length > 0 ||
+    patterns.problems.length > 0 ||
     probe.failures > 0 ||
     !(probeP99 < PROBE_P99_MS) ||
     !crossingIntact ||
