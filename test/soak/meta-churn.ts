@@ -6,6 +6,21 @@ import { RawClient, openSession } from '../gateway-wamp/raw-client.ts';
 const EVENT = 36;
 /** How the churned sessions go, in turn. */
 const ENDINGS = ['goodbye', 'abort', 'drop'] as const;
+export type Ending = (typeof ENDINGS)[number];
+
+/** Ends a session the given way: GOODBYE (waiting for the router's), ABORT, or a dropped socket. */
+export async function endSession(client: RawClient, ending: Ending): Promise<void> {
+  if (ending === 'goodbye') {
+    client.send([6, {}, 'wamp.close.close_realm']);
+    await client.next(10_000).catch(() => undefined);
+    client.ws.close();
+  } else if (ending === 'abort') {
+    client.send([3, {}, 'wamp.close.normal']);
+    await client.closed;
+  } else {
+    client.ws.terminate();
+  }
+}
 
 export interface ChurnResult {
   sessions: number;
@@ -57,17 +72,7 @@ export async function metaChurn(wsUrl: string, count: number, parallel = 20, top
       churned.add(id);
       const added = await call(client, 1, 'wamp.session.add_testament', [topic, [id]]);
       if (added[0] !== 50) problems.push(`add_testament: ${JSON.stringify(added)}`);
-      const ending = ENDINGS[index % ENDINGS.length];
-      if (ending === 'goodbye') {
-        client.send([6, {}, 'wamp.close.close_realm']);
-        await client.next(10_000).catch(() => undefined);
-        client.ws.close();
-      } else if (ending === 'abort') {
-        client.send([3, {}, 'wamp.close.normal']);
-        await client.closed;
-      } else {
-        client.ws.terminate();
-      }
+      await endSession(client, ENDINGS[index % ENDINGS.length]!);
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));

@@ -1,10 +1,12 @@
 // A soak phase for pattern registrations: callees register a prefix and a wildcard, are called through them, and
 // go (UNREGISTER, GOODBYE, ABORT or a dropped socket); the registrations must all go with them. It judges; the soak counts.
+import { MessageType } from '../../gateway-wamp/protocol.ts';
 import { RawClient, openSession } from '../gateway-wamp/raw-client.ts';
+import { endSession, type Ending } from './meta-churn.ts';
 
-const [GOODBYE, ERROR, CALL, RESULT, REGISTER, REGISTERED, UNREGISTER, INVOCATION, YIELD] = [6, 8, 48, 50, 64, 65, 66, 68, 70];
+const { ERROR, CALL, RESULT, REGISTER, REGISTERED, UNREGISTER, INVOCATION, YIELD } = MessageType;
 /** How the churned callees go, in turn. */
-const ENDINGS = ['unregister', 'goodbye', 'abort', 'drop'] as const;
+const ENDINGS: Array<'unregister' | Ending> = ['unregister', 'goodbye', 'abort', 'drop'];
 
 export interface PatternChurnResult {
   callees: number;
@@ -70,22 +72,15 @@ export async function patternChurn(wsUrl: string, count: number, parallel = 10, 
         calls++;
         if (result[0] !== RESULT || (result[3] as unknown[])[0] !== procedure) problems.push(`${procedure}: the caller got ${JSON.stringify(result)}`);
       }
-      const ending = ENDINGS[index % ENDINGS.length];
+      const ending = ENDINGS[index % ENDINGS.length]!;
       if (ending === 'unregister') {
         for (const [registration] of registrations) {
           callee.send([UNREGISTER, 10 + registration, registration]);
           await answerTo(callee, 10 + registration);
         }
         await callee.close();
-      } else if (ending === 'goodbye') {
-        callee.send([GOODBYE, {}, 'wamp.close.close_realm']);
-        await callee.next(10_000).catch(() => undefined);
-        callee.ws.close();
-      } else if (ending === 'abort') {
-        callee.send([3, {}, 'wamp.close.normal']);
-        await callee.closed;
       } else {
-        callee.ws.terminate();
+        await endSession(callee, ending);
       }
       // The wildcard's subject is its own (`<root>_w.<index>.*.end`): once it is released nothing answers it. The
       // gateway releases it as it sees the session go, a moment after the socket closed here.
