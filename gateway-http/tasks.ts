@@ -8,6 +8,7 @@ import {
   JSON_TYPE,
   jsonCodec,
   MeshError,
+  NOT_A_CALL,
   parseTaskId,
   quoteName,
   replyStatus,
@@ -86,7 +87,7 @@ export function createTaskForward({ caller, auth, timeoutMs, ask }: { caller: Ca
     const { identity, taskId } = ctx.state;
     const forwarded = auth?.forwarder && identity ? auth.forwarder.headers(identity, caller.subjectOf(task), deadline, undefined) : undefined;
     const headers = headersWith(forwarded, { [ask === 'status' ? TASK_STATUS_HEADER : TASK_RETRY_HEADER]: taskId! });
-    const msg = await caller.request(task, EMPTY_CALL, { deadline, headers });
+    const msg = await caller.request(task, ask === 'status' ? EMPTY_CALL : NOT_A_CALL, { deadline, headers });
     ctx.status = replyStatus(msg);
     if (ctx.status !== 200) {
       ctx.type = JSON_TYPE;

@@ -61,6 +61,7 @@ export {
   TASK_RETRY_HEADER,
   TASK_STATUS_HEADER,
   RETRY_PERMISSION,
+  NOT_A_CALL,
   parseTaskId,
 } from './tasks/names.ts';
 export { statusView, type TaskStatusView } from './tasks/state.ts';

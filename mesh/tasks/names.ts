@@ -94,6 +94,11 @@ export const TASK_STATUS_HEADER = 'Mesh-Task-Status';
 export const TASK_QUEUE_HEADER = 'Mesh-Task-Queue';
 /** On a request to a task's endpoint: enqueue this dead task (an id of that task) again, and answer `{id}` of the new one. */
 export const TASK_RETRY_HEADER = 'Mesh-Task-Retry';
+/**
+ * The body of a request that asks a task's endpoint for its queue or a retry: JSON `null`, no [args, kwargs], so an
+ * endpoint that does not know those headers (an older one) refuses it with INVALID_ARGUMENT instead of enqueuing a task.
+ */
+export const NOT_A_CALL: Uint8Array = new TextEncoder().encode('null');
 /** The name whose `call` a policy grants for retrying dead tasks (besides `call` on the task), over WAMP and HTTP alike. */
 export const RETRY_PERMISSION = 'mesh.tasks.retry';
 /** On the reply of a task's endpoint: the id of the task it enqueued. */

@@ -4,10 +4,9 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import type { Caller } from '../calling/caller.ts';
 import { decodeReply } from '../calling/client.ts';
 import type { ProcedureRegistry } from '../calling/registry.ts';
-import { jsonCodec } from '../wire/codec.ts';
 import { headersWith } from '../wire/propagation.ts';
 import type { DeadSummary } from './dead-letter.ts';
-import { TASK_QUEUE_HEADER } from './names.ts';
+import { NOT_A_CALL, TASK_QUEUE_HEADER } from './names.ts';
 import type { TaskQueue, TaskQueueView } from './queues.ts';
 
 /** The dead tasks an overview lists at most, oldest death first. */
@@ -42,12 +41,9 @@ export function advertisedTasks(registry: ProcedureRegistry): string[] {
 /** Asks one task's endpoint for its queue and dead tasks; rejects with the endpoint's error. */
 async function queueViewOf({ caller, headersFor }: OverviewOptions, task: string, deadline: number): Promise<TaskQueueView> {
   const headers = headersWith(headersFor?.(task, deadline), { [TASK_QUEUE_HEADER]: '1' });
-  const reply = await caller.request(task, EMPTY_CALL, { deadline, headers });
+  const reply = await caller.request(task, NOT_A_CALL, { deadline, headers });
   return decodeReply(reply)[0][0] as TaskQueueView;
 }
-
-/** The body of a request without arguments: `[[], {}]`. */
-const EMPTY_CALL = jsonCodec.encode([[], {}]);
 
 /** Every visible task's queue (by name) and dead tasks (oldest death first, at most OVERVIEW_DEAD_LISTED). */
 export async function taskOverview(options: OverviewOptions): Promise<TaskOverview> {

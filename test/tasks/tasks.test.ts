@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { headers } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { createClient, MeshError, rpc, Service, task, z } from '../../mesh/gateway.ts';
+import { createClient, MeshError, NOT_A_CALL, rpc, Service, task, z } from '../../mesh/gateway.ts';
 import { ERROR_ID } from '../helpers.ts';
 import { suiteTaskMesh } from './task-mesh.ts';
 
@@ -178,6 +178,14 @@ describe('tasks', () => {
     const before = (await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq;
     await assert.rejects(mesh.tasks.enqueue('arithmetic.add', ['x'.repeat(2 * 1024 * 1024), 1]), (err: MeshError) => err.code === 'PAYLOAD_TOO_LARGE' && err.status === 413);
     assert.equal((await jsm.streams.info('TASKS_arithmetic-add')).state.last_seq, before);
+  });
+
+  it('refuses the body of a queue or retry request without its header, so an endpoint that does not know one enqueues nothing', async () => {
+    const jsm = await jetstreamManager(mesh.nc);
+    const before = (await jsm.streams.info('TASKS_arithmetic-long')).state.last_seq;
+    const reply = await mesh.nc.request('arithmetic.long', NOT_A_CALL, { timeout: 5_000 });
+    assert.equal(reply.json<{ error: { code: string } }>().error.code, 'INVALID_ARGUMENT');
+    assert.equal((await jsm.streams.info('TASKS_arithmetic-long')).state.last_seq, before);
   });
 
   it('checks arguments at the enqueue endpoint: refused ones are never stored', async () => {
