@@ -300,6 +300,33 @@ describe('gateway-wamp pattern-based registration', () => {
     );
   });
 
+  it('maps a pattern under a namespace: its subjects and queue group get the prefix, details.procedure does not, $SRV.INFO lists it', async () => {
+    const blue = await start({ config: testConfig({ 'nats.url': nats.url, 'nats.namespace': 'blue' }), logger: silentLogger });
+    try {
+      const callee = await session(blue);
+      const registration = await register(callee, 'ns_pattern..get', { match: 'wildcard' });
+      assert.match(String(await natsRequest('ns_pattern.x.get', 300)), /no responders/i, 'nothing outside the namespace');
+      const request = natsRequest('blue.ns_pattern.x.get');
+      const invocation = await callee.next();
+      assert.deepEqual([invocation[0], invocation[2], invocation[3]], [INVOCATION, registration, { procedure: 'ns_pattern.x.get' }]);
+      callee.send([YIELD, invocation[1], {}, ['blue']]);
+      assert.deepEqual(await request, [['blue'], {}]);
+      // $SRV.INFO lists it with its subject, its own queue group and the metadata registries keep it apart by.
+      const info = jsonCodec.decode((await nc.request(`$SRV.INFO.wamp_gateway.${blue.serviceId}`)).data) as { endpoints: Record<string, unknown>[] };
+      assert.deepEqual(info.endpoints, [
+        {
+          name: 'ns_pattern..get',
+          subject: 'blue.ns_pattern.*.get',
+          queue_group: 'blue.q.wildcard.ns_pattern.#.get',
+          metadata: { parameters: '*args, **kwargs', invoke: 'single', callees: '1', match: 'wildcard', pattern: 'ns_pattern..get' },
+        },
+      ]);
+      callee.ws.terminate();
+    } finally {
+      await blue.stop();
+    }
+  });
+
   it('holds a pattern like a URI: one registration per pattern and policy, shared only by a shared invoke policy', async () => {
     const first = await session(a);
     const second = await session(a);
