@@ -458,7 +458,7 @@ export class SessionRpc implements Callee {
     }
     const problem = this.dealer.procedureProblem(procedure, match);
     if (problem) return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('INVALID_ARGUMENT', WampUri.INVALID_URI, problem));
-    if ((match === 'exact' && this.dealer.options.meta.has(procedure)) || this.dealer.options.tasks.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
+    if (this.dealer.options.meta.has(procedure) || this.dealer.options.tasks.has(procedure) || this.dealer.options.gatewayProcedures?.has(procedure)) {
       return this.refuse(MessageType.REGISTER, requestId, procedure, routerError('PERMISSION_DENIED', WampUri.NOT_AUTHORIZED, `${quoteName(procedure)} is answered by the router itself`));
     }
     const refusal = await this.dealer.options.guard.register(this.identity, procedure, match);

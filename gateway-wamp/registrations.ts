@@ -127,7 +127,7 @@ export interface RegistrationWatcher {
   registrationDeleted(sessionId: number, registration: Registration): void;
 }
 
-/** The key of a registration: its URI when exact, else its policy and pattern (a URI holds no space). */
+/** The key of a registration: its URI when exact, else its match policy and pattern (a URI holds no space). */
 function keyOf(uri: string, match: MatchPolicy): string {
   return match === 'exact' ? uri : `${match} ${uri}`;
 }
