@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { namespaceProblem } from '../wire/namespace.ts';
 import { setting } from './setting-types.ts';
+import { houseMessages } from './wording.ts';
 
 const { positiveInt: POSITIVE_INT, optionalText: NULLABLE_TEXT, boolean: BOOLEAN, list } = setting;
 
@@ -279,7 +280,7 @@ function parseLayers<S extends z.ZodType>(layers: Layers, schema: S, environment
   }
   for (const key of Object.keys(overrides)) sources.set(key, 'command line');
   const merged = merge(merge(file, fromEnvironment(env, environment)), fromCli);
-  const result = schema.safeParse(section === undefined ? merged : (merged[section] ?? {}));
+  const result = schema.safeParse(section === undefined ? merged : (merged[section] ?? {}), { error: houseMessages });
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const located = section === undefined ? issue : { ...issue, path: [section, ...issue.path] };

@@ -155,7 +155,7 @@ class Guard implements CallGuard {
 }
 
 /**
- * The guard for a client's declared hooks and policies, checked now (a TypeError names the first wrong one), or
+ * The guard for a client's declared hooks and policies, checked now (a ConfigError names the first wrong one), or
  * undefined when it declares none: such a client calls exactly as it would without resilience.
  */
 export function createCallGuard(where: string, options: ResilienceOptions, onHookFailure: (err: unknown) => void): CallGuard | undefined {

@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import type { Args, Kwargs } from '../wire/envelope.ts';
 import { MeshError } from '../wire/errors.ts';
+import { houseMessages } from '../process/wording.ts';
+import { declarationError } from './policy.ts';
 
 /** One call as a hook sees it: which procedure, on which side, with which arguments. */
 export interface HookedCall {
@@ -29,13 +31,10 @@ const hooksSchema = z
   .strictObject({ before: hook.optional(), after: hook.optional(), error: hook.optional() })
   .refine((hooks) => hooks.before || hooks.after || hooks.error, 'needs a before, after or error function');
 
-/** Checks hook sets where they are declared (`use`), so a bad one stops the start instead of the first call. */
+/** Checks hook sets where they are declared (`use`), so a bad one stops the start, as a ConfigError, instead of the first call. */
 export function checkHooks(where: string, declared: unknown): readonly CallHooks[] {
-  const list = z.array(hooksSchema).safeParse(declared);
-  if (!list.success) {
-    const issue = list.error.issues[0]!;
-    throw new TypeError(`${where}: use[${issue.path.join('.')}] ${issue.message}`);
-  }
+  const list = z.array(hooksSchema).safeParse(declared, { error: houseMessages });
+  if (!list.success) throw declarationError(where, ['use'], list.error);
   return declared as readonly CallHooks[];
 }
 

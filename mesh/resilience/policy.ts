@@ -3,6 +3,8 @@
 // It only describes; guard.ts applies a caller's policy, the service host a procedure's bulkhead.
 import { z } from 'zod';
 import { configSection } from '../process/config-section.ts';
+import { ConfigError } from '../process/config.ts';
+import { houseMessages } from '../process/wording.ts';
 import type { Envelope } from '../wire/envelope.ts';
 import type { MeshError } from '../wire/errors.ts';
 import type { HookedCall } from './hooks.ts';
@@ -57,23 +59,24 @@ const callPoliciesSchema = z.record(z.string().regex(PROCEDURE, 'is not a proced
 /** The `resilience` config section: caller policies by procedure, for the calls the process's services make. */
 export const resilienceSettings = configSection('resilience', z.strictObject({ calls: callPoliciesSchema.default({}) }));
 
-/** What a failed declaration says: where, the dotted setting, and why (a record key's own reason, not zod's wrapper). */
-function declarationError(where: string, prefix: string[], error: z.ZodError): TypeError {
+/** What a failed declaration says, as a ConfigError: where, the dotted setting, and why in the house wording (a record key's own reason). */
+export function declarationError(where: string, prefix: readonly (string | number)[], error: z.ZodError): ConfigError {
   const issue = error.issues[0]!;
   const reason = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-  return new TypeError(`${where}: ${[...prefix, ...issue.path].join('.')} ${reason}`);
+  const path = [...prefix, ...issue.path].map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
+  return new ConfigError(`${where}: ${path ? `${path} ` : ''}${reason}`);
 }
 
-/** Reads `where`'s policies, or throws a TypeError naming the first wrong setting, e.g. `thing.get.retries.max`. */
+/** Reads `where`'s policies, or throws a ConfigError naming the first wrong setting, e.g. `thing.get.retries.max`. */
 export function readCallPolicies(where: string, declared: Readonly<Record<string, CallPolicyInput>>): ReadonlyMap<string, CallPolicy> {
-  const result = callPoliciesSchema.safeParse(declared);
+  const result = callPoliciesSchema.safeParse(declared, { error: houseMessages });
   if (!result.success) throw declarationError(where, [], result.error);
   return new Map(Object.entries(result.data));
 }
 
-/** A procedure's own bulkhead from `@rpc({ bulkhead })`, or a TypeError naming what is wrong. */
+/** A procedure's own bulkhead from `@rpc({ bulkhead })`, or a ConfigError naming what is wrong. */
 export function readBulkhead(where: string, declared: unknown): z.output<typeof bulkheadSchema> {
-  const result = bulkheadSchema.safeParse(declared);
+  const result = bulkheadSchema.safeParse(declared, { error: houseMessages });
   if (!result.success) throw declarationError(where, ['bulkhead'], result.error);
   return result.data;
 }

@@ -3,6 +3,7 @@
 import type { CallOptions, MeshClient } from '../calling/client.ts';
 import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { MeshError } from '../wire/errors.ts';
+import { ConfigError } from '../process/config.ts';
 import { DEFAULT_MAX_NAME_BYTES, nameProblem, quoteName } from '../wire/names.ts';
 import type { CallStream } from '../calling/call-stream.ts';
 
@@ -32,10 +33,10 @@ export interface Declared {
  */
 function declaredList(service: string, field: keyof Declarations, value: unknown): ReadonlySet<string> | undefined {
   if (value === undefined || typeof value === 'function') return undefined;
-  if (!Array.isArray(value)) throw new TypeError(`${service}: ${field} must be a list of names, got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value)) throw new ConfigError(`${service}: ${field} must be a list of names, got ${JSON.stringify(value)}`);
   for (const name of value as unknown[]) {
     const problem = typeof name === 'string' ? nameProblem(name, DEFAULT_MAX_NAME_BYTES) : 'it is not a string';
-    if (problem) throw new TypeError(`${service}: ${field} lists ${quoteName(String(name))}: ${problem}`);
+    if (problem) throw new ConfigError(`${service}: ${field} lists ${quoteName(String(name))}: ${problem}`);
   }
   return new Set(value as string[]);
 }

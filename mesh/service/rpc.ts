@@ -13,6 +13,8 @@ import { readParameters, type Parameter } from './signature.ts';
 import { readBulkhead } from '../resilience/policy.ts';
 import type { BulkheadPolicy } from '../resilience/bulkhead.ts';
 import { parseRoute, type RoutePattern } from '../wire/http-route.ts';
+import { ConfigError } from '../process/config.ts';
+import { checkRpcOptions } from './rpc-options.ts';
 
 export interface RpcOptions extends ContractOptions {
   /** Call the method as `method(args, kwargs)` with the raw envelope, like Python's `*args, **kwargs`. */
@@ -65,18 +67,11 @@ interface Marked {
   [PROCEDURES]?: Map<string, Procedure>;
 }
 
+/** Who may call it; the options' types are checked already (rpc-options.ts). */
 function accessOf(method: string, options: RpcOptions): Access {
   if (options.roles === undefined) return { public: true };
-  if (options.public) throw new TypeError(`@rpc on '${method}': a procedure is either public or limited to roles, not both`);
-  if (options.roles.length === 0 || !options.roles.every((r) => typeof r === 'string' && r !== '')) {
-    throw new TypeError(`@rpc on '${method}': roles must name at least one role`);
-  }
+  if (options.public) throw new ConfigError(`@rpc on '${method}': a procedure is either public or limited to roles, not both`);
   return { roles: Object.freeze([...options.roles]) };
-}
-
-function slowMsOf(method: string, slowMs: number | undefined): number | undefined {
-  if (slowMs !== undefined && !(Number.isFinite(slowMs) && slowMs > 0)) throw new TypeError(`@rpc on '${method}': slowMs must be a positive number of ms`);
-  return slowMs;
 }
 
 /** The keyword arguments a procedure takes by name, or undefined when it takes any (variadic). */
@@ -90,12 +85,12 @@ function getRouteOf(method: string, http: unknown, names: readonly string[] | un
   if (http === undefined) return undefined;
   const where = `@rpc on '${method}'`;
   if (typeof http !== 'object' || http === null || Array.isArray(http) || Object.keys(http).some((key) => key !== 'get') || !('get' in http)) {
-    throw new TypeError(`${where}: http must be { get: '/path/:param' }`);
+    throw new ConfigError(`${where}: http must be { get: '/path/:param' }`);
   }
   const route = parseRoute(http.get);
-  if (typeof route === 'string') throw new TypeError(`${where}: http.get ${route}`);
+  if (typeof route === 'string') throw new ConfigError(`${where}: http.get ${route}`);
   const unknown = names && route.params.find((param) => !names.includes(param));
-  if (unknown !== undefined) throw new TypeError(`${where}: http.get names :${unknown}, which is not one of its parameters (${names!.join(', ') || 'none'})`);
+  if (unknown !== undefined) throw new ConfigError(`${where}: http.get names :${unknown}, which is not one of its parameters (${names!.join(', ') || 'none'})`);
   return route;
 }
 
@@ -108,8 +103,10 @@ function mark(prototype: object, method: string, fn: unknown, options: RpcOption
   target[PROCEDURES]!.set(method, describeProcedure(method, fn as AnyMethod, options));
 }
 
+/** What a marked method declares, checked: a wrong option is a ConfigError naming the method, at declaration. */
 function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): Procedure {
-  if (options.variadic && options.params) throw new TypeError(`@rpc on '${method}' cannot be both variadic and declare params`);
+  checkRpcOptions(method, options);
+  if (options.variadic && options.params) throw new ConfigError(`@rpc on '${method}' cannot be both variadic and declare params`);
   const parameters = options.variadic || options.params ? undefined : readParameters(fn);
   const contract = options.params && defineContract(options.params);
   return {
@@ -119,9 +116,9 @@ function describeProcedure(method: string, fn: AnyMethod, options: RpcOptions): 
     resultSchema: options.result && resultSchemaOf(options.result),
     description: options.description,
     access: accessOf(method, options),
-    slowMs: slowMsOf(method, options.slowMs),
+    slowMs: options.slowMs,
     idempotent: options.idempotent === true,
-    bulkhead: options.bulkhead && readBulkhead(`@rpc on '${method}'`, options.bulkhead),
+    bulkhead: options.bulkhead === undefined ? undefined : readBulkhead(`@rpc on '${method}'`, options.bulkhead),
     getRoute: getRouteOf(method, options.http, keywordNames(options, contract, parameters)),
   };
 }

@@ -5,7 +5,7 @@ import { hasAnyRole, type Identity } from '../auth/identity.ts';
 import { createIdentityVerifier, type IdentityVerifier } from '../auth/identity-verifier.ts';
 import { bindProcedure } from './bind.ts';
 import { codecForContentType, jsonCodec, type Codec } from '../wire/codec.ts';
-import { configSchema, type MeshConfig } from '../process/config.ts';
+import { ConfigError, configSchema, type MeshConfig } from '../process/config.ts';
 import { runInCall, ServedCall, type CallChannel } from '../calling/context.ts';
 import { cancelSubject } from '../wire/cancel.ts';
 import { progressHeadersFor } from '../wire/stream.ts';
@@ -141,7 +141,7 @@ function checkGetRoutes(service: string, procedures: readonly Procedure[]): void
     if (!route) continue;
     const other = taken.get(route.shape);
     if (other) {
-      throw new TypeError(`${service}: @rpc on '${other.method}' and on '${procedure.method}' declare the same GET route (${other.getRoute!.text}, ${route.text})`);
+      throw new ConfigError(`${service}: @rpc on '${other.method}' and on '${procedure.method}' declare the same GET route (${other.getRoute!.text}, ${route.text})`);
     }
     taken.set(route.shape, procedure);
   }

@@ -294,14 +294,14 @@ describe('GET route declarations are checked where they are declared', () => {
         }
         return new Bad();
       };
-    assert.throws(declare({ get: 'things/:id' }), { name: 'TypeError', message: "@rpc on 'get': http.get must start with / and name at least one segment, such as /things/:uuid" });
-    assert.throws(declare({ get: '/metrics/:id' }), { name: 'TypeError', message: "@rpc on 'get': http.get must not start with /metrics, which the HTTP gateway serves itself" });
-    assert.throws(declare({ get: '/:id' }), { name: 'TypeError', message: "@rpc on 'get': http.get must start with a fixed segment, not a :parameter" });
-    assert.throws(declare({ get: '/things/:id/:id' }), { name: 'TypeError', message: "@rpc on 'get': http.get names the parameter :id twice" });
-    assert.throws(declare({ get: '/things.json' }), { name: 'TypeError', message: /^@rpc on 'get': http\.get has a segment "things\.json" that is neither fixed text/ });
-    assert.throws(declare({ get: '/things/:uuid' }), { name: 'TypeError', message: "@rpc on 'get': http.get names :uuid, which is not one of its parameters (id)" });
-    assert.throws(declare({ post: '/things' }), { name: 'TypeError', message: "@rpc on 'get': http must be { get: '/path/:param' }" });
-    assert.throws(declare('/things'), { name: 'TypeError', message: "@rpc on 'get': http must be { get: '/path/:param' }" });
+    assert.throws(declare({ get: 'things/:id' }), { name: 'ConfigError', message: "@rpc on 'get': http.get must start with / and name at least one segment, such as /things/:uuid" });
+    assert.throws(declare({ get: '/metrics/:id' }), { name: 'ConfigError', message: "@rpc on 'get': http.get must not start with /metrics, which the HTTP gateway serves itself" });
+    assert.throws(declare({ get: '/:id' }), { name: 'ConfigError', message: "@rpc on 'get': http.get must start with a fixed segment, not a :parameter" });
+    assert.throws(declare({ get: '/things/:id/:id' }), { name: 'ConfigError', message: "@rpc on 'get': http.get names the parameter :id twice" });
+    assert.throws(declare({ get: '/things.json' }), { name: 'ConfigError', message: /^@rpc on 'get': http\.get has a segment "things\.json" that is neither fixed text/ });
+    assert.throws(declare({ get: '/things/:uuid' }), { name: 'ConfigError', message: "@rpc on 'get': http.get names :uuid, which is not one of its parameters (id)" });
+    assert.throws(declare({ post: '/things' }), { name: 'ConfigError', message: "@rpc on 'get': http must be { get: '/path/:param' }" });
+    assert.throws(declare('/things'), { name: 'ConfigError', message: "@rpc on 'get': http must be { get: '/path/:param' }" });
   });
 
   it('refuses, at start, two procedures of a service that declare the same route', async () => {
@@ -318,7 +318,7 @@ describe('GET route declarations are checked where they are declared', () => {
         }
       }
       await assert.rejects(hostService(new Twice(), { nc, logger: silentLogger }), {
-        name: 'TypeError',
+        name: 'ConfigError',
         message: "twice: @rpc on 'one' and on 'two' declare the same GET route (/things/:id, /things/:uuid)",
       });
     } finally {
