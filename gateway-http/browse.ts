@@ -4,9 +4,12 @@ import type { Context } from 'koa';
 import { MeshError, nameProblem, quoteName, withErrorId, type Caller, type ProcedureRegistry } from '../mesh/gateway.ts';
 import { catalogOf, PACKAGE_VERSION, procedureOf, type ProcedureEntry, type PublishedSchema, type ServiceEntry } from './catalog.ts';
 import type { View } from './discovery.ts';
+import type { GetRoutes } from './get-routes.ts';
 
 export interface BrowseOptions {
   registry: ProcedureRegistry;
+  /** The declared GET routes the gateway serves: a procedure's page names its own. */
+  getRoutes: GetRoutes;
   caller: Caller;
   maxNameBytes: number;
   /** Logs an error a page shows, under its id (one info line), as the gateway logs the errors it answers. */
@@ -54,7 +57,7 @@ function schemaJson(published: PublishedSchema): unknown {
   return 'schema' in published ? published.schema : { unavailable: published.unavailable };
 }
 
-function procedureJson(procedure: ProcedureEntry) {
+function procedureJson(procedure: ProcedureEntry, route: string | undefined) {
   return {
     name: procedure.name,
     service: procedure.service,
@@ -64,6 +67,7 @@ function procedureJson(procedure: ProcedureEntry) {
     params_schema: schemaJson(procedure.params),
     result_schema: schemaJson(procedure.result),
     instances: procedure.instances,
+    get_route: route ?? null,
   };
 }
 
@@ -117,10 +121,11 @@ function formFields(published: PublishedSchema): string {
     .join('\n');
 }
 
-function procedureHtml(procedure: ProcedureEntry): string {
+function procedureHtml(procedure: ProcedureEntry, route: string | undefined): string {
   const facts = [
     `service <a href="./">${escapeHtml(procedure.service)}</a>`,
     procedure.access && `access ${escapeHtml(procedure.access)}`,
+    route && `<code>GET ${escapeHtml(route)}</code>`,
     `${procedure.instances} instance${procedure.instances === 1 ? '' : 's'}`,
   ].filter(Boolean);
   const json = (value: unknown) => escapeHtml(JSON.stringify(value, null, 2));
@@ -139,7 +144,10 @@ ${formFields(procedure.params)}
 </details>`;
 }
 
-export function createBrowse({ registry, caller, maxNameBytes, refused }: BrowseOptions) {
+export function createBrowse({ registry, getRoutes, caller, maxNameBytes, refused }: BrowseOptions) {
+  /** The GET route the gateway serves for a procedure, if any. */
+  const routeOf = (name: string) => getRoutes.list().find((route) => route.procedure === name)?.pattern.text;
+
   /** GET /: the services, with the procedures the view admits. */
   function services(ctx: Context, view: View) {
     const catalog = catalogOf(registry, view.visible);
@@ -166,8 +174,8 @@ export function createBrowse({ registry, caller, maxNameBytes, refused }: Browse
         found = procedureOf(registry, name);
         if (!found) throw new MeshError('UNKNOWN_PROCEDURE', `no service answers '${name}'`);
       }
-      if (html) page(ctx, found.name, procedureHtml(found));
-      else ctx.body = procedureJson(found);
+      if (html) page(ctx, found.name, procedureHtml(found, routeOf(found.name)));
+      else ctx.body = procedureJson(found, routeOf(found.name));
     } catch (err) {
       if (!html || !(err instanceof MeshError)) throw err;
       withErrorId(err);

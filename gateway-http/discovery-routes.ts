@@ -24,7 +24,7 @@ export interface DiscoveryRouteOptions {
 
 export function addDiscoveryRoutes(router: Router<GatewayState>, { discovery, registry, getRoutes, caller, maxNameBytes, auth, refused }: DiscoveryRouteOptions) {
   const openApi = createOpenApi({ registry, getRoutes, authenticated: auth?.authenticator.configured === true });
-  const browse = createBrowse({ registry, caller, maxNameBytes, refused: (ctx, error) => refused(ctx as GatewayContext, error) });
+  const browse = createBrowse({ registry, getRoutes, caller, maxNameBytes, refused: (ctx, error) => refused(ctx as GatewayContext, error) });
   /** A discovery route: 404 while discovery is off. */
   const discoverable = (ctx: GatewayContext, next: Next) => {
     discovery.open(ctx);

@@ -98,6 +98,12 @@ export function createGetRoutes(registry: ProcedureRegistry, logger: Logger): Ge
     match(path) {
       current();
       if (bySegments.size === 0) return undefined;
+      // A route's first segment is fixed text without a dot: a procedure's path (`/greeting_service.hello`) is no route.
+      const dot = path.indexOf('.');
+      if (dot >= 0) {
+        const slash = path.indexOf('/', 1);
+        if (slash < 0 || dot < slash) return undefined;
+      }
       // A trailing slash is allowed, as the gateway's own routes allow it.
       const segments = (path.endsWith('/') ? path.slice(1, -1) : path.slice(1)).split('/');
       for (const route of bySegments.get(segments.length) ?? []) {

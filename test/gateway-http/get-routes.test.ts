@@ -13,6 +13,7 @@ import { addMicroService } from '../../mesh/service/micro-service.ts';
 import { createIdentityVerifier, currentCall, hashApiKey, hostService, rpc, z, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
 import { OwnNatsServer, silentLogger, testConfig, withoutErrorId } from '../helpers.ts';
 import { tempFile } from '../mesh/auth/tokens.ts';
+import { launchChromium, NO_CHROMIUM } from '../browser.ts';
 
 class Library {
   name = 'library';
@@ -225,6 +226,31 @@ describe('declared GET routes', () => {
       { name: 'row', in: 'query', required: false, schema: { type: 'string' } },
     ]);
     assert.ok(document.paths['/library.book']!.post);
+    // The procedure's own page names its route.
+    assert.equal((JSON.parse((await send(url('/library.book'))).text) as { get_route: unknown }).get_route, '/books/:id');
+    assert.equal((JSON.parse((await send(url('/bare.one'))).text) as { get_route: unknown }).get_route, null);
+    assert.match((await send(url('/library.book'), 'GET', { accept: 'text/html' })).text, /<code>GET \/books\/:id<\/code>/);
+  });
+
+  it('lets Swagger UI call a route with its path and query parameters', { skip: NO_CHROMIUM }, async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const wait = { timeout: 15_000 };
+      await page.goto(url('/docs'));
+      const operation = page.locator('.opblock-get', { has: page.locator('[data-path="/books/{id}"]') });
+      await operation.locator('.opblock-summary').first().click(wait);
+      await operation.locator('button.try-out__btn').click(wait);
+      await operation.locator('tr[data-param-name="id"] input').fill('b 7');
+      await operation.locator('tr[data-param-name="page"] input').fill('3');
+      await operation.locator('button.execute').click(wait);
+      const shown = operation.locator('.live-responses-table .response-col_description pre').first();
+      await shown.waitFor(wait);
+      assert.deepEqual(JSON.parse((await shown.textContent()) ?? ''), [[{ id: 'b 7', page: 3, tags: [], draft: false, caller: null }], {}]);
+      assert.match((await operation.locator('.request-url pre').textContent()) ?? '', /\/books\/b%207\?page=3(&|$)/);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
