@@ -10,6 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createCaller, createClient, createIdentityForwarder, createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startHop, startTracing } from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
 import { greet, REQUEST, REQUEST_JSON } from './baselines/greeting.ts';
+import { IDLE_HOOKS, IDLE_POLICY } from './baselines/idle-resilience.ts';
 import { leanCaller } from './baselines/lean-caller.ts';
 import { median } from './stats.ts';
 
@@ -21,14 +22,16 @@ const EXPECTED = 'Hello, Bob Ross';
 
 /**
  * raw: a nats.js queue subscription; plain: greeting as a plain @rpc; unobserved: that one with metrics and tracing off;
- * schema: greeting with its zod schema; verifying: that one verifying the Mesh-Identity each request carries.
+ * schema: greeting with its zod schema; verifying: that one verifying the Mesh-Identity each request carries; hooked:
+ * the schema one with hooks that run on every call and do nothing (bench/baselines/idle-resilience.ts).
  */
-type Responder = 'raw' | 'plain' | 'unobserved' | 'schema' | 'verifying';
+type Responder = 'raw' | 'plain' | 'unobserved' | 'schema' | 'verifying' | 'hooked';
 /**
  * lean: the baseline mux; client: the mesh client; traced: the mesh's caller sending a fresh trace context, as gateway-http
- * does; identity: that one also sending the caller's Mesh-Identity bound to the subject and the deadline, as an authenticating gateway does.
+ * does; identity: that one also sending the caller's Mesh-Identity bound to the subject and the deadline, as an authenticating gateway does;
+ * resilient: the mesh client with idle hooks, retries and a breaker declared for the procedure, none of them acting.
  */
-type Caller = 'lean' | 'client' | 'traced' | 'identity';
+type Caller = 'lean' | 'client' | 'traced' | 'identity' | 'resilient';
 
 /** The mesh secret of the identity pair: the caller mints with it, the responder verifies with it. */
 const AUTH = { 'auth.meshSecret': 'bench-mesh-secret-that-is-long-enough-0123' };
@@ -69,9 +72,10 @@ async function respond(kind: Responder): Promise<void> {
     const observed = kind !== 'unobserved';
     const config = loadConfig({ env: {}, overrides: { 'metrics.enabled': observed, 'tracing.enabled': observed, ...AUTH } });
     await startTracing(name, config.tracing, {});
-    const service = kind === 'schema' || kind === 'verifying' ? Object.assign(new GreetingService(), { name }) : new PlainGreeting();
+    const service = kind === 'schema' || kind === 'verifying' || kind === 'hooked' ? Object.assign(new GreetingService(), { name }) : new PlainGreeting();
     const identity = kind === 'verifying' ? createIdentityVerifier(config.auth) : undefined;
-    await hostService(service, { nc, config, identity, logger: createLogger({ level: 'info', format: 'json' }, 'rpc-cpu') });
+    const use = kind === 'hooked' ? [IDLE_HOOKS] : undefined;
+    await hostService(service, { nc, config, identity, use, logger: createLogger({ level: 'info', format: 'json' }, 'rpc-cpu') });
   }
   await nc.flush();
   let since = process.cpuUsage();
@@ -97,8 +101,8 @@ function callerFor(kind: Caller, nc: NatsConnection, subject: string): () => Pro
     const lean = leanCaller(nc);
     return async () => check((JSON.parse(decoder.decode((await lean(subject, encoder.encode(JSON.stringify(REQUEST)))).data)) as [[string]])[0][0]);
   }
-  if (kind === 'client') {
-    const client = createClient(nc, { timeoutMs: 10_000 });
+  if (kind === 'client' || kind === 'resilient') {
+    const client = createClient(nc, kind === 'client' ? { timeoutMs: 10_000 } : { timeoutMs: 10_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } });
     return async () => check((await client.call(subject, ...REQUEST))[0][0]);
   }
   const caller = createCaller(nc, { timeoutMs: 10_000 });
