@@ -13,6 +13,8 @@ export interface ProcedureDescription {
   /** The plain parameter list (`first_name, last_name?`), for procedures without a declared schema. */
   parameters?: string;
   access?: string;
+  /** The GET route it declares on the HTTP gateway (`http_get`), e.g. `/things/:uuid`. */
+  getRoute?: string;
   paramsSchema?: JsonSchema;
   resultSchema?: JsonSchema;
   /** Why a published schema cannot be used (not JSON, not an object): the procedure stays callable, untyped. */
@@ -64,6 +66,7 @@ function describeProcedure(endpoint: EndpointInfo, service: string): ProcedureDe
   if (metadata.description !== undefined) procedure.description = metadata.description;
   if (metadata.parameters !== undefined) procedure.parameters = metadata.parameters;
   if (metadata.access !== undefined) procedure.access = metadata.access;
+  if (metadata.http_get !== undefined) procedure.getRoute = metadata.http_get;
   const paramsSchema = usable(parseSchema(metadata.params_schema), 'params_schema', problems);
   const resultSchema = usable(parseSchema(metadata.result_schema), 'result_schema', problems);
   if (paramsSchema) procedure.paramsSchema = paramsSchema;

@@ -13,6 +13,7 @@ export function formatServiceInfo(service: ServiceDescription): string {
     else if (p.parameters !== undefined) lines.push(`      parameters: ${p.parameters}`);
     if (p.resultSchema) lines.push(`      result: ${schemaToType(p.resultSchema)}`, `        schema: ${JSON.stringify(p.resultSchema)}`);
     if (p.schemaProblem) lines.push(`      schema unavailable: ${p.schemaProblem}`);
+    if (p.getRoute) lines.push(`      http: GET ${p.getRoute}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -164,6 +164,7 @@ await createMeshClient(nc).${welcome.name}.welcome('P', 3, { city: 'Rome' });
     const { stdout } = await mesh('info', greeting.name);
     assert.match(stdout, new RegExp(`^${greeting.name} 1\\.0\\.0\\n  Says hello\\n  instances \\(1\\): [A-Za-z0-9]{22}\\n`));
     assert.match(stdout, / {4}hello: Greets a person by name\n {6}params: \{ first_name: string; last_name\?: string \}\n/);
+    assert.match(stdout, /\n {6}http: GET \/hello\/:first_name\n/);
     await assert.rejects(mesh('info', uniqueName('nobody')), (err: { stderr: string }) => /no service .* answers \$SRV\.INFO/.test(err.stderr));
   });
 
