@@ -30,6 +30,10 @@ function specificity(pattern: RoutePattern): string {
   return pattern.segments.map((s) => ('param' in s ? '\u0001' : `\u0000${s.literal}`)).join('\u0002');
 }
 
+/** Refusals remembered as logged; a route's text in a key is cut short, as in its log line. */
+const MAX_LOGGED_REFUSALS = 1000;
+const LOGGED_ROUTE_CHARS = 300;
+
 export function createGetRoutes(registry: ProcedureRegistry, logger: Logger): GetRoutes {
   let generation = -1;
   let routes: GetRoute[] = [];
@@ -40,6 +44,8 @@ export function createGetRoutes(registry: ProcedureRegistry, logger: Logger): Ge
 
   function refuse(key: string, fields: Record<string, unknown>, message: string) {
     if (logged.has(key)) return;
+    // A service that announces ever new bad routes cannot grow it without bound: past the cap they are logged again.
+    if (logged.size >= MAX_LOGGED_REFUSALS) logged.clear();
     logged.add(key);
     logger.warn(fields, message);
   }
@@ -55,7 +61,8 @@ export function createGetRoutes(registry: ProcedureRegistry, logger: Logger): Ge
         seen.add(text);
         const pattern = parseRoute(text);
         if (typeof pattern === 'string') {
-          refuse(`malformed ${endpoint.subject} ${text}`, { procedure: endpoint.subject, route: text.slice(0, 300), reason: pattern }, 'GET route refused: malformed');
+          const shown = text.slice(0, LOGGED_ROUTE_CHARS);
+          refuse(`malformed ${endpoint.subject} ${shown}`, { procedure: endpoint.subject, route: shown, reason: pattern }, 'GET route refused: malformed');
           continue;
         }
         const params = parseSchema(metadata.params_schema);
