@@ -111,17 +111,17 @@ class Client implements MeshClient {
    * One request: inside a handler it inherits the request's deadline (brought forward by timeoutMs when that ends
    * sooner) and its signal, so the call is canceled with the handler's.
    */
-  protected async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void): Promise<Envelope> {
+  protected async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void, timeoutMs = options.timeoutMs): Promise<Envelope> {
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
     const request: RequestOptions = { signal: options.signal ?? running?.signal, onProgress };
     const inherited = running?.deadline;
-    if (inherited === undefined) request.timeoutMs = options.timeoutMs;
-    else request.deadline = options.timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + options.timeoutMs);
+    if (inherited === undefined) request.timeoutMs = timeoutMs;
+    else request.deadline = timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + timeoutMs);
     if (options.token !== undefined) {
       request.headers = this.headersWithToken(codec, options.token, running?.forwarded, hop);
     } else if (running) {
-      const deadline = request.deadline ?? Date.now() + (options.timeoutMs ?? this.timeoutMs);
+      const deadline = request.deadline ?? Date.now() + (timeoutMs ?? this.timeoutMs);
       request.headers = this.headersFor(codec, running.forwardedTo(this.caller.subjectOf(procedure), deadline), hop);
     } else {
       request.headers = this.headersFor(codec, undefined, hop);
@@ -191,8 +191,8 @@ class GuardedClient extends Client {
     const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
     const running = runningCall();
     const deadline = Math.min(running?.deadline ?? Infinity, Date.now() + (options.timeoutMs ?? this.timeoutMs));
-    const attempt = (timeoutMs: number) => this.request(procedure, codec, args, kwargs, { ...options, timeoutMs });
-    return this.guard.run(procedure, args, kwargs, attempt, deadline, options.signal ?? running?.signal);
+    // Each attempt gets what is left of the deadline (or its own attemptMs): no options object of its own per attempt.
+    return this.guard.run(procedure, args, kwargs, (timeoutMs) => this.request(procedure, codec, args, kwargs, options, undefined, timeoutMs), deadline, options.signal ?? running?.signal);
   }
 }
 
@@ -221,7 +221,8 @@ export function createClient<S extends ServiceMap = NoServices>(nc: NatsConnecti
   const timeoutMs = options.timeoutMs ?? 60_000;
   // A declared procedure is known to exist: when nothing answers it, it is UNAVAILABLE (retryable), not UNKNOWN_PROCEDURE.
   const declared = new Set(Object.keys(options.procedures ?? {}).map((procedure) => meshNamespace(namespace).subject(procedure)));
-  const known = declared.size > 0 ? (subject: string) => (declared.has(subject) ? { heartbeatMs: undefined } : undefined) : undefined;
+  const declaredProcedure = { heartbeatMs: undefined };
+  const known = declared.size > 0 ? (subject: string) => (declared.has(subject) ? declaredProcedure : undefined) : undefined;
   const caller = createCaller(nc, { timeoutMs, namespace, known });
   // Hooks and policies are checked here, so a bad one fails the start; a client that declares none has no guard.
   const guard = createCallGuard('createClient', options, (err) => process.emitWarning(`a call hook's error hook failed: ${String(err)}`));

@@ -129,17 +129,17 @@ class Guard implements CallGuard {
 
   run(procedure: string, args: Args, kwargs: Kwargs, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
     const guard = this.procedures.get(procedure);
-    if (this.hooks.length === 0) return guard ? guard.call({ procedure, side: 'client', args, kwargs }, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now()));
     const call: HookedCall = { procedure, side: 'client', args, kwargs };
-    return this.hooked(call, () => (guard ? guard.call(call, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now()))));
+    if (this.hooks.length === 0) return guard ? guard.call(call, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now()));
+    return this.hooked(call, guard, attempt, deadline, signal);
   }
 
-  private async hooked(call: HookedCall, run: () => Promise<Envelope>): Promise<Envelope> {
+  private async hooked(call: HookedCall, guard: ProcedureGuard | undefined, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
     try {
       // Hooks that return nothing cost no turn of their own.
       const before = runBefore(this.hooks, call);
       if (before) await before;
-      const reply = await run();
+      const reply = await (guard ? guard.call(call, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now())));
       runAfter(this.hooks, call, reply);
       return reply;
     } catch (err) {

@@ -453,21 +453,27 @@ class Host implements HostedService {
 
   /** Runs the `before` hooks, then the handler; `after` and `error` run where the request is answered. */
   private callHooked(request: Served, method: (...a: unknown[]) => unknown, args: unknown[], kwargs: Record<string, unknown>): void {
-    const { subject, procedure, served } = request;
-    const hooked = (request.hooked = { procedure: subject, side: 'service', args, kwargs } as const);
-    const run = () => {
-      try {
-        this.settle(
-          request,
-          runInCall(served!, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))),
-        );
-      } catch (err) {
-        this.fail(request, err);
-      }
-    };
-    const before = runInCall(served!, () => runBefore(this.hooks!, hooked));
-    if (before) before.then(run, (err: unknown) => this.fail(request, err));
-    else run();
+    const hooked = (request.hooked = { procedure: request.subject, side: 'service', args, kwargs } as const);
+    const before = runInCall(request.served!, () => runBefore(this.hooks!, hooked));
+    if (before)
+      before.then(
+        () => this.runHandler(request, method, args, kwargs),
+        (err: unknown) => this.fail(request, err),
+      );
+    else this.runHandler(request, method, args, kwargs);
+  }
+
+  /** Runs a hooked request's handler once its `before` hooks have let it through. */
+  private runHandler(request: Served, method: (...a: unknown[]) => unknown, args: unknown[], kwargs: Record<string, unknown>): void {
+    const { subject, procedure } = request;
+    try {
+      this.settle(
+        request,
+        runInCall(request.served!, () => method.apply(this.instance, bindProcedure(subject, procedure, args, kwargs))),
+      );
+    } catch (err) {
+      this.fail(request, err);
+    }
   }
 
   /** Replies what a handler returned once it settles. An async generator streams: each value it yields is a progressive result, what it returns the final one. */
