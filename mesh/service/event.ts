@@ -2,6 +2,7 @@
 // event-host.ts subscribes the marked methods; by default one instance of the service handles each event.
 import { nameProblem, quoteName, DEFAULT_MAX_NAME_BYTES } from '../wire/names.ts';
 import { readParameters, type Parameter } from './signature.ts';
+import { ConfigError } from '../process/config.ts';
 
 export interface EventOptions {
   /**
@@ -55,7 +56,7 @@ type Decorator = ((prototype: object, method: string, descriptor: PropertyDescri
  */
 export function event(subject: string, options: EventOptions = {}): Decorator {
   const problem = typeof subject === 'string' ? subjectProblem(subject) : 'it is not a string';
-  if (problem) throw new TypeError(`@event(${quoteName(String(subject))}): ${problem}`);
+  if (problem) throw new ConfigError(`@event(${quoteName(String(subject))}): ${problem}`);
   return ((target: object, key: string | StandardContext, descriptor?: PropertyDescriptor) => {
     if (typeof key === 'string') {
       mark(target, key, descriptor?.value, subject, options);

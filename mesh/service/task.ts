@@ -2,6 +2,7 @@
 // runs the marked methods from their JetStream queue (mesh/tasks/); enqueuing is `this.enqueue` (rpc.ts's Service).
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import { readParameters, type Parameter } from './signature.ts';
+import { ConfigError } from '../process/config.ts';
 import { retryPolicy, type RetryPolicy } from '../tasks/retry.ts';
 import { scheduleOf, type Schedule, type ScheduleOptions } from '../tasks/schedule.ts';
 
@@ -41,7 +42,8 @@ interface Marked {
 
 function positive(method: string, name: string, value: number | undefined, fallback: number, whole = false): number {
   if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0) || (whole && !Number.isInteger(value))) throw new TypeError(`@task on '${method}': ${name} must be a positive ${whole ? 'whole number' : 'number of ms'}`);
+  if (!(Number.isFinite(value) && value > 0) || (whole && !Number.isInteger(value)))
+    throw new ConfigError(`@task on '${method}': ${name} must be a positive ${whole ? 'whole number' : 'number of ms'}`);
   return value;
 }
 
@@ -53,7 +55,7 @@ function declare(method: string, fn: AnyMethod, options: TaskOptions): TaskDecla
     retries = retryPolicy(options.retries);
     schedule = scheduleOf(options);
   } catch (err) {
-    throw new TypeError(`@task on '${method}': ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`@task on '${method}': ${(err as Error).message}`, { cause: err });
   }
   return {
     method,

@@ -1,5 +1,5 @@
 // A service whose declarations are wrong does not start: `mesh run` stops with one configuration error line naming
-// the method or the hook and exits 78, whether the mistake is on @rpc (found as the class is read) or in `use`.
+// the method or the hook and exits 78, whether the mistake is on @rpc, @task or @event (found as the class is read) or in `use`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ const MESH_INDEX = join(root, 'mesh/index.ts');
 function service(dir: string, name: string, body: string): string {
   const folder = join(dir, name);
   mkdirSync(folder);
-  writeFileSync(join(folder, 'index.ts'), `import { rpc } from '${MESH_INDEX}';\nexport default class Bad {\n  name = '${name}';\n${body}\n}\n`);
+  writeFileSync(join(folder, 'index.ts'), `import { event, rpc, task } from '${MESH_INDEX}';\nexport default class Bad {\n  name = '${name}';\n${body}\n}\n`);
   return folder;
 }
 
@@ -38,6 +38,8 @@ describe('mesh run with a wrong declaration', () => {
     { name: 'kind', body: `  @rpc({ idempotent: 'yes' } as never) async get() {}`, says: /^@rpc on 'get': idempotent must be a boolean, got string$/ },
     { name: 'narrow', body: `  @rpc({ bulkhead: { limit: 0 } }) async get() {}`, says: /^@rpc on 'get': bulkhead\.limit must be at least 1$/ },
     { name: 'zero', body: `  @rpc({ bulkhead: 0 } as never) async get() {}`, says: /^@rpc on 'get': bulkhead must be an object, got number$/ },
+    { name: 'tick', body: `  @task({ cron: '61 * * * *' }) async sweep() {}`, says: /^@task on 'sweep': cron: "61 \* \* \* \*" is not a cron expression/ },
+    { name: 'subject', body: `  @event('a..b') async heard() {}`, says: /^@event\("a\.\.b"\): / },
     { name: 'hooks', body: `  use = [{ befor() {} }];\n  @rpc async get() {}`, says: /^hooks: hosting: use\[0\] has unknown key 'befor'$/ },
   ];
 
