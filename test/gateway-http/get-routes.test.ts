@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { start } from '../../gateway-http/index.ts';
 import { addMicroService } from '../../mesh/service/micro-service.ts';
-import { createIdentityVerifier, currentCall, hashApiKey, hostService, rpc, z, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
+import { createIdentityVerifier, currentCall, hashApiKey, hostService, rpc, startTracing, z, type HostedService, type Kwargs } from '../../mesh/gateway.ts';
 import { OwnNatsServer, silentLogger, testConfig, withoutErrorId } from '../helpers.ts';
 import { tempFile } from '../mesh/auth/tokens.ts';
 import { launchChromium, NO_CHROMIUM } from '../browser.ts';
@@ -40,6 +40,11 @@ class Library {
   @rpc({ variadic: true, http: { get: '/echo/:x' } })
   async echo(_args: unknown[], kwargs: Kwargs) {
     return kwargs;
+  }
+
+  @rpc({ http: { get: '/trace' } })
+  async trace() {
+    return currentCall()?.traceId ?? null;
   }
 
   @rpc({ params: z.object({ ms: z.coerce.number() }), http: { get: '/wait' } })
@@ -191,6 +196,16 @@ describe('declared GET routes', () => {
     assert.equal(result(await send(url('/wait?ms=1'))), 'waited');
   });
 
+  it('carries the caller’s trace to the procedure, as a POST does', async () => {
+    // Spans are made (no exporter: OTEL_EXPORTER_OTLP_ENDPOINT is not given), so the trace travels.
+    await startTracing('get-routes-test', { enabled: true }, {});
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const answer = await send(url('/trace'), 'GET', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    assert.equal(result(answer), traceId);
+    assert.equal(answer.headers['trace-id'], traceId);
+    assert.match(String(answer.headers.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+  });
+
   it('refuses a browser’s cross-site GET of a route as it refuses a cross-site POST', async () => {
     for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }] as Record<string, string>[]) {
       const answer = await send(url('/books/b1'), 'GET', headers);
@@ -211,7 +226,7 @@ describe('declared GET routes', () => {
       Object.keys(document.paths)
         .filter((p) => !p.includes('.'))
         .sort(),
-      ['/books/new', '/books/{id}', '/count/{n}', '/echo/{x}', '/shelves/{shelf}', '/wait'],
+      ['/books/new', '/books/{id}', '/count/{n}', '/echo/{x}', '/shelves/{shelf}', '/trace', '/wait'],
     );
     const book = document.paths['/books/{id}']!.get!;
     assert.equal(book.operationId, 'GET library.book');
