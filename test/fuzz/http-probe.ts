@@ -96,6 +96,9 @@ function decodeBody(contentType: string, body: Buffer): unknown {
   return JSON.parse(body.toString('utf8'));
 }
 
+/** The GET routes the fuzzed mesh declares (greeting_service's `/hello/:first_name`), by their fixed start. */
+const DECLARED_ROUTES = ['/hello/'];
+
 const isHealthy = (value: unknown) => (value as { status?: unknown } | null)?.status === 'ok';
 
 /** The method a raw input's request line starts with, if any. */
@@ -116,8 +119,8 @@ export function httpProblem(input: HttpInput, outcome: HttpOutcome): string | un
   if (status >= 200 && status < 300) {
     if (head || (request?.method === 'OPTIONS' && body.length === 0)) return undefined;
     // A GET reads the gateway's pages (the browsable API, /openapi.json, /docs, /ping, /version, /metrics): any
-    // content a success may have. Calls are POSTs, and those must answer [args, kwargs].
-    if ((request?.method ?? rawMethod(input)) === 'GET') return undefined;
+    // content a success may have. Calls are POSTs and GETs of a declared route, and those must answer [args, kwargs].
+    if ((request?.method ?? rawMethod(input)) === 'GET' && !DECLARED_ROUTES.some((prefix) => request?.path.startsWith(prefix))) return undefined;
     try {
       const value = decodeBody(contentType, body);
       if (Array.isArray(value) && value.length === 2 && Array.isArray(value[0])) return undefined;
