@@ -68,16 +68,18 @@ export function createCallProcedure({ caller, registry, maxNameBytes, auth, rate
       ctx.state.identity = anonymous;
       return undefined;
     }
-    const admit = (identity: Identity) => {
-      if (!policy.allows(identity, 'call', procedure)) {
-        throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${quoteName(procedure)}`);
-      }
-      ctx.state.identity = identity;
-    };
     const identity = auth!.identify(presented.credential, addressOf(ctx), presented.apiKeyOnly);
-    if (identity instanceof Promise) return identity.then(admit);
-    admit(identity);
+    if (identity instanceof Promise) return identity.then((known) => admit(ctx, procedure, known));
+    admit(ctx, procedure, identity);
     return undefined;
+  }
+
+  /** Lets an identified caller call the procedure if the policy allows it. */
+  function admit(ctx: GatewayContext, procedure: string, identity: Identity): void {
+    if (!auth!.policy.allows(identity, 'call', procedure)) {
+      throw new MeshError('PERMISSION_DENIED', `${quoteName(identity.id)} may not call ${quoteName(procedure)}`);
+    }
+    ctx.state.identity = identity;
   }
 
   const rateLimited = rateLimiter?.enabled === true;

@@ -192,11 +192,7 @@ class MuxCaller implements Caller {
       const entry: Pending = { subject, tick, resolve, reject, onProgress: options.onProgress };
       const heartbeatMs = this.known?.(subject)?.heartbeatMs;
       if (heartbeatMs !== undefined) this.expectHeartbeat(token, entry, heartbeatMs);
-      if (signal) {
-        const onAbort = () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : (options.cancel ?? 'killnowait'), signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        entry.cleanup = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (signal) this.watchAbort(token, entry, signal, options.cancel ?? 'killnowait');
       this.pending.set(token, entry);
       this.schedule(token, tick);
       try {
@@ -208,6 +204,20 @@ class MuxCaller implements Caller {
         this.cannotPublish(token, err);
       }
     });
+  }
+
+  /**
+   * Cancels the request when `signal` aborts, in the mode its reason names or else `mode`. (Listeners made here rather
+   * than in `request`: a closure bound to a name there costs a defineProperty per request where names are kept, as tsx keeps them.)
+   */
+  private watchAbort(token: string, entry: Pending, signal: AbortSignal, mode: 'skip' | CancelMode): void {
+    const onAbort = this.abortListener(token, signal, mode);
+    signal.addEventListener('abort', onAbort, { once: true });
+    entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  private abortListener(token: string, signal: AbortSignal, mode: 'skip' | CancelMode): () => void {
+    return () => this.abort(token, isCancelChoice(signal.reason) ? signal.reason : mode, signal.reason);
   }
 
   private publish(token: string, subject: string, payload: Uint8Array, headers: MsgHdrs): void {
