@@ -31,6 +31,11 @@ function requestCodec(ctx: GatewayContext): Codec | undefined {
 
 /** Sets the request's codec from its Content-Type; a refused type or any Content-Encoding is 415. */
 export function acceptContentType(ctx: GatewayContext) {
+  // A GET route's request has no body to type: the answer is MessagePack when the client accepts it before JSON.
+  if (ctx.state.route) {
+    ctx.state.codec = ctx.accepts(JSON_TYPE, msgpackCodec.contentType) === msgpackCodec.contentType ? msgpackCodec : jsonCodec;
+    return;
+  }
   const codec = requestCodec(ctx);
   if (!codec) {
     const type = ctx.request.type || 'none';

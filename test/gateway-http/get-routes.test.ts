@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { decode } from '@msgpack/msgpack';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -124,6 +125,11 @@ describe('declared GET routes', () => {
     assert.equal(result(await send(url('/books/new?limit=3'))), 'newest 3');
     assert.deepEqual(result(await send(url('/shelves/s1?row=2'))), ['s1', '2']);
     assert.equal((await send(url('/echo/%E2%9C%93?__proto__=p&constructor=c&=e'))).text, '[[{"x":"✓","__proto__":"p","constructor":"c","":"e"}],{}]');
+    // MessagePack when the client accepts it before JSON; the Content-Type of a request without a body says nothing.
+    const packed = await fetch(url('/books/b1'), { headers: { accept: 'application/msgpack' } });
+    assert.equal(packed.headers.get('content-type'), 'application/msgpack');
+    assert.deepEqual(decode(new Uint8Array(await packed.arrayBuffer())), [[{ id: 'b1', page: 1, tags: [], draft: false, caller: null }], {}]);
+    assert.equal((await send(url('/books/b1'), 'GET', { 'content-type': 'image/png', accept: 'application/json, application/msgpack' })).headers['content-type'], 'application/json; charset=utf-8');
     const head = await send(url('/books/b1'), 'HEAD');
     assert.deepEqual([head.status, head.text], [200, '']);
   });
