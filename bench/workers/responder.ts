@@ -3,10 +3,11 @@
 // metrics and tracing off), `raw` (a nats.js queue subscription doing
 // the same JSON or MessagePack work by hand), `moleculer` (a Moleculer service), `thing` (thing_service on
 // the Postgres database given as the third argument), or `thing-floor` (a nats.js queue subscription answering
-// create_thing and get_things with the same SQL through `pg`, same pool size). For `mesh`, a third argument is
+// create_thing and get_things with the same SQL through `pg`, same pool size, create_thing enqueuing the same welcome mail). For `mesh`, a third argument is
 // the JWT secret the gateway in front of it signs with, so the service verifies the identity it forwards.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { connect, type Msg } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startTracing } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
@@ -74,7 +75,15 @@ if (kind === 'moleculer') {
         (err: unknown) => msg.respond(Buffer.from(JSON.stringify({ error: String(err) }))),
       );
     };
-    nc.subscribe(`${name}.create_thing`, { queue: 'q', callback: answer((args, kwargs) => queries.create(String(args[0] ?? kwargs.name))) });
+    // create_thing also enqueues a welcome mail as thing_service does (a JetStream publish of mailer.send_email, its
+    // failure ignored): the same work, done with nats.js's own JetStream client.
+    const js = jetstream(nc);
+    const welcome = async (thing: { uuid: string; name: string }) => {
+      const mail = { to: 'owner@example.com', subject: `Welcome, ${thing.name}`, body: `Your thing ${thing.uuid} is ready.` };
+      await js.publish('tasks.mailer.send_email', Buffer.from(JSON.stringify([[], mail]))).catch(() => undefined);
+      return thing;
+    };
+    nc.subscribe(`${name}.create_thing`, { queue: 'q', callback: answer(async (args, kwargs) => welcome(await queries.create(String(args[0] ?? kwargs.name)))) });
     nc.subscribe(`${name}.get_things`, { queue: 'q', callback: answer((args, kwargs) => queries.list(Number(kwargs.limit ?? args[0] ?? 100), Number(kwargs.offset ?? args[1] ?? 0))) });
     await nc.flush();
     serve(
