@@ -21,7 +21,8 @@ export interface PubAck {
 
 /**
  * Called once per write: with the PubAck, or with why it was not stored: NOT_FOUND (no stream takes the subject),
- * UNAVAILABLE (the stream refused it, or the connection is gone), DEADLINE_EXCEEDED (no answer in time: it may be stored).
+ * PAYLOAD_TOO_LARGE (over the server's max_payload: not sent), UNAVAILABLE (the stream refused it, or the connection
+ * is gone), DEADLINE_EXCEEDED (no answer in time: it may be stored).
  */
 export type WriteDone = (err: MeshError | undefined, ack: PubAck | undefined) => void;
 

@@ -64,9 +64,9 @@ describe('stream writer', () => {
     });
   });
 
-  it('fails a write over the server’s max_payload before it is sent, and keeps writing after it', async () => {
+  it('fails a write over the server’s max_payload with PAYLOAD_TOO_LARGE before it is sent, and keeps writing after it', async () => {
     const tooBig = Buffer.alloc(nc.info!.max_payload + 1);
-    await assert.rejects(writer.written('writes.big', tooBig), { code: 'UNAVAILABLE' });
+    await assert.rejects(writer.written('writes.big', tooBig), { code: 'PAYLOAD_TOO_LARGE' });
     assert.equal((await writer.written('writes.after', Buffer.from('ok'))).stream, 'WRITES');
   });
 
