@@ -1,0 +1,100 @@
+// Instructions per call in the caller or in the responder, counted by callgrind (`valgrind --tool=callgrind`), so the
+// figure does not move with the machine's load as CPU time does: what a layer costs when its cost is a few percent.
+// `node --import tsx bench/call-instructions.ts [side:caller:responder,...]`, e.g. caller:resilient:schema; each
+// measures WARMUP calls at 64 in flight, then counts the next CALLS in the process measured. Sides: caller, responder;
+// callers: client, resilient (bench/rpc-cpu.ts); responders: any of rpc-cpu.ts's (plain, schema, hooked, ...).
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { createClient } from '../mesh/gateway.ts';
+import { REQUEST } from './baselines/greeting.ts';
+import { IDLE_HOOKS, IDLE_POLICY } from './baselines/idle-resilience.ts';
+
+const WARMUP = Number(process.env.WARMUP ?? 20_000);
+const CALLS = Number(process.env.CALLS ?? 20_000);
+const IN_FLIGHT = 64;
+const DEFAULT_PAIRS = 'caller:client:schema,caller:resilient:schema,responder:client:schema,responder:client:hooked';
+const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
+
+type Client = ReturnType<typeof createClient>;
+
+async function calls(client: Client, subject: string, count: number): Promise<void> {
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (sent++ < count) {
+        const [[greeting]] = await client.call(subject, ...REQUEST);
+        if (greeting !== 'Hello, Bob Ross') throw new Error(`unexpected reply ${JSON.stringify(greeting)}`);
+      }
+    }),
+  );
+}
+
+/** Zeroes a process's counts (callgrind_control -z), runs `work`, then has it write them (-d). */
+async function counted(pid: number, work: () => Promise<void>): Promise<void> {
+  spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+  await work();
+  spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+}
+
+/** How a child is started: under callgrind, writing its counts into `dir`, or as it is. */
+function launch(dir: string | undefined): { execPath?: string; execArgv: string[] } {
+  const node = ['--import', 'tsx'];
+  return dir ? { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, ...node] } : { execArgv: node };
+}
+
+/** The instructions of the dump `callgrind_control -d` wrote (the first numbered one), per counted call. */
+function perCall(dir: string): number {
+  const dump = readdirSync(dir)
+    .filter((file) => file.startsWith('cg.out.'))
+    .sort()[0];
+  const summary = dump && /^summary: (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
+  if (!summary) throw new Error(`no callgrind dump in ${dir}`);
+  return Number(summary[1]) / CALLS;
+}
+
+async function measure(side: string, callerKind: string, responderKind: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'call-instructions-'));
+  const children: ChildProcess[] = [];
+  try {
+    const responder = fork(RPC_CPU, ['respond', responderKind], launch(side === 'responder' ? dir : undefined));
+    children.push(responder);
+    const [{ subject }] = (await once(responder, 'message')) as [{ subject: string }];
+    if (side === 'caller') {
+      const caller = fork(fileURLToPath(import.meta.url), ['call', callerKind, subject], launch(dir));
+      children.push(caller);
+      await once(caller, 'message');
+    } else {
+      const nc = await connect();
+      const client = createClient(nc, { timeoutMs: 60_000 });
+      await calls(client, subject, WARMUP);
+      await counted(responder.pid!, () => calls(client, subject, CALLS));
+      await nc.close();
+    }
+    return perCall(dir);
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+  }
+}
+
+if (process.argv[2] === 'call') {
+  // The caller measured, in a process of its own under callgrind: the mesh client, or one with idle resilience.
+  const [, , , kind, subject] = process.argv as [string, string, string, string, string];
+  const nc = await connect();
+  const client = createClient(nc, kind === 'resilient' ? { timeoutMs: 60_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } } : { timeoutMs: 60_000 });
+  await calls(client, subject, WARMUP);
+  await counted(process.pid, () => calls(client, subject, CALLS));
+  process.send!('counted');
+} else {
+  process.stdout.write(`instructions per call, ${CALLS} calls after ${WARMUP} (callgrind)\n`);
+  for (const pair of (process.argv[2] ?? DEFAULT_PAIRS).split(',')) {
+    const [side, callerKind, responderKind] = pair.split(':') as [string, string, string];
+    if (side !== 'caller' && side !== 'responder') throw new Error(`${pair}: the side is caller or responder`);
+    process.stdout.write(`${pair.padEnd(28)} ${Math.round(await measure(side, callerKind, responderKind))}\n`);
+  }
+  process.exit(0);
+}
