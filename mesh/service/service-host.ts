@@ -451,19 +451,23 @@ class Host implements HostedService {
     }
   }
 
-  /** Runs the `before` hooks, then the handler; `after` and `error` run where the request is answered. */
+  /**
+   * Runs the `before` hooks, then the handler, in one call context when the hooks return nothing; `after` and `error`
+   * run where the request is answered. What throws here is the caller's (`call`) to fail the request with.
+   */
   private callHooked(request: Served, method: (...a: unknown[]) => unknown, args: unknown[], kwargs: Record<string, unknown>): void {
     const hooked = (request.hooked = { procedure: request.subject, side: 'service', args, kwargs } as const);
-    const before = runInCall(request.served!, () => runBefore(this.hooks!, hooked));
-    if (before)
+    runInCall(request.served!, () => {
+      const before = runBefore(this.hooks!, hooked);
+      if (!before) return this.settle(request, method.apply(this.instance, bindProcedure(request.subject, request.procedure, args, kwargs)));
       before.then(
         () => this.runHandler(request, method, args, kwargs),
         (err: unknown) => this.fail(request, err),
       );
-    else this.runHandler(request, method, args, kwargs);
+    });
   }
 
-  /** Runs a hooked request's handler once its `before` hooks have let it through. */
+  /** Runs a hooked request's handler once its asynchronous `before` hooks have let it through. */
   private runHandler(request: Served, method: (...a: unknown[]) => unknown, args: unknown[], kwargs: Record<string, unknown>): void {
     const { subject, procedure } = request;
     try {

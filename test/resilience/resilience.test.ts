@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { askServices } from '../../mesh/wire/micro.ts';
-import { createClient, hostService, MeshError, rpc, Service, type CallHooks, type HookedCall, type HostedService } from '../../mesh/gateway.ts';
+import { createClient, currentCall, hostService, MeshError, rpc, Service, type CallHooks, type HookedCall, type HostedService } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
 const SERVICE = uniqueName('flaky');
@@ -304,5 +304,37 @@ describe('resilience against a real failing instance', () => {
       },
       { name: 'ConfigError', message: "@rpc on 'ok': bulkhead.limit must be at least 1" },
     );
+  });
+});
+
+describe('service hooks that may refuse', () => {
+  it('refuse a request from a before hook, thrown at once or rejected later, and otherwise run the handler in its call context', async () => {
+    const nc = await connect({ servers: NATS_URL });
+    const name = uniqueName('guarded');
+    class Guarded extends Service {
+      name = name;
+      @rpc async who(when: string) {
+        return `${when} ${currentCall()?.deadline === undefined ? 'without its context' : 'in its context'}`;
+      }
+    }
+    const gatekeeper: CallHooks = {
+      before(call) {
+        if (call.args[0] === 'now') throw new MeshError('PERMISSION_DENIED', 'not now');
+        if (call.args[0] === 'later') return Promise.reject(new MeshError('PERMISSION_DENIED', 'not later'));
+        if (call.args[0] === 'after a wait') return new Promise((resolve) => setTimeout(resolve, 5));
+      },
+    };
+    const hosted = await hostService(new Guarded(), { nc, logger: silentLogger, use: [gatekeeper] });
+    const client = createClient(nc);
+    try {
+      assert.deepEqual(await client.call(`${name}.who`, ['at once']), [['at once in its context'], {}]);
+      assert.deepEqual(await client.call(`${name}.who`, ['after a wait']), [['after a wait in its context'], {}]);
+      await assert.rejects(client.call(`${name}.who`, ['now']), { code: 'PERMISSION_DENIED', message: 'not now' });
+      await assert.rejects(client.call(`${name}.who`, ['later']), { code: 'PERMISSION_DENIED', message: 'not later' });
+    } finally {
+      client.close();
+      await hosted.stop();
+      await nc.close();
+    }
   });
 });
