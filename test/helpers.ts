@@ -86,6 +86,26 @@ export async function writeCountingRelay(natsUrl: string, marker: string): Promi
   return { url: `nats://127.0.0.1:${(server.address() as AddressInfo).port}`, writes: () => writes, close: () => void server.close() };
 }
 
+/**
+ * Calls `make` once in each of `count` timer callbacks of one event-loop turn, each callback busy for `busyMs` first,
+ * and resolves with what they resolve with: a process doing so shows whether the writes of one turn go out together.
+ */
+export function inCallbacksOfOneTurn<T>(count: number, busyMs: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<T>((resolve, reject) => {
+          setTimeout(() => {
+            const until = performance.now() + busyMs;
+            while (performance.now() < until);
+            make(i).then(resolve, reject);
+          }, 0);
+        }),
+    ),
+  );
+}
+
 /** A nats-server this test owns, on a free port, that it can stop and start again on the same port. */
 export class OwnNatsServer {
   private child: ChildProcess | undefined;

@@ -15,7 +15,7 @@ import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
 import { retryDelay, type RetryPolicy } from './retry.ts';
 import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
 import type { TaskStore } from './store.ts';
-import type { PubAck } from './stream-writer.ts';
+import type { WriteDone } from './stream-writer.ts';
 import { isThenable } from '../process/thenable.ts';
 
 /** One attempt at a task, as the run function gets it. */
@@ -281,31 +281,29 @@ class Worker implements TaskWorker {
    */
   private succeed(attempt: Running, result: Envelope): void {
     if (!this.end(attempt, true)) return;
-    const { store, logger } = this.options;
+    const { logger } = this.options;
     const { id } = attempt.status;
     const notWritten = (err: unknown) => {
       logger.error({ err, task: this.task, id }, 'could not record a task that succeeded; it will run again when its claim lapses');
       this.recorded();
     };
     const at = new Date().toISOString();
-    let state: Uint8Array;
     try {
-      state = jsonCodec.encode({ ...attempt.status, state: 'succeeded', result, finished_at: at });
-    } catch (err) {
-      return notWritten(err);
-    }
-    store.writer.write(store.names.stateSubject(id), state, { batched: true }, (err) => {
-      if (err) return notWritten(err);
-      this.afterTurn(() => {
-        try {
-          attempt.msg.ack();
-          this.stats.succeeded++;
-          this.announce(attempt, { event: 'succeeded', result, at });
-        } finally {
-          this.recorded();
-        }
+      this.writeState(attempt, { state: 'succeeded', result, finished_at: at }, (err) => {
+        if (err) return notWritten(err);
+        this.afterTurn(() => {
+          try {
+            attempt.msg.ack();
+            this.stats.succeeded++;
+            this.announce(attempt, { event: 'succeeded', result, at });
+          } finally {
+            this.recorded();
+          }
+        });
       });
-    });
+    } catch (err) {
+      notWritten(err);
+    }
   }
 
   /** Runs `step` at the end of this event-loop turn, with the other steps of the turn: their publishes go in one write. */
@@ -402,20 +400,27 @@ class Worker implements TaskWorker {
     if (this.running.size === 0 && this.recording === 0) this.idle?.();
   }
 
-  /** The attempt's final word in the state bucket, written together with the other writes of this turn. */
-  private finish(attempt: Running, change: Partial<TaskStatus>): Promise<PubAck> {
+  /**
+   * Writes the attempt's status with `change` to the state bucket, together with the other writes of this turn; `done`
+   * hears how it went. Throws when the status cannot be encoded.
+   */
+  private writeState(attempt: Running, change: Partial<TaskStatus>, done: WriteDone): void {
     const { store } = this.options;
-    return store.writer.written(store.names.stateSubject(attempt.status.id), jsonCodec.encode({ ...attempt.status, ...change }), { batched: true });
+    store.writer.write(store.names.stateSubject(attempt.status.id), jsonCodec.encode({ ...attempt.status, ...change }), { batched: true }, done);
+  }
+
+  /** The attempt's final word in the state bucket (failed, dead), once written. */
+  private finish(attempt: Running, change: Partial<TaskStatus>): Promise<void> {
+    return new Promise((resolve, reject) => this.writeState(attempt, change, (err) => (err ? reject(err) : resolve())));
   }
 
   /** A word while the attempt runs (running, progress), and its event: dropped once it has ended, and never fatal. */
   private write(attempt: Running, change: Partial<TaskStatus>, event: AnnouncedEvent): void {
     if (attempt.over) return;
     Object.assign(attempt.status, change);
-    const { store, logger } = this.options;
     const { id } = attempt.status;
-    store.writer.write(store.names.stateSubject(id), jsonCodec.encode(attempt.status), { batched: true }, (err) => {
-      if (err) logger.warn({ err, task: this.task, id }, 'could not record a running task');
+    this.writeState(attempt, {}, (err) => {
+      if (err) this.options.logger.warn({ err, task: this.task, id }, 'could not record a running task');
     });
     this.announce(attempt, event);
   }
