@@ -78,8 +78,13 @@ export async function writeCountingRelay(natsUrl: string, marker: string): Promi
       upstream.write(chunk);
     });
     upstream.pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
+    // A client that hangs up takes its upstream connection along: left open, it would keep the test's process
+    // alive until nats-server gives up on it (two unanswered pings, minutes later).
+    const hangUp = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) socket.on('error', hangUp).on('close', hangUp);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
