@@ -1,5 +1,6 @@
 // An in-process message bus with the wire semantics of a NATS server, behind nats.js's NatsConnection: subjects with
-// `*` and `>`, queue groups, headers sent encoded and read decoded, replies, "no responders". Not JetStream, not a network.
+// `*` and `>`, queue groups, headers sent encoded and read decoded, replies, "no responders", and the part of JetStream
+// that tasks use (memory-jetstream.ts). Not a network: one process, kept in memory.
 import {
   errors,
   headers as natsHeaders,
@@ -15,6 +16,17 @@ import {
   type SubscriptionOptions,
 } from '@nats-io/transport-node';
 import { MeshError } from '../wire/errors.ts';
+import { MemoryJetStream, type JsFrame } from './memory-jetstream.ts';
+import { matches } from './subjects.ts';
+
+/** What nats.js's JetStream clients register to hear of the connection's close. */
+interface ConnectionClosedListener {
+  connectionClosedCallback(): void;
+}
+
+/** The server the bus answers as: nats-server 2.9, whose JetStream features nats.js asks by name. */
+const SERVER_VERSION = '2.9.10';
+const SERVER_FEATURES = new Set(['js_kv', 'js_objectstore', 'js_pull_max_bytes', 'js_new_consumer_create', 'js_allow_direct', 'js_simplification']);
 
 /** The server's default max_payload: a larger message is refused at publish, as nats.js refuses it. */
 const MAX_PAYLOAD = 1024 * 1024;
@@ -35,22 +47,8 @@ function checkSubject(subject: string, wildcards: boolean): string[] {
   return tokens;
 }
 
-function matches(pattern: readonly string[], subject: readonly string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    if (pattern[i] === '>') return subject.length > i;
-    if (i >= subject.length || (pattern[i] !== '*' && pattern[i] !== subject[i])) return false;
-  }
-  return pattern.length === subject.length;
-}
-
-/** What travels between publisher and subscriber: the bytes a server would relay. */
-interface Frame {
-  subject: string;
-  reply?: string;
-  data: Uint8Array;
-  /** The encoded header block, as nats.js writes it; decoded anew for each subscriber. */
-  header?: Uint8Array;
-}
+/** What travels between publisher and subscriber: the bytes a server would relay (the header block encoded). */
+type Frame = JsFrame;
 
 class MemoryMsg implements Msg {
   readonly subject: string;
@@ -189,9 +187,14 @@ class MemoryNats {
   private nextSid = 1;
   private state: 'open' | 'draining' | 'closed' = 'open';
   private readonly statusWaiters = new Set<() => void>();
+  private readonly closeListeners = new Set<ConnectionClosedListener>();
   private readonly closedPromise: Promise<void | Error>;
   private markClosed!: () => void;
+  private readonly jetstream = new MemoryJetStream({ send: (frame) => this.send(frame), hasInterest: (subject) => this.hasInterest(subject) });
   readonly info = undefined;
+  /** What nats.js's JetStream client reads of a connection: the inbox prefix, and the server's features (2.9's). */
+  readonly options = { inboxPrefix: '_INBOX' };
+  readonly features = { get: (feature: string) => ({ ok: SERVER_FEATURES.has(feature), min: SERVER_VERSION }), supports: (feature: string) => SERVER_FEATURES.has(feature) };
 
   constructor() {
     this.closedPromise = new Promise((resolve) => (this.markClosed = () => resolve()));
@@ -204,8 +207,33 @@ class MemoryNats {
     const header = (options?.headers as MsgHdrsImpl | undefined)?.encode();
     if (data.length + (header?.length ?? 0) > MAX_PAYLOAD) throw new errors.InvalidArgumentError(`message of ${data.length} bytes exceeds max_payload ${MAX_PAYLOAD}`);
     if (options?.reply !== undefined) checkSubject(options.reply, false);
-    this.outbox.push({ subject, data, ...(options?.reply ? { reply: options.reply } : {}), ...(header && header.length > 0 ? { header } : {}) });
+    this.send({ subject, data, ...(options?.reply ? { reply: options.reply } : {}), ...(header && header.length > 0 ? { header } : {}) });
+  }
+
+  private send(frame: Frame): void {
+    if (this.state === 'closed') return;
+    this.outbox.push(frame);
     this.schedule();
+  }
+
+  /** Whether a subscription would take a message on the subject (JetStream drops pulls nobody reads any more). */
+  private hasInterest(subject: string): boolean {
+    const tokens = subject.split('.');
+    for (const sub of this.subscriptions) if (matches(sub.tokens, tokens)) return true;
+    return false;
+  }
+
+  getServerVersion(): { major: number; minor: number; micro: number } {
+    const [major, minor, micro] = SERVER_VERSION.split('.').map(Number) as [number, number, number];
+    return { major, minor, micro };
+  }
+
+  addCloseListener(listener: ConnectionClosedListener): void {
+    this.closeListeners.add(listener);
+  }
+
+  removeCloseListener(listener: ConnectionClosedListener): void {
+    this.closeListeners.delete(listener);
   }
 
   subscribe(subject: string, options: SubscriptionOptions = {}): MemorySubscription {
@@ -277,7 +305,9 @@ class MemoryNats {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.outbox.length = 0;
+    this.jetstream.close();
     for (const sub of [...this.subscriptions]) sub.close();
+    for (const listener of this.closeListeners) listener.connectionClosedCallback();
     this.markClosed();
     for (const wake of this.statusWaiters) wake();
   }
@@ -298,11 +328,32 @@ class MemoryNats {
     return 'memory';
   }
 
-  /** No status events: an in-process bus never disconnects. The iteration ends when the bus closes. */
-  // eslint-disable-next-line require-yield -- an iteration that yields nothing is the point: it only ends, when the bus closes
-  async *status(): AsyncIterable<Status> {
-    if (this.state === 'closed') return;
-    await new Promise<void>((resolve) => this.statusWaiters.add(resolve));
+  /**
+   * No status events: an in-process bus never disconnects. The iteration ends when the bus closes, or at `stop()`
+   * (as nats.js's status iterator, which its JetStream consumers stop when they end).
+   */
+  status(): AsyncIterable<Status> & { stop(): void } {
+    let end: (() => void) | undefined;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const closed = this.state === 'closed';
+    if (!closed) this.statusWaiters.add(end!);
+    const stop = () => {
+      this.statusWaiters.delete(end!);
+      end!();
+    };
+    return {
+      stop,
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Status>> => {
+          if (!closed) await ended;
+          return { done: true, value: undefined };
+        },
+        return: async (): Promise<IteratorResult<Status>> => {
+          stop();
+          return { done: true, value: undefined };
+        },
+      }),
+    };
   }
 
   /** Delivers in a later turn of the event loop, in publishing order, as a server's messages arrive. */
@@ -316,7 +367,9 @@ class MemoryNats {
   }
 
   private route(frame: Frame): void {
-    const tokens = frame.subject.split('.');
+    const taken = this.jetstream.handle(frame);
+    if (taken === 'consumed') return;
+    const tokens = (frame.to ?? frame.subject).split('.');
     const groups = new Map<string, MemorySubscription[]>();
     const plain: MemorySubscription[] = [];
     for (const sub of this.subscriptions) {
@@ -325,7 +378,7 @@ class MemoryNats {
       else groups.set(sub.queue, [...(groups.get(sub.queue) ?? []), sub]);
     }
     const chosen = [...plain, ...[...groups.values()].map((members) => members[Math.floor(Math.random() * members.length)]!)];
-    if (chosen.length === 0 && frame.reply) {
+    if (chosen.length === 0 && frame.reply && taken !== 'stored') {
       this.route({ subject: frame.reply, data: new Uint8Array(0), header: (natsHeaders(503, 'No Responders') as MsgHdrsImpl).encode() });
       return;
     }
@@ -334,8 +387,8 @@ class MemoryNats {
 }
 
 /**
- * A NatsConnection on a new in-process bus. What the mesh's hosts and callers use is there; any other member
- * (JetStream, KV, stats of the socket) throws a MeshError naming it, so nothing silently behaves otherwise than a server.
+ * A NatsConnection on a new in-process bus. What the mesh's hosts, callers and tasks use is there (JetStream and KV
+ * clients work on it); any other member (stats of the socket, reconnects) throws a MeshError naming it, so nothing silently behaves otherwise than a server.
  */
 export function memoryNats(): NatsConnection {
   const bus = new MemoryNats();
@@ -343,7 +396,7 @@ export function memoryNats(): NatsConnection {
   return new Proxy(bus, {
     get(target, property, receiver) {
       if (property in target || typeof property === 'symbol' || property === 'then') return Reflect.get(target, property, receiver) as unknown;
-      throw new MeshError('UNAVAILABLE', `the in-memory mesh has no ${String(property)} (JetStream and @task need a NATS server)`);
+      throw new MeshError('UNAVAILABLE', `the in-memory mesh has no ${String(property)} (it is not a network connection)`);
     },
   }) as unknown as NatsConnection;
 }

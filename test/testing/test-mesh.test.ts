@@ -2,8 +2,9 @@
 // so a project's tests without a server see what its services do on one. Each scenario runs the real hosts and client.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { currentCall, event, MeshError, provide, rpc, Service, z } from '../../mesh/index.ts';
+import { currentCall, event, MeshError, provide, rpc, Service, task, z } from '../../mesh/index.ts';
 import { createTestMesh, memoryNats, type TestMesh } from '../../mesh/testing.ts';
 import { OwnNatsServer } from '../helpers.ts';
 
@@ -51,7 +52,33 @@ class WelcomeService extends Service {
   }
 }
 
-type Services = { greeting_service: GreetingService; welcome_service: WelcomeService };
+class ReportService extends Service {
+  name = 'report_service';
+  /** Each attempt the task made, in every mesh of this file. */
+  static readonly attempts: { pages: number; traceId: string | undefined }[] = [];
+
+  @task({
+    params: z.object({ pages: z.number().int().positive() }),
+    result: z.object({ pages: z.number(), traceId: z.string().optional() }),
+    retries: { max: 2, backoff: 100 },
+    claim: 600,
+  })
+  async render(pages: number) {
+    ReportService.attempts.push({ pages, traceId: currentCall()?.traceId });
+    this.progress({ done: 0, of: pages });
+    if (pages === 13) throw new MeshError('UNAVAILABLE', 'the printer is out of paper');
+    // A long report outlasts its claim (600 ms): the worker keeps the claim alive, so it still runs once.
+    if (pages > 100) await new Promise((resolve) => setTimeout(resolve, 1_500));
+    return { pages, traceId: currentCall()?.traceId };
+  }
+
+  @rpc async order(pages: number) {
+    const { id } = await this.enqueue('report_service.render', [pages]);
+    return { id, traceId: currentCall()!.traceId };
+  }
+}
+
+type Services = { greeting_service: GreetingService; welcome_service: WelcomeService; report_service: ReportService };
 
 /** What a rejected call carries, without the error id (new on every call). */
 async function refusal(call: Promise<unknown>): Promise<Record<string, unknown>> {
@@ -110,6 +137,54 @@ function scenarios(transport: string, open: () => Promise<TestMesh<Services>>) {
       assert.equal(GreetingService.greeted.find((g) => g.name === name)?.traceId, first.traceId, 'the event handler sees the trace of the call that published it');
     });
 
+    it("runs a task a service enqueued, once, in the enqueuing call's trace", async () => {
+      const ordered = (await mesh.client.report_service.order(2)) as { id: string; traceId: string };
+      const [[report]] = await mesh.tasks.handle(ordered.id).result({ timeout: 10_000 });
+      assert.deepEqual(report, { pages: 2, traceId: ordered.traceId });
+      const status = await mesh.tasks.handle(ordered.id).status();
+      assert.deepEqual([status.state, status.attempts, status.result], ['succeeded', 1, [[report], {}]]);
+    });
+
+    it("enqueues by calling the task's endpoint, and refuses arguments its schema refuses before storing them", async () => {
+      const [[report]] = await mesh.client.call('report_service.render', [3]);
+      assert.equal((report as { pages: number }).pages, 3);
+      assert.deepEqual(await refusal(mesh.client.call('report_service.render', [0])), {
+        code: 'INVALID_ARGUMENT',
+        message: 'pages must be more than 0',
+        details: [{ field: 'pages', message: 'must be more than 0' }],
+      });
+    });
+
+    it('retries a failing task, then declares it dead with every attempt’s error', async () => {
+      const handle = await mesh.tasks.enqueue('report_service.render', [13]);
+      assert.deepEqual(await refusal(handle.result({ timeout: 10_000 })), { code: 'UNAVAILABLE', message: 'the printer is out of paper' });
+      const status = await handle.status();
+      assert.deepEqual([status.state, status.attempts, status.errors.map((e) => e.error.code)], ['dead', 3, ['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE']]);
+      assert.deepEqual(status.progress, { done: 0, of: 13 });
+      // Backoff 100 ms with equal jitter: at least 50 ms before the second attempt, 100 ms before the third.
+      const failedAt = status.errors.map((e) => Date.parse(e.at));
+      assert.ok(failedAt[1]! - failedAt[0]! >= 50 && failedAt[2]! - failedAt[1]! >= 100, `attempts failed at ${status.errors.map((e) => e.at).join(', ')}`);
+    });
+
+    it('enqueues once per key, holds a delayed task back, and keeps a long task claimed', async () => {
+      const key = `report-4-${transport.replaceAll(' ', '-')}`;
+      const first = await mesh.tasks.enqueue('report_service.render', [4], {}, { key });
+      const again = await mesh.tasks.enqueue('report_service.render', [4], {}, { key });
+      assert.equal(again.id, first.id);
+      const delayed = await mesh.tasks.enqueue('report_service.render', [5], {}, { delay: 300 });
+      const longRuns = () => ReportService.attempts.filter((a) => a.pages === 200).length;
+      const runsBefore = longRuns();
+      const long = await mesh.tasks.enqueue('report_service.render', [200]);
+      assert.equal((await delayed.status()).state, 'queued');
+      const done = await delayed.result({ timeout: 10_000 });
+      assert.equal((done[0][0] as { pages: number }).pages, 5);
+      const { enqueued_at, started_at } = await delayed.status();
+      assert.ok(Date.parse(started_at!) - Date.parse(enqueued_at!) >= 300, `started ${started_at}, enqueued ${enqueued_at}`);
+      await long.result({ timeout: 10_000 });
+      assert.equal(longRuns() - runsBefore, 1, 'the long task ran once');
+      await first.result({ timeout: 10_000 });
+    });
+
     it('delivers an event published by the client to its handler', async () => {
       mesh.client.publish('welcome.sent', ['Zed']);
       const greeting = mesh.services.find((s) => s.name === 'greeting_service')!;
@@ -121,11 +196,11 @@ function scenarios(transport: string, open: () => Promise<TestMesh<Services>>) {
 
 let server: OwnNatsServer;
 let nc: NatsConnection;
-scenarios('the in-process bus', () => createTestMesh<Services>([GreetingService, WelcomeService]));
+scenarios('the in-process bus', () => createTestMesh<Services>([GreetingService, WelcomeService, ReportService]));
 scenarios('a real nats-server', async () => {
   server = await OwnNatsServer.start();
   nc = await connect({ servers: server.url });
-  return createTestMesh<Services>([GreetingService, WelcomeService], { nc });
+  return createTestMesh<Services>([GreetingService, WelcomeService, ReportService], { nc });
 });
 after(async () => {
   await nc?.close();
@@ -136,6 +211,20 @@ describe('the in-process bus', () => {
   it('answers a request nobody listens to with "no responders", as a server does', async () => {
     const bus = memoryNats();
     await assert.rejects(bus.request('nobody.there', 'hi'), { name: 'NoResponders' });
+    await bus.close();
+  });
+
+  it("has nats.js's JetStream clients work on it, refusing what a server refuses", async () => {
+    const bus = memoryNats();
+    const jsm = await jetstreamManager(bus, { checkAPI: false });
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'], max_msgs_per_subject: 1 });
+    await assert.rejects(jsm.streams.add({ name: 'PAID', subjects: ['orders.paid'] }), /subjects overlap with an existing stream/);
+    const js = jetstream(bus, { checkAPI: false });
+    await js.publish('orders.1', 'placed');
+    await js.publish('orders.1', 'paid');
+    assert.equal((await jsm.streams.info('ORDERS')).state.messages, 1, 'one message per subject kept');
+    assert.equal((await jsm.direct.getMessage('ORDERS', { last_by_subj: 'orders.1' }))?.string(), 'paid');
+    await assert.rejects(jsm.streams.info('NOPE'), { name: 'StreamNotFoundError' });
     await bus.close();
   });
 
