@@ -35,7 +35,7 @@ function subjectProblem(subject: string): string | undefined {
 }
 
 function mark(prototype: object, method: string, fn: unknown, subject: string, options: EventOptions): void {
-  if (typeof fn !== 'function') throw new TypeError(`@event can only mark methods, not '${method}'`);
+  if (typeof fn !== 'function') throw new ConfigError(`@event can only mark methods, not '${method}'`);
   const target = prototype as Marked;
   if (!Object.hasOwn(target, EVENTS)) target[EVENTS] = [...(target[EVENTS] ?? [])];
   target[EVENTS]!.push({ method, subject, broadcast: options.broadcast === true, parameters: readParameters(fn as AnyMethod) });
@@ -62,7 +62,7 @@ export function event(subject: string, options: EventOptions = {}): Decorator {
       mark(target, key, descriptor?.value, subject, options);
       return;
     }
-    if (key.kind !== 'method' || typeof key.name !== 'string') throw new TypeError('@event can only mark named methods');
+    if (key.kind !== 'method' || typeof key.name !== 'string') throw new ConfigError(`@event can only mark methods, not '${String(key.name)}'`);
     const method = key.name;
     key.addInitializer(function () {
       const prototype = Object.getPrototypeOf(this) as Marked;

@@ -95,7 +95,7 @@ function getRouteOf(method: string, http: unknown, names: readonly string[] | un
 }
 
 function mark(prototype: object, method: string, fn: unknown, options: RpcOptions): void {
-  if (typeof fn !== 'function') throw new TypeError(`@rpc can only mark methods, not '${method}'`);
+  if (typeof fn !== 'function') throw new ConfigError(`@rpc can only mark methods, not '${method}'`);
   const target = prototype as Marked;
   if (!Object.hasOwn(target, PROCEDURES)) {
     target[PROCEDURES] = new Map(target[PROCEDURES]);
@@ -140,7 +140,7 @@ function decorator(options: RpcOptions): Decorator {
       mark(target, key, descriptor?.value, options);
       return;
     }
-    if (key.kind !== 'method' || typeof key.name !== 'string') throw new TypeError('@rpc can only mark named methods');
+    if (key.kind !== 'method' || typeof key.name !== 'string') throw new ConfigError(`@rpc can only mark methods, not '${String(key.name)}'`);
     const method = key.name;
     key.addInitializer(function () {
       const prototype = Object.getPrototypeOf(this) as Marked;

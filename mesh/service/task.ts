@@ -3,8 +3,9 @@
 import { defineContract, resultSchemaOf, type Contract, type ContractOptions } from './contract.ts';
 import { readParameters, type Parameter } from './signature.ts';
 import { ConfigError } from '../process/config.ts';
-import { retryPolicy, type RetryPolicy } from '../tasks/retry.ts';
+import type { RetryPolicy } from '../tasks/retry.ts';
 import { scheduleOf, type Schedule, type ScheduleOptions } from '../tasks/schedule.ts';
+import { checkTaskOptions } from './rpc-options.ts';
 
 export interface TaskOptions extends ContractOptions, ScheduleOptions {
   /** At most this many attempts run at once in each instance; 10 by default. */
@@ -40,39 +41,25 @@ interface Marked {
   [TASKS]?: Map<string, TaskDeclaration>;
 }
 
-function positive(method: string, name: string, value: number | undefined, fallback: number, whole = false): number {
-  if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0) || (whole && !Number.isInteger(value)))
-    throw new ConfigError(`@task on '${method}': ${name} must be a positive ${whole ? 'whole number' : 'number of ms'}`);
-  return value;
-}
-
-function declare(method: string, fn: AnyMethod, options: TaskOptions): TaskDeclaration {
-  let retries: RetryPolicy;
-  let schedule: Schedule | undefined;
-  // Checked when the class is defined, so a bad value stops the start instead of the first tick.
-  try {
-    retries = retryPolicy(options.retries);
-    schedule = scheduleOf(options);
-  } catch (err) {
-    throw new ConfigError(`@task on '${method}': ${(err as Error).message}`, { cause: err });
-  }
+/** What a marked method declares, checked when the class is defined: a wrong option stops the start, not the first tick. */
+function declare(method: string, fn: AnyMethod, declared: TaskOptions): TaskDeclaration {
+  const options = checkTaskOptions(method, declared);
   return {
     method,
-    parameters: options.params ? undefined : readParameters(fn),
-    contract: options.params && defineContract(options.params),
-    resultSchema: options.result && resultSchemaOf(options.result),
-    description: options.description,
-    concurrency: positive(method, 'concurrency', options.concurrency, 10, true),
-    retries,
-    timeoutMs: positive(method, 'timeout', options.timeout, 5 * 60_000),
-    claimMs: positive(method, 'claim', options.claim, 30_000),
-    schedule,
+    parameters: declared.params ? undefined : readParameters(fn),
+    contract: declared.params && defineContract(declared.params),
+    resultSchema: declared.result && resultSchemaOf(declared.result),
+    description: declared.description,
+    concurrency: options.concurrency,
+    retries: options.retries,
+    timeoutMs: options.timeout,
+    claimMs: options.claim,
+    schedule: scheduleOf(`@task on '${method}'`, options),
   };
 }
 
 function mark(prototype: object, method: string, fn: unknown, options: TaskOptions): void {
-  if (typeof fn !== 'function') throw new TypeError(`@task can only mark methods, not '${method}'`);
+  if (typeof fn !== 'function') throw new ConfigError(`@task can only mark methods, not '${method}'`);
   const target = prototype as Marked;
   if (!Object.hasOwn(target, TASKS)) target[TASKS] = new Map(target[TASKS]);
   target[TASKS]!.set(method, declare(method, fn as AnyMethod, options));
@@ -95,7 +82,7 @@ type Decorator = ((prototype: object, method: string, descriptor: PropertyDescri
 export function task(options: TaskOptions = {}): Decorator {
   return ((target: object, key: string | StandardContext, descriptor?: PropertyDescriptor) => {
     if (typeof key === 'string') return mark(target, key, descriptor?.value, options);
-    if (key.kind !== 'method' || typeof key.name !== 'string') throw new TypeError('@task can only mark named methods');
+    if (key.kind !== 'method' || typeof key.name !== 'string') throw new ConfigError(`@task can only mark methods, not '${String(key.name)}'`);
     const method = key.name;
     key.addInitializer(function () {
       const prototype = Object.getPrototypeOf(this) as Marked;

@@ -2,6 +2,7 @@
 // agrees) or `cron` (croner's five or six fields), and what a restart does about ticks nobody ran. Time only: the
 // host enqueues each tick under a key made from the task and the tick, so of all instances' tries one lands.
 import { Cron } from 'croner';
+import { ConfigError } from '../process/config.ts';
 
 /** skip: ticks missed while no instance ran are not run; once: the last one missed is run once at start. */
 export type MissedTicks = 'skip' | 'once';
@@ -30,11 +31,11 @@ const INTERVAL = /^(\d+)(ms|s|m|h|d)$/;
 /** Ticks closer than this would outrun the work stream's dedupe of the instances' tries. */
 const MIN_INTERVAL_MS = 1_000;
 
-function intervalMs(every: string | number): number {
+function intervalMs(where: string, every: unknown): number {
   const match = typeof every === 'string' ? INTERVAL.exec(every) : null;
   const ms = typeof every === 'number' ? every : match ? Number(match[1]) * UNITS[match[2]!]! : NaN;
   if (!Number.isSafeInteger(ms) || ms < MIN_INTERVAL_MS) {
-    throw new TypeError(`every: ${JSON.stringify(every)} is not an interval of at least 1 s (a whole number of ms, or a number with ms, s, m, h or d: '30s', '5m')`);
+    throw new ConfigError(`${where}: every: ${JSON.stringify(every)} is not an interval of at least 1 s (a whole number of ms, or a number with ms, s, m, h or d: '30s', '5m')`);
   }
   return ms;
 }
@@ -43,14 +44,14 @@ function everySchedule(ms: number, missed: MissedTicks, text: string): Schedule 
   return { next: (after) => (Math.floor(after / ms) + 1) * ms, previous: (at) => Math.floor(at / ms) * ms, missed, text };
 }
 
-function cronSchedule(pattern: string, missed: MissedTicks): Schedule {
+function cronSchedule(where: string, pattern: string, missed: MissedTicks): Schedule {
   let cron: Cron;
   try {
     cron = new Cron(pattern, { paused: true, timezone: 'Etc/UTC' });
   } catch (err) {
-    throw new TypeError(`cron: ${JSON.stringify(pattern)} is not a cron expression: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`${where}: cron: ${JSON.stringify(pattern)} is not a cron expression: ${(err as Error).message}`, { cause: err });
   }
-  if (!cron.nextRun()) throw new TypeError(`cron: ${JSON.stringify(pattern)} never fires`);
+  if (!cron.nextRun()) throw new ConfigError(`${where}: cron: ${JSON.stringify(pattern)} never fires`);
   return {
     next: (after) => cron.nextRun(new Date(after))?.getTime(),
     previous: (at) => cron.previousRuns(1, new Date(at + 1))[0]?.getTime(),
@@ -59,20 +60,20 @@ function cronSchedule(pattern: string, missed: MissedTicks): Schedule {
   };
 }
 
-/** The schedule `@task` declares, or undefined for a task that only runs when enqueued; a TypeError names a bad value. */
-export function scheduleOf(options: ScheduleOptions): Schedule | undefined {
+/** The schedule `@task` declares, or undefined for a task that only runs when enqueued; a ConfigError starting with `where` names a bad value. */
+export function scheduleOf(where: string, options: { readonly every?: unknown; readonly cron?: unknown; readonly missed?: unknown }): Schedule | undefined {
   const { every, cron, missed = 'skip' } = options;
   if (every === undefined && cron === undefined) {
-    if (options.missed !== undefined) throw new TypeError('missed: only a task with every or cron has ticks to miss');
+    if (options.missed !== undefined) throw new ConfigError(`${where}: missed: only a task with every or cron has ticks to miss`);
     return undefined;
   }
-  if (every !== undefined && cron !== undefined) throw new TypeError('declare every or cron, not both');
-  if (missed !== 'skip' && missed !== 'once') throw new TypeError(`missed: ${JSON.stringify(missed)} is not 'skip' or 'once'`);
+  if (every !== undefined && cron !== undefined) throw new ConfigError(`${where}: declare every or cron, not both`);
+  if (missed !== 'skip' && missed !== 'once') throw new ConfigError(`${where}: missed: ${JSON.stringify(missed)} is not 'skip' or 'once'`);
   if (cron !== undefined) {
-    if (typeof cron !== 'string') throw new TypeError(`cron: ${JSON.stringify(cron)} is not a string`);
-    return cronSchedule(cron, missed);
+    if (typeof cron !== 'string') throw new ConfigError(`${where}: cron: ${JSON.stringify(cron)} is not a string`);
+    return cronSchedule(where, cron, missed);
   }
-  return everySchedule(intervalMs(every!), missed, `every ${every}`);
+  return everySchedule(intervalMs(where, every), missed, `every ${String(every)}`);
 }
 
 /** The enqueue key of a task's tick: the same on every instance, so JetStream stores one of their tries. */

@@ -1,6 +1,7 @@
-// Fuzzes what a service or a caller declares about resilience and routes: `@rpc` options, createClient's hooks and
-// policies, the `resilience` config section and GET route patterns. Each is accepted only when every value is valid,
-// and refused with a ConfigError naming where, in the house wording; never another exception, never ignored.
+// Fuzzes what a service or a caller declares about resilience, tasks and routes: `@rpc` and `@task` options,
+// createClient's hooks and policies, the `resilience` config section and GET route patterns. Each is accepted only
+// when every value is valid, and refused with a ConfigError naming where, in the house wording; never another
+// exception, never ignored.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ConfigError, createClient, loadConfig, parseRoute, RESERVED_ROUTE_SEGMENTS, resilienceSettings, rpc, z, type CallHooks } from '../../mesh/gateway.ts';
+import { ConfigError, createClient, event, loadConfig, parseRoute, RESERVED_ROUTE_SEGMENTS, resilienceSettings, rpc, task, z, type CallHooks } from '../../mesh/gateway.ts';
+import { tasksOf } from '../../mesh/service/task.ts';
 import { NATS_URL } from '../helpers.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -54,6 +56,29 @@ const rpcOptions: fc.Arbitrary<Record<string, unknown>> = fc
   )
   .chain((options) =>
     fc.oneof({ arbitrary: fc.constant(options), weight: 4 }, { arbitrary: fc.constantFrom('retries', 'breaker', 'idempotant', 'fallback', 'use').map((key) => ({ ...options, [key]: 1 })), weight: 1 }),
+  );
+
+const taskOptions: fc.Arbitrary<Record<string, unknown>> = fc
+  .record(
+    {
+      concurrency: field(fc.integer({ min: 1, max: 100 })),
+      retries: field(
+        fc.record({ max: field(fc.integer({ min: 0, max: 10 })), backoff: field(fc.integer({ min: 0, max: 1000 })), maxBackoff: field(fc.integer({ min: 0, max: 60_000 })) }, { requiredKeys: [] }),
+      ),
+      timeout: field(fc.integer({ min: 1, max: 600_000 })),
+      claim: field(fc.integer({ min: 1, max: 60_000 })),
+      every: field(fc.constantFrom('30s', '5m', '1h', '1d', '1500ms', 1000, 60_000)),
+      cron: field(fc.constantFrom('* * * * *', '*/5 * * * *', '0 0 * * *', '0 * * * * *')),
+      missed: field(fc.constantFrom('skip', 'once')),
+      description: field(fc.string({ maxLength: 10 })),
+    },
+    { requiredKeys: [] },
+  )
+  .chain((options) =>
+    fc.oneof(
+      { arbitrary: fc.constant(options), weight: 4 },
+      { arbitrary: fc.constantFrom('retry', 'idempotent', 'bulkhead', 'schedule', 'timeoutMs').map((key) => ({ ...options, [key]: 1 })), weight: 1 },
+    ),
   );
 
 const hooks: fc.Arbitrary<unknown> = field(
@@ -127,6 +152,53 @@ describe(`hostile declarations (seed ${SEED})`, () => {
       { seed: SEED, numRuns: RUNS },
     );
     assert.deepEqual([...seen].sort(), ['accepted', 'refused']);
+  });
+
+  it('accepts @task options only when each is valid, and refuses the rest naming the method', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(taskOptions, (options) => {
+        let declared: object | undefined;
+        const outcome = judge("@task on 'run'", () => {
+          class Declared {
+            name = 'declared';
+            @task(options as never) async run() {}
+          }
+          declared = new Declared();
+        });
+        seen.add(outcome);
+        if (outcome === 'accepted') {
+          const { concurrency, retries, timeoutMs, claimMs, schedule } = tasksOf(declared!).get('run')!;
+          assert.ok(Number.isInteger(concurrency) && concurrency >= 1, `concurrency accepted as ${concurrency}`);
+          assert.ok(Number.isInteger(retries.max) && retries.max >= 0, `retries.max accepted as ${retries.max}`);
+          for (const ms of [retries.backoff, retries.maxBackoff]) assert.ok(Number.isFinite(ms) && ms >= 0, `a backoff accepted as ${ms}`);
+          for (const ms of [timeoutMs, claimMs]) assert.ok(Number.isFinite(ms) && ms > 0, `a time accepted as ${ms}`);
+          assert.equal(schedule === undefined, options.every === undefined && options.cron === undefined);
+          assert.ok(options.every === undefined || options.cron === undefined, 'both every and cron accepted');
+          assert.deepEqual(
+            Object.keys(options).filter((key) => !['concurrency', 'retries', 'timeout', 'claim', 'every', 'cron', 'missed', 'description'].includes(key)),
+            [],
+          );
+        }
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    assert.deepEqual([...seen].sort(), ['accepted', 'refused']);
+  });
+
+  it('refuses @rpc, @task and @event on anything but a method named by a string, as a ConfigError', () => {
+    const prototype = class {}.prototype;
+    const fieldContext = { kind: 'field', name: 'count', addInitializer() {} } as never;
+    const unnamed = { kind: 'method', name: Symbol('run'), addInitializer() {} } as never;
+    for (const [name, decorator] of [
+      ['@rpc', rpc({})],
+      ['@task', task()],
+      ['@event', event('orders.placed')],
+    ] as const) {
+      assert.throws(() => decorator(prototype, 'count', { value: 42 }), { name: 'ConfigError', message: `${name} can only mark methods, not 'count'` });
+      assert.throws(() => decorator(() => undefined, fieldContext), { name: 'ConfigError', message: `${name} can only mark methods, not 'count'` });
+      assert.throws(() => decorator(() => undefined, unnamed), { name: 'ConfigError', message: `${name} can only mark methods, not 'Symbol(run)'` });
+    }
   });
 
   it('accepts a client’s hooks and policies only when each is valid', () => {

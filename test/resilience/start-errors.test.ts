@@ -38,6 +38,8 @@ describe('mesh run with a wrong declaration', () => {
     { name: 'kind', body: `  @rpc({ idempotent: 'yes' } as never) async get() {}`, says: /^@rpc on 'get': idempotent must be a boolean, got string$/ },
     { name: 'narrow', body: `  @rpc({ bulkhead: { limit: 0 } }) async get() {}`, says: /^@rpc on 'get': bulkhead\.limit must be at least 1$/ },
     { name: 'zero', body: `  @rpc({ bulkhead: 0 } as never) async get() {}`, says: /^@rpc on 'get': bulkhead must be an object, got number$/ },
+    { name: 'task option', body: `  @task({ retry: 3 } as never) async sweep() {}`, says: /^@task on 'sweep': unknown option 'retry' \(it takes params, result, description, concurrency, retries,/ },
+    { name: 'not a method', body: `  @task() count = 1;`, says: /^@task can only mark methods, not 'count'$/ },
     { name: 'tick', body: `  @task({ cron: '61 * * * *' }) async sweep() {}`, says: /^@task on 'sweep': cron: "61 \* \* \* \*" is not a cron expression/ },
     { name: 'subject', body: `  @event('a..b') async heard() {}`, says: /^@event\("a\.\.b"\): / },
     { name: 'hooks', body: `  use = [{ befor() {} }];\n  @rpc async get() {}`, says: /^hooks: hosting: use\[0\] has unknown key 'befor'$/ },
