@@ -1,8 +1,8 @@
-// Database fixtures for tests: a database of its own on the machine's Postgres, dropped after, and a whole Postgres
-// a test owns (initdb + pg_ctl on a free port) that it can stop and start again.
+// Database fixtures for tests: a database of its own on the machine's Postgres, dropped after, a whole Postgres
+// a test owns (initdb + pg_ctl on a free port) that it can stop and start again, and a thing_service data folder.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -112,4 +112,32 @@ export class OwnPostgres {
     await this.stop().catch(() => undefined); // already stopped: nothing to stop
     rmSync(this.folder, { recursive: true, force: true });
   }
+}
+
+/** PGlite's version: the key of the embedded cluster the test runs share. */
+const PGLITE_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * A new data folder (`database.dataDir`, `DATA_DIR`) for a test where thing_service runs beside what it checks: its
+ * embedded database is already created, empty, its migrations not run. Creating a PGlite cluster runs initdb in
+ * WebAssembly (10 s of CPU); so it is created once per PGlite version, kept in the temporary folder, and copied
+ * (about 1 s). The tests of the embedded database itself (test/services/thing.test.ts) start from an empty folder.
+ */
+export async function thingDataDir(prefix: string): Promise<string> {
+  const cluster = join(tmpdir(), `nats-mesh-test-pglite-${PGLITE_VERSION}`);
+  if (!existsSync(cluster)) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const fresh = mkdtempSync(`${cluster}-`);
+    await (await PGlite.create(fresh)).close();
+    try {
+      renameSync(fresh, cluster);
+    } catch {
+      // another test file made it first: theirs is the same
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  // thing_service keeps its embedded database in <dataDir>/thing/postgres (services/thing/embedded.ts)
+  cpSync(cluster, join(dataDir, 'thing', 'postgres'), { recursive: true });
+  return dataDir;
 }

@@ -2,9 +2,7 @@
 // instead of :5000, `npx mesh` as is), must print exactly what the page shows.
 import assert from 'node:assert/strict';
 import { exec } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -14,6 +12,7 @@ import GreetingService from '../services/greeting/index.ts';
 import ThingService from '../services/thing/index.ts';
 import WebsocketTestService from '../services/websocket-test/index.ts';
 import { NATS_URL, silentLogger, testConfig } from './helpers.ts';
+import { thingDataDir } from './databases.ts';
 
 const root = new URL('..', import.meta.url);
 
@@ -53,10 +52,11 @@ describe('the examples of the README and docs/', () => {
   let nc: NatsConnection;
   let hosted: HostedService[];
   let gateway: Awaited<ReturnType<typeof start>>;
-  const dataDir = mkdtempSync(join(tmpdir(), 'readme-data-'));
+  let dataDir: string;
 
   before(async () => {
     nc = await connect({ servers: NATS_URL });
+    dataDir = await thingDataDir('readme-data-');
     const thingConfig = testConfig({ 'database.dataDir': dataDir });
     const things = new ThingService({ config: thingConfig, logger: silentLogger });
     hosted = [

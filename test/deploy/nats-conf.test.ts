@@ -19,6 +19,7 @@ import WebsocketTestService from '../../services/websocket-test/index.ts';
 import Mailer from '../../services/mailer/index.ts';
 import { RawClient } from '../gateway-wamp/raw-client.ts';
 import { natsFromConfig, silentLogger, testConfig, type ConfiguredNats } from '../helpers.ts';
+import { thingDataDir } from '../databases.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONF = join(ROOT, 'deploy', 'nats', 'nats.conf');
@@ -67,7 +68,7 @@ describe('deploy/nats/nats.conf', () => {
 
     before(async () => {
       mesh = await natsFromConfig(CONF);
-      const dataDir = mkdtempSync(join(tmpdir(), 'nats-conf-thing-'));
+      const dataDir = await thingDataDir('nats-conf-thing-');
       // Each service in a process of its own, as its own user, as compose runs them.
       services = await Promise.all([
         runServices([GreetingService], { config: mesh.configAs('greeting_service'), logger: silentLogger }),

@@ -2,10 +2,8 @@
 // gateways; and what is not a browser's (curl, scripts) is read as JSON as the seed's README sends it: `curl -d`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -16,6 +14,7 @@ import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import WebsocketTestService from '../../services/websocket-test/index.ts';
 import { ERROR_ID, OwnNatsServer, silentLogger, testConfig, withoutErrorId } from '../helpers.ts';
+import { thingDataDir } from '../databases.ts';
 
 const run = promisify(execFile);
 
@@ -35,11 +34,12 @@ describe("cross-origin protection and the seed's curl", () => {
   let nc: NatsConnection;
   let hosted: HostedService[];
   let http: Awaited<ReturnType<typeof startHttp>>;
-  const dataDir = mkdtempSync(join(tmpdir(), 'cross-origin-'));
+  let dataDir: string;
 
   before(async () => {
     // Real service names: a nats-server of the test's own.
     server = await OwnNatsServer.start();
+    dataDir = await thingDataDir('cross-origin-');
     nc = await connect({ servers: server.url });
     const config = testConfig({ 'nats.url': server.url, 'database.dataDir': dataDir, 'http.corsOrigins': 'https://trusted.example' });
     hosted = [

@@ -12,6 +12,7 @@ import { connect } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/index.ts';
 import { isListening } from '../../mesh/cli/nats-server.ts';
 import { freePort, NATS_URL, uniqueName } from '../helpers.ts';
+import { thingDataDir } from '../databases.ts';
 
 const MESH = fileURLToPath(new URL('../../bin/mesh.js', import.meta.url));
 const MESH_INDEX = fileURLToPath(new URL('../../mesh/index.ts', import.meta.url));
@@ -48,7 +49,8 @@ async function until(check: () => Promise<boolean>, what: string, ms = 20_000): 
 describe('mesh up', () => {
   it('starts a nats-server when none runs, serves the curl example, and stops everything on Ctrl-C', async () => {
     const [natsPort, httpPort, wampPort] = [await freePort(), await freePort(), await freePort()];
-    const dataDir = mkdtempSync(join(tmpdir(), 'mesh-up-'));
+    // thing_service's embedded database ready-made: creating one is test/services/thing.test.ts's subject, not this one's
+    const dataDir = await thingDataDir('mesh-up-');
     // Every port free: another mesh on this machine may hold the defaults (5000, 8080).
     const env = { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort), WAMP_PORT: String(wampPort), DATA_DIR: dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
     const child = mesh(['up'], env);

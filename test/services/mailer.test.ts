@@ -12,6 +12,7 @@ import Mailer from '../../services/mailer/index.ts';
 import ThingService from '../../services/thing/index.ts';
 import { serveHttpApp, type ServedApp } from '../gateway-http/serve-app.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
+import { thingDataDir } from '../databases.ts';
 
 describe('mailer', () => {
   let server: OwnNatsServer;
@@ -23,7 +24,7 @@ describe('mailer', () => {
   before(async () => {
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
-    const config = testConfig({ 'mailer.dataDir': dataDir, 'database.dataDir': join(dataDir, 'things') });
+    const config = testConfig({ 'mailer.dataDir': dataDir, 'database.dataDir': await thingDataDir('mailer-things-') });
     const context = { config, logger: silentLogger };
     hosted.push(await hostService(new Mailer(context), { nc, logger: silentLogger, config }));
     hosted.push(await hostService(new ThingService(context), { nc, logger: silentLogger, config }));

@@ -10,6 +10,7 @@ import { askServices } from '../../mesh/wire/micro.ts';
 import { hostService, type HostedService } from '../../mesh/gateway.ts';
 import ThingService from '../../services/thing/index.ts';
 import { OwnNatsServer, silentLogger, testConfig } from '../helpers.ts';
+import { thingDataDir } from '../databases.ts';
 
 /** How long to listen for `$SRV.INFO` replies, and the silence that ends it early. */
 const DISCOVERY = { maxWaitMs: 2000, silenceMs: 300 };
@@ -18,9 +19,11 @@ describe('thing_service on another database', () => {
   let server: OwnNatsServer;
   let nc: NatsConnection;
   let first: HostedService;
-  const dirs = [mkdtempSync(join(tmpdir(), 'thing-a-')), mkdtempSync(join(tmpdir(), 'thing-b-'))];
+  // the first instance's database is created, the second refuses to start before it opens its own
+  const dirs: string[] = [];
 
   before(async () => {
+    dirs.push(await thingDataDir('thing-a-'), mkdtempSync(join(tmpdir(), 'thing-b-')));
     server = await OwnNatsServer.start();
     nc = await connect({ servers: server.url });
     const config = testConfig({ 'nats.url': server.url, 'database.dataDir': dirs[0] });
