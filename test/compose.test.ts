@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import { wampSettings } from '../gateway-wamp/config.ts';
 import { ENVIRONMENT } from '../mesh/gateway.ts';
 import { databaseSettings } from '../services/thing/config.ts';
 import { settings as mailerSettings } from '../services/mailer/index.ts';
+import { packedTarball } from './packed.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -85,12 +85,11 @@ describe('docker-compose.yml', () => {
 
   before(async () => {
     services = await composeConfig(['docker-compose.yml'], '.env.example');
-    // Laid out like the image: the build in dist/, the dependencies beside it.
+    // Laid out like the image: the build in dist/ (npm run build, as the package's prepack runs it), the dependencies beside it.
     const app = mkdtempSync(join(tmpdir(), 'mesh-build-'));
+    await run('tar', ['-xzf', await packedTarball(), '-C', app, '--strip-components=1', 'package/dist']);
     build = join(app, 'dist');
     symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', build], { cwd: root });
   });
 
   it('runs every service and gateway from one image, each command an entry point of the build', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { errorTextWithoutId, freePort, OwnNatsServer, withoutErrorId } from './helpers.ts';
+import { packedTarball } from './packed.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,21 +46,26 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 20_000)
 }
 
 const work = mkdtempSync(join(tmpdir(), 'nats-mesh-package-'));
-let packed: Promise<string> | undefined;
-/** The package packed once for every project of this file: the path of its tarball. */
-function tarball(): Promise<string> {
-  return (packed ??= run('npm', ['pack', '--pack-destination', work], { cwd: ROOT }).then(() =>
-    join(
-      work,
-      readdirSync(work).find((f) => f.endsWith('.tgz'))!,
-    ),
-  ));
-}
-after(() => rmSync(work, { recursive: true, force: true }));
+// Deleting the two installed projects (24,000 files) took a minute on a disk mounted with discard: a process of its own
+// deletes them after this file ends, rather than the file holding its place in the test run meanwhile.
+after(() => spawn('rm', ['-rf', work], { detached: true, stdio: 'ignore' }).unref());
 
-/** Installs the tarball into a project; its dependencies come from the npm cache where it has them (--prefer-offline), else the registry. */
+/** Installs the package's tarball into a project; its dependencies come from the npm cache where it has them (--prefer-offline), else the registry. */
 async function installInto(project: string): Promise<void> {
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', await tarball()], { cwd: project });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', await packedTarball()], { cwd: project });
+}
+
+/** The newcomer's project, as docs/services.md makes it: npm init, an ES module, the package installed. */
+const newcomer = join(work, 'my-mesh');
+let newcomerMade: Promise<void> | undefined;
+function newcomerProject(): Promise<void> {
+  return (newcomerMade ??= (async () => {
+    mkdirSync(newcomer);
+    // As docs/services.md says: npm init -y writes "type": "commonjs", and a service is an ES module.
+    await run('npm', ['init', '-y'], { cwd: newcomer });
+    await run('npm', ['pkg', 'set', 'type=module'], { cwd: newcomer });
+    await installInto(newcomer);
+  })());
 }
 
 /** Stops each child that still runs, with its process group (npx or npm and the mesh processes under it). */
@@ -74,7 +80,7 @@ async function stopAll(children: ChildProcess[], signal: NodeJS.Signals = 'SIGTE
 }
 
 describe('the installed package', { timeout: 240_000 }, () => {
-  const project = join(work, 'my-mesh');
+  const project = newcomer;
   const children: ChildProcess[] = [];
   let nats: OwnNatsServer;
   let nc: NatsConnection;
@@ -97,13 +103,9 @@ describe('the installed package', { timeout: 240_000 }, () => {
   before(async () => {
     const started = Date.now();
     const phase = (name: string) => console.log(`# ${name} after ${Date.now() - started} ms`);
-    await tarball();
-    mkdirSync(project);
-    // As docs/services.md says: npm init -y writes "type": "commonjs", and a service is an ES module.
-    await run('npm', ['init', '-y'], { cwd: project });
-    await run('npm', ['pkg', 'set', 'type=module'], { cwd: project });
+    await packedTarball();
     phase('packed');
-    await installInto(project);
+    await newcomerProject();
     phase('installed');
     for (const [path, code] of serviceFiles()) {
       mkdirSync(dirname(join(project, path)), { recursive: true });
@@ -191,10 +193,9 @@ describe('a project made by mesh init', { timeout: 240_000 }, () => {
   const mesh = (args: string[], env: NodeJS.ProcessEnv = {}) => run('npx', ['mesh', ...args], { cwd: app, env: { ...process.env, ...env } });
 
   before(async () => {
-    mkdirSync(join(work, 'init'), { recursive: true });
-    writeFileSync(join(work, 'init', 'package.json'), '{"type": "module"}');
-    await installInto(join(work, 'init'));
-    await run('npx', ['mesh', 'init', app], { cwd: join(work, 'init') });
+    // mesh init as the newcomer's project has it
+    await newcomerProject();
+    await run('npx', ['mesh', 'init', app], { cwd: newcomer });
     await installInto(app);
   });
 
