@@ -12,7 +12,7 @@ import { hostService, type HostedService, type MeshConfig } from '../../mesh/gat
 import ThingService from '../../services/thing/index.ts';
 import { startEmbeddedPostgres } from '../../services/thing/embedded.ts';
 import { Thing } from '../../services/thing/thing.ts';
-import { TestDatabase, thingDataDir } from '../databases.ts';
+import { TestDatabase } from '../databases.ts';
 import { silentLogger, testConfig, uniqueName, withoutErrorId } from '../helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,8 +52,8 @@ async function postgresBackend(): Promise<Backend & { database: TestDatabase }> 
   };
 }
 
-/** The embedded database in dataDir: by default an empty folder, where thing_service creates it. */
-async function embeddedBackend(dataDir = mkdtempSync(join(tmpdir(), 'thing-data-'))): Promise<Backend & { dataDir: string }> {
+async function embeddedBackend(): Promise<Backend & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'thing-data-'));
   return {
     dataDir,
     config: testConfig({ 'database.dataDir': dataDir }),
@@ -283,8 +283,7 @@ describe('thing_service instances', () => {
   });
 
   it('refuse to share one embedded data folder, which would corrupt it', async () => {
-    // a database created already (the suite above creates one): the lock on the folder is what this checks
-    const backend = await embeddedBackend(await thingDataDir('thing-shared-'));
+    const backend = await embeddedBackend();
     const nc = await connect({ servers: backend.config.nats.url });
     const Things = thingService(uniqueName('thing'));
     try {
