@@ -19,8 +19,12 @@ type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
-/** The CPU time this process has used, in µs: what bench/gateway-cpu.ts divides by the requests served. */
-const cpuTime = async () => {
+/**
+ * `{ cpu: true }`: the CPU time this process has used, in µs, what bench/gateway-cpu.ts divides by the requests served;
+ * `{ gc: true }`: a full garbage collection (with --expose-gc), so bench/http-instructions.ts counts from a clean heap.
+ */
+const cpuTime = async (message: Record<string, unknown>) => {
+  if (message.gc) return globalThis.gc?.() ?? null;
   const { user, system } = process.cpuUsage();
   return user + system;
 };

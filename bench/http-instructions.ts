@@ -1,0 +1,96 @@
+// Instructions per HTTP request in the server's process, counted by callgrind (`valgrind --tool=callgrind`), one
+// request in flight: what the gateway's own steps cost per call against bare Koa with the lean caller, below the noise.
+// `node --import tsx bench/http-instructions.ts [kind,...]`, kinds of bench/workers/http-server.ts (koa-lean, gateway,
+// gateway-unobserved, ...); each serves WARMUP requests, then CALLS and 2 x CALLS are counted, and their difference
+// divided by CALLS is the figure, so what a count costs once (zeroing, dumping, a timer) is not in it.
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REQUEST_JSON } from './baselines/greeting.ts';
+import { GREETING_REPLY_JSON, WrongReply } from './replies.ts';
+import { startWorker } from './worker.ts';
+
+const WARMUP = Number(process.env.WARMUP ?? 3_000);
+const CALLS = Number(process.env.CALLS ?? 2_000);
+const DEFAULT_KINDS = 'koa-lean,gateway-unobserved,gateway';
+const HTTP_SERVER = fileURLToPath(new URL('./workers/http-server.ts', import.meta.url));
+
+/** One connection, kept alive: each request is sent when the last one's answer has been read. */
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+function post(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(REQUEST_JSON) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(REQUEST_JSON);
+  });
+}
+
+async function requests(url: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const answer = await post(url);
+    if (answer !== GREETING_REPLY_JSON) throw new WrongReply(`expected ${GREETING_REPLY_JSON}, got ${answer.slice(0, 200)}`);
+  }
+}
+
+/**
+ * The instructions the server runs while `work` runs: after a full garbage collection (so a major one the warmup
+ * left due does not fall in the count), its counts are zeroed (callgrind_control -z), then dumped (-d).
+ */
+async function counted(server: ChildProcess, dir: string, work: () => Promise<void>): Promise<number> {
+  const pid = server.pid!;
+  const before = new Set(readdirSync(dir));
+  server.send({ gc: true });
+  await once(server, 'message');
+  spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+  await work();
+  spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+  const dump = readdirSync(dir).find((file) => file.startsWith('cg.out.') && !before.has(file));
+  const summary = dump && /^summary: (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
+  if (!summary) throw new Error(`no new callgrind dump in ${dir}`);
+  return Number(summary[1]);
+}
+
+/** Instructions per request: the difference of the two counts, and each count on its own (per request, its fixed costs in). */
+async function measure(kind: string, service: string, secret: string): Promise<[number, number, number]> {
+  const dir = mkdtempSync(join(tmpdir(), 'http-instructions-'));
+  const server: ChildProcess = fork(HTTP_SERVER, [kind, service, secret], {
+    execPath: 'valgrind',
+    execArgv: ['--quiet', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, '--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const [{ info }] = (await once(server, 'message')) as [{ info: { url: string } }];
+    const url = `${info.url}/${service}.hello`;
+    await requests(url, WARMUP);
+    const single = await counted(server, dir, () => requests(url, CALLS));
+    const twice = await counted(server, dir, () => requests(url, 2 * CALLS));
+    return [(twice - single) / CALLS, single / CALLS, twice / (2 * CALLS)];
+  } finally {
+    agent.destroy();
+    server.kill('SIGKILL');
+  }
+}
+
+const service = `http_instructions_${randomBytes(3).toString('hex')}`;
+const secret = randomBytes(32).toString('base64');
+const responder = await startWorker('responder', ['mesh', service, secret]);
+try {
+  process.stdout.write(`instructions per request in the HTTP server, 1 in flight, (${2 * CALLS} - ${CALLS}) / ${CALLS} requests after ${WARMUP} (callgrind)\n`);
+  for (const kind of (process.argv[2] ?? DEFAULT_KINDS).split(',')) {
+    const [perRequest, single, twice] = (await measure(kind, service, secret)).map(Math.round);
+    process.stdout.write(`${kind.padEnd(24)} ${String(perRequest).padStart(9)}   (${single} and ${twice} in each count)\n`);
+  }
+} finally {
+  await responder.stop();
+}
