@@ -3,7 +3,7 @@
 import type { Next } from 'koa';
 import getRawBody from 'raw-body';
 import { JSON_TYPE, MeshError, jsonCodec, msgpackCodec, quoteName, withErrorId, type Codec, type Logger, type RefusalLog } from '../mesh/gateway.ts';
-import { LOGGED_PATH_CHARS, requestLogger, type GatewayContext } from './context.ts';
+import { headerOf, LOGGED_PATH_CHARS, requestLogger, type GatewayContext } from './context.ts';
 
 /**
  * Types curl's `-d` and a plain fetch send: read as JSON, as the seed's `curl -d '[["Bob"]]'` means. A browser could
@@ -42,7 +42,7 @@ export function acceptContentType(ctx: GatewayContext) {
     throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${quoteName(type)} is not accepted; send application/json or application/msgpack`);
   }
   ctx.state.codec = codec;
-  const encoding = ctx.get('Content-Encoding');
+  const encoding = headerOf(ctx, 'content-encoding');
   if (encoding && encoding !== 'identity') {
     throw new MeshError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${quoteName(encoding)} is not supported`);
   }

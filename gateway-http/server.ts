@@ -78,16 +78,19 @@ export function createGatewayServer(handler: Handler, limits: ServerLimits, logg
   server.maxConnections = limits.maxConnections * 2;
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const responses = responding.get(req.socket) ?? new Set<ServerResponse>();
-    responding.set(req.socket, responses);
+    const responses = responding.get(req.socket);
+    if (!responses) return;
     responses.add(res);
-    // 'close' follows 'finish', and comes alone when the connection ends first
-    res.once('close', () => responses.delete(res));
+    // 'close' follows 'finish', and comes alone when the connection ends first (on, not once: it comes once, and once
+    // wraps the listener)
+    res.on('close', () => responses.delete(res));
   });
 
   server.on('connection', (socket: Duplex) => {
     open++;
     if (open > limits.maxConnections) refused.add(socket);
+    // One set per connection, made here rather than looked up and stored again at each of its requests.
+    responding.set(socket, new Set());
     socket.once('close', () => open--);
   });
 

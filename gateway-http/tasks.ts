@@ -27,32 +27,35 @@ import {
   type TaskStatus,
 } from '../mesh/gateway.ts';
 import { addressOf, callerOf, credentialOf } from './credentials.ts';
-import type { GatewayContext } from './context.ts';
+import { headerOf, type GatewayContext } from './context.ts';
 import type { Forward } from './forward.ts';
 
 /** What an Idempotency-Key may be: printable ASCII without spaces, as JetStream's Nats-Msg-Id takes it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-function prefersAsync(ctx: Context): boolean {
-  return /(^|[,;\s])respond-async\s*(,|;|$)/i.test(ctx.get('Prefer'));
+/** `Prefer: respond-async`, among the preferences a Prefer header lists. */
+const RESPOND_ASYNC = /(^|[,;\s])respond-async\s*(,|;|$)/i;
+
+function prefersAsync(prefer: string): boolean {
+  return prefer !== '' && RESPOND_ASYNC.test(prefer);
 }
 
 /**
  * The request headers with what a task endpoint reads added: respond at once with the id, and the idempotency
  * key. A call with neither goes out as it came (a procedure that is not a task ignores them anyway).
  */
-export function taskRequestHeaders(ctx: Context, base: MsgHdrs | undefined): MsgHdrs | undefined {
-  const key = ctx.get('Idempotency-Key');
-  const async = prefersAsync(ctx);
+export function taskRequestHeaders(ctx: Context, prefer: string, base: MsgHdrs | undefined): MsgHdrs | undefined {
+  const key = headerOf(ctx, 'idempotency-key');
+  const async = prefersAsync(prefer);
   if (!async && !key) return base;
   if (key && !IDEMPOTENCY_KEY.test(key)) throw new MeshError('INVALID_ARGUMENT', 'Idempotency-Key must be 1 to 128 printable ASCII characters without spaces');
   return headersWith(base, { [RESPOND_ASYNC_HEADER]: async ? '1' : undefined, [TASK_KEY_HEADER]: key || undefined });
 }
 
 /** Answers 202 with the task's id and where to follow it, when the reply is a task endpoint's enqueue; else false. */
-export function answeredAsync(ctx: Context, msg: Msg): boolean {
+export function answeredAsync(ctx: Context, prefer: string, msg: Msg): boolean {
   const id = msg.headers?.get(TASK_ID_HEADER);
-  if (!id || !prefersAsync(ctx)) return false;
+  if (!id || !prefersAsync(prefer)) return false;
   ctx.status = 202;
   ctx.set('Location', `/tasks/${encodeURIComponent(id)}`);
   ctx.set('Preference-Applied', 'respond-async');
