@@ -2,7 +2,7 @@
 // request in flight: what the gateway's own steps cost per call against bare Koa with the lean caller, below the noise.
 // `node --import tsx bench/http-instructions.ts [kind,...]`, kinds of bench/workers/http-server.ts (koa-lean, gateway,
 // gateway-unobserved, ...); each serves WARMUP requests, then CALLS and 2 x CALLS are counted, and their difference
-// divided by CALLS is the figure, so what a count costs once (zeroing, dumping, a timer) is not in it.
+// divided by CALLS is the figure, so what a count costs once is not in it, nor (see measure) what its timers cost.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,7 +16,8 @@ import { GREETING_REPLY_JSON, WrongReply } from './replies.ts';
 import { startWorker } from './worker.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 3_000);
-const CALLS = Number(process.env.CALLS ?? 2_000);
+const CALLS = Number(process.env.CALLS ?? 1_000);
+const IDLE_MS = Number(process.env.IDLE_MS ?? 10_000);
 const DEFAULT_KINDS = 'koa-lean,gateway-unobserved,gateway';
 const HTTP_SERVER = fileURLToPath(new URL('./workers/http-server.ts', import.meta.url));
 
@@ -44,24 +45,32 @@ async function requests(url: string, count: number): Promise<void> {
 }
 
 /**
- * The instructions the server runs while `work` runs: after a full garbage collection (so a major one the warmup
- * left due does not fall in the count), its counts are zeroed (callgrind_control -z), then dumped (-d).
+ * The instructions the server runs while `work` runs, and the milliseconds it took: after a full garbage collection
+ * (so a major one the warmup left due does not fall in the count), its counts are zeroed (callgrind_control -z), then
+ * dumped (-d).
  */
-async function counted(server: ChildProcess, dir: string, work: () => Promise<void>): Promise<number> {
+async function counted(server: ChildProcess, dir: string, work: () => Promise<void>): Promise<{ instructions: number; ms: number }> {
   const pid = server.pid!;
   const before = new Set(readdirSync(dir));
   server.send({ gc: true });
   await once(server, 'message');
   spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+  const started = performance.now();
   await work();
+  const ms = performance.now() - started;
   spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
   const dump = readdirSync(dir).find((file) => file.startsWith('cg.out.') && !before.has(file));
   const summary = dump && /^summary: (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
   if (!summary) throw new Error(`no new callgrind dump in ${dir}`);
-  return Number(summary[1]);
+  return { instructions: Number(summary[1]), ms };
 }
 
-/** Instructions per request: the difference of the two counts, and each count on its own (per request, its fixed costs in). */
+/**
+ * Instructions per request: the difference of the two counts less what the server runs meanwhile when no request
+ * comes (its timers: the registry's refresh, metrics, the HTTP server's connection checks), at the rate an idle
+ * count of IDLE_MS measured; callgrind slows the process some fifty times, which makes those timers weigh as much.
+ * Also the two counts per request as they are.
+ */
 async function measure(kind: string, service: string, secret: string): Promise<[number, number, number]> {
   const dir = mkdtempSync(join(tmpdir(), 'http-instructions-'));
   const server: ChildProcess = fork(HTTP_SERVER, [kind, service, secret], {
@@ -73,9 +82,12 @@ async function measure(kind: string, service: string, secret: string): Promise<[
     const [{ info }] = (await once(server, 'message')) as [{ info: { url: string } }];
     const url = `${info.url}/${service}.hello`;
     await requests(url, WARMUP);
+    const idle = await counted(server, dir, () => new Promise((resolve) => setTimeout(resolve, IDLE_MS)));
+    const perMs = idle.instructions / idle.ms;
     const single = await counted(server, dir, () => requests(url, CALLS));
     const twice = await counted(server, dir, () => requests(url, 2 * CALLS));
-    return [(twice - single) / CALLS, single / CALLS, twice / (2 * CALLS)];
+    const busy = (count: { instructions: number; ms: number }) => count.instructions - perMs * count.ms;
+    return [(busy(twice) - busy(single)) / CALLS, single.instructions / CALLS, twice.instructions / (2 * CALLS)];
   } finally {
     agent.destroy();
     server.kill('SIGKILL');
@@ -86,10 +98,10 @@ const service = `http_instructions_${randomBytes(3).toString('hex')}`;
 const secret = randomBytes(32).toString('base64');
 const responder = await startWorker('responder', ['mesh', service, secret]);
 try {
-  process.stdout.write(`instructions per request in the HTTP server, 1 in flight, (${2 * CALLS} - ${CALLS}) / ${CALLS} requests after ${WARMUP} (callgrind)\n`);
+  process.stdout.write(`instructions per request in the HTTP server, 1 in flight, (${2 * CALLS} - ${CALLS}) / ${CALLS} requests after ${WARMUP}, idle rate subtracted (callgrind)\n`);
   for (const kind of (process.argv[2] ?? DEFAULT_KINDS).split(',')) {
     const [perRequest, single, twice] = (await measure(kind, service, secret)).map(Math.round);
-    process.stdout.write(`${kind.padEnd(24)} ${String(perRequest).padStart(9)}   (${single} and ${twice} in each count)\n`);
+    process.stdout.write(`${kind.padEnd(24)} ${String(perRequest).padStart(9)}   (${single} and ${twice} per request in each count as it is)\n`);
   }
 } finally {
   await responder.stop();
