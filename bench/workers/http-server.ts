@@ -1,21 +1,23 @@
 // An HTTP server under test, in its own process: the mesh's gateway-http (as configured by default, with
 // authentication, with metrics and tracing off or only one of them on), or a baseline: bare Koa
-// answering a constant, bare Koa forwarding inline with the lean caller, the batching caller or nc.request, moleculer-web.
+// answering a constant, bare Koa forwarding inline with the lean caller, the batching caller, the mesh's caller or
+// nc.request, moleculer-web.
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import getRawBody from 'raw-body';
 import { start } from '../../gateway-http/index.ts';
-import { createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';
+import { createCaller, createLogger, loadConfig, startTracing } from '../../mesh/gateway.ts';
 import { batchingCaller } from '../baselines/batching-caller.ts';
-import { leanCaller } from '../baselines/lean-caller.ts';
+import { leanCaller, type LeanRequest } from '../baselines/lean-caller.ts';
 import { NATS_URL, serve } from './ipc.ts';
 
-type Kind = 'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics-only' | 'gateway-tracing-only' | 'koa-constant' | 'koa-lean' | 'koa-batching' | 'koa-request' | 'moleculer-web';
+type Kind =
+  'gateway' | 'gateway-auth' | 'gateway-unobserved' | 'gateway-metrics-only' | 'gateway-tracing-only' | 'koa-constant' | 'koa-lean' | 'koa-caller' | 'koa-batching' | 'koa-request' | 'moleculer-web';
 const [kind, service, jwtSecret] = process.argv.slice(2) as [Kind, string, string?];
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
@@ -42,6 +44,15 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The mesh's caller as gateway-http makes it (the turn's requests published together, a signal per request that a
+ * client's hang-up would abort): koa-caller tells what the caller costs from what the gateway's own steps cost.
+ */
+function meshCaller(nc: NatsConnection): LeanRequest {
+  const caller = createCaller(nc, { timeoutMs: 10_000, coalesce: true });
+  return (subject, data) => caller.request(subject, data, { signal: new AbortController().signal });
 }
 
 /** The gateway kinds that turn metrics or tracing off; the others run with both on, as by default. */
@@ -79,7 +90,7 @@ if (kind.startsWith('gateway')) {
   serve({ url: `http://127.0.0.1:${api.server.address().port}` }, cpuTime, () => broker.stop());
 } else {
   const nc = await connect({ servers: NATS_URL });
-  const caller = kind === 'koa-batching' ? batchingCaller(nc) : leanCaller(nc);
+  const caller = kind === 'koa-batching' ? batchingCaller(nc) : kind === 'koa-caller' ? meshCaller(nc) : leanCaller(nc);
   const app = new Koa();
   app.use(async (ctx) => {
     if (kind === 'koa-constant') {
