@@ -49,9 +49,11 @@ async function listen(app: Koa): Promise<{ url: string; close: () => Promise<voi
 /**
  * The mesh's caller as gateway-http makes it (the turn's requests published together, a signal per request that a
  * client's hang-up would abort): koa-caller tells what the caller costs from what the gateway's own steps cost.
+ * CALLER_TICK_MS sets its deadline tick (50 ms by default), which is also how long it reuses a set of headers: under
+ * callgrind, some fifty times slower, a tick holds far fewer requests than at full speed.
  */
 function meshCaller(nc: NatsConnection): LeanRequest {
-  const caller = createCaller(nc, { timeoutMs: 10_000, coalesce: true });
+  const caller = createCaller(nc, { timeoutMs: 10_000, coalesce: true, tickMs: Number(process.env.CALLER_TICK_MS ?? 50) });
   return (subject, data) => caller.request(subject, data, { signal: new AbortController().signal });
 }
 
