@@ -73,6 +73,9 @@ if (kind.startsWith('gateway')) {
     writeFileSync(policyFile, JSON.stringify({ roles: { bench: [{ uri: service, match: 'prefix', allow: ['call'] }] } }));
     Object.assign(settings, { 'auth.jwtSecret': jwtSecret, 'auth.policyFile': policyFile });
   }
+  // REGISTRY_REFRESH_MS: how often the gateway looks at the mesh again (5 s by default); bench/http-instructions.ts
+  // makes it rare, since under callgrind a refresh's 250 ms window can miss the service and the calls fail.
+  if (process.env.REGISTRY_REFRESH_MS) settings['rpc.registryRefreshMs'] = Number(process.env.REGISTRY_REFRESH_MS);
   const config = loadConfig({ env: {}, overrides: { 'nats.url': NATS_URL, 'http.host': '127.0.0.1', 'http.port': 0, 'log.level': 'silent', ...settings } });
   await startTracing('gateway-http', config.tracing, {});
   const gateway = await start({ config, logger });
