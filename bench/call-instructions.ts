@@ -41,10 +41,20 @@ async function counted(pid: number, work: () => Promise<void>): Promise<void> {
   spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
 }
 
-/** How a child is started: under callgrind, writing its counts into `dir`, or as it is. */
+/**
+ * V8 settings for the process measured: a fixed young generation, a large first old-generation limit, no memory
+ * reducer and no helper threads, so how often the heap is collected follows what the calls allocate, not how fast
+ * the machine runs them (V8 sizes its heap by allocation rate and GC speed in wall time: on a loaded machine, the
+ * same calls counted up to 70% more).
+ */
+const STEADY_HEAP = ['--single-threaded', '--no-memory-reducer', '--min-semi-space-size=16', '--max-semi-space-size=16', '--initial-old-space-size=512'];
+
+/** How a child is started: under callgrind with a steady heap, writing its counts into `dir`, or as it is. */
 function launch(dir: string | undefined): { execPath?: string; execArgv: string[] } {
   const node = ['--import', 'tsx'];
-  return dir ? { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, ...node] } : { execArgv: node };
+  return dir
+    ? { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, ...STEADY_HEAP, ...node] }
+    : { execArgv: node };
 }
 
 /** The instructions of the dump `callgrind_control -d` wrote (the first numbered one), per counted call. */
