@@ -14,7 +14,7 @@ import { meshNamespace, type Namespace } from '../wire/namespace.ts';
 import { sealHeaders } from '../wire/sealed-headers.ts';
 import { startHop, tracingOn, type Hop, type HopKind } from '../observability/tracing.ts';
 import { SERVICE_ERROR_CODE_HEADER } from '../wire/respond.ts';
-import { createCallGuard, type CallGuard, type ResilienceOptions } from '../resilience/guard.ts';
+import { createCallGuard, type Attempts, type CallGuard, type ResilienceOptions } from '../resilience/guard.ts';
 import { registerResilienceMetrics } from '../resilience/metrics.ts';
 import type { Registry } from 'prom-client';
 
@@ -75,6 +75,11 @@ export function decodeReply(msg: Msg, codec?: Codec): Envelope {
   return [args, kwargs];
 }
 
+/** The codec a call asked for. */
+function codecOf(options: CallOptions): Codec {
+  return options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+}
+
 /** Outgoing headers by the forwarded headers of the call being served, one set per codec, built once. */
 interface HeadersByCodec {
   json?: MsgHdrs | undefined;
@@ -97,37 +102,21 @@ class Client implements MeshClient {
   }
 
   call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
-    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    return this.request(procedure, codec, args, kwargs, options);
+    return this.request(procedure, codecOf(options), args, kwargs, options);
   }
 
   stream(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): CallStream {
-    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    const codec = codecOf(options);
     const start = (onProgress: (msg: Msg) => void, signal: AbortSignal) => this.request(procedure, codec, args, kwargs, { ...options, signal }, onProgress);
     return openStream(start, (msg) => decodeReply(msg, codec), options.signal);
   }
 
-  /**
-   * One request: inside a handler it inherits the request's deadline (brought forward by timeoutMs when that ends
-   * sooner) and its signal, so the call is canceled with the handler's.
-   */
-  protected async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void, timeoutMs = options.timeoutMs): Promise<Envelope> {
+  /** One request, decoded: a span of its own inside a traced handler. */
+  protected async request(procedure: string, codec: Codec, args: Args, kwargs: Kwargs, options: CallOptions, onProgress?: (msg: Msg) => void, deadline?: number): Promise<Envelope> {
     const running = runningCall();
     const hop = this.nestedHop(running, procedure, 'client');
-    const request: RequestOptions = { signal: options.signal ?? running?.signal, onProgress };
-    const inherited = running?.deadline;
-    if (inherited === undefined) request.timeoutMs = timeoutMs;
-    else request.deadline = timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + timeoutMs);
-    if (options.token !== undefined) {
-      request.headers = this.headersWithToken(codec, options.token, running?.forwarded, hop);
-    } else if (running) {
-      const deadline = request.deadline ?? Date.now() + (timeoutMs ?? this.timeoutMs);
-      request.headers = this.headersFor(codec, running.forwardedTo(this.caller.subjectOf(procedure), deadline), hop);
-    } else {
-      request.headers = this.headersFor(codec, undefined, hop);
-    }
     try {
-      const msg = await this.caller.request(procedure, codec.encode([args, kwargs]), request);
+      const msg = await this.send(running, hop, procedure, codec, args, kwargs, options, onProgress, deadline);
       const reply = decodeReply(msg, codec);
       hop?.end();
       return reply;
@@ -135,6 +124,39 @@ class Client implements MeshClient {
       hop?.end(err instanceof MeshError ? err : undefined);
       throw err;
     }
+  }
+
+  /**
+   * Sends one request; its reply message, still to be decoded. It ends by `deadline` when given, else inside a
+   * handler by the request's deadline (brought forward by timeoutMs when that ends sooner), else after timeoutMs.
+   * Inside a handler it also carries the handler's signal, so the call is canceled with the handler's.
+   */
+  protected send(
+    running: RunningCall | undefined,
+    hop: Hop | undefined,
+    procedure: string,
+    codec: Codec,
+    args: Args,
+    kwargs: Kwargs,
+    options: CallOptions,
+    onProgress: ((msg: Msg) => void) | undefined,
+    deadline: number | undefined,
+  ): Promise<Msg> {
+    const { timeoutMs } = options;
+    const request: RequestOptions = { signal: options.signal ?? running?.signal, onProgress };
+    const inherited = running?.deadline;
+    if (deadline !== undefined) request.deadline = deadline;
+    else if (inherited === undefined) request.timeoutMs = timeoutMs;
+    else request.deadline = timeoutMs === undefined ? inherited : Math.min(inherited, Date.now() + timeoutMs);
+    if (options.token !== undefined) {
+      request.headers = this.headersWithToken(codec, options.token, running?.forwarded, hop);
+    } else if (running) {
+      const ending = request.deadline ?? Date.now() + (timeoutMs ?? this.timeoutMs);
+      request.headers = this.headersFor(codec, running.forwardedTo(this.caller.subjectOf(procedure), ending), hop);
+    } else {
+      request.headers = this.headersFor(codec, undefined, hop);
+    }
+    return this.caller.request(procedure, codec.encode([args, kwargs]), request);
   }
 
   publish(subject: string, args: Args = [], kwargs: Kwargs = {}): void {
@@ -188,12 +210,25 @@ class GuardedClient extends Client {
   }
 
   override call(procedure: string, args: Args = [], kwargs: Kwargs = {}, options: CallOptions = {}): Promise<Envelope> {
-    const codec: Codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+    const guard = this.guard.of(procedure);
+    if (!guard) return super.call(procedure, args, kwargs, options);
     const running = runningCall();
     const deadline = Math.min(running?.deadline ?? Infinity, Date.now() + (options.timeoutMs ?? this.timeoutMs));
-    // Each attempt gets what is left of the deadline (or its own attemptMs): no options object of its own per attempt.
-    return this.guard.run(procedure, args, kwargs, (timeoutMs) => this.request(procedure, codec, args, kwargs, options, undefined, timeoutMs), deadline, options.signal ?? running?.signal);
+    const attempts = running && tracingOn() ? this.spannedAttempts : this.attempts;
+    return guard.call<CallOptions, Msg | Envelope>(attempts, procedure, args, kwargs, options, deadline, options.signal ?? running?.signal);
   }
+
+  /** Attempts sent here and read in the guard's own frame: a guarded call has no async frame of the client's. */
+  private readonly attempts: Attempts<CallOptions, Msg> = {
+    send: (procedure, args, kwargs, options, deadline) => this.send(runningCall(), undefined, procedure, codecOf(options), args, kwargs, options, undefined, deadline),
+    read: (msg, options) => decodeReply(msg, codecOf(options)),
+  };
+
+  /** Attempts made inside a traced handler: each one a span of its own, as request() makes it. */
+  private readonly spannedAttempts: Attempts<CallOptions, Envelope> = {
+    send: (procedure, args, kwargs, options, deadline) => this.request(procedure, codecOf(options), args, kwargs, options, undefined, deadline),
+    read: (reply) => reply,
+  };
 }
 
 /**

@@ -9,8 +9,15 @@ import { Bulkhead } from './bulkhead.ts';
 import { checkHooks, hookError, runAfter, runBefore, runError, type CallHooks, type HookedCall } from './hooks.ts';
 import { readCallPolicies, type CallPolicy, type CallPolicyInput } from './policy.ts';
 
-/** One attempt at the call, given how long it may take. */
-export type Attempt = (timeoutMs: number) => Promise<Envelope>;
+/**
+ * How a client makes one attempt at a call, in two steps: `send` sends it (the call's own `options` handed through
+ * untouched) to end by `deadline`, `read` turns its answer into the reply or throws the error it carries. The guard
+ * awaits the answer itself, so a guarded call has no async frame but the guard's; the client makes them once.
+ */
+export interface Attempts<O, A> {
+  send(procedure: string, args: Args, kwargs: Kwargs, options: O, deadline: number): Promise<A>;
+  read(answer: A, options: O): Envelope;
+}
 
 /** Errors another attempt may cure: nothing answered, or one attempt ran out of its own time. */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
@@ -28,8 +35,11 @@ export interface ResilienceFigures {
   readonly bulkhead?: { readonly inFlight: number; readonly queued: number; readonly refused: number };
 }
 
-/** The policy of one procedure, with its breaker's and bulkhead's state. */
-class ProcedureGuard {
+/**
+ * The hooks and the policy of one procedure, with its breaker's and bulkhead's state. A call runs through all of
+ * them in one async frame: hooks and a policy that do nothing cost no frame, closure or options object of their own.
+ */
+class ProcedureGuard implements GuardedProcedure {
   private readonly breaker: Breaker | undefined;
   private readonly bulkhead: Bulkhead | undefined;
   private retries = 0;
@@ -38,57 +48,79 @@ class ProcedureGuard {
   constructor(
     private readonly procedure: string,
     private readonly policy: CallPolicy,
+    private readonly hooks: readonly CallHooks[],
+    private readonly onHookFailure: (err: unknown) => void,
   ) {
     this.breaker = policy.breaker && new Breaker(procedure, policy.breaker);
     this.bulkhead = policy.bulkhead && new Bulkhead(procedure, policy.bulkhead);
   }
 
-  call(call: HookedCall, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
-    // Without a bulkhead or a fallback there is nothing to wrap the attempts in: no async frame of its own.
-    if (!this.bulkhead && !this.policy.fallback) return this.attempts(attempt, deadline, signal);
-    return this.bounded(call, attempt, deadline, signal);
-  }
-
-  /** The attempts inside the bulkhead, with the fallback for what they could not answer. */
-  private async bounded(call: HookedCall, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
+  /** The hooks around the bulkhead, the fallback and the attempts (retried until one answers, or the error is final). */
+  async call<O, A>(attempts: Attempts<O, A>, procedure: string, args: Args, kwargs: Kwargs, options: O, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
+    const call: HookedCall = { procedure, side: 'client', args, kwargs };
     try {
-      const waiting = this.bulkhead?.enter();
-      if (waiting) await waiting;
+      // Hooks that return nothing cost no turn of their own, nor does a bulkhead with a free place.
+      const before = runBefore(this.hooks, call);
+      if (before) await before;
+      let reply: Envelope;
       try {
-        return await this.attempts(attempt, deadline, signal);
-      } finally {
-        this.bulkhead?.release();
+        const waiting = this.bulkhead?.enter();
+        if (waiting) await waiting;
+        try {
+          for (let failed = 1; ; failed++) {
+            this.breaker?.admit();
+            try {
+              reply = attempts.read(await attempts.send(procedure, args, kwargs, options, this.attemptDeadline(deadline)), options);
+              break;
+            } catch (err) {
+              await this.retryAfter(err, failed, deadline, signal);
+            }
+          }
+          this.breaker?.succeeded();
+        } finally {
+          this.bulkhead?.release();
+        }
+      } catch (err) {
+        reply = await this.fallback(err, call);
       }
+      runAfter(this.hooks, call, reply);
+      return reply;
     } catch (err) {
-      const { fallback } = this.policy;
-      if (!fallback || !(err instanceof MeshError) || !FALLBACK_CODES.has(err.code)) throw err;
-      this.fallbacks++;
-      return typeof fallback === 'function' ? fallback(err, call) : [fallback.args, fallback.kwargs];
+      const error = hookError(err);
+      runError(this.hooks, call, error, this.onHookFailure);
+      throw error;
     }
   }
 
-  /** Attempts until one answers, the error is not retryable, the retries are spent, or the next would pass the deadline. */
-  private async attempts(attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
+  /** When the next attempt must end: with the call, or sooner when the policy gives each attempt `attemptMs`. */
+  private attemptDeadline(deadline: number): number {
+    const attemptMs = this.policy.retries?.attemptMs;
+    return attemptMs === undefined ? deadline : Math.min(deadline, Date.now() + attemptMs);
+  }
+
+  /**
+   * After failed attempt number `failed`: counts the failure for the breaker, then resolves once the backoff has passed
+   * when another attempt may cure it, or throws `err` when it is final (not retryable, retries spent, canceled, or the
+   * next attempt would pass the deadline).
+   */
+  private retryAfter(err: unknown, failed: number, deadline: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const code = err instanceof MeshError ? err.code : 'INTERNAL';
+    if (BREAKER_FAILURES.has(code)) this.breaker?.failed();
+    else this.breaker?.succeeded();
     const { retries } = this.policy;
-    for (let failed = 0; ;) {
-      this.breaker?.admit();
-      const left = Math.max(1, deadline - Date.now());
-      try {
-        const reply = await attempt(retries?.attemptMs === undefined ? left : Math.min(retries.attemptMs, left));
-        this.breaker?.succeeded();
-        return reply;
-      } catch (err) {
-        const code = err instanceof MeshError ? err.code : 'INTERNAL';
-        if (BREAKER_FAILURES.has(code)) this.breaker?.failed();
-        else this.breaker?.succeeded();
-        failed++;
-        if (!retries || failed > retries.max || !RETRYABLE.has(code) || signal?.aborted) throw err;
-        const delay = retryDelay(retries, failed);
-        if (Date.now() + delay >= deadline) throw err;
-        this.retries++;
-        await sleep(delay, undefined, { signal }).catch(() => Promise.reject(signal!.reason as unknown));
-      }
-    }
+    if (!retries || failed > retries.max || !RETRYABLE.has(code) || signal?.aborted) throw err;
+    const delay = retryDelay(retries, failed);
+    if (Date.now() + delay >= deadline) throw err;
+    this.retries++;
+    return sleep(delay, undefined, { signal }).catch(() => Promise.reject(signal!.reason as unknown));
+  }
+
+  /** The fallback's answer for what the attempts (or the breaker, or the bulkhead) could not answer; else throws `err`. */
+  private fallback(err: unknown, call: HookedCall): Envelope | Promise<Envelope> {
+    const { fallback } = this.policy;
+    if (!fallback || !(err instanceof MeshError) || !FALLBACK_CODES.has(err.code)) throw err;
+    this.fallbacks++;
+    return typeof fallback === 'function' ? fallback(err, call) : [fallback.args, fallback.kwargs];
   }
 
   figures(): ResilienceFigures {
@@ -110,43 +142,33 @@ export interface ResilienceOptions {
   procedures?: Readonly<Record<string, CallPolicyInput>>;
 }
 
+/** A procedure's hooks and policy, as a client calls through them. */
+export interface GuardedProcedure {
+  /** Makes the call, each attempt by `attempts`; `deadline` (ms since the epoch) bounds every attempt together. */
+  call<O, A>(attempts: Attempts<O, A>, procedure: string, args: Args, kwargs: Kwargs, options: O, deadline: number, signal: AbortSignal | undefined): Promise<Envelope>;
+}
+
 export interface CallGuard {
-  /** Makes the call through the hooks and the procedure's policy; `deadline` bounds every attempt together. */
-  run(procedure: string, args: Args, kwargs: Kwargs, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope>;
+  /** What a call to `procedure` goes through: its policy and the hooks; undefined when the client has neither for it. */
+  of(procedure: string): GuardedProcedure | undefined;
   figures(): ResilienceFigures[];
 }
 
+/** No policy: a procedure nobody declared one for, when the client has hooks. */
+const NO_POLICY: CallPolicy = { idempotent: false };
+
 class Guard implements CallGuard {
   private readonly procedures = new Map<string, ProcedureGuard>();
+  /** The hooks alone, for the procedures without a policy; undefined without hooks. */
+  private readonly hooksOnly: ProcedureGuard | undefined;
 
-  constructor(
-    private readonly hooks: readonly CallHooks[],
-    policies: ReadonlyMap<string, CallPolicy>,
-    private readonly onHookFailure: (err: unknown) => void,
-  ) {
-    for (const [procedure, policy] of policies) this.procedures.set(procedure, new ProcedureGuard(procedure, policy));
+  constructor(hooks: readonly CallHooks[], policies: ReadonlyMap<string, CallPolicy>, onHookFailure: (err: unknown) => void) {
+    for (const [procedure, policy] of policies) this.procedures.set(procedure, new ProcedureGuard(procedure, policy, hooks, onHookFailure));
+    this.hooksOnly = hooks.length > 0 ? new ProcedureGuard('', NO_POLICY, hooks, onHookFailure) : undefined;
   }
 
-  run(procedure: string, args: Args, kwargs: Kwargs, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
-    const guard = this.procedures.get(procedure);
-    const call: HookedCall = { procedure, side: 'client', args, kwargs };
-    if (this.hooks.length === 0) return guard ? guard.call(call, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now()));
-    return this.hooked(call, guard, attempt, deadline, signal);
-  }
-
-  private async hooked(call: HookedCall, guard: ProcedureGuard | undefined, attempt: Attempt, deadline: number, signal: AbortSignal | undefined): Promise<Envelope> {
-    try {
-      // Hooks that return nothing cost no turn of their own.
-      const before = runBefore(this.hooks, call);
-      if (before) await before;
-      const reply = await (guard ? guard.call(call, attempt, deadline, signal) : attempt(Math.max(1, deadline - Date.now())));
-      runAfter(this.hooks, call, reply);
-      return reply;
-    } catch (err) {
-      const error = hookError(err);
-      runError(this.hooks, call, error, this.onHookFailure);
-      throw error;
-    }
+  of(procedure: string): GuardedProcedure | undefined {
+    return this.procedures.get(procedure) ?? this.hooksOnly;
   }
 
   figures(): ResilienceFigures[] {

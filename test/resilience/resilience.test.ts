@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { askServices } from '../../mesh/wire/micro.ts';
-import { createClient, currentCall, hostService, MeshError, rpc, Service, type CallHooks, type HookedCall, type HostedService } from '../../mesh/gateway.ts';
+import { createClient, currentCall, hostService, MeshError, rpc, Service, type CallHooks, type HookedCall, type HostedService, type MeshClient } from '../../mesh/gateway.ts';
 import { NATS_URL, silentLogger, uniqueName } from '../helpers.ts';
 
 const SERVICE = uniqueName('flaky');
@@ -54,6 +54,19 @@ class FlakyService extends Service {
     return `slow ${key}`;
   }
 
+  /** Fails with UNAVAILABLE the first time it is called with `key`, then answers with the deadline it was given. */
+  @rpc({ idempotent: true })
+  async deadline(key: string) {
+    if (this.count(key) === 1) throw new MeshError('UNAVAILABLE', 'warming up');
+    return currentCall()!.deadline;
+  }
+
+  /** Calls `deadline` through the relay's client, which retries it: what it answers, and its own deadline. */
+  @rpc async relay(key: string) {
+    const [[inner]] = await relayClient.call(at('deadline'), [key]);
+    return [inner, currentCall()!.deadline];
+  }
+
   /** Waits for the test to open the gate. */
   @rpc({ bulkhead: { limit: 1 } })
   async narrow() {
@@ -68,6 +81,8 @@ class FlakyService extends Service {
 }
 
 const at = (method: string) => `${SERVICE}.${method}`;
+/** The client FlakyService.relay calls through: retries, a breaker and a hook declared for `deadline`. */
+let relayClient: MeshClient;
 const fast = { backoff: 1, maxBackoff: 5 };
 const ASK = { maxWaitMs: 2000, silenceMs: 300 };
 
@@ -132,6 +147,19 @@ describe('resilience against a real failing instance', () => {
     const client = createClient(nc, { procedures: { [at('slow')]: { idempotent: true, retries: { max: 2, attemptMs: 200, ...fast } } } });
     assert.deepEqual(await client.call(at('slow'), ['e'], {}, { timeoutMs: 10_000 }), [['slow e'], {}]);
     assert.equal(service.seen.get('e'), 2);
+  });
+
+  it('retries a call made inside a handler within the handler’s own deadline, which every attempt carries on', async () => {
+    const hooked: string[] = [];
+    relayClient = createClient(nc, {
+      use: [{ after: (call) => void hooked.push(`after ${call.procedure}`) }],
+      procedures: { [at('deadline')]: { idempotent: true, retries: { max: 2, ...fast }, breaker: { failures: 5 } } },
+    });
+    const [[[inner, outer]]] = (await createClient(nc).call(at('relay'), ['n'], {}, { timeoutMs: 5000 })) as [[[number, number]], object];
+    assert.equal(service.seen.get('n'), 2);
+    assert.equal(typeof outer, 'number');
+    assert.equal(inner, outer);
+    assert.deepEqual(hooked, [`after ${at('deadline')}`]);
   });
 
   it('stops retrying when the next attempt would pass the overall deadline', async () => {
