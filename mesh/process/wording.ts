@@ -2,9 +2,10 @@
 // number", "must be at least 0". Used where a schema judges input: a contract's arguments, a declaration, a setting.
 import type { z } from 'zod';
 
-/** The JSON type of a value, as a caller in any language would name it. */
+/** The JSON type of a value, as a caller in any language would name it; a number that is not finite, by its value. */
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (Array.isArray(value)) return 'array';
   return typeof value === 'object' ? 'object' : typeof value;
 }

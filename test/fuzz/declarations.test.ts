@@ -201,6 +201,12 @@ describe(`hostile declarations (seed ${SEED})`, () => {
     }
   });
 
+  it('names a number that is not finite by its value, not as "got number"', () => {
+    const declare = (decorator: (prototype: object, method: string, descriptor: PropertyDescriptor) => void) => () => decorator(class {}.prototype, 'run', { value: async () => {} });
+    assert.throws(declare(task({ timeout: Infinity })), { name: 'ConfigError', message: "@task on 'run': timeout must be a number, got Infinity" });
+    assert.throws(declare(rpc({ slowMs: -Infinity })), { name: 'ConfigError', message: "@rpc on 'run': slowMs must be a number, got -Infinity" });
+  });
+
   it('accepts a client’s hooks and policies only when each is valid', () => {
     const seen = new Set<string>();
     fc.assert(
