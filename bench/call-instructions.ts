@@ -2,7 +2,9 @@
 // figure does not move with the machine's load as CPU time does: what a layer costs when its cost is a few percent.
 // `node --import tsx bench/call-instructions.ts [side:caller:responder,...]`, e.g. caller:resilient:schema; each
 // measures WARMUP calls at 64 in flight, then counts the next CALLS in the process measured. Sides: caller, responder;
-// callers: client, resilient (bench/rpc-cpu.ts); responders: any of rpc-cpu.ts's (plain, schema, hooked, ...).
+// callers: lean (the floor's, bench/baselines/lean-caller.ts), client, resilient; responders: any of rpc-cpu.ts's
+// (raw, the floor's; plain, unobserved, schema, hooked, ...). `caller:lean:raw,caller:client:raw` and
+// `responder:client:raw,responder:client:plain` split the mesh's RPC cost from its floor's, side by side.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { connect } from '@nats-io/transport-node';
 import { createClient } from '../mesh/gateway.ts';
 import { REQUEST } from './baselines/greeting.ts';
 import { IDLE_HOOKS, IDLE_POLICY } from './baselines/idle-resilience.ts';
+import { leanCaller } from './baselines/lean-caller.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 20_000);
 const CALLS = Number(process.env.CALLS ?? 20_000);
@@ -20,14 +23,28 @@ const IN_FLIGHT = 64;
 const DEFAULT_PAIRS = 'caller:client:schema,caller:resilient:schema,responder:client:schema,responder:client:hooked';
 const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
 
-type Client = ReturnType<typeof createClient>;
+type NatsConnection = Awaited<ReturnType<typeof connect>>;
+/** One call, resolving with the greeting it got. */
+type Call = () => Promise<unknown>;
 
-async function calls(client: Client, subject: string, count: number): Promise<void> {
+/** A call of the subject by a caller of the kind: the lean floor's (JSON as it writes it), or the mesh client's. */
+function callerOf(kind: string, nc: NatsConnection, subject: string): Call {
+  if (kind === 'lean') {
+    const lean = leanCaller(nc);
+    const body = Buffer.from(JSON.stringify(REQUEST));
+    return async () => (JSON.parse(Buffer.from((await lean(subject, body)).data).toString()) as [[unknown]])[0][0];
+  }
+  if (kind !== 'client' && kind !== 'resilient') throw new Error(`caller ${kind}: lean, client or resilient`);
+  const client = createClient(nc, kind === 'resilient' ? { timeoutMs: 60_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } } : { timeoutMs: 60_000 });
+  return async () => (await client.call(subject, ...REQUEST))[0][0];
+}
+
+async function calls(call: Call, count: number): Promise<void> {
   let sent = 0;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (sent++ < count) {
-        const [[greeting]] = await client.call(subject, ...REQUEST);
+        const greeting = await call();
         if (greeting !== 'Hello, Bob Ross') throw new Error(`unexpected reply ${JSON.stringify(greeting)}`);
       }
     }),
@@ -80,9 +97,9 @@ async function measure(side: string, callerKind: string, responderKind: string):
       await once(caller, 'message');
     } else {
       const nc = await connect();
-      const client = createClient(nc, { timeoutMs: 60_000 });
-      await calls(client, subject, WARMUP);
-      await counted(responder.pid!, () => calls(client, subject, CALLS));
+      const call = callerOf(callerKind, nc, subject);
+      await calls(call, WARMUP);
+      await counted(responder.pid!, () => calls(call, CALLS));
       await nc.close();
     }
     return perCall(dir);
@@ -92,12 +109,12 @@ async function measure(side: string, callerKind: string, responderKind: string):
 }
 
 if (process.argv[2] === 'call') {
-  // The caller measured, in a process of its own under callgrind: the mesh client, or one with idle resilience.
+  // The caller measured, in a process of its own under callgrind: the floor's, the mesh client, or one with idle resilience.
   const [, , , kind, subject] = process.argv as [string, string, string, string, string];
   const nc = await connect();
-  const client = createClient(nc, kind === 'resilient' ? { timeoutMs: 60_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } } : { timeoutMs: 60_000 });
-  await calls(client, subject, WARMUP);
-  await counted(process.pid, () => calls(client, subject, CALLS));
+  const call = callerOf(kind, nc, subject);
+  await calls(call, WARMUP);
+  await counted(process.pid, () => calls(call, CALLS));
   process.send!('counted');
 } else {
   process.stdout.write(`instructions per call, ${CALLS} calls after ${WARMUP} (callgrind)\n`);
