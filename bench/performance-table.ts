@@ -37,6 +37,7 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
   const one = (name: string, figure: number) => (name.includes(' ms') ? `${figure.toFixed(1)} ms` : perSecond(figure));
   const value = (name: string) => {
     const [low, high] = spread[name] ?? [];
+    if (!name) return '';
     if (results[name] === undefined) return 'n/a';
     return low === undefined || high === undefined ? one(name, results[name]!) : `${one(name, results[name]!)} (${one(name, low)} to ${one(name, high)})`;
   };
@@ -45,6 +46,7 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
     [`add in bulks of ${meta.bulkSize} (${meta.bulk})`, `${bulk}: mesh`, `${bulk}: raw JetStream`, `${bulk}: BullMQ addBulk`],
     [`worker, concurrency 100 (${meta.serial + meta.bulk} tiny tasks)`, 'worker c=100: mesh', 'worker c=100: raw JetStream', 'worker c=100: BullMQ'],
+    ['the same, each result kept in a KV bucket before the ack', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept', ''],
   ];
   return [
     `A run of \`npm run bench:tasks\` on ${meta.at.slice(0, 10)}: medians of ${meta.rounds} rounds in rotated order, with the lowest and highest round; durability: ${meta.durability}.${failures.length ? ` It failed ${failures.length} checks.` : ''}`,
