@@ -3,10 +3,11 @@
 // `node --import tsx bench/http-instructions.ts [kind,...]`, kinds of bench/workers/http-server.ts (koa-lean, gateway,
 // gateway-unobserved, ...); each serves WARMUP requests, then CALLS and 2 x CALLS are counted, and their difference
 // divided by CALLS is the figure, so what a count costs once is not in it, nor (see measure) what its timers cost.
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect as tcpConnect, createServer as tcpServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,34 @@ async function measure(kind: string, service: string, secret: string): Promise<[
   }
 }
 
+/**
+ * A nats-server of this run's own on a free port: on the machine's shared one, other work (services starting and
+ * stopping, their announcements) reached the gateway under test and moved its counts by several percent.
+ */
+async function ownNatsServer(): Promise<{ url: string; stop: () => void }> {
+  const probe = tcpServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  for (let attempt = 0; !(await listening()); attempt++) {
+    if (attempt === 100 || child.exitCode !== null) throw new Error('nats-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `nats://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+const nats = await ownNatsServer();
+process.env.NATS_URL = nats.url;
 const service = `http_instructions_${randomBytes(3).toString('hex')}`;
 const secret = randomBytes(32).toString('base64');
 const responder = await startWorker('responder', ['mesh', service, secret]);
@@ -119,4 +148,5 @@ try {
   }
 } finally {
   await responder.stop();
+  nats.stop();
 }
