@@ -19,6 +19,11 @@ import { startWorker } from './worker.ts';
 const WARMUP = Number(process.env.WARMUP ?? 3_000);
 const CALLS = Number(process.env.CALLS ?? 1_000);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 10_000);
+/**
+ * V8 flags that keep the server's heap and its work steady, as bench/call-instructions.ts has them: no helper
+ * threads, a fixed young generation, no memory reducer; otherwise when and how often V8 collects moved the counts.
+ */
+const STEADY_HEAP = ['--single-threaded', '--no-memory-reducer', '--min-semi-space-size=16', '--max-semi-space-size=16', '--initial-old-space-size=512'];
 const DEFAULT_KINDS = 'koa-lean,gateway-unobserved,gateway';
 const HTTP_SERVER = fileURLToPath(new URL('./workers/http-server.ts', import.meta.url));
 
@@ -87,7 +92,7 @@ async function measure(kind: string, service: string, secret: string): Promise<[
   const dir = mkdtempSync(join(tmpdir(), 'http-instructions-'));
   const server: ChildProcess = fork(HTTP_SERVER, [kind, service, secret], {
     execPath: 'valgrind',
-    execArgv: ['--quiet', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, '--expose-gc', '--import', 'tsx'],
+    execArgv: ['--quiet', '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, ...STEADY_HEAP, '--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     // A gateway looks at the mesh again every 10 minutes rather than 5 s: under callgrind a refresh can miss the service.
     env: { ...process.env, REGISTRY_REFRESH_MS: '600000' },
