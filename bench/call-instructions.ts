@@ -12,44 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { createClient } from '../mesh/gateway.ts';
-import { REQUEST } from './baselines/greeting.ts';
-import { IDLE_HOOKS, IDLE_POLICY } from './baselines/idle-resilience.ts';
-import { leanCaller } from './baselines/lean-caller.ts';
+import { greetingCaller, greetingCalls, warmedCaller } from './greeting-calls.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 20_000);
 const CALLS = Number(process.env.CALLS ?? 20_000);
-const IN_FLIGHT = 64;
 const DEFAULT_PAIRS = 'caller:client:schema,caller:resilient:schema,responder:client:schema,responder:client:hooked';
 const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
-
-type NatsConnection = Awaited<ReturnType<typeof connect>>;
-/** One call, resolving with the greeting it got. */
-type Call = () => Promise<unknown>;
-
-/** A call of the subject by a caller of the kind: the lean floor's (JSON as it writes it), or the mesh client's. */
-function callerOf(kind: string, nc: NatsConnection, subject: string): Call {
-  if (kind === 'lean') {
-    const lean = leanCaller(nc);
-    const body = Buffer.from(JSON.stringify(REQUEST));
-    return async () => (JSON.parse(Buffer.from((await lean(subject, body)).data).toString()) as [[unknown]])[0][0];
-  }
-  if (kind !== 'client' && kind !== 'resilient') throw new Error(`caller ${kind}: lean, client or resilient`);
-  const client = createClient(nc, kind === 'resilient' ? { timeoutMs: 60_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } } : { timeoutMs: 60_000 });
-  return async () => (await client.call(subject, ...REQUEST))[0][0];
-}
-
-async function calls(call: Call, count: number): Promise<void> {
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (sent++ < count) {
-        const greeting = await call();
-        if (greeting !== 'Hello, Bob Ross') throw new Error(`unexpected reply ${JSON.stringify(greeting)}`);
-      }
-    }),
-  );
-}
 
 /** Zeroes a process's counts (callgrind_control -z), runs `work`, then has it write them (-d). */
 async function counted(pid: number, work: () => Promise<void>): Promise<void> {
@@ -97,9 +65,9 @@ async function measure(side: string, callerKind: string, responderKind: string):
       await once(caller, 'message');
     } else {
       const nc = await connect();
-      const call = callerOf(callerKind, nc, subject);
-      await calls(call, WARMUP);
-      await counted(responder.pid!, () => calls(call, CALLS));
+      const call = greetingCaller(callerKind, nc, subject);
+      await greetingCalls(call, WARMUP);
+      await counted(responder.pid!, () => greetingCalls(call, CALLS));
       await nc.close();
     }
     return perCall(dir);
@@ -111,10 +79,8 @@ async function measure(side: string, callerKind: string, responderKind: string):
 if (process.argv[2] === 'call') {
   // The caller measured, in a process of its own under callgrind: the floor's, the mesh client, or one with idle resilience.
   const [, , , kind, subject] = process.argv as [string, string, string, string, string];
-  const nc = await connect();
-  const call = callerOf(kind, nc, subject);
-  await calls(call, WARMUP);
-  await counted(process.pid, () => calls(call, CALLS));
+  const call = await warmedCaller(kind, subject, WARMUP);
+  await counted(process.pid, () => greetingCalls(call, CALLS));
   process.send!('counted');
 } else {
   process.stdout.write(`instructions per call, ${CALLS} calls after ${WARMUP} (callgrind)\n`);

@@ -10,37 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { createClient } from '../mesh/gateway.ts';
-import { REQUEST } from './baselines/greeting.ts';
-import { leanCaller } from './baselines/lean-caller.ts';
+import { greetingCaller, greetingCalls, IN_FLIGHT, warmedCaller } from './greeting-calls.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 20_000);
 const CALLS = Number(process.env.CALLS ?? 100_000);
-const IN_FLIGHT = 64;
 const DEFAULT_PAIRS = 'responder:raw,responder:unobserved,responder:plain,caller:lean,caller:client';
 const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
 const PROFILED = (dir: string) => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '50'];
-
-/** Makes `count` calls, IN_FLIGHT at a time, with a caller of the kind. */
-async function calls(call: () => Promise<unknown>, count: number): Promise<void> {
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (sent++ < count) await call();
-    }),
-  );
-}
-
-function callerOf(kind: string, subject: string, nc: Awaited<ReturnType<typeof connect>>): () => Promise<unknown> {
-  if (kind === 'lean') {
-    const lean = leanCaller(nc);
-    const body = Buffer.from(JSON.stringify(REQUEST));
-    return async () => JSON.parse(Buffer.from((await lean(subject, body)).data).toString()) as unknown;
-  }
-  if (kind !== 'client') throw new Error(`caller ${kind}: lean or client`);
-  const client = createClient(nc, { timeoutMs: 60_000 });
-  return () => client.call(subject, ...REQUEST);
-}
 
 /** The monotonic clock in µs, as V8's profile times its samples. */
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
@@ -93,10 +69,10 @@ async function profile(side: string, kind: string): Promise<Map<string, number>>
       await once(caller, 'exit');
     } else {
       const nc = await connect();
-      const call = callerOf('client', subject, nc);
-      await calls(call, WARMUP);
+      const call = greetingCaller('client', nc, subject);
+      await greetingCalls(call, WARMUP);
       const from = nowMicros();
-      await calls(call, CALLS);
+      await greetingCalls(call, CALLS);
       window = [from, nowMicros()];
       await nc.close();
       responder.kill('SIGTERM');
@@ -113,13 +89,10 @@ async function profile(side: string, kind: string): Promise<Map<string, number>>
 if (process.argv[2] === 'call') {
   // The caller profiled, in a process of its own: the window it counted goes to the parent, then it exits (writing the profile).
   const [, , , kind, subject] = process.argv as [string, string, string, string, string];
-  const nc = await connect();
-  const call = callerOf(kind, subject, nc);
-  await calls(call, WARMUP);
+  const call = await warmedCaller(kind, subject, WARMUP);
   const from = nowMicros();
-  await calls(call, CALLS);
+  await greetingCalls(call, CALLS);
   process.send!([from, nowMicros()]);
-  await nc.close();
   process.exit(0);
 } else {
   const pairs = (process.argv[2] ?? DEFAULT_PAIRS).split(',').map((pair) => pair.split(':') as [string, string]);
