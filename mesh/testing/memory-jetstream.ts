@@ -5,7 +5,7 @@
 // JetStream and KV clients run on it unchanged. Kept in memory for the bus's life: no replicas, mirrors, sources or
 // push consumers; any other API request is answered with an error that names it.
 import { headers as natsHeaders, MsgHdrsImpl, type MsgHdrs } from '@nats-io/transport-node';
-import { matches, overlaps } from './subjects.ts';
+import { isSubject, matches, overlaps } from './subjects.ts';
 
 /** A message as the bus relays it: subject, reply, body and encoded header block. */
 export interface JsFrame {
@@ -62,12 +62,9 @@ const timerMs = (ms: number): number => Math.min(ms, MAX_TIMER_MS);
 /** Heartbeats come at most this often, whatever a pull asks (nats.js asks for 500 ms at least). */
 const MIN_HEARTBEAT_MS = 100;
 
-/** A subject a stream may take: tokens, none empty, `>` only last, no whitespace; not the bus's own API or inboxes. */
+/** A subject a stream may take: one a subscription may (isSubject), but not in the bus's own API or inboxes. */
 function streamSubject(subject: unknown): subject is string {
-  if (typeof subject !== 'string' || subject.length === 0 || /\s/.test(subject)) return false;
-  const tokens = subject.split('.');
-  if (!tokens.every((t, i) => t.length > 0 && (t !== '>' || i === tokens.length - 1))) return false;
-  return !['$JS.>', '_INBOX.>'].some((reserved) => overlaps(reserved, subject));
+  return typeof subject === 'string' && isSubject(subject, true) && !['$JS.>', '_INBOX.>'].some((reserved) => overlaps(reserved, subject));
 }
 
 /** A stream or consumer name: no dots, wildcards, whitespace or path separators. */

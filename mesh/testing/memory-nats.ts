@@ -17,7 +17,7 @@ import {
 } from '@nats-io/transport-node';
 import { MeshError } from '../wire/errors.ts';
 import { MemoryJetStream, type JsFrame } from './memory-jetstream.ts';
-import { matches } from './subjects.ts';
+import { isSubject, matches } from './subjects.ts';
 
 /** What nats.js's JetStream clients register to hear of the connection's close. */
 interface ConnectionClosedListener {
@@ -41,14 +41,9 @@ function bytesOf(payload: Payload | undefined): Uint8Array {
 
 /** A subject as a server takes it: tokens separated by dots, none empty, no whitespace; wildcards only when subscribing. */
 function checkSubject(subject: string, wildcards: boolean): string[] {
-  const tokens = subject.split('.');
-  const valid = subject.length > 0 && !/\s/.test(subject) && tokens.every((t, i) => t.length > 0 && (wildcards ? t !== '>' || i === tokens.length - 1 : t !== '*' && t !== '>'));
-  if (!valid) throw new errors.InvalidSubjectError(subject);
-  return tokens;
+  if (!isSubject(subject, wildcards)) throw new errors.InvalidSubjectError(subject);
+  return subject.split('.');
 }
-
-/** What travels between publisher and subscriber: the bytes a server would relay (the header block encoded). */
-type Frame = JsFrame;
 
 class MemoryMsg implements Msg {
   readonly subject: string;
@@ -56,7 +51,7 @@ class MemoryMsg implements Msg {
   readonly data: Uint8Array;
   readonly headers: MsgHdrs | undefined;
   constructor(
-    frame: Frame,
+    frame: JsFrame,
     readonly sid: number,
     private readonly bus: MemoryNats,
   ) {
@@ -103,7 +98,7 @@ class MemorySubscription implements AsyncIterable<Msg> {
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
   }
 
-  deliver(frame: Frame): void {
+  deliver(frame: JsFrame): void {
     if (this.done) return;
     this.received++;
     const msg = new MemoryMsg(frame, this.sid, this.bus);
@@ -182,7 +177,7 @@ class MemorySubscription implements AsyncIterable<Msg> {
 /** The members of NatsConnection the bus has; the others are refused with a MeshError naming them (see memoryNats). */
 class MemoryNats {
   private readonly subscriptions = new Set<MemorySubscription>();
-  private readonly outbox: Frame[] = [];
+  private readonly outbox: JsFrame[] = [];
   private scheduled = false;
   private nextSid = 1;
   private state: 'open' | 'draining' | 'closed' = 'open';
@@ -210,7 +205,7 @@ class MemoryNats {
     this.send({ subject, data, ...(options?.reply ? { reply: options.reply } : {}), ...(header && header.length > 0 ? { header } : {}) });
   }
 
-  private send(frame: Frame): void {
+  private send(frame: JsFrame): void {
     if (this.state === 'closed') return;
     this.outbox.push(frame);
     this.schedule();
@@ -366,7 +361,7 @@ class MemoryNats {
     });
   }
 
-  private route(frame: Frame): void {
+  private route(frame: JsFrame): void {
     const taken = this.jetstream.handle(frame);
     if (taken === 'consumed') return;
     const tokens = (frame.to ?? frame.subject).split('.');
