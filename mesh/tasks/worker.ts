@@ -34,7 +34,7 @@ export interface WorkerOptions {
   store: TaskStore;
   /** `<service>.<method>`. */
   task: string;
-  /** At most this many of the task's attempts run at once in this process. */
+  /** At most this many of the task's attempts run at once in this process (a whole number from 1: @task's options are checked). */
   concurrency: number;
   retries: RetryPolicy;
   /** An attempt running longer than this fails (its handler is no longer waited for). */
@@ -451,8 +451,7 @@ class Worker implements TaskWorker {
 
 /** Prepares the task's stream, consumer and state bucket, and starts pulling. */
 export async function startWorker(options: WorkerOptions): Promise<TaskWorker> {
-  const { store, task, claimMs, concurrency } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`${task}: concurrency must be a whole number, at least 1`);
+  const { store, task, claimMs } = options;
   const bucket = await store.prepare();
   await store.prepareTask(task, claimMs);
   const worker = new Worker(options, bucket);
