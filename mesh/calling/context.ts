@@ -26,7 +26,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /**
    * Sends one progressive result (`[[value], {}]`) to a caller that asked for them; a caller that did not gets only
-   * the final result. An async generator method does the same with each value it yields.
+   * the final result. An async generator method does the same with each value it yields. In a @task's attempt it
+   * records the task's progress (its status and a `progress` event).
    */
   progress(value: unknown): void;
 }

@@ -7,7 +7,6 @@ import type { Args, Envelope, Kwargs } from '../wire/envelope.ts';
 import { callFrom, clientOf } from './service-call.ts';
 import { currentCall } from '../calling/context.ts';
 import type { EnqueueOptions, TaskHandle } from '../tasks/enqueue.ts';
-import { inRunningTask, reportProgress } from '../tasks/worker.ts';
 import { enqueueFrom } from './task-host.ts';
 import { readParameters, type Parameter } from './signature.ts';
 import { readBulkhead } from '../resilience/policy.ts';
@@ -195,7 +194,6 @@ export abstract class Service {
    * progressive result to a caller that asked for them (`currentCall().progress`).
    */
   protected progress(value: unknown): void {
-    if (inRunningTask()) reportProgress(value);
-    else currentCall()?.progress(value);
+    currentCall()?.progress(value);
   }
 }

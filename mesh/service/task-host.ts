@@ -109,9 +109,11 @@ class Tasks implements HostedTasks {
           timeoutMs: declaration.timeoutMs,
           claimMs: declaration.claimMs,
           logger,
-          run: ({ args, kwargs, forwarded }) => {
+          run: ({ args, kwargs, forwarded, progress }) => {
             const bound = bindTask(name, declaration, args, kwargs);
-            const call = new ServedCall(undefined, name, undefined, hopFrom(name, 'consumer', forwarded), forwarded);
+            // The attempt's progress is the call's: `this.progress()` in the method records it for the task.
+            const channel = { watch: () => undefined, progress };
+            const call = new ServedCall(undefined, name, undefined, hopFrom(name, 'consumer', forwarded), forwarded, undefined, channel);
             const result = runInCall(call, () => method.apply(this.instance, bound));
             return Promise.resolve(result).then(toReplyEnvelope);
           },

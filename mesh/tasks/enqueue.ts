@@ -83,13 +83,14 @@ class Client implements TaskClient {
 
   enqueue(task: string, args: Args = [], kwargs: Kwargs = {}, options: EnqueueOptions = {}): Promise<TaskHandle> {
     const codec = options.encoding === 'msgpack' ? msgpackCodec : jsonCodec;
-    const headers = natsHeaders();
-    if (codec === msgpackCodec) headers.set(CONTENT_TYPE_HEADER, codec.contentType);
+    // Headers only when there is one to send: a task message without any is read faster by its worker.
+    let headers: MsgHdrs | undefined;
+    if (codec === msgpackCodec) (headers ??= natsHeaders()).set(CONTENT_TYPE_HEADER, codec.contentType);
     // Inside a handler the task continues its trace: every attempt is a child of the enqueuing hop.
     const forwarded = runningCall()?.forwarded;
     for (const name of [TRACEPARENT_HEADER, TRACESTATE_HEADER] as const) {
       const value = forwarded?.[name];
-      if (value !== undefined) headers.set(name, value);
+      if (value !== undefined) (headers ??= natsHeaders()).set(name, value);
     }
     return this.enqueueEncoded(task, codec.encode([args, kwargs]), headers, options);
   }

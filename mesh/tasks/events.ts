@@ -1,6 +1,7 @@
 // Task lifecycle events on core NATS, `mesh.tasks.<id>`: what a worker tells whoever listens (a WAMP page, a
 // dashboard) as an attempt runs, reports progress and ends. Fire and forget: the state bucket stays the record.
-import { jsonCodec } from '../wire/codec.ts';
+import { jsonCodec, jsonText } from '../wire/codec.ts';
+import { jsonTooDeep, MAX_DEPTH } from '../wire/depth.ts';
 import type { Envelope } from '../wire/envelope.ts';
 import type { ErrorObject } from '../wire/errors.ts';
 import type { Logger } from '../process/logger.ts';
@@ -48,4 +49,22 @@ export function publishTaskEvent(store: TaskStore, event: TaskEvent, logger: Log
     }
     logger.debug({ err, subject }, 'a task event went without its value');
   }
+}
+
+/**
+ * Publishes the `succeeded` event of a task whose result is already JSON text (`jsonText`, written for its status):
+ * the same event publishTaskEvent sends, without writing the result again.
+ */
+export function publishSucceeded(store: TaskStore, event: Omit<TaskEvent, 'event' | 'result'>, resultText: string, logger: Logger): void {
+  const subject = store.names.eventSubject(event.id);
+  // `[[], event]`: the result two levels in.
+  if (!jsonTooDeep(resultText, MAX_DEPTH - 2)) {
+    const text = jsonText({ event: 'succeeded', ...event });
+    try {
+      return store.nc.publish(subject, Buffer.from(`[[],${text.slice(0, -1)},"result":${resultText}}]`, 'utf8'));
+    } catch (err) {
+      logger.debug({ err, subject }, 'a task event went without its value');
+    }
+  }
+  publishTaskEvent(store, { event: 'succeeded', ...event, truncated: true }, logger);
 }

@@ -2,6 +2,7 @@
 // message is still in the work stream (a direct get by sequence). Reading only; the worker writes (worker.ts).
 import type { KvEntry } from '@nats-io/kv';
 import type { Envelope } from '../wire/envelope.ts';
+import { jsonText } from '../wire/codec.ts';
 import { MeshError, type ErrorObject } from '../wire/errors.ts';
 import { parseTaskId } from './names.ts';
 import type { TaskStore } from './store.ts';
@@ -55,6 +56,16 @@ export function isFinal(state: TaskState): boolean {
 
 export function emptyStatus(id: string, task: string): TaskStatus {
   return { id, task, state: 'queued', attempts: 0, result: null, error: null, errors: [], progress: null, enqueued_at: null, started_at: null, finished_at: null };
+}
+
+/**
+ * The state bucket record of an attempt that succeeded: the status with `finished_at` and the result, given as the
+ * JSON text it was already written to (`jsonText`), so that the event of the end can reuse it.
+ */
+export function succeededRecord(status: TaskStatus, finishedAt: string, resultText: string): Uint8Array {
+  const { result: _result, ...rest } = status;
+  const text = jsonText({ ...rest, state: 'succeeded', finished_at: finishedAt });
+  return Buffer.from(`${text.slice(0, -1)},"result":${resultText}}`, 'utf8');
 }
 
 /** A state bucket entry as a status; a deleted or unreadable entry is no status. */

@@ -1,19 +1,19 @@
 // Runs one task's queue in this process: pulls from the shared durable consumer only as many tasks as it has free
 // slots, keeps each claim alive while it runs, writes what happened to the state bucket, retries with backoff
 // (a `nak` with delay) and buries what cannot succeed. What a task does is the `run` function's business.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { codecForContentType, jsonCodec } from '../wire/codec.ts';
+import { codecForContentType, jsonCodec, jsonText } from '../wire/codec.ts';
+import { MAX_DEPTH } from '../wire/depth.ts';
 import { parseEnvelope, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER, type Forwarded } from '../wire/propagation.ts';
 import type { Logger } from '../process/logger.ts';
 import { bury, keptBody } from './dead-letter.ts';
-import { publishTaskEvent, type TaskEvent } from './events.ts';
+import { publishSucceeded, publishTaskEvent, type TaskEvent } from './events.ts';
 import { NOT_BEFORE_HEADER, taskId, WORKER_CONSUMER } from './names.ts';
 import { retryDelay, type RetryPolicy } from './retry.ts';
-import { emptyStatus, statusOfEntry, type TaskStatus } from './state.ts';
+import { emptyStatus, statusOfEntry, succeededRecord, type TaskStatus } from './state.ts';
 import type { TaskStore } from './store.ts';
 import type { WriteDone } from './stream-writer.ts';
 import { isThenable } from '../process/thenable.ts';
@@ -28,6 +28,8 @@ export interface TaskAttempt {
   readonly kwargs: Kwargs;
   /** The enqueuer's trace context, when it had one. */
   readonly forwarded: Forwarded;
+  /** Records progress for the task's status and tells its listeners; ignored once the attempt has ended. */
+  progress(value: unknown): void;
 }
 
 export interface WorkerOptions {
@@ -88,18 +90,20 @@ interface Running {
 /** An event as the worker states it: what happened, and when when it is not now. */
 type AnnouncedEvent = Omit<TaskEvent, 'id' | 'task' | 'attempt' | 'at'> & { at?: string };
 
-const runningTask = new AsyncLocalStorage<{ progress(value: unknown): void }>();
-
-/** Records progress for the task the caller runs in; throws outside a task. */
-/** Whether the code runs inside a @task's attempt. */
-export function inRunningTask(): boolean {
-  return runningTask.getStore() !== undefined;
-}
-
-export function reportProgress(value: unknown): void {
-  const task = runningTask.getStore();
-  if (!task) throw new Error('progress() is only for a running @task');
-  task.progress(value);
+/**
+ * `new Date(ms).toISOString()`, remembered for the last instant asked: a busy worker asks for the same millisecond
+ * many times a turn (each task's start and end, and its enqueue time, tasks enqueued together sharing one).
+ */
+function isoTime(): (ms: number) => string {
+  let last = Number.NaN;
+  let text = '';
+  return (ms) => {
+    if (ms !== last) {
+      last = ms;
+      text = new Date(ms).toISOString();
+    }
+    return text;
+  };
 }
 
 class Worker implements TaskWorker {
@@ -125,6 +129,8 @@ class Worker implements TaskWorker {
   /** Attempts per duration bucket (not cumulative; the last is over every bound), and their total in ms. */
   private readonly durationCounts = new Array<number>(DURATION_BOUNDS_MS.length + 1).fill(0);
   private durationSumMs = 0;
+  private readonly nowText = isoTime();
+  private readonly enqueuedText = isoTime();
 
   constructor(
     private readonly options: WorkerOptions,
@@ -244,8 +250,8 @@ class Worker implements TaskWorker {
     const status: TaskStatus = {
       ...emptyStatus(id, this.task),
       attempts: attemptNo,
-      enqueued_at: new Date(Math.floor(info.timestampNanos / 1e6)).toISOString(),
-      started_at: new Date().toISOString(),
+      enqueued_at: this.enqueuedText(Math.floor(info.timestampNanos / 1e6)),
+      started_at: this.now(),
     };
     const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, markTimer: undefined };
     this.free--;
@@ -261,8 +267,8 @@ class Worker implements TaskWorker {
         const value = headers?.get(name);
         if (value) forwarded[name] = value;
       }
-      const context = { progress: (value: unknown) => this.write(attempt, { state: 'running', progress: value }, { event: 'progress', progress: value }) };
-      const result = runningTask.run(context, () => this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded }));
+      const progress = (value: unknown) => this.write(attempt, { state: 'running', progress: value }, { event: 'progress', progress: value });
+      const result = this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded, progress });
       if (!isThenable(result)) return void this.succeed(attempt, result);
       const timer = setTimeout(() => this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${this.options.timeoutMs} ms)`), false), this.options.timeoutMs);
       Promise.resolve(result).then(
@@ -287,15 +293,19 @@ class Worker implements TaskWorker {
       logger.error({ err, task: this.task, id }, 'could not record a task that succeeded; it will run again when its claim lapses');
       this.recorded();
     };
-    const at = new Date().toISOString();
+    const at = this.now();
+    const { store } = this.options;
     try {
-      this.writeState(attempt, { state: 'succeeded', result, finished_at: at }, (err) => {
+      // The result is written as JSON once, for the record and the event both.
+      const resultText = jsonText(result, MAX_DEPTH - 1);
+      const record = succeededRecord(attempt.status, at, resultText);
+      store.writer.write(store.names.stateSubject(id), record, { batched: true }, (err) => {
         if (err) return notWritten(err);
         this.afterTurn(() => {
           try {
             attempt.msg.ack();
             this.stats.succeeded++;
-            this.announce(attempt, { event: 'succeeded', result, at });
+            publishSucceeded(store, { id, task: this.task, attempt: attempt.status.attempts, at }, resultText, logger);
           } finally {
             this.recorded();
           }
@@ -304,6 +314,11 @@ class Worker implements TaskWorker {
     } catch (err) {
       notWritten(err);
     }
+  }
+
+  /** Now in ISO 8601. */
+  private now(): string {
+    return this.nowText(Date.now());
   }
 
   /** Runs `step` at the end of this event-loop turn, with the other steps of the turn: their publishes go in one write. */
@@ -428,7 +443,7 @@ class Worker implements TaskWorker {
   /** Tells listeners of the task (`mesh.tasks.<id>`) what just happened to the attempt. */
   private announce(attempt: Running, event: AnnouncedEvent): void {
     const { id, task, attempts } = attempt.status;
-    publishTaskEvent(this.options.store, { id, task, attempt: attempts, at: new Date().toISOString(), ...event }, this.options.logger);
+    publishTaskEvent(this.options.store, { id, task, attempt: attempts, at: this.now(), ...event }, this.options.logger);
   }
 
   /** While attempts run, each claim is renewed a few times per claim period (`working()`, an in-progress ack). */

@@ -44,20 +44,28 @@ export const jsonCodec: Codec = {
     }
   },
   encode(value) {
-    let text: string | undefined;
-    try {
-      text = stringifyExact(value, MAX_DEPTH);
-    } catch (err) {
-      // Thousands of levels overflow the stack before the text could be measured.
-      if (valueTooDeep(value)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
-      throw err;
-    }
-    if (text === undefined) throw new TypeError('value has no JSON form');
-    if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
     // Buffer.from takes small results from Node's shared pool; TextEncoder allocates an ArrayBuffer per call (about 1 µs).
-    return Buffer.from(text, 'utf8');
+    return Buffer.from(jsonText(value), 'utf8');
   },
 };
+
+/**
+ * The JSON text jsonCodec encodes, for a value that goes inside a larger document: `maxDepth` is what is left of
+ * MAX_DEPTH at the place it goes. Throws as encode does.
+ */
+export function jsonText(value: unknown, maxDepth = MAX_DEPTH): string {
+  let text: string | undefined;
+  try {
+    text = stringifyExact(value, maxDepth);
+  } catch (err) {
+    // Thousands of levels overflow the stack before the text could be measured.
+    if (valueTooDeep(value, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`, { cause: err });
+    throw err;
+  }
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  if (jsonTooDeep(text, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
+  return text;
+}
 
 // One for the process; the encoder counts the scalar inside the innermost array as one level more.
 const msgpack = exactMsgpack({ maxDepth: MAX_DEPTH + 1 });

@@ -48,6 +48,14 @@ class Arithmetic extends Service {
     return 'done';
   }
 
+  /** Arrays `levels` deep around a 0. */
+  @task()
+  async nested(levels: number) {
+    let value: unknown = 0;
+    for (let i = 0; i < levels; i++) value = [value];
+    return value;
+  }
+
   @rpc async welcome(name: string) {
     const handle = await this.enqueue('arithmetic.add', [name.length, 1]);
     return handle.id;
@@ -67,6 +75,20 @@ describe('tasks', () => {
     assert.equal(status.attempts, 1);
     assert.deepEqual(status.result, [[5], {}]);
     assert.ok(status.enqueued_at && status.started_at && status.finished_at);
+  });
+
+  it('keeps a result too deep for its event in the status, and sends the event without it', async () => {
+    const events = mesh.nc.subscribe('mesh.tasks.arithmetic.nested.>');
+    // [[value], {}] is 99 levels deep: the status holds it one level in; the event, `[[], {result}]`, would go past 100.
+    const handle = await mesh.tasks.enqueue('arithmetic.nested', [97]);
+    const [[value]] = await handle.result({ timeout: 5_000 });
+    assert.equal(JSON.stringify(value), `${'['.repeat(97)}0${']'.repeat(97)}`);
+    for await (const msg of events) {
+      const [, event] = msg.json<[[], { event: string; id: string; result?: unknown; truncated?: boolean }]>();
+      if (event.event !== 'succeeded') continue;
+      assert.deepEqual([event.id, event.result, event.truncated], [handle.id, undefined, true]);
+      break;
+    }
   });
 
   it('enqueues from a service with this.enqueue and goes on without waiting', async () => {
