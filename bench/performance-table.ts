@@ -46,14 +46,22 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
     [`add in bulks of ${meta.bulkSize} (${meta.bulk})`, `${bulk}: mesh`, `${bulk}: raw JetStream`, `${bulk}: BullMQ addBulk`],
     [`worker, concurrency 100 (${meta.serial + meta.bulk} tiny tasks)`, 'worker c=100: mesh', 'worker c=100: raw JetStream', 'worker c=100: BullMQ'],
-    ['the same, each result kept in a KV bucket before the ack', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept', ''],
+    ['the same, each result kept in a KV bucket before the ack: `kv.put`, as people write it', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept', ''],
+    ['the same, each result kept: lean, every PubAck on one inbox', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept lean', ''],
   ];
+  // CPU per task in a drain: the worker's process, then its server's (medians of the rounds).
+  const cpu = (drain: string) => {
+    const worker = results[`${drain}: worker CPU µs per task`];
+    const server = results[`${drain}: server CPU µs per task`];
+    return worker === undefined || server === undefined ? 'n/a' : `${worker.toFixed(1)} + ${server.toFixed(1)} µs`;
+  };
   return [
     `A run of \`npm run bench:tasks\` on ${meta.at.slice(0, 10)}: medians of ${meta.rounds} rounds in rotated order, with the lowest and highest round; durability: ${meta.durability}.${failures.length ? ` It failed ${failures.length} checks.` : ''}`,
     '',
     '| scenario | nats-mesh | raw JetStream | BullMQ |',
     '|---|---|---|---|',
     ...rows.map(([scenario, ...names]) => `| ${scenario} | ${names.map(value).join(' | ')} |`),
+    `| CPU per task in the worker's process + its server (nats-server, redis-server), in the drains above | ${cpu('worker c=100: mesh')} | ${cpu('worker c=100: raw JetStream')}; results kept: ${cpu('worker c=100: raw JetStream, results kept')}, lean ${cpu('worker c=100: raw JetStream, results kept lean')} | ${cpu('worker c=100: BullMQ')} |`,
     `| enqueue to start at 1,000/s (${meta.latencyTasks} tasks) | p50 ${value('enqueue-to-start p50 ms: mesh')}, p99 ${value('enqueue-to-start p99 ms: mesh')} | | |`,
   ].join('\n');
 }

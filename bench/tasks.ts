@@ -1,19 +1,21 @@
 // Durable tasks against raw JetStream and BullMQ, each on a server of its own (nats-server -js with file storage and
 // redis-server without persistence, on free ports): enqueue one at a time and in bulks of 50, worker throughput at
-// concurrency 100 (and, for the raw side, a worker that also writes each task's result to a KV bucket before its ack,
-// the durable work the mesh's worker does), enqueue-to-start latency at 1,000 tasks/s. Each round runs every scenario for the three in a
-// rotated order; the figures are the medians of the rounds, with their spread (min and max). Every id, ack and run is
-// checked; the figures go to bench/results/tasks.json (tasks-quick.json with --quick), which performance-table.ts puts
-// on docs/performance.md.
-import { writeFileSync } from 'node:fs';
+// concurrency 100, enqueue-to-start latency at 1,000 tasks/s. The raw side also has two workers that write each task's
+// result before its ack, the durable work the mesh's worker does: with `kv.put` as people write it, and lean (every
+// PubAck on one inbox). Each drain notes the CPU time per task of the worker's process and of the server, read from
+// /proc, which shows which side bounds it. Each round runs every scenario for the three in a rotated order; the
+// figures are the medians of the rounds, with their spread (min and max). Every id, ack and run is checked; the
+// figures go to bench/results/tasks.json (tasks-quick.json with --quick), which performance-table.ts puts on
+// docs/performance.md.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Queue, Worker } from 'bullmq';
 import { createLogger, createTaskClient, hostService, task } from '../mesh/gateway.ts';
@@ -39,10 +41,17 @@ async function freePort(): Promise<number> {
 }
 
 const children: ChildProcess[] = [];
-async function start(command: string, args: string[]): Promise<void> {
+async function start(command: string, args: string[]): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: 'ignore' });
   children.push(child);
   await sleep(500);
+  return child;
+}
+
+/** CPU time (user and system) a process has used, in µs, from /proc (clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function percentile(values: number[], p: number): number {
@@ -62,8 +71,8 @@ async function inChunks(n: number, chunk: number, one: (i: number) => Promise<un
 
 const natsPort = await freePort();
 const redisPort = await freePort();
-await start('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', mkdtempSync(join(tmpdir(), 'bench-js-'))]);
-await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+const natsServer = await start('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', mkdtempSync(join(tmpdir(), 'bench-js-'))]);
+const redisServer = await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
 const nc: NatsConnection = await connect({ servers: `127.0.0.1:${natsPort}` });
 const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
@@ -109,6 +118,9 @@ const body = (n: number) => Buffer.from(JSON.stringify([[n], {}]));
 await jsm.streams.add({ name: 'RAW_KEPT', subjects: ['raw.kept'], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
 await jsm.consumers.add('RAW_KEPT', { durable_name: 'worker', ack_policy: AckPolicy.Explicit, max_ack_pending: -1 });
 const kept = await new Kvm(js).create('RAW_RESULTS', { history: 1, storage: StorageType.File });
+// And lean: a third work queue whose worker publishes each result to the bucket's subject with one inbox for the PubAcks.
+await jsm.streams.add({ name: 'RAW_LEAN', subjects: ['raw.lean'], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+await jsm.consumers.add('RAW_LEAN', { durable_name: 'worker', ack_policy: AckPolicy.Explicit, max_ack_pending: -1 });
 
 // Start a mesh worker so its stream exists, then stop it so enqueues pile up.
 let hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
@@ -161,18 +173,7 @@ const drain: Record<Who, () => Promise<number>> = {
     return rate;
   },
   raw: async () => {
-    const consumer = await js.consumers.get('RAW', 'worker');
-    const started = performance.now();
-    let done = 0;
-    while (done < drained) {
-      const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-      for await (const m of batch) {
-        const [[n]] = m.json<[[number], object]>();
-        check(Number.isInteger(n), `raw consumer read ${m.string()}`);
-        m.ack();
-        done++;
-      }
-    }
+    const started = await fetchAll('RAW', 'raw consumer', (m) => m.ack());
     return drained / ((performance.now() - started) / 1000);
   },
   bullmq: async () => {
@@ -196,29 +197,74 @@ const drain: Record<Who, () => Promise<number>> = {
   },
 };
 
+/** Fills a raw work queue of the floors that keep results with a round's tasks, untimed. */
+async function fill(subject: string): Promise<void> {
+  await inChunks(drained, BULK_SIZE, (i) => js.publish(subject, body(i)));
+}
+
+/**
+ * A raw worker's loop: fetches the `drained` tasks of a work queue 100 at a time and hands each, with the number it
+ * carries, to `take`, waiting for what `take` returned for a fetch before the next. Resolves with when it started.
+ */
+async function fetchAll(stream: string, who: string, take: (m: JsMsg, n: number) => unknown): Promise<number> {
+  const consumer = await js.consumers.get(stream, 'worker');
+  const started = performance.now();
+  let done = 0;
+  while (done < drained) {
+    const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
+    const taken: unknown[] = [];
+    for await (const m of batch) {
+      const [[n]] = m.json<[[number], object]>();
+      check(Number.isInteger(n), `${who} read ${m.string()}`);
+      taken.push(take(m, n));
+      done++;
+    }
+    await Promise.all(taken);
+  }
+  return started;
+}
+
 /**
  * Raw JetStream with each result kept, as a user would write a durable-result worker with nats.js: fetch 100, and for
  * each task put its result in the KV bucket, then ack once the put is acknowledged; timed from the first fetch.
  */
 async function drainKept(): Promise<number> {
-  await inChunks(drained, BULK_SIZE, (i) => js.publish('raw.kept', body(i)));
-  const consumer = await js.consumers.get('RAW_KEPT', 'worker');
-  const started = performance.now();
-  let done = 0;
-  while (done < drained) {
-    const batch = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-    const puts: Promise<unknown>[] = [];
-    for await (const m of batch) {
-      const [[n]] = m.json<[[number], object]>();
-      check(Number.isInteger(n), `raw kept consumer read ${m.string()}`);
-      puts.push(kept.put(`raw.${m.seq}`, JSON.stringify([[n], {}])).then(() => m.ack()));
-      done++;
-    }
-    await Promise.all(puts);
-  }
+  const started = await fetchAll('RAW_KEPT', 'raw kept consumer', (m, n) => kept.put(`raw.${m.seq}`, JSON.stringify([[n], {}])).then(() => m.ack()));
   const rate = drained / ((performance.now() - started) / 1000);
   await nc.flush();
   check((await depth('RAW_KEPT')) === 0, 'the kept-results queue drained');
+  return rate;
+}
+
+/**
+ * Raw JetStream with each result kept, lean: for each task of a fetch, publish its result to the bucket's subject with
+ * a reply on one inbox subscription, and ack the task when its PubAck arrives (what the mesh's stream writer does).
+ */
+async function drainKeptLean(): Promise<number> {
+  const inbox = `${createInbox()}.`;
+  const waiting = new Map<string, JsMsg>();
+  let acked = 0;
+  let allAcked: () => void;
+  const finished = new Promise<void>((resolve) => (allAcked = resolve));
+  nc.subscribe(`${inbox}*`, {
+    max: drained,
+    callback: (err, reply) => {
+      const task = waiting.get(reply.subject.slice(inbox.length));
+      const ack = err ? undefined : reply.json<{ seq?: number }>();
+      check(task !== undefined && Number.isInteger(ack?.seq), `lean raw worker got PubAck ${reply.string()}`);
+      task?.ack();
+      if (++acked === drained) allAcked();
+    },
+  });
+  const started = await fetchAll('RAW_LEAN', 'lean raw consumer', (m, n) => {
+    const token = String(m.seq);
+    waiting.set(token, m);
+    nc.publish(`$KV.RAW_RESULTS.lean.${m.seq}`, Buffer.from(JSON.stringify([[n], {}])), { reply: inbox + token });
+  });
+  await finished;
+  const rate = drained / ((performance.now() - started) / 1000);
+  await nc.flush();
+  check((await depth('RAW_LEAN')) === 0, 'the lean kept-results queue drained');
   return rate;
 }
 
@@ -249,12 +295,25 @@ async function latency(): Promise<[number, number]> {
 const samples: Record<string, number[]> = {};
 const note = (name: string, value: number) => void (samples[name] ??= []).push(value);
 const everyone: Who[] = ['mesh', 'raw', 'bullmq'];
+/**
+ * Runs a drain, noting its rate and the CPU time per task of this process (the worker's, its start included) and of
+ * the server it works against (redis-server for BullMQ, nats-server for the rest), so a figure says which side bounded it.
+ */
+async function timedDrain(name: string, server: ChildProcess, run: () => Promise<number>): Promise<void> {
+  const before = [cpuMicros(process.pid), cpuMicros(server.pid!)];
+  note(name, await run());
+  note(`${name}: worker CPU µs per task`, (cpuMicros(process.pid) - before[0]!) / drained);
+  note(`${name}: server CPU µs per task`, (cpuMicros(server.pid!) - before[1]!) / drained);
+}
 for (let round = 0; round < ROUNDS; round++) {
   const order = [...everyone.slice(round % 3), ...everyone.slice(0, round % 3)];
   for (const who of order) note(`enqueue serial: ${LABEL[who]}`, await rate(SERIAL, enqueueSerial[who]));
   for (const who of order) note(bulkName(who), await rate(BULK, enqueueBulk[who]));
-  for (const who of order) note(`worker c=100: ${LABEL[who]}`, await drain[who]());
-  note('worker c=100: raw JetStream, results kept', await drainKept());
+  for (const who of order) await timedDrain(`worker c=100: ${LABEL[who]}`, who === 'bullmq' ? redisServer : natsServer, drain[who]);
+  await fill('raw.kept');
+  await timedDrain('worker c=100: raw JetStream, results kept', natsServer, drainKept);
+  await fill('raw.lean');
+  await timedDrain('worker c=100: raw JetStream, results kept lean', natsServer, drainKeptLean);
   const [p50, p99] = await latency();
   note('enqueue-to-start p50 ms: mesh', p50);
   note('enqueue-to-start p99 ms: mesh', p99);
@@ -277,10 +336,10 @@ writeFileSync(
   `${JSON.stringify({ meta: { quick, rounds: ROUNDS, serial: SERIAL, bulk: BULK, bulkSize: BULK_SIZE, latencyTasks: LATENCY, durability, at: new Date().toISOString() }, results, spread, failures }, null, 2)}\n`,
 );
 for (const failure of failures) process.stdout.write(`FAILED: ${failure}\n`);
-const figure = (name: string, value: number) => `${value.toFixed(name.includes(' ms') ? 1 : 0)}${name.includes(' ms') ? '' : '/s'}`;
+const figure = (name: string, value: number) => (name.includes(' ms') || name.includes(' µs') ? value.toFixed(1) : `${value.toFixed(0)}/s`);
 for (const [name, value] of Object.entries(results)) {
   const [low, high] = spread[name]!;
-  process.stdout.write(`${name.padEnd(40)} ${figure(name, value).padStart(9)}  (${figure(name, low!)} to ${figure(name, high!)})\n`);
+  process.stdout.write(`${name.padEnd(68)} ${figure(name, value).padStart(9)}  (${figure(name, low!)} to ${figure(name, high!)})\n`);
 }
 const r = (a: string, b: string) => (results[a]! / results[b]!).toFixed(2);
 process.stdout.write(
@@ -291,7 +350,7 @@ process.stdout.write(
 );
 process.stdout.write(`worker: mesh/raw ${r('worker c=100: mesh', 'worker c=100: raw JetStream')}x (goal 0.8), mesh/BullMQ ${r('worker c=100: mesh', 'worker c=100: BullMQ')}x (goal 2.0)\n`);
 process.stdout.write(
-  `worker floors: raw/BullMQ ${r('worker c=100: raw JetStream', 'worker c=100: BullMQ')}x; mesh/raw with results kept ${r('worker c=100: mesh', 'worker c=100: raw JetStream, results kept')}x\n`,
+  `worker floors: raw/BullMQ ${r('worker c=100: raw JetStream', 'worker c=100: BullMQ')}x; mesh/raw with results kept ${r('worker c=100: mesh', 'worker c=100: raw JetStream, results kept')}x, lean ${r('worker c=100: mesh', 'worker c=100: raw JetStream, results kept lean')}x\n`,
 );
 process.stdout.write(`written to bench/results/${file}.json\n`);
 if (!quick) process.stdout.write(`${updatePerformancePage() ? 'docs/performance.md: tables made again' : 'docs/performance.md: tables already match'}\n`);
