@@ -46,6 +46,12 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
     [`add in bulks of ${meta.bulkSize} (${meta.bulk})`, `${bulk}: mesh`, `${bulk}: raw JetStream`, `${bulk}: BullMQ addBulk`],
     [`worker, concurrency 100 (${meta.serial + meta.bulk} tiny tasks)`, 'worker c=100: mesh', 'worker c=100: raw JetStream', 'worker c=100: BullMQ'],
+    [
+      "the same, the mesh's task with `ignoreResult` (no record of a success; BullMQ's jobs are `removeOnComplete`)",
+      'worker c=100: mesh, result ignored',
+      'worker c=100: raw JetStream',
+      'worker c=100: BullMQ',
+    ],
     ['the same, each result kept in a KV bucket before the ack: `kv.put`, as people write it', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept', ''],
     ['the same, each result kept: lean, every PubAck on one inbox', 'worker c=100: mesh', 'worker c=100: raw JetStream, results kept lean', ''],
   ];
@@ -61,7 +67,7 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     '| scenario | nats-mesh | raw JetStream | BullMQ |',
     '|---|---|---|---|',
     ...rows.map(([scenario, ...names]) => `| ${scenario} | ${names.map(value).join(' | ')} |`),
-    `| CPU per task in the worker's process + its server (nats-server, redis-server), in the drains above | ${cpu('worker c=100: mesh')} | ${cpu('worker c=100: raw JetStream')}; results kept: ${cpu('worker c=100: raw JetStream, results kept')}, lean ${cpu('worker c=100: raw JetStream, results kept lean')} | ${cpu('worker c=100: BullMQ')} |`,
+    `| CPU per task in the worker's process + its server (nats-server, redis-server), in the drains above | ${cpu('worker c=100: mesh')}; result ignored: ${cpu('worker c=100: mesh, result ignored')} | ${cpu('worker c=100: raw JetStream')}; results kept: ${cpu('worker c=100: raw JetStream, results kept')}, lean ${cpu('worker c=100: raw JetStream, results kept lean')} | ${cpu('worker c=100: BullMQ')} |`,
     `| enqueue to start at 1,000/s (${meta.latencyTasks} tasks) | p50 ${value('enqueue-to-start p50 ms: mesh')}, p99 ${value('enqueue-to-start p99 ms: mesh')} | | |`,
   ].join('\n');
 }

@@ -1,12 +1,12 @@
 // Durable tasks against raw JetStream and BullMQ, each on a server of its own (nats-server -js with file storage and
 // redis-server without persistence, on free ports): enqueue one at a time and in bulks of 50, worker throughput at
-// concurrency 100, enqueue-to-start latency at 1,000 tasks/s. The raw side also has two workers that write each task's
-// result before its ack, the durable work the mesh's worker does: with `kv.put` as people write it, and lean (every
-// PubAck on one inbox). Each drain notes the CPU time per task of the worker's process and of the server, read from
-// /proc, which shows which side bounds it. Each round runs every scenario for the three in a rotated order; the
-// figures are the medians of the rounds, with their spread (min and max). Every id, ack and run is checked; the
-// figures go to bench/results/tasks.json (tasks-quick.json with --quick), which performance-table.ts puts on
-// docs/performance.md.
+// concurrency 100 (the mesh's task also with `ignoreResult`), enqueue-to-start latency at 1,000 tasks/s. The raw
+// side also has two workers that write each task's result before its ack, the durable work the mesh's worker does:
+// with `kv.put` as people write it, and lean (every PubAck on one inbox). Each drain notes the CPU time per task of
+// the worker's process and of the server, read from /proc, which shows which side bounds it. Each round runs every
+// scenario for the three in a rotated order; the figures are the medians of the rounds, with their spread (min and
+// max). Every id, ack and run is checked; the figures go to bench/results/tasks.json (tasks-quick.json with --quick),
+// which performance-table.ts puts on docs/performance.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -77,7 +77,8 @@ const nc: NatsConnection = await connect({ servers: `127.0.0.1:${natsPort}` });
 const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
 const logger = createLogger({ level: 'silent', format: 'json' }, 'bench');
 
-// The mesh's task: a no-op that notes when it started (the first run of a drain, and each run of the latency run).
+// The mesh's tasks: a no-op that notes when it started (the first run of a drain, and each run of the latency run),
+// and the same keeping no record of a success (`ignoreResult`), as the raw worker and BullMQ's removeOnComplete keep none.
 const startedAt = new Map<number, number>();
 let meshRuns = 0;
 let firstRun: number | undefined;
@@ -88,6 +89,13 @@ class Bench {
     meshRuns++;
     firstRun ??= performance.now();
     if (n < 0) startedAt.set(-n, performance.now());
+  }
+
+  @task({ concurrency: 100, ignoreResult: true })
+  async fire(n: number) {
+    meshRuns++;
+    firstRun ??= performance.now();
+    return n;
   }
 }
 
@@ -161,17 +169,20 @@ const enqueueBulk: Record<Who, () => Promise<void>> = {
  */
 const drained = SERIAL + BULK;
 const depth = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
+/** The mesh's worker of one of Bench's tasks draining its queue, timed from its first run to an empty queue. */
+async function drainMesh(method: 'noop' | 'fire'): Promise<number> {
+  const runsBefore = meshRuns;
+  firstRun = undefined;
+  hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
+  while ((await depth(`TASKS_bench-${method}`)) > 0) await sleep(10);
+  const rate = drained / ((performance.now() - firstRun!) / 1000);
+  check(meshRuns - runsBefore === drained, `the mesh worker of ${method} ran ${meshRuns - runsBefore} tasks of ${drained}`);
+  await hosted.stop();
+  return rate;
+}
+
 const drain: Record<Who, () => Promise<number>> = {
-  mesh: async () => {
-    const runsBefore = meshRuns;
-    firstRun = undefined;
-    hosted = await hostService(new Bench(), { nc, logger, taskGraceMs: 0 });
-    while ((await depth('TASKS_bench-noop')) > 0) await sleep(10);
-    const rate = drained / ((performance.now() - firstRun!) / 1000);
-    check(meshRuns - runsBefore === drained, `the mesh worker ran ${meshRuns - runsBefore} tasks of ${drained}`);
-    await hosted.stop();
-    return rate;
-  },
+  mesh: () => drainMesh('noop'),
   raw: async () => {
     const started = await fetchAll('RAW', 'raw consumer', (m) => m.ack());
     return drained / ((performance.now() - started) / 1000);
@@ -310,6 +321,8 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const who of order) note(`enqueue serial: ${LABEL[who]}`, await rate(SERIAL, enqueueSerial[who]));
   for (const who of order) note(bulkName(who), await rate(BULK, enqueueBulk[who]));
   for (const who of order) await timedDrain(`worker c=100: ${LABEL[who]}`, who === 'bullmq' ? redisServer : natsServer, drain[who]);
+  await inChunks(drained, BULK_SIZE, (i) => tasks.enqueue('bench.fire', [i]));
+  await timedDrain('worker c=100: mesh, result ignored', natsServer, () => drainMesh('fire'));
   await fill('raw.kept');
   await timedDrain('worker c=100: raw JetStream, results kept', natsServer, drainKept);
   await fill('raw.lean');
@@ -349,6 +362,9 @@ process.stdout.write(
   `enqueue bulk: mesh/raw ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: raw JetStream`)}x, mesh/BullMQ ${r(`enqueue bulk ${BULK_SIZE}: mesh`, `enqueue bulk ${BULK_SIZE}: BullMQ addBulk`)}x\n`,
 );
 process.stdout.write(`worker: mesh/raw ${r('worker c=100: mesh', 'worker c=100: raw JetStream')}x (goal 0.8), mesh/BullMQ ${r('worker c=100: mesh', 'worker c=100: BullMQ')}x (goal 2.0)\n`);
+process.stdout.write(
+  `worker, result ignored: mesh/raw ${r('worker c=100: mesh, result ignored', 'worker c=100: raw JetStream')}x (goal 0.8), mesh/BullMQ ${r('worker c=100: mesh, result ignored', 'worker c=100: BullMQ')}x (goal 2.0)\n`,
+);
 process.stdout.write(
   `worker floors: raw/BullMQ ${r('worker c=100: raw JetStream', 'worker c=100: BullMQ')}x; mesh/raw with results kept ${r('worker c=100: mesh', 'worker c=100: raw JetStream, results kept')}x, lean ${r('worker c=100: mesh', 'worker c=100: raw JetStream, results kept lean')}x\n`,
 );

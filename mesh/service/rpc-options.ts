@@ -41,6 +41,7 @@ const taskOptionsSchema = z.strictObject({
     .default(DEFAULT_RETRIES),
   timeout: positiveMs.default(5 * 60_000),
   claim: positiveMs.default(30_000),
+  ignoreResult: z.boolean().default(false),
   every: z.unknown().optional(),
   cron: z.unknown().optional(),
   missed: z.unknown().optional(),

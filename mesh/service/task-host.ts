@@ -67,6 +67,7 @@ function taskMetadata(declaration: TaskDeclaration): Record<string, string> {
   if (contract) metadata.params_schema = contract.paramsSchema;
   if (declaration.resultSchema) metadata.result_schema = declaration.resultSchema;
   if (declaration.description) metadata.description = declaration.description;
+  if (declaration.ignoreResult) metadata.ignore_result = 'true';
   return metadata;
 }
 
@@ -108,6 +109,7 @@ class Tasks implements HostedTasks {
           retries: declaration.retries,
           timeoutMs: declaration.timeoutMs,
           claimMs: declaration.claimMs,
+          keepResults: !declaration.ignoreResult,
           logger,
           run: ({ args, kwargs, forwarded, progress }) => {
             const bound = bindTask(name, declaration, args, kwargs);
@@ -174,7 +176,8 @@ class Tasks implements HostedTasks {
 
   /**
    * A request to a task's endpoint: arguments checked against its contract (nothing is stored when they do not
-   * fit), then enqueued; answered with `{id}` at once when it asks to respond async, else with the task's result.
+   * fit), then enqueued; answered with `{id}` at once when it asks to respond async or the task ignores its result,
+   * else with the task's result.
    * With `Mesh-Task-Status: <id>` it answers that task's status instead, with `Mesh-Task-Queue` its queue and dead
    * tasks, with `Mesh-Task-Retry: <id>` it enqueues that dead task again: how a gateway, which has no JetStream
    * rights, reads and mends them (the gateway's policy decided who may). A NATS callback: it never throws.
@@ -198,7 +201,8 @@ class Tasks implements HostedTasks {
       this.client
         .enqueueEncoded(name, msg.data, keptHeaders(msg, codec), { delay, key })
         .then(async (handle) => {
-          if (async) return this.respondId(msg, codec, handle.id);
+          // A task that keeps no result has none to wait for: its id, as to a request that asked to respond async.
+          if (async || declaration.ignoreResult) return this.respondId(msg, codec, handle.id);
           const waitMs = deadline === undefined ? DEFAULT_WAIT_MS : Math.max(0, deadline - Date.now());
           respondResult(msg, codec, await handle.result({ timeout: waitMs }));
         })

@@ -16,6 +16,12 @@ export interface TaskOptions extends ContractOptions, ScheduleOptions {
   timeout?: number;
   /** How long an instance's claim on a task lasts without a sign of life (ms): after a crash, the task runs elsewhere after this. 30 s by default. */
   claim?: number;
+  /**
+   * Keep no record of a success (Celery's `ignore_result`, BullMQ's `removeOnComplete`): the task is acked as soon as
+   * it returns, and its `succeeded` event, sent as always, is the only place its result goes. For fire-and-forget
+   * work; false by default. Failures and retries are recorded as always; see docs/tasks.md for what a status then says.
+   */
+  ignoreResult?: boolean;
 }
 
 export interface TaskDeclaration {
@@ -29,6 +35,7 @@ export interface TaskDeclaration {
   retries: RetryPolicy;
   timeoutMs: number;
   claimMs: number;
+  ignoreResult: boolean;
   /** When it runs by itself (`every` or `cron`); undefined: only when enqueued. */
   schedule: Schedule | undefined;
 }
@@ -54,6 +61,7 @@ function declare(method: string, fn: AnyMethod, declared: TaskOptions): TaskDecl
     retries: options.retries,
     timeoutMs: options.timeout,
     claimMs: options.claim,
+    ignoreResult: options.ignoreResult,
     schedule: scheduleOf(`@task on '${method}'`, options),
   };
 }

@@ -104,7 +104,7 @@ export async function readStatus(store: TaskStore, id: string): Promise<TaskStat
   // Between the two reads a short task may have finished (its message acked, its state written): read again.
   const finished = await writtenStatus(store, id);
   if (finished) return finished;
-  throw new MeshError('NOT_FOUND', `no task with id ${id} (unknown, or finished longer ago than the state is kept)`);
+  throw new MeshError('NOT_FOUND', `no task with id ${id} (unknown, finished longer ago than the state is kept, or finished with its result ignored)`);
 }
 
 /**

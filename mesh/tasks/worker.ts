@@ -43,6 +43,12 @@ export interface WorkerOptions {
   timeoutMs: number;
   /** How long a claim lasts without a sign of life: a worker killed mid-task loses its tasks after this. */
   claimMs: number;
+  /**
+   * Whether a success is recorded in the state bucket (with its result) before its ack. When not, an attempt that
+   * succeeds with nothing recorded of its task yet is acked at once; one that has a record (running, progress, an
+   * earlier failure) still gets its end written, with a null result, so that no status is left behind.
+   */
+  keepResults: boolean;
   logger: Logger;
   /**
    * Runs an attempt and returns (or resolves with) its reply [args, kwargs]. An INVALID_ARGUMENT thrown before
@@ -84,6 +90,8 @@ interface Running {
   readonly body: Uint8Array;
   /** Set once the attempt's outcome is settled (or it was handed back): later results and progress are ignored. */
   over: boolean;
+  /** Whether the attempt has written to the state bucket (running, progress). */
+  written: boolean;
   markTimer: NodeJS.Timeout | undefined;
 }
 
@@ -253,7 +261,7 @@ class Worker implements TaskWorker {
       enqueued_at: this.enqueuedText(Math.floor(info.timestampNanos / 1e6)),
       started_at: this.now(),
     };
-    const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, markTimer: undefined };
+    const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, written: false, markTimer: undefined };
     this.free--;
     this.running.add(attempt);
     this.keepClaimsAlive();
@@ -282,8 +290,9 @@ class Worker implements TaskWorker {
   }
 
   /**
-   * Writes the success to the state bucket, then acks the task and tells its listeners, together with the other
-   * acks of the turn (one socket write for all). A success that cannot be written is run again when its claim lapses.
+   * Writes the success to the state bucket (unless the task keeps no results), then acks the task and tells its
+   * listeners, together with the other acks of the turn (one socket write for all). A success that cannot be written
+   * is run again when its claim lapses.
    */
   private succeed(attempt: Running, result: Envelope): void {
     if (!this.end(attempt, true)) return;
@@ -294,13 +303,11 @@ class Worker implements TaskWorker {
       this.recorded();
     };
     const at = this.now();
-    const { store } = this.options;
+    const { store, keepResults } = this.options;
     try {
       // The result is written as JSON once, for the record and the event both.
       const resultText = jsonText(result, MAX_DEPTH - 1);
-      const record = succeededRecord(attempt.status, at, resultText);
-      store.writer.write(store.names.stateSubject(id), record, { batched: true }, (err) => {
-        if (err) return notWritten(err);
+      const acked = () =>
         this.afterTurn(() => {
           try {
             attempt.msg.ack();
@@ -310,7 +317,9 @@ class Worker implements TaskWorker {
             this.recorded();
           }
         });
-      });
+      if (!keepResults && attempt.status.attempts === 1 && !attempt.written) return acked();
+      const record = succeededRecord(attempt.status, at, keepResults ? resultText : 'null');
+      store.writer.write(store.names.stateSubject(id), record, { batched: true }, (err) => (err ? notWritten(err) : acked()));
     } catch (err) {
       notWritten(err);
     }
@@ -432,6 +441,7 @@ class Worker implements TaskWorker {
   /** A word while the attempt runs (running, progress), and its event: dropped once it has ended, and never fatal. */
   private write(attempt: Running, change: Partial<TaskStatus>, event: AnnouncedEvent): void {
     if (attempt.over) return;
+    attempt.written = true;
     Object.assign(attempt.status, change);
     const { id } = attempt.status;
     this.writeState(attempt, {}, (err) => {

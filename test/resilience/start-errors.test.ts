@@ -39,6 +39,7 @@ describe('mesh run with a wrong declaration', () => {
     { name: 'narrow', body: `  @rpc({ bulkhead: { limit: 0 } }) async get() {}`, says: /^@rpc on 'get': bulkhead\.limit must be at least 1$/ },
     { name: 'zero', body: `  @rpc({ bulkhead: 0 } as never) async get() {}`, says: /^@rpc on 'get': bulkhead must be an object, got number$/ },
     { name: 'task option', body: `  @task({ retry: 3 } as never) async sweep() {}`, says: /^@task on 'sweep': unknown option 'retry' \(it takes params, result, description, concurrency, retries,/ },
+    { name: 'task option kind', body: `  @task({ ignoreResult: 'yes' } as never) async sweep() {}`, says: /^@task on 'sweep': ignoreResult must be a boolean, got string$/ },
     { name: 'not a method', body: `  @task() count = 1;`, says: /^@task can only mark methods, not 'count'$/ },
     { name: 'tick', body: `  @task({ cron: '61 * * * *' }) async sweep() {}`, says: /^@task on 'sweep': cron: "61 \* \* \* \*" is not a cron expression/ },
     { name: 'subject', body: `  @event('a..b') async heard() {}`, says: /^@event\("a\.\.b"\): / },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { headers } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { createClient, MeshError, NOT_A_CALL, rpc, Service, task, z } from '../../mesh/gateway.ts';
+import { createClient, MeshError, NOT_A_CALL, rpc, Service, task, z, type TaskHandle, type TaskStatus } from '../../mesh/gateway.ts';
 import { ERROR_ID } from '../helpers.ts';
 import { suiteTaskMesh } from './task-mesh.ts';
 
@@ -48,6 +48,13 @@ class Arithmetic extends Service {
     return 'done';
   }
 
+  /** Doubles n, keeping no record of its success; a negative n reports progress first. */
+  @task({ ignoreResult: true })
+  async double(n: number) {
+    if (n < 0) this.progress('halfway');
+    return n * 2;
+  }
+
   /** Arrays `levels` deep around a 0. */
   @task()
   async nested(levels: number) {
@@ -60,6 +67,16 @@ class Arithmetic extends Service {
     const handle = await this.enqueue('arithmetic.add', [name.length, 1]);
     return handle.id;
   }
+}
+
+/** Reads a task's status (or the code it fails with) until `until` holds, for at most 10 s; resolves with the last message. */
+async function statusWhen(handle: TaskHandle, until: (status: TaskStatus | string) => boolean): Promise<string> {
+  for (let tries = 0; tries < 400; tries++) {
+    const status = await handle.status().catch((err: MeshError) => err);
+    if (until(status instanceof MeshError ? status.code : status)) return status instanceof MeshError ? status.message : status.state;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`the status of ${handle.id} never came to what was awaited`);
 }
 
 describe('tasks', () => {
@@ -89,6 +106,32 @@ describe('tasks', () => {
       assert.deepEqual([event.id, event.result, event.truncated], [handle.id, undefined, true]);
       break;
     }
+  });
+
+  it('keeps no record of a success when the task ignores its result: its event carries the result', async () => {
+    const events = mesh.nc.subscribe('mesh.tasks.arithmetic.double.>');
+    const handle = await mesh.tasks.enqueue('arithmetic.double', [21]);
+    for await (const msg of events) {
+      const [, event] = msg.json<[[], { event: string; id: string; result?: unknown }]>();
+      if (event.event !== 'succeeded') continue;
+      assert.deepEqual([event.id, event.result], [handle.id, [[42], {}]]);
+      break;
+    }
+    // Once its ack is through, the work stream no longer holds it, and nothing else does.
+    const gone = await statusWhen(handle, (status) => status === 'NOT_FOUND');
+    assert.match(gone, /result ignored/);
+    // A call of its endpoint has no result to wait for: it answers with the id at once.
+    const client = createClient(mesh.nc);
+    const [[reply]] = await client.call('arithmetic.double', [1]);
+    assert.match((reply as { id: string }).id, /^arithmetic\.double\.\d+$/);
+    client.close();
+  });
+
+  it('records the end of a task that ignores its result once it reported progress, with no result', async () => {
+    const handle = await mesh.tasks.enqueue('arithmetic.double', [-1]);
+    await statusWhen(handle, (status) => typeof status !== 'string' && status.state === 'succeeded');
+    const status = await handle.status();
+    assert.deepEqual([status.state, status.result, status.progress], ['succeeded', null, 'halfway']);
   });
 
   it('enqueues from a service with this.enqueue and goes on without waiting', async () => {
