@@ -5,52 +5,20 @@
 // callers: lean (the floor's, bench/baselines/lean-caller.ts), client, resilient; responders: any of rpc-cpu.ts's
 // (raw, the floor's; plain, unobserved, schema, hooked, ...). `caller:lean:raw,caller:client:raw` and
 // `responder:client:raw,responder:client:plain` split the mesh's RPC cost from its floor's, side by side.
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { counted, launch, perCall } from './callgrind.ts';
 import { greetingCaller, greetingCalls, warmedCaller } from './greeting-calls.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 20_000);
 const CALLS = Number(process.env.CALLS ?? 20_000);
 const DEFAULT_PAIRS = 'caller:client:schema,caller:resilient:schema,responder:client:schema,responder:client:hooked';
 const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
-
-/** Zeroes a process's counts (callgrind_control -z), runs `work`, then has it write them (-d). */
-async function counted(pid: number, work: () => Promise<void>): Promise<void> {
-  spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
-  await work();
-  spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
-}
-
-/**
- * V8 settings for the process measured: a fixed young generation, a large first old-generation limit, no memory
- * reducer and no helper threads, so how often the heap is collected follows what the calls allocate, not how fast
- * the machine runs them (V8 sizes its heap by allocation rate and GC speed in wall time: on a loaded machine, the
- * same calls counted up to 70% more).
- */
-const STEADY_HEAP = ['--single-threaded', '--no-memory-reducer', '--min-semi-space-size=16', '--max-semi-space-size=16', '--initial-old-space-size=512'];
-
-/** How a child is started: under callgrind with a steady heap, writing its counts into `dir`, or as it is. */
-function launch(dir: string | undefined): { execPath?: string; execArgv: string[] } {
-  const node = ['--import', 'tsx'];
-  return dir
-    ? { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${dir}/cg.out`, process.execPath, ...STEADY_HEAP, ...node] }
-    : { execArgv: node };
-}
-
-/** The instructions of the dump `callgrind_control -d` wrote (the first numbered one), per counted call. */
-function perCall(dir: string): number {
-  const dump = readdirSync(dir)
-    .filter((file) => file.startsWith('cg.out.'))
-    .sort()[0];
-  const summary = dump && /^summary: (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
-  if (!summary) throw new Error(`no callgrind dump in ${dir}`);
-  return Number(summary[1]) / CALLS;
-}
 
 async function measure(side: string, callerKind: string, responderKind: string): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'call-instructions-'));
@@ -70,7 +38,7 @@ async function measure(side: string, callerKind: string, responderKind: string):
       await counted(responder.pid!, () => greetingCalls(call, CALLS));
       await nc.close();
     }
-    return perCall(dir);
+    return perCall(dir, CALLS);
   } finally {
     for (const child of children) child.kill('SIGKILL');
   }

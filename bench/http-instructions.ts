@@ -13,17 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REQUEST_JSON } from './baselines/greeting.ts';
+import { STEADY_HEAP } from './callgrind.ts';
 import { GREETING_REPLY_JSON, WrongReply } from './replies.ts';
 import { startWorker } from './worker.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 3_000);
 const CALLS = Number(process.env.CALLS ?? 1_000);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 10_000);
-/**
- * V8 flags that keep the server's heap and its work steady, as bench/call-instructions.ts has them: no helper
- * threads, a fixed young generation, no memory reducer; otherwise when and how often V8 collects moved the counts.
- */
-const STEADY_HEAP = ['--single-threaded', '--no-memory-reducer', '--min-semi-space-size=16', '--max-semi-space-size=16', '--initial-old-space-size=512'];
 const DEFAULT_KINDS = 'koa-lean,gateway-unobserved,gateway';
 const HTTP_SERVER = fileURLToPath(new URL('./workers/http-server.ts', import.meta.url));
 

@@ -5,53 +5,18 @@
 // (the responders of bench/rpc-cpu.ts) or caller:lean,caller:client (against the raw responder).
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { moduleTable, nowMicros, perModule, PROFILED } from './cpu-profile.ts';
 import { greetingCaller, greetingCalls, IN_FLIGHT, warmedCaller } from './greeting-calls.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 20_000);
 const CALLS = Number(process.env.CALLS ?? 100_000);
 const DEFAULT_PAIRS = 'responder:raw,responder:unobserved,responder:plain,caller:lean,caller:client';
 const RPC_CPU = fileURLToPath(new URL('./rpc-cpu.ts', import.meta.url));
-const PROFILED = (dir: string) => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '50'];
-
-/** The monotonic clock in µs, as V8's profile times its samples. */
-const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
-
-interface Profile {
-  startTime: number;
-  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** What a sampled function is counted under: the mesh's module, the package, Node's module, or V8's own kind. */
-function moduleOf({ functionName, url }: { functionName: string; url: string }): string {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const mesh = /\/((?:mesh|bench|gateway-http|gateway-wamp)\/.+)$/.exec(url);
-  if (mesh && !url.includes('node_modules')) return mesh[1]!;
-  const packaged = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (packaged) return packaged[1]!;
-  return url.startsWith('node:') ? url : '(other)';
-}
-
-/** µs per call by module, from the samples inside [from, to]. */
-function perModule(profile: Profile, from: number, to: number): Map<string, number> {
-  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
-  const totals = new Map<string, number>();
-  let at = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0;
-    at += delta;
-    if (at < from || at > to) return;
-    const name = moduleOf(frames.get(id)!);
-    totals.set(name, (totals.get(name) ?? 0) + delta / CALLS);
-  });
-  return totals;
-}
 
 /** Profiles one side: the responder's process (called by the mesh client) or the caller's (calling the raw responder). */
 async function profile(side: string, kind: string): Promise<Map<string, number>> {
@@ -78,9 +43,7 @@ async function profile(side: string, kind: string): Promise<Map<string, number>>
       responder.kill('SIGTERM');
       await once(responder, 'exit');
     }
-    const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no profile written in ${dir}`);
-    return perModule(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, ...window);
+    return perModule(dir, window, CALLS);
   } finally {
     for (const child of children) child.kill('SIGKILL');
   }
@@ -101,17 +64,6 @@ if (process.argv[2] === 'call') {
     if (side !== 'caller' && side !== 'responder') throw new Error(`${side}:${kind}: the side is caller or responder`);
     profiles.set(`${side}:${kind}`, await profile(side, kind));
   }
-  const modules = [...new Set([...profiles.values()].flatMap((totals) => [...totals.keys()]))];
-  const columns = [...profiles.keys()];
-  const busy = (totals: Map<string, number>) => [...totals].filter(([name]) => name !== '(idle)').reduce((sum, [, us]) => sum + us, 0);
-  modules.sort((a, b) => Math.max(...columns.map((c) => profiles.get(c)!.get(b) ?? 0)) - Math.max(...columns.map((c) => profiles.get(c)!.get(a) ?? 0)));
-  process.stdout.write(`µs per call by module, ${CALLS} calls at ${IN_FLIGHT} in flight after ${WARMUP} (V8 CPU profile)\n\n`);
-  process.stdout.write(`| module | ${columns.join(' | ')} |\n|---|${columns.map(() => '---:').join('|')}|\n`);
-  process.stdout.write(`| busy (all but idle) | ${columns.map((c) => busy(profiles.get(c)!).toFixed(2)).join(' | ')} |\n`);
-  for (const name of modules) {
-    const row = columns.map((c) => profiles.get(c)!.get(name) ?? 0);
-    if (Math.max(...row) < 0.05) continue;
-    process.stdout.write(`| ${name} | ${row.map((us) => us.toFixed(2)).join(' | ')} |\n`);
-  }
+  process.stdout.write(`µs per call by module, ${CALLS} calls at ${IN_FLIGHT} in flight after ${WARMUP} (V8 CPU profile)\n\n${moduleTable(profiles)}`);
   process.exit(0);
 }
