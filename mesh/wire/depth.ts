@@ -6,23 +6,29 @@ export const MAX_DEPTH = 100;
 
 /**
  * Whether JSON text nests more than `max` arrays or objects, brackets inside strings not counted. Text shorter than
- * `max` cannot, so short payloads, the common case, are not scanned.
+ * `max` cannot, so short payloads, the common case, are not scanned; a string is skipped whole (indexOf finds its end).
  */
 export function jsonTooDeep(text: string, max = MAX_DEPTH): boolean {
   if (text.length <= max) return false;
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+    if (c === 0x22) i = closingQuote(text, i);
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return false;
+}
+
+/** Where the string opened at `open` ends: its closing quote, the first one after an even run of backslashes (or the text's end). */
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  return text.length;
 }
 
 /** Whether a decoded value nests more than `max` arrays or plain objects; walked without recursion. */

@@ -7,9 +7,6 @@ import { MeshError } from './errors.ts';
 const MIN_INT64 = -(2n ** 63n);
 const MAX_UINT64 = 2n ** 64n - 1n;
 
-/** A run of 16 digits (2^53 has 16) or an escaped NUL: JSON text without one holds neither a big integer nor bytes. */
-const MAY_HOLD_EXACT = /\d{16}|\\u0000/;
-
 /** An integer as JSON writes it; 20 digits cover uint64, so no longer text is ever handed to BigInt. */
 const INTEGER_TEXT = /^-?\d{1,20}$/;
 
@@ -51,11 +48,33 @@ const reviveExact: Reviver = (_key, value, context) => {
 };
 
 /**
+ * Whether a value JSON.parse made holds what reviveExact would change: an integer past 2^53 (parsed as a number that
+ * is not a safe integer) or a string starting with NUL. Walked without recursion; a scan of the text cost several times more.
+ */
+function parsedMayHoldExact(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'number') {
+      if (Number.isInteger(item) && !Number.isSafeInteger(item)) return true;
+    } else if (typeof item === 'string') {
+      if (item.charCodeAt(0) === 0) return true;
+    } else if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) stack.push(item[i]);
+    } else if (typeof item === 'object' && item !== null) {
+      for (const key in item) stack.push((item as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}
+
+/**
  * JSON.parse, except that an integer literal past 2^53 (up to the 64-bit range) is a bigint and a string starting
- * with NUL is bytes. Text with neither a 16-digit run nor `\u0000` is parsed as it is, so ordinary payloads pay a scan.
+ * with NUL is bytes. A value holding neither is JSON.parse's as it is; one that may is parsed again with the reviver.
  */
 export function parseJsonExact(text: string): unknown {
-  return MAY_HOLD_EXACT.test(text) ? parseWith(text, reviveExact) : JSON.parse(text);
+  const value: unknown = JSON.parse(text);
+  return parsedMayHoldExact(value) ? parseWith(text, reviveExact) : value;
 }
 
 /** Whether a value holds a bigint or bytes, looking `levels` deep at most: deeper values are the depth check's. */
