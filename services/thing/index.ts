@@ -40,7 +40,7 @@ export default class ThingService {
 
   @rpc({ params: createThingParams, result: thingJson, description: 'Creates a thing; the database sets its uuid and creation time' })
   async create_thing(name: string): Promise<ThingJson> {
-    const [inserted] = await this.database.use((things) => things.query<Thing[]>(SQL.insert, [name]));
+    const [inserted] = await this.database.query<Thing>(SQL.insert, [name]);
     const thing = thingToJson(inserted!);
     await this.sendWelcome(thing);
     return thing;
@@ -54,21 +54,20 @@ export default class ThingService {
 
   @rpc({ params: getThingsParams, result: z.array(thingJson), description: 'Lists things, oldest first', http: { get: '/things' } })
   async get_things(take: number, skip: number): Promise<ThingJson[]> {
-    const found = await this.database.use((things) => things.query<Thing[]>(SQL.page, [take, skip]));
+    const found = await this.database.query<Thing>(SQL.page, [take, skip]);
     return found.map(thingToJson);
   }
 
   @rpc({ params: uuidParams, result: thingJson, description: 'One thing by its uuid', http: { get: '/things/:uuid' } })
   async get_thing(id: string): Promise<ThingJson> {
-    const [found] = await this.database.use((things) => things.query<Thing[]>(SQL.one, [id]));
+    const [found] = await this.database.query<Thing>(SQL.one, [id]);
     if (!found) throw notFound(id);
     return thingToJson(found);
   }
 
   @rpc({ params: uuidParams, result: thingJson, description: 'Deletes a thing and answers it as it was' })
   async delete_thing(id: string): Promise<ThingJson> {
-    // TypeORM answers a DELETE with [rows, rowCount].
-    const [[deleted]] = await this.database.use((things) => things.query<[Thing[], number]>(SQL.delete, [id]));
+    const [deleted] = await this.database.query<Thing>(SQL.delete, [id]);
     if (!deleted) throw notFound(id);
     return thingToJson(deleted);
   }
