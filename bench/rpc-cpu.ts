@@ -7,9 +7,22 @@ import { execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createCaller, createClient, createIdentityForwarder, createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startHop, startTracing } from '../mesh/gateway.ts';
+import {
+  createCaller,
+  createClient,
+  createIdentityForwarder,
+  createIdentityVerifier,
+  createLogger,
+  createReports,
+  hostService,
+  loadConfig,
+  reportSettings,
+  rpc,
+  startHop,
+  startTracing,
+} from '../mesh/gateway.ts';
 import GreetingService from '../services/greeting/index.ts';
-import { greet, REQUEST, REQUEST_JSON } from './baselines/greeting.ts';
+import { answerGreeting, REQUEST, REQUEST_JSON } from './baselines/greeting.ts';
 import { IDLE_HOOKS, IDLE_POLICY } from './baselines/idle-resilience.ts';
 import { leanCaller } from './baselines/lean-caller.ts';
 import { median } from './stats.ts';
@@ -21,9 +34,10 @@ const IN_FLIGHT = 64;
 const EXPECTED = 'Hello, Bob Ross';
 
 /**
- * raw: a nats.js queue subscription; plain: greeting as a plain @rpc; unobserved: that one with metrics and tracing off;
- * schema: greeting with its zod schema; verifying: that one verifying the Mesh-Identity each request carries; hooked:
- * the schema one with hooks that run on every call and do nothing (bench/baselines/idle-resilience.ts).
+ * raw: a nats.js queue subscription answering as the bench's floor (baselines/greeting.ts); plain: greeting as a plain
+ * @rpc; unobserved: that one with metrics and tracing off; schema: greeting with its zod schema; verifying: that one
+ * verifying the Mesh-Identity each request carries; hooked: the schema one with hooks that run on every call and do
+ * nothing (bench/baselines/idle-resilience.ts).
  */
 type Responder = 'raw' | 'plain' | 'unobserved' | 'schema' | 'verifying' | 'hooked';
 /**
@@ -65,19 +79,20 @@ async function respond(kind: Responder): Promise<void> {
     }
   }
   if (kind === 'raw') {
-    const encoder = new TextEncoder();
-    const decoder = new TextDecoder();
-    nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => void msg.respond(encoder.encode(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data)))))) });
+    nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => answerGreeting(msg) });
   } else {
     const observed = kind !== 'unobserved';
-    // No slow-call reports: under callgrind (call-instructions.ts) on a busy machine a call can take over the default
-    // second, and each report's log line would be counted as the call's cost.
+    // No slow-call reports (hostService takes them from `reports`, not from the config): under callgrind
+    // (call-instructions.ts) on a busy machine a call can take over the default second, and each report's log line
+    // would be counted as the call's cost.
     const config = loadConfig({ env: {}, overrides: { 'metrics.enabled': observed, 'tracing.enabled': observed, 'reports.slowMs': 3_600_000, ...AUTH } });
     await startTracing(name, config.tracing, {});
     const service = kind === 'schema' || kind === 'verifying' || kind === 'hooked' ? Object.assign(new GreetingService(), { name }) : new PlainGreeting();
     const identity = kind === 'verifying' ? createIdentityVerifier(config.auth) : undefined;
     const use = kind === 'hooked' ? [IDLE_HOOKS] : undefined;
-    await hostService(service, { nc, config, identity, use, logger: createLogger({ level: 'info', format: 'json' }, 'rpc-cpu') });
+    const logger = createLogger({ level: 'info', format: 'json' }, 'rpc-cpu');
+    const reports = createReports(nc, logger, await reportSettings(config.reports));
+    await hostService(service, { nc, config, identity, use, logger, reports });
   }
   await nc.flush();
   let since = process.cpuUsage();

@@ -5,14 +5,12 @@
 // the Postgres database given as the third argument), or `thing-floor` (a nats.js queue subscription answering
 // create_thing and get_things with the same SQL through `pg`, same pool size, create_thing enqueuing the same welcome mail). For `mesh`, a third argument is
 // the JWT secret the gateway in front of it signs with, so the service verifies the identity it forwards.
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { connect, type Msg } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { createIdentityVerifier, createLogger, hostService, loadConfig, rpc, startTracing } from '../../mesh/gateway.ts';
 import GreetingService from '../../services/greeting/index.ts';
 import ThingService from '../../services/thing/index.ts';
-import { fixedHeaders } from '../baselines/fixed-headers.ts';
-import { greet } from '../baselines/greeting.ts';
+import { answerGreeting } from '../baselines/greeting.ts';
 import { thingQueries } from '../baselines/thing.ts';
 import { BENCH_POOL_SIZE, NATS_URL, serve } from './ipc.ts';
 import { IDLE_HOOKS } from '../baselines/idle-resilience.ts';
@@ -95,21 +93,7 @@ if (kind === 'moleculer') {
       },
     );
   } else {
-    // As the mesh does: JSON encoded with Buffer.from (no ArrayBuffer per call), one MessagePack encoder and decoder
-    // for the process (the library's encode() and decode() make new ones each call), the MessagePack header encoded once.
-    const decoder = new TextDecoder();
-    const msgpack = { encoder: new Encoder(), decoder: new Decoder() };
-    const msgpackHeaders = fixedHeaders({ 'Content-Type': 'application/msgpack' });
-    nc.subscribe(`${name}.hello`, {
-      queue: 'q',
-      callback: (_err, msg) => {
-        if (msg.headers?.get('Content-Type') === 'application/msgpack') {
-          msg.respond(msgpack.encoder.encode(greet(msgpack.decoder.decode(msg.data))), { headers: msgpackHeaders });
-        } else {
-          msg.respond(Buffer.from(JSON.stringify(greet(JSON.parse(decoder.decode(msg.data))))));
-        }
-      },
-    });
+    nc.subscribe(`${name}.hello`, { queue: 'q', callback: (_err, msg) => answerGreeting(msg) });
     await nc.flush();
     serve(
       { subject: `${name}.hello` },

@@ -1,11 +1,10 @@
 // Calls a responder with a fixed number of requests in flight for a fixed time, in its own process: greeting.hello
 // through the mesh client, the lean baseline caller, nats.js nc.request, or a Moleculer broker; or a thing_service
 // call through the mesh client or the lean caller. Every reply is checked (replies.ts) before it counts.
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from '../../mesh/gateway.ts';
-import { fixedHeaders } from '../baselines/fixed-headers.ts';
 import { leanCaller } from '../baselines/lean-caller.ts';
+import { floorMsgpack, MSGPACK_HEADERS } from '../baselines/msgpack.ts';
 import { REQUEST } from '../baselines/greeting.ts';
 import { IDLE_HOOKS, IDLE_POLICY } from '../baselines/idle-resilience.ts';
 import { THING_CALLS, type ThingCallName } from '../baselines/thing.ts';
@@ -37,10 +36,8 @@ function resilientClient(subject: string) {
   if (!declared) resilient.set(subject, (declared = createClient(nc, { timeoutMs: 10_000, use: [IDLE_HOOKS], procedures: { [subject]: IDLE_POLICY } })));
   return declared;
 }
-// The floors encode as the mesh does: JSON with Buffer.from, one MessagePack encoder and decoder, the header once.
+// The floors encode as the mesh does: JSON with Buffer.from, MessagePack as baselines/msgpack.ts writes it.
 const decoder = new TextDecoder();
-const msgpack = { encoder: new Encoder(), decoder: new Decoder() };
-const msgpackHeaders = fixedHeaders({ 'Content-Type': 'application/msgpack' });
 
 let broker: import('moleculer').ServiceBroker | undefined;
 async function moleculerBroker(service: string) {
@@ -81,8 +78,8 @@ async function callFor({ mode, subject, encoding, thing }: RunMessage): Promise<
     case 'lean':
       return asMsgpack
         ? async () => {
-            const reply = await lean(subject, msgpack.encoder.encode(REQUEST), msgpackHeaders);
-            expectGreeting((msgpack.decoder.decode(reply.data) as [[string]])[0][0]);
+            const reply = await lean(subject, floorMsgpack.encoder.encode(REQUEST), MSGPACK_HEADERS);
+            expectGreeting((floorMsgpack.decoder.decode(reply.data) as [[string]])[0][0]);
           }
         : async () => expectGreeting(firstResult(await lean(subject, Buffer.from(JSON.stringify(REQUEST)))));
     case 'request':
