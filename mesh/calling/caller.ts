@@ -281,7 +281,9 @@ class MuxCaller implements Caller {
   private onReply(msg: Msg): void {
     const token = msg.subject.slice(this.prefix.length);
     // Statuses (no responders, heartbeats) have no body; checking that first spares decoding every reply's headers.
-    if (msg.data.length === 0 && isHeartbeat(msg)) {
+    // Read once: on a message with headers (a MessagePack reply) each read of msg.data makes a new view.
+    const empty = msg.data.length === 0;
+    if (empty && isHeartbeat(msg)) {
       const entry = this.pending.get(token);
       if (entry) this.expectHeartbeat(token, entry, Number(msg.headers!.get(HEARTBEAT_HEADER)));
       return;
@@ -291,7 +293,7 @@ class MuxCaller implements Caller {
     // Only a request that asked for progressive results can get one: a plain reply's headers are not read here.
     if (entry.onProgress && isProgress(msg)) return this.progress(token, entry, entry.onProgress, msg);
     this.release(token, entry);
-    if (msg.data.length === 0 && msg.headers?.code === 503) {
+    if (empty && msg.headers?.code === 503) {
       entry.reject(
         this.known?.(entry.subject)
           ? new MeshError('UNAVAILABLE', `no instance of '${entry.subject}' is reachable right now`)
