@@ -52,13 +52,16 @@ export function taskRequestHeaders(ctx: Context, prefer: string, base: MsgHdrs |
   return headersWith(base, { [RESPOND_ASYNC_HEADER]: async ? '1' : undefined, [TASK_KEY_HEADER]: key || undefined });
 }
 
-/** Answers 202 with the task's id and where to follow it, when the reply is a task endpoint's enqueue; else false. */
+/**
+ * Answers 202 with the task's id and where to follow it, when the reply is a task endpoint's enqueue (asked for with
+ * `Prefer: respond-async`, or the only answer of a task that ignores its result); else false.
+ */
 export function answeredAsync(ctx: Context, prefer: string, msg: Msg): boolean {
   const id = msg.headers?.get(TASK_ID_HEADER);
-  if (!id || !prefersAsync(prefer)) return false;
+  if (!id) return false;
   ctx.status = 202;
   ctx.set('Location', `/tasks/${encodeURIComponent(id)}`);
-  ctx.set('Preference-Applied', 'respond-async');
+  if (prefersAsync(prefer)) ctx.set('Preference-Applied', 'respond-async');
   ctx.body = { id };
   return true;
 }

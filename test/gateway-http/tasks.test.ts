@@ -18,6 +18,12 @@ class Reports {
     this.runs++;
     return { file: `${title}.pdf`, pages };
   }
+
+  /** A fire-and-forget task: nothing is kept of its success. */
+  @task({ ignoreResult: true })
+  async notify(user: string) {
+    return `notified ${user}`;
+  }
 }
 
 const ASYNC = { 'Content-Type': 'application/json', Prefer: 'respond-async' };
@@ -72,6 +78,25 @@ describe('HTTP gateway: tasks', () => {
     const res = await fetch(`${app.url}/reports.render`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([['annual', 3], {}]) });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), [[{ file: 'annual.pdf', pages: 3 }], {}]);
+  });
+
+  it('answers a plain call of a task that ignores its result with 202, and its status with 404 once it ran', async () => {
+    const res = await fetch(`${app.url}/reports.notify`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([['ada'], {}]) });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    assert.equal(res.headers.get('location'), `/tasks/${id}`);
+    for (let i = 0; i < 400; i++) {
+      const status = await fetch(app.url + res.headers.get('location')!);
+      if (status.status === 404) {
+        const { error } = (await status.json()) as { error: { code: string; message: string } };
+        assert.equal(error.code, 'NOT_FOUND');
+        assert.match(error.message, /result ignored/);
+        return;
+      }
+      assert.equal(status.status, 200);
+      await sleep(25);
+    }
+    assert.fail(`${id} still had a status after it ran`);
   });
 
   it('enqueues once per Idempotency-Key', async () => {
