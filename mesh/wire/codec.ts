@@ -1,7 +1,7 @@
 // Payload codecs: JSON by default, MessagePack when a message says Content-Type: application/msgpack.
 // Only bytes <-> values; the shape of a payload is envelope.ts's business.
 import { MeshError } from './errors.ts';
-import { jsonTooDeep, MAX_DEPTH, TOO_DEEP, valueTooDeep } from './depth.ts';
+import { jsonTooDeep, jsonWithin, MAX_DEPTH, TOO_DEEP, valueTooDeep } from './depth.ts';
 import { exactMsgpack, parseJsonExact, stringifyExact } from './exact-values.ts';
 
 export const CONTENT_TYPE_HEADER = 'Content-Type';
@@ -35,13 +35,18 @@ export const jsonCodec: Codec = {
     } catch (err) {
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid JSON: ${(err as Error).message}`);
     }
-    if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
+    let parsed: unknown;
     try {
-      return parseJsonExact(text);
+      parsed = JSON.parse(text);
     } catch (err) {
-      if (err instanceof MeshError) throw err;
+      // Too deep is what a payload is refused for first, whatever else is wrong with it.
+      if (jsonTooDeep(text)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
       throw new MeshError('INVALID_ARGUMENT', `payload is not valid JSON: ${(err as Error).message}`);
     }
+    // Measured on the value (JSON.parse reads any depth): a walk of it costs less than a scan of the text. Each level
+    // takes a character at least, so shorter text cannot be too deep.
+    if (text.length > MAX_DEPTH && valueTooDeep(parsed)) throw new MeshError('INVALID_ARGUMENT', `payload is ${TOO_DEEP}`);
+    return parseJsonExact(text, parsed);
   },
   encode(value) {
     // Buffer.from takes small results from Node's shared pool; TextEncoder allocates an ArrayBuffer per call (about 1 µs).
@@ -63,7 +68,8 @@ export function jsonText(value: unknown, maxDepth = MAX_DEPTH): string {
     throw err;
   }
   if (text === undefined) throw new TypeError('value has no JSON form');
-  if (jsonTooDeep(text, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
+  // The text is scanned only when the value cannot show its depth (a toJSON in it) or reaches the limit.
+  if (text.length > maxDepth && !jsonWithin(value, maxDepth) && jsonTooDeep(text, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
   return text;
 }
 

@@ -44,5 +44,32 @@ export function valueTooDeep(value: unknown, max = MAX_DEPTH): boolean {
   return false;
 }
 
+/**
+ * Whether JSON.stringify writes a value within `max` levels, as far as the value shows it: false for one that reaches
+ * past them, and for one holding a toJSON (what that writes is known only once written), whose text is measured instead.
+ * It may count a level JSON would not write (a boxed number, bytes), never fewer than it writes.
+ */
+export function jsonWithin(value: unknown, max = MAX_DEPTH): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  const items: object[] = [value];
+  const depths = [1];
+  while (items.length > 0) {
+    const item = items.pop() as Record<string, unknown>;
+    const depth = depths.pop()!;
+    if (depth > max || typeof item.toJSON === 'function') return false;
+    // Bytes are written as one string, or as one object of numbers: a level at most, with nothing below it to walk.
+    if (ArrayBuffer.isView(item)) continue;
+    const children: unknown[] = Array.isArray(item) ? item : Object.values(item);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (typeof child === 'object' && child !== null) {
+        items.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
 /** The message a payload past the limit is refused with. */
 export const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;

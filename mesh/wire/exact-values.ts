@@ -71,10 +71,10 @@ function parsedMayHoldExact(value: unknown): boolean {
 /**
  * JSON.parse, except that an integer literal past 2^53 (up to the 64-bit range) is a bigint and a string starting
  * with NUL is bytes. A value holding neither is JSON.parse's as it is; one that may is parsed again with the reviver.
+ * `parsed`: the text as JSON.parse read it, when the caller has it already.
  */
-export function parseJsonExact(text: string): unknown {
-  const value: unknown = JSON.parse(text);
-  return parsedMayHoldExact(value) ? parseWith(text, reviveExact) : value;
+export function parseJsonExact(text: string, parsed: unknown = JSON.parse(text)): unknown {
+  return parsedMayHoldExact(parsed) ? parseWith(text, reviveExact) : parsed;
 }
 
 /** Whether a value holds a bigint or bytes, looking `levels` deep at most: deeper values are the depth check's. */

@@ -1,5 +1,5 @@
-// The JSON codec on payloads whose text could mislead its two cheap looks: the depth it measures on the text (brackets
-// inside strings, quotes after backslashes) and what it parses exactly (integers past 2^53, strings starting with NUL).
+// The JSON codec on payloads that could mislead its cheap looks: the depth it measures on the text (brackets inside
+// strings, quotes after backslashes) or on the value (a toJSON), and what it parses exactly (integers past 2^53, NUL strings).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonCodec, MAX_DEPTH } from '../../mesh/gateway.ts';
@@ -24,6 +24,20 @@ describe('the JSON codec', () => {
     assert.deepEqual(jsonCodec.decode(bytesOf(text)), nested(MAX_DEPTH));
     assert.throws(() => jsonCodec.decode(bytesOf(JSON.stringify(nested(MAX_DEPTH + 1)))), tooDeep);
     assert.throws(() => jsonCodec.encode(nested(MAX_DEPTH + 1)), tooDeep);
+  });
+
+  it('refuses text too deep for its depth even when it is not JSON either', () => {
+    assert.throws(() => jsonCodec.decode(bytesOf(JSON.stringify(nested(MAX_DEPTH + 1)).slice(0, -1))), tooDeep);
+    assert.throws(
+      () => jsonCodec.decode(bytesOf(JSON.stringify(nested(MAX_DEPTH)).slice(0, -1))),
+      (err: unknown) => err instanceof MeshError && err.code === 'INVALID_ARGUMENT' && /not valid JSON/.test(err.message),
+    );
+  });
+
+  it('measures what a toJSON writes, not the object that has it', () => {
+    const writesDeep = { toJSON: () => nested(MAX_DEPTH - 1) };
+    assert.deepEqual(jsonCodec.decode(jsonCodec.encode([writesDeep])), [nested(MAX_DEPTH - 1)]);
+    assert.throws(() => jsonCodec.encode([[writesDeep], {}]), tooDeep);
   });
 
   it('reads integers past 2^53 as bigints and NUL strings as bytes, and leaves every look-alike as it is', () => {
