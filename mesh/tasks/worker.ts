@@ -92,7 +92,8 @@ interface Running {
   over: boolean;
   /** Whether the attempt has written to the state bucket (running, progress). */
   written: boolean;
-  markTimer: NodeJS.Timeout | undefined;
+  /** Whether the attempt has been marked running (it ran MARK_RUNNING_MS). */
+  marked: boolean;
 }
 
 /** An event as the worker states it: what happened, and when when it is not now. */
@@ -132,7 +133,10 @@ class Worker implements TaskWorker {
   /** What is left to do at the end of this turn (acks and events after state writes), in order. */
   private turnSteps: (() => void)[] = [];
   private idle: (() => void) | undefined;
-  private keepAlive: NodeJS.Timeout | undefined;
+  /** While attempts run, the one timer that looks at them (`watch`). */
+  private watcher: NodeJS.Timeout | undefined;
+  /** When the running attempts' claims are next renewed (performance.now()). */
+  private renewAt = 0;
   private readonly stats: Omit<TaskCounters, 'duration'>;
   /** Attempts per duration bucket (not cumulative; the last is over every bound), and their total in ms. */
   private readonly durationCounts = new Array<number>(DURATION_BOUNDS_MS.length + 1).fill(0);
@@ -261,11 +265,10 @@ class Worker implements TaskWorker {
       enqueued_at: this.enqueuedText(Math.floor(info.timestampNanos / 1e6)),
       started_at: this.now(),
     };
-    const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, written: false, markTimer: undefined };
+    const attempt: Running = { msg, status, started: performance.now(), body: msg.data, over: false, written: false, marked: false };
     this.free--;
     this.running.add(attempt);
-    this.keepClaimsAlive();
-    attempt.markTimer = setTimeout(() => this.write(attempt, { state: 'running' }, { event: 'running' }), MARK_RUNNING_MS);
+    this.startWatching();
     try {
       const codec = codecForContentType(headers?.get('Content-Type'));
       if (!codec) throw new MeshError('INVALID_ARGUMENT', `unsupported Content-Type '${headers?.get('Content-Type')}'`);
@@ -278,10 +281,9 @@ class Worker implements TaskWorker {
       const progress = (value: unknown) => this.write(attempt, { state: 'running', progress: value }, { event: 'progress', progress: value });
       const result = this.options.run({ id, task: this.task, attempt: attemptNo, args, kwargs, forwarded, progress });
       if (!isThenable(result)) return void this.succeed(attempt, result);
-      const timer = setTimeout(() => this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${this.options.timeoutMs} ms)`), false), this.options.timeoutMs);
       Promise.resolve(result).then(
-        (value) => (clearTimeout(timer), this.succeed(attempt, value)),
-        (err: unknown) => (clearTimeout(timer), this.fail(attempt, err, false)),
+        (value) => this.succeed(attempt, value),
+        (err: unknown) => this.fail(attempt, err, false),
       );
     } catch (err) {
       // Before the handler ran: an argument the schema refuses, or a body that is not [args, kwargs].
@@ -399,7 +401,6 @@ class Worker implements TaskWorker {
     if (attempt.over) return false;
     attempt.over = true;
     if (recording) this.recording++;
-    clearTimeout(attempt.markTimer);
     this.running.delete(attempt);
     const ms = performance.now() - attempt.started;
     const bucket = DURATION_BOUNDS_MS.findIndex((bound) => ms <= bound);
@@ -408,8 +409,8 @@ class Worker implements TaskWorker {
     this.free++;
     this.wakeUp();
     if (this.running.size === 0) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
+      clearInterval(this.watcher);
+      this.watcher = undefined;
     }
     this.checkIdle();
     return true;
@@ -456,22 +457,48 @@ class Worker implements TaskWorker {
     publishTaskEvent(this.options.store, { id, task, attempt: attempts, at: this.now(), ...event }, this.options.logger);
   }
 
-  /** While attempts run, each claim is renewed a few times per claim period (`working()`, an in-progress ack). */
-  private keepClaimsAlive(): void {
-    if (this.keepAlive) return;
-    this.keepAlive = setInterval(
-      () => {
-        for (const attempt of this.running) {
-          try {
-            attempt.msg.working();
-          } catch (err) {
-            this.options.logger.warn({ err, task: this.task }, 'could not renew a task claim');
-          }
-        }
-      },
-      Math.max(100, Math.floor(this.options.claimMs / 3)),
-    );
+  /**
+   * While attempts run, one timer looks at them a few times per MARK_RUNNING_MS (or per timeout, when shorter) instead
+   * of two timers an attempt: see `watch`.
+   */
+  private startWatching(): void {
+    if (this.watcher) return;
+    this.renewAt = performance.now() + this.renewMs;
+    this.watcher = setInterval(this.watch, Math.max(5, Math.floor(Math.min(MARK_RUNNING_MS, this.options.timeoutMs) / 4)));
   }
+
+  /** How often claims are renewed: a few times per claim period. */
+  private get renewMs(): number {
+    return Math.max(100, Math.floor(this.options.claimMs / 3));
+  }
+
+  /**
+   * Marks an attempt running once it ran MARK_RUNNING_MS, fails one that ran past its timeout (each at most a tick
+   * late), and renews every claim when due (`working()`, an in-progress ack).
+   */
+  private readonly watch = (): void => {
+    const now = performance.now();
+    const renew = now >= this.renewAt;
+    if (renew) this.renewAt = now + this.renewMs;
+    const { timeoutMs, logger } = this.options;
+    for (const attempt of this.running) {
+      const ran = now - attempt.started;
+      if (ran >= timeoutMs) {
+        this.fail(attempt, new MeshError('DEADLINE_EXCEEDED', `${this.task} ran longer than its timeout (${timeoutMs} ms)`), false);
+        continue;
+      }
+      if (!attempt.marked && ran >= MARK_RUNNING_MS) {
+        attempt.marked = true;
+        this.write(attempt, { state: 'running' }, { event: 'running' });
+      }
+      if (!renew) continue;
+      try {
+        attempt.msg.working();
+      } catch (err) {
+        logger.warn({ err, task: this.task }, 'could not renew a task claim');
+      }
+    }
+  };
 }
 
 /** Prepares the task's stream, consumer and state bucket, and starts pulling. */
