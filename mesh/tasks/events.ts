@@ -1,6 +1,6 @@
 // Task lifecycle events on core NATS, `mesh.tasks.<id>`: what a worker tells whoever listens (a WAMP page, a
 // dashboard) as an attempt runs, reports progress and ends. Fire and forget: the state bucket stays the record.
-import { jsonCodec, jsonText } from '../wire/codec.ts';
+import { jsonCodec } from '../wire/codec.ts';
 import { jsonTooDeep, MAX_DEPTH } from '../wire/depth.ts';
 import type { Envelope } from '../wire/envelope.ts';
 import type { ErrorObject } from '../wire/errors.ts';
@@ -59,7 +59,8 @@ export function publishSucceeded(store: TaskStore, event: Omit<TaskEvent, 'event
   const subject = store.names.eventSubject(event.id);
   // `[[], event]`: the result two levels in.
   if (!jsonTooDeep(resultText, MAX_DEPTH - 2)) {
-    const text = jsonText({ event: 'succeeded', ...event });
+    // The event's own fields are a task's id and name (checked names), a count and a time: plain JSON holds them exactly.
+    const text = JSON.stringify({ event: 'succeeded', ...event });
     try {
       return store.nc.publish(subject, Buffer.from(`[[],${text.slice(0, -1)},"result":${resultText}}]`, 'utf8'));
     } catch (err) {

@@ -403,8 +403,9 @@ class Worker implements TaskWorker {
     if (recording) this.recording++;
     this.running.delete(attempt);
     const ms = performance.now() - attempt.started;
-    const bucket = DURATION_BOUNDS_MS.findIndex((bound) => ms <= bound);
-    this.durationCounts[bucket === -1 ? DURATION_BOUNDS_MS.length : bucket]!++;
+    let bucket = 0;
+    while (bucket < DURATION_BOUNDS_MS.length && ms > DURATION_BOUNDS_MS[bucket]!) bucket++;
+    this.durationCounts[bucket]!++;
     this.durationSumMs += ms;
     this.free++;
     this.wakeUp();
