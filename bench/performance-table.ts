@@ -42,6 +42,10 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     return low === undefined || high === undefined ? one(name, results[name]!) : `${one(name, results[name]!)} (${one(name, low)} to ${one(name, high)})`;
   };
   const bulk = `enqueue bulk ${meta.bulkSize}`;
+  const ratio = (measured: string, against: string) => {
+    const [a, b] = [results[measured], results[against]];
+    return a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`;
+  };
   const rows: [string, string, string, string][] = [
     [`add one at a time (${meta.serial})`, 'enqueue serial: mesh', 'enqueue serial: raw JetStream', 'enqueue serial: BullMQ'],
     [`add in bulks of ${meta.bulkSize} (${meta.bulk})`, `${bulk}: mesh`, `${bulk}: raw JetStream`, `${bulk}: BullMQ addBulk`],
@@ -69,6 +73,8 @@ export function tasksTable({ meta, results, spread, failures }: TaskResults): st
     ...rows.map(([scenario, ...names]) => `| ${scenario} | ${names.map(value).join(' | ')} |`),
     `| CPU per task in the worker's process + its server (nats-server, redis-server), in the drains above | ${cpu('worker c=100: mesh')}; result ignored: ${cpu('worker c=100: mesh, result ignored')} | ${cpu('worker c=100: raw JetStream')}; results kept: ${cpu('worker c=100: raw JetStream, results kept')}, lean ${cpu('worker c=100: raw JetStream, results kept lean')} | ${cpu('worker c=100: BullMQ')} |`,
     `| enqueue to start at 1,000/s (${meta.latencyTasks} tasks) | p50 ${value('enqueue-to-start p50 ms: mesh')}, p99 ${value('enqueue-to-start p99 ms: mesh')} | | |`,
+    '',
+    `Against the goals, in this run: enqueue one at a time ${ratio('enqueue serial: mesh', 'enqueue serial: raw JetStream')} of raw JetStream (goal 0.9x) and ${ratio('enqueue serial: mesh', 'enqueue serial: BullMQ')} of BullMQ (goal 1x), in bulks ${ratio(`${bulk}: mesh`, `${bulk}: raw JetStream`)} and ${ratio(`${bulk}: mesh`, `${bulk}: BullMQ addBulk`)}; the worker of a task with \`ignoreResult\` ${ratio('worker c=100: mesh, result ignored', 'worker c=100: raw JetStream')} of the raw worker (goal 0.8x) and ${ratio('worker c=100: mesh, result ignored', 'worker c=100: BullMQ')} of BullMQ (goal 2x); with each result kept, ${ratio('worker c=100: mesh', 'worker c=100: raw JetStream')} of the raw worker, ${ratio('worker c=100: mesh', 'worker c=100: raw JetStream, results kept lean')} of the lean raw worker that keeps each result, and ${ratio('worker c=100: mesh', 'worker c=100: BullMQ')} of BullMQ.`,
   ].join('\n');
 }
 
