@@ -71,6 +71,7 @@ const taskOptions: fc.Arbitrary<Record<string, unknown>> = fc
       cron: field(fc.constantFrom('* * * * *', '*/5 * * * *', '0 0 * * *', '0 * * * * *')),
       missed: field(fc.constantFrom('skip', 'once')),
       description: field(fc.string({ maxLength: 10 })),
+      ignoreResult: field(fc.boolean()),
     },
     { requiredKeys: [] },
   )
@@ -149,7 +150,7 @@ describe(`hostile declarations (seed ${SEED})`, () => {
           );
         }
       }),
-      { seed: SEED, numRuns: RUNS },
+      { seed: SEED, numRuns: RUNS, examples: [[{}], [{ idempotent: 'yes' }]] },
     );
     assert.deepEqual([...seen].sort(), ['accepted', 'refused']);
   });
@@ -168,7 +169,8 @@ describe(`hostile declarations (seed ${SEED})`, () => {
         });
         seen.add(outcome);
         if (outcome === 'accepted') {
-          const { concurrency, retries, timeoutMs, claimMs, schedule } = tasksOf(declared!).get('run')!;
+          const { concurrency, retries, timeoutMs, claimMs, schedule, ignoreResult } = tasksOf(declared!).get('run')!;
+          assert.equal(ignoreResult, options.ignoreResult === true, `ignoreResult accepted as ${String(options.ignoreResult)}`);
           assert.ok(Number.isInteger(concurrency) && concurrency >= 1, `concurrency accepted as ${concurrency}`);
           assert.ok(Number.isInteger(retries.max) && retries.max >= 0, `retries.max accepted as ${retries.max}`);
           for (const ms of [retries.backoff, retries.maxBackoff]) assert.ok(Number.isFinite(ms) && ms >= 0, `a backoff accepted as ${ms}`);
@@ -176,12 +178,12 @@ describe(`hostile declarations (seed ${SEED})`, () => {
           assert.equal(schedule === undefined, options.every === undefined && options.cron === undefined);
           assert.ok(options.every === undefined || options.cron === undefined, 'both every and cron accepted');
           assert.deepEqual(
-            Object.keys(options).filter((key) => !['concurrency', 'retries', 'timeout', 'claim', 'every', 'cron', 'missed', 'description'].includes(key)),
+            Object.keys(options).filter((key) => !['concurrency', 'retries', 'timeout', 'claim', 'every', 'cron', 'missed', 'description', 'ignoreResult'].includes(key)),
             [],
           );
         }
       }),
-      { seed: SEED, numRuns: RUNS },
+      { seed: SEED, numRuns: RUNS, examples: [[{}], [{ ignoreResult: true }], [{ ignoreResult: 'yes' }]] },
     );
     assert.deepEqual([...seen].sort(), ['accepted', 'refused']);
   });
