@@ -1,7 +1,6 @@
 // Task lifecycle events on core NATS, `mesh.tasks.<id>`: what a worker tells whoever listens (a WAMP page, a
 // dashboard) as an attempt runs, reports progress and ends. Fire and forget: the state bucket stays the record.
 import { jsonCodec } from '../wire/codec.ts';
-import { jsonTooDeep, MAX_DEPTH } from '../wire/depth.ts';
 import type { Envelope } from '../wire/envelope.ts';
 import type { ErrorObject } from '../wire/errors.ts';
 import type { Logger } from '../process/logger.ts';
@@ -52,13 +51,13 @@ export function publishTaskEvent(store: TaskStore, event: TaskEvent, logger: Log
 }
 
 /**
- * Publishes the `succeeded` event of a task whose result is already JSON text (`jsonText`, written for its status):
- * the same event publishTaskEvent sends, without writing the result again.
+ * Publishes the `succeeded` event of a task whose result is already JSON text (`jsonText`, written for its status,
+ * within MAX_DEPTH - 2 levels: the event holds it two levels in), or undefined when too deep for the event: the same
+ * event publishTaskEvent sends, without writing the result again.
  */
-export function publishSucceeded(store: TaskStore, event: Omit<TaskEvent, 'event' | 'result'>, resultText: string, logger: Logger): void {
+export function publishSucceeded(store: TaskStore, event: Omit<TaskEvent, 'event' | 'result'>, resultText: string | undefined, logger: Logger): void {
   const subject = store.names.eventSubject(event.id);
-  // `[[], event]`: the result two levels in.
-  if (!jsonTooDeep(resultText, MAX_DEPTH - 2)) {
+  if (resultText !== undefined) {
     // The event's own fields are a task's id and name (checked names), a count and a time: plain JSON holds them exactly.
     const text = JSON.stringify({ event: 'succeeded', ...event });
     try {

@@ -3,7 +3,7 @@
 // (a `nak` with delay) and buries what cannot succeed. What a task does is the `run` function's business.
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { codecForContentType, jsonCodec, jsonText } from '../wire/codec.ts';
+import { codecForContentType, jsonCodec, jsonFits, jsonText } from '../wire/codec.ts';
 import { MAX_DEPTH } from '../wire/depth.ts';
 import { parseEnvelope, type Args, type Envelope, type Kwargs } from '../wire/envelope.ts';
 import { MeshError, withErrorId } from '../wire/errors.ts';
@@ -307,14 +307,16 @@ class Worker implements TaskWorker {
     const at = this.now();
     const { store, keepResults } = this.options;
     try {
-      // The result is written as JSON once, for the record and the event both.
+      // The result is written as JSON once, for the record and the event both; the event (`[[], event]`) holds it a
+      // level deeper than the record does, so one at the record's limit goes without it.
       const resultText = jsonText(result, MAX_DEPTH - 1);
+      const eventResult = jsonFits(result, resultText, MAX_DEPTH - 2) ? resultText : undefined;
       const acked = () =>
         this.afterTurn(() => {
           try {
             attempt.msg.ack();
             this.stats.succeeded++;
-            publishSucceeded(store, { id, task: this.task, attempt: attempt.status.attempts, at }, resultText, logger);
+            publishSucceeded(store, { id, task: this.task, attempt: attempt.status.attempts, at }, eventResult, logger);
           } finally {
             this.recorded();
           }

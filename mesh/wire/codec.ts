@@ -68,9 +68,16 @@ export function jsonText(value: unknown, maxDepth = MAX_DEPTH): string {
     throw err;
   }
   if (text === undefined) throw new TypeError('value has no JSON form');
-  // The text is scanned only when the value cannot show its depth (a toJSON in it) or reaches the limit.
-  if (text.length > maxDepth && !jsonWithin(value, maxDepth) && jsonTooDeep(text, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
+  if (!jsonFits(value, text, maxDepth)) throw new MeshError('INVALID_ARGUMENT', `value is ${TOO_DEEP}`);
   return text;
+}
+
+/**
+ * Whether a value's JSON text (as jsonText wrote it) nests within `maxDepth` levels. The text is scanned only when
+ * the value cannot show its depth (a toJSON in it) or reaches the limit.
+ */
+export function jsonFits(value: unknown, text: string, maxDepth: number): boolean {
+  return text.length <= maxDepth || jsonWithin(value, maxDepth) || !jsonTooDeep(text, maxDepth);
 }
 
 // One for the process; the encoder counts the scalar inside the innermost array as one level more.
