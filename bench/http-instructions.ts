@@ -7,7 +7,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect as tcpConnect, createServer as tcpServer, type AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { REQUEST_JSON } from './baselines/greeting.ts';
 import { STEADY_HEAP } from './callgrind.ts';
 import { GREETING_REPLY_JSON, WrongReply } from './replies.ts';
 import { startWorker } from './worker.ts';
+import { freePort } from './free-port.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 3_000);
 const CALLS = Number(process.env.CALLS ?? 1_000);
@@ -115,10 +116,7 @@ async function measure(kind: string, service: string, secret: string): Promise<[
  * stopping, their announcements) reached the gateway under test and moved its counts by several percent.
  */
 async function ownNatsServer(): Promise<{ url: string; stop: () => void }> {
-  const probe = tcpServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const listening = () =>
     new Promise<boolean>((resolve) => {

@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { REQUEST_JSON } from './baselines/greeting.ts';
@@ -18,6 +17,7 @@ import { benchToken } from './token.ts';
 import { startWorker, type Worker } from './worker.ts';
 import { THING_CALLS, type ThingCallName } from './baselines/thing.ts';
 import { BENCH_POOL_SIZE } from './workers/ipc.ts';
+import { freePort } from './free-port.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only TEXT` runs the scenarios whose name contains TEXT (case-insensitive), e.g. --only wamp. */
@@ -238,11 +238,7 @@ function httpScenario(): Scenario {
 
 /** A nats-server of the scenario's own on a free port, so that every `$SRV.INFO` seen on it is the gateway's. */
 async function ownNatsServer(): Promise<{ url: string; stop(): Promise<void> }> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
+  const port = await freePort();
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const url = `nats://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

@@ -7,7 +7,6 @@
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { connect, createInbox, type NatsConnection } from '@nats-io/transport-no
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { createLogger, createTaskClient, hostService, task } from '../mesh/gateway.ts';
 import { counted, launch, perCall } from './callgrind.ts';
+import { freePort } from './free-port.ts';
 
 const WARMUP = Number(process.env.WARMUP ?? 5_000);
 const TASKS = Number(process.env.TASKS ?? 10_000);
@@ -99,12 +99,7 @@ if (process.argv[2] === 'work') {
   });
   process.send!('counted');
 } else {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', mkdtempSync(join(tmpdir(), 'task-instructions-'))], { stdio: 'ignore' });
   await sleep(500);
   const nc = await connect({ servers: `127.0.0.1:${port}` });

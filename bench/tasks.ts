@@ -10,7 +10,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +19,7 @@ import { Kvm } from '@nats-io/kv';
 import { Queue, Worker } from 'bullmq';
 import { createLogger, createTaskClient, hostService, task } from '../mesh/gateway.ts';
 import { updatePerformancePage } from './performance-table.ts';
+import { freePort } from './free-port.ts';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -31,14 +31,6 @@ const BULK_SIZE = 50;
 /** Wrong replies, runs or counts: the run goes on and exits 1. */
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => void (ok || failures.push(what));
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 async function start(command: string, args: string[]): Promise<ChildProcess> {
